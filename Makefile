@@ -1,0 +1,56 @@
+# lmnas — build, test, benchmark.
+#   make          build every program into bin/
+#   make check    run every test; ends with "N passed, N failed"
+#   make deps     install the Debian packages lmnas needs (idempotent)
+#   make bench    training throughput against PyTorch (long)
+#   make fuzz     fuzz the record/arch parser with libFuzzer
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -I/usr/include/cjson -fopenmp
+LDLIBS  += -lopenblas -lcjson -lcurl -lz -lm -fopenmp
+
+LIB_SRC  := $(wildcard src/*.c)
+LIB_OBJ  := $(LIB_SRC:src/%.c=build/obj/%.o)
+CMD_SRC  := $(wildcard src/cmd/*.c)
+PROGRAMS := $(CMD_SRC:src/cmd/%.c=bin/%)
+TEST_SRC := $(wildcard tests/unit/test_*.c)
+TESTS    := $(TEST_SRC:tests/unit/%.c=build/tests/%)
+
+DEB_PACKAGES := build-essential libopenblas-dev libcjson-dev libcurl4-openssl-dev zlib1g-dev \
+	jq parallel gnuplot-nox dataset-fashion-mnist qemu-system-arm gcc-arm-none-eabi \
+	libnewlib-arm-none-eabi clang libclang-rt-14-dev valgrind
+
+.PHONY: all check deps bench fuzz clean
+all: $(PROGRAMS) $(TESTS)
+
+build/obj/%.o: src/%.c $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+build/liblmnas.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+bin/%: src/cmd/%.c build/liblmnas.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $< build/liblmnas.a $(LDLIBS)
+
+build/tests/%: tests/unit/%.c tests/unit/t.h build/liblmnas.a
+	@mkdir -p build/tests
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< build/liblmnas.a $(LDLIBS)
+
+check: all
+	@tests/run.sh
+
+deps:
+	@pipelines/deps.sh $(DEB_PACKAGES)
+
+bench: all
+	@pipelines/bench.sh
+
+fuzz:
+	@pipelines/fuzz.sh $(FUZZ_SECONDS)
+
+clean:
+	rm -rf build bin/*

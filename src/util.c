@@ -1,0 +1,277 @@
+/* util.c — logging, checked allocation, number parsing, file helpers. */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *util_progname = "lmnas";
+
+void util_init(const char *argv0)
+{
+	const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
+	if (argv0)
+		util_progname = slash ? slash + 1 : argv0;
+}
+
+static void vlog(const char *tag, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: %s", util_progname, tag);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void log_info(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog("", fmt, ap);
+	va_end(ap);
+}
+
+void log_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog("error: ", fmt, ap);
+	va_end(ap);
+}
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog("", fmt, ap);
+	va_end(ap);
+	exit(EXIT_USAGE);
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		die("out of memory (%zu bytes)", n);
+	return p;
+}
+
+void *xcalloc(size_t count, size_t size)
+{
+	void *p = calloc(count ? count : 1, size ? size : 1);
+	if (!p)
+		die("out of memory (%zu x %zu bytes)", count, size);
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		die("out of memory (%zu bytes)", n);
+	return q;
+}
+
+char *xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	return memcpy(xmalloc(n), s, n);
+}
+
+/* Splits "12.5KiB" into 12.5 and "KiB"; the number must be finite and non-negative. */
+static int split_number(const char *s, double *value, const char **suffix)
+{
+	char *end;
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	*value = strtod(s, &end);
+	if (end == s || errno || !isfinite(*value) || *value < 0)
+		return -1;
+	*suffix = end;
+	return 0;
+}
+
+int parse_count(const char *s, double *out)
+{
+	double v;
+	const char *suf;
+	if (split_number(s, &v, &suf))
+		return -1;
+	if (!*suf)
+		*out = v;
+	else if (!strcmp(suf, "k") || !strcmp(suf, "K"))
+		*out = v * 1e3;
+	else if (!strcmp(suf, "M"))
+		*out = v * 1e6;
+	else if (!strcmp(suf, "G"))
+		*out = v * 1e9;
+	else
+		return -1;
+	return 0;
+}
+
+int parse_bytes(const char *s, double *out)
+{
+	static const struct { const char *suffix; double scale; } units[] = {
+		{"", 1}, {"B", 1}, {"K", 1024}, {"KiB", 1024}, {"k", 1024}, {"kB", 1000}, {"KB", 1000},
+		{"M", 1048576}, {"MiB", 1048576}, {"MB", 1e6}, {"G", 1073741824.0}, {"GiB", 1073741824.0},
+	};
+	double v;
+	const char *suf;
+	if (split_number(s, &v, &suf))
+		return -1;
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (!strcmp(suf, units[i].suffix)) {
+			*out = v * units[i].scale;
+			return 0;
+		}
+	return -1;
+}
+
+int parse_int(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*end || errno || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int parse_double(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	double v;
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (*end || errno || !isfinite(v) || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+char *fmt_count(double v, char *buf, size_t n)
+{
+	if (v >= 1e9)
+		snprintf(buf, n, "%.1fG", v / 1e9);
+	else if (v >= 1e6)
+		snprintf(buf, n, "%.1fM", v / 1e6);
+	else if (v >= 1e3)
+		snprintf(buf, n, "%.1fk", v / 1e3);
+	else
+		snprintf(buf, n, "%.0f", v);
+	return buf;
+}
+
+char *fmt_bytes(double v, char *buf, size_t n)
+{
+	if (v >= 1073741824.0)
+		snprintf(buf, n, "%.1fGiB", v / 1073741824.0);
+	else if (v >= 1048576)
+		snprintf(buf, n, "%.1fMiB", v / 1048576);
+	else if (v >= 1024)
+		snprintf(buf, n, "%.1fKiB", v / 1024);
+	else
+		snprintf(buf, n, "%.0fB", v);
+	return buf;
+}
+
+double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+char *read_file(const char *path, size_t max_bytes, size_t *len, const char **err)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t used = 0, cap = 0;
+	if (!f) {
+		*err = strerror(errno);
+		return NULL;
+	}
+	for (;;) {
+		if (used + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 65536;
+			buf = xrealloc(buf, cap);
+		}
+		size_t got = fread(buf + used, 1, cap - used - 1, f);
+		used += got;
+		if (used > max_bytes) {
+			*err = "file too large";
+			free(buf);
+			fclose(f);
+			return NULL;
+		}
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		*err = "read error";
+		free(buf);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	buf[used] = '\0';
+	if (len)
+		*len = used;
+	return buf;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len)
+{
+	size_t n = strlen(path) + 32;
+	char *tmp = xmalloc(n);
+	snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		free(tmp);
+		return -1;
+	}
+	const char *p = data;
+	size_t left = len;
+	while (left > 0) {
+		ssize_t w = write(fd, p, left);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		p += w;
+		left -= (size_t)w;
+	}
+	if (fsync(fd) || close(fd)) {
+		fd = -1;
+		goto fail;
+	}
+	if (rename(tmp, path))
+		goto fail_closed;
+	free(tmp);
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+fail_closed:
+	{
+		int saved = errno;
+		unlink(tmp);
+		free(tmp);
+		errno = saved;
+	}
+	return -1;
+}

@@ -1,0 +1,49 @@
+/* util.h — small helpers shared by every program: logging, checked allocation, number parsing. */
+#ifndef LMNAS_UTIL_H
+#define LMNAS_UTIL_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes (DESIGN.md): 0 all well, 1 some records failed, 2 usage or I/O error. */
+enum { EXIT_OK = 0, EXIT_RECORDS = 1, EXIT_USAGE = 2 };
+
+/* The program name used in messages; set once from argv[0] by util_init. */
+extern const char *util_progname;
+void util_init(const char *argv0);
+
+/* Messages on stderr, prefixed with the program name. */
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints the message and exits with status 2. */
+void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* Allocation that dies (status 2) on failure. xcalloc zero-fills. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+
+/* "350M", "1.5G", "20000" -> count (decimal suffixes k, M, G). Returns 0 on success. */
+int parse_count(const char *s, double *out);
+/* "320KiB", "320K", "2MiB", "65536" -> bytes (K/KiB = 1024, M/MiB = 1024², kB = 1000, MB = 10⁶). */
+int parse_bytes(const char *s, double *out);
+/* A whole number in [lo, hi]. Returns 0 on success. */
+int parse_int(const char *s, long lo, long hi, long *out);
+/* A real number in [lo, hi]. */
+int parse_double(const char *s, double lo, double hi, double *out);
+
+/* Human forms for messages: 412300000 -> "412.3M", 327680 -> "320.0KiB". Return buf. */
+char *fmt_count(double v, char *buf, size_t n);
+char *fmt_bytes(double v, char *buf, size_t n);
+
+/* Monotonic wall-clock seconds. */
+double now_seconds(void);
+
+/* Reads a whole file into a NUL-terminated buffer (refuses files over max_bytes).
+ * Returns NULL and sets *err to a static message on failure. */
+char *read_file(const char *path, size_t max_bytes, size_t *len, const char **err);
+
+/* Writes data to path atomically: a temporary file in the same folder, fsync, rename.
+ * Returns 0 on success, -1 with errno set. */
+int write_file_atomic(const char *path, const void *data, size_t len);
+#endif

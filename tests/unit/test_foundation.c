@@ -1,0 +1,130 @@
+/* test_foundation.c — arch parsing/validation/id/expansion, number parsing, safetensors I/O. */
+#include "arch.h"
+#include "record.h"
+#include "safetensors.h"
+#include "t.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *good_block =
+	"{\"output_channels\":16,\"num_layers\":2,\"kernel_size\":3,\"stride\":2,"
+	"\"expansion_factor\":3,\"use_se\":false,\"se_ratio\":0.25,\"conv_type\":\"mbconv\","
+	"\"skip_op\":\"residual\",\"activation\":\"relu6\"}";
+
+static int parse_text(const char *text, struct arch *a, char *err, size_t n)
+{
+	cJSON *j = cJSON_Parse(text);
+	int rc = arch_parse(j, a, err, n);
+	cJSON_Delete(j);
+	return rc;
+}
+
+static void test_arch_errors(void)
+{
+	struct arch a;
+	char err[256], text[1024];
+	static const struct { const char *from, *to, *expect; } bad[] = {
+		{"\"kernel_size\":3", "\"kernel_size\":4", "must be odd"},
+		{"\"stride\":2", "\"stride\":0", "stride is 0"},
+		{"\"output_channels\":16", "\"output_channels\":1000000000", "output_channels is 1000000000"},
+		{"\"num_layers\":2", "\"num_layers\":1000000", "num_layers is 1000000"},
+		{"\"output_channels\":16,", "", "output_channels is missing"},
+		{"\"output_channels\":16", "\"output_channels\":-3", "output_channels is -3"},
+		{"\"activation\":\"relu6\"", "\"activation\":\"gelu\"", "activation is \"gelu\""},
+		{"\"use_se\":false", "\"use_se\":1", "use_se must be true or false"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char block[512];
+		const char *at = strstr(good_block, bad[i].from);
+		snprintf(block, sizeof block, "%.*s%s%s", (int)(at - good_block), good_block, bad[i].to,
+			 at + strlen(bad[i].from));
+		snprintf(text, sizeof text, "{\"input_channels\":3,\"blocks\":[%s]}", block);
+		int rc = parse_text(text, &a, err, sizeof err);
+		T_CHECK(rc == -1 && strstr(err, bad[i].expect), "arch_parse rejects %s (%s)", bad[i].to, err);
+	}
+	T_CHECK(parse_text("{\"input_channels\":3,\"blocks\":[]}", &a, err, sizeof err) == -1,
+		"arch_parse rejects an empty block list");
+}
+
+static void test_arch_id_and_expand(void)
+{
+	struct arch a, b;
+	char err[256], text[1024], id1[17], id2[17];
+	snprintf(text, sizeof text, "{\"input_channels\":3,\"blocks\":[%s]}", good_block);
+	T_CHECK(parse_text(text, &a, err, sizeof err) == 0, "arch_parse accepts a good arch");
+	b = a;
+	b.blocks[0].se_ratio = 0.5; /* SE is off: the ratio does not change the network */
+	arch_id(&a, id1);
+	arch_id(&b, id2);
+	T_CHECK(strlen(id1) == 16 && !strcmp(id1, id2), "equal networks have equal ids (%s)", id1);
+	b.blocks[0].kernel = 5;
+	arch_id(&b, id2);
+	T_CHECK(strcmp(id1, id2) != 0, "different networks have different ids");
+
+	struct arch_net *net = xmalloc(sizeof *net);
+	T_CHECK(arch_expand(&a, 32, 32, 10, net, err, sizeof err) == 0, "arch_expand at 32x32");
+	T_CHECK(net->nlayers == 2 && net->layers[0].stride == 2 && net->layers[1].stride == 1 &&
+			net->layers[0].hidden == 9 && net->layers[1].hidden == 48 &&
+			!net->layers[0].residual && net->layers[1].residual && !net->layers[1].proj &&
+			net->out_h == 16 && net->feat_ch == 16,
+		"arch_expand derives strides, hidden widths and residuals");
+	a.blocks[0].num_layers = 1;
+	a.nblocks = 1;
+	T_CHECK(arch_expand(&a, 1, 1, 10, net, err, sizeof err) == -1 && strstr(err, "1x1"),
+		"arch_expand rejects a stride on a 1x1 map (%s)", err);
+	free(net);
+}
+
+static void test_parse_numbers(void)
+{
+	double v;
+	T_CHECK(parse_count("350M", &v) == 0 && v == 350e6, "parse_count 350M");
+	T_CHECK(parse_bytes("320KiB", &v) == 0 && v == 327680, "parse_bytes 320KiB");
+	T_CHECK(parse_bytes("2MiB", &v) == 0 && v == 2097152, "parse_bytes 2MiB");
+	T_CHECK(parse_bytes("12parsecs", &v) == -1, "parse_bytes rejects unknown units");
+	int h, w;
+	T_CHECK(parse_resolution("160x120", &h, &w) == 0 && h == 160 && w == 120, "resolution HxW");
+	T_CHECK(parse_resolution("0", &h, &w) == -1, "resolution 0 is rejected");
+}
+
+static void test_safetensors(void)
+{
+	char path[] = "/tmp/lmnas-st-XXXXXX", err[512];
+	int fd = mkstemp(path);
+	close(fd);
+	float a[6] = {1, 2, 3, 4, 5, 6};
+	int32_t b[2] = {-7, 7};
+	int64_t sa[2] = {2, 3}, sb[1] = {2};
+	struct st_writer *w = st_writer_new();
+	st_writer_add(w, "a", ST_F32, 2, sa, a);
+	st_writer_add(w, "b", ST_I32, 1, sb, b);
+	st_writer_meta(w, "arch", "{}");
+	T_CHECK(st_writer_save(w, path) == 0, "safetensors: write");
+	st_writer_free(w);
+	struct st_file f;
+	T_CHECK(st_open(path, &f, err, sizeof err) == 0, "safetensors: read back");
+	const struct st_tensor *t = st_expect(&f, "a", ST_F32, 2, sa, err, sizeof err);
+	T_CHECK(t && !memcmp(t->data, a, sizeof a), "safetensors: data round-trips");
+	T_CHECK(st_meta(&f, "arch") && !strcmp(st_meta(&f, "arch"), "{}"), "safetensors: metadata");
+	int64_t wrong[2] = {3, 2};
+	T_CHECK(!st_expect(&f, "a", ST_F32, 2, wrong, err, sizeof err) && strstr(err, "tensor a"),
+		"safetensors: wrong shape named (%s)", err);
+	size_t size = f.size;
+	st_close(&f);
+	T_CHECK(truncate(path, (off_t)size - 4) == 0, "truncate the file");
+	T_CHECK(st_open(path, &f, err, sizeof err) == -1 && strstr(err, "tensor b"),
+		"safetensors: truncated file names the tensor (%s)", err);
+	unlink(path);
+}
+
+int main(void)
+{
+	test_arch_errors();
+	test_arch_id_and_expand();
+	test_parse_numbers();
+	test_safetensors();
+	return t_done();
+}
