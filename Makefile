@@ -40,7 +40,7 @@ build/tests/%: tests/unit/%.c tests/unit/t.h build/liblmnas.a
 	@mkdir -p build/tests
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< build/liblmnas.a $(LDLIBS)
 
-check: all
+check: deps all
 	@tests/run.sh
 
 deps:
