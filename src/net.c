@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+extern void openblas_set_num_threads(int);
 
 /* ---- building ---- */
 
@@ -264,6 +267,7 @@ struct net *net_new(const struct arch *a, int in_h, int in_w, int classes, int m
 		snprintf(err, errlen, "dropout %g is outside [0, 1)", dropout);
 		return NULL;
 	}
+	openblas_set_num_threads(1); /* see net_set_threads */
 	struct net *n = xcalloc(1, sizeof *n);
 	n->arch = *a;
 	if (arch_expand(a, in_h, in_w, classes, &n->an, err, errlen)) {
@@ -517,12 +521,20 @@ size_t net_activation_bytes(const struct net *n)
 	return total;
 }
 
-extern void openblas_set_num_threads(int);
+
+void net_passive_threads(char **argv)
+{
+	if (getenv("OMP_WAIT_POLICY") || getenv("LMNAS_NO_REEXEC"))
+		return;
+	setenv("OMP_WAIT_POLICY", "passive", 1);
+	execv("/proc/self/exe", argv);
+	/* exec failed: go on with spinning threads */
+}
 
 void net_set_threads(int threads)
 {
 	if (threads <= 0)
 		threads = omp_get_num_procs();
 	omp_set_num_threads(threads);
-	openblas_set_num_threads(threads);
+	openblas_set_num_threads(1); /* gemm_rows threads the GEMMs with OpenMP */
 }

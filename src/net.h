@@ -19,7 +19,7 @@
  * preallocated for max_batch images, NHWC. Layouts inside params are PyTorch's except depthwise
  * weights, kept as [k][k][C] (checkpoint.c converts from/to [C][1][k][k]).
  *
- * Threads: kernels use OpenMP (omp_set_num_threads) and OpenBLAS (net_set_threads sets both). */
+ * Threads: OpenMP only (net_set_threads); OpenBLAS runs single-threaded inside the OpenMP threads. */
 #ifndef LMNAS_NET_H
 #define LMNAS_NET_H
 #include <stddef.h>
@@ -115,6 +115,12 @@ void net_backward(struct net *n, int batch);
 const struct net_entry *net_find(const struct net *n, const char *name);
 /* Activation bytes held for max_batch (values and gradients). */
 size_t net_activation_bytes(const struct net *n);
-/* Sets the OpenMP and OpenBLAS thread counts (0: all cores). */
+/* Sets the OpenMP thread count (0: all cores) and keeps OpenBLAS single-threaded (the GEMMs
+ * are split across the OpenMP threads: one thread pool). Call before the first net_forward. */
 void net_set_threads(int threads);
+/* OpenMP threads that spin while waiting steal this 2-core machine's time from the working ones
+ * (a training step measured 10x slower). libgomp reads OMP_WAIT_POLICY only at start-up, so a
+ * program calls this first thing in main: unless OMP_WAIT_POLICY is set, it sets it to passive
+ * and re-executes itself (argv unchanged). */
+void net_passive_threads(char **argv);
 #endif

@@ -2,24 +2,48 @@
 #include "nn_conv.h"
 
 #include <cblas.h>
+#include <omp.h>
 #include <string.h>
+
+/* C[M][N] = op(A)[M][K] · op(B)[K][N] + beta·C, split by rows of C across the OpenMP threads,
+ * each calling single-threaded OpenBLAS (one thread pool in the process: net_set_threads keeps
+ * OpenBLAS at one thread so its workers never compete with OpenMP's). */
+void gemm_rows(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda,
+	       const float *B, int ldb, float beta, float *C, int ldc)
+{
+	int threads = omp_get_max_threads();
+	long work = (long)M * N * K;
+	if (threads > M / 4)
+		threads = M / 4 > 0 ? M / 4 : 1;
+	if (work < 200000)
+		threads = 1;
+	#pragma omp parallel num_threads(threads)
+	{
+		int t = omp_get_thread_num(), nt = omp_get_num_threads();
+		int step = (M + nt - 1) / nt;
+		step = (step + 7) / 8 * 8;
+		int r0 = t * step, r1 = r0 + step < M ? r0 + step : M;
+		if (r1 > r0)
+			cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+				    trans_b ? CblasTrans : CblasNoTrans, r1 - r0, N, K, 1.0f,
+				    trans_a ? A + r0 : A + (size_t)r0 * lda, lda, B, ldb, beta,
+				    C + (size_t)r0 * ldc, ldc);
+	}
+}
 
 /* y[M][cout] = x[M][cin] · w[cout][cin]ᵀ */
 void conv1x1_forward(float *y, const float *x, const float *w, int M, int cin, int cout)
 {
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, cout, cin, 1.0f, x, cin, w, cin,
-		    0.0f, y, cout);
+	gemm_rows(0, 1, M, cout, cin, x, cin, w, cin, 0.0f, y, cout);
 }
 
 /* dw[cout][cin] = dyᵀ · x;  dx[M][cin] (+)= dy[M][cout] · w[cout][cin] */
 void conv1x1_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
 		      int M, int cin, int cout, int accum)
 {
-	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cout, cin, M, 1.0f, dy, cout, x, cin,
-		    0.0f, dw, cin);
+	gemm_rows(1, 0, cout, cin, M, dy, cout, x, cin, 0.0f, dw, cin);
 	if (dx)
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, cin, cout, 1.0f, dy, cout,
-			    w, cin, accum ? 1.0f : 0.0f, dx, cin);
+		gemm_rows(0, 0, M, cin, cout, dy, cout, w, cin, accum ? 1.0f : 0.0f, dx, cin);
 }
 
 void conv1x1_forward_ref(float *y, const float *x, const float *w, int M, int cin, int cout)

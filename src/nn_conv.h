@@ -10,6 +10,11 @@
 #ifndef LMNAS_NN_CONV_H
 #define LMNAS_NN_CONV_H
 
+/* C[M][N] = op(A) · op(B) + beta·C (row-major; op = transpose when trans_*), threaded by rows
+ * of C. */
+void gemm_rows(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda,
+	       const float *B, int ldb, float beta, float *C, int ldc);
+
 void conv1x1_forward(float *y, const float *x, const float *w, int M, int cin, int cout);
 void conv1x1_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
 		      int M, int cin, int cout, int accum);
