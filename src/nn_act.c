@@ -44,16 +44,32 @@ static inline float act_grad(enum act a, float x, float g)
 	}
 }
 
+/* One loop per activation and mode so that each vectorises (no switch inside). */
+#define ACT_LOOP(expr)                                                     \
+	do {                                                               \
+		if (accum) {                                               \
+			_Pragma("omp parallel for simd schedule(static)")  \
+			for (size_t i = 0; i < n; i++)                     \
+				dx[i] += (expr);                           \
+		} else {                                                   \
+			_Pragma("omp parallel for simd schedule(static)")  \
+			for (size_t i = 0; i < n; i++)                     \
+				dx[i] = (expr);                            \
+		}                                                          \
+	} while (0)
+
 void act_backward(enum act a, float *restrict dx, const float *restrict dy,
 		  const float *restrict x, size_t n, int accum)
 {
-	if (accum) {
-		#pragma omp parallel for schedule(static)
-		for (size_t i = 0; i < n; i++)
-			dx[i] += act_grad(a, x[i], dy[i]);
-	} else {
-		#pragma omp parallel for schedule(static)
-		for (size_t i = 0; i < n; i++)
-			dx[i] = act_grad(a, x[i], dy[i]);
+	switch (a) {
+	case ACT_RELU6:
+		ACT_LOOP(x[i] > 0 && x[i] < 6 ? dy[i] : 0.0f);
+		break;
+	case ACT_LEAKYRELU:
+		ACT_LOOP(x[i] > 0 ? dy[i] : LEAKY_SLOPE * dy[i]);
+		break;
+	case ACT_SWISH:
+		ACT_LOOP(act_grad(ACT_SWISH, x[i], dy[i]));
+		break;
 	}
 }

@@ -82,8 +82,10 @@ static void check_model(const char *dir, const char *name, const char *base,
 	net_free(n);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	(void)argc;
+	net_passive_threads(argv);
 	const char *dir = models_dir();
 	if (!dir) {
 		printf("ok - # SKIP shared/paper-models not found (set LMNAS_SHARED)\n");

@@ -26,7 +26,9 @@ static int close_tensor(const float *a, const float *b, size_t n, double rtol, d
 		maxd = fmax(maxd, fabs((double)a[i] - b[i]));
 	}
 	*rel = maxd / fmax(maxb, 1e-12);
-	return maxd <= rtol * maxb + 1e-7;
+	/* floor: gradients that are zero in exact arithmetic (a BN bias followed by a train-mode
+	 * BN) come out as rounding noise of ~1e-7 */
+	return maxd <= rtol * maxb + 1e-6;
 }
 
 static void to_int_labels(int *dst, const struct st_tensor *t, size_t off, int n)
@@ -56,8 +58,10 @@ static int entry_matches(const struct net *n, const struct net_entry *e, const f
 	return ok;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	(void)argc;
+	net_passive_threads(argv);
 	char err[512];
 	struct arch a;
 	int classes;

@@ -11,6 +11,7 @@
 #include "nn_conv.h"
 #include "nn_head.h"
 #include "nn_se.h"
+#include "net.h"
 #include "t.h"
 #include "util.h"
 
@@ -341,8 +342,10 @@ static void check_fast_vs_plain(void)
 	free(a), free(b), free(c1), free(c2);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	(void)argc;
+	net_passive_threads(argv);
 	struct layer_case pw = {"conv1x1", PM * PCI + PCO * PCI, PM * PCO, pw_ref, pw_run};
 	check_case(&pw, 1);
 	static const struct dw_shape shapes[] = {
