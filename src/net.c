@@ -144,6 +144,8 @@ static int build_dw(struct builder *b, const char *prefix, const char *name,
 				    .OW = L->out_w, .k = L->kernel, .stride = L->stride,
 				    .pad = L->pad};
 	op->w = add_entry(b, prefix, name, 0, 4, C, 1, L->kernel, L->kernel, 1);
+	op->dwwork.threads = omp_get_max_threads();
+	op->dwwork.buf = xcalloc(dw_work_floats(&op->dws, op->dwwork.threads), sizeof(float));
 	return out;
 }
 
@@ -323,6 +325,7 @@ void net_free(struct net *n)
 		free(op->se.dp);
 		free(op->se.dz1);
 		free(op->mask);
+		free(op->dwwork.buf);
 	}
 	free(n->t);
 	free(n->ops);
@@ -397,7 +400,7 @@ const float *net_forward(struct net *n, const float *images, int batch, int trai
 		case OP_DW: {
 			struct dw_shape s = op->dws;
 			s.N = batch;
-			depthwise_forward(y->val, x->val, P + op->w, &s);
+			depthwise_forward(y->val, x->val, P + op->w, &s, &op->dwwork);
 			break;
 		}
 		case OP_BN:
@@ -466,7 +469,8 @@ void net_backward(struct net *n, int batch)
 		case OP_DW: {
 			struct dw_shape s = op->dws;
 			s.N = batch;
-			depthwise_backward(dx, G + op->w, y->grad, x->val, P + op->w, &s, op->accum);
+			depthwise_backward(dx, G + op->w, y->grad, x->val, P + op->w, &s, op->accum,
+					   &op->dwwork);
 			break;
 		}
 		case OP_BN:

@@ -46,7 +46,8 @@ struct net_op {
 	size_t rmean, rvar;        /* BN running statistics: offsets into bufs */
 	int bn;                    /* BN index (num_batches_tracked) */
 	int cin, cout, se_ch;
-	struct dw_shape dws;       /* OP_DW (N set per call) */
+	struct dw_shape dws;       /* OP_DW (N set per call; max_batch at build) */
+	struct dw_work dwwork;     /* OP_DW scratch for the fast kernels */
 	enum act act;
 	float *mean, *invstd;      /* OP_BN saved statistics [C] */
 	struct se_saved se;        /* OP_SE saved values */

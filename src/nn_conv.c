@@ -89,16 +89,6 @@ static void dw_row_forward(float *restrict yrow, const float *restrict x,
 	}
 }
 
-void depthwise_forward(float *y, const float *x, const float *w, const struct dw_shape *s)
-{
-	const int rows = s->N * s->OH;
-	#pragma omp parallel for schedule(static)
-	for (int r = 0; r < rows; r++) {
-		int n = r / s->OH, oy = r % s->OH;
-		dw_row_forward(y + (size_t)r * s->OW * s->C, x, w, s, n, oy, 0, s->C);
-	}
-}
-
 /* Backward for channels [c0, c1) over the whole batch: dx (+)= Σ w·dy, dw = Σ x·dy. */
 static void dw_backward_chunk(float *restrict dx, float *restrict dw, const float *restrict dy,
 			      const float *restrict x, const float *restrict w,
@@ -142,17 +132,6 @@ static void dw_backward_chunk(float *restrict dx, float *restrict dw, const floa
 			}
 }
 
-void depthwise_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
-			const struct dw_shape *s, int accum)
-{
-	const int chunks = (s->C + DW_CHUNK - 1) / DW_CHUNK;
-	#pragma omp parallel for schedule(dynamic, 1)
-	for (int ch = 0; ch < chunks; ch++) {
-		int c0 = ch * DW_CHUNK, c1 = c0 + DW_CHUNK < s->C ? c0 + DW_CHUNK : s->C;
-		dw_backward_chunk(dx, dw, dy, x, w, s, accum, c0, c1);
-	}
-}
-
 void depthwise_forward_ref(float *y, const float *x, const float *w, const struct dw_shape *s)
 {
 	for (int n = 0; n < s->N; n++)
@@ -177,4 +156,178 @@ void depthwise_backward_ref(float *dx, float *dw, const float *dy, const float *
 			    const struct dw_shape *s, int accum)
 {
 	dw_backward_chunk(dx, dw, dy, x, w, s, accum, 0, s->C);
+}
+
+/* ---- fast depthwise ----
+ * Stride 1: for one output row and one tap (ky, kx), the output pixels whose input is inside the
+ * image form a contiguous range [lo, hi), and y[ox][c] += x[ox + kx - pad][c]·w[ky][kx][c] is one
+ * flat loop over (ox, c) with the weights replicated along the row (wrep: [k·k][OW·C]), so it
+ * vectorises whatever C is. Stride 2 loops over ox, then c. The backward runs images in
+ * parallel, each thread with its own partial weight gradient (also [k·k][OW·C] for stride 1),
+ * folded into dw at the end. */
+
+size_t dw_work_floats(const struct dw_shape *s, int threads)
+{
+	size_t per = (size_t)s->k * s->k * s->OW * s->C;
+	return per * (1 + (size_t)threads);
+}
+
+/* Output columns [lo, hi) whose input column ox·stride - pad + kx lies in [0, W). */
+static void ox_range(const struct dw_shape *s, int kx, int *lo, int *hi)
+{
+	int off = kx - s->pad;
+	int l = off < 0 ? (-off + s->stride - 1) / s->stride : 0;
+	int h = s->W - 1 - off < 0 ? 0 : (s->W - 1 - off) / s->stride + 1;
+	*lo = l;
+	*hi = h < s->OW ? h : s->OW;
+}
+
+static void build_wrep(float *wrep, const float *w, const struct dw_shape *s)
+{
+	size_t owc = (size_t)s->OW * s->C;
+	for (int t = 0; t < s->k * s->k; t++)
+		for (int ox = 0; ox < s->OW; ox++)
+			memcpy(wrep + t * owc + (size_t)ox * s->C, w + (size_t)t * s->C,
+			       sizeof(float) * s->C);
+}
+
+static void dw_row_forward_s1(float *restrict yrow, const float *restrict x,
+			      const float *restrict wrep, const struct dw_shape *s, int n, int oy)
+{
+	const int C = s->C, k = s->k;
+	const size_t owc = (size_t)s->OW * C;
+	memset(yrow, 0, sizeof(float) * owc);
+	for (int ky = 0; ky < k; ky++) {
+		int iy = oy - s->pad + ky;
+		if (iy < 0 || iy >= s->H)
+			continue;
+		const float *restrict xrow = x + ((size_t)n * s->H + iy) * s->W * C;
+		for (int kx = 0; kx < k; kx++) {
+			int lo, hi;
+			ox_range(s, kx, &lo, &hi);
+			const long shift = (long)(kx - s->pad) * C;
+			const float *restrict wr = wrep + ((size_t)ky * k + kx) * owc;
+			for (long j = (long)lo * C; j < (long)hi * C; j++)
+				yrow[j] += xrow[j + shift] * wr[j];
+		}
+	}
+}
+
+void depthwise_forward(float *y, const float *x, const float *w, const struct dw_shape *s,
+		       const struct dw_work *work)
+{
+	const int rows = s->N * s->OH;
+	const int fast = work && s->stride == 1;
+	if (fast)
+		build_wrep(work->buf, w, s);
+	#pragma omp parallel for schedule(static)
+	for (int r = 0; r < rows; r++) {
+		int n = r / s->OH, oy = r % s->OH;
+		float *yrow = y + (size_t)r * s->OW * s->C;
+		if (fast)
+			dw_row_forward_s1(yrow, x, work->buf, s, n, oy);
+		else
+			dw_row_forward(yrow, x, w, s, n, oy, 0, s->C);
+	}
+}
+
+/* Backward of image n: dx (+)= Σ w·dy, partial dw += Σ x·dy (part: [k·k][OW·C] for stride 1
+ * with wrep, [k·k][C] otherwise). */
+static void dw_image_backward(float *dx, float *restrict part, const float *dy, const float *x,
+			      const float *w, const float *wrep, const struct dw_shape *s, int n)
+{
+	const int C = s->C, k = s->k;
+	const size_t owc = (size_t)s->OW * C;
+	for (int oy = 0; oy < s->OH; oy++) {
+		const float *restrict g = dy + ((size_t)n * s->OH + oy) * owc;
+		for (int ky = 0; ky < k; ky++) {
+			int iy = oy * s->stride - s->pad + ky;
+			if (iy < 0 || iy >= s->H)
+				continue;
+			size_t rowoff = ((size_t)n * s->H + iy) * s->W * C;
+			const float *restrict xrow = x + rowoff;
+			float *restrict dxrow = dx ? dx + rowoff : NULL;
+			for (int kx = 0; kx < k; kx++) {
+				int lo, hi, t = ky * k + kx;
+				ox_range(s, kx, &lo, &hi);
+				if (wrep) {
+					const long shift = (long)(kx - s->pad) * C;
+					const float *restrict wr = wrep + t * owc;
+					float *restrict p = part + t * owc;
+					for (long j = (long)lo * C; j < (long)hi * C; j++)
+						p[j] += xrow[j + shift] * g[j];
+					if (dxrow)
+						for (long j = (long)lo * C; j < (long)hi * C; j++)
+							dxrow[j + shift] += wr[j] * g[j];
+					continue;
+				}
+				const float *restrict wk = w + (size_t)t * C;
+				float *restrict p = part + (size_t)t * C;
+				for (int ox = lo; ox < hi; ox++) {
+					int ix = ox * s->stride - s->pad + kx;
+					const float *restrict xi = xrow + (size_t)ix * C;
+					const float *restrict gi = g + (size_t)ox * C;
+					for (int c = 0; c < C; c++)
+						p[c] += xi[c] * gi[c];
+					if (dxrow) {
+						float *restrict di = dxrow + (size_t)ix * C;
+						for (int c = 0; c < C; c++)
+							di[c] += wk[c] * gi[c];
+					}
+				}
+			}
+		}
+	}
+}
+
+void depthwise_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+			const struct dw_shape *s, int accum, const struct dw_work *work)
+{
+	if (!work) {
+		depthwise_backward_ref(dx, dw, dy, x, w, s, accum);
+		return;
+	}
+	const int C = s->C, kk = s->k * s->k;
+	const int s1 = s->stride == 1;
+	const size_t owc = (size_t)s->OW * C, per = (size_t)kk * owc;
+	const size_t part_len = s1 ? per : (size_t)kk * C;
+	int threads = omp_get_max_threads();
+	if (threads > work->threads)
+		threads = work->threads;
+	if (threads > s->N)
+		threads = s->N;
+	if (s1)
+		build_wrep(work->buf, w, s);
+	const size_t img = (size_t)s->H * s->W * C;
+	#pragma omp parallel num_threads(threads)
+	{
+		int t = omp_get_thread_num(), nt = omp_get_num_threads();
+		float *part = work->buf + per * (1 + (size_t)t);
+		memset(part, 0, sizeof(float) * part_len);
+		int n0 = s->N * t / nt, n1 = s->N * (t + 1) / nt;
+		for (int n = n0; n < n1; n++) {
+			if (dx && !accum)
+				memset(dx + n * img, 0, sizeof(float) * img);
+			dw_image_backward(dx, part, dy, x, w, s1 ? work->buf : NULL, s, n);
+		}
+		#pragma omp barrier
+		/* fold: dw[t][c] = Σ_threads Σ_ox part[t][ox][c] */
+		#pragma omp for schedule(static)
+		for (int tap = 0; tap < kk; tap++) {
+			float *restrict d = dw + (size_t)tap * C;
+			for (int c = 0; c < C; c++)
+				d[c] = 0;
+			for (int u = 0; u < nt; u++) {
+				const float *p = work->buf + per * (1 + (size_t)u);
+				if (s1) {
+					for (int ox = 0; ox < s->OW; ox++)
+						for (int c = 0; c < C; c++)
+							d[c] += p[tap * owc + (size_t)ox * C + c];
+				} else {
+					for (int c = 0; c < C; c++)
+						d[c] += p[(size_t)tap * C + c];
+				}
+			}
+		}
+	}
 }

@@ -9,6 +9,7 @@
  * (accum == 1) the input gradient; dx may be NULL when the input needs no gradient. */
 #ifndef LMNAS_NN_CONV_H
 #define LMNAS_NN_CONV_H
+#include <stddef.h>
 
 /* C[M][N] = op(A) · op(B) + beta·C (row-major; op = transpose when trans_*), threaded by rows
  * of C. */
@@ -25,9 +26,19 @@ struct dw_shape {
 	int k, stride, pad;
 };
 
-void depthwise_forward(float *y, const float *x, const float *w, const struct dw_shape *s);
+/* Scratch for the fast depthwise kernels: replicated weights and per-thread partial weight
+ * gradients, dw_work_floats(s, threads) floats, made once (at net build). With work == NULL the
+ * kernels fall back to simpler threaded loops. */
+struct dw_work {
+	float *buf;
+	int threads; /* the most threads buf has room for */
+};
+size_t dw_work_floats(const struct dw_shape *s, int threads);
+
+void depthwise_forward(float *y, const float *x, const float *w, const struct dw_shape *s,
+		       const struct dw_work *work);
 void depthwise_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
-			const struct dw_shape *s, int accum);
+			const struct dw_shape *s, int accum, const struct dw_work *work);
 
 /* Plain reference versions (straight loops, no threads), kept to test the fast ones against. */
 void conv1x1_forward_ref(float *y, const float *x, const float *w, int M, int cin, int cout);

@@ -120,8 +120,10 @@ static void dw_ref(const double *v, double *y)
 static void dw_run(const float *v, float *y, const float *dy, float *g)
 {
 	size_t nx = (size_t)D.N * D.H * D.W * D.C;
-	depthwise_forward(y, v, v + nx, &D);
-	depthwise_backward(g, g + nx, dy, v, v + nx, &D, 0);
+	struct dw_work wk = {xmalloc(sizeof(float) * dw_work_floats(&D, 2)), 2};
+	depthwise_forward(y, v, v + nx, &D, &wk);
+	depthwise_backward(g, g + nx, dy, v, v + nx, &D, 0, &wk);
+	free(wk.buf);
 }
 
 /* ---- batchnorm (training): x [BM][BC], gamma, beta ---- */
@@ -295,9 +297,8 @@ static void check_xent(void)
 }
 
 /* The fast kernels against their plain versions on a larger shape. */
-static void check_fast_vs_plain(void)
+static void check_dw_fast_vs_plain(struct dw_shape s)
 {
-	struct dw_shape s = {.N = 3, .H = 11, .W = 9, .C = 70, .k = 5, .stride = 2, .pad = 2};
 	s.OH = (s.H + 2 * s.pad - s.k) / s.stride + 1;
 	s.OW = (s.W + 2 * s.pad - s.k) / s.stride + 1;
 	size_t nx = (size_t)s.N * s.H * s.W * s.C, ny = (size_t)s.N * s.OH * s.OW * s.C;
@@ -311,20 +312,35 @@ static void check_fast_vs_plain(void)
 		w[i] = (float)urand();
 	for (size_t i = 0; i < ny; i++)
 		dy[i] = (float)urand();
-	depthwise_forward(y1, x, w, &s);
+	struct dw_work wk = {xmalloc(sizeof(float) * dw_work_floats(&s, 2)), 2};
+	depthwise_forward(y1, x, w, &s, &wk);
 	depthwise_forward_ref(y2, x, w, &s);
 	double d = 0;
 	for (size_t i = 0; i < ny; i++)
 		d = fmax(d, fabs(y1[i] - y2[i]));
-	T_CHECK(d < 1e-5, "depthwise forward: fast = plain (%.2g)", d);
-	depthwise_backward(dx1, dw1, dy, x, w, &s, 1);
+	T_CHECK(d < 1e-5, "depthwise k%d s%d C%d forward: fast = plain (%.2g)", s.k, s.stride, s.C,
+		d);
+	depthwise_backward(dx1, dw1, dy, x, w, &s, 1, &wk);
 	depthwise_backward_ref(dx2, dw2, dy, x, w, &s, 1);
+	free(wk.buf);
 	d = 0;
 	for (size_t i = 0; i < nx; i++)
 		d = fmax(d, fabs(dx1[i] - dx2[i]));
 	for (size_t i = 0; i < nw; i++)
 		d = fmax(d, fabs(dw1[i] - dw2[i]) / 10);
-	T_CHECK(d < 1e-4, "depthwise backward (accumulating): fast = plain (%.2g)", d);
+	T_CHECK(d < 1e-4, "depthwise k%d s%d C%d backward (accumulating): fast = plain (%.2g)", s.k,
+		s.stride, s.C, d);
+	free(x), free(w), free(dy), free(y1), free(y2), free(dx1), free(dx2), free(dw1), free(dw2);
+}
+
+static void check_fast_vs_plain(void)
+{
+	check_dw_fast_vs_plain(
+		(struct dw_shape){.N = 3, .H = 11, .W = 9, .C = 70, .k = 5, .stride = 2, .pad = 2});
+	check_dw_fast_vs_plain(
+		(struct dw_shape){.N = 5, .H = 8, .W = 10, .C = 3, .k = 3, .stride = 1, .pad = 1});
+	check_dw_fast_vs_plain(
+		(struct dw_shape){.N = 2, .H = 9, .W = 9, .C = 37, .k = 7, .stride = 1, .pad = 3});
 	int M = 300, ci = 37, co = 29;
 	float *a = xmalloc(4 * M * ci), *b = xmalloc(4 * co * ci), *c1 = xmalloc(4 * M * co);
 	float *c2 = xmalloc(4 * M * co);
@@ -334,11 +350,10 @@ static void check_fast_vs_plain(void)
 		b[i] = (float)urand();
 	conv1x1_forward(c1, a, b, M, ci, co);
 	conv1x1_forward_ref(c2, a, b, M, ci, co);
-	d = 0;
+	double d = 0;
 	for (int i = 0; i < M * co; i++)
 		d = fmax(d, fabs(c1[i] - c2[i]));
 	T_CHECK(d < 1e-4, "conv1x1 forward: threaded GEMM = plain loops (%.2g)", d);
-	free(x), free(w), free(dy), free(y1), free(y2), free(dx1), free(dx2), free(dw1), free(dw2);
 	free(a), free(b), free(c1), free(c2);
 }
 
