@@ -1,19 +1,41 @@
-/* nn_se.c — squeeze-and-excitation forward and backward. See nn_se.h. */
+/* nn_se.c — squeeze-and-excitation forward and backward. See nn_se.h.
+ * The two 1x1 convolutions act on [N][C] pooled vectors: small GEMMs (OpenBLAS); the pooling,
+ * the scaling and their gradients are per-image passes over x, threaded by image. */
 /* Full vectorisation (-O2 vectorises only the cheapest loops); the Makefile stays at -O2. */
 #pragma GCC optimize("O3")
 #include "nn_se.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <string.h>
+
+/* out[N][O] = in[N][nin] · w[O][nin]ᵀ + b[O] */
+static void fc_forward(float *out, const float *in, const float *w, const float *b, int N, int nin,
+		       int O)
+{
+	for (int n = 0; n < N; n++)
+		memcpy(out + (size_t)n * O, b, sizeof(float) * (size_t)O);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, O, nin, 1.0f, in, nin, w, nin, 1.0f, out,
+		    O);
+}
+
+/* db[O] = Σ_n d[n][O] */
+static void col_sums(float *db, const float *d, int N, int O)
+{
+	for (int o = 0; o < O; o++)
+		db[o] = 0;
+	for (int n = 0; n < N; n++)
+		for (int o = 0; o < O; o++)
+			db[o] += d[(size_t)n * O + o];
+}
 
 void se_forward(float *y, struct se_saved *sv, const float *x, const float *w1, const float *b1,
 		const float *w2, const float *b2, int N, int P, int C, int R)
 {
+	/* p = mean over pixels */
 	#pragma omp parallel for schedule(static)
 	for (int n = 0; n < N; n++) {
 		float *restrict p = sv->p + (size_t)n * C;
-		float *restrict z1 = sv->z1 + (size_t)n * R;
-		float *restrict s = sv->s + (size_t)n * C;
 		const float *xn = x + (size_t)n * P * C;
 		for (int c = 0; c < C; c++)
 			p[c] = 0;
@@ -22,19 +44,20 @@ void se_forward(float *y, struct se_saved *sv, const float *x, const float *w1, 
 				p[c] += xn[(size_t)i * C + c];
 		for (int c = 0; c < C; c++)
 			p[c] /= (float)P;
-		for (int r = 0; r < R; r++) {
-			float a = b1[r];
-			for (int c = 0; c < C; c++)
-				a += w1[(size_t)r * C + c] * p[c];
-			z1[r] = a;
-		}
-		for (int c = 0; c < C; c++) {
-			float a = b2[c];
-			for (int r = 0; r < R; r++)
-				a += w2[(size_t)c * R + r] * (z1[r] > 0 ? z1[r] : 0);
-			s[c] = 1.0f / (1.0f + expf(-a));
-		}
-		float *yn = y + (size_t)n * P * C;
+	}
+	/* z1 = p·w1ᵀ + b1; a1 = relu(z1) (kept in dz1 until the backward needs the room) */
+	fc_forward(sv->z1, sv->p, w1, b1, N, C, R);
+	for (size_t i = 0; i < (size_t)N * R; i++)
+		sv->dz1[i] = sv->z1[i] > 0 ? sv->z1[i] : 0;
+	/* s = sigmoid(a1·w2ᵀ + b2) */
+	fc_forward(sv->s, sv->dz1, w2, b2, N, R, C);
+	for (size_t i = 0; i < (size_t)N * C; i++)
+		sv->s[i] = 1.0f / (1.0f + expf(-sv->s[i]));
+	#pragma omp parallel for schedule(static)
+	for (int n = 0; n < N; n++) {
+		const float *restrict s = sv->s + (size_t)n * C;
+		const float *restrict xn = x + (size_t)n * P * C;
+		float *restrict yn = y + (size_t)n * P * C;
 		for (int i = 0; i < P; i++)
 			for (int c = 0; c < C; c++)
 				yn[(size_t)i * C + c] = xn[(size_t)i * C + c] * s[c];
@@ -45,13 +68,12 @@ void se_backward(float *dx, float *dw1, float *db1, float *dw2, float *db2, stru
 		 const float *dy, const float *x, const float *w1, const float *w2, int N, int P,
 		 int C, int R, int accum)
 {
-	/* Per image: ds = Σ_P dy·x; dz2 = ds·s(1-s) (kept in dp for now); da1 = dz2·w2; dz1. */
+	/* dz2 = (Σ_P dy·x)·s(1-s), per image, into dp */
 	#pragma omp parallel for schedule(static)
 	for (int n = 0; n < N; n++) {
-		const float *xn = x + (size_t)n * P * C, *gn = dy + (size_t)n * P * C;
-		const float *s = sv->s + (size_t)n * C, *z1 = sv->z1 + (size_t)n * R;
+		const float *restrict xn = x + (size_t)n * P * C, *restrict gn = dy + (size_t)n * P * C;
+		const float *restrict s = sv->s + (size_t)n * C;
 		float *restrict dz2 = sv->dp + (size_t)n * C;
-		float *restrict dz1 = sv->dz1 + (size_t)n * R;
 		for (int c = 0; c < C; c++)
 			dz2[c] = 0;
 		for (int i = 0; i < P; i++)
@@ -59,65 +81,39 @@ void se_backward(float *dx, float *dw1, float *db1, float *dw2, float *db2, stru
 				dz2[c] += gn[(size_t)i * C + c] * xn[(size_t)i * C + c];
 		for (int c = 0; c < C; c++)
 			dz2[c] *= s[c] * (1 - s[c]);
-		for (int r = 0; r < R; r++) {
-			float a = 0;
-			if (z1[r] > 0)
-				for (int c = 0; c < C; c++)
-					a += dz2[c] * w2[(size_t)c * R + r];
-			dz1[r] = a;
-		}
 	}
-	/* Parameter gradients: reductions over the batch. */
-	#pragma omp parallel for schedule(static)
-	for (int c = 0; c < C; c++) {
-		float gb = 0;
-		for (int n = 0; n < N; n++)
-			gb += sv->dp[(size_t)n * C + c];
-		db2[c] = gb;
-		for (int r = 0; r < R; r++) {
-			float g = 0;
-			for (int n = 0; n < N; n++) {
-				float z = sv->z1[(size_t)n * R + r];
-				g += sv->dp[(size_t)n * C + c] * (z > 0 ? z : 0);
-			}
-			dw2[(size_t)c * R + r] = g;
-		}
-	}
-	#pragma omp parallel for schedule(static)
-	for (int r = 0; r < R; r++) {
-		float gb = 0;
-		for (int n = 0; n < N; n++)
-			gb += sv->dz1[(size_t)n * R + r];
-		db1[r] = gb;
-		for (int c = 0; c < C; c++) {
-			float g = 0;
-			for (int n = 0; n < N; n++)
-				g += sv->dz1[(size_t)n * R + r] * sv->p[(size_t)n * C + c];
-			dw1[(size_t)r * C + c] = g;
-		}
-	}
+	/* dw2 = dz2ᵀ·a1 (a1 is in dz1), db2 = Σ dz2 */
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, R, N, 1.0f, sv->dp, C, sv->dz1, R,
+		    0.0f, dw2, R);
+	col_sums(db2, sv->dp, N, C);
+	/* dz1 = (dz2·w2) ⊙ [z1 > 0] */
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, R, C, 1.0f, sv->dp, C, w2, R,
+		    0.0f, sv->dz1, R);
+	for (size_t i = 0; i < (size_t)N * R; i++)
+		sv->dz1[i] = sv->z1[i] > 0 ? sv->dz1[i] : 0;
+	/* dw1 = dz1ᵀ·p, db1 = Σ dz1 */
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, R, C, N, 1.0f, sv->dz1, R, sv->p, C,
+		    0.0f, dw1, C);
+	col_sums(db1, sv->dz1, N, R);
 	if (!dx)
 		return;
-	/* dp = dz1·w1 / P is the gradient through the pool; dx (+)= dy·s + dp. */
+	/* the gradient through the pool: dp = dz1·w1 / P (dz2 no longer needed) */
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, R, 1.0f / (float)P, sv->dz1, R,
+		    w1, C, 0.0f, sv->dp, C);
+	/* dx (+)= dy·s + dp */
 	#pragma omp parallel for schedule(static)
 	for (int n = 0; n < N; n++) {
-		float *restrict dpn = sv->dp + (size_t)n * C; /* reuse: dz2 no longer needed */
-		const float *dz1 = sv->dz1 + (size_t)n * R, *s = sv->s + (size_t)n * C;
-		for (int c = 0; c < C; c++) {
-			float a = 0;
-			for (int r = 0; r < R; r++)
-				a += dz1[r] * w1[(size_t)r * C + c];
-			dpn[c] = a / (float)P;
+		const float *restrict dpn = sv->dp + (size_t)n * C, *restrict s = sv->s + (size_t)n * C;
+		const float *restrict gn = dy + (size_t)n * P * C;
+		float *restrict dxn = dx + (size_t)n * P * C;
+		if (accum) {
+			for (int i = 0; i < P; i++)
+				for (int c = 0; c < C; c++)
+					dxn[(size_t)i * C + c] += gn[(size_t)i * C + c] * s[c] + dpn[c];
+		} else {
+			for (int i = 0; i < P; i++)
+				for (int c = 0; c < C; c++)
+					dxn[(size_t)i * C + c] = gn[(size_t)i * C + c] * s[c] + dpn[c];
 		}
-		const float *gn = dy + (size_t)n * P * C;
-		float *dxn = dx + (size_t)n * P * C;
-		for (int i = 0; i < P; i++)
-			for (int c = 0; c < C; c++) {
-				float v = gn[(size_t)i * C + c] * s[c] + dpn[c];
-				if (accum)
-					dxn[(size_t)i * C + c] += v;
-				else
-					dxn[(size_t)i * C + c] = v;
-			}
 	}
 }
