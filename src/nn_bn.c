@@ -17,14 +17,10 @@
  *   with b:    s1[c] = Σ a,               s2[c] = Σ a·(b - k[c])
  * Rows are summed in float in blocks of BN_BLOCK (the inner loop runs over contiguous channels
  * and vectorises), blocks are added in double. work: 2·threads·C doubles of scratch. */
-static void channel_sums(double *s1, double *s2, const float *a, const float *b, const float *k,
-			 int M, int C, double *work, int threads)
+static void sums_part(const float *a, const float *b, const float *k, int C, int m0, int m1,
+		      double *d1, double *d2)
 {
-	#pragma omp parallel num_threads(threads)
 	{
-		int t = omp_get_thread_num(), nt = omp_get_num_threads();
-		int m0 = (int)((long)M * t / nt), m1 = (int)((long)M * (t + 1) / nt);
-		double *d1 = work + (size_t)2 * t * C, *d2 = d1 + C;
 		float *f1 = __builtin_alloca(sizeof(float) * 2 * (size_t)C), *f2 = f1 + C;
 		for (int c = 0; c < C; c++)
 			d1[c] = d2[c] = 0;
@@ -52,6 +48,22 @@ static void channel_sums(double *s1, double *s2, const float *a, const float *b,
 				d1[c] += f1[c];
 				d2[c] += f2[c];
 			}
+		}
+	}
+}
+
+static void channel_sums(double *s1, double *s2, const float *a, const float *b, const float *k,
+			 int M, int C, double *work, int threads)
+{
+	if (threads == 1) {
+		sums_part(a, b, k, C, 0, M, work, work + C);
+	} else {
+		#pragma omp parallel
+		{
+			int t = omp_get_thread_num(), nt = omp_get_num_threads();
+			int m0 = (int)((long)M * t / nt), m1 = (int)((long)M * (t + 1) / nt);
+			sums_part(a, b, k, C, m0, m1, work + (size_t)2 * t * C,
+				  work + (size_t)2 * t * C + C);
 		}
 	}
 	for (int c = 0; c < C; c++) {

@@ -10,26 +10,33 @@
 /* C[M][N] = op(A)[M][K] · op(B)[K][N] + beta·C, split by rows of C across the OpenMP threads,
  * each calling single-threaded OpenBLAS (one thread pool in the process: net_set_threads keeps
  * OpenBLAS at one thread so its workers never compete with OpenMP's). */
+static void gemm_part(int trans_a, int trans_b, int r0, int r1, int N, int K, const float *A,
+		      int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+	if (r1 > r0)
+		cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+			    trans_b ? CblasTrans : CblasNoTrans, r1 - r0, N, K, 1.0f,
+			    trans_a ? A + r0 : A + (size_t)r0 * lda, lda, B, ldb, beta,
+			    C + (size_t)r0 * ldc, ldc);
+}
+
+/* Parallel regions always use the whole team (never num_threads(k) with a varying k: libgomp
+ * allocates a new team each time the size changes); small problems run serially instead. */
 void gemm_rows(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda,
 	       const float *B, int ldb, float beta, float *C, int ldc)
 {
 	int threads = omp_get_max_threads();
-	long work = (long)M * N * K;
-	if (threads > M / 4)
-		threads = M / 4 > 0 ? M / 4 : 1;
-	if (work < 200000)
-		threads = 1;
-	#pragma omp parallel num_threads(threads)
+	if (threads == 1 || M < 8 * threads || (long)M * N * K < 200000) {
+		gemm_part(trans_a, trans_b, 0, M, N, K, A, lda, B, ldb, beta, C, ldc);
+		return;
+	}
+	#pragma omp parallel
 	{
 		int t = omp_get_thread_num(), nt = omp_get_num_threads();
 		int step = (M + nt - 1) / nt;
 		step = (step + 7) / 8 * 8;
-		int r0 = t * step, r1 = r0 + step < M ? r0 + step : M;
-		if (r1 > r0)
-			cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-				    trans_b ? CblasTrans : CblasNoTrans, r1 - r0, N, K, 1.0f,
-				    trans_a ? A + r0 : A + (size_t)r0 * lda, lda, B, ldb, beta,
-				    C + (size_t)r0 * ldc, ldc);
+		int r0 = t * step < M ? t * step : M, r1 = r0 + step < M ? r0 + step : M;
+		gemm_part(trans_a, trans_b, r0, r1, N, K, A, lda, B, ldb, beta, C, ldc);
 	}
 }
 
@@ -293,15 +300,14 @@ void depthwise_backward(float *dx, float *dw, const float *dy, const float *x, c
 	const int s1 = s->stride == 1;
 	const size_t owc = (size_t)s->OW * C, per = (size_t)kk * owc;
 	const size_t part_len = s1 ? per : (size_t)kk * C;
-	int threads = omp_get_max_threads();
-	if (threads > work->threads)
-		threads = work->threads;
-	if (threads > s->N)
-		threads = s->N;
+	if (omp_get_max_threads() > work->threads) { /* more threads than scratch: plain */
+		depthwise_backward_ref(dx, dw, dy, x, w, s, accum);
+		return;
+	}
 	if (s1)
 		build_wrep(work->buf, w, s);
 	const size_t img = (size_t)s->H * s->W * C;
-	#pragma omp parallel num_threads(threads)
+	#pragma omp parallel
 	{
 		int t = omp_get_thread_num(), nt = omp_get_num_threads();
 		float *part = work->buf + per * (1 + (size_t)t);
