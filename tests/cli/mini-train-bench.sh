@@ -1,0 +1,40 @@
+#!/bin/sh
+# mini-train --benchmark: the bench record, errors per record, and no allocation per step.
+. "$(dirname "$0")/../lib.sh"
+MT="$BIN/mini-train"
+ARCH='{"input_channels":3,"blocks":[{"output_channels":8,"num_layers":2,"kernel_size":3,"stride":2,"expansion_factor":2,"use_se":true,"se_ratio":0.5,"conv_type":"mbconv","skip_op":"residual","activation":"swish"},{"output_channels":16,"num_layers":1,"kernel_size":5,"stride":1,"expansion_factor":1,"use_se":false,"se_ratio":0,"conv_type":"depthwise","skip_op":"residual","activation":"leakyrelu"}]}'
+
+check "--help exits 0" "$MT" --help
+"$MT" --benchmark 0 </dev/null >/dev/null 2>&1; check_eq "--benchmark 0 is a usage error" "$?" 2
+
+out=$(printf '{"id":"x","arch":%s}\n' "$ARCH" | "$MT" --benchmark 3 --batch 4 --resolution 16 --classes 10 --threads 1 2>/dev/null)
+check_eq "bench record keeps id and has images_per_s > 0" \
+	"$(echo "$out" | jq -c '[.id, (.bench.images_per_s > 0), .bench.batch, .bench.resolution]')" \
+	'["x",true,4,"16x16"]'
+check_eq "bench reports flat memory over the timed steps" \
+	"$(echo "$out" | jq '.bench.rss_kib_end - .bench.rss_kib_after_warmup < 1024')" true
+
+out=$(printf '%s\nnot json\n{"arch":{"input_channels":3,"blocks":[]}}\n' "$ARCH" |
+	"$MT" --benchmark 1 --batch 2 --resolution 8 --classes 3 --threads 1 2>"$TMP/err")
+rc=$?
+check_eq "a bad line and a bad arch: exit 1" "$rc" 1
+check_eq "good record benchmarked, bad arch gets bench.error" \
+	"$(echo "$out" | jq -c '[(.bench.images_per_s > 0), (.bench.error != null)]' | tr '\n' ' ')" \
+	'[true,false] [false,true] '
+check "the malformed line is reported with its line number" grep -q 'stdin:2' "$TMP/err"
+
+# The training step allocates nothing: the same number of allocations for 2 and 6 steps.
+if command -v valgrind >/dev/null 2>&1; then
+	count() {
+		printf '%s\n' "$ARCH" | LMNAS_NO_REEXEC=1 OMP_WAIT_POLICY=passive valgrind \
+			--tool=memcheck --trace-malloc=yes "$MT" --benchmark "$1" --warmup 1 \
+			--batch 2 --resolution 16 --classes 10 --threads 2 2>&1 >/dev/null |
+			grep -cE '^--[0-9]+-- (malloc|calloc|realloc|memalign|posix_memalign)'
+	}
+	a=$(count 2)
+	b=$(count 6)
+	check_eq "no allocation in the training step (allocations for 2 and 6 steps)" "$a" "$b"
+else
+	ok "# SKIP valgrind not installed"
+fi
+done_testing
