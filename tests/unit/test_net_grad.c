@@ -163,6 +163,20 @@ int main(int argc, char **argv)
 	const char *keep = getenv("LMNAS_SAVE_CKPT");
 	if (keep)
 		T_CHECK(checkpoint_save(n, keep, meta, err, sizeof err) == 0, "kept a copy in %s", keep);
+	/* Bad checkpoints: a NaN weight, a save into a folder that does not exist. */
+	m->params[0] = NAN;
+	T_CHECK(checkpoint_save(m, path, meta, err, sizeof err) == 0, "checkpoint with a NaN saves");
+	T_CHECK(checkpoint_load(n, path, err, sizeof err) != 0 && strstr(err, "not finite") &&
+			strstr(err, n->entries[0].name),
+		"loading a NaN weight fails naming the tensor: %s", err);
+	T_CHECK(checkpoint_save(n, "/nonexistent-dir/x.safetensors", meta, err, sizeof err) != 0 &&
+			access("/nonexistent-dir/x.safetensors", F_OK) != 0,
+		"saving into a missing folder fails and leaves no file");
+	int bad_labels[64];
+	for (int i = 0; i < B; i++)
+		bad_labels[i] = classes; /* out of range */
+	net_forward(n, img->data, B, 1);
+	T_CHECK(isnan(net_loss(n, bad_labels, B)), "a label out of range gives a NaN loss");
 	unlink(path);
 	net_free(m);
 	sgd_free(opt);
