@@ -20,7 +20,8 @@ const char check_opts_help[] =
 	"                      (accepts 320KiB, 512K, 2MiB, 65536)\n"
 	"  --flash-max BYTES   reject when the int8 model (cost.flash_bytes) exceeds BYTES\n"
 	"  --space FILE        reject values outside the search space (data/search-space.json)\n"
-	"  --seen FILE         reject archs whose id is already in that JSONL history\n";
+	"  --seen FILE         reject archs whose id is already in that JSONL history\n"
+	"                      (a limit of 0 means no limit, the default)\n";
 
 void check_opts_init(struct check_opts *o)
 {
