@@ -57,7 +57,8 @@ int pareto_set_ref(struct pareto_set *s, const char *spec, char *err, size_t err
 	}
 	size_t len = (size_t)(eq - spec);
 	double value;
-	if (parse_count(eq + 1, &value) != 0 && parse_double(eq + 1, -1e300, 1e300, &value) != 0) {
+	if (parse_count(eq + 1, &value) != 0 && parse_bytes(eq + 1, &value) != 0 &&
+	    parse_double(eq + 1, -1e300, 1e300, &value) != 0) {
 		snprintf(err, errlen, "reference '%s': '%s' is not a number", spec, eq + 1);
 		return -1;
 	}
@@ -317,6 +318,13 @@ cJSON *pareto_summary(const struct pareto_set *s, cJSON **recs, int n, const cha
 		cJSON_AddNumberToObject(ref, s->obj[k].path, s->obj[k].ref);
 	}
 	cJSON_AddNumberToObject(sum, "hypervolume", hv);
+	/* Each minimised objective as a fraction of its reference (budget): comparable across runs,
+	 * in [0, 1] when the maximised objective is an accuracy fraction with reference 0. */
+	double scale = 1;
+	for (int k = 0; k < s->nobj; k++)
+		if (!s->obj[k].maximize && s->obj[k].ref > 0)
+			scale *= s->obj[k].ref;
+	cJSON_AddNumberToObject(sum, "hypervolume_normalized", hv / scale);
 	cJSON *fs = cJSON_AddObjectToObject(sum, "front");
 	static const char *const extra[] = { "mini.val_acc", "cost.macs", "cost.params",
 		"cost.flash_bytes", "cost.peak_sram_bytes", "cost.arena_bytes" };
