@@ -106,7 +106,7 @@ append_new() {
 CHECK="--resolution $RESOLUTION --classes $CLASSES --macs-max $MACS_MAX --sram-max $SRAM_MAX --flash-max $FLASH_MAX"
 [ -n "$MACS_MIN" ] && CHECK="$CHECK --macs-min $MACS_MIN"
 REFS="--ref mini.val_acc=0 --ref cost.macs=$MACS_MAX --ref cost.params=$FLASH_MAX"
-PAR="--will-cite --pipe -N1 -j$JOBS --halt never"
+PAR="--will-cite --pipe -N1 -j$JOBS --halt never --line-buffer"
 [ -n "$SSHLOGIN" ] && PAR="$PAR --sshlogin $SSHLOGIN"
 
 log "run directory $RUN: $ITER iterations of $CANDIDATES candidates, strategy $STRATEGY, $JOBS jobs"
