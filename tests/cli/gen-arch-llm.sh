@@ -8,8 +8,9 @@ cc -std=c11 -D_GNU_SOURCE -O2 -I/usr/include/cjson -o "$TMP/mock-llm" "$ROOT/tes
 	|| { fail "build the mock server"; done_testing; }
 MPID=
 start_mock() { # script file
-	rm -f "$TMP/port" "$TMP/requests.jsonl"
-	"$TMP/mock-llm" --script "$1" --port-file "$TMP/port" --log "$TMP/requests.jsonl" --lifetime 60 &
+	rm -f "$TMP/port" "$TMP/requests.jsonl" "$TMP/headers"
+	"$TMP/mock-llm" --script "$1" --port-file "$TMP/port" --log "$TMP/requests.jsonl" \
+		--headers-log "$TMP/headers" --lifetime 60 &
 	MPID=$!
 	i=0; while [ ! -s "$TMP/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 	URL="http://127.0.0.1:$(cat "$TMP/port")"
@@ -56,6 +57,7 @@ check "the prompt carries the search space" jq -e -s '.[0].messages[1].content |
 check "the explain request follows the answer" jq -e -s '.[2].messages[-2].role == "assistant" and (.[2].messages[-1].content | test("explain why"))' "$TMP/requests.jsonl"
 check_eq "transcript: every request and answer" "$(wc -l <"$TMP/tr/llm.jsonl" | tr -d ' ')" 3
 check_eq "transcript: statuses" "$(jq -c .http_status "$TMP/tr/llm.jsonl" | tr -d '\n')" "400200200"
+check_eq "the key is sent as a bearer token" "$(sort -u "$TMP/headers")" "Authorization: Bearer sekret-key-123"
 check "the key is never written" sh -c "! grep -rq sekret-key-123 '$TMP/tr' '$TMP/o1.jsonl' '$TMP/e1'"
 
 # 2. Not JSON, then an arch out of the space, then a valid one: each error goes back to the model.
@@ -65,6 +67,7 @@ start_mock "$TMP/s2.jsonl"
 "$G" --strategy llm --llm "$URL/v1" --max-retries 3 --backoff 0.05 $LIM >"$TMP/o2.jsonl" 2>"$TMP/e2"
 check_eq "invalid JSON and out of space, then valid: exit 0" "$?" 0
 stop_mock
+check_eq "no key, no Authorization header" "$(sort -u "$TMP/headers")" "none"
 check_eq "accepted on the third answer" "$(jq -c '[.check.ok, .gen.attempts]' "$TMP/o2.jsonl")" '[true,3]'
 check "the parse error went back to the model" jq -e -s '.[1].messages[-1].content | test("no JSON object")' "$TMP/requests.jsonl"
 check "the space violation went back to the model" jq -e -s '.[2].messages[-1].content | test("kernel_size") and test("3, 5, 7")' "$TMP/requests.jsonl"

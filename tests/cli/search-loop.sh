@@ -74,6 +74,27 @@ R3="$TMP/run3"
 check_eq "an impossible budget: candidates land in rejected.jsonl with reasons" \
 	"$(jq -s 'length == 2 and all(.check.violations | any(.metric == "macs"))' "$R3/rejected.jsonl")" true
 check_eq "and nothing is trained" "$(grep -c '' "$R3/evaluated.jsonl")" 0
+# STRATEGY=llm through the pipeline, against the scripted server: transcripts in the run directory.
+if cc -std=c11 -D_GNU_SOURCE -O2 -I/usr/include/cjson -o "$TMP/mock-llm" "$ROOT/tests/mock-llm/mock-llm.c" -lcjson; then
+	B1='{"output_channels":16,"num_layers":1,"kernel_size":3,"stride":2,"expansion_factor":3,"use_se":false,"se_ratio":0,"conv_type":"mbconv","skip_op":"residual","activation":"relu6"}'
+	B2=$(echo "$B1" | sed 's/"relu6"/"swish"/')
+	for b in "$B1" "$B2"; do
+		jq -nc --arg c "{\"input_channels\":1,\"blocks\":[$b,$b,$b,$b,$b]}" '{content: $c}'
+	done >"$TMP/script.jsonl"
+	"$TMP/mock-llm" --script "$TMP/script.jsonl" --port-file "$TMP/port" --log "$TMP/req.jsonl" --lifetime 60 &
+	mpid=$!
+	i=0; while [ ! -s "$TMP/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	R5="$TMP/llm"
+	"$S" RUN="$R5" ITER=1 CANDIDATES=2 STRATEGY=llm LLM_URL="http://127.0.0.1:$(cat "$TMP/port")" \
+		LLM_MODEL=mock PLOT=0 >/dev/null 2>"$TMP/e5"
+	check_eq "STRATEGY=llm: exit 0" "$?" 0
+	kill "$mpid" 2>/dev/null; wait "$mpid" 2>/dev/null
+	check_eq "STRATEGY=llm: two designs evaluated" "$(jq -s 'map(select(.gen.strategy == "llm" and .gen.model == "mock")) | length' "$R5/evaluated.jsonl")" 2
+	check_eq "STRATEGY=llm: transcripts kept in the run directory" "$(wc -l <"$R5/transcripts/llm.jsonl" | tr -d ' ')" 2
+	check "STRATEGY=llm: the prompt states the budgets" jq -e -s '.[0].messages[1].content | test("at most 30.0M")' "$TMP/req.jsonl"
+else
+	fail "build the mock server"
+fi
 "$S" STRATEGY=sideways RUN="$TMP/x" >/dev/null 2>&1
 check_eq "a bad STRATEGY: exit 2" "$?" 2
 "$S" --help | grep -q SSHLOGIN

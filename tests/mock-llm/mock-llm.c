@@ -7,7 +7,8 @@
  *   {"raw": "..."}                          200 with that body as is
  *
  * When the script is used up every request gets 503. Each request body is appended as one line
- * to --log. The server exits after --lifetime seconds (default 60) or --max-requests requests.
+ * to --log; with --headers-log, each request's Authorization header (or "none") to that file.
+ * The server exits after --lifetime seconds (default 60) or --max-requests requests.
  *
  *   mock-llm --script FILE --port-file FILE --log FILE [--lifetime S] [--max-requests N]
  */
@@ -30,6 +31,34 @@ static void die(const char *msg)
 {
 	fprintf(stderr, "mock-llm: %s\n", msg);
 	exit(2);
+}
+
+static const char *headers_log;
+
+/* Appends the request's Authorization header (or "none") to --headers-log, so a test can see that
+ * the key was sent. */
+static void log_auth(const char *headers, const char *end)
+{
+	if (!headers_log)
+		return;
+	FILE *f = fopen(headers_log, "a");
+	if (!f)
+		return;
+	const char *p = headers;
+	int found = 0;
+	while (p && p < end) {
+		if (!strncasecmp(p, "Authorization:", 14)) {
+			const char *eol = strstr(p, "\r\n");
+			fprintf(f, "%.*s\n", (int)(eol - p), p);
+			found = 1;
+		}
+		p = strstr(p, "\r\n");
+		if (p)
+			p += 2;
+	}
+	if (!found)
+		fprintf(f, "none\n");
+	fclose(f);
 }
 
 static char *read_request(int fd, size_t *body_len, char **body)
@@ -61,6 +90,7 @@ static char *read_request(int fd, size_t *body_len, char **body)
 				goto fail;
 		}
 	}
+	log_auth(buf, hdr_end);
 	if (clen > MAX_REQ)
 		goto fail;
 	if (hlen + clen > cap) {
@@ -125,6 +155,8 @@ int main(int argc, char **argv)
 			log_path = argv[i + 1];
 		else if (!strcmp(argv[i], "--lifetime"))
 			lifetime = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--headers-log"))
+			headers_log = argv[i + 1];
 		else if (!strcmp(argv[i], "--max-requests"))
 			max_requests = atoi(argv[i + 1]);
 		else
