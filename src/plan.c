@@ -17,12 +17,14 @@ static int64_t align_up(int64_t v, int align)
 	return (v + align - 1) / align * align;
 }
 
-/* Valid in-place share: the alias exists, is another tensor, dies exactly where t is born, and no
- * other tensor already took it over. */
+/* Valid in-place share: the alias exists, is another tensor, dies exactly where t is born, lives
+ * longer than that one op, and no other tensor already took it over. (A chain a -> b -> c through
+ * a b that lives for one op only would put a, b and c in one buffer at that op.) */
 static int valid_alias(const struct plan_tensor *t, int n, int i, const int *taken)
 {
 	int a = t[i].alias;
-	return a >= 0 && a < n && a != i && t[a].last == t[i].first && !taken[a];
+	return a >= 0 && a < n && a != i && t[a].last == t[i].first && t[a].first < t[a].last &&
+	       !taken[a];
 }
 
 /* Groups tensors into buffers along valid alias links. Returns the number of buffers. */

@@ -4,7 +4,9 @@
  * (largest first, then by first use) and each is put at the lowest offset where it overlaps no
  * already placed buffer whose lifetime overlaps its own. A tensor may name an alias (a tensor it can
  * overwrite in place, e.g. in-place depthwise): when the alias dies exactly at the op that writes
- * this tensor, both share one buffer (sized for the larger, living for both lifetimes). The result
+ * this tensor, lives longer than that one op, and no other tensor took it over first, both share
+ * one buffer (sized for the larger, living for both lifetimes). Otherwise the alias is ignored
+ * (shares = -1) and the tensor gets its own place. The result
  * is verified by plan_check, an independent pairwise overlap test.
  *
  * Used by check-cost (cost.arena_bytes) and by emit-c (the static arena and every tensor's
