@@ -15,7 +15,7 @@ static uint64_t splitmix(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
-void rng_seed(struct rng *r, uint64_t seed)
+void gen_rng_seed(struct gen_rng *r, uint64_t seed)
 {
 	for (int i = 0; i < 4; i++)
 		r->s[i] = splitmix(&seed);
@@ -27,7 +27,7 @@ static uint64_t rotl(uint64_t x, int k)
 }
 
 /* xoshiro256** */
-uint64_t rng_next(struct rng *r)
+uint64_t gen_rng_next(struct gen_rng *r)
 {
 	uint64_t *s = r->s;
 	uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
@@ -40,14 +40,14 @@ uint64_t rng_next(struct rng *r)
 	return result;
 }
 
-int rng_below(struct rng *r, int n)
+int gen_rng_below(struct gen_rng *r, int n)
 {
-	return n <= 1 ? 0 : (int)(rng_next(r) % (uint64_t)n);
+	return n <= 1 ? 0 : (int)(gen_rng_next(r) % (uint64_t)n);
 }
 
-double rng_unit(struct rng *r)
+double gen_rng_unit(struct gen_rng *r)
 {
-	return (double)(rng_next(r) >> 11) / 9007199254740992.0;
+	return (double)(gen_rng_next(r) >> 11) / 9007199254740992.0;
 }
 
 bool gen_tried(const struct gen_ctx *g, const char *id)

@@ -18,14 +18,14 @@
 #include "space.h"
 
 /* xoshiro-style generator seeded by splitmix64: the same seed gives the same archs. */
-struct rng {
+struct gen_rng {
 	uint64_t s[4];
 };
-void rng_seed(struct rng *r, uint64_t seed);
-uint64_t rng_next(struct rng *r);
+void gen_rng_seed(struct gen_rng *r, uint64_t seed);
+uint64_t gen_rng_next(struct gen_rng *r);
 /* Uniform in [0, n). */
-int rng_below(struct rng *r, int n);
-double rng_unit(struct rng *r);
+int gen_rng_below(struct gen_rng *r, int n);
+double gen_rng_unit(struct gen_rng *r);
 
 struct gen_ctx {
 	struct check_opts *check;    /* limits, space, seen file */
@@ -35,7 +35,7 @@ struct gen_ctx {
 	int max_tries;               /* random/evolve: samples per candidate before giving up */
 	int tournament;              /* evolve: sample size of the tournament */
 	double fresh_prob;           /* evolve: chance of a random arch instead of a child */
-	struct rng rng;
+	struct gen_rng rng;
 	const cJSON *feedback;       /* feedback(1) object or NULL */
 	/* ids tried before (feedback "tried") and emitted in this run */
 	char (*ids)[CHECK_ID_LEN];
@@ -63,9 +63,9 @@ cJSON *gen_try(struct gen_ctx *g, cJSON *arch_json, bool *ok);
 cJSON *gen_stamp(const struct gen_ctx *g, cJSON *rec, const char *strategy, int attempts);
 
 /* A uniform arch of the search space. */
-void strategy_random_arch(const struct space *s, int input_channels, struct rng *r, struct arch *a);
+void strategy_random_arch(const struct space *s, int input_channels, struct gen_rng *r, struct arch *a);
 /* One child: a copy of parent with one block field changed to another value of the space. */
-void strategy_mutate(const struct space *s, struct rng *r, const struct arch *parent,
+void strategy_mutate(const struct space *s, struct gen_rng *r, const struct arch *parent,
 		     struct arch *child);
 
 cJSON *strategy_random_next(struct gen_ctx *g);
