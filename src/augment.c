@@ -53,7 +53,7 @@ static void crop_flip(const struct augment *a, void *img, int h, int w, int c, s
 {
 	if (a->crop_pad > 0)
 		random_crop(img, h, w, c, elem, a->crop_pad, rng);
-	if (a->hflip && rng_uniform(rng) < 0.5)
+	if (a->hflip && rng_unit(rng) < 0.5)
 		hflip(img, h, w, c, elem);
 }
 
@@ -402,7 +402,7 @@ void aa_random(uint8_t *img, int h, int w, int c, struct rng *rng)
 {
 	/* torchvision's get_params order: policy id, two probabilities, two signs. */
 	int id = (int)rng_below(rng, 25);
-	float probs[2] = {rng_uniformf(rng), rng_uniformf(rng)};
+	float probs[2] = {rng_unitf(rng), rng_unitf(rng)};
 	int signs[2] = {(int)rng_below(rng, 2), (int)rng_below(rng, 2)};
 	aa_subpolicy(id, probs, signs, img, h, w, c);
 }

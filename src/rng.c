@@ -41,12 +41,12 @@ uint64_t rng_u64(struct rng *r)
 	return result;
 }
 
-double rng_uniform(struct rng *r)
+double rng_unit(struct rng *r)
 {
 	return (double)(rng_u64(r) >> 11) * 0x1.0p-53;
 }
 
-float rng_uniformf(struct rng *r)
+float rng_unitf(struct rng *r)
 {
 	return (float)(rng_u64(r) >> 40) * 0x1.0p-24f;
 }
@@ -62,10 +62,10 @@ uint64_t rng_below(struct rng *r, uint64_t n)
 	return x % n;
 }
 
-double rng_normal(struct rng *r)
+double rng_gauss(struct rng *r)
 {
-	double u1 = 1.0 - rng_uniform(r); /* (0, 1]: log is finite */
-	double u2 = rng_uniform(r);
+	double u1 = 1.0 - rng_unit(r); /* (0, 1]: log is finite */
+	double u2 = rng_unit(r);
 	return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
 }
 
@@ -73,18 +73,18 @@ double rng_gamma(struct rng *r, double shape)
 {
 	if (shape < 1.0) {
 		/* Gamma(a) = Gamma(a + 1) · U^(1/a). */
-		double u = 1.0 - rng_uniform(r);
+		double u = 1.0 - rng_unit(r);
 		return rng_gamma(r, shape + 1.0) * pow(u, 1.0 / shape);
 	}
 	double d = shape - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
 	for (;;) {
 		double x, v;
 		do {
-			x = rng_normal(r);
+			x = rng_gauss(r);
 			v = 1.0 + c * x;
 		} while (v <= 0.0);
 		v = v * v * v;
-		double u = 1.0 - rng_uniform(r);
+		double u = 1.0 - rng_unit(r);
 		if (u < 1.0 - 0.0331 * x * x * x * x || log(u) < 0.5 * x * x + d * (1.0 - v + log(v)))
 			return d * v;
 	}

@@ -1,4 +1,5 @@
 /* rng.h — a small seeded random number generator: xoshiro256** seeded through splitmix64.
+ * (rng_unit / rng_gauss, not rng_uniform / rng_normal: those names are the engine's helpers.)
  *
  * One struct rng per stream; no global state, so threads each own one (rng_fork makes an
  * independent stream from a parent, deterministically). Same seed, same sequence, on every
@@ -18,12 +19,12 @@ void rng_fork(struct rng *parent, struct rng *child);
 
 uint64_t rng_u64(struct rng *r);
 /* Uniform in [0, 1) with 53 (double) or 24 (float) random bits. */
-double rng_uniform(struct rng *r);
-float rng_uniformf(struct rng *r);
+double rng_unit(struct rng *r);
+float rng_unitf(struct rng *r);
 /* Uniform integer in [0, n), unbiased (rejection); n >= 1. */
 uint64_t rng_below(struct rng *r, uint64_t n);
 /* Standard normal N(0, 1) (Box–Muller, one value per call, no hidden cache). */
-double rng_normal(struct rng *r);
+double rng_gauss(struct rng *r);
 /* Gamma(shape, 1) for shape > 0 (Marsaglia–Tsang) and Beta(a, b) from two gammas. */
 double rng_gamma(struct rng *r, double shape);
 double rng_beta(struct rng *r, double a, double b);

@@ -478,7 +478,7 @@ static void test_rng(void)
 	double su = 0, sn = 0, sn2 = 0, sb = 0, min = 1, max = 0;
 	int n = 200000, below_ok = 1;
 	for (int i = 0; i < n; i++) {
-		double u = rng_uniform(&r), z = rng_normal(&r);
+		double u = rng_unit(&r), z = rng_gauss(&r);
 		su += u, sn += z, sn2 += z * z;
 		min = u < min ? u : min, max = u > max ? u : max;
 		below_ok &= rng_below(&r, 7) < 7;
