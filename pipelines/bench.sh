@@ -26,7 +26,9 @@ for cfg in "32 128 $STEPS" "160 32 $((STEPS / 3 + 1))"; do
 	theirs=-
 	ratio=-
 	if [ "$have_torch" = 1 ]; then
-		theirs=$("$PY" "$ROOT/pipelines/bench_torch.py" "$ARCH" "$res" "$batch" 100 "$steps" 2 |
+		# passive waits for PyTorch too: same footing as mini-train (spinning OpenMP threads
+		# collapse under any other load on a 2-core machine)
+		theirs=$(OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} "$PY" "$ROOT/pipelines/bench_torch.py" "$ARCH" "$res" "$batch" 100 "$steps" 2 |
 			jq '.images_per_s')
 		ratio=$(echo "$ours $theirs" | awk '{printf "%.2fx", $1 / $2}')
 		theirs=$(printf '%.1f' "$theirs")
