@@ -106,7 +106,7 @@ if "$BIN/mini-train" --help 2>/dev/null | grep -q -- '--train-limit' && [ -r /us
 	R4="$TMP/real"
 	t0=$(date +%s)
 	"$S" RUN="$R4" ITER=2 CANDIDATES=2 JOBS=2 STRATEGY=random MACS_MAX=2M \
-		MINI_ARGS="--epochs 1 --train-limit 1000 --val-split 0.02 --test-limit 200 --threads 1 --no-autoaugment --quiet" >/dev/null 2>"$TMP/e4"
+		MINI_ARGS="--epochs 2 --train-limit 2000 --val-split 0.02 --test-limit 200 --threads 1 --no-autoaugment --quiet --lr 0.1" >/dev/null 2>"$TMP/e4"
 	rc=$?
 	check_eq "real mini-train loop: exit 0 ($(($(date +%s) - t0)) s)" "$rc" 0
 	check "real mini-train loop: accuracies above chance" jq -e -s 'length > 0 and all(.mini.val_acc > 0.1)' "$R4/evaluated.jsonl"

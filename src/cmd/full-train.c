@@ -1,0 +1,60 @@
+/* full-train — the paper's full recipe on each record with an arch; --out writes the checkpoint.
+ * See man/man1/full-train.1. */
+#include "net.h"
+#include "record.h"
+#include "train.h"
+#include "train_main.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+	struct train_opts d;
+	train_defaults(&d, RECIPE_FULL);
+	fprintf(f,
+		"usage: full-train --out CKPT [options] < records > records\n"
+		"\n"
+		"Trains each record's arch with the paper's full recipe (120 epochs, batch 128, SGD\n"
+		"Nesterov 0.9, warm-up 20 epochs from 0 to lr 0.5 then cosine to 0, weight decay 1e-4,\n"
+		"crop + flip + AutoAugment, MixUp 0.2), writes the checkpoint after every epoch and adds\n"
+		"\"full\": test_acc, val_acc, checkpoint, seconds, ... Records without an arch pass.\n"
+		"\n");
+	train_usage_common(f, &d);
+}
+
+static int full_arity(const char *name)
+{
+	return !strcmp(name, "help") ? 0 : -1;
+}
+
+static int full_option(void *ctx, const char *name, const char *v)
+{
+	(void)ctx;
+	(void)v;
+	if (!strcmp(name, "help")) {
+		usage(stdout);
+		exit(EXIT_OK);
+	}
+	return 0;
+}
+
+static int select_arch(const cJSON *rec, void *ctx)
+{
+	(void)ctx;
+	return record_get(rec, "arch") != NULL;
+}
+
+int main(int argc, char **argv)
+{
+	net_passive_threads(argv);
+	util_init(argv[0]);
+	struct train_opts o;
+	train_defaults(&o, RECIPE_FULL);
+	train_parse_args(&o, argc, argv, full_option, full_arity, NULL);
+	if (!o.out)
+		log_info("no --out: the trained network is not saved");
+	return train_main_loop(&o, select_arch, NULL);
+}

@@ -1,0 +1,69 @@
+/* kd — fine-tunes a student checkpoint from a teacher's logits (knowledge distillation).
+ * See man/man1/kd.1. */
+#include "net.h"
+#include "record.h"
+#include "train.h"
+#include "train_main.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+	struct train_opts d;
+	train_defaults(&d, RECIPE_KD);
+	fprintf(f,
+		"usage: kd (--teacher CKPT | --teacher-logits F) [--student CKPT] [--out CKPT]\n"
+		"          [options] < records > records\n"
+		"\n"
+		"Fine-tunes the student (--student, else the record's full.checkpoint) for 50 epochs\n"
+		"with L = a*CE + (1-a)*T^2*KL(p_teacher || p_student), T = 10, a updated after each\n"
+		"epoch e as a += (a_final - a)*e/epochs from 0.4 towards 0.8; no MixUp, no AutoAugment.\n"
+		"Adds \"kd\": val_acc_before, test_acc_before, val_acc, test_acc, checkpoint, ...\n"
+		"\n"
+		"  --student CKPT        the network to fine-tune\n"
+		"  --teacher CKPT        compute the teacher's logits on every (augmented) batch\n"
+		"  --teacher-logits F    precomputed logits [N_train, classes] (evaluate --dump-logits\n"
+		"                        on the training set); crop and flip are then turned off\n"
+		"  --temperature T (%g)  --alpha A (%g)  --alpha-final A (%g)\n",
+		d.kd_temperature, d.kd_alpha, d.kd_alpha_final);
+	train_usage_common(f, &d);
+}
+
+static int kd_arity(const char *name)
+{
+	return !strcmp(name, "help") ? 0 : -1;
+}
+
+static int kd_option(void *ctx, const char *name, const char *v)
+{
+	(void)ctx;
+	(void)v;
+	if (!strcmp(name, "help")) {
+		usage(stdout);
+		exit(EXIT_OK);
+	}
+	return 0;
+}
+
+static int select_student(const cJSON *rec, void *ctx)
+{
+	const struct train_opts *o = ctx;
+	return o->student || record_string(rec, "full.checkpoint") != NULL;
+}
+
+int main(int argc, char **argv)
+{
+	net_passive_threads(argv);
+	util_init(argv[0]);
+	struct train_opts o;
+	train_defaults(&o, RECIPE_KD);
+	train_parse_args(&o, argc, argv, kd_option, kd_arity, NULL);
+	if (!o.teacher && !o.teacher_logits)
+		die("give --teacher CKPT or --teacher-logits F (see --help)");
+	if (o.teacher && o.teacher_logits)
+		die("give either --teacher or --teacher-logits, not both");
+	return train_main_loop(&o, select_student, &o);
+}

@@ -1,0 +1,91 @@
+#!/bin/sh
+# tests/cli/train.sh — mini-train, full-train and kd on tiny slices of Fashion-MNIST: records in and
+# out, pass-through, divergence, malformed lines, reproducibility, SIGTERM + --resume, kd.
+. "$(dirname "$0")/../lib.sh"
+
+if [ ! -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+	ok "# SKIP Fashion-MNIST is not installed"
+	done_testing
+fi
+ARCH='{"input_channels":1,"blocks":[{"output_channels":8,"num_layers":1,"kernel_size":3,"stride":2,"expansion_factor":1,"use_se":false,"se_ratio":0,"conv_type":"depthwise","skip_op":"identity","activation":"relu6"},{"output_channels":16,"num_layers":2,"kernel_size":3,"stride":2,"expansion_factor":2,"use_se":true,"se_ratio":0.25,"conv_type":"mbconv","skip_op":"residual","activation":"swish"}]}'
+WIDE='{"input_channels":1,"blocks":[{"output_channels":16,"num_layers":1,"kernel_size":3,"stride":2,"expansion_factor":1,"use_se":false,"se_ratio":0,"conv_type":"depthwise","skip_op":"identity","activation":"relu6"},{"output_channels":32,"num_layers":2,"kernel_size":3,"stride":2,"expansion_factor":2,"use_se":false,"se_ratio":0,"conv_type":"mbconv","skip_op":"residual","activation":"relu6"}]}'
+SMALL="--train-limit 256 --val-split 0.005 --test-limit 200 --batch 64 --threads 1 --no-progress"
+
+# Records: a checked arch, an unchecked one (passes untouched), a malformed line, a diverging arch.
+{
+	echo "{\"id\":\"a\",\"arch\":$ARCH,\"check\":{\"ok\":true}}"
+	echo "{\"id\":\"b\",\"arch\":$ARCH,\"check\":{\"ok\":false}}"
+	echo '{"id": broken'
+	echo "{\"id\":\"c\",\"arch\":$ARCH,\"check\":{\"ok\":true}}"
+} >"$TMP/in.jsonl"
+"$BIN/mini-train" $SMALL --epochs 1 <"$TMP/in.jsonl" >"$TMP/out.jsonl" 2>"$TMP/err"
+check_eq "mini-train: exit 1 when a line was malformed" "$?" 1
+check "the malformed line is reported with its line number" grep -q "stdin:3" "$TMP/err"
+check_eq "three records out" "$(wc -l <"$TMP/out.jsonl")" 3
+check "checked records get mini.val_acc, test_acc, epochs, seconds, images_per_s" \
+	jq -e -s '[.[] | select(.check.ok)] | length == 2 and all(.mini | (.val_acc >= 0 and .test_acc >= 0 and .epochs == 1 and .seconds > 0 and .images_per_s > 0))' "$TMP/out.jsonl"
+check "an unchecked record passes untouched" jq -e -s '.[1] | (.mini | not) and .id == "b"' "$TMP/out.jsonl"
+check "other keys are copied through" jq -e -s 'all(.arch.blocks | length == 2)' "$TMP/out.jsonl"
+
+# Reproducibility: the same seed gives the same numbers.
+"$BIN/mini-train" $SMALL --epochs 1 --seed 7 <"$TMP/in.jsonl" 2>/dev/null | jq -c -s '[.[].mini | select(.) | [.val_acc, .test_acc, .train_loss]]' >"$TMP/r1"
+"$BIN/mini-train" $SMALL --epochs 1 --seed 7 <"$TMP/in.jsonl" 2>/dev/null | jq -c -s '[.[].mini | select(.) | [.val_acc, .test_acc, .train_loss]]' >"$TMP/r2"
+check "--seed reproduces a run exactly" cmp -s "$TMP/r1" "$TMP/r2"
+"$BIN/mini-train" $SMALL --epochs 1 --seed 8 <"$TMP/in.jsonl" 2>/dev/null | jq -c -s '[.[].mini | select(.) | [.val_acc, .test_acc, .train_loss]]' >"$TMP/r3"
+check "another seed, another run" sh -c "! cmp -s '$TMP/r1' '$TMP/r3'"
+
+# Divergence: lr 50 ends that record with mini.error naming the epoch; the next record trains.
+{
+	echo "{\"id\":\"hot\",\"arch\":$ARCH,\"check\":{\"ok\":true}}"
+} >"$TMP/hot.jsonl"
+"$BIN/mini-train" $SMALL --epochs 3 --lr 50 --warmup-epochs 0 <"$TMP/hot.jsonl" >"$TMP/hot.out" 2>"$TMP/hot.err"
+check_eq "diverging run: exit 1" "$?" 1
+check "mini.error names the epoch" jq -e '.mini.error | test("diverged at epoch [0-9]+")' "$TMP/hot.out"
+{ cat "$TMP/hot.jsonl"; echo "{\"id\":\"next\",\"arch\":$ARCH,\"check\":{\"ok\":true}}"; } >"$TMP/hot2.jsonl"
+"$BIN/mini-train" $SMALL --epochs 3 --lr 50 --warmup-epochs 0 <"$TMP/hot2.jsonl" 2>/dev/null | jq -c -s . >"$TMP/hot2.out"
+check "after a diverged record the next one is still trained (and, at lr 50, diverges on its own)" jq -e 'length == 2 and (.[1].id == "next") and (.[1].mini.error | test("diverged at epoch"))' "$TMP/hot2.out"
+
+# full-train: checkpoint, SIGTERM keeps the last completed epoch, --resume gives the same result.
+echo "{\"id\":\"f\",\"arch\":$ARCH}" >"$TMP/f.jsonl"
+FULL="$SMALL --train-limit 1024 --epochs 3 --seed 3"
+"$BIN/full-train" $FULL --out "$TMP/ref.safetensors" <"$TMP/f.jsonl" >"$TMP/ref.out" 2>/dev/null
+check_eq "full-train: exit 0" "$?" 0
+check "full adds test_acc, val_acc, checkpoint" jq -e '.full | (.test_acc >= 0 and .val_acc >= 0 and (.checkpoint | endswith("ref.safetensors")))' "$TMP/ref.out"
+check "the checkpoint and its resume state exist" test -s "$TMP/ref.safetensors" -a -s "$TMP/ref.safetensors.state"
+"$BIN/full-train" $FULL --out "$TMP/int.safetensors" <"$TMP/f.jsonl" >"$TMP/int.out" 2>"$TMP/int.err" &
+pid=$!
+i=0
+while [ ! -s "$TMP/int.safetensors.state" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+kill -TERM $pid
+wait $pid
+check_eq "SIGTERM: exit 1" "$?" 1
+check "the interrupted record says which epoch the checkpoint holds" jq -e '.full.error | test("holds epoch [0-9]")' "$TMP/int.out"
+check "the checkpoint of the last completed epoch is intact" test -s "$TMP/int.safetensors"
+"$BIN/full-train" $FULL --out "$TMP/int.safetensors" --resume <"$TMP/f.jsonl" >"$TMP/res.out" 2>"$TMP/res.err"
+check_eq "--resume: exit 0" "$?" 0
+check "--resume says where it continues" grep -q "resuming" "$TMP/res.err"
+check_eq "resumed run = uninterrupted run (test_acc)" "$(jq .full.test_acc "$TMP/res.out")" "$(jq .full.test_acc "$TMP/ref.out")"
+check_eq "resumed run = uninterrupted run (train_loss)" "$(jq .full.train_loss "$TMP/res.out")" "$(jq .full.train_loss "$TMP/ref.out")"
+
+# kd: a wider teacher, the student from full-train; accuracy before and after.
+echo "{\"id\":\"t\",\"arch\":$WIDE}" | "$BIN/full-train" $SMALL --epochs 1 --out "$TMP/teacher.safetensors" >/dev/null 2>&1
+"$BIN/kd" $SMALL --epochs 1 --teacher "$TMP/teacher.safetensors" --out "$TMP/kd.safetensors" <"$TMP/ref.out" >"$TMP/kd.out" 2>"$TMP/kd.err"
+check_eq "kd: exit 0" "$?" 0
+check "kd adds accuracies before and after" jq -e '.kd | (.test_acc_before >= 0 and .test_acc >= 0 and .val_acc_before >= 0 and (.checkpoint | endswith("kd.safetensors")))' "$TMP/kd.out"
+check "kd keeps the full key" jq -e '.full.test_acc' "$TMP/kd.out"
+check "kd logs alpha per epoch" grep -q "alpha 0.4" "$TMP/kd.err"
+"$BIN/kd" $SMALL --epochs 1 <"$TMP/ref.out" >/dev/null 2>&1
+check_eq "kd without a teacher: exit 2" "$?" 2
+"$BIN/kd" $SMALL --epochs 1 --teacher "$TMP/missing.safetensors" <"$TMP/ref.out" >"$TMP/kd2.out" 2>/dev/null
+check "a missing teacher is a kd.error" jq -e '.kd.error | test("missing.safetensors")' "$TMP/kd2.out"
+
+# Usage errors.
+"$BIN/mini-train" --epochs zero </dev/null >/dev/null 2>&1
+check_eq "bad --epochs: exit 2" "$?" 2
+"$BIN/mini-train" --frobnicate </dev/null >/dev/null 2>&1
+check_eq "unknown option: exit 2" "$?" 2
+for p in mini-train full-train kd; do
+	"$BIN/$p" --help | grep -q -- "--val-split"
+	check_eq "$p --help documents the options" "$?" 0
+done
+done_testing
