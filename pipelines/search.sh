@@ -132,10 +132,13 @@ while [ "$i" -le "$ITER" ]; do
 		llm=
 		[ "$STRATEGY" = llm ] && llm="--llm $LLM_URL --model $LLM_MODEL --transcripts $RUN/transcripts"
 		# shellcheck disable=SC2086
+		rc=0
 		"$BIN/gen-arch" --strategy "$STRATEGY" --count "$CANDIDATES" --iteration "$i" \
 			--seed $((SEED * 1000 + i)) --input-channels "$INPUT_CHANNELS" \
 			--feedback "$RUN/feedback-$nnn.json" --seen "$RUN/.seen.jsonl" $CHECK $llm $GEN_ARGS \
-			>"$RUN/.candidates.tmp" || log "iteration $i: some candidates could not be generated"
+			>"$RUN/.candidates.tmp" || rc=$?
+		[ "$rc" -le 1 ] || die "gen-arch failed (status $rc)"
+		[ "$rc" -eq 0 ] || log "iteration $i: some candidates could not be generated"
 		mv "$RUN/.candidates.tmp" "$RUN/candidates-$nnn.jsonl"
 	fi
 	append_new "$RUN/candidates-$nnn.jsonl" "$CAND"
@@ -154,8 +157,12 @@ while [ "$i" -le "$ITER" ]; do
 	if [ "$n_todo" -gt 0 ]; then
 		t0=$(date +%s)
 		# shellcheck disable=SC2086
+		n_before=$(grep -c '' "$EVAL" || true)
 		parallel $PAR "$MINI_TRAIN" <"$RUN/.todo" >>"$EVAL" ||
 			log "iteration $i: some evaluations failed (see mini.error in $EVAL)"
+		repair "$EVAL"
+		[ "$(grep -c '' "$EVAL" || true)" -gt "$n_before" ] ||
+			die "the evaluator wrote nothing for $n_todo candidates: check MINI_TRAIN / MINI_ARGS"
 		log "iteration $i: trained in $(($(date +%s) - t0)) s"
 	fi
 
@@ -166,7 +173,7 @@ while [ "$i" -le "$ITER" ]; do
 	cp "$RUN/summary-$nnn.json" "$RUN/.summary.tmp" && mv "$RUN/.summary.tmp" "$RUN/summary.json"
 	jq -c 'select(.pareto.front)' "$RUN/.pareto" >"$RUN/.front.tmp"
 	mv "$RUN/.front.tmp" "$RUN/front-$nnn.jsonl"
-	jq -r --arg i "$i" '"search: iteration \($i): \(.counts.front) on the front, best val_acc \(.best_acc.value // "-") (\(.best_acc.id // "-")), hypervolume \(.hypervolume)"' \
+	jq -r --arg i "$i" '"search: iteration \($i): \(.counts.front) on the front, best val_acc \(.best_acc.value // "-") (\(.best_acc.id // "-")), hypervolume \(.hypervolume_normalized * 1e4 | round / 1e4) of the budget box"' \
 		"$RUN/summary.json" >&2
 	i=$((i + 1))
 done

@@ -95,6 +95,10 @@ if cc -std=c11 -D_GNU_SOURCE -O2 -I/usr/include/cjson -o "$TMP/mock-llm" "$ROOT/
 else
 	fail "build the mock server"
 fi
+"$S" RUN="$TMP/bad" ITER=1 CANDIDATES=1 MINI_TRAIN=false PLOT=0 >/dev/null 2>"$TMP/e6"
+check_eq "an evaluator that writes nothing stops the run (exit 2)" "$?" 2
+check "and the iteration is not marked done" test ! -e "$TMP/bad/front-001.jsonl"
+check "and the message says what to check" grep -q 'MINI_TRAIN' "$TMP/e6"
 "$S" STRATEGY=sideways RUN="$TMP/x" >/dev/null 2>&1
 check_eq "a bad STRATEGY: exit 2" "$?" 2
 "$S" --help | grep -q SSHLOGIN
