@@ -92,6 +92,8 @@ if cc -std=c11 -D_GNU_SOURCE -O2 -I/usr/include/cjson -o "$TMP/mock-llm" "$ROOT/
 	check_eq "STRATEGY=llm: two designs evaluated" "$(jq -s 'map(select(.gen.strategy == "llm" and .gen.model == "mock")) | length' "$R5/evaluated.jsonl")" 2
 	check_eq "STRATEGY=llm: transcripts kept in the run directory" "$(wc -l <"$R5/transcripts/llm.jsonl" | tr -d ' ')" 2
 	check "STRATEGY=llm: the prompt states the budgets" jq -e -s '.[0].messages[1].content | test("at most 30.0M")' "$TMP/req.jsonl"
+	check "STRATEGY=llm: the second prompt names the first design of the iteration" \
+		jq -e -s '(.[0].messages[1].content | test("Already proposed") | not) and (.[1].messages[1].content | test("Already proposed in this iteration.*relu6"))' "$TMP/req.jsonl"
 else
 	fail "build the mock server"
 fi
