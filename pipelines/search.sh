@@ -17,7 +17,8 @@
 #   MACS_MAX (30M)  MACS_MIN ()  SRAM_MAX (64KiB)  FLASH_MAX (256KiB)  — the budgets
 #   MINI_ARGS="..."   extra mini-train options (e.g. "--epochs 2 --train-limit 5000")
 #   MINI_TRAIN="cmd"  the evaluator command (reads one record on stdin, writes it with mini.val_acc);
-#                     default: bin/mini-train --dataset $DATASET --resolution $RESOLUTION $MINI_ARGS
+#                     default: bin/mini-train --dataset $DATASET --resolution $RESOLUTION
+#                     --threads $THREADS --no-progress $MINI_ARGS   (THREADS = cores / JOBS)
 #   LLM_URL, LLM_MODEL  for STRATEGY=llm (an OpenAI-compatible server); GEN_ARGS="..." extra
 #                     gen-arch options (e.g. "--explain")
 #   PLOT=0            skip the gnuplot picture
@@ -60,7 +61,11 @@ MACS_MIN=${MACS_MIN:-}
 SRAM_MAX=${SRAM_MAX:-64KiB}
 FLASH_MAX=${FLASH_MAX:-256KiB}
 MINI_ARGS=${MINI_ARGS:-}
-MINI_TRAIN=${MINI_TRAIN:-"$BIN/mini-train --dataset $DATASET ${DATA:+--data $DATA} --resolution $RESOLUTION $MINI_ARGS"}
+# Each of the JOBS trainings gets its share of the cores.
+THREADS=${THREADS:-$(( $(nproc 2>/dev/null || echo 2) / ${JOBS:-2} ))}
+[ "$THREADS" -ge 1 ] 2>/dev/null || THREADS=1
+MINI_DEFAULT="$BIN/mini-train --dataset $DATASET ${DATA:+--data $DATA} --resolution $RESOLUTION --threads $THREADS --no-progress $MINI_ARGS"
+MINI_TRAIN=${MINI_TRAIN:-$MINI_DEFAULT}
 LLM_URL=${LLM_URL:-${LMNAS_LLM_URL:-http://127.0.0.1:8080}}
 LLM_MODEL=${LLM_MODEL:-${LMNAS_LLM_MODEL:-default}}
 GEN_ARGS=${GEN_ARGS:-}
@@ -74,6 +79,7 @@ for n in ITER CANDIDATES JOBS SEED; do
 	case $v in '' | *[!0-9]*) die "$n must be a whole number, not '$v'" ;; esac
 done
 for p in gen-arch pareto feedback; do [ -x "$BIN/$p" ] || die "$BIN/$p is missing: run make"; done
+[ "$MINI_TRAIN" != "$MINI_DEFAULT" ] || [ -x "$BIN/mini-train" ] || die "$BIN/mini-train is missing: run make"
 command -v jq >/dev/null || die "jq is missing (make deps)"
 command -v parallel >/dev/null || die "GNU parallel is missing (make deps)"
 
