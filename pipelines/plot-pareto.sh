@@ -37,7 +37,7 @@ set title "Search $(basename "$RUN"): $n evaluated designs, marker size by param
 set xlabel "MACs (millions)"
 set ylabel "validation accuracy (%)"
 set grid
-set key bottom right box opaque
+set key outside below center horizontal
 sz(p) = 0.6 + 3.4 * sqrt(p / $pmax)
 plot \
   "$tmp/rest.dat" using 1:2:(sz(\$3)) with points pt 6 ps variable lc rgb "#888888" title "evaluated", \

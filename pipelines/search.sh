@@ -15,9 +15,12 @@
 #   DATASET=name      fashion-mnist (default) | cifar10 | cifar100 | safetensors; DATA=path
 #   RESOLUTION=n (28)  CLASSES=n (10)  INPUT_CHANNELS=n (1)
 #   MACS_MAX (30M)  MACS_MIN ()  SRAM_MAX (64KiB)  FLASH_MAX (256KiB)  — the budgets
-#   MINI_ARGS="..."   extra mini-train options (e.g. "--epochs 2 --train-limit 5000")
+#   MINI_ARGS="..."   mini-train options; default a short run: "--epochs 2 --warmup-epochs 1
+#                     --train-limit 3000 --val-split 0.05 --test-limit 500 --no-autoaugment";
+#                     MINI_ARGS= (empty) trains with the paper's full mini recipe
 #   MINI_TRAIN="cmd"  the evaluator command (reads one record on stdin, writes it with mini.val_acc);
-#                     default: bin/mini-train --dataset $DATASET --resolution $RESOLUTION $MINI_ARGS
+#                     default: bin/mini-train --dataset $DATASET --resolution $RESOLUTION
+#                     --threads $THREADS --no-progress $MINI_ARGS   (THREADS = cores / JOBS)
 #   LLM_URL, LLM_MODEL  for STRATEGY=llm (an OpenAI-compatible server); GEN_ARGS="..." extra
 #                     gen-arch options (e.g. "--explain")
 #   PLOT=0            skip the gnuplot picture
@@ -59,8 +62,14 @@ MACS_MAX=${MACS_MAX:-30M}
 MACS_MIN=${MACS_MIN:-}
 SRAM_MAX=${SRAM_MAX:-64KiB}
 FLASH_MAX=${FLASH_MAX:-256KiB}
-MINI_ARGS=${MINI_ARGS:-}
-MINI_TRAIN=${MINI_TRAIN:-"$BIN/mini-train --dataset $DATASET ${DATA:+--data $DATA} --resolution $RESOLUTION $MINI_ARGS"}
+# A short mini-train by default so a first run takes minutes; MINI_ARGS= (empty) gives the paper's
+# full 30-epoch mini recipe on the whole training split.
+MINI_ARGS=${MINI_ARGS-"--epochs 2 --warmup-epochs 1 --train-limit 3000 --val-split 0.05 --test-limit 500 --no-autoaugment"}
+# Each of the JOBS trainings gets its share of the cores.
+THREADS=${THREADS:-$(( $(nproc 2>/dev/null || echo 2) / ${JOBS:-2} ))}
+[ "$THREADS" -ge 1 ] 2>/dev/null || THREADS=1
+MINI_DEFAULT="$BIN/mini-train --dataset $DATASET ${DATA:+--data $DATA} --resolution $RESOLUTION --threads $THREADS --no-progress $MINI_ARGS"
+MINI_TRAIN=${MINI_TRAIN:-$MINI_DEFAULT}
 LLM_URL=${LLM_URL:-${LMNAS_LLM_URL:-http://127.0.0.1:8080}}
 LLM_MODEL=${LLM_MODEL:-${LMNAS_LLM_MODEL:-default}}
 GEN_ARGS=${GEN_ARGS:-}
@@ -74,6 +83,7 @@ for n in ITER CANDIDATES JOBS SEED; do
 	case $v in '' | *[!0-9]*) die "$n must be a whole number, not '$v'" ;; esac
 done
 for p in gen-arch pareto feedback; do [ -x "$BIN/$p" ] || die "$BIN/$p is missing: run make"; done
+[ "$MINI_TRAIN" != "$MINI_DEFAULT" ] || [ -x "$BIN/mini-train" ] || die "$BIN/mini-train is missing: run make"
 command -v jq >/dev/null || die "jq is missing (make deps)"
 command -v parallel >/dev/null || die "GNU parallel is missing (make deps)"
 
@@ -132,10 +142,13 @@ while [ "$i" -le "$ITER" ]; do
 		llm=
 		[ "$STRATEGY" = llm ] && llm="--llm $LLM_URL --model $LLM_MODEL --transcripts $RUN/transcripts"
 		# shellcheck disable=SC2086
+		rc=0
 		"$BIN/gen-arch" --strategy "$STRATEGY" --count "$CANDIDATES" --iteration "$i" \
 			--seed $((SEED * 1000 + i)) --input-channels "$INPUT_CHANNELS" \
 			--feedback "$RUN/feedback-$nnn.json" --seen "$RUN/.seen.jsonl" $CHECK $llm $GEN_ARGS \
-			>"$RUN/.candidates.tmp" || log "iteration $i: some candidates could not be generated"
+			>"$RUN/.candidates.tmp" || rc=$?
+		[ "$rc" -le 1 ] || die "gen-arch failed (status $rc)"
+		[ "$rc" -eq 0 ] || log "iteration $i: some candidates could not be generated"
 		mv "$RUN/.candidates.tmp" "$RUN/candidates-$nnn.jsonl"
 	fi
 	append_new "$RUN/candidates-$nnn.jsonl" "$CAND"
@@ -154,8 +167,12 @@ while [ "$i" -le "$ITER" ]; do
 	if [ "$n_todo" -gt 0 ]; then
 		t0=$(date +%s)
 		# shellcheck disable=SC2086
+		n_before=$(grep -c '' "$EVAL" || true)
 		parallel $PAR "$MINI_TRAIN" <"$RUN/.todo" >>"$EVAL" ||
 			log "iteration $i: some evaluations failed (see mini.error in $EVAL)"
+		repair "$EVAL"
+		[ "$(grep -c '' "$EVAL" || true)" -gt "$n_before" ] ||
+			die "the evaluator wrote nothing for $n_todo candidates: check MINI_TRAIN / MINI_ARGS"
 		log "iteration $i: trained in $(($(date +%s) - t0)) s"
 	fi
 
@@ -166,7 +183,7 @@ while [ "$i" -le "$ITER" ]; do
 	cp "$RUN/summary-$nnn.json" "$RUN/.summary.tmp" && mv "$RUN/.summary.tmp" "$RUN/summary.json"
 	jq -c 'select(.pareto.front)' "$RUN/.pareto" >"$RUN/.front.tmp"
 	mv "$RUN/.front.tmp" "$RUN/front-$nnn.jsonl"
-	jq -r --arg i "$i" '"search: iteration \($i): \(.counts.front) on the front, best val_acc \(.best_acc.value // "-") (\(.best_acc.id // "-")), hypervolume \(.hypervolume)"' \
+	jq -r --arg i "$i" '"search: iteration \($i): \(.counts.front) on the front, best val_acc \(.best_acc.value // "-") (\(.best_acc.id // "-")), hypervolume \(.hypervolume_normalized * 1e4 | round / 1e4) of the budget box"' \
 		"$RUN/summary.json" >&2
 	i=$((i + 1))
 done

@@ -48,6 +48,7 @@ struct gen_ctx {
 	const char *tmpl_system, *tmpl_generate, *tmpl_retry, *tmpl_explain;
 	const char *dataset;
 	const char *space_text;
+	cJSON *proposed;             /* archs accepted in this run, named in later prompts */
 };
 
 bool gen_tried(const struct gen_ctx *g, const char *id);

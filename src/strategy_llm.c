@@ -134,6 +134,17 @@ cJSON *strategy_llm_next(struct gen_ctx *g)
 				 .flash_max = g->check->flash_max, .space_text = g->space_text,
 				 .feedback = g->feedback };
 	char *user = prompt_generate(g->tmpl_generate, &pc);
+	if (cJSON_GetArraySize(g->proposed) > 0) {
+		/* Candidates of this same iteration are not in the feedback yet: name them. */
+		char *list = cJSON_PrintUnformatted(g->proposed);
+		size_t len = strlen(user) + strlen(list) + 128;
+		char *more = xmalloc(len);
+		snprintf(more, len, "%s\nAlready proposed in this iteration (do not repeat them): %s\n",
+			 user, list);
+		free(list);
+		free(user);
+		user = more;
+	}
 	cJSON *msgs = cJSON_CreateArray();
 	add_message(msgs, "system", g->tmpl_system);
 	add_message(msgs, "user", user);
@@ -158,6 +169,10 @@ cJSON *strategy_llm_next(struct gen_ctx *g)
 			if (ok) {
 				cJSON *gen = gen_stamp(g, last, "llm", attempts);
 				gen_remember(g, record_string(last, "id"));
+				if (!g->proposed)
+					g->proposed = cJSON_CreateArray();
+				cJSON_AddItemToArray(g->proposed,
+						     cJSON_Duplicate(record_get(last, "arch"), 1));
 				if (g->explain)
 					explain(g, msgs, gen);
 				cJSON_Delete(schema);

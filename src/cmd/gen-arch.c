@@ -264,6 +264,7 @@ int main(int argc, char **argv)
 		free(tmpl[k]);
 	free(space_text);
 	free(g.ids);
+	cJSON_Delete(g.proposed);
 	cJSON_Delete(fb);
 	check_opts_free(&check);
 	return failed ? EXIT_RECORDS : EXIT_OK;

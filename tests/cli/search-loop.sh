@@ -92,9 +92,15 @@ if cc -std=c11 -D_GNU_SOURCE -O2 -I/usr/include/cjson -o "$TMP/mock-llm" "$ROOT/
 	check_eq "STRATEGY=llm: two designs evaluated" "$(jq -s 'map(select(.gen.strategy == "llm" and .gen.model == "mock")) | length' "$R5/evaluated.jsonl")" 2
 	check_eq "STRATEGY=llm: transcripts kept in the run directory" "$(wc -l <"$R5/transcripts/llm.jsonl" | tr -d ' ')" 2
 	check "STRATEGY=llm: the prompt states the budgets" jq -e -s '.[0].messages[1].content | test("at most 30.0M")' "$TMP/req.jsonl"
+	check "STRATEGY=llm: the second prompt names the first design of the iteration" \
+		jq -e -s '(.[0].messages[1].content | test("Already proposed") | not) and (.[1].messages[1].content | test("Already proposed in this iteration.*relu6"))' "$TMP/req.jsonl"
 else
 	fail "build the mock server"
 fi
+"$S" RUN="$TMP/bad" ITER=1 CANDIDATES=1 MINI_TRAIN=false PLOT=0 >/dev/null 2>"$TMP/e6"
+check_eq "an evaluator that writes nothing stops the run (exit 2)" "$?" 2
+check "and the iteration is not marked done" test ! -e "$TMP/bad/front-001.jsonl"
+check "and the message says what to check" grep -q 'MINI_TRAIN' "$TMP/e6"
 "$S" STRATEGY=sideways RUN="$TMP/x" >/dev/null 2>&1
 check_eq "a bad STRATEGY: exit 2" "$?" 2
 "$S" --help | grep -q SSHLOGIN
@@ -109,7 +115,8 @@ if "$BIN/mini-train" --help 2>/dev/null | grep -q -- '--train-limit' && [ -r /us
 		MINI_ARGS="--epochs 2 --train-limit 2000 --val-split 0.02 --test-limit 200 --threads 1 --no-autoaugment --quiet --lr 0.1" >/dev/null 2>"$TMP/e4"
 	rc=$?
 	check_eq "real mini-train loop: exit 0 ($(($(date +%s) - t0)) s)" "$rc" 0
-	check "real mini-train loop: accuracies above chance" jq -e -s 'length > 0 and all(.mini.val_acc > 0.1)' "$R4/evaluated.jsonl"
+	check "real mini-train loop: every accepted candidate has a validation accuracy" jq -e -s 'length == 4 and all(.mini.val_acc >= 0 and .mini.val_acc <= 1)' "$R4/evaluated.jsonl"
+	check "real mini-train loop: a front and a summary" jq -e '.counts.front >= 1' "$R4/summary.json"
 else
 	ok "# SKIP real mini-train loop: bin/mini-train cannot train yet"
 fi

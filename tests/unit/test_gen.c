@@ -1,0 +1,81 @@
+/* test_gen.c — the offline strategies: uniform samples and mutations stay in the search space,
+ * a mutation changes one block field, the generator is reproducible. */
+#include "gen.h"
+#include "t.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Number of (block, field) pairs that differ between two archs of the same depth. */
+static int diff_fields(const struct arch *a, const struct arch *b)
+{
+	int n = 0;
+	for (int i = 0; i < a->nblocks; i++) {
+		const struct block *x = &a->blocks[i], *y = &b->blocks[i];
+		n += x->out_ch != y->out_ch;
+		n += x->num_layers != y->num_layers;
+		n += x->kernel != y->kernel;
+		n += x->stride != y->stride;
+		n += x->expansion != y->expansion && x->conv == y->conv;
+		n += x->use_se != y->use_se || (x->use_se && y->use_se && x->se_ratio != y->se_ratio);
+		n += x->conv != y->conv;
+		n += x->skip != y->skip;
+		n += x->act != y->act;
+	}
+	return n;
+}
+
+int main(void)
+{
+	struct space sp;
+	char err[256];
+	if (!T_CHECK(space_load("data/search-space.json", &sp, err, sizeof err) == 0,
+		     "load data/search-space.json (%s)", err))
+		return t_done();
+
+	struct gen_rng r1, r2;
+	gen_rng_seed(&r1, 42);
+	gen_rng_seed(&r2, 42);
+	int same = 1;
+	for (int i = 0; i < 100; i++)
+		same &= gen_rng_next(&r1) == gen_rng_next(&r2);
+	T_CHECK(same, "the same seed gives the same stream");
+	gen_rng_seed(&r2, 43);
+	T_CHECK(gen_rng_next(&r1) != gen_rng_next(&r2), "another seed, another stream");
+	int in_range = 1, hit[7] = { 0 };
+	for (int i = 0; i < 7000; i++) {
+		int v = gen_rng_below(&r1, 7);
+		in_range &= v >= 0 && v < 7;
+		if (v >= 0 && v < 7)
+			hit[v]++;
+	}
+	int spread = 1;
+	for (int k = 0; k < 7; k++)
+		spread &= hit[k] > 800 && hit[k] < 1200;
+	T_CHECK(in_range && spread, "gen_rng_below(7) is in range and roughly uniform");
+
+	struct space_violation v[4];
+	int bad_random = 0, bad_mut = 0, not_one = 0, parse_fail = 0;
+	int seen_kernel[8] = { 0 }, seen_act[3] = { 0 };
+	for (int i = 0; i < 2000; i++) {
+		struct arch a, c, back;
+		strategy_random_arch(&sp, 1, &r1, &a);
+		bad_random += space_check(&sp, &a, v, 4) != 0;
+		seen_kernel[a.blocks[0].kernel]++;
+		seen_act[a.blocks[0].act]++;
+		strategy_mutate(&sp, &r1, &a, &c);
+		bad_mut += space_check(&sp, &c, v, 4) != 0;
+		not_one += diff_fields(&a, &c) != 1;
+		cJSON *j = arch_to_json(&c);
+		parse_fail += arch_parse(j, &back, err, sizeof err) != 0;
+		cJSON_Delete(j);
+	}
+	T_CHECK(bad_random == 0, "2000 uniform samples are all inside the space (%d outside)", bad_random);
+	T_CHECK(bad_mut == 0, "their mutations are all inside the space (%d outside)", bad_mut);
+	T_CHECK(not_one == 0, "each mutation changes exactly one block field (%d did not)", not_one);
+	T_CHECK(parse_fail == 0, "every arch round-trips through JSON");
+	T_CHECK(seen_kernel[3] && seen_kernel[5] && seen_kernel[7] && seen_act[0] && seen_act[1] &&
+			seen_act[2],
+		"samples cover every kernel size and activation");
+	return t_done();
+}
