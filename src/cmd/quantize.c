@@ -1,0 +1,243 @@
+/* quantize — post-training int8 quantisation of a float checkpoint (see quantize(1)). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "fold.h"
+#include "quant.h"
+#include "record.h"
+#include "util.h"
+
+static const char usage[] =
+	"usage: quantize --weights W.safetensors [--arch A.json] --dataset safetensors --data F\n"
+	"                [--test-data F] [--calib N] [--resolution HxW] [--eval N] [--plan]\n"
+	"                -o Q.safetensors\n"
+	"  Folds batch norm, calibrates activation ranges on the first N images (--calib, default\n"
+	"  4), quantises to int8 (per-channel weights, per-tensor activations, fixed-point\n"
+	"  requantisation, lookup tables) and writes the int8 model. Records on stdin (if any) get\n"
+	"  a \"quant\" key: float and int8 accuracy (or top-1 agreement without labels), arena and\n"
+	"  flash bytes, paths. Without input records one record is written.\n";
+
+struct opts {
+	const char *weights, *arch, *dataset, *data, *test_data, *out;
+	int res_h, res_w, calib, eval, plan;
+};
+
+static int argmax(const float *v, int n)
+{
+	int b = 0;
+	for (int i = 1; i < n; i++)
+		if (v[i] > v[b])
+			b = i;
+	return b;
+}
+
+/* Quantises once; fills q (the "quant" object) or returns -1 with err. */
+static int run(const struct opts *o, cJSON *q, char *err, size_t errlen)
+{
+	struct arch a, *ap = NULL;
+	if (o->arch) {
+		cJSON *doc = record_load_document(o->arch);
+		if (!doc) {
+			snprintf(err, errlen, "%s: cannot read the arch", o->arch);
+			return -1;
+		}
+		int bad = arch_parse(cJSON_GetObjectItem(doc, "arch"), &a, err, errlen);
+		cJSON_Delete(doc);
+		if (bad)
+			return -1;
+		ap = &a;
+	}
+	struct fnet *fn = xcalloc(1, sizeof *fn);
+	if (fold_load(o->weights, ap, o->res_h, o->res_w, fn, err, errlen)) {
+		free(fn);
+		return -1;
+	}
+	const struct arch_net *net = &fn->net;
+	int n;
+	float *images;
+	int32_t *labels;
+	if (quant_load_st_images(o->data, net->in_h, net->in_w, net->in_ch, &n, &images, &labels,
+				 err, errlen)) {
+		fold_free(fn);
+		free(fn);
+		return -1;
+	}
+	size_t isz = (size_t)net->in_h * net->in_w * net->in_ch;
+	int nt = n;
+	float *timages = images;
+	int32_t *tlabels = labels;
+	if (o->test_data && quant_load_st_images(o->test_data, net->in_h, net->in_w, net->in_ch,
+						 &nt, &timages, &tlabels, err, errlen)) {
+		free(images);
+		free(labels);
+		fold_free(fn);
+		free(fn);
+		return -1;
+	}
+	int ncal = o->calib < n ? o->calib : n;
+	struct qcalib cal;
+	quant_calib_init(&cal, net->nlayers);
+	float *fl = xmalloc(sizeof(float) * net->classes), *il = xmalloc(sizeof(float) * net->classes);
+	for (int i = 0; i < ncal; i++)
+		fold_forward(fn, images + i * isz, fl, quant_calib_observe, &cal);
+	struct qmodel *m = xcalloc(1, sizeof *m);
+	quant_graph_build(&fn->arch, net, m);
+	quant_from_float(fn, &cal, m);
+	if (o->plan)
+		quant_print_plan(m, stderr);
+	int neval = o->eval > 0 && o->eval < nt ? o->eval : nt;
+	int fok = 0, iok = 0, agree = 0;
+	int8_t *qin = xmalloc(isz), *arena = xcalloc(m->arena_bytes, 1);
+	double maxerr = 0;
+	for (int i = 0; i < neval; i++) {
+		fold_forward(fn, timages + i * isz, fl, NULL, NULL);
+		quant_input(m, timages + i * isz, isz, qin);
+		int8_ref_run(m, qin, arena, NULL, il);
+		int fa = argmax(fl, net->classes), ia = argmax(il, net->classes);
+		agree += fa == ia;
+		if (tlabels) {
+			fok += fa == tlabels[i];
+			iok += ia == tlabels[i];
+		}
+		for (int c = 0; c < net->classes; c++)
+			if (fabsf(fl[c] - il[c]) > maxerr)
+				maxerr = fabsf(fl[c] - il[c]);
+	}
+	int rc = quant_save(m, o->out, "source", o->weights, err, errlen);
+	if (!rc) {
+		if (tlabels) {
+			cJSON_AddNumberToObject(q, "float_acc", (double)fok / neval);
+			cJSON_AddNumberToObject(q, "int8_acc", (double)iok / neval);
+		}
+		cJSON_AddNumberToObject(q, "top1_agree", (double)agree / neval);
+		cJSON_AddNumberToObject(q, "max_logit_err", maxerr);
+		cJSON_AddNumberToObject(q, "eval_images", neval);
+		cJSON_AddNumberToObject(q, "calib_images", ncal);
+		cJSON_AddNumberToObject(q, "arena_bytes", (double)m->arena_bytes);
+		cJSON_AddNumberToObject(q, "flash_bytes", (double)quant_flash_bytes(m));
+		cJSON_AddStringToObject(q, "peak_op", m->peak_op);
+		cJSON_AddStringToObject(q, "weights", o->weights);
+		cJSON_AddStringToObject(q, "checkpoint", o->out);
+		cJSON_AddStringToObject(q, "dataset", o->data);
+		log_info("%s: arena %zu bytes, flash %zu bytes, top-1 agreement %d/%d%s",
+			 o->out, m->arena_bytes, quant_flash_bytes(m), agree, neval,
+			 tlabels ? "" : " (no labels)");
+		if (tlabels)
+			log_info("float accuracy %.4f, int8 accuracy %.4f", (double)fok / neval,
+				 (double)iok / neval);
+	}
+	free(qin);
+	free(arena);
+	free(fl);
+	free(il);
+	if (timages != images) {
+		free(timages);
+		free(tlabels);
+	}
+	free(images);
+	free(labels);
+	quant_calib_free(&cal);
+	quant_free(m);
+	free(m);
+	fold_free(fn);
+	free(fn);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	util_init(argv[0]);
+	struct opts o = {0};
+	o.res_h = o.res_w = 0;
+	o.calib = 4;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		long n;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (!strcmp(a, "--plan")) {
+			o.plan = 1;
+			continue;
+		}
+		if (!v) {
+			fprintf(stderr, "quantize: %s needs a value\n%s", a, usage);
+			return EXIT_USAGE;
+		}
+		i++;
+		if (!strcmp(a, "--weights"))
+			o.weights = v;
+		else if (!strcmp(a, "--arch"))
+			o.arch = v;
+		else if (!strcmp(a, "--dataset"))
+			o.dataset = v;
+		else if (!strcmp(a, "--data"))
+			o.data = v;
+		else if (!strcmp(a, "--test-data"))
+			o.test_data = v;
+		else if (!strcmp(a, "-o") || !strcmp(a, "--output"))
+			o.out = v;
+		else if (!strcmp(a, "--calib") && !parse_int(v, 1, 1000000, &n))
+			o.calib = (int)n;
+		else if (!strcmp(a, "--eval") && !parse_int(v, 1, 100000000, &n))
+			o.eval = (int)n;
+		else if (!strcmp(a, "--resolution") && !parse_resolution(v, &o.res_h, &o.res_w))
+			;
+		else {
+			fprintf(stderr, "quantize: bad option or value: %s %s\n%s", a, v, usage);
+			return EXIT_USAGE;
+		}
+	}
+	if (!o.weights || !o.out || !o.data) {
+		fprintf(stderr, "quantize: --weights, --data and -o are required\n%s", usage);
+		return EXIT_USAGE;
+	}
+	if (o.dataset && strcmp(o.dataset, "safetensors")) {
+		fprintf(stderr, "quantize: --dataset %s is not supported yet (only safetensors)\n",
+			o.dataset);
+		return EXIT_USAGE;
+	}
+	if (!o.res_h) {
+		o.res_h = o.res_w = 160;
+	}
+	int status = EXIT_OK, nrec = 0;
+	char err[512];
+	struct record_reader rr;
+	if (!isatty(0)) {
+		record_reader_init(&rr, stdin, "stdin");
+		cJSON *rec;
+		int r;
+		while ((r = record_next(&rr, &rec)) != 0) {
+			if (r < 0) {
+				status = EXIT_RECORDS;
+				continue;
+			}
+			nrec++;
+			cJSON *q = record_stage(rec, "quant");
+			if (run(&o, q, err, sizeof err)) {
+				log_error("%s", err);
+				record_stage_error(rec, "quant", "%s", err);
+				status = EXIT_RECORDS;
+			}
+			if (record_write(stdout, rec))
+				status = EXIT_USAGE;
+			cJSON_Delete(rec);
+		}
+		record_reader_free(&rr);
+	}
+	if (nrec == 0 && status == EXIT_OK) {
+		cJSON *rec = cJSON_CreateObject();
+		cJSON *q = record_stage(rec, "quant");
+		if (run(&o, q, err, sizeof err)) {
+			log_error("%s", err);
+			cJSON_Delete(rec);
+			return EXIT_USAGE;
+		}
+		record_write(stdout, rec);
+		cJSON_Delete(rec);
+	}
+	return status;
+}
