@@ -1,0 +1,186 @@
+/* check-cost — cost an architecture and check it against the target's limits (check-cost(1)).
+ *
+ *   check-cost [options] < records > records
+ *   check-cost [options] FILE...        each FILE one JSON document (a record or a bare arch)
+ *   check-cost --plan FILE              the memory plan, per op, for a person */
+#include "arch.h"
+#include "check.h"
+#include "cost.h"
+#include "graph.h"
+#include "plan.h"
+#include "record.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: check-cost [options] [FILE...] < records > records\n"
+		"Adds id, cost (macs, params, flash_bytes, peak_sram_bytes, peak_op, arena_bytes)\n"
+		"and check (ok, violations) to each record holding an \"arch\". Reads stdin, or\n"
+		"each FILE as one JSON document (a record, or a bare arch such as the paper's\n"
+		"config files).\n"
+		"\n"
+		"options:\n"
+		"%s"
+		"  --drop              write only accepted records\n"
+		"  --plan              print the int8 memory plan of each arch, per op, instead of\n"
+		"                      the records\n"
+		"  --help              this text\n"
+		"\n"
+		"exit status: 0 all read, 1 some input was not JSON or not a record, 2 usage or I/O\n"
+		"error. See check-cost(1) and lmnas-record(5).\n",
+		check_opts_help);
+}
+
+struct plan_ctx {
+	const struct graph *g;
+};
+
+static char *op_name_cb(int op, char *buf, size_t n, const void *ctx)
+{
+	return graph_op_name(((const struct plan_ctx *)ctx)->g, op, buf, n);
+}
+
+static char *tensor_name_cb(int t, char *buf, size_t n, const void *ctx)
+{
+	const struct g_tensor *x = &((const struct plan_ctx *)ctx)->g->tensors[t];
+	if (x->scratch)
+		snprintf(buf, n, "scratch %dx%d", x->h, x->w);
+	else
+		snprintf(buf, n, "%dx%dx%d", x->h, x->w, x->c);
+	return buf;
+}
+
+/* Prints the plan of rec's arch (already checked: cost.resolution/classes are set). */
+static int print_plan(FILE *f, const cJSON *rec)
+{
+	struct arch a;
+	char err[512];
+	const char *id = record_string(rec, "id");
+	if (arch_parse(cJSON_GetObjectItemCaseSensitive(rec, "arch"), &a, err, sizeof err)) {
+		fprintf(f, "# arch invalid: %s\n\n", err);
+		return -1;
+	}
+	const cJSON *res = record_get(rec, "cost.resolution");
+	int h = (int)record_number(res ? res->child : NULL, "", 160);
+	int w = (int)record_number(res && res->child ? res->child->next : NULL, "", 160);
+	int classes = (int)record_number(rec, "cost.classes", 100);
+	struct arch_net *net = xmalloc(sizeof *net);
+	int rc = -1;
+	if (arch_expand(&a, h, w, classes, net, err, sizeof err)) {
+		fprintf(f, "# arch %s: %s\n\n", id ? id : "?", err);
+	} else {
+		struct graph g;
+		graph_build(net, true, &g);
+		struct plan_tensor *t = xcalloc(g.ntensors, sizeof *t);
+		int64_t arena = cost_plan_graph(&g, t, err, sizeof err);
+		fprintf(f, "# arch %s at %dx%d, %d classes: int8 arena with in-place ops\n",
+			id ? id : "?", h, w, classes);
+		if (arena < 0) {
+			fprintf(f, "# planner self-check failed: %s\n", err);
+		} else {
+			struct plan_ctx ctx = {&g};
+			plan_print(f, t, g.ntensors, g.nops, arena, op_name_cb, tensor_name_cb, &ctx);
+			rc = 0;
+		}
+		fprintf(f, "# layer by layer (no reuse): %.0f bytes at %s\n\n",
+			record_number(rec, "cost.peak_sram_bytes", -1),
+			record_string(rec, "cost.peak_op") ? record_string(rec, "cost.peak_op") : "?");
+		free(t);
+		graph_free(&g);
+	}
+	free(net);
+	return rc;
+}
+
+struct run {
+	const struct check_opts *opts;
+	int drop, plan;
+	int bad_input;
+};
+
+static void handle(struct run *r, cJSON *rec)
+{
+	int ok = check_record(rec, r->opts);
+	if (r->plan) {
+		print_plan(stdout, rec);
+		fflush(stdout);
+	} else if ((ok || !r->drop) && record_write(stdout, rec)) {
+		die("writing stdout failed");
+	}
+}
+
+int main(int argc, char **argv)
+{
+	util_init(argv[0]);
+	struct check_opts opts;
+	check_opts_init(&opts);
+	struct run run = {&opts, 0, 0, 0};
+	int nfiles = 0;
+	char **files = xcalloc(argc, sizeof *files);
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+			usage(stdout);
+			return EXIT_OK;
+		} else if (!strcmp(arg, "--drop")) {
+			run.drop = 1;
+		} else if (!strcmp(arg, "--plan")) {
+			run.plan = 1;
+		} else if (!strcmp(arg, "-")) {
+			files[nfiles++] = argv[i];
+		} else if (arg[0] == '-' && arg[1] == '-') {
+			/* --opt=value or --opt value */
+			char name[64];
+			const char *eq = strchr(arg, '='), *val;
+			if (eq && (size_t)(eq - arg) < sizeof name) {
+				memcpy(name, arg, eq - arg);
+				name[eq - arg] = '\0';
+				val = eq + 1;
+			} else {
+				snprintf(name, sizeof name, "%s", arg);
+				val = i + 1 < argc ? argv[++i] : NULL;
+			}
+			int rc = check_opts_parse(&opts, name, val);
+			if (rc < 0)
+				return EXIT_USAGE;
+			if (rc == 0) {
+				log_error("unknown option %s (see --help)", name);
+				return EXIT_USAGE;
+			}
+		} else {
+			files[nfiles++] = argv[i];
+		}
+	}
+	if (nfiles == 0) {
+		struct record_reader rr;
+		record_reader_init(&rr, stdin, "stdin");
+		cJSON *rec;
+		int rc;
+		while ((rc = record_next(&rr, &rec)) != 0) {
+			if (rc < 0) {
+				run.bad_input = 1;
+				continue;
+			}
+			handle(&run, rec);
+			cJSON_Delete(rec);
+		}
+		record_reader_free(&rr);
+	}
+	for (int i = 0; i < nfiles; i++) {
+		cJSON *rec = record_load_document(files[i]);
+		if (!rec) {
+			run.bad_input = 1;
+			continue;
+		}
+		handle(&run, rec);
+		cJSON_Delete(rec);
+	}
+	free(files);
+	check_opts_free(&opts);
+	return run.bad_input ? EXIT_RECORDS : EXIT_OK;
+}

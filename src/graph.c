@@ -1,0 +1,240 @@
+/* graph.c — build the int8 deployment op graph of an arch_net (see graph.h). */
+#include "graph.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Ops and tensors per layer at most: expand, dw, 4 SE, project, res_proj, add = 9 ops, and one
+ * output tensor per op plus one scratch. The head adds 2 ops; the input is one tensor. */
+#define OPS_PER_LAYER 9
+
+struct builder {
+	struct graph *g;
+	const struct arch_net *net;
+};
+
+static int new_tensor(struct graph *g, int h, int w, int c)
+{
+	struct g_tensor *t = &g->tensors[g->ntensors];
+	memset(t, 0, sizeof *t);
+	t->h = h;
+	t->w = w;
+	t->c = c;
+	t->bytes = (int64_t)h * w * c;
+	t->first = g->nops;
+	t->last = g->nops;
+	t->alias = -1;
+	return g->ntensors++;
+}
+
+static void use(struct graph *g, int tensor)
+{
+	if (g->tensors[tensor].last < g->nops)
+		g->tensors[tensor].last = g->nops;
+}
+
+static enum op_act op_act_of(enum act a)
+{
+	switch (a) {
+	case ACT_RELU6: return OPACT_RELU6;
+	case ACT_LEAKYRELU: return OPACT_LEAKYRELU;
+	case ACT_SWISH: return OPACT_SWISH;
+	}
+	return OPACT_NONE;
+}
+
+/* Appends an op reading in0 (and in1 when >= 0) and writing a new h x w x c tensor. */
+static struct g_op *new_op(struct graph *g, int layer, enum op_kind kind, const char *role,
+			   int in0, int in1, int h, int w, int c)
+{
+	struct g_op *op = &g->ops[g->nops];
+	memset(op, 0, sizeof *op);
+	op->kind = kind;
+	op->role = role;
+	op->layer = layer;
+	op->in[0] = in0;
+	op->in[1] = in1;
+	op->nin = in1 >= 0 ? 2 : 1;
+	op->scratch = -1;
+	op->kernel = op->stride = 1;
+	use(g, in0);
+	if (in1 >= 0)
+		use(g, in1);
+	op->out = new_tensor(g, h, w, c);
+	g->nops++;
+	return op;
+}
+
+/* The op writes in place over its input `over` when the graph is in-place and `over` dies here. */
+static void maybe_inplace(struct graph *g, struct g_op *op, int over)
+{
+	if (g->inplace && g->tensors[over].last == g->nops - 1 &&
+	    g->tensors[op->out].bytes <= g->tensors[over].bytes)
+		g->tensors[op->out].alias = over;
+}
+
+/* Pointwise conv (+BN, +act) from tensor x [h][w][cin] to [h][w][cout]. */
+static int add_pw(struct graph *g, int layer, const char *role, int x, int cout, enum op_act act)
+{
+	const struct g_tensor *t = &g->tensors[x];
+	int h = t->h, w = t->w, cin = t->c;
+	struct g_op *op = new_op(g, layer, OP_PW, role, x, -1, h, w, cout);
+	op->act = act;
+	op->macs = (int64_t)h * w * cin * cout;
+	op->weights = (int64_t)cin * cout;
+	op->params = op->weights + 2 * (int64_t)cout; /* BN gamma, beta */
+	op->out_ch = cout;
+	return op->out;
+}
+
+static int add_dw(struct graph *g, int layer, const struct arch_layer *L, int x)
+{
+	int c = g->tensors[x].c;
+	/* The input dies here unless it is held for the residual add (checked after the op exists). */
+	struct g_op *op = new_op(g, layer, OP_DW, "dw", x, -1, L->out_h, L->out_w, c);
+	op->act = op_act_of(L->act);
+	op->kernel = L->kernel;
+	op->stride = L->stride;
+	op->pad = L->pad;
+	op->macs = (int64_t)L->out_h * L->out_w * c * L->kernel * L->kernel;
+	op->weights = (int64_t)c * L->kernel * L->kernel;
+	op->params = op->weights + 2 * (int64_t)c;
+	op->out_ch = c;
+	return g->nops - 1;
+}
+
+/* SE on x [h][w][c]: returns the scaled tensor. */
+static int add_se(struct graph *g, int layer, int x, int r)
+{
+	const struct g_tensor t = g->tensors[x];
+	int c = t.c;
+	struct g_op *op = new_op(g, layer, OP_SE_POOL, "se_pool", x, -1, 1, 1, c);
+	int v = op->out;
+	op = new_op(g, layer, OP_SE_FC1, "se_fc1", v, -1, 1, 1, r);
+	op->act = OPACT_RELU;
+	op->macs = op->weights = (int64_t)c * r;
+	op->params = op->weights + r;
+	op->out_ch = r;
+	int s1 = op->out;
+	op = new_op(g, layer, OP_SE_FC2, "se_fc2", s1, -1, 1, 1, c);
+	op->act = OPACT_SIGMOID;
+	op->macs = op->weights = (int64_t)r * c;
+	op->params = op->weights + c;
+	op->out_ch = c;
+	int s2 = op->out;
+	op = new_op(g, layer, OP_SE_SCALE, "se_scale", x, s2, t.h, t.w, c);
+	maybe_inplace(g, op, x);
+	return op->out;
+}
+
+static void add_layer(struct graph *g, int li, const struct arch_layer *L, int *cur)
+{
+	int x = *cur, h;
+	if (L->conv == CONV_MBCONV)
+		h = add_pw(g, li, "expand", x, L->hidden, op_act_of(L->act));
+	else
+		h = x;
+	int dwop = add_dw(g, li, L, h);
+	/* In place only when the dw input dies here: not when it is the layer input held for the
+	 * residual add (depthwise layers with a residual). */
+	if (g->inplace && !(L->residual && h == x)) {
+		struct g_op *op = &g->ops[dwop];
+		g->tensors[op->out].alias = h;
+		op->scratch = new_tensor(g, L->out_h, L->out_w, 1);
+		g->tensors[op->scratch].first = g->tensors[op->scratch].last = dwop;
+		g->tensors[op->scratch].scratch = true;
+	}
+	h = g->ops[dwop].out;
+	if (L->se)
+		h = add_se(g, li, h, L->se_ch);
+	int y = add_pw(g, li, "project", h, L->cout, OPACT_NONE);
+	if (L->residual) {
+		int skip = L->proj ? add_pw(g, li, "res_proj", x, L->cout, OPACT_NONE) : x;
+		struct g_op *op = new_op(g, li, OP_ADD, "add", y, skip, L->out_h, L->out_w, L->cout);
+		maybe_inplace(g, op, y);
+		y = op->out;
+	}
+	*cur = y;
+}
+
+void graph_build(const struct arch_net *net, bool inplace, struct graph *g)
+{
+	memset(g, 0, sizeof *g);
+	int max_ops = net->nlayers * OPS_PER_LAYER + 2;
+	g->ops = xcalloc(max_ops, sizeof *g->ops);
+	g->tensors = xcalloc(2 * max_ops + 1, sizeof *g->tensors);
+	g->inplace = inplace;
+	int x = new_tensor(g, net->in_h, net->in_w, net->in_ch);
+	g->input = x;
+	for (int i = 0; i < net->nlayers; i++) {
+		const struct arch_layer *L = &net->layers[i];
+		int first_op = g->nops;
+		add_layer(g, i, L, &x);
+		for (int k = first_op; k < g->nops; k++)
+			snprintf(g->ops[k].module, sizeof g->ops[k].module, "layers.%d.layers.%d",
+				 L->block, L->index);
+	}
+	struct g_op *op = new_op(g, -1, OP_POOL, "pool", x, -1, 1, 1, net->feat_ch);
+	snprintf(op->module, sizeof op->module, "pool");
+	op = new_op(g, -1, OP_LINEAR, "classifier", op->out, -1, 1, 1, net->classes);
+	snprintf(op->module, sizeof op->module, "classifier");
+	op->macs = op->weights = (int64_t)net->feat_ch * net->classes;
+	op->params = op->weights + net->classes;
+	op->out_ch = net->classes;
+	g->output = op->out;
+}
+
+void graph_free(struct graph *g)
+{
+	free(g->ops);
+	free(g->tensors);
+	memset(g, 0, sizeof *g);
+}
+
+char *graph_op_name(const struct graph *g, int i, char *buf, size_t n)
+{
+	const struct g_op *op = &g->ops[i];
+	const struct g_tensor *a = &g->tensors[op->in[0]], *o = &g->tensors[op->out];
+	char what[32];
+	if (op->kind == OP_DW)
+		snprintf(what, sizeof what, "dw %dx%d s%d", op->kernel, op->kernel, op->stride);
+	else if (op->kind == OP_PW)
+		snprintf(what, sizeof what, "%s 1x1", op->role);
+	else
+		snprintf(what, sizeof what, "%s", op->role);
+	const char *module = op->kind == OP_POOL || op->kind == OP_LINEAR ? "" : op->module;
+	const char *sep = *module ? " " : "";
+	if (op->nin == 2) {
+		const struct g_tensor *b = &g->tensors[op->in[1]];
+		snprintf(buf, n, "%s%s%s (%dx%dx%d + %dx%dx%d -> %dx%dx%d)", module, sep, what, a->h,
+			 a->w, a->c, b->h, b->w, b->c, o->h, o->w, o->c);
+	} else {
+		snprintf(buf, n, "%s%s%s (%dx%dx%d -> %dx%dx%d)", module, sep, what, a->h, a->w, a->c,
+			 o->h, o->w, o->c);
+	}
+	return buf;
+}
+
+int64_t graph_live_peak(const struct graph *g, int *peak_op)
+{
+	/* Sweep: +bytes at first, -bytes after last. */
+	int64_t *delta = xcalloc(g->nops + 1, sizeof *delta);
+	for (int t = 0; t < g->ntensors; t++) {
+		delta[g->tensors[t].first] += g->tensors[t].bytes;
+		delta[g->tensors[t].last + 1] -= g->tensors[t].bytes;
+	}
+	int64_t live = 0, peak = -1;
+	int at = 0;
+	for (int i = 0; i < g->nops; i++) {
+		live += delta[i];
+		if (live > peak) {
+			peak = live;
+			at = i;
+		}
+	}
+	free(delta);
+	if (peak_op)
+		*peak_op = at;
+	return peak;
+}

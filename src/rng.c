@@ -1,0 +1,107 @@
+/* rng.c — xoshiro256** (Blackman & Vigna) seeded with splitmix64, plus distributions. */
+#include "rng.h"
+
+#include <math.h>
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+void rng_seed(struct rng *r, uint64_t seed)
+{
+	for (int i = 0; i < 4; i++)
+		r->s[i] = splitmix64(&seed);
+}
+
+void rng_fork(struct rng *parent, struct rng *child)
+{
+	rng_seed(child, rng_u64(parent));
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+uint64_t rng_u64(struct rng *r)
+{
+	uint64_t *s = r->s;
+	uint64_t result = rotl(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return result;
+}
+
+double rng_uniform(struct rng *r)
+{
+	return (double)(rng_u64(r) >> 11) * 0x1.0p-53;
+}
+
+float rng_uniformf(struct rng *r)
+{
+	return (float)(rng_u64(r) >> 40) * 0x1.0p-24f;
+}
+
+uint64_t rng_below(struct rng *r, uint64_t n)
+{
+	/* Reject the top partial range so every residue is equally likely. */
+	uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+	uint64_t x;
+	do
+		x = rng_u64(r);
+	while (x >= limit);
+	return x % n;
+}
+
+double rng_normal(struct rng *r)
+{
+	double u1 = 1.0 - rng_uniform(r); /* (0, 1]: log is finite */
+	double u2 = rng_uniform(r);
+	return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}
+
+double rng_gamma(struct rng *r, double shape)
+{
+	if (shape < 1.0) {
+		/* Gamma(a) = Gamma(a + 1) · U^(1/a). */
+		double u = 1.0 - rng_uniform(r);
+		return rng_gamma(r, shape + 1.0) * pow(u, 1.0 / shape);
+	}
+	double d = shape - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+	for (;;) {
+		double x, v;
+		do {
+			x = rng_normal(r);
+			v = 1.0 + c * x;
+		} while (v <= 0.0);
+		v = v * v * v;
+		double u = 1.0 - rng_uniform(r);
+		if (u < 1.0 - 0.0331 * x * x * x * x || log(u) < 0.5 * x * x + d * (1.0 - v + log(v)))
+			return d * v;
+	}
+}
+
+double rng_beta(struct rng *r, double a, double b)
+{
+	double x = rng_gamma(r, a), y = rng_gamma(r, b);
+	return x + y > 0 ? x / (x + y) : 0.5;
+}
+
+void rng_shuffle(struct rng *r, int *a, int n)
+{
+	for (int i = n - 1; i > 0; i--) {
+		int j = (int)rng_below(r, (uint64_t)i + 1);
+		int t = a[i];
+		a[i] = a[j];
+		a[j] = t;
+	}
+}

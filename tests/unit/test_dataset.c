@@ -1,0 +1,616 @@
+/* test_dataset.c — the seeded RNG, dataset loaders (IDX gz, CIFAR-10/100 binary, safetensors)
+ * with their error paths, float batches (normalisation, PyTorch bilinear resize, channels), the
+ * validation split, and crop/flip. Small files of each format are written to a temp folder. */
+#include "augment.h"
+#include "dataset.h"
+#include "rng.h"
+#include "safetensors.h"
+#include "t.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+static char tmpdir[] = "/tmp/lmnas-test-dataset-XXXXXX";
+
+static void path_in(char *out, size_t n, const char *name)
+{
+	snprintf(out, n, "%s/%s", tmpdir, name);
+}
+
+static void write_bytes(const char *name, const void *data, size_t len)
+{
+	char p[512];
+	path_in(p, sizeof p, name);
+	FILE *f = fopen(p, "wb");
+	fwrite(data, 1, len, f);
+	fclose(f);
+}
+
+static void write_gz(const char *name, const void *data, size_t len)
+{
+	char p[512];
+	path_in(p, sizeof p, name);
+	gzFile g = gzopen(p, "wb");
+	gzwrite(g, data, (unsigned)len);
+	gzclose(g);
+}
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+	p[0] = v >> 24, p[1] = v >> 16, p[2] = v >> 8, p[3] = v;
+}
+
+/* An IDX image file of n images h×w (pixel = 10·i + position) and a label file. */
+static size_t make_idx_images(unsigned char *buf, uint32_t magic, int n, int h, int w)
+{
+	put_be32(buf, magic);
+	put_be32(buf + 4, n);
+	put_be32(buf + 8, h);
+	put_be32(buf + 12, w);
+	for (int i = 0; i < n * h * w; i++)
+		buf[16 + i] = (unsigned char)(10 * (i / (h * w)) + i % (h * w));
+	return 16 + (size_t)n * h * w;
+}
+
+static size_t make_idx_labels(unsigned char *buf, int n, const unsigned char *labels)
+{
+	put_be32(buf, 0x801);
+	put_be32(buf + 4, n);
+	memcpy(buf + 8, labels, n);
+	return 8 + (size_t)n;
+}
+
+static int load_err(enum dataset_kind k, const char *path, enum dataset_split s, char *err,
+		    size_t n)
+{
+	struct dataset d;
+	int rc = dataset_load(k, path, s, &d, err, n);
+	if (rc == 0)
+		dataset_free(&d);
+	return rc;
+}
+
+static void test_idx(void)
+{
+	unsigned char img[16 + 3 * 2 * 3], lab[8 + 3], bad[64];
+	const unsigned char labels[3] = {7, 0, 9};
+	char err[512], dir[512];
+	struct dataset d;
+	path_in(dir, sizeof dir, "fm");
+	mkdir(dir, 0700);
+	size_t ni = make_idx_images(img, 0x803, 3, 2, 3), nl = make_idx_labels(lab, 3, labels);
+	write_gz("fm/train-images-idx3-ubyte.gz", img, ni);
+	write_gz("fm/train-labels-idx1-ubyte.gz", lab, nl);
+	write_bytes("fm/t10k-images-idx3-ubyte", img, ni); /* uncompressed also works */
+	write_bytes("fm/t10k-labels-idx1-ubyte", lab, nl);
+	for (int s = 0; s < 2; s++) {
+		int rc = dataset_load(DS_FASHION_MNIST, dir, s ? SPLIT_TEST : SPLIT_TRAIN, &d, err, sizeof err);
+		T_CHECK(rc == 0, "IDX %s loads (%s)", s ? "plain" : "gz", rc ? err : "");
+		if (rc)
+			continue;
+		T_CHECK(d.n == 3 && d.h == 2 && d.w == 3 && d.c == 1 && d.classes == 10 && d.u8 && !d.f32,
+			"IDX shape 3x2x3x1, 10 classes");
+		T_CHECK(d.u8[0] == 0 && d.u8[5] == 5 && d.u8[6] == 10 && d.u8[17] == 25,
+			"IDX pixels in order");
+		T_CHECK(d.labels[0] == 7 && d.labels[1] == 0 && d.labels[2] == 9, "IDX labels");
+		dataset_free(&d);
+	}
+	/* Error paths, each on the train files. */
+	struct { const char *what, *expect; } cases[] = {
+		{"bad magic", "magic"},          {"truncated data", "truncated"},
+		{"trailing bytes", "trailing"},  {"label count", "3 labels for 2 images"},
+		{"label range", "outside 0..9"}, {"cut gzip stream", "truncated"},
+		{"zero dimension", "dimension 1 is 0"}, {"huge dimension", "out of range"},
+		{"corrupt gzip", "corrupt"},
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		size_t n;
+		write_gz("fm/train-labels-idx1-ubyte.gz", lab, nl);
+		switch (c) {
+		case 0:
+			n = make_idx_images(bad, 0x802, 3, 2, 3);
+			write_gz("fm/train-images-idx3-ubyte.gz", bad, n);
+			break;
+		case 1:
+			n = make_idx_images(bad, 0x803, 3, 2, 3);
+			write_gz("fm/train-images-idx3-ubyte.gz", bad, n - 1);
+			break;
+		case 2:
+			n = make_idx_images(bad, 0x803, 3, 2, 3);
+			write_gz("fm/train-images-idx3-ubyte.gz", bad, n + 1);
+			break;
+		case 3:
+			n = make_idx_images(bad, 0x803, 2, 2, 3);
+			write_gz("fm/train-images-idx3-ubyte.gz", bad, n);
+			break;
+		case 4: {
+			unsigned char l2[3] = {1, 10, 2};
+			write_gz("fm/train-images-idx3-ubyte.gz", img, ni);
+			n = make_idx_labels(bad, 3, l2);
+			write_gz("fm/train-labels-idx1-ubyte.gz", bad, n);
+			break;
+		}
+		case 5: {
+			/* A gzip stream with its tail cut off. */
+			char p[512];
+			path_in(p, sizeof p, "fm/train-images-idx3-ubyte.gz");
+			write_gz("fm/train-images-idx3-ubyte.gz", img, ni);
+			size_t len;
+			const char *why;
+			char *raw = read_file(p, 1 << 20, &len, &why);
+			write_bytes("fm/train-images-idx3-ubyte.gz", raw, len - 12);
+			free(raw);
+			break;
+		}
+		case 6:
+			n = make_idx_images(bad, 0x803, 3, 2, 3);
+			put_be32(bad + 8, 0);
+			write_gz("fm/train-images-idx3-ubyte.gz", bad, 16);
+			break;
+		case 7:
+			n = make_idx_images(bad, 0x803, 3, 2, 3);
+			put_be32(bad + 4, 0xffffffffu);
+			write_gz("fm/train-images-idx3-ubyte.gz", bad, 16);
+			break;
+		case 8: {
+			/* A gzip stream whose CRC no longer matches its data. */
+			char p[512];
+			path_in(p, sizeof p, "fm/train-images-idx3-ubyte.gz");
+			write_gz("fm/train-images-idx3-ubyte.gz", img, ni);
+			size_t len;
+			const char *why;
+			char *raw = read_file(p, 1 << 20, &len, &why);
+			raw[len - 6] ^= 0x55; /* inside the CRC-32 trailer */
+			write_bytes("fm/train-images-idx3-ubyte.gz", raw, len);
+			free(raw);
+			break;
+		}
+		}
+		int rc = load_err(DS_FASHION_MNIST, dir, SPLIT_TRAIN, err, sizeof err);
+		T_CHECK(rc == -1 && strstr(err, cases[c].expect) && strstr(err, "/fm/"),
+			"IDX %s rejected with the file named (%s)", cases[c].what, err);
+	}
+	char missing[512];
+	path_in(missing, sizeof missing, "nowhere");
+	T_CHECK(load_err(DS_FASHION_MNIST, missing, SPLIT_TRAIN, err, sizeof err) == -1 &&
+			strstr(err, "nowhere/train-images-idx3-ubyte"),
+		"missing IDX folder names the file (%s)", err);
+}
+
+/* A CIFAR record: label bytes then planes R, G, B with pixel p of plane ch = (seed + 3p + ch). */
+static void cifar_record(unsigned char *r, int label_bytes, const int *labels, int seed)
+{
+	for (int i = 0; i < label_bytes; i++)
+		r[i] = (unsigned char)labels[i];
+	for (int ch = 0; ch < 3; ch++)
+		for (int p = 0; p < 1024; p++)
+			r[label_bytes + ch * 1024 + p] = (unsigned char)(seed + 3 * p + ch);
+}
+
+static void test_cifar(void)
+{
+	char err[512], dir[512], name[256];
+	struct dataset d;
+	unsigned char rec[2][1 + 3072];
+	path_in(dir, sizeof dir, "c10");
+	mkdir(dir, 0700);
+	char sub[512];
+	path_in(sub, sizeof sub, "c10/cifar-10-batches-bin");
+	mkdir(sub, 0700);
+	for (int b = 1; b <= 5; b++) {
+		int l0 = b, l1 = 9;
+		cifar_record(rec[0], 1, &l0, b);
+		cifar_record(rec[1], 1, &l1, 100 + b);
+		snprintf(name, sizeof name, "c10/cifar-10-batches-bin/data_batch_%d.bin", b);
+		write_bytes(name, rec, b == 3 ? sizeof rec[0] : sizeof rec); /* batch 3 has one record */
+	}
+	int lt = 4;
+	cifar_record(rec[0], 1, &lt, 7);
+	write_bytes("c10/cifar-10-batches-bin/test_batch.bin", rec[0], sizeof rec[0]);
+	int rc = dataset_load(DS_CIFAR10, dir, SPLIT_TRAIN, &d, err, sizeof err);
+	T_CHECK(rc == 0, "CIFAR-10 train loads from the parent folder (%s)", rc ? err : "");
+	if (!rc) {
+		T_CHECK(d.n == 9 && d.h == 32 && d.w == 32 && d.c == 3 && d.classes == 10,
+			"CIFAR-10: 9 images 32x32x3");
+		T_CHECK(d.labels[0] == 1 && d.labels[1] == 9 && d.labels[4] == 3 && d.labels[5] == 4 &&
+				d.labels[8] == 9,
+			"CIFAR-10 labels in batch order");
+		/* image 1 (seed 101), pixel p = 5, channel 2 -> 101 + 15 + 2 */
+		T_CHECK(d.u8[1 * 3072 + 5 * 3 + 2] == 118 && d.u8[1 * 3072 + 5 * 3 + 0] == 116,
+			"CIFAR planes become HWC");
+		T_NEAR(d.mean[0], 0.4914, 1e-6, "CIFAR-10 mean R");
+		dataset_free(&d);
+	}
+	rc = dataset_load(DS_CIFAR10, sub, SPLIT_TEST, &d, err, sizeof err);
+	T_CHECK(rc == 0 && d.n == 1 && d.labels[0] == 4, "CIFAR-10 test batch (%s)", rc ? err : "");
+	if (!rc)
+		dataset_free(&d);
+	write_bytes("c10/cifar-10-batches-bin/data_batch_4.bin", rec[0], 3000);
+	rc = load_err(DS_CIFAR10, dir, SPLIT_TRAIN, err, sizeof err);
+	T_CHECK(rc == -1 && strstr(err, "data_batch_4.bin") && strstr(err, "3000 bytes"),
+		"truncated CIFAR batch rejected (%s)", err);
+	int l11 = 11;
+	cifar_record(rec[0], 1, &l11, 0);
+	write_bytes("c10/cifar-10-batches-bin/data_batch_4.bin", rec[0], sizeof rec[0]);
+	rc = load_err(DS_CIFAR10, dir, SPLIT_TRAIN, err, sizeof err);
+	T_CHECK(rc == -1 && strstr(err, "label 11"), "CIFAR-10 label 11 rejected (%s)", err);
+
+	/* CIFAR-100: coarse, fine labels; the fine label is kept. */
+	unsigned char r100[2 + 3072];
+	int labs[2] = {3, 77};
+	path_in(dir, sizeof dir, "c100");
+	mkdir(dir, 0700);
+	cifar_record(r100, 2, labs, 5);
+	write_bytes("c100/train.bin", r100, sizeof r100);
+	write_bytes("c100/test.bin", r100, sizeof r100);
+	rc = dataset_load(DS_CIFAR100, dir, SPLIT_TRAIN, &d, err, sizeof err);
+	T_CHECK(rc == 0 && d.n == 1 && d.classes == 100 && d.labels[0] == 77 && d.u8[1] == 6,
+		"CIFAR-100 uses the fine label (%s)", rc ? err : "");
+	if (!rc)
+		dataset_free(&d);
+	T_CHECK(load_err(DS_CIFAR100, NULL, SPLIT_TRAIN, err, sizeof err) == -1 &&
+			strstr(err, "no default location"),
+		"CIFAR-100 without a path is refused (%s)", err);
+}
+
+static void test_safetensors(void)
+{
+	char err[512], path[512];
+	struct dataset d;
+	/* images [2][3][2][2]: value = 1000 n + 100 c + 10 y + x */
+	float im[2 * 3 * 2 * 2];
+	for (int n = 0; n < 2; n++)
+		for (int c = 0; c < 3; c++)
+			for (int y = 0; y < 2; y++)
+				for (int x = 0; x < 2; x++)
+					im[((n * 3 + c) * 2 + y) * 2 + x] = 1000 * n + 100 * c + 10 * y + x;
+	int64_t labels[2] = {4, 1}, shape[4] = {2, 3, 2, 2}, lshape[1] = {2};
+	path_in(path, sizeof path, "ds.safetensors");
+	struct st_writer *w = st_writer_new();
+	st_writer_add(w, "images", ST_F32, 4, shape, im);
+	st_writer_add(w, "labels", ST_I64, 1, lshape, labels);
+	T_CHECK(st_writer_save(w, path) == 0, "write a safetensors dataset");
+	st_writer_free(w);
+	int rc = dataset_load(DS_SAFETENSORS, path, SPLIT_TEST, &d, err, sizeof err);
+	T_CHECK(rc == 0, "safetensors dataset loads (%s)", rc ? err : "");
+	if (!rc) {
+		T_CHECK(d.n == 2 && d.c == 3 && d.h == 2 && d.w == 2 && d.classes == 5 && d.f32 && !d.u8,
+			"safetensors: 2 images 2x2x3, classes = max label + 1");
+		/* NHWC: image 1, y 1, x 0, channel 2 */
+		T_NEAR(d.f32[((1 * 2 + 1) * 2 + 0) * 3 + 2], 1210, 0, "safetensors NCHW becomes NHWC");
+		T_CHECK(d.labels[0] == 4 && d.labels[1] == 1, "safetensors labels");
+		float out[2 * 2 * 2 * 3];
+		int32_t lab[2];
+		int idx[2] = {1, 0};
+		dataset_batch(&d, idx, 2, 2, 2, 3, NULL, NULL, out, lab);
+		T_CHECK(out[0] == 1000 && out[5] == 1201 && lab[0] == 1 && lab[1] == 4,
+			"safetensors batch is used as is");
+		dataset_free(&d);
+	}
+	w = st_writer_new();
+	st_writer_add(w, "images", ST_F32, 4, shape, im);
+	st_writer_save(w, path);
+	st_writer_free(w);
+	rc = dataset_load(DS_SAFETENSORS, path, SPLIT_TRAIN, &d, err, sizeof err);
+	T_CHECK(rc == 0 && !d.labels && d.classes == 0, "safetensors without labels (%s)",
+		rc ? err : "");
+	if (!rc) {
+		int32_t lab[1];
+		float out[12];
+		int idx[1] = {0};
+		dataset_batch(&d, idx, 1, 2, 2, 3, NULL, NULL, out, lab);
+		T_CHECK(lab[0] == -1, "no labels -> -1");
+		dataset_free(&d);
+	}
+	float flab[2] = {1, 2};
+	w = st_writer_new();
+	st_writer_add(w, "images", ST_F32, 4, shape, im);
+	st_writer_add(w, "labels", ST_F32, 1, lshape, flab);
+	st_writer_save(w, path);
+	st_writer_free(w);
+	T_CHECK(load_err(DS_SAFETENSORS, path, SPLIT_TRAIN, err, sizeof err) == -1 &&
+			strstr(err, "not an integer"),
+		"float labels rejected (%s)", err);
+	int64_t neg[2] = {0, -3};
+	w = st_writer_new();
+	st_writer_add(w, "images", ST_F32, 4, shape, im);
+	st_writer_add(w, "labels", ST_I64, 1, lshape, neg);
+	st_writer_save(w, path);
+	st_writer_free(w);
+	T_CHECK(load_err(DS_SAFETENSORS, path, SPLIT_TRAIN, err, sizeof err) == -1 &&
+			strstr(err, "labels[1] is -3"),
+		"negative label rejected (%s)", err);
+	int64_t bad_shape[3] = {2, 6, 2};
+	w = st_writer_new();
+	st_writer_add(w, "images", ST_F32, 3, bad_shape, im);
+	st_writer_save(w, path);
+	st_writer_free(w);
+	T_CHECK(load_err(DS_SAFETENSORS, path, SPLIT_TRAIN, err, sizeof err) == -1 &&
+			strstr(err, "images"),
+		"3-d images rejected (%s)", err);
+}
+
+/* A 1-channel u8 dataset built in memory. */
+static void mem_dataset(struct dataset *d, int n, int h, int w, int c)
+{
+	memset(d, 0, sizeof *d);
+	d->n = n, d->h = h, d->w = w, d->c = c, d->classes = 10;
+	d->u8 = xmalloc((size_t)n * h * w * c);
+	d->labels = xmalloc((size_t)n * sizeof *d->labels);
+	for (int i = 0; i < n * h * w * c; i++)
+		d->u8[i] = (uint8_t)(i * 7 % 256);
+	for (int i = 0; i < n; i++)
+		d->labels[i] = i % 10;
+	for (int ch = 0; ch < 3; ch++)
+		d->mean[ch] = 0.25f * (ch + 1), d->std[ch] = 0.5f / (ch + 1);
+}
+
+static void test_batch(void)
+{
+	struct dataset d;
+	mem_dataset(&d, 2, 1, 2, 1); /* pixels: image 0 = {0, 7}, image 1 = {14, 21} */
+	/* 1×2 -> 1×4, grey to 3 channels; normalise (x/255 - 0.25) / 0.5 */
+	float out[4 * 3];
+	int idx[1] = {1};
+	int32_t lab[1];
+	dataset_batch(&d, idx, 1, 1, 4, 3, NULL, NULL, out, lab);
+	double a = (14 / 255.0 - 0.25) / 0.5, b = (21 / 255.0 - 0.25) / 0.5;
+	T_NEAR(out[0], a, 1e-6, "upsample x0 = a");
+	T_NEAR(out[3], 0.75 * a + 0.25 * b, 1e-6, "upsample x1 = .75a + .25b");
+	T_NEAR(out[6], 0.25 * a + 0.75 * b, 1e-6, "upsample x2 = .25a + .75b");
+	T_NEAR(out[9], b, 1e-6, "upsample x3 = b (clamped)");
+	T_CHECK(out[1] == out[0] && out[2] == out[0] && out[11] == out[9], "grey replicated to 3 channels");
+	T_CHECK(lab[0] == 1, "batch label");
+	float nchw[3 * 4];
+	dataset_batch_nchw(&d, idx, 1, 1, 4, 3, NULL, NULL, nchw, NULL);
+	int ok = 1;
+	for (int ch = 0; ch < 3; ch++)
+		for (int x = 0; x < 4; x++)
+			ok &= nchw[ch * 4 + x] == out[x * 3 + ch];
+	T_CHECK(ok, "NCHW batch is the NHWC batch transposed");
+	dataset_free(&d);
+
+	/* 1×4 -> 1×2 averages pairs (no antialias: exactly the two middle taps). */
+	mem_dataset(&d, 1, 1, 4, 1); /* {0, 7, 14, 21} */
+	float o2[2];
+	idx[0] = 0;
+	dataset_batch(&d, idx, 1, 1, 2, 1, NULL, NULL, o2, NULL);
+	T_NEAR(o2[1], ((14 + 21) / 2.0 / 255 - 0.25) / 0.5, 1e-6, "downsample by 2 = mean of pair");
+	dataset_free(&d);
+
+	/* RGB to grey: luma of normalised channels. */
+	mem_dataset(&d, 1, 1, 1, 3); /* {0, 7, 14} */
+	dataset_batch(&d, idx, 1, 1, 1, 1, NULL, NULL, o2, NULL);
+	double r = (0 - 0.25) / 0.5, g = (7 / 255.0 - 0.5) / 0.25, bl = (14 / 255.0 - 0.75) / (0.5 / 3);
+	T_NEAR(o2[0], 0.299 * r + 0.587 * g + 0.114 * bl, 1e-5, "RGB to 1 channel takes the luma");
+	dataset_free(&d);
+}
+
+/* Golden values from tests/gen/resize_golden.py (PyTorch interpolate, bilinear). */
+static void test_resize_golden(void)
+{
+	static const float in[15] = {0.0, 1.0, 2.8284270763397217, 5.196152210235596, 8.0,
+		11.180339813232422, 14.696938514709473, 18.520259857177734, 22.627416610717773, 27.0,
+		31.62277603149414, 36.482872009277344, 41.569217681884766, 46.87216567993164,
+		52.383201599121094};
+	static const float want[28] = {0.125, 1.6856601238250732, 4.308255195617676,
+		7.649518966674805, 1.767130732536316, 3.749235153198242, 6.705252170562744,
+		10.33579158782959, 6.693522930145264, 9.939959526062012, 13.89624309539795,
+		18.394609451293945, 11.619915008544922, 16.13068389892578, 21.08723258972168,
+		26.453428268432617, 20.452932357788086, 25.670499801635742, 31.285659790039062,
+		37.27095413208008, 29.28594970703125, 35.21031188964844, 41.48408508300781,
+		48.088478088378906, 32.23028564453125, 38.39025115966797, 44.88356018066406,
+		51.69432067871094};
+	struct dataset d = {.n = 1, .h = 3, .w = 5, .c = 1, .mean = {0, 0, 0}, .std = {1, 1, 1}};
+	d.f32 = (float *)in;
+	float out[28];
+	int idx[1] = {0};
+	dataset_batch(&d, idx, 1, 7, 4, 1, NULL, NULL, out, NULL);
+	double worst = 0;
+	for (int i = 0; i < 28; i++)
+		if (fabs(out[i] - want[i]) > worst)
+			worst = fabs(out[i] - want[i]);
+	T_CHECK(worst < 1e-4, "3x5 -> 7x4 bilinear matches PyTorch (max abs diff %g)", worst);
+}
+
+static void test_split(void)
+{
+	struct index_split a, b, c;
+	T_CHECK(dataset_split_val(1000, 0.1, 0, 42, &a) == 0 && a.nval == 100 && a.ntrain == 900,
+		"split 1000 at 0.1 -> 900 / 100");
+	char *seen = calloc(1000, 1);
+	int ok = 1;
+	for (int i = 0; i < a.nval; i++)
+		seen[a.val[i]]++;
+	for (int i = 0; i < a.ntrain; i++)
+		seen[a.train[i]]++;
+	for (int i = 0; i < 1000; i++)
+		ok &= seen[i] == 1;
+	for (int i = 1; i < a.ntrain; i++)
+		ok &= a.train[i - 1] < a.train[i];
+	T_CHECK(ok, "train and val are disjoint, cover everything, sorted");
+	free(seen);
+	dataset_split_val(1000, 0.1, 0, 42, &b);
+	T_CHECK(!memcmp(a.val, b.val, 100 * sizeof(int)), "same seed, same split");
+	index_split_free(&b);
+	dataset_split_val(1000, 0.1, 0, 43, &b);
+	T_CHECK(memcmp(a.val, b.val, 100 * sizeof(int)) != 0, "another seed, another split");
+	index_split_free(&b);
+	T_CHECK(dataset_split_val(1000, 0.1, 50, 42, &c) == 0 && c.ntrain == 50 &&
+			!memcmp(a.val, c.val, 100 * sizeof(int)),
+		"train_limit keeps 50 and leaves the validation set unchanged");
+	int subset = 1;
+	for (int i = 0, j = 0; i < c.ntrain; i++) {
+		while (j < a.ntrain && a.train[j] < c.train[i])
+			j++;
+		subset &= j < a.ntrain && a.train[j] == c.train[i];
+	}
+	T_CHECK(subset, "the limited training set is a subset of the full one");
+	index_split_free(&c);
+	index_split_free(&a);
+	T_CHECK(dataset_split_val(10, 0, 0, 1, &a) == 0 && a.nval == 0 && a.ntrain == 10 && !a.val,
+		"val_frac 0: everything trains");
+	index_split_free(&a);
+	T_CHECK(dataset_split_val(10, 1.0, 0, 1, &a) == -1, "val_frac 1 refused");
+}
+
+static void test_rng(void)
+{
+	struct rng r, s;
+	rng_seed(&r, 1);
+	rng_seed(&s, 1);
+	int same = 1;
+	for (int i = 0; i < 100; i++)
+		same &= rng_u64(&r) == rng_u64(&s);
+	T_CHECK(same, "same seed, same stream");
+	rng_seed(&s, 2);
+	T_CHECK(rng_u64(&r) != rng_u64(&s), "another seed, another stream");
+	/* xoshiro256** reference: state {1, 2, 3, 4} gives 11520 then 0 then 1509978240. */
+	struct rng ref = {{1, 2, 3, 4}};
+	uint64_t x0 = rng_u64(&ref), x1 = rng_u64(&ref), x2 = rng_u64(&ref);
+	T_CHECK(x0 == 11520 && x1 == 0 && x2 == 1509978240ull,
+		"xoshiro256** reference outputs (%llu %llu %llu)", (unsigned long long)x0,
+		(unsigned long long)x1, (unsigned long long)x2);
+	double su = 0, sn = 0, sn2 = 0, sb = 0, min = 1, max = 0;
+	int n = 200000, below_ok = 1;
+	for (int i = 0; i < n; i++) {
+		double u = rng_uniform(&r), z = rng_normal(&r);
+		su += u, sn += z, sn2 += z * z;
+		min = u < min ? u : min, max = u > max ? u : max;
+		below_ok &= rng_below(&r, 7) < 7;
+	}
+	for (int i = 0; i < 20000; i++)
+		sb += rng_beta(&r, 0.2, 0.2);
+	T_NEAR(su / n, 0.5, 0.01, "uniform mean 0.5");
+	T_CHECK(min >= 0 && max < 1, "uniform in [0, 1)");
+	T_NEAR(sn / n, 0, 0.01, "normal mean 0");
+	T_NEAR(sn2 / n, 1, 0.02, "normal variance 1");
+	T_NEAR(sb / 20000, 0.5, 0.02, "Beta(0.2, 0.2) mean 0.5");
+	T_NEAR(rng_gamma(&r, 3.0) > 0, 1, 0, "gamma positive");
+	double sg = 0;
+	for (int i = 0; i < 20000; i++)
+		sg += rng_gamma(&r, 3.0);
+	T_NEAR(sg / 20000, 3.0, 0.03, "Gamma(3) mean 3");
+	T_CHECK(below_ok, "rng_below(7) < 7");
+	int a[50], count[50] = {0}, moved = 0;
+	for (int i = 0; i < 50; i++)
+		a[i] = i;
+	rng_shuffle(&r, a, 50);
+	for (int i = 0; i < 50; i++)
+		count[a[i]]++, moved += a[i] != i;
+	int perm = 1;
+	for (int i = 0; i < 50; i++)
+		perm &= count[i] == 1;
+	T_CHECK(perm && moved > 10, "shuffle is a permutation that moves things");
+	rng_seed(&r, 9);
+	rng_fork(&r, &s);
+	T_CHECK(rng_u64(&r) != rng_u64(&s), "a fork is another stream");
+}
+
+static void test_crop_flip(void)
+{
+	/* 3×3 grey image 1..9; pad 1: every output is the image shifted by (dy, dx) in {-1,0,1}². */
+	uint8_t base[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, img[9];
+	struct augment crop = {.crop_pad = 1}, flip = {.hflip = 1};
+	struct rng r;
+	rng_seed(&r, 5);
+	int shifts_seen[9] = {0}, all_valid = 1;
+	for (int t = 0; t < 200; t++) {
+		memcpy(img, base, 9);
+		augment_u8(&crop, img, 3, 3, 1, &r);
+		int match = -1;
+		for (int dy = -1; dy <= 1 && match < 0; dy++)
+			for (int dx = -1; dx <= 1 && match < 0; dx++) {
+				int ok = 1;
+				for (int y = 0; y < 3; y++)
+					for (int x = 0; x < 3; x++) {
+						int sy = y + dy, sx = x + dx;
+						int v = sy >= 0 && sy < 3 && sx >= 0 && sx < 3 ? base[sy * 3 + sx] : 0;
+						ok &= img[y * 3 + x] == v;
+					}
+				if (ok)
+					match = (dy + 1) * 3 + dx + 1;
+			}
+		if (match < 0)
+			all_valid = 0;
+		else
+			shifts_seen[match]++;
+	}
+	int all_seen = 1;
+	for (int i = 0; i < 9; i++)
+		all_seen &= shifts_seen[i] > 0;
+	T_CHECK(all_valid && all_seen, "crop pad 1: every output a zero-filled shift, all 9 shifts occur");
+	int flipped = 0, kept = 0;
+	for (int t = 0; t < 100; t++) {
+		memcpy(img, base, 9);
+		augment_u8(&flip, img, 3, 3, 1, &r);
+		if (img[0] == 3 && img[1] == 2 && img[2] == 1 && img[8] == 7)
+			flipped++;
+		else if (!memcmp(img, base, 9))
+			kept++;
+	}
+	T_CHECK(flipped + kept == 100 && flipped > 30 && kept > 30, "flip mirrors rows about half the time (%d)",
+		flipped);
+	float f[6] = {1, 2, 3, 4, 5, 6}; /* 1×3×2 */
+	struct augment always = {.hflip = 1};
+	int done = 0;
+	for (int t = 0; t < 20 && !done; t++) {
+		augment_f32(&always, f, 1, 3, 2, &r);
+		done = f[0] == 5 && f[1] == 6 && f[4] == 1 && f[5] == 2;
+	}
+	T_CHECK(done, "float flip moves whole pixels");
+}
+
+static void test_fashion_mnist(void)
+{
+	char err[512];
+	struct dataset d;
+	int rc = dataset_load(DS_FASHION_MNIST, NULL, SPLIT_TEST, &d, err, sizeof err);
+	T_CHECK(rc == 0, "Fashion-MNIST test split loads from the Debian path (%s)", rc ? err : "");
+	if (rc)
+		return;
+	int count[10] = {0};
+	for (int i = 0; i < d.n; i++)
+		count[d.labels[i]]++;
+	int balanced = 1;
+	for (int i = 0; i < 10; i++)
+		balanced &= count[i] == 1000;
+	T_CHECK(d.n == 10000 && d.h == 28 && d.w == 28 && d.c == 1 && balanced,
+		"Fashion-MNIST test: 10000 28x28 grey, 1000 per class");
+	double sum = 0, sum2 = 0;
+	size_t np = (size_t)d.n * 784;
+	for (size_t i = 0; i < np; i++) {
+		double v = d.u8[i] / 255.0;
+		sum += v, sum2 += v * v;
+	}
+	double mean = sum / np, sd = sqrt(sum2 / np - mean * mean);
+	T_NEAR(mean, d.mean[0], 0.01, "Fashion-MNIST pixel mean matches the constant");
+	T_NEAR(sd, d.std[0], 0.01, "Fashion-MNIST pixel std matches the constant");
+	dataset_free(&d);
+}
+
+int main(void)
+{
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 2;
+	}
+	test_rng();
+	test_idx();
+	test_cifar();
+	test_safetensors();
+	test_batch();
+	test_resize_golden();
+	test_split();
+	test_crop_flip();
+	test_fashion_mnist();
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", tmpdir);
+	return t_done();
+}
