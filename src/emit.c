@@ -152,9 +152,12 @@ static void write_call(FILE *f, const struct qop *o, int i, const struct qmodel 
 		break;
 	case QOP_DW:
 		fprintf(f, "\tlmq_dw(A + %zu, %d, %d, %d, %ld, w%d, %d, %d, %d, %d, %d, &rq%d, "
-			"A + %zu, A + %zu);\n", ti->offset, o->h, o->wd, o->cout, (long)ti->zp, i,
-			o->k, o->stride, o->pad, o->oh, o->ow, i, to->offset,
-			m->t[o->scratch].offset);
+			"A + %zu, ", ti->offset, o->h, o->wd, o->cout, (long)ti->zp, i, o->k,
+			o->stride, o->pad, o->oh, o->ow, i, to->offset);
+		if (o->scratch >= 0)
+			fprintf(f, "A + %zu);\n", m->t[o->scratch].offset);
+		else
+			fputs("0);\n", f);
 		break;
 	case QOP_GAP:
 		fprintf(f, "\tlmq_gap(A + %zu, %d, %d, A + %zu);\n", ti->offset, o->np, o->cout,

@@ -39,7 +39,7 @@ void int8_ref_run(const struct qmodel *m, const int8_t *q_in, int8_t *arena, int
 		case QOP_DW:
 			rq = conv_rq(m, o);
 			lmq_dw(x, o->h, o->wd, o->cout, ti->zp, o->w, o->k, o->stride, o->pad, o->oh,
-			       o->ow, &rq, y, arena + m->t[o->scratch].offset);
+			       o->ow, &rq, y, o->scratch >= 0 ? arena + m->t[o->scratch].offset : NULL);
 			break;
 		case QOP_GAP:
 			lmq_gap(x, o->np, o->cout, y);

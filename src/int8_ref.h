@@ -84,10 +84,11 @@ static inline void lmq_pw(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp
 }
 
 /* Depthwise k x k convolution, zero padding (real zero, i.e. x_zp) of pad, stride s.
- * x: [h][w][c], w: [c][k][k], y: [oh][ow][c], scratch: [oh*ow].
- * Channel by channel the outputs go to scratch, then over channel c of y. y may be x itself
+ * x: [h][w][c], w: [c][k][k], y: [oh][ow][c], scratch: [oh*ow] or 0.
+ * With a scratch, channel by channel the outputs go to scratch, then over channel c of y, so y
+ * may be x itself
  * (in place, TinyEngine style): output position p of channel c overwrites input position p of
- * channel c, which no later channel reads. */
+ * channel c, which no later channel reads. Without a scratch y must not overlap x. */
 static inline void lmq_dw(const int8_t *x, int32_t h, int32_t wd, int32_t c, int32_t x_zp,
 			  const int8_t *w, int32_t k, int32_t s, int32_t pad, int32_t oh, int32_t ow,
 			  const struct lmq_rq *rq, int8_t *y, int8_t *scratch)
@@ -110,10 +111,14 @@ static inline void lmq_dw(const int8_t *x, int32_t h, int32_t wd, int32_t c, int
 						       wc[ky * k + kx];
 					}
 				}
-				scratch[oy * ow + ox] = lmq_requant(acc, rq, ch);
+				if (scratch)
+					scratch[oy * ow + ox] = lmq_requant(acc, rq, ch);
+				else
+					y[(oy * ow + ox) * c + ch] = lmq_requant(acc, rq, ch);
 			}
-		for (p = 0; p < oh * ow; p++)
-			y[p * c + ch] = scratch[p];
+		if (scratch)
+			for (p = 0; p < oh * ow; p++)
+				y[p * c + ch] = scratch[p];
 	}
 }
 

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cost.h"
+#include "graph.h"
+#include "plan.h"
 #include "safetensors.h"
 #include "util.h"
 #include "int8_ref.h"
@@ -105,10 +108,7 @@ static int build_layer(struct qmodel *m, int l, int x)
 	o->act = lut_act(L->act);
 	o->cal_layer = l;
 	o->cal_pre_slot = is_lut(o->act) ? FS_DW_PRE : -1;
-	/* in place when the input dies here: the expand output always does; the layer input
-	 * does unless the residual add still needs it */
-	if (h != x || !L->residual)
-		m->t[d].alias = h;
+	/* in place or not: decided by the shared graph (graph.c) and planner */
 	if (L->se) {
 		snprintf(name, sizeof name, "%s.se.pool", pre);
 		int p = add_tensor(m, name, L->hidden, l, -1);
@@ -128,7 +128,6 @@ static int build_layer(struct qmodel *m, int l, int x)
 		o = add_op(m, QOP_SCALE, name, d, g, sc);
 		o->np = (int)np;
 		o->cin = o->cout = L->hidden;
-		m->t[sc].alias = d;
 		d = sc;
 	}
 	snprintf(name, sizeof name, "%s.project", pre);
@@ -147,124 +146,68 @@ static int build_layer(struct qmodel *m, int l, int x)
 	o = add_op(m, QOP_ADD, name, y, r, out);
 	o->np = (int)(np * L->cout);
 	o->cin = o->cout = L->cout;
-	m->t[out].alias = y;
 	return out;
 }
 
-static int root_of(const struct qmodel *m, int t)
-{
-	while (m->t[t].alias >= 0)
-		t = m->t[t].alias;
-	return t;
-}
-
-/* Greedy largest-first placement (TFLite Micro style) of buffer groups (a tensor and the
- * tensors computed in place over it). */
+/* Places every tensor with the shared graph and planner (graph.h, plan.h, cost_plan_graph): the
+ * arena is exactly the one check-cost reports as cost.arena_bytes. Both graphs list the same ops
+ * in the same order; the mapping is checked op by op. */
 static void plan(struct qmodel *m)
 {
-	int n = m->ntensors;
+	static const enum op_kind want[][2] = {
+		[QOP_PW] = {OP_PW, OP_SE_FC1}, [QOP_DW] = {OP_DW, OP_DW},
+		[QOP_GAP] = {OP_SE_POOL, OP_POOL}, [QOP_SCALE] = {OP_SE_SCALE, OP_SE_SCALE},
+		[QOP_ADD] = {OP_ADD, OP_ADD}};
+	struct graph g;
+	char err[256];
+	graph_build(&m->net, true, &g);
+	if (g.nops != m->nops)
+		die("planner: %d ops in the shared graph, %d in the int8 graph", g.nops, m->nops);
+	struct plan_tensor *pt = xcalloc(g.ntensors, sizeof *pt);
+	int64_t arena = cost_plan_graph(&g, pt, err, sizeof err);
+	if (arena < 0)
+		die("planner: %s", err);
 	for (int i = 0; i < m->nops; i++) {
-		const struct qop *o = &m->ops[i];
-		int ins[3] = {o->in, o->in2, o->scratch};
-		for (int j = 0; j < 3; j++)
-			if (ins[j] >= 0) {
-				if (m->t[ins[j]].first == -2)
-					m->t[ins[j]].first = i;
-				m->t[ins[j]].last = i;
-			}
-		if (m->t[o->out].first == -2)
-			m->t[o->out].first = i;
-		if (m->t[o->out].last < i)
-			m->t[o->out].last = i;
-	}
-	m->t[m->input].first = 0;
-	m->t[m->logits].last = m->nops - 1;
-	/* group extents on the roots */
-	size_t *gsize = xcalloc(n, sizeof *gsize);
-	int *gfirst = xmalloc(sizeof(int) * n), *glast = xmalloc(sizeof(int) * n);
-	for (int i = 0; i < n; i++) {
-		gfirst[i] = m->nops;
-		glast[i] = -1;
-	}
-	for (int i = 0; i < n; i++) {
-		int r = root_of(m, i);
-		if (m->t[i].size > gsize[r])
-			gsize[r] = m->t[i].size;
-		if (m->t[i].first < gfirst[r])
-			gfirst[r] = m->t[i].first;
-		if (m->t[i].last > glast[r])
-			glast[r] = m->t[i].last;
-	}
-	int *order = xmalloc(sizeof(int) * n), nroots = 0;
-	for (int i = 0; i < n; i++)
-		if (m->t[i].alias < 0 && glast[i] >= 0)
-			order[nroots++] = i;
-	/* sort by size descending, then by first use (insertion sort; a few hundred entries) */
-	for (int i = 1; i < nroots; i++) {
-		int v = order[i], j = i - 1;
-		while (j >= 0 && (gsize[order[j]] < gsize[v] ||
-				  (gsize[order[j]] == gsize[v] && gfirst[order[j]] > gfirst[v]))) {
-			order[j + 1] = order[j];
-			j--;
-		}
-		order[j + 1] = v;
-	}
-	size_t *off = xcalloc(n, sizeof *off);
-	int *placed = xmalloc(sizeof(int) * n), nplaced = 0;
-	m->arena_bytes = 0;
-	for (int i = 0; i < nroots; i++) {
-		int b = order[i];
-		size_t cand = 0;
-		/* lowest offset that overlaps no placed buffer alive at the same time */
-		for (int moved = 1; moved;) {
-			moved = 0;
-			for (int j = 0; j < nplaced; j++) {
-				int p = placed[j];
-				if (gfirst[p] > glast[b] || gfirst[b] > glast[p])
-					continue;
-				if (off[p] < cand + gsize[b] && cand < off[p] + gsize[p]) {
-					cand = off[p] + gsize[p];
-					moved = 1;
-				}
-			}
-		}
-		off[b] = cand;
-		placed[nplaced++] = b;
-		if (cand + gsize[b] > m->arena_bytes)
-			m->arena_bytes = cand + gsize[b];
-	}
-	for (int i = 0; i < n; i++)
-		m->t[i].offset = off[root_of(m, i)];
-	/* self-check: no two groups alive together overlap; where the peak is */
-	size_t peak = 0;
-	for (int op = 0; op < m->nops; op++) {
-		size_t top = 0;
-		for (int a = 0; a < nplaced; a++) {
-			int p = placed[a];
-			if (gfirst[p] > op || glast[p] < op)
+		struct qop *o = &m->ops[i];
+		const struct g_op *go = &g.ops[i];
+		int kind_ok = go->kind == want[o->kind][0] || go->kind == want[o->kind][1] ||
+			      (o->kind == QOP_PW && (go->kind == OP_SE_FC2 || go->kind == OP_LINEAR));
+		int map[3][2] = {{o->in, go->in[0]}, {o->in2, go->nin > 1 ? go->in[1] : -1},
+				 {o->out, go->out}};
+		if (!kind_ok)
+			die("planner: op %d (%s) does not match the shared graph", i, o->name);
+		for (int k = 0; k < 3; k++) {
+			if ((map[k][0] < 0) != (map[k][1] < 0))
+				die("planner: op %d (%s) operands differ from the shared graph", i,
+				    o->name);
+			if (map[k][0] < 0)
 				continue;
-			if (off[p] + gsize[p] > top)
-				top = off[p] + gsize[p];
-			for (int c = a + 1; c < nplaced; c++) {
-				int q = placed[c];
-				if (gfirst[q] > op || glast[q] < op)
-					continue;
-				if (off[p] < off[q] + gsize[q] && off[q] < off[p] + gsize[p])
-					die("planner: %s and %s overlap at op %s", m->t[p].name,
-					    m->t[q].name, m->ops[op].name);
-			}
+			struct qtensor *t = &m->t[map[k][0]];
+			if ((int64_t)t->size != g.tensors[map[k][1]].bytes)
+				die("planner: %s has %zu bytes, the shared graph %lld", t->name,
+				    t->size, (long long)g.tensors[map[k][1]].bytes);
+			t->offset = (size_t)pt[map[k][1]].offset;
+			if (k == 2 && pt[map[k][1]].shares >= 0)
+				t->alias = o->in;
 		}
-		if (top > peak) {
-			peak = top;
-			snprintf(m->peak_op, sizeof m->peak_op, "%s", m->ops[op].name);
+		if (o->kind == QOP_DW) {
+			if (go->scratch >= 0) {
+				m->t[o->scratch].offset = (size_t)pt[go->scratch].offset;
+			} else {
+				o->scratch = -1; /* out of place: written directly */
+			}
+			size_t io = m->t[o->in].offset, oo = m->t[o->out].offset;
+			if (io != oo && io < oo + m->t[o->out].size && oo < io + m->t[o->in].size)
+				die("planner: %s overlaps its input at a different offset", o->name);
 		}
 	}
-	free(gsize);
-	free(gfirst);
-	free(glast);
-	free(order);
-	free(off);
-	free(placed);
+	m->arena_bytes = (size_t)arena;
+	int64_t *used = xcalloc(g.nops, sizeof *used);
+	int at = plan_usage(pt, g.ntensors, g.nops, used);
+	graph_op_name(&g, at, m->peak_op, sizeof m->peak_op);
+	free(used);
+	free(pt);
+	graph_free(&g);
 }
 
 void quant_graph_build(const struct arch *a, const struct arch_net *net, struct qmodel *m)
