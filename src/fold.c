@@ -139,6 +139,14 @@ int fold_load(const char *path, const struct arch *arch, int res_h, int res_w, s
 		}
 		cJSON_Delete(j);
 	}
+	if (res_h <= 0 || res_w <= 0) { /* from the metadata, else the paper's 160x160 */
+		const char *r = st_meta(&f, "resolution");
+		res_h = res_w = 160;
+		if (r && parse_resolution(r, &res_h, &res_w)) {
+			snprintf(err, errlen, "%s: bad resolution metadata %s", path, r);
+			goto out;
+		}
+	}
 	const struct st_tensor *cw = st_find(&f, "classifier.weight");
 	if (!cw || cw->ndim != 2 || cw->shape[0] < 1 || cw->shape[0] > ARCH_MAX_CLASSES) {
 		snprintf(err, errlen, "%s: classifier.weight is missing or not [classes][features]",

@@ -52,7 +52,8 @@ enum fslot {
 typedef void (*fold_observer)(void *ctx, int layer, enum fslot slot, const float *x, size_t n);
 
 /* Loads a float checkpoint and folds it. arch: the architecture, or NULL to read it from the
- * metadata key "arch". res_h/res_w: input resolution for the shapes. Classes come from the
+ * metadata key "arch". res_h/res_w: input resolution for the shapes (0: the metadata key
+ * "resolution" "HxW" or "H", else 160x160). Classes come from the
  * classifier. Returns 0, or -1 with a reason in err. */
 int fold_load(const char *path, const struct arch *arch, int res_h, int res_w, struct fnet *fn,
 	      char *err, size_t errlen);

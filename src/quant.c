@@ -8,6 +8,7 @@
 #include "cost.h"
 #include "graph.h"
 #include "plan.h"
+#include "dataset.h"
 #include "safetensors.h"
 #include "util.h"
 #include "int8_ref.h"
@@ -709,34 +710,32 @@ size_t quant_flash_bytes(const struct qmodel *m)
 	return b;
 }
 
-int quant_load_st_images(const char *path, int h, int w, int c, int *n, float **nhwc,
-			 int32_t **labels, char *err, size_t errlen)
+int quant_load_images(const char *dataset, const char *path, int split, int h, int w, int c,
+		      int limit, int *n, float **nhwc, int32_t **labels, char *err, size_t errlen)
 {
-	struct st_file f;
-	if (st_open(path, &f, err, errlen))
-		return -1;
-	int64_t shape[4] = {-1, c, h, w};
-	const struct st_tensor *im = st_expect(&f, "images", ST_F32, 4, shape, err, errlen);
-	if (!im) {
-		st_close(&f);
+	enum dataset_kind kind;
+	struct dataset d;
+	if (dataset_kind_parse(dataset ? dataset : "safetensors", &kind)) {
+		snprintf(err, errlen, "unknown dataset %s", dataset);
 		return -1;
 	}
-	*n = (int)im->shape[0];
-	*nhwc = xmalloc(sizeof(float) * (size_t)*n * h * w * c + 1);
-	const float *src = im->data;
-	for (int i = 0; i < *n; i++)
-		for (int ch = 0; ch < c; ch++)
-			for (int p = 0; p < h * w; p++)
-				(*nhwc)[((size_t)i * h * w + p) * c + ch] =
-					src[((size_t)i * c + ch) * h * w + p];
-	*labels = NULL;
-	const struct st_tensor *lt = st_find(&f, "labels");
-	if (lt && lt->numel == *n && (lt->dtype == ST_I64 || lt->dtype == ST_I32)) {
-		*labels = xmalloc(sizeof(int32_t) * (*n + 1));
-		for (int i = 0; i < *n; i++)
-			(*labels)[i] = lt->dtype == ST_I64 ? (int32_t)((const int64_t *)lt->data)[i]
-							   : ((const int32_t *)lt->data)[i];
+	if (dataset_load(kind, path, split ? SPLIT_TEST : SPLIT_TRAIN, &d, err, errlen))
+		return -1;
+	*n = limit > 0 && limit < d.n ? limit : d.n;
+	size_t isz = (size_t)h * w * c;
+	*nhwc = xmalloc(sizeof(float) * isz * *n + 1);
+	int32_t *lab = xmalloc(sizeof(int32_t) * (*n + 1));
+	int *idx = xmalloc(sizeof(int) * 256);
+	for (int i = 0; i < *n; i += 256) {
+		int cnt = *n - i < 256 ? *n - i : 256;
+		for (int k = 0; k < cnt; k++)
+			idx[k] = i + k;
+		dataset_batch(&d, idx, cnt, h, w, c, NULL, NULL, *nhwc + isz * i, lab + i);
 	}
-	st_close(&f);
+	free(idx);
+	*labels = d.labels ? lab : NULL;
+	if (!d.labels)
+		free(lab);
+	dataset_free(&d);
 	return 0;
 }

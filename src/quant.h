@@ -118,9 +118,10 @@ void quant_print_plan(const struct qmodel *m, FILE *f);
  * bytes per lookup table. */
 size_t quant_flash_bytes(const struct qmodel *m);
 
-/* Images of a safetensors dataset (DESIGN.md "Data": images F32 [N][C][H][W], optional integer
- * labels [N]) as NHWC floats. The images must already be h x w (no resizing here).
- * Returns 0, or -1 with a reason in err. labels is NULL when the file has none. */
-int quant_load_st_images(const char *path, int h, int w, int c, int *n, float **nhwc,
-			 int32_t **labels, char *err, size_t errlen);
+/* Up to limit images (0 = all) of a dataset split (dataset.h: fashion-mnist, cifar10, cifar100,
+ * safetensors; path NULL = the default path) as normalised NHWC floats at h x w x c (resized and
+ * channel-replicated as training does). labels: [n] or NULL when the dataset has none.
+ * Returns 0, or -1 with a reason in err. */
+int quant_load_images(const char *dataset, const char *path, int split, int h, int w, int c,
+		      int limit, int *n, float **nhwc, int32_t **labels, char *err, size_t errlen);
 #endif

@@ -13,12 +13,13 @@
 
 static const char usage[] =
 	"usage: emit-c --model Q.safetensors --name NAME -o DIR [--sram-max B] [--stack B]\n"
-	"              [--test-vectors N --dataset safetensors --data F] [--no-build]\n"
+	"              [--test-vectors N --dataset D [--data F]] [--no-build]\n"
 	"  Writes NAME.h, NAME.c, int8_ref.h (the shared kernels), NAME_test.c, startup_m7.c,\n"
 	"  m7.ld and a Makefile into DIR. `make -C DIR host-test` and `make -C DIR m7-test`\n"
 	"  build and run the test vectors (on the host; on a Cortex-M7 in QEMU mps2-an500).\n"
 	"  --sram-max   SRAM of the linker script (default 320KiB): arena + stack must fit.\n"
 	"  --stack      stack reserved in SRAM (default 8KiB).\n"
+	"  --test-vectors  the first N test-split images and their reference int8 logits.\n"
 	"  --no-build   do not compile the model with arm-none-eabi-gcc to measure its flash.\n"
 	"  Records on stdin (if any) get an \"emit\" key; without input one record is written.\n";
 
@@ -86,8 +87,8 @@ static int run(const struct opts *o, cJSON *e, char *err, size_t errlen)
 		int n;
 		float *images;
 		int32_t *labels;
-		if (quant_load_st_images(o->data, m.net.in_h, m.net.in_w, m.net.in_ch, &n, &images,
-					 &labels, err, errlen))
+		if (quant_load_images(o->dataset, o->data, 1, m.net.in_h, m.net.in_w, m.net.in_ch,
+				      o->nvec, &n, &images, &labels, err, errlen))
 			goto out;
 		eo.nvec = o->nvec < n ? o->nvec : n;
 		vin = xmalloc(isz * eo.nvec);
@@ -194,13 +195,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "emit-c: --model, --name and -o are required\n%s", usage);
 		return EXIT_USAGE;
 	}
-	if (o.nvec > 0 && !o.data) {
-		fprintf(stderr, "emit-c: --test-vectors needs --data\n");
-		return EXIT_USAGE;
-	}
-	if (o.dataset && strcmp(o.dataset, "safetensors")) {
-		fprintf(stderr, "emit-c: --dataset %s is not supported yet (only safetensors)\n",
-			o.dataset);
+	if (o.nvec > 0 && !o.data && !o.dataset) {
+		fprintf(stderr, "emit-c: --test-vectors needs --dataset or --data\n");
 		return EXIT_USAGE;
 	}
 	int status = EXIT_OK, nrec = 0;

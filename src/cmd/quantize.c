@@ -10,14 +10,16 @@
 #include "util.h"
 
 static const char usage[] =
-	"usage: quantize --weights W.safetensors [--arch A.json] --dataset safetensors --data F\n"
+	"usage: quantize --weights W.safetensors [--arch A.json] --dataset D [--data F]\n"
 	"                [--test-data F] [--calib N] [--resolution HxW] [--eval N] [--plan]\n"
 	"                -o Q.safetensors\n"
-	"  Folds batch norm, calibrates activation ranges on the first N images (--calib, default\n"
-	"  4), quantises to int8 (per-channel weights, per-tensor activations, fixed-point\n"
+	"  D: fashion-mnist | cifar10 | cifar100 | safetensors (default safetensors; --data is the\n"
+	"  file or folder, default the Debian path for fashion-mnist). Folds batch norm, calibrates\n"
+	"  activation ranges on the first N training images (--calib, default 4), quantises to int8 (per-channel weights, per-tensor activations, fixed-point\n"
 	"  requantisation, lookup tables) and writes the int8 model. Records on stdin (if any) get\n"
 	"  a \"quant\" key: float and int8 accuracy (or top-1 agreement without labels), arena and\n"
-	"  flash bytes, paths. Without input records one record is written.\n";
+	"  flash bytes, paths; accuracy on the test split (--eval N images, default all; --test-data\n"
+	"  F: a safetensors file instead). Without input records one record is written.\n";
 
 struct opts {
 	const char *weights, *arch, *dataset, *data, *test_data, *out;
@@ -55,27 +57,25 @@ static int run(const struct opts *o, cJSON *q, char *err, size_t errlen)
 		return -1;
 	}
 	const struct arch_net *net = &fn->net;
-	int n;
-	float *images;
-	int32_t *labels;
-	if (quant_load_st_images(o->data, net->in_h, net->in_w, net->in_ch, &n, &images, &labels,
-				 err, errlen)) {
+	int n, nt;
+	float *images, *timages;
+	int32_t *labels, *tlabels;
+	if (quant_load_images(o->dataset, o->data, 0, net->in_h, net->in_w, net->in_ch, o->calib, &n,
+			      &images, &labels, err, errlen)) {
 		fold_free(fn);
 		free(fn);
 		return -1;
 	}
-	size_t isz = (size_t)net->in_h * net->in_w * net->in_ch;
-	int nt = n;
-	float *timages = images;
-	int32_t *tlabels = labels;
-	if (o->test_data && quant_load_st_images(o->test_data, net->in_h, net->in_w, net->in_ch,
-						 &nt, &timages, &tlabels, err, errlen)) {
+	if (quant_load_images(o->test_data ? "safetensors" : o->dataset,
+			      o->test_data ? o->test_data : o->data, 1, net->in_h, net->in_w,
+			      net->in_ch, o->eval, &nt, &timages, &tlabels, err, errlen)) {
 		free(images);
 		free(labels);
 		fold_free(fn);
 		free(fn);
 		return -1;
 	}
+	size_t isz = (size_t)net->in_h * net->in_w * net->in_ch;
 	int ncal = o->calib < n ? o->calib : n;
 	struct qcalib cal;
 	quant_calib_init(&cal, net->nlayers);
@@ -120,7 +120,9 @@ static int run(const struct opts *o, cJSON *q, char *err, size_t errlen)
 		cJSON_AddStringToObject(q, "peak_op", m->peak_op);
 		cJSON_AddStringToObject(q, "weights", o->weights);
 		cJSON_AddStringToObject(q, "checkpoint", o->out);
-		cJSON_AddStringToObject(q, "dataset", o->data);
+		cJSON_AddStringToObject(q, "dataset", o->dataset ? o->dataset : "safetensors");
+		if (o->data)
+			cJSON_AddStringToObject(q, "data", o->data);
 		log_info("%s: arena %zu bytes, flash %zu bytes, top-1 agreement %d/%d%s",
 			 o->out, m->arena_bytes, quant_flash_bytes(m), agree, neval,
 			 tlabels ? "" : " (no labels)");
@@ -132,10 +134,8 @@ static int run(const struct opts *o, cJSON *q, char *err, size_t errlen)
 	free(arena);
 	free(fl);
 	free(il);
-	if (timages != images) {
-		free(timages);
-		free(tlabels);
-	}
+	free(timages);
+	free(tlabels);
 	free(images);
 	free(labels);
 	quant_calib_free(&cal);
@@ -191,17 +191,10 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (!o.weights || !o.out || !o.data) {
-		fprintf(stderr, "quantize: --weights, --data and -o are required\n%s", usage);
+	if (!o.weights || !o.out || (!o.data && !o.dataset)) {
+		fprintf(stderr, "quantize: --weights, --dataset or --data, and -o are required\n%s",
+			usage);
 		return EXIT_USAGE;
-	}
-	if (o.dataset && strcmp(o.dataset, "safetensors")) {
-		fprintf(stderr, "quantize: --dataset %s is not supported yet (only safetensors)\n",
-			o.dataset);
-		return EXIT_USAGE;
-	}
-	if (!o.res_h) {
-		o.res_h = o.res_w = 160;
 	}
 	int status = EXIT_OK, nrec = 0;
 	char err[512];
