@@ -283,6 +283,7 @@ void quant_calib_init(struct qcalib *c, int nlayers)
 	c->nlayers = nlayers;
 	c->mn = xmalloc(sizeof(*c->mn) * (nlayers + 2));
 	c->mx = xmalloc(sizeof(*c->mx) * (nlayers + 2));
+	c->hist = NULL;
 	for (int i = 0; i < nlayers + 2; i++)
 		for (int s = 0; s < FS_NSLOTS; s++) {
 			c->mn[i][s] = FLT_MAX;
@@ -294,12 +295,75 @@ void quant_calib_free(struct qcalib *c)
 {
 	free(c->mn);
 	free(c->mx);
+	free(c->hist);
+	c->hist = NULL;
+}
+
+void quant_calib_hist_begin(struct qcalib *c)
+{
+	c->hist = xcalloc(c->nlayers + 2, sizeof *c->hist);
+}
+
+/* Expected squared error of quantising the histogram h (over [mn, mx]) with range [lo, hi]. */
+static double range_mse(const double *h, float mn, float mx, double lo, double hi)
+{
+	double width = ((double)mx - mn) / QCALIB_BINS, step = (hi - lo) / 255.0, e = 0;
+	for (int b = 0; b < QCALIB_BINS; b++) {
+		if (h[b] == 0)
+			continue;
+		double v = mn + (b + 0.5) * width;
+		if (v < lo)
+			e += h[b] * (lo - v) * (lo - v);
+		else if (v > hi)
+			e += h[b] * (v - hi) * (v - hi);
+		else
+			e += h[b] * step * step / 12.0;
+	}
+	return e;
+}
+
+void quant_calib_mse(struct qcalib *c)
+{
+	for (int r = 1; c->hist && r <= c->nlayers; r++) /* rows 0 (input), nlayers+1 (logits) kept */
+		for (int s = 0; s < FS_NSLOTS; s++) {
+			float mn = c->mn[r][s] < 0 ? c->mn[r][s] : 0, mx = c->mx[r][s] > 0 ? c->mx[r][s] : 0;
+			if (!(mx > mn))
+				continue;
+			const double *h = c->hist[r][s];
+			double best = range_mse(h, mn, mx, mn, mx), blo = mn, bhi = mx;
+			for (int i = 0; i <= 20; i++)
+				for (int j = 0; j <= 20; j++) {
+					double lo = mn * (1.0 - 0.04 * i), hi = mx * (1.0 - 0.04 * j);
+					double e = range_mse(h, mn, mx, lo, hi);
+					if (e < best) {
+						best = e;
+						blo = lo;
+						bhi = hi;
+					}
+				}
+			c->mn[r][s] = (float)blo;
+			c->mx[r][s] = (float)bhi;
+		}
+	free(c->hist);
+	c->hist = NULL;
 }
 
 void quant_calib_observe(void *ctx, int layer, enum fslot slot, const float *x, size_t n)
 {
 	struct qcalib *c = ctx;
 	float *mn = &c->mn[layer + 1][slot], *mx = &c->mx[layer + 1][slot];
+	if (c->hist) {
+		double *h = c->hist[layer + 1][slot];
+		float lo = *mn < 0 ? *mn : 0, hi = *mx > 0 ? *mx : 0;
+		if (!(hi > lo))
+			return;
+		double k = QCALIB_BINS / ((double)hi - lo);
+		for (size_t i = 0; i < n; i++) {
+			long b = (long)((x[i] - lo) * k);
+			h[b < 0 ? 0 : b >= QCALIB_BINS ? QCALIB_BINS - 1 : b] += 1;
+		}
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (x[i] < *mn)
 			*mn = x[i];

@@ -76,15 +76,23 @@ struct qmodel {
 void quant_graph_build(const struct arch *a, const struct arch_net *net, struct qmodel *m);
 void quant_free(struct qmodel *m);
 
-/* Calibration ranges: min/max per (layer + 1, slot); layer -1 = input, nlayers = logits. */
+/* Calibration ranges: min/max per (layer + 1, slot); layer -1 = input, nlayers = logits.
+ * Optional second pass (quant_calib_hist_begin, then observe again): a histogram of every
+ * tensor over its min/max, from which quant_calib_mse narrows each activation range (not the
+ * input's nor the logits') to the one minimising the expected squared quantisation error
+ * (rounding noise step^2/12 inside the range, clipping error outside). */
+#define QCALIB_BINS 512
 struct qcalib {
 	int nlayers;
 	float (*mn)[FS_NSLOTS], (*mx)[FS_NSLOTS];
+	double (*hist)[FS_NSLOTS][QCALIB_BINS]; /* NULL in the min/max pass */
 };
 void quant_calib_init(struct qcalib *c, int nlayers);
 void quant_calib_free(struct qcalib *c);
-/* fold_observer that widens the ranges (ctx = struct qcalib *). */
+/* fold_observer (ctx = struct qcalib *): widens the ranges, or fills the histograms. */
 void quant_calib_observe(void *ctx, int layer, enum fslot slot, const float *x, size_t n);
+void quant_calib_hist_begin(struct qcalib *c);
+void quant_calib_mse(struct qcalib *c);
 
 /* Quantises a folded float network (graph built for fn->net) with calibration ranges. */
 void quant_from_float(const struct fnet *fn, const struct qcalib *cal, struct qmodel *m);

@@ -11,7 +11,8 @@
 
 static const char usage[] =
 	"usage: quantize --weights W.safetensors [--arch A.json] --dataset D [--data F]\n"
-	"                [--test-data F] [--calib N] [--resolution HxW] [--eval N] [--plan]\n"
+	"                [--test-data F] [--calib N] [--calib-method mse|minmax] [--resolution HxW]\n"
+	"                [--eval N] [--plan]\n"
 	"                -o Q.safetensors\n"
 	"  D: fashion-mnist | cifar10 | cifar100 | safetensors (default safetensors; --data is the\n"
 	"  file or folder, default the Debian path for fashion-mnist). Folds batch norm, calibrates\n"
@@ -23,7 +24,7 @@ static const char usage[] =
 
 struct opts {
 	const char *weights, *arch, *dataset, *data, *test_data, *out;
-	int res_h, res_w, calib, eval, plan;
+	int res_h, res_w, calib, eval, plan, mse;
 };
 
 static int argmax(const float *v, int n)
@@ -82,6 +83,12 @@ static int run(const struct opts *o, cJSON *q, char *err, size_t errlen)
 	float *fl = xmalloc(sizeof(float) * net->classes), *il = xmalloc(sizeof(float) * net->classes);
 	for (int i = 0; i < ncal; i++)
 		fold_forward(fn, images + i * isz, fl, quant_calib_observe, &cal);
+	if (o->mse) {
+		quant_calib_hist_begin(&cal);
+		for (int i = 0; i < ncal; i++)
+			fold_forward(fn, images + i * isz, fl, quant_calib_observe, &cal);
+		quant_calib_mse(&cal);
+	}
 	struct qmodel *m = xcalloc(1, sizeof *m);
 	quant_graph_build(&fn->arch, net, m);
 	quant_from_float(fn, &cal, m);
@@ -115,6 +122,7 @@ static int run(const struct opts *o, cJSON *q, char *err, size_t errlen)
 		cJSON_AddNumberToObject(q, "max_logit_err", maxerr);
 		cJSON_AddNumberToObject(q, "eval_images", neval);
 		cJSON_AddNumberToObject(q, "calib_images", ncal);
+		cJSON_AddStringToObject(q, "calib_method", o->mse ? "mse" : "minmax");
 		cJSON_AddNumberToObject(q, "arena_bytes", (double)m->arena_bytes);
 		cJSON_AddNumberToObject(q, "flash_bytes", (double)quant_flash_bytes(m));
 		cJSON_AddStringToObject(q, "peak_op", m->peak_op);
@@ -152,6 +160,7 @@ int main(int argc, char **argv)
 	struct opts o = {0};
 	o.res_h = o.res_w = 0;
 	o.calib = 4;
+	o.mse = 1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -161,6 +170,11 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--plan")) {
 			o.plan = 1;
+			continue;
+		}
+		if (!strcmp(a, "--calib-method") && v && (!strcmp(v, "minmax") || !strcmp(v, "mse"))) {
+			o.mse = !strcmp(v, "mse");
+			i++;
 			continue;
 		}
 		if (!v) {

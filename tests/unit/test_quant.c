@@ -129,6 +129,10 @@ static void test_model(const char *model)
 	float fl[100], il[100], il2[100];
 	for (int i = 0; i < n; i++)
 		fold_forward(&fn, x + i * isz, fl, quant_calib_observe, &cal);
+	quant_calib_hist_begin(&cal);
+	for (int i = 0; i < n; i++)
+		fold_forward(&fn, x + i * isz, fl, quant_calib_observe, &cal);
+	quant_calib_mse(&cal);
 	quant_graph_build(&fn.arch, &fn.net, &m);
 	quant_from_float(&fn, &cal, &m);
 	char tmp[] = "/tmp/lmnas-quant-XXXXXX";
@@ -164,9 +168,36 @@ static void test_model(const char *model)
 	free(net);
 }
 
+/* The mse range search clips a lone outlier and keeps a dense range. */
+static void test_calib_mse(void)
+{
+	struct qcalib c;
+	quant_calib_init(&c, 1);
+	int n = 1000000; /* rounding noise of many values outweighs clipping one outlier */
+	float *x = xmalloc(sizeof(float) * (n + 1));
+	for (int i = 0; i < n; i++)
+		x[i] = (float)(i % 200) / 100.0f - 1.0f; /* dense in [-1, 1) */
+	x[n] = 3.0f;                                   /* one outlier */
+	quant_calib_observe(&c, 0, FS_DW, x, n + 1);
+	quant_calib_observe(&c, 0, FS_EXP, x, n);
+	quant_calib_hist_begin(&c);
+	quant_calib_observe(&c, 0, FS_DW, x, n + 1);
+	quant_calib_observe(&c, 0, FS_EXP, x, n);
+	quant_calib_mse(&c);
+	printf("# outlier range [%g, %g], dense range [%g, %g]\n", c.mn[1][FS_DW], c.mx[1][FS_DW],
+	       c.mn[1][FS_EXP], c.mx[1][FS_EXP]);
+	T_CHECK(c.mx[1][FS_DW] < 2 && c.mx[1][FS_DW] >= 0.9,
+		"mse calibration clips a lone outlier (3 -> %g)", c.mx[1][FS_DW]);
+	T_CHECK(c.mn[1][FS_EXP] <= -0.95 && c.mx[1][FS_EXP] >= 0.95,
+		"mse calibration keeps a dense uniform range");
+	quant_calib_free(&c);
+	free(x);
+}
+
 int main(void)
 {
 	test_arithmetic();
+	test_calib_mse();
 	test_dw_inplace();
 	test_model("qwnet-core");
 	test_model("lmanet-core");
