@@ -132,4 +132,10 @@ size_t quant_flash_bytes(const struct qmodel *m);
  * Returns 0, or -1 with a reason in err. */
 int quant_load_images(const char *dataset, const char *path, int split, int h, int w, int c,
 		      int limit, int *n, float **nhwc, int32_t **labels, char *err, size_t errlen);
+/* evaluate(1) for int8 models (int8_eval.c): same options and "eval" output as the float path
+ * (--dump-logits writes dequantised logits). evaluate's main dispatches with:
+ *   for (int i = 1; i + 1 < argc; i++)
+ *           if (!strcmp(argv[i], "--weights") && quant_is_int8_file(argv[i + 1]) == 1)
+ *                   return int8_evaluate_main(argc, argv);  */
+int int8_evaluate_main(int argc, char **argv);
 #endif
