@@ -700,12 +700,24 @@ int quant_load(const char *path, struct qmodel *m, char *err, size_t errlen)
 		free(pz);
 		goto fail;
 	}
+	int bad = 0;
 	for (int i = 0; i < m->ntensors; i++) {
 		m->t[i].scale = ts[i];
 		m->t[i].zp = tz[i];
+		if (!(ts[i] > 0 && ts[i] < 1e30f) || tz[i] < -128 || tz[i] > 127) {
+			snprintf(err, errlen, "%s: tensor %s: scale %g or zero point %ld out of range",
+				 path, m->t[i].name, (double)ts[i], (long)tz[i]);
+			bad = 1;
+		}
 	}
-	int bad = 0;
-	for (int i = 0; i < m->nops; i++) {
+	for (int i = 0; i < m->nops; i++)
+		if (cl[2 * i] < -128 || cl[2 * i] > cl[2 * i + 1] || cl[2 * i + 1] > 127 ||
+		    pz[i] < -128 || pz[i] > 127) {
+			snprintf(err, errlen, "%s: op %s: clamp or zero point out of range", path,
+				 m->ops[i].name);
+			bad = 1;
+		}
+	for (int i = 0; !bad && i < m->nops; i++) {
 		struct qop *o = &m->ops[i];
 		o->pre_scale = ps[i];
 		o->pre_zp = pz[i];
