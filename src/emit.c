@@ -114,8 +114,16 @@ static void write_params(FILE *f, const struct qop *o, int i, const struct qmode
 		fprintf(f, "\n/* %s: %s %dx%d, %d -> %d channels */\n", o->name,
 			o->kind == QOP_DW ? "depthwise" : "pointwise", o->k, o->k,
 			o->kind == QOP_DW ? o->cout : o->cin, o->cout);
-		snprintf(decl, sizeof decl, "static const int8_t w%d", i);
-		put_i8(f, decl, o->w, nw);
+		if (o->w2) {
+			snprintf(decl, sizeof decl, "static const uint8_t w%d", i);
+			fprintf(f, "%s[%zu] = {", decl, (nw + 3) / 4);
+			for (size_t j = 0; j < (nw + 3) / 4; j++)
+				fprintf(f, "%s%u,", j % 24 ? "" : "\n\t", o->w2[j]);
+			fputs("\n};\n", f);
+		} else {
+			snprintf(decl, sizeof decl, "static const int8_t w%d", i);
+			put_i8(f, decl, o->w, nw);
+		}
 		snprintf(decl, sizeof decl, "static const int32_t b%d", i);
 		put_i32(f, decl, o->bias, o->cout);
 		snprintf(decl, sizeof decl, "static const int32_t m%d", i);
@@ -147,8 +155,9 @@ static void write_call(FILE *f, const struct qop *o, int i, const struct qmodel 
 	fprintf(f, "\t/* %d: %s */\n", i, o->name);
 	switch (o->kind) {
 	case QOP_PW:
-		fprintf(f, "\tlmq_pw(A + %zu, %d, %d, %ld, w%d, %d, &rq%d, A + %zu);\n", ti->offset,
-			o->np, o->cin, (long)ti->zp, i, o->cout, i, to->offset);
+		fprintf(f, "\tlmq_pw%s(A + %zu, %d, %d, %ld, w%d, %d, &rq%d, A + %zu);\n",
+			o->w2 ? "_t2" : "", ti->offset, o->np, o->cin, (long)ti->zp, i, o->cout, i,
+			to->offset);
 		break;
 	case QOP_DW:
 		fprintf(f, "\tlmq_dw(A + %zu, %d, %d, %d, %ld, w%d, %d, %d, %d, %d, %d, &rq%d, "

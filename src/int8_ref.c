@@ -34,7 +34,10 @@ void int8_ref_run(const struct qmodel *m, const int8_t *q_in, int8_t *arena, int
 		switch (o->kind) {
 		case QOP_PW:
 			rq = conv_rq(m, o);
-			lmq_pw(x, o->np, o->cin, ti->zp, o->w, o->cout, &rq, y);
+			if (o->w2)
+				lmq_pw_t2(x, o->np, o->cin, ti->zp, o->w2, o->cout, &rq, y);
+			else
+				lmq_pw(x, o->np, o->cin, ti->zp, o->w, o->cout, &rq, y);
 			break;
 		case QOP_DW:
 			rq = conv_rq(m, o);

@@ -83,6 +83,27 @@ static inline void lmq_pw(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp
 	}
 }
 
+/* Pointwise convolution with sparse ternary weights packed 2 bits each (code 0: 0, 1: +1,
+ * 2: -1; weight j of the flat [cout][cin] array in bits 2*(j%4) of byte j/4); the per-channel
+ * scale is in the requantisation multiplier. Otherwise as lmq_pw. */
+static inline void lmq_pw_t2(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp,
+			     const uint8_t *w2, int32_t cout, const struct lmq_rq *rq, int8_t *y)
+{
+	int32_t p, o, i;
+	for (p = 0; p < np; p++) {
+		const int8_t *xp = x + p * cin;
+		int8_t *yp = y + p * cout;
+		for (o = 0; o < cout; o++) {
+			int32_t acc = 0, j = o * cin;
+			for (i = 0; i < cin; i++, j++) {
+				int32_t code = (w2[j >> 2] >> ((j & 3) * 2)) & 3;
+				acc += ((code & 1) - (code >> 1)) * ((int32_t)xp[i] - x_zp);
+			}
+			yp[o] = lmq_requant(acc, rq, o);
+		}
+	}
+}
+
 /* Depthwise k x k convolution, zero padding (real zero, i.e. x_zp) of pad, stride s.
  * x: [h][w][c], w: [c][k][k], y: [oh][ow][c], scratch: [oh*ow] or 0.
  * With a scratch, channel by channel the outputs go to scratch, then over channel c of y, so y

@@ -242,6 +242,8 @@ static void free_params(struct qop *o)
 	free(o->shift);
 	free(o->wscale);
 	free(o->lut);
+	free(o->w2);
+	o->w2 = NULL;
 	o->w = NULL;
 	o->bias = o->mult = NULL;
 	o->shift = o->lut = NULL;
@@ -432,7 +434,45 @@ static int8_t quantize_value(double v, float scale, int32_t zp)
 	return (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
 }
 
-static void quantize_conv(struct qmodel *m, struct qop *o, const struct fconv *c)
+static int cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Ternary weights of one output channel: returns alpha, writes codes -1/0/+1 to q. */
+static float ternarize(const float *w, int n, double sparsity, int8_t *q)
+{
+	float *a = xmalloc(sizeof(float) * n);
+	for (int j = 0; j < n; j++)
+		a[j] = fabsf(w[j]);
+	qsort(a, n, sizeof *a, cmp_float);
+	int k = (int)(sparsity * n);
+	float thr = k > 0 ? a[k - 1] : -1.0f;
+	double sum = 0;
+	int kept = 0;
+	for (int j = 0; j < n; j++) {
+		q[j] = fabsf(w[j]) > thr ? (w[j] > 0 ? 1 : -1) : 0;
+		if (q[j]) {
+			sum += fabsf(w[j]);
+			kept++;
+		}
+	}
+	free(a);
+	return kept ? (float)(sum / kept) : 1.0f;
+}
+
+static void pack_ternary(struct qop *o)
+{
+	size_t n = (size_t)o->cout * o->cin;
+	o->w2 = xcalloc((n + 3) / 4, 1);
+	for (size_t j = 0; j < n; j++) {
+		unsigned code = o->w[j] == 1 ? 1u : o->w[j] == -1 ? 2u : 0u;
+		o->w2[j >> 2] |= (uint8_t)(code << ((j & 3) * 2));
+	}
+}
+
+static void quantize_conv(struct qmodel *m, struct qop *o, const struct fconv *c, double tsp)
 {
 	int per = c->cin * c->k * c->k;
 	const struct qtensor *tin = &m->t[o->in], *tout = &m->t[o->out];
@@ -448,9 +488,14 @@ static void quantize_conv(struct qmodel *m, struct qop *o, const struct fconv *c
 		for (int j = 0; j < per; j++)
 			amax = fabsf(w[j]) > amax ? fabsf(w[j]) : amax;
 		float sw = amax > 0 ? amax / 127.0f : 1.0f;
-		for (int j = 0; j < per; j++) {
-			long q = lroundf(w[j] / sw);
-			o->w[(size_t)ch * per + j] = (int8_t)(q < -127 ? -127 : q > 127 ? 127 : q);
+		if (tsp >= 0) {
+			sw = ternarize(w, per, tsp, o->w + (size_t)ch * per);
+		} else {
+			for (int j = 0; j < per; j++) {
+				long q = lroundf(w[j] / sw);
+				o->w[(size_t)ch * per + j] =
+					(int8_t)(q < -127 ? -127 : q > 127 ? 127 : q);
+			}
 		}
 		double sb = (double)tin->scale * sw;
 		double bq = round(c->b[ch] / sb);
@@ -460,6 +505,8 @@ static void quantize_conv(struct qmodel *m, struct qop *o, const struct fconv *c
 		o->shift[ch] = (int8_t)sh;
 		o->wscale[ch] = sw;
 	}
+	if (tsp >= 0)
+		pack_ternary(o);
 	int32_t zp = is_lut(o->act) ? o->pre_zp : tout->zp;
 	o->lo = -128;
 	o->hi = 127;
@@ -515,7 +562,29 @@ static const struct fconv *float_conv(const struct fnet *fn, const struct qop *o
 	die("quantize: no float weights for %s", o->name);
 }
 
-void quant_from_float(const struct fnet *fn, const struct qcalib *cal, struct qmodel *m)
+static int ternary_candidate(const struct qop *o)
+{
+	const char *dot = strrchr(o->name, '.');
+	return o->kind == QOP_PW && dot &&
+	       (!strcmp(dot, ".expand") || !strcmp(dot, ".project") || !strcmp(dot, ".res_proj"));
+}
+
+double quant_ternary_zero_fraction(const struct qmodel *m)
+{
+	size_t zeros = 0, n = 0;
+	for (int i = 0; i < m->nops; i++) {
+		const struct qop *o = &m->ops[i];
+		if (!o->w2)
+			continue;
+		for (size_t j = 0; j < (size_t)o->cout * o->cin; j++)
+			zeros += o->w[j] == 0;
+		n += (size_t)o->cout * o->cin;
+	}
+	return n ? (double)zeros / n : 0;
+}
+
+void quant_from_float(const struct fnet *fn, const struct qcalib *cal, double ternary_sparsity,
+		      struct qmodel *m)
 {
 	for (int i = 0; i < m->ntensors; i++) {
 		struct qtensor *t = &m->t[i];
@@ -539,7 +608,8 @@ void quant_from_float(const struct fnet *fn, const struct qcalib *cal, struct qm
 				      &o->pre_scale, &o->pre_zp);
 		}
 		if (o->kind == QOP_PW || o->kind == QOP_DW)
-			quantize_conv(m, o, float_conv(fn, o));
+			quantize_conv(m, o, float_conv(fn, o),
+				      ternary_candidate(o) ? ternary_sparsity : -1);
 		else
 			elementwise_params(m, o);
 	}
@@ -578,8 +648,14 @@ int quant_save(const struct qmodel *m, const char *path, const char *extra_meta_
 		clamp[2 * i + 1] = o->hi;
 		if (o->kind == QOP_PW || o->kind == QOP_DW) {
 			int64_t ws[2] = {o->cout, (int64_t)o->cin * o->k * o->k}, cs[1] = {o->cout};
-			NAMEF(names[i][0], o, "weight");
-			st_writer_add(w, names[i][0], ST_I8, 2, ws, o->w);
+			if (o->w2) {
+				int64_t ps[1] = {(ws[0] * ws[1] + 3) / 4};
+				NAMEF(names[i][0], o, "weight_t2");
+				st_writer_add(w, names[i][0], ST_U8, 1, ps, o->w2);
+			} else {
+				NAMEF(names[i][0], o, "weight");
+				st_writer_add(w, names[i][0], ST_I8, 2, ws, o->w);
+			}
 			NAMEF(names[i][1], o, "bias");
 			st_writer_add(w, names[i][1], ST_I32, 1, cs, o->bias);
 			NAMEF(names[i][2], o, "mult");
@@ -732,7 +808,22 @@ int quant_load(const char *path, struct qmodel *m, char *err, size_t errlen)
 			NAMEF(nm[3], o, "shift");
 			NAMEF(nm[4], o, "wscale");
 			NAMEF(nm[5], o, "lut");
-			if (copy_tensor(&f, nm[0], ST_I8, o->cout * per, (void **)&o->w, err, errlen) ||
+			char t2[160];
+			NAMEF(t2, o, "weight_t2");
+			if (o->kind == QOP_PW && st_find(&f, t2)) {
+				if (copy_tensor(&f, t2, ST_U8, (o->cout * per + 3) / 4, (void **)&o->w2,
+						err, errlen)) {
+					bad = 1;
+					break;
+				}
+				o->w = xmalloc((size_t)o->cout * per);
+				for (int64_t j = 0; j < o->cout * per; j++) {
+					int code = (o->w2[j >> 2] >> ((j & 3) * 2)) & 3;
+					o->w[j] = (int8_t)((code & 1) - (code >> 1));
+				}
+			}
+			if ((!o->w2 &&
+			     copy_tensor(&f, nm[0], ST_I8, o->cout * per, (void **)&o->w, err, errlen)) ||
 			    copy_tensor(&f, nm[1], ST_I32, o->cout, (void **)&o->bias, err, errlen) ||
 			    copy_tensor(&f, nm[2], ST_I32, o->cout, (void **)&o->mult, err, errlen) ||
 			    copy_tensor(&f, nm[3], ST_I8, o->cout, (void **)&o->shift, err, errlen) ||
@@ -779,7 +870,8 @@ size_t quant_flash_bytes(const struct qmodel *m)
 		const struct qop *o = &m->ops[i];
 		if (o->kind != QOP_PW && o->kind != QOP_DW)
 			continue;
-		b += (size_t)o->cout * o->cin * o->k * o->k + 9 * (size_t)o->cout;
+		size_t nw = (size_t)o->cout * o->cin * o->k * o->k;
+		b += (o->w2 ? (nw + 3) / 4 : nw) + 9 * (size_t)o->cout;
 		if (is_lut(o->act))
 			b += 256;
 	}

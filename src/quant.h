@@ -55,6 +55,7 @@ struct qop {
 	int8_t *shift;        /* [cout] */
 	float *wscale;        /* [cout] */
 	int8_t *lut;          /* [256] or NULL */
+	uint8_t *w2;          /* ternary pointwise: [ceil(cout*cin/4)] packed 2-bit codes, or NULL */
 	int32_t lo, hi;
 	/* scale (1 entry) and add (3 entries: a, b, out) */
 	int32_t emult[3];
@@ -94,8 +95,15 @@ void quant_calib_observe(void *ctx, int layer, enum fslot slot, const float *x, 
 void quant_calib_hist_begin(struct qcalib *c);
 void quant_calib_mse(struct qcalib *c);
 
-/* Quantises a folded float network (graph built for fn->net) with calibration ranges. */
-void quant_from_float(const struct fnet *fn, const struct qcalib *cal, struct qmodel *m);
+/* Quantises a folded float network (graph built for fn->net) with calibration ranges.
+ * ternary_sparsity < 0: int8 weights everywhere. Otherwise the pointwise convs of the layers
+ * (expand, project, residual projection; not SE, depthwise or the classifier) get sparse ternary
+ * weights: per output channel the fraction ternary_sparsity of smallest |w| become 0, the rest
+ * +-alpha with alpha = mean |w| of the kept ones; packed 2 bits per weight. */
+void quant_from_float(const struct fnet *fn, const struct qcalib *cal, double ternary_sparsity,
+		      struct qmodel *m);
+/* Fraction of zero weights over the ternary ops (0 when none). */
+double quant_ternary_zero_fraction(const struct qmodel *m);
 
 /* TFLite QuantizeMultiplier: real = mult * 2^shift / 2^31. */
 void quant_multiplier(double real, int32_t *mult, int *shift);

@@ -12,19 +12,23 @@
 static const char usage[] =
 	"usage: quantize --weights W.safetensors [--arch A.json] --dataset D [--data F]\n"
 	"                [--test-data F] [--calib N] [--calib-method mse|minmax] [--resolution HxW]\n"
-	"                [--eval N] [--plan]\n"
+	"                [--eval N] [--plan] [--weights ternary [--sparsity S]]\n"
 	"                -o Q.safetensors\n"
 	"  D: fashion-mnist | cifar10 | cifar100 | safetensors (default safetensors; --data is the\n"
 	"  file or folder, default the Debian path for fashion-mnist). Folds batch norm, calibrates\n"
-	"  activation ranges on the first N training images (--calib, default 4), quantises to int8 (per-channel weights, per-tensor activations, fixed-point\n"
+	"  activation ranges on the first N training images (--calib, default 4), quantises to\n"
+	"  int8 (per-channel weights, per-tensor activations, fixed-point\n"
 	"  requantisation, lookup tables) and writes the int8 model. Records on stdin (if any) get\n"
 	"  a \"quant\" key: float and int8 accuracy (or top-1 agreement without labels), arena and\n"
 	"  flash bytes, paths; accuracy on the test split (--eval N images, default all; --test-data\n"
-	"  F: a safetensors file instead). Without input records one record is written.\n";
+	"  F: a safetensors file instead). Without input records one record is written.\n"
+	"  --weights ternary (besides --weights W): sparse ternary pointwise convs (fraction S of\n"
+	"  zeros per output channel, default 0.5), packed 2 bits per weight.\n";
 
 struct opts {
 	const char *weights, *arch, *dataset, *data, *test_data, *out;
-	int res_h, res_w, calib, eval, plan, mse;
+	int res_h, res_w, calib, eval, plan, mse, ternary;
+	double sparsity;
 };
 
 static int argmax(const float *v, int n)
@@ -91,7 +95,7 @@ static int run(const struct opts *o, cJSON *q, char *err, size_t errlen)
 	}
 	struct qmodel *m = xcalloc(1, sizeof *m);
 	quant_graph_build(&fn->arch, net, m);
-	quant_from_float(fn, &cal, m);
+	quant_from_float(fn, &cal, o->ternary ? o->sparsity : -1, m);
 	if (o->plan)
 		quant_print_plan(m, stderr);
 	int neval = o->eval > 0 && o->eval < nt ? o->eval : nt;
@@ -123,6 +127,10 @@ static int run(const struct opts *o, cJSON *q, char *err, size_t errlen)
 		cJSON_AddNumberToObject(q, "eval_images", neval);
 		cJSON_AddNumberToObject(q, "calib_images", ncal);
 		cJSON_AddStringToObject(q, "calib_method", o->mse ? "mse" : "minmax");
+		cJSON_AddStringToObject(q, "weight_format", o->ternary ? "ternary" : "int8");
+		if (o->ternary)
+			cJSON_AddNumberToObject(q, "ternary_zero_fraction",
+						quant_ternary_zero_fraction(m));
 		cJSON_AddNumberToObject(q, "arena_bytes", (double)m->arena_bytes);
 		cJSON_AddNumberToObject(q, "flash_bytes", (double)quant_flash_bytes(m));
 		cJSON_AddStringToObject(q, "peak_op", m->peak_op);
@@ -161,6 +169,7 @@ int main(int argc, char **argv)
 	o.res_h = o.res_w = 0;
 	o.calib = 4;
 	o.mse = 1;
+	o.sparsity = 0.5;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -182,8 +191,12 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		i++;
-		if (!strcmp(a, "--weights"))
+		if (!strcmp(a, "--weights") && (!strcmp(v, "ternary") || !strcmp(v, "int8")))
+			o.ternary = !strcmp(v, "ternary");
+		else if (!strcmp(a, "--weights"))
 			o.weights = v;
+		else if (!strcmp(a, "--sparsity") && !parse_double(v, 0, 0.99, &o.sparsity))
+			;
 		else if (!strcmp(a, "--arch"))
 			o.arch = v;
 		else if (!strcmp(a, "--dataset"))

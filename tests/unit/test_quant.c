@@ -84,6 +84,33 @@ static void test_dw_inplace(void)
 	T_CHECK(ok, "in-place depthwise (stride 1 and 2) equals out-of-place");
 }
 
+/* The packed ternary kernel equals the int8 kernel on weights in {-1, 0, 1}. */
+static void test_ternary_kernel(void)
+{
+	enum { NP = 5, CIN = 13, COUT = 7 };
+	int8_t x[NP * CIN], w[COUT * CIN], y1[NP * COUT], y2[NP * COUT];
+	uint8_t w2[(COUT * CIN + 3) / 4] = {0};
+	int32_t bias[COUT], mult[COUT];
+	int8_t shift[COUT];
+	for (int i = 0; i < NP * CIN; i++)
+		x[i] = (int8_t)(rnd() % 256 - 128);
+	for (int j = 0; j < COUT * CIN; j++) {
+		int code = (int)(rnd() % 3);
+		w[j] = (int8_t)(code == 1 ? 1 : code == 2 ? -1 : 0);
+		w2[j >> 2] |= (uint8_t)(code << ((j & 3) * 2));
+	}
+	for (int o = 0; o < COUT; o++) {
+		int sh;
+		bias[o] = (int32_t)(rnd() % 201) - 100;
+		quant_multiplier(0.02 + 0.01 * o, &mult[o], &sh);
+		shift[o] = (int8_t)sh;
+	}
+	struct lmq_rq rq = {bias, mult, shift, 5, -128, 127, 0};
+	lmq_pw(x, NP, CIN, -7, w, COUT, &rq, y1);
+	lmq_pw_t2(x, NP, CIN, -7, w2, COUT, &rq, y2);
+	T_CHECK(!memcmp(y1, y2, sizeof y1), "2-bit packed ternary pointwise equals int8 pointwise");
+}
+
 static int argmax(const float *v, int n)
 {
 	int b = 0;
@@ -93,7 +120,7 @@ static int argmax(const float *v, int n)
 }
 
 /* A paper model at 32x32: calibrate on random images, quantise, save, load, compare. */
-static void test_model(const char *model)
+static void test_model(const char *model, double ternary)
 {
 	char path[512], err[512];
 	snprintf(path, sizeof path, "%s/paper-models/%s.json", shared_dir(), model);
@@ -134,7 +161,7 @@ static void test_model(const char *model)
 		fold_forward(&fn, x + i * isz, fl, quant_calib_observe, &cal);
 	quant_calib_mse(&cal);
 	quant_graph_build(&fn.arch, &fn.net, &m);
-	quant_from_float(&fn, &cal, &m);
+	quant_from_float(&fn, &cal, ternary, &m);
 	char tmp[] = "/tmp/lmnas-quant-XXXXXX";
 	int fd = mkstemp(tmp);
 	close(fd);
@@ -156,7 +183,15 @@ static void test_model(const char *model)
 	}
 	T_CHECK(same, "%s: the loaded model gives bit-identical logits", model);
 	printf("# %s: int8 top-1 agrees with float on %d/%d random images\n", model, agree, n);
-	T_CHECK(agree >= n * 3 / 4, "%s: int8 agrees with float on >= 75%% of images", model);
+	if (ternary < 0) {
+		T_CHECK(agree >= n * 3 / 4, "%s: int8 agrees with float on >= 75%% of images", model);
+	} else {
+		double z = quant_ternary_zero_fraction(&m);
+		T_CHECK(fabs(z - ternary) < 0.02, "%s: ternary zero fraction %.3f", model, z);
+		T_CHECK(loaded && quant_ternary_zero_fraction(&m2) == z &&
+			quant_flash_bytes(&m2) == quant_flash_bytes(&m),
+			"%s: ternary weights survive save/load (packed 2 bits)", model);
+	}
 	unlink(tmp);
 	if (loaded)
 		quant_free(&m2);
@@ -199,8 +234,10 @@ int main(void)
 	test_arithmetic();
 	test_calib_mse();
 	test_dw_inplace();
-	test_model("qwnet-core");
-	test_model("lmanet-core");
-	test_model("lmanet-elite");
+	test_ternary_kernel();
+	test_model("qwnet-core", -1);
+	test_model("qwnet-core", 0.5);
+	test_model("lmanet-core", -1);
+	test_model("lmanet-elite", -1);
 	return t_done();
 }
