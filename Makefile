@@ -4,6 +4,7 @@
 #   make deps     install the Debian packages lmnas needs (idempotent)
 #   make bench    training throughput against PyTorch (long)
 #   make fuzz     fuzz the record/arch parser with libFuzzer
+#   make search   the search loop on Fashion-MNIST (pipelines/search.sh; RUN= ITER= STRATEGY= ...)
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -21,7 +22,7 @@ DEB_PACKAGES := build-essential libopenblas-dev libcjson-dev libcurl4-openssl-de
 	jq parallel gnuplot-nox dataset-fashion-mnist qemu-system-arm gcc-arm-none-eabi \
 	libnewlib-arm-none-eabi clang libclang-rt-14-dev valgrind
 
-.PHONY: all check deps bench fuzz clean
+.PHONY: all check deps bench fuzz clean search
 all: $(PROGRAMS) $(TESTS)
 
 build/obj/%.o: src/%.c $(wildcard src/*.h)
@@ -48,6 +49,9 @@ deps:
 
 bench: all
 	@pipelines/bench.sh
+
+search: all
+	@pipelines/search.sh
 
 fuzz:
 	@pipelines/fuzz.sh $(FUZZ_SECONDS)

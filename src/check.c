@@ -19,6 +19,7 @@ const char check_opts_help[] =
 	"  --sram-max BYTES    reject when the planned int8 arena (cost.arena_bytes) exceeds BYTES\n"
 	"                      (accepts 320KiB, 512K, 2MiB, 65536)\n"
 	"  --flash-max BYTES   reject when the int8 model (cost.flash_bytes) exceeds BYTES\n"
+	"                      (for the four limits, 0 means no limit: the default)\n"
 	"  --space FILE        reject values outside the search space (data/search-space.json)\n"
 	"  --seen FILE         reject archs whose id is already in that JSONL history\n";
 

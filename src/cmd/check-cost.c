@@ -65,9 +65,14 @@ static int print_plan(FILE *f, const cJSON *rec)
 		fprintf(f, "# arch invalid: %s\n\n", err);
 		return -1;
 	}
+	/* check_record wrote the resolution and classes it used (record keys or options). */
 	const cJSON *res = record_get(rec, "cost.resolution");
-	int h = (int)record_number(res ? res->child : NULL, "", 160);
-	int w = (int)record_number(res && res->child ? res->child->next : NULL, "", 160);
+	const cJSON *rh = cJSON_GetArrayItem(res, 0), *rw = cJSON_GetArrayItem(res, 1);
+	if (!cJSON_IsNumber(rh) || !cJSON_IsNumber(rw)) {
+		fprintf(f, "# arch %s: %s\n\n", id ? id : "?", record_string(rec, "cost.error"));
+		return -1;
+	}
+	int h = (int)rh->valuedouble, w = (int)rw->valuedouble;
 	int classes = (int)record_number(rec, "cost.classes", 100);
 	struct arch_net *net = xmalloc(sizeof *net);
 	int rc = -1;

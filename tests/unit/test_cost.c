@@ -11,6 +11,7 @@
 #include "graph.h"
 #include "plan.h"
 #include "record.h"
+#include "space.h"
 #include "t.h"
 #include "util.h"
 
@@ -331,12 +332,60 @@ static void test_limits_and_options(void)
 	check_opts_free(&o);
 }
 
+static void test_space(void)
+{
+	struct space sp;
+	char err[256];
+	T_CHECK(space_load("data/search-space.json", &sp, err, sizeof err) == 0,
+		"data/search-space.json loads");
+	T_CHECK(sp.stages == 5 && sp.n_out_ch == 8 && sp.out_ch[0] == 16 && sp.out_ch[7] == 160 &&
+		sp.n_kernel == 3 && sp.n_stride == 2 && sp.n_expansion == 3 && sp.n_layers == 5 &&
+		sp.layers[4] == 6 && sp.n_se_ratio == 2 && sp.se_allowed[0] && sp.se_allowed[1] &&
+		sp.conv_allowed[0] && sp.conv_allowed[1] && sp.skip_allowed[0] && sp.skip_allowed[1] &&
+		sp.act_allowed[0] && sp.act_allowed[1] && sp.act_allowed[2],
+		"the space is Table I");
+	/* Five in-space blocks, then break one field at a time. */
+	struct arch a;
+	memset(&a, 0, sizeof a);
+	a.input_channels = 3;
+	a.nblocks = 5;
+	for (int i = 0; i < 5; i++)
+		a.blocks[i] = (struct block){.out_ch = 32, .num_layers = 2, .kernel = 5, .stride = 2,
+					     .expansion = 4, .use_se = false, .se_ratio = 0.3,
+					     .conv = CONV_MBCONV, .skip = SKIP_RESIDUAL, .act = ACT_SWISH};
+	struct space_violation v[8];
+	T_CHECK(space_check(&sp, &a, v, 8) == 0,
+		"in-space arch passes (se_ratio 0.3 ignored while use_se is false)");
+	a.blocks[1].use_se = true;
+	T_CHECK(space_check(&sp, &a, v, 8) == 1 && !strcmp(v[0].field, "blocks[1].se_ratio") &&
+		strstr(v[0].message, "[0.25, 0.5]"), "se_ratio checked when use_se: %s", v[0].message);
+	a.blocks[1].se_ratio = 0.5;
+	a.blocks[2].conv = CONV_DEPTHWISE;
+	a.blocks[2].expansion = 2;
+	T_CHECK(space_check(&sp, &a, v, 8) == 0, "expansion_factor ignored for depthwise blocks");
+	a.blocks[3].num_layers = 5;
+	a.blocks[4].out_ch = 20;
+	int n = space_check(&sp, &a, v, 8);
+	T_CHECK(n == 2 && !strcmp(v[0].field, "blocks[3].num_layers") && !strcmp(v[1].value, "20") &&
+		!strcmp(v[1].allowed, "[16, 24, 32, 48, 64, 96, 128, 160]"),
+		"num_layers 5 and output_channels 20 named with the allowed sets");
+	a.nblocks = 4;
+	T_CHECK(space_check(&sp, &a, v, 1) == 2 && !strcmp(v[0].field, "blocks") &&
+		strstr(v[0].message, "exactly 5 stages"), "4 blocks: %s (and the rest counted)",
+		v[0].message);
+	cJSON *j = cJSON_Parse("{\"stages\":5,\"block_fields\":{}}");
+	T_CHECK(space_from_json(j, &sp, err, sizeof err) == -1 && strstr(err, "output_channels"),
+		"a space without fields is refused: %s", err);
+	cJSON_Delete(j);
+}
+
 int main(void)
 {
 	test_paper();
 	test_random_golden();
 	test_arena_bounds();
 	test_graph_shape();
+	test_space();
 	test_bad_archs();
 	test_limits_and_options();
 	return t_done();

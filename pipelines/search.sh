@@ -1,0 +1,179 @@
+#!/bin/sh
+# pipelines/search.sh — the search loop: gen-arch → (shared check) → mini-train → pareto → feedback,
+# for ITER iterations, resumable. `make search` runs it; every setting is an environment variable
+# or a NAME=value argument:
+#
+#   pipelines/search.sh RUN=runs/fmnist ITER=3 CANDIDATES=4 STRATEGY=evolve MINI_ARGS="--epochs 2"
+#
+#   RUN=dir           run directory (default runs/search)
+#   ITER=n            iterations (3)             CANDIDATES=k   candidates per iteration (4)
+#   STRATEGY=s        evolve | random | llm (evolve)            SEED=n  (1)
+#   JOBS=n            mini-train jobs in parallel (2)
+#   SSHLOGIN=list     GNU parallel --sshlogin list to fan out over hosts, e.g.
+#                     SSHLOGIN="2/:,4/user@gpu1,4/user@gpu2" (":" is this machine; the remote
+#                     hosts need the same bin/ path and dataset; parallel sends the record on stdin)
+#   DATASET=name      fashion-mnist (default) | cifar10 | cifar100 | safetensors; DATA=path
+#   RESOLUTION=n (28)  CLASSES=n (10)  INPUT_CHANNELS=n (1)
+#   MACS_MAX (30M)  MACS_MIN ()  SRAM_MAX (64KiB)  FLASH_MAX (256KiB)  — the budgets
+#   MINI_ARGS="..."   extra mini-train options (e.g. "--epochs 2 --train-limit 5000")
+#   MINI_TRAIN="cmd"  the evaluator command (reads one record on stdin, writes it with mini.val_acc);
+#                     default: bin/mini-train --dataset $DATASET --resolution $RESOLUTION $MINI_ARGS
+#   LLM_URL, LLM_MODEL  for STRATEGY=llm (an OpenAI-compatible server); GEN_ARGS="..." extra
+#                     gen-arch options (e.g. "--explain")
+#   PLOT=0            skip the gnuplot picture
+#
+# The run directory holds append-only JSONL: candidates.jsonl (everything generated),
+# rejected.jsonl (with the check's reasons), evaluated.jsonl (with mini), front-NNN.jsonl (the front
+# after iteration NNN), summary-NNN.json and summary.json (pareto --summary), feedback-NNN.json (what
+# the generator saw), transcripts/ (LLM requests and answers), pareto.png.
+#
+# Killed at any moment (even SIGKILL) and started again with the same RUN, it loses no finished
+# evaluation and redoes none: an iteration is done when its front file exists; a candidate is
+# evaluated unless its id is already in evaluated.jsonl; each evaluation is appended as one
+# complete line and a partial last line (from a kill) is dropped on restart.
+set -eu
+
+for arg in "$@"; do
+	case $arg in
+	[A-Z_]*=*) export "${arg?}" ;;
+	-h | --help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) echo "search.sh: arguments are NAME=value (see --help), not '$arg'" >&2; exit 2 ;;
+	esac
+done
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${BIN:-$ROOT/bin}
+RUN=${RUN:-runs/search}
+ITER=${ITER:-3}
+CANDIDATES=${CANDIDATES:-4}
+STRATEGY=${STRATEGY:-evolve}
+SEED=${SEED:-1}
+JOBS=${JOBS:-2}
+SSHLOGIN=${SSHLOGIN:-}
+DATASET=${DATASET:-fashion-mnist}
+DATA=${DATA:-}
+RESOLUTION=${RESOLUTION:-28}
+CLASSES=${CLASSES:-10}
+INPUT_CHANNELS=${INPUT_CHANNELS:-1}
+MACS_MAX=${MACS_MAX:-30M}
+MACS_MIN=${MACS_MIN:-}
+SRAM_MAX=${SRAM_MAX:-64KiB}
+FLASH_MAX=${FLASH_MAX:-256KiB}
+MINI_ARGS=${MINI_ARGS:-}
+MINI_TRAIN=${MINI_TRAIN:-"$BIN/mini-train --dataset $DATASET ${DATA:+--data $DATA} --resolution $RESOLUTION $MINI_ARGS"}
+LLM_URL=${LLM_URL:-${LMNAS_LLM_URL:-http://127.0.0.1:8080}}
+LLM_MODEL=${LLM_MODEL:-${LMNAS_LLM_MODEL:-default}}
+GEN_ARGS=${GEN_ARGS:-}
+PLOT=${PLOT:-1}
+
+log() { echo "search: $*" >&2; }
+die() { echo "search: error: $*" >&2; exit 2; }
+case $STRATEGY in evolve | random | llm) ;; *) die "STRATEGY must be evolve, random or llm" ;; esac
+for n in ITER CANDIDATES JOBS SEED; do
+	eval "v=\$$n"
+	case $v in '' | *[!0-9]*) die "$n must be a whole number, not '$v'" ;; esac
+done
+for p in gen-arch pareto feedback; do [ -x "$BIN/$p" ] || die "$BIN/$p is missing: run make"; done
+command -v jq >/dev/null || die "jq is missing (make deps)"
+command -v parallel >/dev/null || die "GNU parallel is missing (make deps)"
+
+mkdir -p "$RUN/transcripts"
+CAND=$RUN/candidates.jsonl
+REJ=$RUN/rejected.jsonl
+EVAL=$RUN/evaluated.jsonl
+touch "$CAND" "$REJ" "$EVAL"
+
+# Drops a partial last line (a write cut by a kill): keeps the file up to its last newline.
+repair() {
+	f=$1
+	[ -s "$f" ] || return 0
+	if [ "$(tail -c 1 "$f" | od -An -c | tr -d ' ')" != '\n' ]; then
+		keep=$(grep -c '' "$f")
+		keep=$((keep - 1))
+		log "dropping a partial last line of $f"
+		head -n "$keep" "$f" >"$f.repair" && mv "$f.repair" "$f"
+	fi
+}
+# Ids already in a JSONL file (tolerant of bad lines).
+ids_of() { jq -R -r 'fromjson? | .id // empty' "$@" 2>/dev/null | sort -u; }
+# Appends the records of $1 whose id is not yet in $2 (idempotent across restarts).
+append_new() {
+	ids_of "$2" >"$RUN/.ids"
+	jq -c --rawfile seen "$RUN/.ids" \
+		'select((.id // "") as $i | ($seen | split("\n") | index($i)) | not)' "$1" >>"$2"
+}
+
+CHECK="--resolution $RESOLUTION --classes $CLASSES --macs-max $MACS_MAX --sram-max $SRAM_MAX --flash-max $FLASH_MAX"
+[ -n "$MACS_MIN" ] && CHECK="$CHECK --macs-min $MACS_MIN"
+REFS="--ref mini.val_acc=0 --ref cost.macs=$MACS_MAX --ref cost.params=$FLASH_MAX"
+PAR="--will-cite --pipe -N1 -j$JOBS --halt never --line-buffer"
+[ -n "$SSHLOGIN" ] && PAR="$PAR --sshlogin $SSHLOGIN"
+
+log "run directory $RUN: $ITER iterations of $CANDIDATES candidates, strategy $STRATEGY, $JOBS jobs"
+log "budgets: MACs <= $MACS_MAX, SRAM <= $SRAM_MAX, flash <= $FLASH_MAX at ${RESOLUTION}x$RESOLUTION, $CLASSES classes"
+t_start=$(date +%s)
+for f in "$CAND" "$REJ" "$EVAL"; do repair "$f"; done
+i=1
+while [ "$i" -le "$ITER" ]; do
+	nnn=$(printf %03d "$i")
+	if [ -f "$RUN/front-$nnn.jsonl" ]; then
+		log "iteration $i: already done"
+		i=$((i + 1))
+		continue
+	fi
+	# 1. Feedback from the whole history.
+	# shellcheck disable=SC2086
+	cat "$EVAL" "$REJ" | "$BIN/feedback" --macs-max "$MACS_MAX" --flash-max "$FLASH_MAX" \
+		--sram-max "$SRAM_MAX" -o "$RUN/feedback-$nnn.json" 2>/dev/null || true
+
+	# 2. Candidates (once per iteration: the file is the marker).
+	if [ ! -f "$RUN/candidates-$nnn.jsonl" ]; then
+		ids_of "$CAND" "$EVAL" "$REJ" | jq -R -c '{id: .}' >"$RUN/.seen.jsonl"
+		llm=
+		[ "$STRATEGY" = llm ] && llm="--llm $LLM_URL --model $LLM_MODEL --transcripts $RUN/transcripts"
+		# shellcheck disable=SC2086
+		"$BIN/gen-arch" --strategy "$STRATEGY" --count "$CANDIDATES" --iteration "$i" \
+			--seed $((SEED * 1000 + i)) --input-channels "$INPUT_CHANNELS" \
+			--feedback "$RUN/feedback-$nnn.json" --seen "$RUN/.seen.jsonl" $CHECK $llm $GEN_ARGS \
+			>"$RUN/.candidates.tmp" || log "iteration $i: some candidates could not be generated"
+		mv "$RUN/.candidates.tmp" "$RUN/candidates-$nnn.jsonl"
+	fi
+	append_new "$RUN/candidates-$nnn.jsonl" "$CAND"
+	jq -c 'select((.check.ok == true and (.gen.error | not)) | not)' "$RUN/candidates-$nnn.jsonl" >"$RUN/.rejected.tmp"
+	append_new "$RUN/.rejected.tmp" "$REJ"
+	jq -c 'select(.check.ok == true and (.gen.error | not))' "$RUN/candidates-$nnn.jsonl" >"$RUN/.accepted"
+
+	# 3. Mini-training of the accepted candidates not yet evaluated, fanned out.
+	ids_of "$EVAL" >"$RUN/.ids"
+	jq -c --rawfile done "$RUN/.ids" 'select(.id as $i | ($done | split("\n") | index($i)) | not)' \
+		"$RUN/.accepted" >"$RUN/.todo"
+	n_acc=$(grep -c '' "$RUN/.accepted" || true)
+	n_todo=$(grep -c '' "$RUN/.todo" || true)
+	n_rej=$(($(grep -c '' "$RUN/candidates-$nnn.jsonl" || true) - n_acc))
+	log "iteration $i/$ITER: $n_acc accepted, $n_rej rejected; training $n_todo with $JOBS job(s)"
+	if [ "$n_todo" -gt 0 ]; then
+		t0=$(date +%s)
+		# shellcheck disable=SC2086
+		parallel $PAR "$MINI_TRAIN" <"$RUN/.todo" >>"$EVAL" ||
+			log "iteration $i: some evaluations failed (see mini.error in $EVAL)"
+		log "iteration $i: trained in $(($(date +%s) - t0)) s"
+	fi
+
+	# 4. The front after this iteration (its file marks the iteration done).
+	# shellcheck disable=SC2086
+	"$BIN/pareto" $REFS --summary "$RUN/summary-$nnn.json" "$EVAL" "$REJ" >"$RUN/.pareto" 2>"$RUN/.pareto.err" ||
+		[ $? -eq 1 ] || { cat "$RUN/.pareto.err" >&2; die "pareto failed"; }
+	cp "$RUN/summary-$nnn.json" "$RUN/.summary.tmp" && mv "$RUN/.summary.tmp" "$RUN/summary.json"
+	jq -c 'select(.pareto.front)' "$RUN/.pareto" >"$RUN/.front.tmp"
+	mv "$RUN/.front.tmp" "$RUN/front-$nnn.jsonl"
+	jq -r --arg i "$i" '"search: iteration \($i): \(.counts.front) on the front, best val_acc \(.best_acc.value // "-") (\(.best_acc.id // "-")), hypervolume \(.hypervolume)"' \
+		"$RUN/summary.json" >&2
+	i=$((i + 1))
+done
+rm -f "$RUN/.ids" "$RUN/.todo" "$RUN/.accepted" "$RUN/.rejected.tmp" "$RUN/.pareto" "$RUN/.pareto.err" "$RUN/.seen.jsonl"
+
+if [ "$PLOT" = 1 ] && command -v gnuplot >/dev/null; then
+	"$ROOT/pipelines/plot-pareto.sh" "$RUN" || log "the plot failed"
+fi
+log "done in $(($(date +%s) - t_start)) s: $(grep -c '' "$EVAL") evaluated, $(grep -c '' "$REJ") rejected"
+log "front: $RUN/front-$(printf %03d "$ITER").jsonl   summary: $RUN/summary.json   plot: $RUN/pareto.png"

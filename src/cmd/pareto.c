@@ -1,0 +1,142 @@
+/* pareto — marks the Pareto front of evaluated records (pareto(1)).
+ *
+ *   pareto [--objective PATH:max|min]... [--ref PATH=VALUE]... [--front] [--summary FILE]
+ *          [--acc PATH] [FILE...]
+ *
+ * Reads every record (stdin or the files), ranks them and writes each with a "pareto" key:
+ * {front, rank, best_acc}. Exit 0, 1 when some input lines were skipped, 2 on usage/I-O errors. */
+#include "pareto.h"
+#include "record.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: pareto [options] [FILE...] < records > records\n"
+		"Marks the Pareto front of evaluated records: adds pareto.front, pareto.rank (0 = front,\n"
+		"1 = next layer, -1 = not eligible) and pareto.best_acc. Constraint violators\n"
+		"(check.ok false) and failed evaluations (mini.error) never enter the front.\n"
+		"  --objective PATH:max|min  an objective (repeat; the first replaces the defaults\n"
+		"                            mini.val_acc:max cost.macs:min cost.params:min)\n"
+		"  --ref PATH=VALUE          hypervolume reference for an objective (default 0 for\n"
+		"                            max, 1.1 x the largest value seen for min)\n"
+		"  --acc PATH                metric of the best-accuracy mark (default mini.val_acc)\n"
+		"  --front                   write only the front\n"
+		"  --summary FILE            write counts, reference point, hypervolume and the front's\n"
+		"                            min/max/avg per metric as one JSON object\n"
+		"  --help                    this text\n");
+}
+
+static int read_all(FILE *f, const char *name, cJSON ***recs, int *n, int *cap)
+{
+	struct record_reader r;
+	record_reader_init(&r, f, name);
+	int bad = 0, st;
+	cJSON *rec;
+	while ((st = record_next(&r, &rec)) != 0) {
+		if (st < 0) {
+			bad++;
+			continue;
+		}
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 256;
+			*recs = xrealloc(*recs, sizeof(cJSON *) * (size_t)*cap);
+		}
+		(*recs)[(*n)++] = rec;
+	}
+	record_reader_free(&r);
+	return bad;
+}
+
+int main(int argc, char **argv)
+{
+	util_init(argv[0]);
+	struct pareto_set set;
+	memset(&set, 0, sizeof set);
+	const char *refs[PARETO_MAX_OBJ];
+	int nrefs = 0, front_only = 0;
+	const char *summary = NULL, *acc = "mini.val_acc";
+	char err[256];
+	int i;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help")) {
+			usage(stdout);
+			return EXIT_OK;
+		} else if (!strcmp(a, "--front")) {
+			front_only = 1;
+		} else if (!strcmp(a, "--") ) {
+			i++;
+			break;
+		} else if (a[0] == '-' && a[1] == '-' && i + 1 < argc) {
+			const char *v = argv[++i];
+			if (!strcmp(a, "--objective")) {
+				if (pareto_add_objective(&set, v, err, sizeof err))
+					die("%s", err);
+			} else if (!strcmp(a, "--ref")) {
+				if (nrefs == PARETO_MAX_OBJ)
+					die("too many --ref");
+				refs[nrefs++] = v;
+			} else if (!strcmp(a, "--summary")) {
+				summary = v;
+			} else if (!strcmp(a, "--acc")) {
+				acc = v;
+			} else {
+				usage(stderr);
+				die("unknown option %s", a);
+			}
+		} else if (a[0] == '-' && a[1] != '\0') {
+			usage(stderr);
+			die("unknown option or missing value: %s", a);
+		} else {
+			break;
+		}
+	}
+	if (set.nobj == 0)
+		pareto_set_default(&set);
+	for (int k = 0; k < nrefs; k++)
+		if (pareto_set_ref(&set, refs[k], err, sizeof err))
+			die("%s", err);
+
+	cJSON **recs = NULL;
+	int n = 0, cap = 0, bad = 0;
+	if (i == argc) {
+		bad += read_all(stdin, "stdin", &recs, &n, &cap);
+	} else {
+		for (; i < argc; i++) {
+			FILE *f = fopen(argv[i], "r");
+			if (!f)
+				die("cannot open %s", argv[i]);
+			bad += read_all(f, argv[i], &recs, &n, &cap);
+			fclose(f);
+		}
+	}
+	double hv = 0;
+	int nf = pareto_mark(&set, recs, n, acc, &hv);
+	for (int k = 0; k < n; k++) {
+		if (front_only && !cJSON_IsTrue(record_get(recs[k], "pareto.front")))
+			continue;
+		if (record_write(stdout, recs[k]))
+			die("write error on stdout");
+	}
+	if (summary) {
+		cJSON *s = pareto_summary(&set, recs, n, acc, hv);
+		char *text = cJSON_Print(s);
+		size_t len = strlen(text);
+		text = xrealloc(text, len + 2);
+		text[len] = '\n';
+		if (write_file_atomic(summary, text, len + 1))
+			die("cannot write %s", summary);
+		free(text);
+		cJSON_Delete(s);
+	}
+	log_info("%d records, %d on the front, hypervolume %.6g", n, nf, hv);
+	for (int k = 0; k < n; k++)
+		cJSON_Delete(recs[k]);
+	free(recs);
+	return bad ? EXIT_RECORDS : EXIT_OK;
+}

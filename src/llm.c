@@ -1,0 +1,308 @@
+/* llm.c — OpenAI-compatible chat client over libcurl (see llm.h). */
+#include "llm.h"
+#include "util.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Answers larger than this are cut off (a chat answer is a few kilobytes). */
+#define LLM_MAX_ANSWER (4u << 20)
+
+void llm_opts_init(struct llm_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->base_url = "http://127.0.0.1:8080";
+	o->model = "default";
+	o->temperature = 1.5;
+	o->min_p = 0.1;
+	o->timeout_s = 120;
+	o->http_retries = 3;
+	o->backoff_s = 1;
+	o->use_schema = true;
+}
+
+int llm_open(struct llm_client *c, const struct llm_opts *o, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof *c);
+	c->o = *o;
+	const char *b = o->base_url;
+	if (strncmp(b, "http://", 7) && strncmp(b, "https://", 8)) {
+		snprintf(err, errlen, "LLM URL '%s' must start with http:// or https://", b);
+		return -1;
+	}
+	size_t len = strlen(b);
+	while (len > 0 && b[len - 1] == '/')
+		len--;
+	int has_v1 = len >= 3 && !strncmp(b + len - 3, "/v1", 3);
+	if (len + 32 > sizeof c->url) {
+		snprintf(err, errlen, "LLM URL is too long");
+		return -1;
+	}
+	snprintf(c->url, sizeof c->url, "%.*s%s/chat/completions", (int)len, b, has_v1 ? "" : "/v1");
+	static int global_done;
+	if (!global_done) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		global_done = 1;
+	}
+	c->curl = curl_easy_init();
+	if (!c->curl) {
+		snprintf(err, errlen, "cannot start libcurl");
+		return -1;
+	}
+	return 0;
+}
+
+void llm_close(struct llm_client *c)
+{
+	if (c->curl)
+		curl_easy_cleanup(c->curl);
+	c->curl = NULL;
+}
+
+struct buf {
+	char *data;
+	size_t len;
+	int truncated;
+};
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *user)
+{
+	struct buf *b = user;
+	size_t n = size * nmemb;
+	if (b->len + n > LLM_MAX_ANSWER) {
+		b->truncated = 1;
+		return 0; /* aborts the transfer */
+	}
+	b->data = xrealloc(b->data, b->len + n + 1);
+	memcpy(b->data + b->len, ptr, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return n;
+}
+
+/* Appends one line to <transcripts>/llm.jsonl with a single write (O_APPEND). */
+static void transcript(struct llm_client *c, const cJSON *request, long status, const char *answer,
+		       const char *error, double seconds)
+{
+	if (!c->o.transcripts)
+		return;
+	char path[1024];
+	snprintf(path, sizeof path, "%s/llm.jsonl", c->o.transcripts);
+	cJSON *t = cJSON_CreateObject();
+	cJSON_AddNumberToObject(t, "time", (double)time(NULL));
+	cJSON_AddNumberToObject(t, "request_no", c->requests);
+	cJSON_AddStringToObject(t, "url", c->url);
+	cJSON_AddItemToObject(t, "request", cJSON_Duplicate(request, 1));
+	cJSON_AddNumberToObject(t, "http_status", (double)status);
+	cJSON_AddNumberToObject(t, "seconds", seconds);
+	if (answer) {
+		cJSON *parsed = cJSON_Parse(answer);
+		if (parsed)
+			cJSON_AddItemToObject(t, "answer", parsed);
+		else
+			cJSON_AddStringToObject(t, "answer_text", answer);
+	}
+	if (error)
+		cJSON_AddStringToObject(t, "error", error);
+	char *line = cJSON_PrintUnformatted(t);
+	cJSON_Delete(t);
+	size_t len = strlen(line);
+	line = xrealloc(line, len + 2);
+	line[len++] = '\n';
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (fd < 0 || write(fd, line, len) != (ssize_t)len)
+		log_error("cannot append to %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(line);
+}
+
+static cJSON *build_request(const struct llm_client *c, const cJSON *messages, const cJSON *schema,
+			    bool with_schema)
+{
+	cJSON *req = cJSON_CreateObject();
+	cJSON_AddStringToObject(req, "model", c->o.model);
+	cJSON_AddItemToObject(req, "messages", cJSON_Duplicate(messages, 1));
+	cJSON_AddNumberToObject(req, "temperature", c->o.temperature);
+	cJSON_AddNumberToObject(req, "min_p", c->o.min_p);
+	cJSON_AddBoolToObject(req, "stream", 0);
+	if (with_schema && schema) {
+		cJSON *rf = cJSON_AddObjectToObject(req, "response_format");
+		cJSON_AddStringToObject(rf, "type", "json_schema");
+		cJSON *js = cJSON_AddObjectToObject(rf, "json_schema");
+		cJSON_AddStringToObject(js, "name", "answer");
+		cJSON_AddItemToObject(js, "schema", cJSON_Duplicate(schema, 1));
+	}
+	return req;
+}
+
+/* One POST. Returns the HTTP status (0 for a transport error, with the reason in err). */
+static long post(struct llm_client *c, const char *body, struct buf *answer, char *err,
+		 size_t errlen)
+{
+	CURL *h = c->curl;
+	curl_easy_reset(h);
+	struct curl_slist *hdr = NULL;
+	hdr = curl_slist_append(hdr, "Content-Type: application/json");
+	hdr = curl_slist_append(hdr, "Expect:");
+	const char *key = getenv("LMNAS_API_KEY");
+	char auth[1100];
+	if (key && *key) {
+		snprintf(auth, sizeof auth, "Authorization: Bearer %s", key);
+		hdr = curl_slist_append(hdr, auth);
+		memset(auth, 0, sizeof auth);
+	}
+	curl_easy_setopt(h, CURLOPT_URL, c->url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, answer);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(c->o.timeout_s * 1000));
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(c->o.timeout_s * 1000));
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "lmnas-gen-arch/1");
+	CURLcode rc = curl_easy_perform(h);
+	curl_slist_free_all(hdr);
+	long status = 0;
+	if (rc != CURLE_OK) {
+		snprintf(err, errlen, "%s", answer->truncated ? "answer too large" : curl_easy_strerror(rc));
+		return 0;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	return status;
+}
+
+/* choices[0].message.content of a chat completion. */
+static char *answer_content(const char *body, char *err, size_t errlen)
+{
+	cJSON *doc = cJSON_Parse(body);
+	if (!doc) {
+		snprintf(err, errlen, "the server's answer is not JSON");
+		return NULL;
+	}
+	const cJSON *choices = cJSON_GetObjectItemCaseSensitive(doc, "choices");
+	const cJSON *first = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(first, "message");
+	const cJSON *content = cJSON_GetObjectItemCaseSensitive(msg, "content");
+	char *out = NULL;
+	if (cJSON_IsString(content))
+		out = xstrdup(content->valuestring);
+	else
+		snprintf(err, errlen, "the server's answer has no choices[0].message.content");
+	cJSON_Delete(doc);
+	return out;
+}
+
+static void sleep_seconds(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+int llm_chat(struct llm_client *c, const cJSON *messages, const cJSON *schema, char **content,
+	     char *err, size_t errlen)
+{
+	*content = NULL;
+	double wait = c->o.backoff_s;
+	for (int attempt = 0; attempt <= c->o.http_retries; attempt++) {
+		bool with_schema = c->o.use_schema && schema && !c->schema_refused;
+		cJSON *req = build_request(c, messages, schema, with_schema);
+		char *body = cJSON_PrintUnformatted(req);
+		struct buf answer = { 0 };
+		char why[1400] = "";
+		c->requests++;
+		double t0 = now_seconds();
+		long status = post(c, body, &answer, why, sizeof why);
+		double secs = now_seconds() - t0;
+		free(body);
+		if (status == 200) {
+			*content = answer_content(answer.data ? answer.data : "", why, sizeof why);
+			transcript(c, req, status, answer.data, *content ? NULL : why, secs);
+			cJSON_Delete(req);
+			free(answer.data);
+			if (*content)
+				return 0;
+			snprintf(err, errlen, "%s", why);
+			return -1;
+		}
+		if (status != 0)
+			snprintf(why, sizeof why, "HTTP %ld from %s%s%.200s", status, c->url,
+				 answer.data ? ": " : "", answer.data ? answer.data : "");
+		transcript(c, req, status, answer.data, why, secs);
+		cJSON_Delete(req);
+		free(answer.data);
+		if (status == 400 && with_schema) {
+			log_info("the server refused response_format (HTTP 400); asking without a schema");
+			c->schema_refused = true;
+			attempt--; /* the fallback is not a retry */
+			continue;
+		}
+		bool retryable = status == 0 || status == 408 || status == 429 || status >= 500;
+		snprintf(err, errlen, "%s", why);
+		if (!retryable || attempt == c->o.http_retries)
+			return -1;
+		log_info("%s; retrying in %.1f s (%d of %d)", why, wait, attempt + 1, c->o.http_retries);
+		sleep_seconds(wait);
+		wait *= 2;
+	}
+	return -1;
+}
+
+/* Length of the balanced {...} starting at s[0] == '{' (strings and escapes respected), or 0. */
+static size_t balanced(const char *s)
+{
+	int depth = 0, in_str = 0;
+	for (size_t i = 0; s[i]; i++) {
+		char ch = s[i];
+		if (in_str) {
+			if (ch == '\\' && s[i + 1])
+				i++;
+			else if (ch == '"')
+				in_str = 0;
+			continue;
+		}
+		if (ch == '"')
+			in_str = 1;
+		else if (ch == '{')
+			depth++;
+		else if (ch == '}' && --depth == 0)
+			return i + 1;
+	}
+	return 0;
+}
+
+cJSON *llm_extract_json(const char *text, char *err, size_t errlen)
+{
+	if (!text) {
+		snprintf(err, errlen, "the answer is empty");
+		return NULL;
+	}
+	cJSON *whole = cJSON_Parse(text);
+	if (cJSON_IsObject(whole))
+		return whole;
+	cJSON_Delete(whole);
+	for (const char *p = strchr(text, '{'); p; p = strchr(p + 1, '{')) {
+		size_t n = balanced(p);
+		if (!n)
+			break;
+		char *piece = xmalloc(n + 1);
+		memcpy(piece, p, n);
+		piece[n] = '\0';
+		cJSON *doc = cJSON_Parse(piece);
+		free(piece);
+		if (cJSON_IsObject(doc))
+			return doc;
+		cJSON_Delete(doc);
+	}
+	snprintf(err, errlen, "the answer holds no JSON object (expected one object such as "
+			      "{\"input_channels\": 1, \"blocks\": [...]})");
+	return NULL;
+}

@@ -1,0 +1,116 @@
+#!/bin/sh
+# pipelines/search.sh: a whole loop with a stand-in evaluator (MINI_TRAIN), the run directory's
+# files, killed with SIGKILL mid-training and resumed without losing or redoing an evaluation;
+# and, when mini-train can train, a tiny real loop on a slice of Fashion-MNIST.
+. "$(dirname "$0")/../lib.sh"
+S="$ROOT/pipelines/search.sh"
+# The stand-in: accuracy from the cost, a pause so a kill lands mid-training, a log of finished
+# evaluations (one "done <id>" line each).
+cat >"$TMP/fake-mini.sh" <<'SH'
+#!/bin/sh
+rec=$(cat)
+sleep "${FAKE_SLEEP:-0}"
+echo "$rec" | jq -c '.mini = {val_acc: (0.80 + ((.cost.macs % 1000) / 10000)), epochs: 0, seconds: 0}'
+echo "done $(echo "$rec" | jq -r .id)" >>"$FAKE_LOG"
+SH
+chmod +x "$TMP/fake-mini.sh"
+export MINI_TRAIN="$TMP/fake-mini.sh" FAKE_LOG="$TMP/evals.log"
+
+R="$TMP/run1"
+"$S" RUN="$R" ITER=3 CANDIDATES=4 JOBS=2 STRATEGY=evolve SEED=5 >"$TMP/o1" 2>"$TMP/e1"
+check_eq "a 3-iteration evolve run: exit 0" "$?" 0
+for f in candidates.jsonl rejected.jsonl evaluated.jsonl front-001.jsonl front-002.jsonl front-003.jsonl \
+	summary.json feedback-003.json pareto.png; do
+	check "run directory holds $f" test -e "$R/$f"
+done
+check_eq "12 candidates over 3 iterations" "$(grep -c '' "$R/candidates.jsonl")" 12
+check_eq "every accepted candidate evaluated once" \
+	"$(jq -r 'select(.check.ok) | .id' "$R/candidates.jsonl" | sort | tr '\n' ' ')" "$(jq -r .id "$R/evaluated.jsonl" | sort | tr '\n' ' ')"
+check_eq "evaluations carry mini.val_acc" "$(jq -s 'all(.mini.val_acc > 0)' "$R/evaluated.jsonl")" true
+check_eq "iterations recorded" "$(jq -r .gen.iteration "$R/candidates.jsonl" | sort -u | tr -d '\n')" 123
+check "iteration 2 used evolution from the feedback" jq -e -s 'map(select(.gen.iteration == 2 and .gen.parent)) | length > 0' "$R/candidates.jsonl"
+check "the summary states counts, reference and hypervolume" \
+	jq -e '.counts.records >= 12 and .reference["cost.macs"] == 30000000 and .hypervolume_normalized > 0 and .front["mini.val_acc"].max > 0' "$R/summary.json"
+check_eq "the last front is the pareto front of all evaluations" \
+	"$(jq -r .id "$R/front-003.jsonl" | sort | tr -d '\n')" "$("$BIN/pareto" --front --ref cost.macs=30M "$R/evaluated.jsonl" 2>/dev/null | jq -r .id | sort | tr -d '\n')"
+check "the PNG is a PNG" sh -c "head -c 8 '$R/pareto.png' | od -An -c | grep -q 'P   N   G'"
+check "progress names each iteration" grep -q 'iteration 3/3' "$TMP/e1"
+"$S" RUN="$R" ITER=3 CANDIDATES=4 >"$TMP/o1b" 2>"$TMP/e1b"
+check_eq "a finished run started again does nothing new" "$(grep -c '' "$R/evaluated.jsonl")/$(grep -c 'already done' "$TMP/e1b")" "$(jq -s 'map(select(.check.ok)) | length' "$R/candidates.jsonl")/3"
+
+# SIGKILL mid-training, then resume.
+R2="$TMP/run2"
+: >"$FAKE_LOG"
+# The run in its own session, so the kill reaches parallel and every evaluator too.
+FAKE_SLEEP=0.4 setsid sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$TMP/pid" \
+	"$S" RUN="$R2" ITER=3 CANDIDATES=4 JOBS=2 SEED=9 PLOT=0 >/dev/null 2>"$TMP/e2" &
+bg=$!
+lines() { if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi; }
+i=0
+while [ "$(lines "$R2/evaluated.jsonl")" -lt 5 ] && [ $i -lt 300 ]; do sleep 0.05; i=$((i + 1)); done
+pkill -KILL -s "$(cat "$TMP/pid")" # the whole session: parallel puts each job in its own group
+wait "$bg" 2>/dev/null
+before=$(grep -c '' "$R2/evaluated.jsonl")
+check "killed mid-run: some but not all evaluated ($before)" test "$before" -ge 5 -a "$before" -lt 12
+cp "$R2/evaluated.jsonl" "$TMP/before.jsonl"
+printf '{"id":"partial' >>"$R2/evaluated.jsonl" # a write cut short by the kill
+: >"$FAKE_LOG"
+FAKE_SLEEP=0 "$S" RUN="$R2" ITER=3 CANDIDATES=4 JOBS=2 SEED=9 PLOT=0 >/dev/null 2>"$TMP/e3"
+check_eq "resumed run: exit 0" "$?" 0
+check "the partial line was dropped" grep -q 'partial last line' "$TMP/e3"
+check "no finished evaluation lost" sh -c "head -n $before '$R2/evaluated.jsonl' | cmp -s - '$TMP/before.jsonl'"
+check_eq "no evaluation in the file twice" "$(jq -r .id "$R2/evaluated.jsonl" | sort | uniq -d | wc -l | tr -d ' ')" 0
+check_eq "no finished evaluation redone" \
+	"$(jq -r '"done " + .id' "$TMP/before.jsonl" | grep -c -F -x -f - "$FAKE_LOG")" 0
+check "the rest was evaluated after the restart" test -s "$FAKE_LOG"
+check_eq "all accepted candidates evaluated in the end" \
+	"$(jq -r 'select(.check.ok) | .id' "$R2/candidates.jsonl" | sort | tr '\n' ' ')" "$(jq -r .id "$R2/evaluated.jsonl" | sort | tr '\n' ' ')"
+check_eq "candidates not duplicated by the restart" "$(jq -r .id "$R2/candidates.jsonl" | sort | uniq -d | wc -l | tr -d ' ')" 0
+check "every line of every JSONL is JSON" sh -c "cat '$R2'/*.jsonl | jq -e . >/dev/null"
+
+# Rejections reach rejected.jsonl (an impossible budget for some candidates).
+R3="$TMP/run3"
+"$S" RUN="$R3" ITER=1 CANDIDATES=2 STRATEGY=random MACS_MAX=1k PLOT=0 >/dev/null 2>&1
+check_eq "an impossible budget: candidates land in rejected.jsonl with reasons" \
+	"$(jq -s 'length == 2 and all(.check.violations | any(.metric == "macs"))' "$R3/rejected.jsonl")" true
+check_eq "and nothing is trained" "$(grep -c '' "$R3/evaluated.jsonl")" 0
+# STRATEGY=llm through the pipeline, against the scripted server: transcripts in the run directory.
+if cc -std=c11 -D_GNU_SOURCE -O2 -I/usr/include/cjson -o "$TMP/mock-llm" "$ROOT/tests/mock-llm/mock-llm.c" -lcjson; then
+	B1='{"output_channels":16,"num_layers":1,"kernel_size":3,"stride":2,"expansion_factor":3,"use_se":false,"se_ratio":0,"conv_type":"mbconv","skip_op":"residual","activation":"relu6"}'
+	B2=$(echo "$B1" | sed 's/"relu6"/"swish"/')
+	for b in "$B1" "$B2"; do
+		jq -nc --arg c "{\"input_channels\":1,\"blocks\":[$b,$b,$b,$b,$b]}" '{content: $c}'
+	done >"$TMP/script.jsonl"
+	"$TMP/mock-llm" --script "$TMP/script.jsonl" --port-file "$TMP/port" --log "$TMP/req.jsonl" --lifetime 60 &
+	mpid=$!
+	i=0; while [ ! -s "$TMP/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	R5="$TMP/llm"
+	"$S" RUN="$R5" ITER=1 CANDIDATES=2 STRATEGY=llm LLM_URL="http://127.0.0.1:$(cat "$TMP/port")" \
+		LLM_MODEL=mock PLOT=0 >/dev/null 2>"$TMP/e5"
+	check_eq "STRATEGY=llm: exit 0" "$?" 0
+	kill "$mpid" 2>/dev/null; wait "$mpid" 2>/dev/null
+	check_eq "STRATEGY=llm: two designs evaluated" "$(jq -s 'map(select(.gen.strategy == "llm" and .gen.model == "mock")) | length' "$R5/evaluated.jsonl")" 2
+	check_eq "STRATEGY=llm: transcripts kept in the run directory" "$(wc -l <"$R5/transcripts/llm.jsonl" | tr -d ' ')" 2
+	check "STRATEGY=llm: the prompt states the budgets" jq -e -s '.[0].messages[1].content | test("at most 30.0M")' "$TMP/req.jsonl"
+else
+	fail "build the mock server"
+fi
+"$S" STRATEGY=sideways RUN="$TMP/x" >/dev/null 2>&1
+check_eq "a bad STRATEGY: exit 2" "$?" 2
+"$S" --help | grep -q SSHLOGIN
+check_eq "--help documents --sshlogin fan-out" "$?" 0
+
+# A real loop on a slice of Fashion-MNIST, once mini-train trains.
+if "$BIN/mini-train" --help 2>/dev/null | grep -q -- '--train-limit' && [ -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+	unset MINI_TRAIN
+	R4="$TMP/real"
+	t0=$(date +%s)
+	"$S" RUN="$R4" ITER=2 CANDIDATES=2 JOBS=2 STRATEGY=random MACS_MAX=2M \
+		MINI_ARGS="--epochs 1 --train-limit 1000 --val-split 0.02 --test-limit 200 --threads 1 --no-autoaugment --quiet" >/dev/null 2>"$TMP/e4"
+	rc=$?
+	check_eq "real mini-train loop: exit 0 ($(($(date +%s) - t0)) s)" "$rc" 0
+	check "real mini-train loop: accuracies above chance" jq -e -s 'length > 0 and all(.mini.val_acc > 0.1)' "$R4/evaluated.jsonl"
+else
+	ok "# SKIP real mini-train loop: bin/mini-train cannot train yet"
+fi
+done_testing
