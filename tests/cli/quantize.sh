@@ -27,6 +27,15 @@ check_eq "arena equals check-cost's at 32x32" "$(jq .quant.arena_bytes "$TMP/out
 cc_flash=$("$BIN/check-cost" --resolution 32 "$PM/qwnet-core.json" | jq .cost.flash_bytes)
 check_eq "flash formula equals check-cost's" "$(jq .quant.flash_bytes "$TMP/out")" "$cc_flash"
 
+# evaluate runs the int8 reference inference on an int8 file (same options, dequantised logits)
+if [ -x "$BIN/evaluate" ]; then
+	"$BIN/evaluate" --weights "$TMP/q.safetensors" --dataset fashion-mnist \
+		--dump-logits "$TMP/l.safetensors" </dev/null >"$TMP/ev" 2>/dev/null
+	check_eq "evaluate on the int8 model: int8 path, whole test split" \
+		"$(jq -c '[.eval.int8, .eval.count]' "$TMP/ev")" "[true,10000]"
+	check "evaluate --dump-logits on the int8 model" test -s "$TMP/l.safetensors"
+fi
+
 # a record on stdin: other keys copied through, quant added
 echo '{"id":"abc","kd":{"test_acc":0.5}}' | "$Q" --weights "$PM/qwnet-core-kd.safetensors" \
 	--arch "$PM/qwnet-core.json" --dataset fashion-mnist --resolution 32 --calib 2 --eval 4 \
