@@ -29,10 +29,10 @@ check_eq "flash formula equals check-cost's" "$(jq .quant.flash_bytes "$TMP/out"
 
 # evaluate runs the int8 reference inference on an int8 file (same options, dequantised logits)
 if [ -x "$BIN/evaluate" ]; then
-	"$BIN/evaluate" --weights "$TMP/q.safetensors" --dataset fashion-mnist \
+	"$BIN/evaluate" --weights "$TMP/q.safetensors" --data "$PM/golden-logits.safetensors" \
 		--dump-logits "$TMP/l.safetensors" </dev/null >"$TMP/ev" 2>/dev/null
-	check_eq "evaluate on the int8 model: int8 path, whole test split" \
-		"$(jq -c '[.eval.int8, .eval.count]' "$TMP/ev")" "[true,10000]"
+	check_eq "evaluate on the int8 model: int8 path, 4 golden images (resized)" \
+		"$(jq -c '[.eval.int8, .eval.count]' "$TMP/ev")" "[true,4]"
 	check "evaluate --dump-logits on the int8 model" test -s "$TMP/l.safetensors"
 fi
 
