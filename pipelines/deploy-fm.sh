@@ -15,8 +15,8 @@ make -s -C "$ROOT" bin/quantize bin/emit-c
 	-o "$OUT/fm-int8.safetensors" </dev/null >"$OUT/quant.json"
 "$ROOT/bin/emit-c" --model "$OUT/fm-int8.safetensors" --name fm -o "$OUT/fm" --test-vectors 10 \
 	--dataset fashion-mnist <"$OUT/quant.json" >"$OUT/emit.json"
-make -s -C "$OUT/fm" host-test SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" | tail -1
-make -s -C "$OUT/fm" m7-test | tail -1
+make -s -C "$OUT/fm" host-test SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" 2>&1 | grep "test vectors match"
+make -s -C "$OUT/fm" m7-test 2>&1 | grep "test vectors match"
 jq -c '{float_acc: .quant.float_acc, int8_acc: .quant.int8_acc,
 	drop_points: ((.quant.float_acc - .quant.int8_acc) * 100),
 	arena_bytes: .emit.arena_bytes, flash_bytes: .emit.flash_bytes}' "$OUT/emit.json"
