@@ -8,7 +8,9 @@
 #
 # Calibration: the 4 golden images of shared/paper-models/golden-logits.safetensors (Fashion-MNIST
 # t10k 0..3, upsampled to 160x160 and normalised exactly as the PyTorch reference run), which are
-# also the test vectors; int8 top-1 is compared with the float (folded) model on them.
+# also the test vectors; int8 top-1 is compared with the float (folded) model on them (column top1:
+# fraction of the 4 images where int8 and float predict the same class). Ranges: quantize's
+# default mse calibration.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SHARED=${LMNAS_SHARED:-$ROOT/../shared}
