@@ -10,15 +10,6 @@ check "--help exits 0" "$E" --help
 check_eq "no arguments: exit 2" "$?" 2
 if [ ! -f "$PM/qwnet-core-kd.safetensors" ]; then
 	ok "# SKIP no paper models in $PM"
-	# sparse ternary pointwise weights: packed 2-bit arrays, same kernels on host and reference
-"$BIN/quantize" --weights "$PM/qwnet-core-kd.safetensors" --arch "$PM/qwnet-core.json" \
-	--weights ternary --sparsity 0.5 --dataset fashion-mnist --resolution 32 --calib 4 --eval 4 \
-	-o "$TMP/t.safetensors" </dev/null >"$TMP/trec" 2>/dev/null
-check "ternary: smaller flash formula" test "$(jq .quant.flash_bytes "$TMP/trec")" -lt "$(jq .emit.flash_formula_bytes "$TMP/rec")"
-"$E" --model "$TMP/t.safetensors" --name tern -o "$TMP/tern" --test-vectors 2 --no-build \
-	--dataset fashion-mnist </dev/null >/dev/null 2>&1
-check "ternary: packed weights in the source" grep -q "static const uint8_t w" "$TMP/tern/tern.c"
-check_eq "ternary: host 2/2 test vectors match" "$(make -s -C "$TMP/tern" host-test 2>&1 | tail -1)" "2/2 test vectors match"
 done_testing
 fi
 "$BIN/quantize" --weights "$PM/qwnet-core-kd.safetensors" --arch "$PM/qwnet-core.json" \
