@@ -10,7 +10,7 @@ check "--help exits 0" "$E" --help
 check_eq "no arguments: exit 2" "$?" 2
 if [ ! -f "$PM/qwnet-core-kd.safetensors" ]; then
 	ok "# SKIP no paper models in $PM"
-done_testing
+	done_testing
 fi
 "$BIN/quantize" --weights "$PM/qwnet-core-kd.safetensors" --arch "$PM/qwnet-core.json" \
 	--dataset fashion-mnist --resolution 32 --calib 8 --eval 8 -o "$TMP/q.safetensors" \
