@@ -3,6 +3,7 @@
 #include "arch.h"
 #include "checkpoint.h"
 #include "net.h"
+#include "quant.h" /* int8 models: int8_evaluate_main */
 #include "record.h"
 #include "safetensors.h"
 #include "util.h"
@@ -164,6 +165,9 @@ int main(int argc, char **argv)
 {
 	net_passive_threads(argv);
 	util_init(argv[0]);
+	for (int i = 1; i + 1 < argc; i++) /* an int8 model (quantize): the int8 reference path */
+		if (!strcmp(argv[i], "--weights") && quant_is_int8_file(argv[i + 1]) == 1)
+			return int8_evaluate_main(argc, argv);
 	struct options o;
 	parse_args(argc, argv, &o);
 	net_set_threads(o.threads);

@@ -1,0 +1,238 @@
+/* emit-c — writes an int8 model as C for microcontrollers (see emit-c(1)). */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "emit.h"
+#include "quant.h"
+#include "record.h"
+#include "util.h"
+
+static const char usage[] =
+	"usage: emit-c --model Q.safetensors --name NAME -o DIR [--sram-max B] [--stack B]\n"
+	"              [--test-vectors N --dataset D [--data F]] [--no-build]\n"
+	"  Writes NAME.h, NAME.c, int8_ref.h (the shared kernels), NAME_test.c, startup_m7.c,\n"
+	"  m7.ld and a Makefile into DIR. `make -C DIR host-test` and `make -C DIR m7-test`\n"
+	"  build and run the test vectors (on the host; on a Cortex-M7 in QEMU mps2-an500).\n"
+	"  --sram-max   SRAM of the linker script (default 320KiB): arena + stack must fit.\n"
+	"  --stack      stack reserved in SRAM (default 8KiB).\n"
+	"  --test-vectors  the first N test-split images and their reference int8 logits.\n"
+	"  --no-build   do not compile the model with arm-none-eabi-gcc to measure its flash.\n"
+	"  Records on stdin (if any) get an \"emit\" key; without input one record is written.\n";
+
+struct opts {
+	const char *model, *name, *dir, *dataset, *data;
+	double sram_max, stack;
+	int nvec, build;
+};
+
+/* The kernels file next to the program: <bin>/../src/int8_ref.h, or $LMNAS_KERNELS. */
+static void kernels_path(char *out, size_t n)
+{
+	const char *env = getenv("LMNAS_KERNELS");
+	if (env) {
+		snprintf(out, n, "%s", env);
+		return;
+	}
+	char exe[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (len > 0) {
+		exe[len] = 0;
+		snprintf(out, n, "%s/../src/int8_ref.h", dirname(exe));
+		if (access(out, R_OK) == 0)
+			return;
+	}
+	snprintf(out, n, "/usr/share/lmnas/int8_ref.h");
+}
+
+/* Compiles the model alone for Cortex-M7 and returns text + data (flash), or -1. */
+static long measure_flash(const char *dir, const char *name)
+{
+	char cmd[8192];
+	snprintf(cmd, sizeof cmd, "make -s -C '%s' %s_m7.o >&2 && arm-none-eabi-size '%s/%s_m7.o'",
+		 dir, name, dir, name);
+	FILE *p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	char line[512];
+	long text = -1, data = 0, bss = 0;
+	while (fgets(line, sizeof line, p))
+		if (sscanf(line, " %ld %ld %ld", &text, &data, &bss) == 3)
+			break;
+	int st = pclose(p);
+	return st == 0 && text >= 0 ? text + data : -1;
+}
+
+static int run(const struct opts *o, cJSON *e, char *err, size_t errlen)
+{
+	struct qmodel m;
+	if (quant_load(o->model, &m, err, errlen))
+		return -1;
+	char name[64], kpath[PATH_MAX];
+	emit_sanitize(o->name, name, sizeof name);
+	kernels_path(kpath, sizeof kpath);
+	struct emit_opts eo = {0};
+	eo.name = name;
+	eo.dir = o->dir;
+	eo.kernels = kpath;
+	eo.sram_max = (size_t)o->sram_max;
+	eo.stack_bytes = (size_t)o->stack;
+	size_t isz = m.t[m.input].size;
+	int8_t *vin = NULL, *vout = NULL;
+	int rc = -1;
+	if (o->nvec > 0) {
+		int n;
+		float *images;
+		int32_t *labels;
+		if (quant_load_images(o->dataset, o->data, 1, m.net.in_h, m.net.in_w, m.net.in_ch,
+				      o->nvec, &n, &images, &labels, err, errlen))
+			goto out;
+		eo.nvec = o->nvec < n ? o->nvec : n;
+		vin = xmalloc(isz * eo.nvec);
+		vout = xmalloc((size_t)m.net.classes * eo.nvec);
+		for (int i = 0; i < eo.nvec; i++) {
+			quant_input(&m, images + i * isz, isz, vin + i * isz);
+			int8_ref_run(&m, vin + i * isz, NULL, vout + (size_t)i * m.net.classes, NULL);
+		}
+		free(images);
+		free(labels);
+		eo.vec_in = vin;
+		eo.vec_out = vout;
+	}
+	if (emit_write(&m, &eo, err, errlen))
+		goto out;
+	size_t need = m.arena_bytes + eo.stack_bytes;
+	cJSON_AddStringToObject(e, "dir", o->dir);
+	cJSON_AddStringToObject(e, "name", name);
+	cJSON *files = cJSON_AddArrayToObject(e, "files");
+	const char *suffix[] = {".h", ".c", "_test.c"};
+	for (int i = 0; i < 3; i++) {
+		char f[128];
+		snprintf(f, sizeof f, "%s%s", name, suffix[i]);
+		cJSON_AddItemToArray(files, cJSON_CreateString(f));
+	}
+	cJSON_AddItemToArray(files, cJSON_CreateString("int8_ref.h"));
+	cJSON_AddItemToArray(files, cJSON_CreateString("startup_m7.c"));
+	cJSON_AddItemToArray(files, cJSON_CreateString("m7.ld"));
+	cJSON_AddItemToArray(files, cJSON_CreateString("Makefile"));
+	cJSON_AddNumberToObject(e, "arena_bytes", (double)m.arena_bytes);
+	cJSON_AddStringToObject(e, "peak_op", m.peak_op);
+	cJSON_AddNumberToObject(e, "flash_formula_bytes", (double)quant_flash_bytes(&m));
+	if (o->build) {
+		long fb = measure_flash(o->dir, name);
+		if (fb >= 0)
+			cJSON_AddNumberToObject(e, "flash_bytes", (double)fb);
+		else
+			log_error("could not build %s/%s_m7.o to measure flash", o->dir, name);
+	}
+	cJSON_AddNumberToObject(e, "sram_max", o->sram_max);
+	cJSON_AddNumberToObject(e, "stack_bytes", o->stack);
+	cJSON_AddBoolToObject(e, "fits", need <= eo.sram_max);
+	cJSON_AddNumberToObject(e, "test_vectors", eo.nvec);
+	if (need > eo.sram_max)
+		log_error("%s: arena %zu + stack %zu bytes exceed the SRAM budget %zu: the M7 link "
+			  "will fail", name, m.arena_bytes, eo.stack_bytes, eo.sram_max);
+	log_info("%s: arena %zu bytes, %d test vectors, written to %s", name, m.arena_bytes,
+		 eo.nvec, o->dir);
+	rc = 0;
+out:
+	free(vin);
+	free(vout);
+	quant_free(&m);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	util_init(argv[0]);
+	struct opts o = {0};
+	o.sram_max = 320 * 1024;
+	o.stack = 8 * 1024;
+	o.build = 1;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		long n;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(usage, stdout);
+			return 0;
+		}
+		if (!strcmp(a, "--no-build")) {
+			o.build = 0;
+			continue;
+		}
+		if (!v) {
+			fprintf(stderr, "emit-c: %s needs a value\n%s", a, usage);
+			return EXIT_USAGE;
+		}
+		i++;
+		if (!strcmp(a, "--model"))
+			o.model = v;
+		else if (!strcmp(a, "--name"))
+			o.name = v;
+		else if (!strcmp(a, "-o") || !strcmp(a, "--output"))
+			o.dir = v;
+		else if (!strcmp(a, "--dataset"))
+			o.dataset = v;
+		else if (!strcmp(a, "--data"))
+			o.data = v;
+		else if (!strcmp(a, "--sram-max") && !parse_bytes(v, &o.sram_max) &&
+			 o.sram_max >= 1024 && o.sram_max <= 64.0 * 1024 * 1024)
+			;
+		else if (!strcmp(a, "--stack") && !parse_bytes(v, &o.stack) && o.stack >= 256 &&
+			 o.stack <= 1024.0 * 1024)
+			;
+		else if (!strcmp(a, "--test-vectors") && !parse_int(v, 0, 10000, &n))
+			o.nvec = (int)n;
+		else {
+			fprintf(stderr, "emit-c: bad option or value: %s %s\n%s", a, v, usage);
+			return EXIT_USAGE;
+		}
+	}
+	if (!o.model || !o.name || !o.dir) {
+		fprintf(stderr, "emit-c: --model, --name and -o are required\n%s", usage);
+		return EXIT_USAGE;
+	}
+	if (o.nvec > 0 && !o.data && !o.dataset) {
+		fprintf(stderr, "emit-c: --test-vectors needs --dataset or --data\n");
+		return EXIT_USAGE;
+	}
+	int status = EXIT_OK, nrec = 0;
+	char err[1024];
+	if (!isatty(0)) {
+		struct record_reader rr;
+		record_reader_init(&rr, stdin, "stdin");
+		cJSON *rec;
+		int r;
+		while ((r = record_next(&rr, &rec)) != 0) {
+			if (r < 0) {
+				status = EXIT_RECORDS;
+				continue;
+			}
+			nrec++;
+			cJSON *e = record_stage(rec, "emit");
+			if (run(&o, e, err, sizeof err)) {
+				log_error("%s", err);
+				record_stage_error(rec, "emit", "%s", err);
+				status = EXIT_RECORDS;
+			}
+			if (record_write(stdout, rec))
+				status = EXIT_USAGE;
+			cJSON_Delete(rec);
+		}
+		record_reader_free(&rr);
+	}
+	if (nrec == 0 && status == EXIT_OK) {
+		cJSON *rec = cJSON_CreateObject();
+		if (run(&o, record_stage(rec, "emit"), err, sizeof err)) {
+			log_error("%s", err);
+			cJSON_Delete(rec);
+			return EXIT_USAGE;
+		}
+		record_write(stdout, rec);
+		cJSON_Delete(rec);
+	}
+	return status;
+}

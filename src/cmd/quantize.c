@@ -1,0 +1,263 @@
+/* quantize — post-training int8 quantisation of a float checkpoint (see quantize(1)). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "fold.h"
+#include "quant.h"
+#include "record.h"
+#include "util.h"
+
+static const char usage[] =
+	"usage: quantize --weights W.safetensors [--arch A.json] --dataset D [--data F]\n"
+	"                [--test-data F] [--calib N] [--calib-method mse|minmax] [--resolution HxW]\n"
+	"                [--eval N] [--plan] [--weights ternary [--sparsity S]]\n"
+	"                -o Q.safetensors\n"
+	"  D: fashion-mnist | cifar10 | cifar100 | safetensors (default safetensors; --data is the\n"
+	"  file or folder, default the Debian path for fashion-mnist). Folds batch norm, calibrates\n"
+	"  activation ranges on the first N training images (--calib, default 4), quantises to\n"
+	"  int8 (per-channel weights, per-tensor activations, fixed-point\n"
+	"  requantisation, lookup tables) and writes the int8 model. Records on stdin (if any) get\n"
+	"  a \"quant\" key: float and int8 accuracy (or top-1 agreement without labels), arena and\n"
+	"  flash bytes, paths; accuracy on the test split (--eval N images, default all; --test-data\n"
+	"  F: a safetensors file instead). Without input records one record is written.\n"
+	"  --weights ternary (besides --weights W): sparse ternary pointwise convs (fraction S of\n"
+	"  zeros per output channel, default 0.5), packed 2 bits per weight.\n";
+
+struct opts {
+	const char *weights, *arch, *dataset, *data, *test_data, *out;
+	int res_h, res_w, calib, eval, plan, mse, ternary;
+	double sparsity;
+};
+
+static int argmax(const float *v, int n)
+{
+	int b = 0;
+	for (int i = 1; i < n; i++)
+		if (v[i] > v[b])
+			b = i;
+	return b;
+}
+
+/* Quantises once; fills q (the "quant" object) or returns -1 with err. */
+static int run(const struct opts *o, cJSON *q, char *err, size_t errlen)
+{
+	struct arch a, *ap = NULL;
+	if (o->arch) {
+		cJSON *doc = record_load_document(o->arch);
+		if (!doc) {
+			snprintf(err, errlen, "%s: cannot read the arch", o->arch);
+			return -1;
+		}
+		int bad = arch_parse(cJSON_GetObjectItem(doc, "arch"), &a, err, errlen);
+		cJSON_Delete(doc);
+		if (bad)
+			return -1;
+		ap = &a;
+	}
+	struct fnet *fn = xcalloc(1, sizeof *fn);
+	if (fold_load(o->weights, ap, o->res_h, o->res_w, fn, err, errlen)) {
+		free(fn);
+		return -1;
+	}
+	const struct arch_net *net = &fn->net;
+	int n, nt;
+	float *images, *timages;
+	int32_t *labels, *tlabels;
+	if (quant_load_images(o->dataset, o->data, 0, net->in_h, net->in_w, net->in_ch, o->calib, &n,
+			      &images, &labels, err, errlen)) {
+		fold_free(fn);
+		free(fn);
+		return -1;
+	}
+	if (quant_load_images(o->test_data ? "safetensors" : o->dataset,
+			      o->test_data ? o->test_data : o->data, 1, net->in_h, net->in_w,
+			      net->in_ch, o->eval, &nt, &timages, &tlabels, err, errlen)) {
+		free(images);
+		free(labels);
+		fold_free(fn);
+		free(fn);
+		return -1;
+	}
+	size_t isz = (size_t)net->in_h * net->in_w * net->in_ch;
+	int ncal = o->calib < n ? o->calib : n;
+	struct qcalib cal;
+	quant_calib_init(&cal, net->nlayers);
+	float *fl = xmalloc(sizeof(float) * net->classes), *il = xmalloc(sizeof(float) * net->classes);
+	for (int i = 0; i < ncal; i++)
+		fold_forward(fn, images + i * isz, fl, quant_calib_observe, &cal);
+	if (o->mse) {
+		quant_calib_hist_begin(&cal);
+		for (int i = 0; i < ncal; i++)
+			fold_forward(fn, images + i * isz, fl, quant_calib_observe, &cal);
+		quant_calib_mse(&cal);
+	}
+	struct qmodel *m = xcalloc(1, sizeof *m);
+	quant_graph_build(&fn->arch, net, m);
+	quant_from_float(fn, &cal, o->ternary ? o->sparsity : -1, m);
+	if (o->plan)
+		quant_print_plan(m, stderr);
+	int neval = o->eval > 0 && o->eval < nt ? o->eval : nt;
+	int fok = 0, iok = 0, agree = 0;
+	int8_t *qin = xmalloc(isz), *arena = xcalloc(m->arena_bytes, 1);
+	double maxerr = 0;
+	for (int i = 0; i < neval; i++) {
+		fold_forward(fn, timages + i * isz, fl, NULL, NULL);
+		quant_input(m, timages + i * isz, isz, qin);
+		int8_ref_run(m, qin, arena, NULL, il);
+		int fa = argmax(fl, net->classes), ia = argmax(il, net->classes);
+		agree += fa == ia;
+		if (tlabels) {
+			fok += fa == tlabels[i];
+			iok += ia == tlabels[i];
+		}
+		for (int c = 0; c < net->classes; c++)
+			if (fabsf(fl[c] - il[c]) > maxerr)
+				maxerr = fabsf(fl[c] - il[c]);
+	}
+	int rc = quant_save(m, o->out, "source", o->weights, err, errlen);
+	if (!rc) {
+		if (tlabels) {
+			cJSON_AddNumberToObject(q, "float_acc", (double)fok / neval);
+			cJSON_AddNumberToObject(q, "int8_acc", (double)iok / neval);
+		}
+		cJSON_AddNumberToObject(q, "top1_agree", (double)agree / neval);
+		cJSON_AddNumberToObject(q, "max_logit_err", maxerr);
+		cJSON_AddNumberToObject(q, "eval_images", neval);
+		cJSON_AddNumberToObject(q, "calib_images", ncal);
+		cJSON_AddStringToObject(q, "calib_method", o->mse ? "mse" : "minmax");
+		cJSON_AddStringToObject(q, "weight_format", o->ternary ? "ternary" : "int8");
+		if (o->ternary)
+			cJSON_AddNumberToObject(q, "ternary_zero_fraction",
+						quant_ternary_zero_fraction(m));
+		cJSON_AddNumberToObject(q, "arena_bytes", (double)m->arena_bytes);
+		cJSON_AddNumberToObject(q, "flash_bytes", (double)quant_flash_bytes(m));
+		cJSON_AddStringToObject(q, "peak_op", m->peak_op);
+		cJSON_AddStringToObject(q, "weights", o->weights);
+		cJSON_AddStringToObject(q, "checkpoint", o->out);
+		cJSON_AddStringToObject(q, "dataset", o->dataset ? o->dataset : "safetensors");
+		if (o->data)
+			cJSON_AddStringToObject(q, "data", o->data);
+		log_info("%s: arena %zu bytes, flash %zu bytes, top-1 agreement %d/%d%s",
+			 o->out, m->arena_bytes, quant_flash_bytes(m), agree, neval,
+			 tlabels ? "" : " (no labels)");
+		if (tlabels)
+			log_info("float accuracy %.4f, int8 accuracy %.4f", (double)fok / neval,
+				 (double)iok / neval);
+	}
+	free(qin);
+	free(arena);
+	free(fl);
+	free(il);
+	free(timages);
+	free(tlabels);
+	free(images);
+	free(labels);
+	quant_calib_free(&cal);
+	quant_free(m);
+	free(m);
+	fold_free(fn);
+	free(fn);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	util_init(argv[0]);
+	struct opts o = {0};
+	o.res_h = o.res_w = 0;
+	o.calib = 4;
+	o.mse = 1;
+	o.sparsity = 0.5;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		long n;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (!strcmp(a, "--plan")) {
+			o.plan = 1;
+			continue;
+		}
+		if (!strcmp(a, "--calib-method") && v && (!strcmp(v, "minmax") || !strcmp(v, "mse"))) {
+			o.mse = !strcmp(v, "mse");
+			i++;
+			continue;
+		}
+		if (!v) {
+			fprintf(stderr, "quantize: %s needs a value\n%s", a, usage);
+			return EXIT_USAGE;
+		}
+		i++;
+		if (!strcmp(a, "--weights") && (!strcmp(v, "ternary") || !strcmp(v, "int8")))
+			o.ternary = !strcmp(v, "ternary");
+		else if (!strcmp(a, "--weights"))
+			o.weights = v;
+		else if (!strcmp(a, "--sparsity") && !parse_double(v, 0, 0.99, &o.sparsity))
+			;
+		else if (!strcmp(a, "--arch"))
+			o.arch = v;
+		else if (!strcmp(a, "--dataset"))
+			o.dataset = v;
+		else if (!strcmp(a, "--data"))
+			o.data = v;
+		else if (!strcmp(a, "--test-data"))
+			o.test_data = v;
+		else if (!strcmp(a, "-o") || !strcmp(a, "--output"))
+			o.out = v;
+		else if (!strcmp(a, "--calib") && !parse_int(v, 1, 1000000, &n))
+			o.calib = (int)n;
+		else if (!strcmp(a, "--eval") && !parse_int(v, 1, 100000000, &n))
+			o.eval = (int)n;
+		else if (!strcmp(a, "--resolution") && !parse_resolution(v, &o.res_h, &o.res_w))
+			;
+		else {
+			fprintf(stderr, "quantize: bad option or value: %s %s\n%s", a, v, usage);
+			return EXIT_USAGE;
+		}
+	}
+	if (!o.weights || !o.out || (!o.data && !o.dataset)) {
+		fprintf(stderr, "quantize: --weights, --dataset or --data, and -o are required\n%s",
+			usage);
+		return EXIT_USAGE;
+	}
+	int status = EXIT_OK, nrec = 0;
+	char err[512];
+	struct record_reader rr;
+	if (!isatty(0)) {
+		record_reader_init(&rr, stdin, "stdin");
+		cJSON *rec;
+		int r;
+		while ((r = record_next(&rr, &rec)) != 0) {
+			if (r < 0) {
+				status = EXIT_RECORDS;
+				continue;
+			}
+			nrec++;
+			cJSON *q = record_stage(rec, "quant");
+			if (run(&o, q, err, sizeof err)) {
+				log_error("%s", err);
+				record_stage_error(rec, "quant", "%s", err);
+				status = EXIT_RECORDS;
+			}
+			if (record_write(stdout, rec))
+				status = EXIT_USAGE;
+			cJSON_Delete(rec);
+		}
+		record_reader_free(&rr);
+	}
+	if (nrec == 0 && status == EXIT_OK) {
+		cJSON *rec = cJSON_CreateObject();
+		cJSON *q = record_stage(rec, "quant");
+		if (run(&o, q, err, sizeof err)) {
+			log_error("%s", err);
+			cJSON_Delete(rec);
+			return EXIT_USAGE;
+		}
+		record_write(stdout, rec);
+		cJSON_Delete(rec);
+	}
+	return status;
+}

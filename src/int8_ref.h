@@ -1,0 +1,189 @@
+/* int8_ref.h — the integer kernels of lmnas int8 inference (TFLite-style requantisation).
+ *
+ * This header is the single copy of the arithmetic: the host reference inference (int8_ref.c,
+ * used by quantize and evaluate) and the code emit-c writes both call these functions, and emit-c
+ * copies this file verbatim next to the generated model, so host and device results are
+ * bit-identical by construction. Plain C99, no allocation, no I/O, no floating point.
+ *
+ * Conventions: activations int8 NHWC with a per-tensor zero point; weights int8 symmetric per
+ * output channel; real = scale * (q - zero_point). A conv accumulates (x - x_zp) * w in int32,
+ * adds the int32 bias and requantises per output channel with a Q31 multiplier and a shift:
+ *   q = clamp(MultiplyByQuantizedMultiplier(acc, mult[c], shift[c]) + out_zp, lo, hi)
+ * then optionally maps q through a 256-entry lookup table (sigmoid, swish, LeakyReLU). */
+#ifndef LMNAS_INT8_REF_H
+#define LMNAS_INT8_REF_H
+#include <stdint.h>
+
+/* gemmlowp SaturatingRoundingDoublingHighMul: round(a * b / 2^31), saturating INT32_MIN^2. */
+static inline int32_t lmq_srdhm(int32_t a, int32_t b)
+{
+	int64_t ab, nudge;
+	if (a == INT32_MIN && b == INT32_MIN)
+		return INT32_MAX;
+	ab = (int64_t)a * (int64_t)b;
+	nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
+	return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+}
+
+/* gemmlowp RoundingDivideByPOT: x / 2^e rounded to nearest, ties away from zero. */
+static inline int32_t lmq_rdbpot(int32_t x, int e)
+{
+	int32_t mask = (int32_t)(((int64_t)1 << e) - 1);
+	int32_t rem = x & mask;
+	int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+	return (x >> e) + (rem > threshold ? 1 : 0);
+}
+
+/* TFLite MultiplyByQuantizedMultiplier: x * mult * 2^shift / 2^31 (shift > 0: left). */
+static inline int32_t lmq_mbqm(int32_t x, int32_t mult, int shift)
+{
+	int left = shift > 0 ? shift : 0;
+	int right = shift > 0 ? 0 : -shift;
+	return lmq_rdbpot(lmq_srdhm((int32_t)((uint32_t)x << left), mult), right);
+}
+
+static inline int8_t lmq_clamp(int32_t v, int32_t lo, int32_t hi)
+{
+	return (int8_t)(v < lo ? lo : v > hi ? hi : v);
+}
+
+/* Requantisation of a conv's int32 accumulators. */
+struct lmq_rq {
+	const int32_t *bias;  /* [cout] */
+	const int32_t *mult;  /* [cout] Q31 multipliers */
+	const int8_t *shift;  /* [cout] */
+	int32_t out_zp;       /* zero point of the requantised value (pre-activation when lut) */
+	int32_t lo, hi;       /* clamp (relu6/relu as clamping) */
+	const int8_t *lut;    /* [256] indexed by q + 128, or 0 */
+};
+
+static inline int8_t lmq_requant(int32_t acc, const struct lmq_rq *rq, int c)
+{
+	int8_t q = lmq_clamp(lmq_mbqm(acc + rq->bias[c], rq->mult[c], rq->shift[c]) + rq->out_zp,
+			     rq->lo, rq->hi);
+	return rq->lut ? rq->lut[q + 128] : q;
+}
+
+/* Pointwise (1x1) convolution, also the linear layers (np = 1).
+ * x: [np][cin] (zero point x_zp), w: [cout][cin], y: [np][cout]. y must not overlap x. */
+static inline void lmq_pw(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp,
+			  const int8_t *w, int32_t cout, const struct lmq_rq *rq, int8_t *y)
+{
+	int32_t p, o, i;
+	for (p = 0; p < np; p++) {
+		const int8_t *xp = x + p * cin;
+		int8_t *yp = y + p * cout;
+		for (o = 0; o < cout; o++) {
+			const int8_t *wo = w + o * cin;
+			int32_t acc = 0;
+			for (i = 0; i < cin; i++)
+				acc += ((int32_t)xp[i] - x_zp) * wo[i];
+			yp[o] = lmq_requant(acc, rq, o);
+		}
+	}
+}
+
+/* Pointwise convolution with sparse ternary weights packed 2 bits each (code 0: 0, 1: +1,
+ * 2: -1; weight j of the flat [cout][cin] array in bits 2*(j%4) of byte j/4); the per-channel
+ * scale is in the requantisation multiplier. Otherwise as lmq_pw. */
+static inline void lmq_pw_t2(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp,
+			     const uint8_t *w2, int32_t cout, const struct lmq_rq *rq, int8_t *y)
+{
+	int32_t p, o, i;
+	for (p = 0; p < np; p++) {
+		const int8_t *xp = x + p * cin;
+		int8_t *yp = y + p * cout;
+		for (o = 0; o < cout; o++) {
+			int32_t acc = 0, j = o * cin;
+			for (i = 0; i < cin; i++, j++) {
+				int32_t code = (w2[j >> 2] >> ((j & 3) * 2)) & 3;
+				acc += ((code & 1) - (code >> 1)) * ((int32_t)xp[i] - x_zp);
+			}
+			yp[o] = lmq_requant(acc, rq, o);
+		}
+	}
+}
+
+/* Depthwise k x k convolution, zero padding (real zero, i.e. x_zp) of pad, stride s.
+ * x: [h][w][c], w: [c][k][k], y: [oh][ow][c], scratch: [oh*ow] or 0.
+ * With a scratch, channel by channel the outputs go to scratch, then over channel c of y, so y
+ * may be x itself
+ * (in place, TinyEngine style): output position p of channel c overwrites input position p of
+ * channel c, which no later channel reads. Without a scratch y must not overlap x. */
+static inline void lmq_dw(const int8_t *x, int32_t h, int32_t wd, int32_t c, int32_t x_zp,
+			  const int8_t *w, int32_t k, int32_t s, int32_t pad, int32_t oh, int32_t ow,
+			  const struct lmq_rq *rq, int8_t *y, int8_t *scratch)
+{
+	int32_t ch, oy, ox, ky, kx, p;
+	for (ch = 0; ch < c; ch++) {
+		const int8_t *wc = w + ch * k * k;
+		for (oy = 0; oy < oh; oy++)
+			for (ox = 0; ox < ow; ox++) {
+				int32_t acc = 0;
+				for (ky = 0; ky < k; ky++) {
+					int32_t iy = oy * s - pad + ky;
+					if (iy < 0 || iy >= h)
+						continue;
+					for (kx = 0; kx < k; kx++) {
+						int32_t ix = ox * s - pad + kx;
+						if (ix < 0 || ix >= wd)
+							continue;
+						acc += ((int32_t)x[(iy * wd + ix) * c + ch] - x_zp) *
+						       wc[ky * k + kx];
+					}
+				}
+				if (scratch)
+					scratch[oy * ow + ox] = lmq_requant(acc, rq, ch);
+				else
+					y[(oy * ow + ox) * c + ch] = lmq_requant(acc, rq, ch);
+			}
+		if (scratch)
+			for (p = 0; p < oh * ow; p++)
+				y[p * c + ch] = scratch[p];
+	}
+}
+
+/* Global average pool: y[c] = round(mean_p x[p][c]), same scale and zero point as x.
+ * x: [np][c], y: [c]; y must not overlap x. */
+static inline void lmq_gap(const int8_t *x, int32_t np, int32_t c, int8_t *y)
+{
+	int32_t ch, p;
+	for (ch = 0; ch < c; ch++) {
+		int32_t sum = 0, q;
+		for (p = 0; p < np; p++)
+			sum += x[p * c + ch];
+		q = sum >= 0 ? (sum + np / 2) / np : -((-sum + np / 2) / np);
+		y[ch] = lmq_clamp(q, -128, 127);
+	}
+}
+
+/* SE scaling: y[p][c] = requant((x[p][c] - x_zp) * (g[c] - g_zp)). y may be x (in place). */
+static inline void lmq_scale(const int8_t *x, int32_t np, int32_t c, int32_t x_zp,
+			     const int8_t *g, int32_t g_zp, int32_t mult, int32_t shift,
+			     int32_t y_zp, int8_t *y)
+{
+	int32_t p, ch;
+	for (p = 0; p < np; p++)
+		for (ch = 0; ch < c; ch++) {
+			int32_t v = ((int32_t)x[p * c + ch] - x_zp) * ((int32_t)g[ch] - g_zp);
+			y[p * c + ch] = lmq_clamp(lmq_mbqm(v, mult, shift) + y_zp, -128, 127);
+		}
+}
+
+/* Residual add as TFLite: both inputs shifted left 20 bits, scaled to twice the larger input
+ * scale, summed, requantised. mult/shift: [0] a, [1] b, [2] output. y may be a or b. */
+#define LMQ_ADD_LEFT_SHIFT 20
+static inline void lmq_add(const int8_t *a, int32_t a_zp, const int8_t *b, int32_t b_zp,
+			   int32_t n, const int32_t *mult, const int8_t *shift, int32_t y_zp,
+			   int8_t *y)
+{
+	int32_t i;
+	for (i = 0; i < n; i++) {
+		int32_t va = ((int32_t)a[i] - a_zp) * (1 << LMQ_ADD_LEFT_SHIFT);
+		int32_t vb = ((int32_t)b[i] - b_zp) * (1 << LMQ_ADD_LEFT_SHIFT);
+		int32_t sa = lmq_mbqm(va, mult[0], shift[0]);
+		int32_t sb = lmq_mbqm(vb, mult[1], shift[1]);
+		y[i] = lmq_clamp(lmq_mbqm(sa + sb, mult[2], shift[2]) + y_zp, -128, 127);
+	}
+}
+#endif

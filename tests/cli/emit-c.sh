@@ -1,0 +1,58 @@
+#!/bin/sh
+# emit-c: a quantised paper model at 32x32 written as C, built and run on the host (sanitised) and
+# on a Cortex-M7 in QEMU; the SRAM budget is enforced by the link.
+. "$(dirname "$0")/../lib.sh"
+E="$BIN/emit-c"
+PM="$SHARED/paper-models"
+
+check "--help exits 0" "$E" --help
+"$E" >/dev/null 2>&1 </dev/null
+check_eq "no arguments: exit 2" "$?" 2
+if [ ! -f "$PM/qwnet-core-kd.safetensors" ]; then
+	ok "# SKIP no paper models in $PM"
+	done_testing
+fi
+"$BIN/quantize" --weights "$PM/qwnet-core-kd.safetensors" --arch "$PM/qwnet-core.json" \
+	--dataset fashion-mnist --resolution 32 --calib 8 --eval 8 -o "$TMP/q.safetensors" \
+	</dev/null >/dev/null 2>&1
+check "quantized model" test -s "$TMP/q.safetensors"
+"$E" --model "$TMP/q.safetensors" --name "QW-net 32" -o "$TMP/out" --test-vectors 3 \
+	--dataset fashion-mnist </dev/null >"$TMP/rec" 2>"$TMP/err"
+check_eq "emit-c exits 0" "$?" 0
+check_eq "name sanitised" "$(jq -r .emit.name "$TMP/rec")" "qw_net_32"
+for f in qw_net_32.h qw_net_32.c qw_net_32_test.c int8_ref.h Makefile m7.ld startup_m7.c; do
+	check "wrote $f" test -s "$TMP/out/$f"
+done
+check "kernels copied verbatim" cmp "$ROOT/src/int8_ref.h" "$TMP/out/int8_ref.h"
+check "model has no malloc and no stdio" sh -c "! grep -E 'malloc|stdio|printf' '$TMP/out/qw_net_32.c' '$TMP/out/int8_ref.h'"
+check "weights are const" grep -q "static const int8_t w0\[" "$TMP/out/qw_net_32.c"
+cc_arena=$("$BIN/check-cost" --resolution 32 "$PM/qwnet-core.json" | jq .cost.arena_bytes)
+check_eq "emit.arena_bytes equals check-cost" "$(jq .emit.arena_bytes "$TMP/rec")" "$cc_arena"
+check "the arena in the source is that size" grep -q "QW_NET_32_ARENA_BYTES $cc_arena" "$TMP/out/qw_net_32.h"
+check "emit.flash_bytes measured with arm-none-eabi-size" jq -e '.emit.flash_bytes > .emit.flash_formula_bytes' "$TMP/rec"
+
+make -s -C "$TMP/out" host-test SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" >"$TMP/host" 2>&1
+check_eq "host test under ASan/UBSan exits 0" "$?" 0
+check_eq "host: 3/3 test vectors match" "$(tail -1 "$TMP/host")" "3/3 test vectors match"
+make -s -C "$TMP/out" m7-test QEMU_TIMEOUT=120 >"$TMP/m7" 2>&1
+check_eq "m7-test in QEMU exits 0" "$?" 0
+check_eq "QEMU Cortex-M7: 3/3 test vectors match" "$(tail -1 "$TMP/m7")" "3/3 test vectors match"
+check_eq "same classes on host and M7" "$(grep '^vector' "$TMP/m7")" "$(grep '^vector' "$TMP/host")"
+
+# an SRAM budget below the arena: the Cortex-M7 link fails
+"$E" --model "$TMP/q.safetensors" --name small -o "$TMP/small" --sram-max 8KiB --no-build \
+	</dev/null >"$TMP/rec2" 2>/dev/null
+check_eq "fits false in the record" "$(jq .emit.fits "$TMP/rec2")" "false"
+make -s -C "$TMP/small" small_m7.elf >"$TMP/link" 2>&1
+check "link fails when the arena does not fit" sh -c "! make -s -C '$TMP/small' small_m7.elf >/dev/null 2>&1"
+check "the linker says RAM overflowed" grep -q "overflowed" "$TMP/link"
+# sparse ternary pointwise weights: packed 2-bit arrays, same kernels on host and reference
+"$BIN/quantize" --weights "$PM/qwnet-core-kd.safetensors" --arch "$PM/qwnet-core.json" \
+	--weights ternary --sparsity 0.5 --dataset fashion-mnist --resolution 32 --calib 4 --eval 4 \
+	-o "$TMP/t.safetensors" </dev/null >"$TMP/trec" 2>/dev/null
+check "ternary: smaller flash formula" test "$(jq .quant.flash_bytes "$TMP/trec")" -lt "$(jq .emit.flash_formula_bytes "$TMP/rec")"
+"$E" --model "$TMP/t.safetensors" --name tern -o "$TMP/tern" --test-vectors 2 --no-build \
+	--dataset fashion-mnist </dev/null >/dev/null 2>&1
+check "ternary: packed weights in the source" grep -q "static const uint8_t w" "$TMP/tern/tern.c"
+check_eq "ternary: host 2/2 test vectors match" "$(make -s -C "$TMP/tern" host-test 2>&1 | tail -1)" "2/2 test vectors match"
+done_testing

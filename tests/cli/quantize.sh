@@ -1,0 +1,51 @@
+#!/bin/sh
+# quantize: a paper checkpoint at 32x32 calibrated on Fashion-MNIST, records through, errors.
+. "$(dirname "$0")/../lib.sh"
+Q="$BIN/quantize"
+PM="$SHARED/paper-models"
+
+check "--help exits 0" "$Q" --help
+"$Q" >/dev/null 2>&1 </dev/null
+check_eq "no arguments: exit 2" "$?" 2
+if [ ! -f "$PM/qwnet-core-kd.safetensors" ]; then
+	ok "# SKIP no paper models in $PM"
+	done_testing
+fi
+
+"$Q" --weights "$PM/qwnet-core-kd.safetensors" --arch "$PM/qwnet-core.json" \
+	--dataset fashion-mnist --resolution 32 --calib 8 --eval 50 -o "$TMP/q.safetensors" \
+	</dev/null >"$TMP/out" 2>"$TMP/err"
+check_eq "quantize exits 0" "$?" 0
+check "int8 model written" test -s "$TMP/q.safetensors"
+check_eq "one record with quant" "$(jq -c '.quant | [.eval_images, .calib_images]' "$TMP/out")" "[50,8]"
+check "int8 top-1 agrees with float on >= 80% of 50 images" \
+	jq -e '.quant.top1_agree >= 0.8' "$TMP/out"
+check "float and int8 accuracy reported (labelled test split)" \
+	jq -e '(.quant.float_acc | type) == "number" and (.quant.int8_acc | type) == "number"' "$TMP/out"
+cc_arena=$("$BIN/check-cost" --resolution 32 "$PM/qwnet-core.json" | jq .cost.arena_bytes)
+check_eq "arena equals check-cost's at 32x32" "$(jq .quant.arena_bytes "$TMP/out")" "$cc_arena"
+cc_flash=$("$BIN/check-cost" --resolution 32 "$PM/qwnet-core.json" | jq .cost.flash_bytes)
+check_eq "flash formula equals check-cost's" "$(jq .quant.flash_bytes "$TMP/out")" "$cc_flash"
+
+# evaluate runs the int8 reference inference on an int8 file (same options, dequantised logits)
+if [ -x "$BIN/evaluate" ]; then
+	"$BIN/evaluate" --weights "$TMP/q.safetensors" --data "$PM/golden-logits.safetensors" \
+		--dump-logits "$TMP/l.safetensors" </dev/null >"$TMP/ev" 2>/dev/null
+	check_eq "evaluate on the int8 model: int8 path, 4 golden images (resized)" \
+		"$(jq -c '[.eval.int8, .eval.count]' "$TMP/ev")" "[true,4]"
+	check "evaluate --dump-logits on the int8 model" test -s "$TMP/l.safetensors"
+fi
+
+# a record on stdin: other keys copied through, quant added
+echo '{"id":"abc","kd":{"test_acc":0.5}}' | "$Q" --weights "$PM/qwnet-core-kd.safetensors" \
+	--arch "$PM/qwnet-core.json" --dataset fashion-mnist --resolution 32 --calib 2 --eval 4 \
+	-o "$TMP/q2.safetensors" >"$TMP/out2" 2>/dev/null
+check_eq "record keys kept, quant added" "$(jq -c '[.id, .kd.test_acc, (.quant|has("int8_acc"))]' "$TMP/out2")" '["abc",0.5,true]'
+
+# a bad checkpoint: the record gets quant.error, exit 1; a malformed line is skipped
+printf '{"id":"a"}\nnot json\n' | "$Q" --weights "$TMP/missing.safetensors" --arch "$PM/qwnet-core.json" \
+	--dataset fashion-mnist --resolution 32 -o "$TMP/q3.safetensors" >"$TMP/out3" 2>"$TMP/err3"
+check_eq "bad checkpoint: exit 1" "$?" 1
+check "bad checkpoint: quant.error in the record" jq -e '.quant.error | test("missing")' "$TMP/out3"
+check "malformed line reported with its number" grep -q "stdin:2" "$TMP/err3"
+done_testing

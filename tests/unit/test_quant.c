@@ -1,0 +1,243 @@
+/* test_quant.c — int8 arithmetic (TFLite requantisation rules), the kernels, and the int8 model:
+ * save/load gives bit-identical results, the arena equals check-cost's, the int8 model agrees with
+ * the float one. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "t.h"
+#include "cost.h"
+#include "fold.h"
+#include "int8_ref.h"
+#include "quant.h"
+#include "record.h"
+#include "util.h"
+
+static const char *shared_dir(void)
+{
+	const char *s = getenv("LMNAS_SHARED");
+	return s ? s : "../shared";
+}
+
+static uint64_t lcg = 88172645463325252ull;
+static uint32_t rnd(void)
+{
+	lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
+	return (uint32_t)(lcg >> 33);
+}
+
+static void test_arithmetic(void)
+{
+	int32_t m;
+	int s;
+	quant_multiplier(0.5, &m, &s);
+	T_CHECK(m == 1073741824 && s == 0, "QuantizeMultiplier(0.5) = 2^30, shift 0");
+	quant_multiplier(0.75 / 64, &m, &s);
+	T_CHECK(m == 1610612736 && s == -6, "QuantizeMultiplier(0.75/64) = 0.75*2^31, shift -6");
+	quant_multiplier(3.0, &m, &s);
+	T_CHECK(m == 1610612736 && s == 2, "QuantizeMultiplier(3) = 0.75*2^31, shift 2");
+	T_CHECK(lmq_rdbpot(5, 1) == 3 && lmq_rdbpot(-5, 1) == -3 && lmq_rdbpot(4, 1) == 2 &&
+		lmq_rdbpot(-6, 2) == -2, "RoundingDivideByPOT rounds half away from zero");
+	T_CHECK(lmq_srdhm(INT32_MIN, INT32_MIN) == INT32_MAX, "SRDHM saturates INT32_MIN^2");
+	/* MultiplyByQuantizedMultiplier: two roundings (high mul, then shift), so within one unit
+	 * of the exact product, and within a half unit plus the multiplier's 2^-31 error mostly */
+	double worst = 0;
+	int near = 0, cases = 20000;
+	for (int i = 0; i < cases; i++) {
+		int32_t x = (int32_t)(rnd() % 2000001) - 1000000;
+		double real = (rnd() % 100000 + 1) / 1e5 * (i % 3 == 0 ? 1e-3 : 1e-1);
+		quant_multiplier(real, &m, &s);
+		double d = fabs(lmq_mbqm(x, m, s) - x * real);
+		worst = d > worst ? d : worst;
+		near += d <= 0.5 + 1e-4;
+	}
+	printf("# MultiplyByQuantizedMultiplier: worst error %.4f, %d/%d within half a unit\n", worst,
+	       near, cases);
+	T_CHECK(worst <= 1.0, "MultiplyByQuantizedMultiplier is within one unit of x*real");
+	T_CHECK(near >= cases * 95 / 100, "and rounds to nearest in >= 95%% of cases");
+}
+
+/* In-place depthwise (output over the input, with scratch) equals out of place. */
+static void test_dw_inplace(void)
+{
+	int h = 9, w = 7, c = 5, k = 3;
+	int ok = 1;
+	for (int stride = 1; stride <= 2; stride++) {
+		int oh = (h + 2 - k) / stride + 1, ow = (w + 2 - k) / stride + 1;
+		int8_t x[9 * 7 * 5], buf[9 * 7 * 5], y[9 * 7 * 5], wt[5 * 9], scratch[63];
+		int32_t bias[5], mult[5];
+		int8_t shift[5];
+		for (int i = 0; i < h * w * c; i++)
+			x[i] = buf[i] = (int8_t)(rnd() % 256 - 128);
+		for (int i = 0; i < c * k * k; i++)
+			wt[i] = (int8_t)(rnd() % 255 - 127);
+		for (int i = 0; i < c; i++) {
+			bias[i] = (int32_t)(rnd() % 2001) - 1000;
+			int sh;
+			quant_multiplier(0.003 + 0.001 * i, &mult[i], &sh);
+			shift[i] = (int8_t)sh;
+		}
+		struct lmq_rq rq = {bias, mult, shift, -3, -128, 127, 0};
+		lmq_dw(x, h, w, c, 7, wt, k, stride, 1, oh, ow, &rq, y, 0);
+		lmq_dw(buf, h, w, c, 7, wt, k, stride, 1, oh, ow, &rq, buf, scratch);
+		ok &= !memcmp(y, buf, (size_t)oh * ow * c);
+	}
+	T_CHECK(ok, "in-place depthwise (stride 1 and 2) equals out-of-place");
+}
+
+/* The packed ternary kernel equals the int8 kernel on weights in {-1, 0, 1}. */
+static void test_ternary_kernel(void)
+{
+	enum { NP = 5, CIN = 13, COUT = 7 };
+	int8_t x[NP * CIN], w[COUT * CIN], y1[NP * COUT], y2[NP * COUT];
+	uint8_t w2[(COUT * CIN + 3) / 4] = {0};
+	int32_t bias[COUT], mult[COUT];
+	int8_t shift[COUT];
+	for (int i = 0; i < NP * CIN; i++)
+		x[i] = (int8_t)(rnd() % 256 - 128);
+	for (int j = 0; j < COUT * CIN; j++) {
+		int code = (int)(rnd() % 3);
+		w[j] = (int8_t)(code == 1 ? 1 : code == 2 ? -1 : 0);
+		w2[j >> 2] |= (uint8_t)(code << ((j & 3) * 2));
+	}
+	for (int o = 0; o < COUT; o++) {
+		int sh;
+		bias[o] = (int32_t)(rnd() % 201) - 100;
+		quant_multiplier(0.02 + 0.01 * o, &mult[o], &sh);
+		shift[o] = (int8_t)sh;
+	}
+	struct lmq_rq rq = {bias, mult, shift, 5, -128, 127, 0};
+	lmq_pw(x, NP, CIN, -7, w, COUT, &rq, y1);
+	lmq_pw_t2(x, NP, CIN, -7, w2, COUT, &rq, y2);
+	T_CHECK(!memcmp(y1, y2, sizeof y1), "2-bit packed ternary pointwise equals int8 pointwise");
+}
+
+static int argmax(const float *v, int n)
+{
+	int b = 0;
+	for (int i = 1; i < n; i++)
+		b = v[i] > v[b] ? i : b;
+	return b;
+}
+
+/* A paper model at 32x32: calibrate on random images, quantise, save, load, compare. */
+static void test_model(const char *model, double ternary)
+{
+	char path[512], err[512];
+	snprintf(path, sizeof path, "%s/paper-models/%s.json", shared_dir(), model);
+	cJSON *doc = record_load_document(path);
+	if (!doc) {
+		printf("ok - # SKIP no paper models; set LMNAS_SHARED\n");
+		return;
+	}
+	struct arch a;
+	arch_parse(cJSON_GetObjectItem(doc, "arch"), &a, err, sizeof err);
+	cJSON_Delete(doc);
+	/* arena at the paper's resolution equals check-cost's */
+	struct arch_net *net = xmalloc(sizeof *net);
+	struct cost c;
+	struct qmodel m, m2;
+	arch_expand(&a, 160, 160, 100, net, err, sizeof err);
+	cost_compute(net, &c, err, sizeof err);
+	quant_graph_build(&a, net, &m);
+	T_CHECK((int64_t)m.arena_bytes == c.arena_bytes, "%s: emitted arena %zu = check-cost %lld",
+		model, m.arena_bytes, (long long)c.arena_bytes);
+	quant_free(&m);
+	snprintf(path, sizeof path, "%s/paper-models/%s-kd.safetensors", shared_dir(), model);
+	struct fnet fn;
+	if (!T_CHECK(!fold_load(path, &a, 32, 32, &fn, err, sizeof err), "%s folds", model))
+		return;
+	size_t isz = 32 * 32 * 3;
+	int n = 24;
+	float *x = xmalloc(sizeof(float) * isz * n);
+	for (size_t i = 0; i < isz * n; i++)
+		x[i] = (float)((rnd() % 2000) / 1000.0 - 1.0) * (1 + (float)(i % 7) / 7);
+	struct qcalib cal;
+	quant_calib_init(&cal, fn.net.nlayers);
+	float fl[100], il[100], il2[100];
+	for (int i = 0; i < n; i++)
+		fold_forward(&fn, x + i * isz, fl, quant_calib_observe, &cal);
+	quant_calib_hist_begin(&cal);
+	for (int i = 0; i < n; i++)
+		fold_forward(&fn, x + i * isz, fl, quant_calib_observe, &cal);
+	quant_calib_mse(&cal);
+	quant_graph_build(&fn.arch, &fn.net, &m);
+	quant_from_float(&fn, &cal, ternary, &m);
+	char tmp[] = "/tmp/lmnas-quant-XXXXXX";
+	int fd = mkstemp(tmp);
+	close(fd);
+	T_CHECK(!quant_save(&m, tmp, NULL, NULL, err, sizeof err), "%s: int8 model saved", model);
+	T_CHECK(quant_is_int8_file(tmp) == 1 && quant_is_int8_file(path) == 0,
+		"%s: int8 files are recognised", model);
+	int loaded = !quant_load(tmp, &m2, err, sizeof err);
+	if (!T_CHECK(loaded, "%s: int8 model loads", model))
+		printf("# %s\n", err);
+	int8_t *q = xmalloc(isz), lq[100], lq2[100];
+	int same = 1, agree = 0;
+	for (int i = 0; loaded && i < n; i++) {
+		fold_forward(&fn, x + i * isz, fl, NULL, NULL);
+		quant_input(&m, x + i * isz, isz, q);
+		int8_ref_run(&m, q, NULL, lq, il);
+		int8_ref_run(&m2, q, NULL, lq2, il2);
+		same &= !memcmp(lq, lq2, (size_t)m.net.classes);
+		agree += argmax(fl, m.net.classes) == argmax(il, m.net.classes);
+	}
+	T_CHECK(same, "%s: the loaded model gives bit-identical logits", model);
+	printf("# %s: int8 top-1 agrees with float on %d/%d random images\n", model, agree, n);
+	if (ternary < 0) {
+		T_CHECK(agree >= n * 3 / 4, "%s: int8 agrees with float on >= 75%% of images", model);
+	} else {
+		double z = quant_ternary_zero_fraction(&m);
+		T_CHECK(fabs(z - ternary) < 0.02, "%s: ternary zero fraction %.3f", model, z);
+		T_CHECK(loaded && quant_ternary_zero_fraction(&m2) == z &&
+			quant_flash_bytes(&m2) == quant_flash_bytes(&m),
+			"%s: ternary weights survive save/load (packed 2 bits)", model);
+	}
+	unlink(tmp);
+	if (loaded)
+		quant_free(&m2);
+	quant_free(&m);
+	quant_calib_free(&cal);
+	fold_free(&fn);
+	free(q);
+	free(x);
+	free(net);
+}
+
+/* The mse range search clips a lone outlier and keeps a dense range. */
+static void test_calib_mse(void)
+{
+	struct qcalib c;
+	quant_calib_init(&c, 1);
+	int n = 1000000; /* rounding noise of many values outweighs clipping one outlier */
+	float *x = xmalloc(sizeof(float) * (n + 1));
+	for (int i = 0; i < n; i++)
+		x[i] = (float)(i % 200) / 100.0f - 1.0f; /* dense in [-1, 1) */
+	x[n] = 3.0f;                                   /* one outlier */
+	quant_calib_observe(&c, 0, FS_DW, x, n + 1);
+	quant_calib_observe(&c, 0, FS_EXP, x, n);
+	quant_calib_hist_begin(&c);
+	quant_calib_observe(&c, 0, FS_DW, x, n + 1);
+	quant_calib_observe(&c, 0, FS_EXP, x, n);
+	quant_calib_mse(&c);
+	printf("# outlier range [%g, %g], dense range [%g, %g]\n", c.mn[1][FS_DW], c.mx[1][FS_DW],
+	       c.mn[1][FS_EXP], c.mx[1][FS_EXP]);
+	T_CHECK(c.mx[1][FS_DW] < 2 && c.mx[1][FS_DW] >= 0.9,
+		"mse calibration clips a lone outlier (3 -> %g)", c.mx[1][FS_DW]);
+	T_CHECK(c.mn[1][FS_EXP] <= -0.95 && c.mx[1][FS_EXP] >= 0.95,
+		"mse calibration keeps a dense uniform range");
+	quant_calib_free(&c);
+	free(x);
+}
+
+int main(void)
+{
+	test_arithmetic();
+	test_calib_mse();
+	test_dw_inplace();
+	test_ternary_kernel();
+	test_model("qwnet-core", -1);
+	test_model("qwnet-core", 0.5);
+	test_model("lmanet-core", -1);
+	test_model("lmanet-elite", -1);
+	return t_done();
+}
