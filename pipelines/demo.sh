@@ -19,10 +19,10 @@
 #   RUN=dir (runs/demo)     ITER=n (3)  CANDIDATES=k (4)  JOBS=n (2)  SEED=n (1)  STRATEGY (evolve)
 #   DATASET (fashion-mnist) DATA=path   RESOLUTION (28)  CLASSES (10)  INPUT_CHANNELS (1)
 #   MACS_MAX (30M)  SRAM_MAX (64KiB)  FLASH_MAX (256KiB)            — the budgets
-#   MINI_EPOCHS (2)  MINI_LIMIT (8000)   mini-training per candidate (epochs, training images)
-#   FULL_EPOCHS (8)  FULL_LIMIT (0: all) full training of the chosen design
-#   TEACHER_WIDTH (2) TEACHER_EPOCHS (6) TEACHER_LIMIT (0)   the wider teacher
-#   KD_EPOCHS (3)    KD_LIMIT (0)        distillation
+#   MINI_EPOCHS (2)  MINI_LIMIT (6000)   mini-training per candidate (epochs, training images)
+#   FULL_EPOCHS (6)  FULL_LIMIT (0: all) full training of the chosen design
+#   TEACHER_WIDTH (2) TEACHER_EPOCHS (4) TEACHER_LIMIT (20000)   the wider teacher
+#   KD_EPOCHS (2)    KD_LIMIT (30000)    distillation (the teacher runs on every batch)
 #   TRAIN_ARGS ("--no-autoaugment --mixup 0")  options for full-train, teacher and kd: short runs
 #                    learn faster without the paper's heavy augmentation (crop + flip stay on)
 #   MINI_ARGS ("--no-autoaugment --test-limit 1000")  extra mini-train options (the search
@@ -62,15 +62,15 @@ MACS_MAX=${MACS_MAX:-30M}
 SRAM_MAX=${SRAM_MAX:-64KiB}
 FLASH_MAX=${FLASH_MAX:-256KiB}
 MINI_EPOCHS=${MINI_EPOCHS:-2}
-MINI_LIMIT=${MINI_LIMIT:-8000}
+MINI_LIMIT=${MINI_LIMIT:-6000}
 MINI_ARGS=${MINI_ARGS---no-autoaugment --test-limit 1000}
-FULL_EPOCHS=${FULL_EPOCHS:-8}
+FULL_EPOCHS=${FULL_EPOCHS:-6}
 FULL_LIMIT=${FULL_LIMIT:-0}
 TEACHER_WIDTH=${TEACHER_WIDTH:-2}
-TEACHER_EPOCHS=${TEACHER_EPOCHS:-6}
-TEACHER_LIMIT=${TEACHER_LIMIT:-0}
-KD_EPOCHS=${KD_EPOCHS:-3}
-KD_LIMIT=${KD_LIMIT:-0}
+TEACHER_EPOCHS=${TEACHER_EPOCHS:-4}
+TEACHER_LIMIT=${TEACHER_LIMIT:-20000}
+KD_EPOCHS=${KD_EPOCHS:-2}
+KD_LIMIT=${KD_LIMIT:-30000}
 TRAIN_ARGS=${TRAIN_ARGS---no-autoaugment --mixup 0}
 CALIB=${CALIB:-1000}
 QUANT_ARGS=${QUANT_ARGS:-}

@@ -42,6 +42,7 @@ stage_secs() { [ -s "$RUN/times.txt" ] && awk -v s="$1" '$1 == s { t += $2; f = 
 
 last_front=$(ls "$S"/front-[0-9][0-9][0-9].jsonl 2>/dev/null | tail -1)
 final_id=$(val "$RUN/chosen.jsonl" .id)
+peak_ll=$(val "$RUN/chosen.jsonl" .cost.peak_sram_bytes)
 sram_max=$(val "$RUN/budget.json" .sram_max_bytes)
 [ "$sram_max" = – ] && sram_max=$(val "$RUN/emit.jsonl" .emit.sram_max)
 
@@ -82,7 +83,7 @@ command -v gnuplot >/dev/null && have_gnuplot=1
 term=png
 [ $have_gnuplot = 1 ] && gnuplot -e 'set terminal pngcairo' 2>/dev/null && term=pngcairo
 if [ $have_gnuplot = 1 ] && [ "$n_eval" -gt 0 ]; then
-	gnuplot <<GP
+	gnuplot 2>>"$tmp/gnuplot.log" <<GP || { cat "$tmp/gnuplot.log" >&2; exit 2; }
 set terminal $term size 1000,650 font ",11"
 set output "$RUN/pareto.png"
 set termoption noenhanced
@@ -100,7 +101,7 @@ plot \
 GP
 fi
 if [ $have_gnuplot = 1 ] && [ -s "$tmp/iter.dat" ]; then
-	gnuplot <<GP
+	gnuplot 2>>"$tmp/gnuplot.log" <<GP || { cat "$tmp/gnuplot.log" >&2; exit 2; }
 set terminal $term size 1000,500 font ",11"
 set output "$RUN/progress.png"
 set termoption noenhanced
@@ -121,32 +122,40 @@ fi
 if [ $have_gnuplot = 1 ] && [ -s "$tmp/ops.dat" ]; then
 	budget_kib=0
 	case $sram_max in –) ;; *) budget_kib=$(awk -v b="$sram_max" 'BEGIN { print b / 1024 }') ;; esac
-	top_kib=$(awk -v b="$budget_kib" 'BEGIN { m = b } { if ($2 / 1024 > m) m = $2 / 1024 } END { print m * 1.15 }' "$tmp/ops.dat")
+	ll_kib=0
+	case $peak_ll in –) ;; *) ll_kib=$(awk -v b="$peak_ll" 'BEGIN { print b / 1024 }') ;; esac
+	top_kib=$(awk -v b="$budget_kib" -v l="$ll_kib" 'BEGIN { m = b > l ? b : l } { if ($2 / 1024 > m) m = $2 / 1024 } END { print m * 1.25 }' "$tmp/ops.dat")
+	# column 5: 1 on the op(s) where the arena peaks
+	awk 'NR == FNR { if ($2 > m) m = $2; next } { print $0, ($2 == m) }' "$tmp/ops.dat" "$tmp/ops.dat" >"$tmp/ops5.dat"
 	nops=$(grep -c '' "$tmp/ops.dat")
-	gnuplot <<GP
-set terminal $term size $((nops * 18 + 300 > 1000 ? nops * 18 + 300 : 1000)),600 font ",10"
+	width=$((nops * 16 + 300))
+	[ "$width" -lt 1000 ] && width=1000
+	gnuplot 2>>"$tmp/gnuplot.log" <<GP || { cat "$tmp/gnuplot.log" >&2; exit 2; }
+set terminal $term size $width,600 font ",10"
 set output "$RUN/sram.png"
 set termoption noenhanced
-set title "Peak SRAM of the final model per op (int8 arena as emitted) against the budget"
+set title "Final model: int8 arena in use per op (as emitted, in-place where possible) against the SRAM budget"
 set ylabel "KiB"
 set yrange [0:$top_kib]
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set boxwidth 0.9
+set xrange [-1:$nops]
+set style fill solid 0.85 border -1
+set boxwidth 0.75
 set xtics rotate by -60 font ",8" nomirror
 set grid ytics
 set key top right box opaque
 budget = $budget_kib
-plot "$tmp/ops.dat" using (\$2 / 1024):xtic(4) lc rgb "#1f77b4" title "arena in use (top of placed tensors)", \
-     "" using (\$3 / 1024) lc rgb "#aec7e8" title "live tensors", \
-     (budget > 0 ? budget : 1/0) with lines lw 2.5 dt 2 lc rgb "#d62728" title sprintf("budget %.0f KiB", budget)
+ll = $ll_kib
+plot "$tmp/ops5.dat" using 0:(\$2 / 1024):xtic(4) with boxes lc rgb "#1f77b4" title "arena in use during the op", \
+     "" using 0:(\$5 > 0 ? \$2 / 1024 : 1/0) with boxes lc rgb "#ff7f0e" title "peak op", \
+     (budget > 0 ? budget : 1/0) with lines lw 2.5 dt 2 lc rgb "#d62728" title sprintf("budget %.0f KiB", budget), \
+     (ll > 0 ? ll : 1/0) with lines lw 1.5 dt 3 lc rgb "#555555" title sprintf("peak without in-place ops, layer by layer: %.1f KiB", ll)
 GP
 fi
 
 # ---- tables
-cand=$(grep -c '' "$S/candidates.jsonl" 2>/dev/null || echo 0)
-rej=$(grep -c '' "$S/rejected.jsonl" 2>/dev/null || echo 0)
+lines() { [ -f "$1" ] && grep -c '' "$1" || true; }
+cand=$(lines "$S/candidates.jsonl")
+rej=$(lines "$S/rejected.jsonl")
 summary=$S/summary.json
 range() { # summary-path scale unit-fmt
 	jq -r --arg k "$1" --argjson s "$2" --arg f "$3" '
@@ -165,8 +174,8 @@ params=$(val "$RUN/chosen.jsonl" .cost.params)
 flash=$(val "$RUN/emit.jsonl" '.emit.flash_bytes')
 flash_formula=$(val "$RUN/emit.jsonl" '.emit.flash_formula_bytes')
 arena=$(val "$RUN/emit.jsonl" .emit.arena_bytes)
-[ "$arena" = – ] && arena=$(val "$RUN/chosen.jsonl" .cost.arena_bytes)
-peak_ll=$(val "$RUN/chosen.jsonl" .cost.peak_sram_bytes)
+arena_note=
+[ "$arena" = – ] && arena=$(val "$RUN/chosen.jsonl" .cost.arena_bytes) && arena_note=" (planned by check-cost; not emitted yet)"
 m7=$( [ -s "$RUN/m7-test.txt" ] && cat "$RUN/m7-test.txt" || echo "not run")
 search_s=$(stage_secs search)
 wall=$(val "$RUN/wall.txt" .)
@@ -178,7 +187,7 @@ budget_line=$(val "$RUN/budget.json" '"MACs ≤ \(.macs_max), peak SRAM ≤ \(.s
 	echo "Run directory: \`$RUN\`. Budget: $budget_line."
 	echo
 	echo "Final design \`$final_id\`: int8 test accuracy **$(pct "$int8_acc")**, measured arena" \
-		"**$(num "$arena") B**, flash **$(num "$flash") B**; on the Cortex-M7 (QEMU mps2-an500): $m7."
+		"**$(num "$arena") B**$arena_note, flash **$(num "$flash") B**; on the Cortex-M7 (QEMU mps2-an500): $m7."
 	echo
 	echo "## Search"
 	echo
@@ -208,7 +217,7 @@ budget_line=$(val "$RUN/budget.json" '"MACs ≤ \(.macs_max), peak SRAM ≤ \(.s
 	echo "| model | acc. float | acc. after KD | acc. int8 | MACs | params | flash (B) | arena, measured (B) | peak SRAM layer by layer (B) | search time |"
 	echo "|---|---|---|---|---|---|---|---|---|---|"
 	echo "| \`$final_id\` | $(pct "$full_acc") | $(pct "$kd_acc") | $(pct "$int8_acc") | $(num "$macs") | $(num "$params") |" \
-		"$(num "$flash") | $(num "$arena") | $(num "$peak_ll") | $(mins "$search_s") |"
+		"$(num "$flash") | $(num "$arena")$arena_note | $(num "$peak_ll") | $(mins "$search_s") |"
 	echo "| teacher (×$(val "$RUN/budget.json" .teacher_width) channels, not deployed) | $(pct "$(val "$RUN/teacher.jsonl" .full.test_acc)") | | |" \
 		"$(num "$(val "$RUN/teacher.jsonl" .cost.macs)") | $(num "$(val "$RUN/teacher.jsonl" .cost.params)") | | | | |"
 	echo
