@@ -28,7 +28,8 @@
 #   MINI_ARGS ("--no-autoaugment --test-limit 1000")  extra mini-train options (the search
 #                    ranks on the validation split; its test accuracy is only a glance)
 #   CALIB (1000)  VECTORS (20)  NAME (fmnist_net)   quantize / emit-c
-#   QUANT_ARGS ("")  extra quantize options (e.g. "--eval 500": fewer test images)
+#   QUANT_EVAL (2000)  test images for quantize's float and int8 accuracy (the int8 reference
+#                    inference is single-threaded; 0: all)   QUANT_ARGS ("")  extra quantize options
 #   THREADS (all cores)  QEMU=0 skips the Cortex-M7 run  LLM_URL, LLM_MODEL, GEN_ARGS: see search.sh
 #
 # Progress: a banner per stage with the elapsed time on stderr. Resumable: a stage whose output
@@ -73,6 +74,7 @@ KD_EPOCHS=${KD_EPOCHS:-2}
 KD_LIMIT=${KD_LIMIT:-30000}
 TRAIN_ARGS=${TRAIN_ARGS---no-autoaugment --mixup 0}
 CALIB=${CALIB:-1000}
+QUANT_EVAL=${QUANT_EVAL:-2000}
 QUANT_ARGS=${QUANT_ARGS:-}
 VECTORS=${VECTORS:-20}
 NAME=${NAME:-fmnist_net}
@@ -82,7 +84,7 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 
 die() { echo "demo: error: $*" >&2; exit 2; }
 for n in ITER CANDIDATES JOBS SEED MINI_EPOCHS MINI_LIMIT FULL_EPOCHS FULL_LIMIT TEACHER_WIDTH \
-	TEACHER_EPOCHS TEACHER_LIMIT KD_EPOCHS KD_LIMIT CALIB VECTORS THREADS; do
+	TEACHER_EPOCHS TEACHER_LIMIT KD_EPOCHS KD_LIMIT CALIB QUANT_EVAL VECTORS THREADS; do
 	eval "v=\$$n"
 	case $v in '' | *[!0-9]*) die "$n must be a whole number, not '$v'" ;; esac
 done
@@ -117,8 +119,8 @@ timed() { # stage command...
 		"$DATASET" "$RESOLUTION" "$CLASSES" "$MACS_MAX" "$SRAM_MAX" "$FLASH_MAX"
 	printf '  MINI_EPOCHS=%s MINI_LIMIT=%s FULL_EPOCHS=%s FULL_LIMIT=%s TEACHER_WIDTH=%s TEACHER_EPOCHS=%s \\\n' \
 		"$MINI_EPOCHS" "$MINI_LIMIT" "$FULL_EPOCHS" "$FULL_LIMIT" "$TEACHER_WIDTH" "$TEACHER_EPOCHS"
-	printf '  TEACHER_LIMIT=%s KD_EPOCHS=%s KD_LIMIT=%s CALIB=%s VECTORS=%s \\\n' \
-		"$TEACHER_LIMIT" "$KD_EPOCHS" "$KD_LIMIT" "$CALIB" "$VECTORS"
+	printf '  TEACHER_LIMIT=%s KD_EPOCHS=%s KD_LIMIT=%s CALIB=%s QUANT_EVAL=%s VECTORS=%s \\\n' \
+		"$TEACHER_LIMIT" "$KD_EPOCHS" "$KD_LIMIT" "$CALIB" "$QUANT_EVAL" "$VECTORS"
 	printf "  TRAIN_ARGS='%s' MINI_ARGS='%s' QUANT_ARGS='%s'\n" "$TRAIN_ARGS" "$MINI_ARGS" "$QUANT_ARGS"
 } >"$RUN/command.txt"
 
@@ -229,9 +231,9 @@ if [ -s "$RUN/quant.jsonl" ]; then
 else
 	# shellcheck disable=SC2086
 	timed quantize stage_filter "$RUN/kd.jsonl" "$RUN/quant.jsonl" "$BIN/quantize" \
-		--weights "$RUN/student-kd.safetensors" $DS --calib "$CALIB" $QUANT_ARGS -o "$RUN/$NAME-int8.safetensors"
+		--weights "$RUN/student-kd.safetensors" $DS --calib "$CALIB" $([ "$QUANT_EVAL" -gt 0 ] && echo "--eval $QUANT_EVAL") $QUANT_ARGS -o "$RUN/$NAME-int8.safetensors"
 fi
-jq -r '"demo: quantize: test accuracy float \(.quant.float_acc * 10000 | round / 100)%, int8 \(.quant.int8_acc * 10000 | round / 100)%"' \
+jq -r '"demo: quantize: on \(.quant.eval_images) test images, float \(.quant.float_acc * 10000 | round / 100)%, int8 \(.quant.int8_acc * 10000 | round / 100)%"' \
 	"$RUN/quant.jsonl" >&2
 
 # 7. C sources.

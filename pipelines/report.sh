@@ -221,9 +221,10 @@ budget_line=$(val "$RUN/budget.json" '"MACs ≤ \(.macs_max), peak SRAM ≤ \(.s
 	echo "| teacher (×$(val "$RUN/budget.json" .teacher_width) channels, not deployed) | $(pct "$(val "$RUN/teacher.jsonl" .full.test_acc)") | | |" \
 		"$(num "$(val "$RUN/teacher.jsonl" .cost.macs)") | $(num "$(val "$RUN/teacher.jsonl" .cost.params)") | | | | |"
 	echo
-	echo "Flash is \`arm-none-eabi-size\` of the Cortex-M7 build (text + data) when it was built" \
-		"(formula from check-cost's convention: $(num "$flash_formula") B). The int8 accuracy" \
-		"before quantization of the same checkpoint, measured by quantize: $(pct "$float_acc")."
+	echo "Float and KD accuracy are on the test split (all 10,000 images unless TRAIN_ARGS limits it);" \
+		"int8 on the first $(val "$RUN/quant.jsonl" .quant.eval_images) test images, where the same" \
+		"checkpoint in float scores $(pct "$float_acc"). Flash is \`arm-none-eabi-size\` of the" \
+		"Cortex-M7 build (text + data) when it was built (check-cost's formula: $(num "$flash_formula") B)."
 	echo
 	echo "![Peak SRAM per op](sram.png)"
 	echo
