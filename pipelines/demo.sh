@@ -28,7 +28,7 @@
 #   MINI_ARGS ("--no-autoaugment --test-limit 1000")  extra mini-train options (the search
 #                    ranks on the validation split; its test accuracy is only a glance)
 #   CALIB (1000)  VECTORS (20)  NAME (fmnist_net)   quantize / emit-c
-#   QUANT_EVAL (2000)  test images for quantize's float and int8 accuracy (the int8 reference
+#   QUANT_EVAL (1000)  test images for quantize's float and int8 accuracy (the int8 reference
 #                    inference is single-threaded; 0: all)   QUANT_ARGS ("")  extra quantize options
 #   THREADS (all cores)  QEMU=0 skips the Cortex-M7 run  LLM_URL, LLM_MODEL, GEN_ARGS: see search.sh
 #
@@ -74,7 +74,7 @@ KD_EPOCHS=${KD_EPOCHS:-2}
 KD_LIMIT=${KD_LIMIT:-30000}
 TRAIN_ARGS=${TRAIN_ARGS---no-autoaugment --mixup 0}
 CALIB=${CALIB:-1000}
-QUANT_EVAL=${QUANT_EVAL:-2000}
+QUANT_EVAL=${QUANT_EVAL:-1000}
 QUANT_ARGS=${QUANT_ARGS:-}
 VECTORS=${VECTORS:-20}
 NAME=${NAME:-fmnist_net}
