@@ -28,8 +28,8 @@
 #   MINI_ARGS ("--no-autoaugment --test-limit 1000")  extra mini-train options (the search
 #                    ranks on the validation split; its test accuracy is only a glance)
 #   CALIB (1000)  VECTORS (20)  NAME (fmnist_net)   quantize / emit-c
-#   QUANT_EVAL (1000)  test images for quantize's float and int8 accuracy (the int8 reference
-#                    inference is single-threaded; 0: all)   QUANT_ARGS ("")  extra quantize options
+#   QUANT_EVAL (0: all)  test images for quantize's float and int8 accuracy
+#   QUANT_ARGS ("")  extra quantize options
 #   THREADS (all cores)  QEMU=0 skips the Cortex-M7 run  LLM_URL, LLM_MODEL, GEN_ARGS: see search.sh
 #
 # Progress: a banner per stage with the elapsed time on stderr. Resumable: a stage whose output
@@ -74,7 +74,7 @@ KD_EPOCHS=${KD_EPOCHS:-2}
 KD_LIMIT=${KD_LIMIT:-30000}
 TRAIN_ARGS=${TRAIN_ARGS---no-autoaugment --mixup 0}
 CALIB=${CALIB:-1000}
-QUANT_EVAL=${QUANT_EVAL:-1000}
+QUANT_EVAL=${QUANT_EVAL:-0}
 QUANT_ARGS=${QUANT_ARGS:-}
 VECTORS=${VECTORS:-20}
 NAME=${NAME:-fmnist_net}
@@ -231,7 +231,7 @@ if [ -s "$RUN/quant.jsonl" ]; then
 else
 	# shellcheck disable=SC2086
 	timed quantize stage_filter "$RUN/kd.jsonl" "$RUN/quant.jsonl" "$BIN/quantize" \
-		--weights "$RUN/student-kd.safetensors" $DS --calib "$CALIB" $([ "$QUANT_EVAL" -gt 0 ] && echo "--eval $QUANT_EVAL") $QUANT_ARGS -o "$RUN/$NAME-int8.safetensors"
+		--weights "$RUN/student-kd.safetensors" $DS --resolution "$RESOLUTION" --calib "$CALIB" $([ "$QUANT_EVAL" -gt 0 ] && echo "--eval $QUANT_EVAL") $QUANT_ARGS -o "$RUN/$NAME-int8.safetensors"
 fi
 jq -r '"demo: quantize: on \(.quant.eval_images) test images, float \(.quant.float_acc * 10000 | round / 100)%, int8 \(.quant.int8_acc * 10000 | round / 100)%"' \
 	"$RUN/quant.jsonl" >&2
