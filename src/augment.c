@@ -4,7 +4,7 @@
  * (transforms/autoaugment.py, transforms/_functional_tensor.py); each function names the
  * torchvision function it follows. */
 #include "augment.h"
-#include "rng.h"
+#include "prng.h"
 #include "util.h"
 
 #include <math.h>
@@ -14,11 +14,11 @@
 /* ---- crop and flip ---- */
 
 /* Random crop after zero padding, on elements of elem bytes: img [h][w][c]. */
-static void random_crop(void *img, int h, int w, int c, size_t elem, int pad, struct rng *rng)
+static void random_crop(void *img, int h, int w, int c, size_t elem, int pad, struct prng *rng)
 {
 	/* Like torchvision: the top offset, then the left one, each uniform in [0, 2·pad]. */
-	int top = (int)rng_below(rng, (uint64_t)(2 * pad + 1)) - pad;
-	int left = (int)rng_below(rng, (uint64_t)(2 * pad + 1)) - pad;
+	int top = (int)prng_below(rng, (uint64_t)(2 * pad + 1)) - pad;
+	int left = (int)prng_below(rng, (uint64_t)(2 * pad + 1)) - pad;
 	size_t px = (size_t)c * elem, row = (size_t)w * px;
 	unsigned char *src = img, *tmp = xcalloc((size_t)h, row);
 	for (int y = 0; y < h; y++) {
@@ -49,22 +49,22 @@ static void hflip(void *img, int h, int w, int c, size_t elem)
 }
 
 static void crop_flip(const struct augment *a, void *img, int h, int w, int c, size_t elem,
-		      struct rng *rng)
+		      struct prng *rng)
 {
 	if (a->crop_pad > 0)
 		random_crop(img, h, w, c, elem, a->crop_pad, rng);
-	if (a->hflip && rng_uniform(rng) < 0.5)
+	if (a->hflip && prng_unit(rng) < 0.5)
 		hflip(img, h, w, c, elem);
 }
 
-void augment_u8(const struct augment *a, uint8_t *img, int h, int w, int c, struct rng *rng)
+void augment_u8(const struct augment *a, uint8_t *img, int h, int w, int c, struct prng *rng)
 {
 	crop_flip(a, img, h, w, c, 1, rng);
 	if (a->autoaugment && (c == 1 || c == 3))
 		aa_random(img, h, w, c, rng);
 }
 
-void augment_f32(const struct augment *a, float *img, int h, int w, int c, struct rng *rng)
+void augment_f32(const struct augment *a, float *img, int h, int w, int c, struct prng *rng)
 {
 	crop_flip(a, img, h, w, c, sizeof(float), rng);
 }
@@ -398,25 +398,25 @@ void aa_subpolicy(int id, const float probs[2], const int signs[2], uint8_t *img
 	}
 }
 
-void aa_random(uint8_t *img, int h, int w, int c, struct rng *rng)
+void aa_random(uint8_t *img, int h, int w, int c, struct prng *rng)
 {
 	/* torchvision's get_params order: policy id, two probabilities, two signs. */
-	int id = (int)rng_below(rng, 25);
-	float probs[2] = {rng_uniformf(rng), rng_uniformf(rng)};
-	int signs[2] = {(int)rng_below(rng, 2), (int)rng_below(rng, 2)};
+	int id = (int)prng_below(rng, 25);
+	float probs[2] = {prng_unitf(rng), prng_unitf(rng)};
+	int signs[2] = {(int)prng_below(rng, 2), (int)prng_below(rng, 2)};
 	aa_subpolicy(id, probs, signs, img, h, w, c);
 }
 
 /* ---- MixUp ---- */
 
 float mixup_batch(float *x, int count, size_t per_image, const int32_t *labels, int32_t *labels_b,
-		  double alpha, struct rng *rng)
+		  double alpha, struct prng *rng)
 {
-	float lam = (float)rng_beta(rng, alpha, alpha);
+	float lam = (float)prng_beta(rng, alpha, alpha);
 	int *perm = xmalloc((size_t)count * sizeof *perm);
 	for (int i = 0; i < count; i++)
 		perm[i] = i;
-	rng_shuffle(rng, perm, count);
+	prng_shuffle(rng, perm, count);
 	float *orig = xmalloc((size_t)count * per_image * sizeof *orig);
 	memcpy(orig, x, (size_t)count * per_image * sizeof *orig);
 	for (int i = 0; i < count; i++) {

@@ -11,7 +11,7 @@
  * with probability 1/2, magnitudes from torchvision's _augmentation_space with 10 bins for the
  * image's own size. The arithmetic is torchvision's tensor path (float32 blends truncated to
  * uint8, torch.round for the sharpness blur, integer equalize, grid_sample nearest with PyTorch's
- * pixel-centre convention). The random numbers come from struct rng, not torch's generator.
+ * pixel-centre convention). The random numbers come from struct prng, not torch's generator.
  *
  * Grey images (c == 1) take torchvision's 1-channel tensor path: Color (saturation) leaves the
  * image unchanged, Contrast blends towards the mean of the image itself; every other operation
@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct rng;
+struct prng;
 
 struct augment {
 	int crop_pad;    /* > 0: pad each side with this many zero pixels, crop back to h×w at a
@@ -31,10 +31,10 @@ struct augment {
 };
 
 /* img: [h][w][c] uint8 (c is 1 or 3 for AutoAugment), changed in place. */
-void augment_u8(const struct augment *a, uint8_t *img, int h, int w, int c, struct rng *rng);
+void augment_u8(const struct augment *a, uint8_t *img, int h, int w, int c, struct prng *rng);
 /* img: [h][w][c] float (already normalised: the crop pads with 0). Crop and flip only;
  * AutoAugment needs uint8 pixels and is skipped. */
-void augment_f32(const struct augment *a, float *img, int h, int w, int c, struct rng *rng);
+void augment_f32(const struct augment *a, float *img, int h, int w, int c, struct prng *rng);
 
 /* ---- AutoAugment operations, exposed for tests. img: [h][w][c] uint8, in place. ---- */
 enum aa_op {
@@ -53,12 +53,12 @@ float aa_magnitude(enum aa_op op, int bin, int h, int w);
 void aa_subpolicy(int id, const float probs[2], const int signs[2], uint8_t *img, int h, int w,
 		  int c);
 /* One full AutoAugment draw: sub-policy, two probabilities, two signs. */
-void aa_random(uint8_t *img, int h, int w, int c, struct rng *rng);
+void aa_random(uint8_t *img, int h, int w, int c, struct prng *rng);
 
 /* MixUp on a normalised batch x: [count][per_image]. lambda ~ Beta(alpha, alpha) once for the
  * batch and a random permutation p of the batch: x[i] = lambda·x[i] + (1 − lambda)·x[p[i]],
  * labels_b[i] = labels[p[i]]. The loss is lambda·CE(labels) + (1 − lambda)·CE(labels_b).
  * Returns lambda. */
 float mixup_batch(float *x, int count, size_t per_image, const int32_t *labels, int32_t *labels_b,
-		  double alpha, struct rng *rng);
+		  double alpha, struct prng *rng);
 #endif

@@ -2,7 +2,7 @@
  * validation split, and float batches (augment, normalise, bilinear resize, channel mapping). */
 #include "dataset.h"
 #include "augment.h"
-#include "rng.h"
+#include "prng.h"
 #include "safetensors.h"
 #include "util.h"
 
@@ -480,7 +480,7 @@ static void resize_map(const float *src, int w, int c, const struct lerp_axis *a
 }
 
 void dataset_batch(const struct dataset *d, const int *idx, int count, int out_h, int out_w,
-		   int out_c, const struct augment *aug, struct rng *rng, float *out, int32_t *labels)
+		   int out_c, const struct augment *aug, struct prng *rng, float *out, int32_t *labels)
 {
 	if (!(out_c == d->c || d->c == 1 || (d->c == 3 && out_c == 1)))
 		die("dataset_batch: cannot map %d channels to %d", d->c, out_c);
@@ -534,7 +534,7 @@ void nhwc_to_nchw(const float *in, int n, int h, int w, int c, float *out)
 }
 
 void dataset_batch_nchw(const struct dataset *d, const int *idx, int count, int out_h, int out_w,
-			int out_c, const struct augment *aug, struct rng *rng, float *out,
+			int out_c, const struct augment *aug, struct prng *rng, float *out,
 			int32_t *labels)
 {
 	size_t per = (size_t)out_h * out_w * out_c;
@@ -567,9 +567,9 @@ int dataset_split_val(int n, double val_frac, long train_limit, uint64_t seed,
 	int *perm = xmalloc((size_t)n * sizeof *perm);
 	for (int i = 0; i < n; i++)
 		perm[i] = i;
-	struct rng r;
-	rng_seed(&r, seed ^ 0x5eed5eedull);
-	rng_shuffle(&r, perm, n);
+	struct prng r;
+	prng_seed(&r, seed ^ 0x5eed5eedull);
+	prng_shuffle(&r, perm, n);
 	s->nval = nval;
 	s->ntrain = ntrain;
 	if (nval) {

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 struct augment; /* augment.h */
-struct rng;     /* rng.h */
+struct prng;     /* prng.h */
 
 enum dataset_kind { DS_FASHION_MNIST, DS_CIFAR10, DS_CIFAR100, DS_SAFETENSORS };
 enum dataset_split { SPLIT_TRAIN, SPLIT_TEST };
@@ -56,11 +56,11 @@ void dataset_free(struct dataset *d);
  * labels (may be NULL): [count] the images' labels, -1 when the dataset has none.
  * rng may be NULL when aug is NULL. Thread-safe for distinct out/labels/rng. */
 void dataset_batch(const struct dataset *d, const int *idx, int count, int out_h, int out_w,
-		   int out_c, const struct augment *aug, struct rng *rng, float *out, int32_t *labels);
+		   int out_c, const struct augment *aug, struct prng *rng, float *out, int32_t *labels);
 
 /* The same batch laid out [count][out_c][out_h][out_w] (NCHW, what net_forward takes). */
 void dataset_batch_nchw(const struct dataset *d, const int *idx, int count, int out_h, int out_w,
-			int out_c, const struct augment *aug, struct rng *rng, float *out,
+			int out_c, const struct augment *aug, struct prng *rng, float *out,
 			int32_t *labels);
 /* in: [n][h][w][c] -> out: [n][c][h][w] (distinct buffers). */
 void nhwc_to_nchw(const float *in, int n, int h, int w, int c, float *out);

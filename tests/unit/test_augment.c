@@ -3,7 +3,7 @@
  * tests/gen/augment_golden.py, the CIFAR10 sub-policies, determinism, MixUp. */
 #include "augment.h"
 #include "dataset.h"
-#include "rng.h"
+#include "prng.h"
 #include "t.h"
 #include "util.h"
 
@@ -233,14 +233,14 @@ static void test_policy(void)
 
 static void test_random(void)
 {
-	struct rng r1, r2;
+	struct prng r1, r2;
 	uint8_t base[32 * 32 * 3], x[32 * 32 * 3], y[32 * 32 * 3];
-	struct rng src;
-	rng_seed(&src, 77);
+	struct prng src;
+	prng_seed(&src, 77);
 	for (size_t i = 0; i < sizeof base; i++)
-		base[i] = (uint8_t)rng_below(&src, 256);
-	rng_seed(&r1, 5);
-	rng_seed(&r2, 5);
+		base[i] = (uint8_t)prng_below(&src, 256);
+	prng_seed(&r1, 5);
+	prng_seed(&r2, 5);
 	struct augment all = {.crop_pad = 4, .hflip = 1, .autoaugment = 1};
 	int identical = 1, changed = 0;
 	for (int t = 0; t < 50; t++) {
@@ -264,8 +264,8 @@ static void test_random(void)
 	T_CHECK(aa_changed > 100 && aa_changed < 195, "AutoAugment alone changes %d of 200", aa_changed);
 	uint8_t g[28 * 28], h[28 * 28];
 	int grey_same = 1, grey_changed = 0;
-	rng_seed(&r1, 8);
-	rng_seed(&r2, 8);
+	prng_seed(&r1, 8);
+	prng_seed(&r2, 8);
 	for (int t = 0; t < 100; t++) {
 		for (int i = 0; i < 28 * 28; i++)
 			g[i] = h[i] = (uint8_t)(i * 3);
@@ -284,8 +284,8 @@ static void test_random(void)
 
 static void test_mixup(void)
 {
-	struct rng r;
-	rng_seed(&r, 11);
+	struct prng r;
+	prng_seed(&r, 11);
 	enum { N = 16, P = 5 };
 	float x[N * P];
 	int32_t labels[N], lb[N];
@@ -327,9 +327,9 @@ static void test_batch_with_augment(void)
 	int idx[4] = {0, 1, 2, 3};
 	float a[4 * 16 * 16 * 3], b[4 * 16 * 16 * 3], plain[4 * 16 * 16 * 3];
 	struct augment aug = {.crop_pad = 2, .hflip = 1, .autoaugment = 1};
-	struct rng r1, r2;
-	rng_seed(&r1, 3);
-	rng_seed(&r2, 3);
+	struct prng r1, r2;
+	prng_seed(&r1, 3);
+	prng_seed(&r2, 3);
 	dataset_batch(&d, idx, 4, 16, 16, 3, &aug, &r1, a, NULL);
 	dataset_batch(&d, idx, 4, 16, 16, 3, &aug, &r2, b, NULL);
 	dataset_batch(&d, idx, 4, 16, 16, 3, NULL, NULL, plain, NULL);

@@ -3,7 +3,7 @@
  * validation split, and crop/flip. Small files of each format are written to a temp folder. */
 #include "augment.h"
 #include "dataset.h"
-#include "rng.h"
+#include "prng.h"
 #include "safetensors.h"
 #include "t.h"
 #include "util.h"
@@ -460,55 +460,55 @@ static void test_split(void)
 
 static void test_rng(void)
 {
-	struct rng r, s;
-	rng_seed(&r, 1);
-	rng_seed(&s, 1);
+	struct prng r, s;
+	prng_seed(&r, 1);
+	prng_seed(&s, 1);
 	int same = 1;
 	for (int i = 0; i < 100; i++)
-		same &= rng_u64(&r) == rng_u64(&s);
+		same &= prng_u64(&r) == prng_u64(&s);
 	T_CHECK(same, "same seed, same stream");
-	rng_seed(&s, 2);
-	T_CHECK(rng_u64(&r) != rng_u64(&s), "another seed, another stream");
+	prng_seed(&s, 2);
+	T_CHECK(prng_u64(&r) != prng_u64(&s), "another seed, another stream");
 	/* xoshiro256** reference: state {1, 2, 3, 4} gives 11520 then 0 then 1509978240. */
-	struct rng ref = {{1, 2, 3, 4}};
-	uint64_t x0 = rng_u64(&ref), x1 = rng_u64(&ref), x2 = rng_u64(&ref);
+	struct prng ref = {{1, 2, 3, 4}};
+	uint64_t x0 = prng_u64(&ref), x1 = prng_u64(&ref), x2 = prng_u64(&ref);
 	T_CHECK(x0 == 11520 && x1 == 0 && x2 == 1509978240ull,
 		"xoshiro256** reference outputs (%llu %llu %llu)", (unsigned long long)x0,
 		(unsigned long long)x1, (unsigned long long)x2);
 	double su = 0, sn = 0, sn2 = 0, sb = 0, min = 1, max = 0;
 	int n = 200000, below_ok = 1;
 	for (int i = 0; i < n; i++) {
-		double u = rng_uniform(&r), z = rng_normal(&r);
+		double u = prng_unit(&r), z = prng_gauss(&r);
 		su += u, sn += z, sn2 += z * z;
 		min = u < min ? u : min, max = u > max ? u : max;
-		below_ok &= rng_below(&r, 7) < 7;
+		below_ok &= prng_below(&r, 7) < 7;
 	}
 	for (int i = 0; i < 20000; i++)
-		sb += rng_beta(&r, 0.2, 0.2);
+		sb += prng_beta(&r, 0.2, 0.2);
 	T_NEAR(su / n, 0.5, 0.01, "uniform mean 0.5");
 	T_CHECK(min >= 0 && max < 1, "uniform in [0, 1)");
 	T_NEAR(sn / n, 0, 0.01, "normal mean 0");
 	T_NEAR(sn2 / n, 1, 0.02, "normal variance 1");
 	T_NEAR(sb / 20000, 0.5, 0.02, "Beta(0.2, 0.2) mean 0.5");
-	T_NEAR(rng_gamma(&r, 3.0) > 0, 1, 0, "gamma positive");
+	T_NEAR(prng_gamma(&r, 3.0) > 0, 1, 0, "gamma positive");
 	double sg = 0;
 	for (int i = 0; i < 20000; i++)
-		sg += rng_gamma(&r, 3.0);
+		sg += prng_gamma(&r, 3.0);
 	T_NEAR(sg / 20000, 3.0, 0.03, "Gamma(3) mean 3");
-	T_CHECK(below_ok, "rng_below(7) < 7");
+	T_CHECK(below_ok, "prng_below(7) < 7");
 	int a[50], count[50] = {0}, moved = 0;
 	for (int i = 0; i < 50; i++)
 		a[i] = i;
-	rng_shuffle(&r, a, 50);
+	prng_shuffle(&r, a, 50);
 	for (int i = 0; i < 50; i++)
 		count[a[i]]++, moved += a[i] != i;
 	int perm = 1;
 	for (int i = 0; i < 50; i++)
 		perm &= count[i] == 1;
 	T_CHECK(perm && moved > 10, "shuffle is a permutation that moves things");
-	rng_seed(&r, 9);
-	rng_fork(&r, &s);
-	T_CHECK(rng_u64(&r) != rng_u64(&s), "a fork is another stream");
+	prng_seed(&r, 9);
+	prng_fork(&r, &s);
+	T_CHECK(prng_u64(&r) != prng_u64(&s), "a fork is another stream");
 }
 
 static void test_crop_flip(void)
@@ -516,8 +516,8 @@ static void test_crop_flip(void)
 	/* 3×3 grey image 1..9; pad 1: every output is the image shifted by (dy, dx) in {-1,0,1}². */
 	uint8_t base[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, img[9];
 	struct augment crop = {.crop_pad = 1}, flip = {.hflip = 1};
-	struct rng r;
-	rng_seed(&r, 5);
+	struct prng r;
+	prng_seed(&r, 5);
 	int shifts_seen[9] = {0}, all_valid = 1;
 	for (int t = 0; t < 200; t++) {
 		memcpy(img, base, 9);

@@ -1,5 +1,5 @@
-/* rng.c — xoshiro256** (Blackman & Vigna) seeded with splitmix64, plus distributions. */
-#include "rng.h"
+/* prng.c — xoshiro256** (Blackman & Vigna) seeded with splitmix64, plus distributions. */
+#include "prng.h"
 
 #include <math.h>
 
@@ -11,15 +11,15 @@ static uint64_t splitmix64(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
-void rng_seed(struct rng *r, uint64_t seed)
+void prng_seed(struct prng *r, uint64_t seed)
 {
 	for (int i = 0; i < 4; i++)
 		r->s[i] = splitmix64(&seed);
 }
 
-void rng_fork(struct rng *parent, struct rng *child)
+void prng_fork(struct prng *parent, struct prng *child)
 {
-	rng_seed(child, rng_u64(parent));
+	prng_seed(child, prng_u64(parent));
 }
 
 static uint64_t rotl(uint64_t x, int k)
@@ -27,7 +27,7 @@ static uint64_t rotl(uint64_t x, int k)
 	return (x << k) | (x >> (64 - k));
 }
 
-uint64_t rng_u64(struct rng *r)
+uint64_t prng_u64(struct prng *r)
 {
 	uint64_t *s = r->s;
 	uint64_t result = rotl(s[1] * 5, 7) * 9;
@@ -41,65 +41,65 @@ uint64_t rng_u64(struct rng *r)
 	return result;
 }
 
-double rng_uniform(struct rng *r)
+double prng_unit(struct prng *r)
 {
-	return (double)(rng_u64(r) >> 11) * 0x1.0p-53;
+	return (double)(prng_u64(r) >> 11) * 0x1.0p-53;
 }
 
-float rng_uniformf(struct rng *r)
+float prng_unitf(struct prng *r)
 {
-	return (float)(rng_u64(r) >> 40) * 0x1.0p-24f;
+	return (float)(prng_u64(r) >> 40) * 0x1.0p-24f;
 }
 
-uint64_t rng_below(struct rng *r, uint64_t n)
+uint64_t prng_below(struct prng *r, uint64_t n)
 {
 	/* Reject the top partial range so every residue is equally likely. */
 	uint64_t limit = UINT64_MAX - UINT64_MAX % n;
 	uint64_t x;
 	do
-		x = rng_u64(r);
+		x = prng_u64(r);
 	while (x >= limit);
 	return x % n;
 }
 
-double rng_normal(struct rng *r)
+double prng_gauss(struct prng *r)
 {
-	double u1 = 1.0 - rng_uniform(r); /* (0, 1]: log is finite */
-	double u2 = rng_uniform(r);
+	double u1 = 1.0 - prng_unit(r); /* (0, 1]: log is finite */
+	double u2 = prng_unit(r);
 	return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
 }
 
-double rng_gamma(struct rng *r, double shape)
+double prng_gamma(struct prng *r, double shape)
 {
 	if (shape < 1.0) {
 		/* Gamma(a) = Gamma(a + 1) · U^(1/a). */
-		double u = 1.0 - rng_uniform(r);
-		return rng_gamma(r, shape + 1.0) * pow(u, 1.0 / shape);
+		double u = 1.0 - prng_unit(r);
+		return prng_gamma(r, shape + 1.0) * pow(u, 1.0 / shape);
 	}
 	double d = shape - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
 	for (;;) {
 		double x, v;
 		do {
-			x = rng_normal(r);
+			x = prng_gauss(r);
 			v = 1.0 + c * x;
 		} while (v <= 0.0);
 		v = v * v * v;
-		double u = 1.0 - rng_uniform(r);
+		double u = 1.0 - prng_unit(r);
 		if (u < 1.0 - 0.0331 * x * x * x * x || log(u) < 0.5 * x * x + d * (1.0 - v + log(v)))
 			return d * v;
 	}
 }
 
-double rng_beta(struct rng *r, double a, double b)
+double prng_beta(struct prng *r, double a, double b)
 {
-	double x = rng_gamma(r, a), y = rng_gamma(r, b);
+	double x = prng_gamma(r, a), y = prng_gamma(r, b);
 	return x + y > 0 ? x / (x + y) : 0.5;
 }
 
-void rng_shuffle(struct rng *r, int *a, int n)
+void prng_shuffle(struct prng *r, int *a, int n)
 {
 	for (int i = n - 1; i > 0; i--) {
-		int j = (int)rng_below(r, (uint64_t)i + 1);
+		int j = (int)prng_below(r, (uint64_t)i + 1);
 		int t = a[i];
 		a[i] = a[j];
 		a[j] = t;

@@ -1,0 +1,46 @@
+#!/usr/bin/python3
+"""bench_torch.py ARCH.json RES BATCH CLASSES STEPS [THREADS] - PyTorch's training throughput on
+the same steps as `mini-train --benchmark` (forward, cross-entropy, backward, SGD momentum 0.9
+Nesterov wd 5e-4, random data, 3 warm-up steps). Prints {"images_per_s": ...}."""
+import json
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "gen"))
+from refmodel import Net  # noqa: E402
+
+
+def main():
+    arch_path, res, batch, classes, steps = sys.argv[1:6]
+    threads = int(sys.argv[6]) if len(sys.argv) > 6 else 2
+    torch.set_num_threads(threads)
+    doc = json.load(open(arch_path))
+    arch = doc.get("arch", doc)
+    res, batch, classes, steps = int(res), int(batch), int(classes), int(steps)
+    m = Net(arch, classes)
+    m.train()
+    opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4, nesterov=True)
+    x = torch.randn(batch, arch["input_channels"], res, res)
+    y = torch.randint(0, classes, (batch,))
+
+    def step():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(m(x), y)
+        loss.backward()
+        opt.step()
+
+    for _ in range(3):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    secs = time.perf_counter() - t0
+    print(json.dumps({"images_per_s": steps * batch / secs, "threads": threads,
+                      "torch": torch.__version__}))
+
+
+if __name__ == "__main__":
+    main()

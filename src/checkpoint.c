@@ -1,0 +1,174 @@
+/* checkpoint.c — safetensors checkpoints with PyTorch names. See checkpoint.h. */
+#include "checkpoint.h"
+#include "safetensors.h"
+#include "util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* [C][1][k][k] <-> [k][k][C] */
+static void dw_from_torch(float *dst, const float *src, int C, int k)
+{
+	for (int c = 0; c < C; c++)
+		for (int t = 0; t < k * k; t++)
+			dst[(size_t)t * C + c] = src[(size_t)c * k * k + t];
+}
+
+static void dw_to_torch(float *dst, const float *src, int C, int k)
+{
+	for (int c = 0; c < C; c++)
+		for (int t = 0; t < k * k; t++)
+			dst[(size_t)c * k * k + t] = src[(size_t)t * C + c];
+}
+
+static int is_bn_counter(const char *name, char *bn_prefix, size_t n)
+{
+	const char *suffix = ".num_batches_tracked";
+	size_t len = strlen(name), sl = strlen(suffix);
+	if (len <= sl || strcmp(name + len - sl, suffix) != 0 || len - sl >= n)
+		return 0;
+	memcpy(bn_prefix, name, len - sl);
+	bn_prefix[len - sl] = '\0';
+	return 1;
+}
+
+int checkpoint_load(struct net *n, const char *path, char *err, size_t errlen)
+{
+	struct st_file f;
+	if (st_open(path, &f, err, errlen))
+		return -1;
+	int rc = -1;
+	for (int i = 0; i < n->nentries; i++) {
+		const struct net_entry *e = &n->entries[i];
+		const struct st_tensor *t = st_expect(&f, e->name, ST_F32, e->ndim, e->shape, err,
+						      errlen);
+		if (!t)
+			goto out;
+		const float *src = t->data;
+		for (size_t j = 0; j < e->numel; j++) {
+			float v;
+			memcpy(&v, src + j, sizeof v);
+			if (!isfinite(v)) {
+				snprintf(err, errlen, "%s: tensor %s: element %zu is not finite", path,
+					 e->name, j);
+				goto out;
+			}
+		}
+		float *dst = (e->is_buffer ? n->bufs : n->params) + e->off;
+		if (e->dw_layout)
+			dw_from_torch(dst, src, (int)e->shape[0], (int)e->shape[2]);
+		else
+			memcpy(dst, src, sizeof(float) * e->numel);
+	}
+	/* Every tensor in the file must belong to the network. */
+	for (int i = 0; i < f.ntensors; i++) {
+		const struct st_tensor *t = &f.tensors[i];
+		char prefix[96], rv[128];
+		if (is_bn_counter(t->name, prefix, sizeof prefix)) {
+			snprintf(rv, sizeof rv, "%s.running_var", prefix);
+			const struct net_entry *e = net_find(n, rv);
+			if (!e) {
+				snprintf(err, errlen,
+					 "%s: tensor %s: unexpected (the arch does not match the "
+					 "weights)", path, t->name);
+				goto out;
+			}
+			if (t->dtype != ST_I64 || t->numel != 1) {
+				snprintf(err, errlen, "%s: tensor %s: expected an I64 scalar", path,
+					 t->name);
+				goto out;
+			}
+			memcpy(&n->batches_tracked[e->bn], t->data, sizeof(int64_t));
+			continue;
+		}
+		if (!net_find(n, t->name)) {
+			snprintf(err, errlen,
+				 "%s: tensor %s: unexpected (the arch does not match the weights)",
+				 path, t->name);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	st_close(&f);
+	return rc;
+}
+
+int checkpoint_save(const struct net *n, const char *path, const char *const *meta, char *err,
+		    size_t errlen)
+{
+	float *staging = xmalloc(sizeof(float) * (n->nparams + n->nbufs + 1));
+	struct st_writer *w = st_writer_new();
+	float *p = staging;
+	for (int i = 0; i < n->nentries; i++) {
+		const struct net_entry *e = &n->entries[i];
+		const float *src = (e->is_buffer ? n->bufs : n->params) + e->off;
+		if (e->dw_layout)
+			dw_to_torch(p, src, (int)e->shape[0], (int)e->shape[2]);
+		else
+			memcpy(p, src, sizeof(float) * e->numel);
+		st_writer_add(w, e->name, ST_F32, e->ndim, e->shape, p);
+		p += e->numel;
+		if (e->bn >= 0) {
+			char name[128];
+			size_t len = strlen(e->name) - strlen(".running_var");
+			snprintf(name, sizeof name, "%.*s.num_batches_tracked", (int)len, e->name);
+			st_writer_add(w, name, ST_I64, 0, NULL, &n->batches_tracked[e->bn]);
+		}
+	}
+	cJSON *aj = arch_to_json(&n->arch);
+	char *text = cJSON_PrintUnformatted(aj);
+	cJSON_Delete(aj);
+	st_writer_meta(w, "arch", text);
+	char buf[32];
+	snprintf(buf, sizeof buf, "%d", n->an.classes);
+	st_writer_meta(w, "classes", buf);
+	for (int i = 0; meta && meta[i] && meta[i + 1]; i += 2)
+		st_writer_meta(w, meta[i], meta[i + 1]);
+	free(text);
+	int rc = st_writer_save(w, path);
+	if (rc)
+		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+	st_writer_free(w);
+	free(staging);
+	return rc;
+}
+
+int checkpoint_info(const char *path, struct arch *arch, int *classes, char *err, size_t errlen)
+{
+	struct st_file f;
+	if (st_open(path, &f, err, errlen))
+		return -1;
+	int rc = -1;
+	if (classes) {
+		int64_t any = -1;
+		const struct st_tensor *t = st_expect(&f, "classifier.bias", ST_F32, 1, &any, err,
+						      errlen);
+		if (!t)
+			goto out;
+		*classes = (int)t->shape[0];
+	}
+	if (arch) {
+		const char *text = st_meta(&f, "arch");
+		if (!text) {
+			snprintf(err, errlen, "%s: no \"arch\" in __metadata__ (give --arch)", path);
+			goto out;
+		}
+		cJSON *j = cJSON_Parse(text);
+		char why[256];
+		if (!j || arch_parse(j, arch, why, sizeof why)) {
+			snprintf(err, errlen, "%s: __metadata__ arch: %s", path,
+				 j ? why : "not valid JSON");
+			cJSON_Delete(j);
+			goto out;
+		}
+		cJSON_Delete(j);
+	}
+	rc = 0;
+out:
+	st_close(&f);
+	return rc;
+}

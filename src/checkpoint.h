@@ -1,0 +1,27 @@
+/* checkpoint.h — networks to and from safetensors with PyTorch's names and layouts.
+ *
+ * Tensors: every state_dict entry of the reference model (conv weights OIHW, BN weight, bias,
+ * running_mean, running_var F32; num_batches_tracked I64 scalar), so a checkpoint loads into the
+ * reference PyTorch model with strict=True. __metadata__ holds "arch" (the arch as JSON text) and
+ * whatever provenance the caller adds. Loading accepts files without num_batches_tracked (the
+ * paper's released weights) and refuses missing or unexpected tensors, wrong dtypes or shapes and
+ * non-finite values, naming the file and tensor. Saving is atomic (temporary file + rename). */
+#ifndef LMNAS_CHECKPOINT_H
+#define LMNAS_CHECKPOINT_H
+#include <stddef.h>
+#include "arch.h"
+#include "net.h"
+
+/* Loads every tensor of n from path. Returns 0, or -1 with "PATH: tensor NAME: reason" in err;
+ * on failure n's parameters may be partly overwritten. */
+int checkpoint_load(struct net *n, const char *path, char *err, size_t errlen);
+
+/* Writes n to path. meta: NULL or a NULL-terminated list of key, value strings (provenance).
+ * Returns 0, or -1 with a reason in err. */
+int checkpoint_save(const struct net *n, const char *path, const char *const *meta, char *err,
+		    size_t errlen);
+
+/* The arch in a checkpoint's metadata ("arch"), and its class count (classifier.bias length).
+ * Returns 0, or -1 with a reason in err. classes may be NULL; arch may be NULL. */
+int checkpoint_info(const char *path, struct arch *arch, int *classes, char *err, size_t errlen);
+#endif

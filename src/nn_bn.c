@@ -1,0 +1,163 @@
+/* nn_bn.c — batch normalisation, NHWC. See nn_bn.h.
+ *
+ * Per-channel sums run over channel groups of BN_GROUP (one thread per group, double
+ * accumulators, the inner loop over contiguous channels); element-wise passes run over rows. */
+/* Full vectorisation (-O2 vectorises only the cheapest loops); the Makefile stays at -O2. */
+#pragma GCC optimize("O3")
+#include "nn_bn.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stddef.h>
+
+#define BN_BLOCK 32 /* rows summed in float before adding into the double totals */
+
+/* One pass over a [M][C] (and b [M][C] when given), row ranges split across threads:
+ *   without b: s1[c] = Σ (a - k[c]),      s2[c] = Σ (a - k[c])²   (k: a shift, e.g. a sample)
+ *   with b:    s1[c] = Σ a,               s2[c] = Σ a·(b - k[c])
+ * Rows are summed in float in blocks of BN_BLOCK (the inner loop runs over contiguous channels
+ * and vectorises), blocks are added in double. work: 2·threads·C doubles of scratch. */
+static void channel_sums(double *s1, double *s2, const float *a, const float *b, const float *k,
+			 int M, int C, double *work, int threads)
+{
+	#pragma omp parallel num_threads(threads)
+	{
+		int t = omp_get_thread_num(), nt = omp_get_num_threads();
+		int m0 = (int)((long)M * t / nt), m1 = (int)((long)M * (t + 1) / nt);
+		double *d1 = work + (size_t)2 * t * C, *d2 = d1 + C;
+		float *f1 = __builtin_alloca(sizeof(float) * 2 * (size_t)C), *f2 = f1 + C;
+		for (int c = 0; c < C; c++)
+			d1[c] = d2[c] = 0;
+		for (int m = m0; m < m1; m += BN_BLOCK) {
+			int me = m + BN_BLOCK < m1 ? m + BN_BLOCK : m1;
+			for (int c = 0; c < C; c++)
+				f1[c] = f2[c] = 0;
+			for (int r = m; r < me; r++) {
+				const float *restrict ar = a + (size_t)r * C;
+				if (b) {
+					const float *restrict br = b + (size_t)r * C;
+					for (int c = 0; c < C; c++) {
+						f1[c] += ar[c];
+						f2[c] += ar[c] * (br[c] - k[c]);
+					}
+				} else {
+					for (int c = 0; c < C; c++) {
+						float d = ar[c] - k[c];
+						f1[c] += d;
+						f2[c] += d * d;
+					}
+				}
+			}
+			for (int c = 0; c < C; c++) {
+				d1[c] += f1[c];
+				d2[c] += f2[c];
+			}
+		}
+	}
+	for (int c = 0; c < C; c++) {
+		s1[c] = s2[c] = 0;
+		for (int t = 0; t < threads; t++) {
+			s1[c] += work[(size_t)2 * t * C + c];
+			s2[c] += work[(size_t)2 * t * C + C + c];
+		}
+	}
+}
+
+static int sum_threads(int M)
+{
+	int t = omp_get_max_threads();
+	return M < 64 * t ? 1 : t;
+}
+
+/* y = x·scale[c] + shift[c] */
+static void scale_shift(float *y, const float *x, const float *scale, const float *shift, int M,
+			int C)
+{
+	#pragma omp parallel for schedule(static)
+	for (int m = 0; m < M; m++) {
+		const float *restrict xr = x + (size_t)m * C;
+		float *restrict yr = y + (size_t)m * C;
+		for (int c = 0; c < C; c++)
+			yr[c] = xr[c] * scale[c] + shift[c];
+	}
+}
+
+void bn_forward_train(float *y, float *mean, float *invstd, float *run_mean, float *run_var,
+		      const float *x, const float *gamma, const float *beta, int M, int C)
+{
+	/* One pass, shifted by the first row (a sample near the mean) so that
+	 * var = Σd²/M - (Σd/M)² does not cancel. */
+	int threads = sum_threads(M);
+	double *work = __builtin_alloca(sizeof(double) * 2 * (size_t)threads * C);
+	double *s1 = __builtin_alloca(sizeof(double) * (size_t)C);
+	double *s2 = __builtin_alloca(sizeof(double) * (size_t)C);
+	float *scale = __builtin_alloca(sizeof(float) * (size_t)C);
+	float *shift = __builtin_alloca(sizeof(float) * (size_t)C);
+	channel_sums(s1, s2, x, NULL, x, M, C, work, threads);
+	for (int c = 0; c < C; c++) {
+		double dm = s1[c] / M, m = x[c] + dm;
+		double var = s2[c] / M - dm * dm;
+		if (var < 0)
+			var = 0;
+		mean[c] = (float)m;
+		invstd[c] = (float)(1.0 / sqrt(var + BN_EPS));
+		scale[c] = gamma[c] * invstd[c];
+		shift[c] = (float)(beta[c] - m * scale[c]);
+		double unbiased = M > 1 ? var * M / (M - 1) : var;
+		run_mean[c] = (float)((1 - BN_MOMENTUM) * run_mean[c] + BN_MOMENTUM * m);
+		run_var[c] = (float)((1 - BN_MOMENTUM) * run_var[c] + BN_MOMENTUM * unbiased);
+	}
+	scale_shift(y, x, scale, shift, M, C);
+}
+
+void bn_forward_infer(float *y, const float *x, const float *gamma, const float *beta,
+		      const float *run_mean, const float *run_var, int M, int C)
+{
+	float *scale = __builtin_alloca(sizeof(float) * (size_t)C);
+	float *shift = __builtin_alloca(sizeof(float) * (size_t)C);
+	for (int c = 0; c < C; c++) {
+		scale[c] = gamma[c] / sqrtf(run_var[c] + BN_EPS);
+		shift[c] = beta[c] - run_mean[c] * scale[c];
+	}
+	scale_shift(y, x, scale, shift, M, C);
+}
+
+/* With xhat = (x - mean)·invstd:
+ *   dbeta = Σ dy,  dgamma = Σ dy·xhat,
+ *   dx = gamma·invstd/M · (M·dy - dbeta - xhat·dgamma). */
+void bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+		 const float *mean, const float *invstd, const float *gamma, int M, int C, int accum)
+{
+	int threads = sum_threads(M);
+	double *work = __builtin_alloca(sizeof(double) * 2 * (size_t)threads * C);
+	double *sdy = __builtin_alloca(sizeof(double) * (size_t)C);
+	double *sdyx = __builtin_alloca(sizeof(double) * (size_t)C);
+	channel_sums(sdy, sdyx, dy, x, mean, M, C, work, threads); /* Σdy, Σdy·(x - mean) */
+	float *a = __builtin_alloca(sizeof(float) * (size_t)C);
+	float *b = __builtin_alloca(sizeof(float) * (size_t)C);
+	float *k = __builtin_alloca(sizeof(float) * (size_t)C);
+	for (int c = 0; c < C; c++) {
+		double dg = invstd[c] * sdyx[c]; /* Σ dy·xhat */
+		dgamma[c] = (float)dg;
+		dbeta[c] = (float)sdy[c];
+		/* dx = k·dy + a·x + b, with k = gamma·invstd, a = -k·invstd·dg/M,
+		 * b = -k·dbeta/M - a·mean */
+		k[c] = gamma[c] * invstd[c];
+		a[c] = (float)(-k[c] * invstd[c] * dg / M);
+		b[c] = (float)(-k[c] * sdy[c] / M) - a[c] * mean[c];
+	}
+	if (!dx)
+		return;
+	#pragma omp parallel for schedule(static)
+	for (int m = 0; m < M; m++) {
+		const float *restrict g = dy + (size_t)m * C;
+		const float *restrict xr = x + (size_t)m * C;
+		float *restrict d = dx + (size_t)m * C;
+		if (accum)
+			for (int c = 0; c < C; c++)
+				d[c] += k[c] * g[c] + a[c] * xr[c] + b[c];
+		else
+			for (int c = 0; c < C; c++)
+				d[c] = k[c] * g[c] + a[c] * xr[c] + b[c];
+	}
+}

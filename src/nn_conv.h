@@ -1,0 +1,48 @@
+/* nn_conv.h — convolutions on NHWC float activations, forward and backward side by side.
+ *
+ *   conv1x1: pointwise convolution = one GEMM (OpenBLAS cblas_sgemm).
+ *     x: [M][cin] (M = N*H*W pixels), w: [cout][cin] (PyTorch OIHW with H=W=1), y: [M][cout]
+ *   depthwise: k x k, stride s, padding p, one filter per channel.
+ *     x: [N][H][W][C], w: [k][k][C] (transposed from PyTorch's [C][1][k][k]), y: [N][OH][OW][C]
+ *
+ * Backward functions write the parameter gradient (=), and write (accum == 0) or add
+ * (accum == 1) the input gradient; dx may be NULL when the input needs no gradient. */
+#ifndef LMNAS_NN_CONV_H
+#define LMNAS_NN_CONV_H
+#include <stddef.h>
+
+/* C[M][N] = op(A) · op(B) + beta·C (row-major; op = transpose when trans_*), threaded by rows
+ * of C. */
+void gemm_rows(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda,
+	       const float *B, int ldb, float beta, float *C, int ldc);
+
+void conv1x1_forward(float *y, const float *x, const float *w, int M, int cin, int cout);
+void conv1x1_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+		      int M, int cin, int cout, int accum);
+
+struct dw_shape {
+	int N, H, W, C;  /* input */
+	int OH, OW;      /* output */
+	int k, stride, pad;
+};
+
+/* Scratch for the fast depthwise kernels: replicated weights and per-thread partial weight
+ * gradients, dw_work_floats(s, threads) floats, made once (at net build). With work == NULL the
+ * kernels fall back to simpler threaded loops. */
+struct dw_work {
+	float *buf;
+	int threads; /* the most threads buf has room for */
+};
+size_t dw_work_floats(const struct dw_shape *s, int threads);
+
+void depthwise_forward(float *y, const float *x, const float *w, const struct dw_shape *s,
+		       const struct dw_work *work);
+void depthwise_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+			const struct dw_shape *s, int accum, const struct dw_work *work);
+
+/* Plain reference versions (straight loops, no threads), kept to test the fast ones against. */
+void conv1x1_forward_ref(float *y, const float *x, const float *w, int M, int cin, int cout);
+void depthwise_forward_ref(float *y, const float *x, const float *w, const struct dw_shape *s);
+void depthwise_backward_ref(float *dx, float *dw, const float *dy, const float *x, const float *w,
+			    const struct dw_shape *s, int accum);
+#endif

@@ -1,0 +1,108 @@
+/* test_net_golden.c — the six paper checkpoints load unchanged and their logits on the golden
+ * images match PyTorch's (shared/paper-models/golden-logits.safetensors) within 1e-3 relative,
+ * with the same top-1. */
+#include "arch.h"
+#include "checkpoint.h"
+#include "net.h"
+#include "record.h"
+#include "safetensors.h"
+#include "t.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* shared/paper-models, found from $LMNAS_SHARED or next to the repository. */
+static const char *models_dir(void)
+{
+	static char buf[1024];
+	const char *cands[] = {getenv("LMNAS_SHARED"), "../shared", "../../shared", "/work/shared"};
+	for (size_t i = 0; i < sizeof cands / sizeof *cands; i++) {
+		if (!cands[i])
+			continue;
+		snprintf(buf, sizeof buf, "%s/paper-models/golden-logits.safetensors", cands[i]);
+		if (access(buf, R_OK) == 0) {
+			snprintf(buf, sizeof buf, "%s/paper-models", cands[i]);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+static int argmax(const float *v, int n)
+{
+	int b = 0;
+	for (int i = 1; i < n; i++)
+		if (v[i] > v[b])
+			b = i;
+	return b;
+}
+
+static void check_model(const char *dir, const char *name, const char *base,
+			const struct st_file *g)
+{
+	char path[2048], err[512], key[128];
+	snprintf(path, sizeof path, "%s/%s.json", dir, base);
+	cJSON *doc = record_load_document(path);
+	struct arch a;
+	if (!T_CHECK(doc && arch_parse(cJSON_GetObjectItem(doc, "arch"), &a, err, sizeof err) == 0,
+		     "%s: arch parses", name))
+		return;
+	cJSON_Delete(doc);
+	const struct st_tensor *img = st_find(g, "images");
+	snprintf(key, sizeof key, "logits.%s", name);
+	const struct st_tensor *want = st_find(g, key);
+	int B = (int)img->shape[0], H = (int)img->shape[2], W = (int)img->shape[3];
+	int classes = (int)want->shape[1];
+	struct net *n = net_new(&a, H, W, classes, B, 0, err, sizeof err);
+	if (!T_CHECK(n != NULL, "%s: net builds", name))
+		return;
+	snprintf(path, sizeof path, "%s/%s.safetensors", dir, name);
+	int rc = checkpoint_load(n, path, err, sizeof err);
+	if (!T_CHECK(rc == 0, "%s: checkpoint loads unchanged", name)) {
+		printf("# %s\n", err);
+		net_free(n);
+		return;
+	}
+	const float *y = net_forward(n, img->data, B, 0);
+	const float *w = want->data;
+	double maxabs = 0, maxdiff = 0;
+	int same_top1 = 1;
+	for (int i = 0; i < B * classes; i++) {
+		maxabs = fmax(maxabs, fabs(w[i]));
+		maxdiff = fmax(maxdiff, fabs(y[i] - w[i]));
+	}
+	for (int b = 0; b < B; b++)
+		same_top1 &= argmax(y + b * classes, classes) == argmax(w + b * classes, classes);
+	printf("# %s: max |diff| %.3g, max |logit| %.3g\n", name, maxdiff, maxabs);
+	T_CHECK(maxdiff <= 1e-3 * fmax(1.0, maxabs), "%s: logits within 1e-3 relative", name);
+	T_CHECK(same_top1, "%s: same top-1 on all %d images", name, B);
+	net_free(n);
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	net_passive_threads(argv);
+	const char *dir = models_dir();
+	if (!dir) {
+		printf("ok - # SKIP shared/paper-models not found (set LMNAS_SHARED)\n");
+		return 0;
+	}
+	char path[2048], err[512];
+	snprintf(path, sizeof path, "%s/golden-logits.safetensors", dir);
+	struct st_file g;
+	if (!T_CHECK(st_open(path, &g, err, sizeof err) == 0, "golden logits open"))
+		return t_done();
+	static const char *names[][2] = {
+		{"lmanet-elite", "lmanet-elite"},  {"lmanet-core", "lmanet-core"},
+		{"qwnet-core", "qwnet-core"},      {"lmanet-elite-kd", "lmanet-elite"},
+		{"lmanet-core-kd", "lmanet-core"}, {"qwnet-core-kd", "qwnet-core"},
+	};
+	for (int i = 0; i < 6; i++)
+		check_model(dir, names[i][0], names[i][1], &g);
+	st_close(&g);
+	return t_done();
+}

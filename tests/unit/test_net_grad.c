@@ -1,0 +1,172 @@
+/* test_net_grad.c — a whole small network (depthwise and mbconv, SE, residual with and without
+ * projection, ReLU6, LeakyReLU, swish) against PyTorch (tests/gen/grad_golden.py): the loss and
+ * every parameter gradient of one training step, then the losses of ten SGD steps (momentum 0.9,
+ * Nesterov, weight decay) and the whole state after them. Also: the checkpoint round trip. */
+#include "checkpoint.h"
+#include "net.h"
+#include "safetensors.h"
+#include "sgd.h"
+#include "t.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define INIT "tests/golden/grad-net-init.safetensors"
+#define GOLDEN "tests/golden/grad-net-golden.safetensors"
+
+/* max |a - b| <= rtol * max |b| (+ a tiny absolute floor) */
+static int close_tensor(const float *a, const float *b, size_t n, double rtol, double *rel)
+{
+	double maxb = 0, maxd = 0;
+	for (size_t i = 0; i < n; i++) {
+		maxb = fmax(maxb, fabs(b[i]));
+		maxd = fmax(maxd, fabs((double)a[i] - b[i]));
+	}
+	*rel = maxd / fmax(maxb, 1e-12);
+	/* floor: gradients that are zero in exact arithmetic (a BN bias followed by a train-mode
+	 * BN) come out as rounding noise of ~1e-7 */
+	return maxd <= rtol * maxb + 1e-6;
+}
+
+static void to_int_labels(int *dst, const struct st_tensor *t, size_t off, int n)
+{
+	const int64_t *src = t->data;
+	for (int i = 0; i < n; i++)
+		dst[i] = (int)src[off + i];
+}
+
+/* Compares a net entry with a golden tensor in PyTorch layout. */
+static int entry_matches(const struct net *n, const struct net_entry *e, const float *base,
+			 const float *want, double rtol, double *rel)
+{
+	float *tmp = xmalloc(sizeof(float) * e->numel);
+	const float *src = base + e->off;
+	if (e->dw_layout) {
+		int C = (int)e->shape[0], kk = (int)(e->shape[2] * e->shape[3]);
+		for (int c = 0; c < C; c++)
+			for (int t = 0; t < kk; t++)
+				tmp[(size_t)c * kk + t] = src[(size_t)t * C + c];
+	} else {
+		memcpy(tmp, src, sizeof(float) * e->numel);
+	}
+	(void)n;
+	int ok = close_tensor(tmp, want, e->numel, rtol, rel);
+	free(tmp);
+	return ok;
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	net_passive_threads(argv);
+	char err[512];
+	struct arch a;
+	int classes;
+	struct st_file g;
+	if (!T_CHECK(checkpoint_info(INIT, &a, &classes, err, sizeof err) == 0, "init arch read") ||
+	    !T_CHECK(st_open(GOLDEN, &g, err, sizeof err) == 0, "golden opens")) {
+		printf("# %s\n", err);
+		return t_done();
+	}
+	const struct st_tensor *img = st_find(&g, "images"), *lab = st_find(&g, "labels");
+	const struct st_tensor *losses = st_find(&g, "losses"), *loss0 = st_find(&g, "loss0");
+	int steps = (int)img->shape[0], B = (int)img->shape[1];
+	int H = (int)img->shape[3], W = (int)img->shape[4];
+	size_t per_batch = (size_t)B * img->shape[2] * H * W;
+	struct net *n = net_new(&a, H, W, classes, B, 0, err, sizeof err);
+	if (!T_CHECK(n && checkpoint_load(n, INIT, err, sizeof err) == 0, "net builds and loads")) {
+		printf("# %s\n", err);
+		return t_done();
+	}
+	int labels[64];
+	to_int_labels(labels, lab, 0, B);
+	net_forward(n, img->data, B, 1);
+	double loss = net_loss(n, labels, B);
+	T_NEAR(loss, ((const float *)loss0->data)[0], 1e-5, "loss of batch 0 matches PyTorch");
+	net_backward(n, B);
+	int nchecked = 0, nbad = 0;
+	double worst = 0;
+	for (int i = 0; i < n->nentries; i++) {
+		const struct net_entry *e = &n->entries[i];
+		if (e->is_buffer)
+			continue;
+		char key[128];
+		snprintf(key, sizeof key, "grad.%s", e->name);
+		const struct st_tensor *t = st_find(&g, key);
+		double rel = 1;
+		if (!t || !entry_matches(n, e, n->grads, t->data, 1e-3, &rel)) {
+			printf("# %s: relative error %.3g\n", key, rel);
+			nbad++;
+		}
+		if (t && e->numel > 0 && rel < 1 && strstr(e->name, ".bias") == NULL)
+			worst = fmax(worst, rel);
+		nchecked++;
+	}
+	printf("# worst relative gradient error %.3g over %d tensors\n", worst, nchecked);
+	T_CHECK(nchecked > 40 && nbad == 0, "all %d parameter gradients match PyTorch within 1e-3",
+		nchecked);
+
+	/* Ten SGD steps from the initial state. */
+	checkpoint_load(n, INIT, err, sizeof err);
+	struct sgd *opt = sgd_new(n->nparams, 0.9f, 5e-4f, 1);
+	int loss_ok = 1;
+	for (int s = 0; s < steps; s++) {
+		to_int_labels(labels, lab, (size_t)s * B, B);
+		net_forward(n, (const float *)img->data + s * per_batch, B, 1);
+		double l = net_loss(n, labels, B);
+		double want = ((const float *)losses->data)[s];
+		printf("# step %d loss %.7f (PyTorch %.7f)\n", s, l, want);
+		loss_ok &= fabs(l - want) <= 1e-3 * fabs(want);
+		net_backward(n, B);
+		sgd_step(opt, n->params, n->grads, 0.05f);
+	}
+	T_CHECK(loss_ok, "ten SGD steps reproduce PyTorch's losses within 1e-3");
+	nbad = 0;
+	for (int i = 0; i < n->nentries; i++) {
+		const struct net_entry *e = &n->entries[i];
+		char key[128];
+		snprintf(key, sizeof key, "after.%s", e->name);
+		const struct st_tensor *t = st_find(&g, key);
+		double rel = 1;
+		if (!t || !entry_matches(n, e, e->is_buffer ? n->bufs : n->params, t->data, 1e-3,
+					 &rel)) {
+			printf("# %s: relative error %.3g\n", key, rel);
+			nbad++;
+		}
+	}
+	T_CHECK(nbad == 0, "parameters and running statistics after ten steps match PyTorch");
+	T_CHECK(n->batches_tracked[0] == steps, "num_batches_tracked counts the steps");
+
+	/* Round trip: save, load into a fresh net, same logits in inference. */
+	char path[] = "/tmp/lmnas-ckpt-XXXXXX";
+	int fd = mkstemp(path);
+	close(fd);
+	const char *meta[] = {"stage", "test", NULL};
+	T_CHECK(checkpoint_save(n, path, meta, err, sizeof err) == 0, "checkpoint saves");
+	struct arch a2;
+	int classes2;
+	T_CHECK(checkpoint_info(path, &a2, &classes2, err, sizeof err) == 0 && classes2 == classes &&
+			a2.nblocks == a.nblocks,
+		"saved checkpoint carries arch and classes");
+	struct net *m = net_new(&a2, H, W, classes2, B, 0, err, sizeof err);
+	T_CHECK(checkpoint_load(m, path, err, sizeof err) == 0, "saved checkpoint loads");
+	float *y1 = xmalloc(sizeof(float) * B * classes);
+	memcpy(y1, net_forward(n, img->data, B, 0), sizeof(float) * B * classes);
+	const float *y2 = net_forward(m, img->data, B, 0);
+	T_CHECK(memcmp(y1, y2, sizeof(float) * B * classes) == 0, "reloaded net gives equal logits");
+	T_CHECK(m->batches_tracked[0] == steps, "num_batches_tracked survives the round trip");
+	free(y1);
+	/* For tests/gen/check_strict_load.py: keep a copy where asked. */
+	const char *keep = getenv("LMNAS_SAVE_CKPT");
+	if (keep)
+		T_CHECK(checkpoint_save(n, keep, meta, err, sizeof err) == 0, "kept a copy in %s", keep);
+	unlink(path);
+	net_free(m);
+	sgd_free(opt);
+	net_free(n);
+	st_close(&g);
+	return t_done();
+}

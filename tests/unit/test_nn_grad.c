@@ -1,0 +1,407 @@
+/* test_nn_grad.c — every layer's backward against central finite differences, in double.
+ *
+ * For each layer: a plain double-precision forward written here from the definition (the
+ * reference), a scalar L = Σ r·y with fixed random r, and dL/d(every input and parameter) by
+ * central differences of the double forward (h = 1e-5). The float kernels of src/nn_*.c then run
+ * forward (compared with the double forward) and backward with dy = r (compared with the finite
+ * differences). Shapes are small and chosen to cover padding, stride 2, and more channels than
+ * one thread chunk. The fast kernels are also compared with their plain float versions. */
+#include "nn_act.h"
+#include "nn_bn.h"
+#include "nn_conv.h"
+#include "nn_head.h"
+#include "nn_se.h"
+#include "net.h"
+#include "t.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A layer under test: nv inputs (activation then parameters, one flat vector), ny outputs. */
+struct layer_case {
+	const char *name;
+	int nv, ny;
+	void (*ref)(const double *v, double *y);
+	/* float forward into y, then backward with dy into g (same layout as v) */
+	void (*run)(const float *v, float *y, const float *dy, float *g);
+};
+
+static uint64_t rng = 42;
+static double urand(void) { return 2 * rng_uniform(&rng) - 1; }
+
+static void check_case(const struct layer_case *c, double scale)
+{
+	double *v = xmalloc(sizeof(double) * c->nv), *y = xmalloc(sizeof(double) * c->ny);
+	double *r = xmalloc(sizeof(double) * c->ny), *fd = xmalloc(sizeof(double) * c->nv);
+	float *vf = xmalloc(sizeof(float) * c->nv), *yf = xmalloc(sizeof(float) * c->ny);
+	float *rf = xmalloc(sizeof(float) * c->ny), *g = xmalloc(sizeof(float) * c->nv);
+	for (int i = 0; i < c->nv; i++) {
+		vf[i] = (float)(scale * urand());
+		v[i] = vf[i];
+	}
+	for (int i = 0; i < c->ny; i++) {
+		r[i] = urand();
+		rf[i] = (float)r[i];
+	}
+	const double h = 1e-5;
+	for (int i = 0; i < c->nv; i++) {
+		double keep = v[i], lp = 0, lm = 0;
+		v[i] = keep + h;
+		c->ref(v, y);
+		for (int j = 0; j < c->ny; j++)
+			lp += r[j] * y[j];
+		v[i] = keep - h;
+		c->ref(v, y);
+		for (int j = 0; j < c->ny; j++)
+			lm += r[j] * y[j];
+		v[i] = keep;
+		fd[i] = (lp - lm) / (2 * h);
+	}
+	c->ref(v, y);
+	c->run(vf, yf, rf, g);
+	double ymax = 0, ydiff = 0, gmax = 0, gdiff = 0;
+	for (int j = 0; j < c->ny; j++) {
+		ymax = fmax(ymax, fabs(y[j]));
+		ydiff = fmax(ydiff, fabs(y[j] - yf[j]));
+	}
+	for (int i = 0; i < c->nv; i++) {
+		gmax = fmax(gmax, fabs(fd[i]));
+		gdiff = fmax(gdiff, fabs(fd[i] - g[i]));
+	}
+	printf("# %s: forward rel %.2g, backward rel %.2g (max |grad| %.3g)\n", c->name,
+	       ydiff / ymax, gdiff / gmax, gmax);
+	T_CHECK(ydiff <= 1e-5 * ymax, "%s: float forward = double reference", c->name);
+	T_CHECK(gmax > 1e-3 && gdiff <= 2e-4 * gmax, "%s: backward = finite differences", c->name);
+	free(v), free(y), free(r), free(fd), free(vf), free(yf), free(rf), free(g);
+}
+
+/* ---- conv1x1: x [M][CI], w [CO][CI] ---- */
+enum { PM = 6, PCI = 5, PCO = 4 };
+static void pw_ref(const double *v, double *y)
+{
+	const double *x = v, *w = v + PM * PCI;
+	for (int m = 0; m < PM; m++)
+		for (int o = 0; o < PCO; o++) {
+			double s = 0;
+			for (int i = 0; i < PCI; i++)
+				s += x[m * PCI + i] * w[o * PCI + i];
+			y[m * PCO + o] = s;
+		}
+}
+static void pw_run(const float *v, float *y, const float *dy, float *g)
+{
+	conv1x1_forward(y, v, v + PM * PCI, PM, PCI, PCO);
+	conv1x1_backward(g, g + PM * PCI, dy, v, v + PM * PCI, PM, PCI, PCO, 0);
+}
+
+/* ---- depthwise: x [N][H][W][C], w [k][k][C] ---- */
+static struct dw_shape D;
+static void dw_ref(const double *v, double *y)
+{
+	const double *x = v, *w = v + D.N * D.H * D.W * D.C;
+	for (int n = 0; n < D.N; n++)
+		for (int oy = 0; oy < D.OH; oy++)
+			for (int ox = 0; ox < D.OW; ox++)
+				for (int c = 0; c < D.C; c++) {
+					double s = 0;
+					for (int ky = 0; ky < D.k; ky++)
+						for (int kx = 0; kx < D.k; kx++) {
+							int iy = oy * D.stride - D.pad + ky;
+							int ix = ox * D.stride - D.pad + kx;
+							if (iy >= 0 && iy < D.H && ix >= 0 && ix < D.W)
+								s += x[((n * D.H + iy) * D.W + ix) * D.C + c] *
+								     w[(ky * D.k + kx) * D.C + c];
+						}
+					y[((n * D.OH + oy) * D.OW + ox) * D.C + c] = s;
+				}
+}
+static void dw_run(const float *v, float *y, const float *dy, float *g)
+{
+	size_t nx = (size_t)D.N * D.H * D.W * D.C;
+	struct dw_work wk = {xmalloc(sizeof(float) * dw_work_floats(&D, 2)), 2};
+	depthwise_forward(y, v, v + nx, &D, &wk);
+	depthwise_backward(g, g + nx, dy, v, v + nx, &D, 0, &wk);
+	free(wk.buf);
+}
+
+/* ---- batchnorm (training): x [BM][BC], gamma, beta ---- */
+enum { BM = 18, BC = 5 };
+static void bn_ref(const double *v, double *y)
+{
+	const double *x = v, *ga = v + BM * BC, *be = ga + BC;
+	for (int c = 0; c < BC; c++) {
+		double mean = 0, var = 0;
+		for (int m = 0; m < BM; m++)
+			mean += x[m * BC + c] / BM;
+		for (int m = 0; m < BM; m++)
+			var += (x[m * BC + c] - mean) * (x[m * BC + c] - mean) / BM;
+		for (int m = 0; m < BM; m++)
+			y[m * BC + c] = (x[m * BC + c] - mean) / sqrt(var + 1e-5) * ga[c] + be[c];
+	}
+}
+static void bn_run(const float *v, float *y, const float *dy, float *g)
+{
+	float mean[BC], invstd[BC], rm[BC] = {0}, rv[BC] = {1, 1, 1, 1, 1};
+	bn_forward_train(y, mean, invstd, rm, rv, v, v + BM * BC, v + BM * BC + BC, BM, BC);
+	bn_backward(g, g + BM * BC, g + BM * BC + BC, dy, v, mean, invstd, v + BM * BC, BM, BC, 0);
+}
+
+/* ---- activations ---- */
+enum { AN = 64 };
+static enum act A;
+static void act_ref(const double *v, double *y)
+{
+	for (int i = 0; i < AN; i++) {
+		double x = v[i];
+		y[i] = A == ACT_RELU6 ? fmin(fmax(x, 0), 6) : A == ACT_LEAKYRELU ? (x > 0 ? x : 0.01 * x)
+								      : x / (1 + exp(-x));
+	}
+}
+static void act_run(const float *v, float *y, const float *dy, float *g)
+{
+	act_forward(A, y, v, AN);
+	act_backward(A, g, dy, v, AN, 0);
+}
+
+/* ---- SE: x [SN][SP][SC], w1 [SR][SC], b1 [SR], w2 [SC][SR], b2 [SC] ---- */
+enum { SN = 2, SP = 6, SC = 5, SR = 3 };
+#define SE_NX (SN * SP * SC)
+static void se_ref(const double *v, double *y)
+{
+	const double *x = v, *w1 = v + SE_NX, *b1 = w1 + SR * SC, *w2 = b1 + SR, *b2 = w2 + SC * SR;
+	for (int n = 0; n < SN; n++) {
+		double p[SC], a[SR], s[SC];
+		for (int c = 0; c < SC; c++) {
+			p[c] = 0;
+			for (int i = 0; i < SP; i++)
+				p[c] += x[(n * SP + i) * SC + c] / SP;
+		}
+		for (int r = 0; r < SR; r++) {
+			a[r] = b1[r];
+			for (int c = 0; c < SC; c++)
+				a[r] += w1[r * SC + c] * p[c];
+			a[r] = fmax(a[r], 0);
+		}
+		for (int c = 0; c < SC; c++) {
+			double z = b2[c];
+			for (int r = 0; r < SR; r++)
+				z += w2[c * SR + r] * a[r];
+			s[c] = 1 / (1 + exp(-z));
+		}
+		for (int i = 0; i < SP; i++)
+			for (int c = 0; c < SC; c++)
+				y[(n * SP + i) * SC + c] = x[(n * SP + i) * SC + c] * s[c];
+	}
+}
+static void se_run(const float *v, float *y, const float *dy, float *g)
+{
+	float p[SN * SC], z1[SN * SR], s[SN * SC], dp[SN * SC], dz1[SN * SR];
+	struct se_saved sv = {p, z1, s, dp, dz1};
+	const float *w1 = v + SE_NX, *b1 = w1 + SR * SC, *w2 = b1 + SR, *b2 = w2 + SC * SR;
+	float *gw1 = g + SE_NX, *gb1 = gw1 + SR * SC, *gw2 = gb1 + SR, *gb2 = gw2 + SC * SR;
+	se_forward(y, &sv, v, w1, b1, w2, b2, SN, SP, SC, SR);
+	se_backward(g, gw1, gb1, gw2, gb2, &sv, dy, v, w1, w2, SN, SP, SC, SR, 0);
+}
+
+/* ---- global average pool x [GN][GP][GC] -> [GN][GC] ---- */
+enum { GN = 3, GP = 4, GC = 5 };
+static void gap_ref(const double *v, double *y)
+{
+	for (int n = 0; n < GN; n++)
+		for (int c = 0; c < GC; c++) {
+			y[n * GC + c] = 0;
+			for (int i = 0; i < GP; i++)
+				y[n * GC + c] += v[(n * GP + i) * GC + c] / GP;
+		}
+}
+static void gap_run(const float *v, float *y, const float *dy, float *g)
+{
+	gap_forward(y, v, GN, GP, GC);
+	gap_backward(g, dy, GN, GP, GC, 0);
+}
+
+/* ---- linear: x [LN][LI], w [LO][LI], b [LO] ---- */
+enum { LN = 3, LI = 6, LO = 4 };
+static void lin_ref(const double *v, double *y)
+{
+	const double *x = v, *w = v + LN * LI, *b = w + LO * LI;
+	for (int n = 0; n < LN; n++)
+		for (int o = 0; o < LO; o++) {
+			double s = b[o];
+			for (int i = 0; i < LI; i++)
+				s += x[n * LI + i] * w[o * LI + i];
+			y[n * LO + o] = s;
+		}
+}
+static void lin_run(const float *v, float *y, const float *dy, float *g)
+{
+	const float *w = v + LN * LI, *b = w + LO * LI;
+	linear_forward(y, v, w, b, LN, LI, LO);
+	linear_backward(g, g + LN * LI, g + LN * LI + LO * LI, dy, v, w, LN, LI, LO, 0);
+}
+
+/* ---- dropout with a fixed mask: y = x·mask ---- */
+enum { DN = 40 };
+static float dmask[DN];
+static void drop_ref(const double *v, double *y)
+{
+	for (int i = 0; i < DN; i++)
+		y[i] = v[i] * dmask[i];
+}
+static void drop_run(const float *v, float *y, const float *dy, float *g)
+{
+	(void)y;
+	for (int i = 0; i < DN; i++)
+		y[i] = v[i] * dmask[i];
+	dropout_backward(g, dy, dmask, DN, 0);
+}
+
+/* ---- residual add: y = a + b ---- */
+enum { RN = 30 };
+static void add_ref(const double *v, double *y)
+{
+	for (int i = 0; i < RN; i++)
+		y[i] = v[i] + v[RN + i];
+}
+static void add_run(const float *v, float *y, const float *dy, float *g)
+{
+	add_forward(y, v, v + RN, RN);
+	pass_backward(g, dy, RN, 0);
+	pass_backward(g + RN, dy, RN, 0);
+}
+
+/* softmax cross-entropy: dlogits against finite differences of the loss. */
+static void check_xent(void)
+{
+	enum { N = 3, O = 5 };
+	float z[N * O], dz[N * O];
+	int lab[N] = {0, 3, 4};
+	for (int i = 0; i < N * O; i++)
+		z[i] = (float)(3 * urand());
+	softmax_xent(dz, z, lab, N, O);
+	double worst = 0;
+	for (int i = 0; i < N * O; i++) {
+		float keep = z[i];
+		z[i] = keep + 1e-2f;
+		double lp = softmax_xent(NULL, z, lab, N, O);
+		z[i] = keep - 1e-2f;
+		double lm = softmax_xent(NULL, z, lab, N, O);
+		z[i] = keep;
+		worst = fmax(worst, fabs((lp - lm) / 2e-2 - dz[i]));
+	}
+	T_CHECK(worst < 1e-4, "softmax cross-entropy: dlogits = finite differences (%.2g)", worst);
+	int bad[N] = {0, 5, 1};
+	T_CHECK(isnan(softmax_xent(dz, z, bad, N, O)), "softmax cross-entropy: bad label gives NaN");
+}
+
+/* The fast kernels against their plain versions on a larger shape. */
+static void check_dw_fast_vs_plain(struct dw_shape s)
+{
+	s.OH = (s.H + 2 * s.pad - s.k) / s.stride + 1;
+	s.OW = (s.W + 2 * s.pad - s.k) / s.stride + 1;
+	size_t nx = (size_t)s.N * s.H * s.W * s.C, ny = (size_t)s.N * s.OH * s.OW * s.C;
+	size_t nw = (size_t)s.k * s.k * s.C;
+	float *x = xmalloc(4 * nx), *w = xmalloc(4 * nw), *dy = xmalloc(4 * ny);
+	float *y1 = xmalloc(4 * ny), *y2 = xmalloc(4 * ny), *dx1 = xmalloc(4 * nx);
+	float *dx2 = xmalloc(4 * nx), *dw1 = xmalloc(4 * nw), *dw2 = xmalloc(4 * nw);
+	for (size_t i = 0; i < nx; i++)
+		x[i] = (float)urand(), dx1[i] = dx2[i] = (float)urand();
+	for (size_t i = 0; i < nw; i++)
+		w[i] = (float)urand();
+	for (size_t i = 0; i < ny; i++)
+		dy[i] = (float)urand();
+	struct dw_work wk = {xmalloc(sizeof(float) * dw_work_floats(&s, 2)), 2};
+	depthwise_forward(y1, x, w, &s, &wk);
+	depthwise_forward_ref(y2, x, w, &s);
+	double d = 0;
+	for (size_t i = 0; i < ny; i++)
+		d = fmax(d, fabs(y1[i] - y2[i]));
+	T_CHECK(d < 1e-5, "depthwise k%d s%d C%d forward: fast = plain (%.2g)", s.k, s.stride, s.C,
+		d);
+	depthwise_backward(dx1, dw1, dy, x, w, &s, 1, &wk);
+	depthwise_backward_ref(dx2, dw2, dy, x, w, &s, 1);
+	free(wk.buf);
+	d = 0;
+	for (size_t i = 0; i < nx; i++)
+		d = fmax(d, fabs(dx1[i] - dx2[i]));
+	for (size_t i = 0; i < nw; i++)
+		d = fmax(d, fabs(dw1[i] - dw2[i]) / 10);
+	T_CHECK(d < 1e-4, "depthwise k%d s%d C%d backward (accumulating): fast = plain (%.2g)", s.k,
+		s.stride, s.C, d);
+	free(x), free(w), free(dy), free(y1), free(y2), free(dx1), free(dx2), free(dw1), free(dw2);
+}
+
+static void check_fast_vs_plain(void)
+{
+	check_dw_fast_vs_plain(
+		(struct dw_shape){.N = 3, .H = 11, .W = 9, .C = 70, .k = 5, .stride = 2, .pad = 2});
+	check_dw_fast_vs_plain(
+		(struct dw_shape){.N = 5, .H = 8, .W = 10, .C = 3, .k = 3, .stride = 1, .pad = 1});
+	check_dw_fast_vs_plain(
+		(struct dw_shape){.N = 2, .H = 9, .W = 9, .C = 37, .k = 7, .stride = 1, .pad = 3});
+	int M = 300, ci = 37, co = 29;
+	float *a = xmalloc(4 * M * ci), *b = xmalloc(4 * co * ci), *c1 = xmalloc(4 * M * co);
+	float *c2 = xmalloc(4 * M * co);
+	for (int i = 0; i < M * ci; i++)
+		a[i] = (float)urand();
+	for (int i = 0; i < co * ci; i++)
+		b[i] = (float)urand();
+	conv1x1_forward(c1, a, b, M, ci, co);
+	conv1x1_forward_ref(c2, a, b, M, ci, co);
+	double d = 0;
+	for (int i = 0; i < M * co; i++)
+		d = fmax(d, fabs(c1[i] - c2[i]));
+	T_CHECK(d < 1e-4, "conv1x1 forward: threaded GEMM = plain loops (%.2g)", d);
+	free(a), free(b), free(c1), free(c2);
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	net_passive_threads(argv);
+	struct layer_case pw = {"conv1x1", PM * PCI + PCO * PCI, PM * PCO, pw_ref, pw_run};
+	check_case(&pw, 1);
+	static const struct dw_shape shapes[] = {
+		{.N = 2, .H = 5, .W = 6, .C = 3, .k = 3, .stride = 1, .pad = 1},
+		{.N = 2, .H = 7, .W = 5, .C = 4, .k = 3, .stride = 2, .pad = 1},
+		{.N = 1, .H = 6, .W = 6, .C = 40, .k = 5, .stride = 2, .pad = 2},
+	};
+	for (int i = 0; i < 3; i++) {
+		D = shapes[i];
+		D.OH = (D.H + 2 * D.pad - D.k) / D.stride + 1;
+		D.OW = (D.W + 2 * D.pad - D.k) / D.stride + 1;
+		char name[64];
+		snprintf(name, sizeof name, "depthwise k%d s%d C%d", D.k, D.stride, D.C);
+		struct layer_case c = {name, D.N * D.H * D.W * D.C + D.k * D.k * D.C,
+				       D.N * D.OH * D.OW * D.C, dw_ref, dw_run};
+		check_case(&c, 1);
+	}
+	struct layer_case bn = {"batchnorm (training)", BM * BC + 2 * BC, BM * BC, bn_ref, bn_run};
+	check_case(&bn, 2);
+	static const char *an[] = {"relu6", "leakyrelu", "swish"};
+	for (int i = 0; i < 3; i++) {
+		A = (enum act)i;
+		char name[32];
+		snprintf(name, sizeof name, "%s", an[i]);
+		struct layer_case c = {name, AN, AN, act_ref, act_run};
+		check_case(&c, 8); /* spans ReLU6's 0 and 6 kinks (FD points near them are rare) */
+	}
+	struct layer_case se = {"squeeze-excitation", SE_NX + 2 * SR * SC + SR + SC, SE_NX, se_ref,
+				se_run};
+	check_case(&se, 1);
+	struct layer_case gp = {"global average pool", GN * GP * GC, GN * GC, gap_ref, gap_run};
+	check_case(&gp, 1);
+	struct layer_case ln = {"linear", LN * LI + LO * LI + LO, LN * LO, lin_ref, lin_run};
+	check_case(&ln, 1);
+	for (int i = 0; i < DN; i++)
+		dmask[i] = i % 3 ? 1.0f / 0.7f : 0.0f;
+	struct layer_case dr = {"dropout", DN, DN, drop_ref, drop_run};
+	check_case(&dr, 1);
+	struct layer_case ad = {"residual add", 2 * RN, RN, add_ref, add_run};
+	check_case(&ad, 1);
+	check_xent();
+	check_fast_vs_plain();
+	return t_done();
+}
