@@ -33,7 +33,8 @@
 #   THREADS (all cores)  QEMU=0 skips the Cortex-M7 run  LLM_URL, LLM_MODEL, GEN_ARGS: see search.sh
 #
 # Progress: a banner per stage with the elapsed time on stderr. Resumable: a stage whose output
-# exists in RUN is skipped (the search itself resumes mid-iteration), so the same command after an
+# exists in RUN is skipped (the search itself resumes mid-iteration, and the three trainings
+# continue from their last completed epoch with --resume), so the same command after an
 # interruption carries on. Ends by printing where the report is.
 set -eu
 
@@ -189,7 +190,7 @@ else
 	# shellcheck disable=SC2086
 	timed full-train stage_filter "$RUN/chosen.jsonl" "$RUN/full.jsonl" "$BIN/full-train" $DS \
 		--resolution "$RESOLUTION" --epochs "$FULL_EPOCHS" $(lim "$FULL_LIMIT") --seed "$SEED" \
-		--threads "$THREADS" --no-progress $TRAIN_ARGS --out "$RUN/student-full.safetensors"
+		--threads "$THREADS" --no-progress $TRAIN_ARGS --resume --out "$RUN/student-full.safetensors"
 fi
 jq -r '"demo: full-train: test_acc \(.full.test_acc * 10000 | round / 100)%"' "$RUN/full.jsonl" >&2
 
@@ -205,7 +206,7 @@ else
 	# shellcheck disable=SC2086
 	timed teacher stage_filter "$RUN/teacher-arch.jsonl" "$RUN/teacher.jsonl" "$BIN/full-train" $DS \
 		--resolution "$RESOLUTION" --epochs "$TEACHER_EPOCHS" $(lim "$TEACHER_LIMIT") --seed "$SEED" \
-		--threads "$THREADS" --no-progress $TRAIN_ARGS --out "$RUN/teacher.safetensors"
+		--threads "$THREADS" --no-progress $TRAIN_ARGS --resume --out "$RUN/teacher.safetensors"
 fi
 jq -r '"demo: teacher: \(.cost.macs) MACs, \(.cost.params) params, test_acc \(.full.test_acc * 10000 | round / 100)%"' \
 	"$RUN/teacher.jsonl" >&2
@@ -219,7 +220,7 @@ else
 	timed kd stage_filter "$RUN/full.jsonl" "$RUN/kd.jsonl" "$BIN/kd" $DS \
 		--resolution "$RESOLUTION" --epochs "$KD_EPOCHS" $(lim "$KD_LIMIT") --seed "$SEED" \
 		--threads "$THREADS" --no-progress $TRAIN_ARGS --teacher "$RUN/teacher.safetensors" \
-		--out "$RUN/student-kd.safetensors"
+		--resume --out "$RUN/student-kd.safetensors"
 fi
 jq -r '"demo: kd: test_acc \(.kd.test_acc_before * 10000 | round / 100)% -> \(.kd.test_acc * 10000 | round / 100)%"' \
 	"$RUN/kd.jsonl" >&2
