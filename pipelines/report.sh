@@ -245,7 +245,7 @@ budget_line=$(val "$RUN/budget.json" '"MACs ≤ \(.macs_max), peak SRAM ≤ \(.s
 	echo
 	echo "## Time"
 	echo
-	echo "| stage | seconds |"
+	echo "| stage | seconds (summed over restarts) |"
 	echo "|---|---|"
 	[ -s "$RUN/times.txt" ] && awk '{ t[$1] += $2; if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
 		END { for (i = 1; i <= n; i++) printf "| %s | %d |\n", order[i], t[order[i]] }' "$RUN/times.txt"
