@@ -20,8 +20,9 @@
 #   DATASET (fashion-mnist) DATA=path   RESOLUTION (28)  CLASSES (10)  INPUT_CHANNELS (1)
 #   MACS_MAX (30M)  SRAM_MAX (64KiB)  FLASH_MAX (256KiB)            — the budgets
 #   MINI_EPOCHS (2)  MINI_LIMIT (5000)   mini-training per candidate (epochs, training images)
-#   FULL_EPOCHS (8)  FULL_LIMIT (0: all) full training of the chosen design
-#   TEACHER_WIDTH (2) TEACHER_EPOCHS (3) TEACHER_LIMIT (20000)   the wider teacher
+#   FULL_EPOCHS (6)  FULL_LIMIT (0: all) full training of the chosen design
+#   TEACHER_WIDTH (2) TEACHER_EPOCHS (4) TEACHER_LIMIT (0: all)   the wider teacher (it must
+#                    beat the student, or distillation costs accuracy)
 #   KD_EPOCHS (2)    KD_LIMIT (20000)    distillation (the teacher runs on every batch)
 #   TRAIN_ARGS ("--no-autoaugment --crop-pad 2")  options for full-train, teacher and kd: short
 #                    runs learn faster without the paper's heavy augmentation (crop + flip stay on)
@@ -72,11 +73,11 @@ FLASH_MAX=${FLASH_MAX:-256KiB}
 MINI_EPOCHS=${MINI_EPOCHS:-2}
 MINI_LIMIT=${MINI_LIMIT:-5000}
 MINI_ARGS=${MINI_ARGS---no-autoaugment --crop-pad 2 --batch 64 --lr 0.1 --warmup-epochs 0.25 --step-every 10 --test-limit 1000}
-FULL_EPOCHS=${FULL_EPOCHS:-8}
+FULL_EPOCHS=${FULL_EPOCHS:-6}
 FULL_LIMIT=${FULL_LIMIT:-0}
 TEACHER_WIDTH=${TEACHER_WIDTH:-2}
-TEACHER_EPOCHS=${TEACHER_EPOCHS:-3}
-TEACHER_LIMIT=${TEACHER_LIMIT:-20000}
+TEACHER_EPOCHS=${TEACHER_EPOCHS:-4}
+TEACHER_LIMIT=${TEACHER_LIMIT:-0}
 KD_EPOCHS=${KD_EPOCHS:-2}
 KD_LIMIT=${KD_LIMIT:-20000}
 TRAIN_ARGS=${TRAIN_ARGS---no-autoaugment --crop-pad 2}
