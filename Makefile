@@ -5,6 +5,8 @@
 #   make bench    training throughput against PyTorch (long)
 #   make fuzz     fuzz the record/arch parser with libFuzzer
 #   make search   the search loop on Fashion-MNIST (pipelines/search.sh; RUN= ITER= STRATEGY= ...)
+#   make demo     the whole mission on Fashion-MNIST, ends with a report (pipelines/demo.sh; RUN= ITER= ...)
+#   make report RUN=dir   the report of a demo run again, from its directory alone
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -22,7 +24,7 @@ DEB_PACKAGES := build-essential libopenblas-dev libcjson-dev libcurl4-openssl-de
 	jq parallel gnuplot-nox dataset-fashion-mnist qemu-system-arm gcc-arm-none-eabi \
 	libnewlib-arm-none-eabi clang libclang-rt-14-dev valgrind
 
-.PHONY: all check deps bench fuzz clean search
+.PHONY: all check deps bench fuzz clean search demo report
 all: $(PROGRAMS) $(TESTS)
 
 build/obj/%.o: src/%.c $(wildcard src/*.h)
@@ -52,6 +54,12 @@ bench: all
 
 search: all
 	@pipelines/search.sh
+
+demo: deps all
+	@pipelines/demo.sh
+
+report:
+	@pipelines/report.sh $(or $(RUN),runs/demo)
 
 fuzz:
 	@pipelines/fuzz.sh $(FUZZ_SECONDS)

@@ -1,0 +1,283 @@
+#!/bin/sh
+# pipelines/demo.sh — the whole mission end to end on the embedded defaults, offline (`make demo`):
+#
+#   1 search      evolve strategy, ITER iterations of CANDIDATES designs, mini-training fanned out
+#                 by GNU parallel (pipelines/search.sh), ranked on the validation split
+#   2 choose      the most accurate design on the last validation front
+#   3 full-train  the chosen design (student), on the whole training split
+#   4 teacher     the same design with every block TEACHER_WIDTH times as wide, full-trained
+#   5 kd          the student fine-tuned from the teacher's logits (kd --teacher)
+#   6 quantize    int8, calibrated on CALIB training images; float and int8 test accuracy
+#   7 emit-c      C sources with VECTORS test vectors, built for a Cortex-M7 with SRAM = SRAM_MAX
+#   8 m7-test     run in QEMU (mps2-an500), "N/N test vectors match"
+#   9 report      RUN/report.md with its pictures (pipelines/report.sh)
+#
+# Every setting is an environment variable or a NAME=value argument:
+#
+#   pipelines/demo.sh RUN=runs/demo ITER=3 FULL_EPOCHS=10
+#
+#   RUN=dir (runs/demo)     ITER=n (3)  CANDIDATES=k (4)  JOBS=n (2)  SEED=n (1)  STRATEGY (evolve)
+#   DATASET (fashion-mnist) DATA=path   RESOLUTION (28)  CLASSES (10)  INPUT_CHANNELS (1)
+#   MACS_MAX (30M)  SRAM_MAX (64KiB)  FLASH_MAX (256KiB)            — the budgets
+#   MINI_EPOCHS (2)  MINI_LIMIT (5000)   mini-training per candidate (epochs, training images)
+#   FULL_EPOCHS (6)  FULL_LIMIT (0: all) full training of the chosen design
+#   TEACHER_WIDTH (2) TEACHER_EPOCHS (4) TEACHER_LIMIT (0: all)   the wider teacher (it must
+#                    beat the student, or distillation costs accuracy)
+#   KD_EPOCHS (2)    KD_LIMIT (20000)    distillation (the teacher runs on every batch)
+#   TRAIN_ARGS ("--no-autoaugment --crop-pad 2")  options for full-train, teacher and kd: short
+#                    runs learn faster without the paper's heavy augmentation (crop + flip stay on)
+#   FULL_ARGS ("--mixup 0 --lr 0.2 --warmup-epochs 1")  full-train of the student and the teacher
+#   KD_ARGS ("")     kd (its own recipe: lr 0.05, no warm-up, alpha 0.4 -> 0.8, T = 10)
+#   MINI_ARGS ("--no-autoaugment --crop-pad 2 --batch 64 --lr 0.1 --warmup-epochs 0.25
+#                    --step-every 10 --test-limit 1000")  mini-train: two short epochs need more,
+#                    gentler steps than the paper's 30-epoch recipe (lr 0.5, x0.1 steps; on one
+#                    design 2x5000 images gave 65% validation accuracy against 37% with lr 0.2
+#                    and batch 128); the search ranks on the validation split, so its test
+#                    accuracy is only a glance
+#   CALIB (1000)  VECTORS (20)  NAME (fmnist_net)   quantize / emit-c
+#   QUANT_EVAL (0: all)  test images for quantize's float and int8 accuracy
+#   QUANT_ARGS ("")  extra quantize options
+#   THREADS (all cores)  QEMU=0 skips the Cortex-M7 run  LLM_URL, LLM_MODEL, GEN_ARGS: see search.sh
+#
+# Progress: a banner per stage with the elapsed time on stderr. Resumable: a stage whose output
+# exists in RUN is skipped (the search itself resumes mid-iteration, and the three trainings
+# continue from their last completed epoch with --resume), so the same command after an
+# interruption carries on. Ends by printing where the report is.
+set -eu
+
+for arg in "$@"; do
+	case $arg in
+	[A-Z_]*=*) export "${arg?}" ;;
+	-h | --help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) echo "demo.sh: arguments are NAME=value (see --help), not '$arg'" >&2; exit 2 ;;
+	esac
+done
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${BIN:-$ROOT/bin}
+export BIN
+RUN=${RUN:-runs/demo}
+ITER=${ITER:-3}
+CANDIDATES=${CANDIDATES:-4}
+JOBS=${JOBS:-2}
+SEED=${SEED:-1}
+STRATEGY=${STRATEGY:-evolve}
+DATASET=${DATASET:-fashion-mnist}
+DATA=${DATA:-}
+RESOLUTION=${RESOLUTION:-28}
+CLASSES=${CLASSES:-10}
+INPUT_CHANNELS=${INPUT_CHANNELS:-1}
+MACS_MAX=${MACS_MAX:-30M}
+SRAM_MAX=${SRAM_MAX:-64KiB}
+FLASH_MAX=${FLASH_MAX:-256KiB}
+MINI_EPOCHS=${MINI_EPOCHS:-2}
+MINI_LIMIT=${MINI_LIMIT:-5000}
+MINI_ARGS=${MINI_ARGS---no-autoaugment --crop-pad 2 --batch 64 --lr 0.1 --warmup-epochs 0.25 --step-every 10 --test-limit 1000}
+FULL_EPOCHS=${FULL_EPOCHS:-6}
+FULL_LIMIT=${FULL_LIMIT:-0}
+TEACHER_WIDTH=${TEACHER_WIDTH:-2}
+TEACHER_EPOCHS=${TEACHER_EPOCHS:-4}
+TEACHER_LIMIT=${TEACHER_LIMIT:-0}
+KD_EPOCHS=${KD_EPOCHS:-2}
+KD_LIMIT=${KD_LIMIT:-20000}
+TRAIN_ARGS=${TRAIN_ARGS---no-autoaugment --crop-pad 2}
+FULL_ARGS=${FULL_ARGS---mixup 0 --lr 0.2 --warmup-epochs 1}
+KD_ARGS=${KD_ARGS:-}
+CALIB=${CALIB:-1000}
+QUANT_EVAL=${QUANT_EVAL:-0}
+QUANT_ARGS=${QUANT_ARGS:-}
+VECTORS=${VECTORS:-20}
+NAME=${NAME:-fmnist_net}
+THREADS=${THREADS:-$(nproc 2>/dev/null || echo 2)}
+QEMU=${QEMU:-1}
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+
+die() { echo "demo: error: $*" >&2; exit 2; }
+for n in ITER CANDIDATES JOBS SEED MINI_EPOCHS MINI_LIMIT FULL_EPOCHS FULL_LIMIT TEACHER_WIDTH \
+	TEACHER_EPOCHS TEACHER_LIMIT KD_EPOCHS KD_LIMIT CALIB QUANT_EVAL VECTORS THREADS; do
+	eval "v=\$$n"
+	case $v in '' | *[!0-9]*) die "$n must be a whole number, not '$v'" ;; esac
+done
+for p in gen-arch check-cost mini-train pareto feedback full-train kd quantize emit-c; do
+	[ -x "$BIN/$p" ] || die "$BIN/$p is missing: run make (make demo builds first)"
+done
+command -v jq >/dev/null || die "jq is missing (make deps)"
+
+mkdir -p "$RUN"
+RUN=$(cd "$RUN" && pwd)
+T0=$(date +%s)
+STAGES=9
+elapsed() { s=$(($(date +%s) - T0)); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
+banner() { # n title
+	printf '\n==== demo [%s/%s] %s   (elapsed %s)\n' "$1" "$STAGES" "$2" "$(elapsed)" >&2
+}
+skip() { echo "demo: $1 exists: stage skipped (delete it to redo)" >&2; }
+# Stage timings, appended: stage seconds (report.sh reads it).
+timed() { # stage command...
+	st=$1
+	shift
+	s0=$(date +%s)
+	"$@"
+	echo "$st $(($(date +%s) - s0))" >>"$RUN/times.txt"
+}
+# The commands that reproduce the run (report.sh prints them).
+{
+	echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) in $ROOT"
+	printf 'pipelines/demo.sh RUN=%s ITER=%s CANDIDATES=%s JOBS=%s SEED=%s STRATEGY=%s \\\n' \
+		"$RUN" "$ITER" "$CANDIDATES" "$JOBS" "$SEED" "$STRATEGY"
+	printf '  DATASET=%s RESOLUTION=%s CLASSES=%s MACS_MAX=%s SRAM_MAX=%s FLASH_MAX=%s \\\n' \
+		"$DATASET" "$RESOLUTION" "$CLASSES" "$MACS_MAX" "$SRAM_MAX" "$FLASH_MAX"
+	printf '  MINI_EPOCHS=%s MINI_LIMIT=%s FULL_EPOCHS=%s FULL_LIMIT=%s TEACHER_WIDTH=%s TEACHER_EPOCHS=%s \\\n' \
+		"$MINI_EPOCHS" "$MINI_LIMIT" "$FULL_EPOCHS" "$FULL_LIMIT" "$TEACHER_WIDTH" "$TEACHER_EPOCHS"
+	printf '  TEACHER_LIMIT=%s KD_EPOCHS=%s KD_LIMIT=%s CALIB=%s QUANT_EVAL=%s VECTORS=%s \\\n' \
+		"$TEACHER_LIMIT" "$KD_EPOCHS" "$KD_LIMIT" "$CALIB" "$QUANT_EVAL" "$VECTORS"
+	printf "  TRAIN_ARGS='%s' FULL_ARGS='%s' KD_ARGS='%s' \\\n" "$TRAIN_ARGS" "$FULL_ARGS" "$KD_ARGS"
+	printf "  MINI_ARGS='%s' QUANT_ARGS='%s'\n" "$MINI_ARGS" "$QUANT_ARGS"
+} >"$RUN/command.txt"
+
+DS="--dataset $DATASET ${DATA:+--data $DATA}"
+# Bytes from 64KiB, 512K, 2MiB, 65536 (as check-cost reads them; K = KiB here).
+bytes() {
+	echo "$1" | awk '{ n = $0 + 0; u = $0; sub(/^[0-9.]+/, "", u)
+		f = (u ~ /^[Kk]/) ? 1024 : (u ~ /^M/) ? 1048576 : (u ~ /^G/) ? 1073741824 : 1
+		printf "%.0f\n", n * f }'
+}
+jq -n --arg macs "$MACS_MAX" --arg sram "$SRAM_MAX" --arg flash "$FLASH_MAX" \
+	--argjson sb "$(bytes "$SRAM_MAX")" --arg ds "$DATASET" --argjson res "$RESOLUTION" \
+	--argjson classes "$CLASSES" --argjson tw "$TEACHER_WIDTH" \
+	'{macs_max: $macs, sram_max: $sram, flash_max: $flash, sram_max_bytes: $sb, dataset: $ds,
+	  resolution: $res, classes: $classes, teacher_width: $tw}' >"$RUN/budget.json"
+lim() { [ "$1" -gt 0 ] && echo "--train-limit $1" || true; }
+# Runs a filter on a one-record file into OUT, atomically: OUT exists only when it succeeded.
+stage_filter() { # in out command...
+	in=$1
+	out=$2
+	shift 2
+	"$@" <"$in" >"$out.tmp" || { rm -f "$out.tmp"; die "$1 failed (see above)"; }
+	jq -e -s 'length == 1 and (map(.. | objects | select(has("error"))) | length == 0)' "$out.tmp" \
+		>/dev/null || { cat "$out.tmp" >&2; rm -f "$out.tmp"; die "$(basename "$1") wrote an error"; }
+	mv "$out.tmp" "$out"
+}
+
+echo "demo: run directory $RUN; budgets MACs <= $MACS_MAX, SRAM <= $SRAM_MAX, flash <= $FLASH_MAX" >&2
+echo "demo: $DATASET at ${RESOLUTION}x$RESOLUTION, $CLASSES classes, $THREADS threads" >&2
+
+# 1. The search.
+banner 1 "search: $STRATEGY, $ITER iterations x $CANDIDATES candidates, mini-train $MINI_EPOCHS epochs on $MINI_LIMIT images, $JOBS jobs"
+last_front=$RUN/search/front-$(printf %03d "$ITER").jsonl
+if [ -s "$last_front" ]; then
+	skip "$last_front"
+else
+	# shellcheck disable=SC2086
+	timed search "$ROOT/pipelines/search.sh" RUN="$RUN/search" ITER="$ITER" CANDIDATES="$CANDIDATES" \
+		JOBS="$JOBS" SEED="$SEED" STRATEGY="$STRATEGY" DATASET="$DATASET" DATA="$DATA" \
+		RESOLUTION="$RESOLUTION" CLASSES="$CLASSES" INPUT_CHANNELS="$INPUT_CHANNELS" \
+		MACS_MAX="$MACS_MAX" SRAM_MAX="$SRAM_MAX" FLASH_MAX="$FLASH_MAX" PLOT=0 \
+		MINI_ARGS="--epochs $MINI_EPOCHS $(lim "$MINI_LIMIT") --seed $SEED $MINI_ARGS"
+fi
+[ -s "$last_front" ] || die "the search left no front in $last_front"
+
+# 2. The most accurate design on the validation front (feasible by construction: violators never
+#    enter the front). Its budget figures are re-checked with check-cost.
+banner 2 "choose the most accurate design on the validation front"
+if [ -s "$RUN/chosen.jsonl" ]; then
+	skip "$RUN/chosen.jsonl"
+else
+	jq -c -s 'sort_by(-.mini.val_acc, .cost.macs) | .[0] | {id, arch, gen, resolution: '"$RESOLUTION"', classes: '"$CLASSES"', cost, check, mini}' \
+		"$last_front" >"$RUN/chosen.jsonl.tmp"
+	mv "$RUN/chosen.jsonl.tmp" "$RUN/chosen.jsonl"
+fi
+jq -r '"demo: chose \(.id): val_acc \(.mini.val_acc * 10000 | round / 100)%, \(.cost.macs) MACs, \(.cost.params) params, arena \(.cost.arena_bytes) B, flash \(.cost.flash_bytes) B"' \
+	"$RUN/chosen.jsonl" >&2
+"$BIN/check-cost" --plan --resolution "$RESOLUTION" --classes "$CLASSES" "$RUN/chosen.jsonl" \
+	>"$RUN/plan.txt" 2>/dev/null || die "check-cost --plan failed on the chosen design"
+
+# 3. Full training of the chosen design.
+banner 3 "full-train the chosen design: $FULL_EPOCHS epochs"
+if [ -s "$RUN/full.jsonl" ]; then
+	skip "$RUN/full.jsonl"
+else
+	# shellcheck disable=SC2086
+	timed full-train stage_filter "$RUN/chosen.jsonl" "$RUN/full.jsonl" "$BIN/full-train" $DS \
+		--resolution "$RESOLUTION" --epochs "$FULL_EPOCHS" $(lim "$FULL_LIMIT") --seed "$SEED" \
+		--threads "$THREADS" --no-progress $TRAIN_ARGS $FULL_ARGS --resume --out "$RUN/student-full.safetensors"
+fi
+jq -r '"demo: full-train: test_acc \(.full.test_acc * 10000 | round / 100)%"' "$RUN/full.jsonl" >&2
+
+# 4. The teacher: every block TEACHER_WIDTH times as many channels (SE ratios and everything else
+#    unchanged), trained with the same recipe. It is not deployed, so it may exceed the budgets.
+banner 4 "teacher: the chosen design x$TEACHER_WIDTH channels, $TEACHER_EPOCHS epochs"
+if [ -s "$RUN/teacher.jsonl" ]; then
+	skip "$RUN/teacher.jsonl"
+else
+	jq -c --argjson w "$TEACHER_WIDTH" '{id: (.id + "-teacher"), arch: (.arch | .blocks |= map(.output_channels *= $w)), resolution, classes}' \
+		"$RUN/chosen.jsonl" | "$BIN/check-cost" --resolution "$RESOLUTION" --classes "$CLASSES" \
+		>"$RUN/teacher-arch.jsonl"
+	# shellcheck disable=SC2086
+	timed teacher stage_filter "$RUN/teacher-arch.jsonl" "$RUN/teacher.jsonl" "$BIN/full-train" $DS \
+		--resolution "$RESOLUTION" --epochs "$TEACHER_EPOCHS" $(lim "$TEACHER_LIMIT") --seed "$SEED" \
+		--threads "$THREADS" --no-progress $TRAIN_ARGS $FULL_ARGS --resume --out "$RUN/teacher.safetensors"
+fi
+jq -r '"demo: teacher: \(.cost.macs) MACs, \(.cost.params) params, test_acc \(.full.test_acc * 10000 | round / 100)%"' \
+	"$RUN/teacher.jsonl" >&2
+
+# 5. Distillation of the student from the teacher.
+banner 5 "kd: the student from the teacher, $KD_EPOCHS epochs"
+if [ -s "$RUN/kd.jsonl" ]; then
+	skip "$RUN/kd.jsonl"
+else
+	# shellcheck disable=SC2086
+	timed kd stage_filter "$RUN/full.jsonl" "$RUN/kd.jsonl" "$BIN/kd" $DS \
+		--resolution "$RESOLUTION" --epochs "$KD_EPOCHS" $(lim "$KD_LIMIT") --seed "$SEED" \
+		--threads "$THREADS" --no-progress $TRAIN_ARGS $KD_ARGS --teacher "$RUN/teacher.safetensors" \
+		--resume --out "$RUN/student-kd.safetensors"
+fi
+jq -r '"demo: kd: test_acc \(.kd.test_acc_before * 10000 | round / 100)% -> \(.kd.test_acc * 10000 | round / 100)%"' \
+	"$RUN/kd.jsonl" >&2
+
+# 6. int8.
+banner 6 "quantize: int8, calibrated on $CALIB training images"
+if [ -s "$RUN/quant.jsonl" ]; then
+	skip "$RUN/quant.jsonl"
+else
+	# shellcheck disable=SC2086
+	timed quantize stage_filter "$RUN/kd.jsonl" "$RUN/quant.jsonl" "$BIN/quantize" \
+		--weights "$RUN/student-kd.safetensors" $DS --resolution "$RESOLUTION" --calib "$CALIB" $([ "$QUANT_EVAL" -gt 0 ] && echo "--eval $QUANT_EVAL") $QUANT_ARGS -o "$RUN/$NAME-int8.safetensors"
+fi
+jq -r '"demo: quantize: on \(.quant.eval_images) test images, float \(.quant.float_acc * 10000 | round / 100)%, int8 \(.quant.int8_acc * 10000 | round / 100)%"' \
+	"$RUN/quant.jsonl" >&2
+
+# 7. C sources.
+banner 7 "emit-c: $NAME.c with $VECTORS test vectors, SRAM limit $SRAM_MAX"
+if [ -s "$RUN/emit.jsonl" ]; then
+	skip "$RUN/emit.jsonl"
+else
+	# shellcheck disable=SC2086
+	timed emit-c stage_filter "$RUN/quant.jsonl" "$RUN/emit.jsonl" "$BIN/emit-c" \
+		--model "$RUN/$NAME-int8.safetensors" --name "$NAME" -o "$RUN/c" --sram-max "$SRAM_MAX" \
+		--test-vectors "$VECTORS" $DS
+fi
+jq -r '"demo: emit-c: arena \(.emit.arena_bytes) B, flash \(.emit.flash_bytes // .emit.flash_formula_bytes) B, in \(.emit.dir)"' \
+	"$RUN/emit.jsonl" >&2
+
+# 8. The Cortex-M7 in QEMU.
+banner 8 "m7-test: the emitted model on a Cortex-M7 (QEMU mps2-an500)"
+if [ "$QEMU" != 1 ]; then
+	echo "demo: QEMU=0: skipped" >&2
+elif [ -s "$RUN/m7-test.txt" ] && grep -q 'test vectors match' "$RUN/m7-test.txt"; then
+	skip "$RUN/m7-test.txt"
+else
+	s0=$(date +%s)
+	make -s -C "$RUN/c" m7-test >"$RUN/m7-test.log" 2>&1 || { cat "$RUN/m7-test.log" >&2; die "m7-test failed"; }
+	echo "m7-test $(($(date +%s) - s0))" >>"$RUN/times.txt"
+	grep 'test vectors match' "$RUN/m7-test.log" | tail -1 >"$RUN/m7-test.txt"
+	[ -s "$RUN/m7-test.txt" ] || { cat "$RUN/m7-test.log" >&2; die "m7-test printed no match count"; }
+fi
+[ -s "$RUN/m7-test.txt" ] && echo "demo: Cortex-M7: $(cat "$RUN/m7-test.txt")" >&2
+
+# 9. The report.
+banner 9 "report"
+echo "$(($(date +%s) - T0))" >"$RUN/wall.txt"
+"$ROOT/pipelines/report.sh" "$RUN"
+printf '\ndemo: done in %s. The report: %s/report.md\n' "$(elapsed)" "$RUN" >&2
+echo "$RUN/report.md"

@@ -1,0 +1,74 @@
+#!/bin/sh
+# pipelines/report.sh regenerates report.md and its pictures from a run directory alone:
+# tests/golden/run-mini is the record files of a real tiny `make demo` run (2 iterations of 2
+# candidates, 1 epoch on a few hundred images; checkpoints and C sources left out). The tables
+# must carry the figures of those records; a missing stage leaves "–"; no run directory is an error.
+. "$(dirname "$0")/../lib.sh"
+R=$ROOT/pipelines/report.sh
+G=$ROOT/tests/golden/run-mini
+cp -R "$G" "$TMP/run"
+RUN=$TMP/run
+# The tiny run learned nothing (10 % everywhere): give the three accuracies distinct values so a
+# swapped column shows.
+G=$TMP/golden
+cp -R "$RUN" "$G"
+jq -c '.full.test_acc = 0.9012' "$RUN/full.jsonl" >"$G/full.jsonl"
+jq -c '.kd.test_acc = 0.9123' "$RUN/kd.jsonl" >"$G/kd.jsonl"
+jq -c '.quant.int8_acc = 0.9101 | .quant.float_acc = 0.9111' "$RUN/quant.jsonl" >"$G/quant.jsonl"
+cp "$G"/*.jsonl "$RUN/"
+
+"$R" "$RUN" >"$TMP/o" 2>"$TMP/e"
+check_eq "report.sh exits 0" "$?" 0
+check "it says where the report is" grep -q "wrote $RUN/report.md" "$TMP/e"
+M=$RUN/report.md
+for png in pareto progress sram; do
+	check "$png.png is a PNG" sh -c "head -c 8 '$RUN/$png.png' | od -An -c | grep -q 'P   N   G'"
+	check "report.md shows $png.png" grep -q "($png.png)" "$M"
+done
+
+pct() { jq -r "$2 | . * 10000 | round / 100 | tostring" "$1" | awk '{ printf "%.2f %%", $1 }'; }
+int8=$(pct "$G/quant.jsonl" .quant.int8_acc)
+kd=$(pct "$G/kd.jsonl" .kd.test_acc)
+full=$(pct "$G/full.jsonl" .full.test_acc)
+arena=$(jq -r .emit.arena_bytes "$G/emit.jsonl" | awk '{ s = $1; n = length(s); o = ""; for (i = 1; i <= n; i++) { o = o substr(s, i, 1); if ((n - i) % 3 == 0 && i < n) o = o "," } print o }')
+id=$(jq -r .id "$G/chosen.jsonl")
+row=$(grep "^| \`$id\` |" "$M")
+check "Table II has the final model's row" test -n "$row"
+check_eq "Table II: float / KD / int8 accuracy and arena from the records" \
+	"$(echo "$row" | awk -F' [|] ' '{ print $2 "/" $3 "/" $4 "/" $8 }')" "$full/$kd/$int8/$arena"
+t3=$(grep -A2 '^| strategy | candidates' "$M" | tail -1)
+check_eq "Table III: strategy, candidates, rejected, evaluated, front size" \
+	"$(echo "$t3" | awk -F' [|] ' '{ print $1 "/" $2 "/" $3 "/" $4 "/" $5 }' | sed 's/^| //')" \
+	"$(jq -r .gen.strategy "$G/chosen.jsonl")/$(grep -c '' "$G/search/candidates.jsonl")/$(grep -c '' "$G/search/rejected.jsonl")/$(jq -r .counts.evaluated "$G/search/summary.json")/$(jq -r .counts.front "$G/search/summary.json")"
+macs_min=$(jq -r '.front["cost.macs"].min / 1e6 * 100 | round / 100' "$G/search/summary.json")
+check "Table III: MACs [min, max] avg of the front" sh -c "echo '$t3' | grep -q '\\[$macs_min, '"
+check_eq "one row per iteration" "$(grep -c '^| [0-9]* | [0-9]* | [0-9]* | ' "$M")" "$(ls "$G"/search/summary-0*.json | grep -c '')"
+check "the reproduce section has the demo command" grep -q '^pipelines/demo.sh RUN=' "$M"
+check "the reproduce section has make report" grep -q "^make report RUN=$RUN" "$M"
+check "the Cortex-M7 result is quoted" grep -q "$(cat "$G/m7-test.txt")" "$M"
+check "no explanation from evolve is said plainly" grep -q 'None: the evolve strategy gives none' "$M"
+
+# The SRAM bars: one per op of the plan, the budget drawn (checked on the data, not the pixels).
+cp "$M" "$TMP/first.md"
+"$R" "$RUN" 2>/dev/null
+check "regenerating gives the same report" cmp -s "$TMP/first.md" "$M"
+
+# An explanation, where the generator gave one, is quoted.
+jq -c '.gen.explanation = "Narrow early blocks keep the arena small."' "$G/chosen.jsonl" >"$RUN/chosen.jsonl"
+"$R" "$RUN" 2>/dev/null
+check "the generator's explanation is quoted" grep -q '^> Narrow early blocks keep the arena small.' "$M"
+
+# Missing later stages: still a report, with dashes.
+rm -f "$RUN/quant.jsonl" "$RUN/emit.jsonl" "$RUN/m7-test.txt"
+"$R" "$RUN" 2>"$TMP/e2"
+check_eq "a run stopped before quantize still gets a report" "$?" 0
+check "its int8 cell is a dash" sh -c "grep '^| \`$id\` |' '$M' | awk -F' [|] ' '{ print \$4 }' | grep -qx '–'"
+
+# No run directory, or no search in it: status 2 and a message.
+"$R" "$TMP/nothing" 2>"$TMP/e3"
+check_eq "no run directory: status 2" "$?" 2
+check "it says so" grep -q 'no run directory' "$TMP/e3"
+mkdir "$TMP/empty"
+"$R" "$TMP/empty" 2>"$TMP/e4"
+check_eq "no search in it: status 2" "$?" 2
+done_testing
