@@ -6,6 +6,7 @@
 #   2 choose      the most accurate design on the last validation front
 #   3 full-train  the chosen design (student), on the whole training split
 #   4 teacher     the same design with every block TEACHER_WIDTH times as wide, full-trained
+#                 side by side with the student (half the threads each)
 #   5 kd          the student fine-tuned from the teacher's logits (kd --teacher)
 #   6 quantize    int8, calibrated on CALIB training images; float and int8 test accuracy
 #   7 emit-c      C sources with VECTORS test vectors, built for a Cortex-M7 with SRAM = SRAM_MAX
@@ -20,14 +21,15 @@
 #   DATASET (fashion-mnist) DATA=path   RESOLUTION (28)  CLASSES (10)  INPUT_CHANNELS (1)
 #   MACS_MAX (30M)  SRAM_MAX (64KiB)  FLASH_MAX (256KiB)            — the budgets
 #   MINI_EPOCHS (2)  MINI_LIMIT (5000)   mini-training per candidate (epochs, training images)
-#   FULL_EPOCHS (6)  FULL_LIMIT (0: all) full training of the chosen design
-#   TEACHER_WIDTH (2) TEACHER_EPOCHS (4) TEACHER_LIMIT (0: all)   the wider teacher (it must
+#   FULL_EPOCHS (20) FULL_LIMIT (0: all) full training of the chosen design
+#   TEACHER_WIDTH (2) TEACHER_EPOCHS (10) TEACHER_LIMIT (0: all)   the wider teacher (it must
 #                    beat the student, or distillation costs accuracy)
-#   KD_EPOCHS (2)    KD_LIMIT (20000)    distillation (the teacher runs on every batch)
+#   KD_EPOCHS (2)    KD_LIMIT (0: all)      distillation (the teacher runs on every batch)
 #   TRAIN_ARGS ("--no-autoaugment --crop-pad 2")  options for full-train, teacher and kd: short
 #                    runs learn faster without the paper's heavy augmentation (crop + flip stay on)
 #   FULL_ARGS ("--mixup 0 --lr 0.2 --warmup-epochs 1")  full-train of the student and the teacher
-#   KD_ARGS ("")     kd (its own recipe: lr 0.05, no warm-up, alpha 0.4 -> 0.8, T = 10)
+#   KD_ARGS ("--lr 0.02")  kd (its own recipe otherwise: no warm-up, alpha 0.4 -> 0.8, T = 10;
+#                    a two-epoch fine-tune of a converged student wants a gentler lr than 0.05)
 #   MINI_ARGS ("--no-autoaugment --crop-pad 2 --batch 64 --lr 0.1 --warmup-epochs 0.25
 #                    --step-every 10 --test-limit 1000")  mini-train: two short epochs need more,
 #                    gentler steps than the paper's 30-epoch recipe (lr 0.5, x0.1 steps; on one
@@ -73,16 +75,16 @@ FLASH_MAX=${FLASH_MAX:-256KiB}
 MINI_EPOCHS=${MINI_EPOCHS:-2}
 MINI_LIMIT=${MINI_LIMIT:-5000}
 MINI_ARGS=${MINI_ARGS---no-autoaugment --crop-pad 2 --batch 64 --lr 0.1 --warmup-epochs 0.25 --step-every 10 --test-limit 1000}
-FULL_EPOCHS=${FULL_EPOCHS:-6}
+FULL_EPOCHS=${FULL_EPOCHS:-20}
 FULL_LIMIT=${FULL_LIMIT:-0}
 TEACHER_WIDTH=${TEACHER_WIDTH:-2}
-TEACHER_EPOCHS=${TEACHER_EPOCHS:-4}
+TEACHER_EPOCHS=${TEACHER_EPOCHS:-10}
 TEACHER_LIMIT=${TEACHER_LIMIT:-0}
 KD_EPOCHS=${KD_EPOCHS:-2}
-KD_LIMIT=${KD_LIMIT:-20000}
+KD_LIMIT=${KD_LIMIT:-0}
 TRAIN_ARGS=${TRAIN_ARGS---no-autoaugment --crop-pad 2}
 FULL_ARGS=${FULL_ARGS---mixup 0 --lr 0.2 --warmup-epochs 1}
-KD_ARGS=${KD_ARGS:-}
+KD_ARGS=${KD_ARGS---lr 0.02}
 CALIB=${CALIB:-1000}
 QUANT_EVAL=${QUANT_EVAL:-0}
 QUANT_ARGS=${QUANT_ARGS:-}
@@ -192,21 +194,31 @@ jq -r '"demo: chose \(.id): val_acc \(.mini.val_acc * 10000 | round / 100)%, \(.
 "$BIN/check-cost" --plan --resolution "$RESOLUTION" --classes "$CLASSES" "$RUN/chosen.jsonl" \
 	>"$RUN/plan.txt" 2>/dev/null || die "check-cost --plan failed on the chosen design"
 
-# 3. Full training of the chosen design.
-banner 3 "full-train the chosen design: $FULL_EPOCHS epochs"
+# 3 and 4. Full training of the chosen design (the student) and of the teacher: every block
+#    TEACHER_WIDTH times as many channels (SE ratios and everything else unchanged), same recipe; it
+#    is not deployed, so it may exceed the budgets. The two train side by side with half the threads
+#    each: a small net keeps two cores busier as two processes than as one process on two threads.
+#    Their per-epoch lines are prefixed with "student |" and "teacher |".
+TRAIN_THREADS=$((THREADS / 2 > 0 ? THREADS / 2 : 1))
+prefixed() { # label command... (stderr prefixed with the label)
+	label=$1
+	shift
+	{ "$@" 2>&1 >&3 3>&- | sed -u "s/^/$label | /" >&2 3>&-; } 3>&1
+}
+banner 3 "full-train the chosen design: $FULL_EPOCHS epochs (side by side with the teacher)"
+student_pid=
 if [ -s "$RUN/full.jsonl" ]; then
 	skip "$RUN/full.jsonl"
 else
 	# shellcheck disable=SC2086
-	timed full-train stage_filter "$RUN/chosen.jsonl" "$RUN/full.jsonl" "$BIN/full-train" $DS \
-		--resolution "$RESOLUTION" --epochs "$FULL_EPOCHS" $(lim "$FULL_LIMIT") --seed "$SEED" \
-		--threads "$THREADS" --no-progress $TRAIN_ARGS $FULL_ARGS --resume --out "$RUN/student-full.safetensors"
+	prefixed student timed full-train stage_filter "$RUN/chosen.jsonl" "$RUN/full.jsonl" \
+		"$BIN/full-train" $DS --resolution "$RESOLUTION" --epochs "$FULL_EPOCHS" $(lim "$FULL_LIMIT") \
+		--seed "$SEED" --threads "$TRAIN_THREADS" --no-progress $TRAIN_ARGS $FULL_ARGS --resume \
+		--out "$RUN/student-full.safetensors" &
+	student_pid=$!
 fi
-jq -r '"demo: full-train: test_acc \(.full.test_acc * 10000 | round / 100)%"' "$RUN/full.jsonl" >&2
-
-# 4. The teacher: every block TEACHER_WIDTH times as many channels (SE ratios and everything else
-#    unchanged), trained with the same recipe. It is not deployed, so it may exceed the budgets.
-banner 4 "teacher: the chosen design x$TEACHER_WIDTH channels, $TEACHER_EPOCHS epochs"
+banner 4 "teacher: the chosen design x$TEACHER_WIDTH channels, $TEACHER_EPOCHS epochs (side by side with the student)"
+teacher_pid=
 if [ -s "$RUN/teacher.jsonl" ]; then
 	skip "$RUN/teacher.jsonl"
 else
@@ -214,10 +226,18 @@ else
 		"$RUN/chosen.jsonl" | "$BIN/check-cost" --resolution "$RESOLUTION" --classes "$CLASSES" \
 		>"$RUN/teacher-arch.jsonl"
 	# shellcheck disable=SC2086
-	timed teacher stage_filter "$RUN/teacher-arch.jsonl" "$RUN/teacher.jsonl" "$BIN/full-train" $DS \
-		--resolution "$RESOLUTION" --epochs "$TEACHER_EPOCHS" $(lim "$TEACHER_LIMIT") --seed "$SEED" \
-		--threads "$THREADS" --no-progress $TRAIN_ARGS $FULL_ARGS --resume --out "$RUN/teacher.safetensors"
+	prefixed teacher timed teacher stage_filter "$RUN/teacher-arch.jsonl" "$RUN/teacher.jsonl" \
+		"$BIN/full-train" $DS --resolution "$RESOLUTION" --epochs "$TEACHER_EPOCHS" \
+		$(lim "$TEACHER_LIMIT") --seed "$SEED" --threads "$TRAIN_THREADS" --no-progress $TRAIN_ARGS \
+		$FULL_ARGS --resume --out "$RUN/teacher.safetensors" &
+	teacher_pid=$!
 fi
+# A failed training leaves no record (stage_filter); the other one still finishes its epochs.
+[ -z "$student_pid" ] || wait "$student_pid" || true
+[ -z "$teacher_pid" ] || wait "$teacher_pid" || true
+[ -s "$RUN/full.jsonl" ] || die "full-train of the student failed (see above); run again to resume it"
+[ -s "$RUN/teacher.jsonl" ] || die "full-train of the teacher failed (see above); run again to resume it"
+jq -r '"demo: full-train: test_acc \(.full.test_acc * 10000 | round / 100)%"' "$RUN/full.jsonl" >&2
 jq -r '"demo: teacher: \(.cost.macs) MACs, \(.cost.params) params, test_acc \(.full.test_acc * 10000 | round / 100)%"' \
 	"$RUN/teacher.jsonl" >&2
 
