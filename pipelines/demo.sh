@@ -3,7 +3,8 @@
 #
 #   1 search      evolve strategy, ITER iterations of CANDIDATES designs, mini-training fanned out
 #                 by GNU parallel (pipelines/search.sh), ranked on the validation split
-#   2 choose      the most accurate design on the last validation front
+#   2 choose      the most accurate design on the last validation front that trains MIN_EPOCHS
+#                 epochs in TRAIN_MINUTES (speeds measured)
 #   3 full-train  the chosen design (student), on the whole training split
 #   4 teacher     the same design with every block TEACHER_WIDTH times as wide, full-trained
 #                 side by side with the student (half the threads each)
@@ -21,9 +22,12 @@
 #   DATASET (fashion-mnist) DATA=path   RESOLUTION (28)  CLASSES (10)  INPUT_CHANNELS (1)
 #   MACS_MAX (30M)  SRAM_MAX (64KiB)  FLASH_MAX (256KiB)            — the budgets
 #   MINI_EPOCHS (2)  MINI_LIMIT (5000)   mini-training per candidate (epochs, training images)
-#   FULL_EPOCHS (20) FULL_LIMIT (0: all) full training of the chosen design
-#   TEACHER_WIDTH (2) TEACHER_EPOCHS (10) TEACHER_LIMIT (0: all)   the wider teacher (it must
-#                    beat the student, or distillation costs accuracy)
+#   TRAIN_MINUTES (16)  the student and the teacher train side by side for about this long: each
+#                    gets the epochs its measured speed fits (mini-train --benchmark, 1 thread)
+#   MIN_EPOCHS (15)  the chosen design is the most accurate on the front that fits this many
+#   FULL_EPOCHS (40) FULL_LIMIT (0: all) full training of the chosen design (epochs at most)
+#   TEACHER_WIDTH (2) TEACHER_EPOCHS (40) TEACHER_LIMIT (0: all)   the wider teacher, epochs at
+#                    most (it must beat the student, or distillation costs accuracy)
 #   KD_EPOCHS (2)    KD_LIMIT (0: all)      distillation (the teacher runs on every batch)
 #   TRAIN_ARGS ("--no-autoaugment --crop-pad 2")  options for full-train, teacher and kd: short
 #                    runs learn faster without the paper's heavy augmentation (crop + flip stay on)
@@ -75,10 +79,12 @@ FLASH_MAX=${FLASH_MAX:-256KiB}
 MINI_EPOCHS=${MINI_EPOCHS:-2}
 MINI_LIMIT=${MINI_LIMIT:-5000}
 MINI_ARGS=${MINI_ARGS---no-autoaugment --crop-pad 2 --batch 64 --lr 0.1 --warmup-epochs 0.25 --step-every 10 --test-limit 1000}
-FULL_EPOCHS=${FULL_EPOCHS:-20}
+FULL_EPOCHS=${FULL_EPOCHS:-40}
+TRAIN_MINUTES=${TRAIN_MINUTES:-16}
+MIN_EPOCHS=${MIN_EPOCHS:-15}
 FULL_LIMIT=${FULL_LIMIT:-0}
 TEACHER_WIDTH=${TEACHER_WIDTH:-2}
-TEACHER_EPOCHS=${TEACHER_EPOCHS:-10}
+TEACHER_EPOCHS=${TEACHER_EPOCHS:-40}
 TEACHER_LIMIT=${TEACHER_LIMIT:-0}
 KD_EPOCHS=${KD_EPOCHS:-2}
 KD_LIMIT=${KD_LIMIT:-0}
@@ -95,7 +101,7 @@ QEMU=${QEMU:-1}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 
 die() { echo "demo: error: $*" >&2; exit 2; }
-for n in ITER CANDIDATES JOBS SEED MINI_EPOCHS MINI_LIMIT FULL_EPOCHS FULL_LIMIT TEACHER_WIDTH \
+for n in ITER CANDIDATES JOBS SEED MINI_EPOCHS MINI_LIMIT FULL_EPOCHS TRAIN_MINUTES MIN_EPOCHS FULL_LIMIT TEACHER_WIDTH \
 	TEACHER_EPOCHS TEACHER_LIMIT KD_EPOCHS KD_LIMIT CALIB QUANT_EVAL VECTORS THREADS; do
 	eval "v=\$$n"
 	case $v in '' | *[!0-9]*) die "$n must be a whole number, not '$v'" ;; esac
@@ -131,9 +137,10 @@ timed() { # stage command...
 		"$DATASET" "$RESOLUTION" "$CLASSES" "$MACS_MAX" "$SRAM_MAX" "$FLASH_MAX"
 	printf '  MINI_EPOCHS=%s MINI_LIMIT=%s FULL_EPOCHS=%s FULL_LIMIT=%s TEACHER_WIDTH=%s TEACHER_EPOCHS=%s \\\n' \
 		"$MINI_EPOCHS" "$MINI_LIMIT" "$FULL_EPOCHS" "$FULL_LIMIT" "$TEACHER_WIDTH" "$TEACHER_EPOCHS"
+	printf '  TRAIN_MINUTES=%s MIN_EPOCHS=%s \\\n' "$TRAIN_MINUTES" "$MIN_EPOCHS"
 	printf '  TEACHER_LIMIT=%s KD_EPOCHS=%s KD_LIMIT=%s CALIB=%s QUANT_EVAL=%s VECTORS=%s \\\n' \
 		"$TEACHER_LIMIT" "$KD_EPOCHS" "$KD_LIMIT" "$CALIB" "$QUANT_EVAL" "$VECTORS"
-	printf "  TRAIN_ARGS='%s' FULL_ARGS='%s' KD_ARGS='%s' \\\n" "$TRAIN_ARGS" "$FULL_ARGS" "$KD_ARGS"
+	printf '  TRAIN_ARGS=%s FULL_ARGS=%s KD_ARGS=%s \\\n' "'$TRAIN_ARGS'" "'$FULL_ARGS'" "'$KD_ARGS'"
 	printf "  MINI_ARGS='%s' QUANT_ARGS='%s'\n" "$MINI_ARGS" "$QUANT_ARGS"
 } >"$RUN/command.txt"
 
@@ -179,17 +186,49 @@ else
 fi
 [ -s "$last_front" ] || die "the search left no front in $last_front"
 
-# 2. The most accurate design on the validation front (feasible by construction: violators never
-#    enter the front). Its budget figures are re-checked with check-cost.
-banner 2 "choose the most accurate design on the validation front"
+# 2. The design to deploy. The search ranks designs after a few mini-training steps, but what ships
+#    is trained for TRAIN_MINUTES: a design that trains too slowly for MIN_EPOCHS epochs in that time
+#    ends up behind a faster one. So each front design's training speed is measured
+#    (mini-train --benchmark, one thread, as the student trains beside the teacher), and the choice
+#    is the most accurate one (validation) that fits MIN_EPOCHS epochs, else the fastest. Feasible
+#    by construction: violators never enter the front. Epochs: what fits, at most FULL_EPOCHS.
+# Epochs of N training images at IPS images/s that fit MINUTES (90%: data loading and the
+# end-of-training evaluation), at least 1 and at most CAP.
+fit_epochs() { # ips n minutes cap
+	awk -v ips="$1" -v n="$2" -v m="$3" -v cap="$4" \
+		'BEGIN { e = int(m * 60 * 0.9 * ips / n); if (e > cap) e = cap; if (e < 1) e = 1; print e }'
+}
+# Training images per epoch: FULL_LIMIT, else the training split (the mini record's validation
+# count is 10% of the training set, with the default --val-split 0.1).
+train_images() { # record-file
+	n=$(jq -r -s '.[0].mini.val_images * 9 | round' "$1")
+	[ "$FULL_LIMIT" -gt 0 ] && [ "$FULL_LIMIT" -lt "$n" ] && n=$FULL_LIMIT
+	echo "$n"
+}
+banner 2 "choose: the most accurate design on the validation front that trains $MIN_EPOCHS epochs in $TRAIN_MINUTES minutes"
 if [ -s "$RUN/chosen.jsonl" ]; then
 	skip "$RUN/chosen.jsonl"
 else
-	jq -c -s 'sort_by(-.mini.val_acc, .cost.macs) | .[0] | {id, arch, gen, resolution: '"$RESOLUTION"', classes: '"$CLASSES"', cost, check, mini}' \
-		"$last_front" >"$RUN/chosen.jsonl.tmp"
+	"$BIN/mini-train" --benchmark 10 --batch 128 --resolution "$RESOLUTION" --classes "$CLASSES" \
+		--threads 1 <"$last_front" 2>/dev/null >"$RUN/front-bench.jsonl.tmp" ||
+		die "mini-train --benchmark failed on the front"
+	n=$(train_images "$last_front")
+	while IFS= read -r rec; do
+		ips=$(echo "$rec" | jq -r .bench.images_per_s)
+		e=$(fit_epochs "$ips" "$n" "$TRAIN_MINUTES" "$FULL_EPOCHS")
+		echo "$rec" | jq -c --argjson e "$e" '. + {demo: {full_epochs: $e, images_per_s: .bench.images_per_s}} | del(.bench)'
+	done <"$RUN/front-bench.jsonl.tmp" >"$RUN/front-fit.jsonl"
+	rm -f "$RUN/front-bench.jsonl.tmp"
+	jq -r '"demo:   \(.id): val_acc \(.mini.val_acc * 10000 | round / 100)%, \(.cost.macs) MACs, \(.demo.images_per_s | round) img/s: \(.demo.full_epochs) epochs"' \
+		"$RUN/front-fit.jsonl" >&2
+	min=$((MIN_EPOCHS < FULL_EPOCHS ? MIN_EPOCHS : FULL_EPOCHS))
+	jq -c -s --argjson min "$min" '(map(select(.demo.full_epochs >= $min)) | sort_by(-.mini.val_acc, .cost.macs))
+		+ sort_by(-.demo.images_per_s) | .[0]
+		| {id, arch, gen, resolution: '"$RESOLUTION"', classes: '"$CLASSES"', cost, check, mini, demo}' \
+		"$RUN/front-fit.jsonl" >"$RUN/chosen.jsonl.tmp"
 	mv "$RUN/chosen.jsonl.tmp" "$RUN/chosen.jsonl"
 fi
-jq -r '"demo: chose \(.id): val_acc \(.mini.val_acc * 10000 | round / 100)%, \(.cost.macs) MACs, \(.cost.params) params, arena \(.cost.arena_bytes) B, flash \(.cost.flash_bytes) B"' \
+jq -r '"demo: chose \(.id): val_acc \(.mini.val_acc * 10000 | round / 100)%, \(.demo.full_epochs) epochs, \(.cost.macs) MACs, \(.cost.params) params, arena \(.cost.arena_bytes) B, flash \(.cost.flash_bytes) B"' \
 	"$RUN/chosen.jsonl" >&2
 "$BIN/check-cost" --plan --resolution "$RESOLUTION" --classes "$CLASSES" "$RUN/chosen.jsonl" \
 	>"$RUN/plan.txt" 2>/dev/null || die "check-cost --plan failed on the chosen design"
@@ -205,29 +244,39 @@ prefixed() { # label command... (stderr prefixed with the label)
 	shift
 	{ "$@" 2>&1 >&3 3>&- | sed -u "s/^/$label | /" >&2 3>&-; } 3>&1
 }
-banner 3 "full-train the chosen design: $FULL_EPOCHS epochs (side by side with the teacher)"
+full_epochs=$(jq -r .demo.full_epochs "$RUN/chosen.jsonl")
+banner 3 "full-train the chosen design: $full_epochs epochs (side by side with the teacher)"
 student_pid=
 if [ -s "$RUN/full.jsonl" ]; then
 	skip "$RUN/full.jsonl"
 else
 	# shellcheck disable=SC2086
 	prefixed student timed full-train stage_filter "$RUN/chosen.jsonl" "$RUN/full.jsonl" \
-		"$BIN/full-train" $DS --resolution "$RESOLUTION" --epochs "$FULL_EPOCHS" $(lim "$FULL_LIMIT") \
+		"$BIN/full-train" $DS --resolution "$RESOLUTION" --epochs "$full_epochs" $(lim "$FULL_LIMIT") \
 		--seed "$SEED" --threads "$TRAIN_THREADS" --no-progress $TRAIN_ARGS $FULL_ARGS --resume \
 		--out "$RUN/student-full.safetensors" &
 	student_pid=$!
 fi
-banner 4 "teacher: the chosen design x$TEACHER_WIDTH channels, $TEACHER_EPOCHS epochs (side by side with the student)"
+if [ ! -s "$RUN/teacher-arch.jsonl" ]; then
+	jq -c --argjson w "$TEACHER_WIDTH" '{id: (.id + "-teacher"), arch: (.arch | .blocks |= map(.output_channels *= $w)), resolution, classes}' \
+		"$RUN/chosen.jsonl" | "$BIN/check-cost" --resolution "$RESOLUTION" --classes "$CLASSES" |
+		"$BIN/mini-train" --benchmark 10 --batch 128 --resolution "$RESOLUTION" --classes "$CLASSES" \
+			--threads 1 2>/dev/null >"$RUN/teacher-arch.jsonl.tmp" || die "the teacher's benchmark failed"
+	ips=$(jq -r .bench.images_per_s "$RUN/teacher-arch.jsonl.tmp")
+	e=$(fit_epochs "$ips" "$(train_images "$RUN/chosen.jsonl")" "$TRAIN_MINUTES" "$TEACHER_EPOCHS")
+	jq -c --argjson e "$e" '. + {demo: {teacher_epochs: $e, images_per_s: .bench.images_per_s}} | del(.bench)' \
+		"$RUN/teacher-arch.jsonl.tmp" >"$RUN/teacher-arch.jsonl"
+	rm -f "$RUN/teacher-arch.jsonl.tmp"
+fi
+teacher_epochs=$(jq -r .demo.teacher_epochs "$RUN/teacher-arch.jsonl")
+banner 4 "teacher: the chosen design x$TEACHER_WIDTH channels, $teacher_epochs epochs (side by side with the student)"
 teacher_pid=
 if [ -s "$RUN/teacher.jsonl" ]; then
 	skip "$RUN/teacher.jsonl"
 else
-	jq -c --argjson w "$TEACHER_WIDTH" '{id: (.id + "-teacher"), arch: (.arch | .blocks |= map(.output_channels *= $w)), resolution, classes}' \
-		"$RUN/chosen.jsonl" | "$BIN/check-cost" --resolution "$RESOLUTION" --classes "$CLASSES" \
-		>"$RUN/teacher-arch.jsonl"
 	# shellcheck disable=SC2086
 	prefixed teacher timed teacher stage_filter "$RUN/teacher-arch.jsonl" "$RUN/teacher.jsonl" \
-		"$BIN/full-train" $DS --resolution "$RESOLUTION" --epochs "$TEACHER_EPOCHS" \
+		"$BIN/full-train" $DS --resolution "$RESOLUTION" --epochs "$teacher_epochs" \
 		$(lim "$TEACHER_LIMIT") --seed "$SEED" --threads "$TRAIN_THREADS" --no-progress $TRAIN_ARGS \
 		$FULL_ARGS --resume --out "$RUN/teacher.safetensors" &
 	teacher_pid=$!

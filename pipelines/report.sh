@@ -226,6 +226,10 @@ budget_line=$(val "$RUN/budget.json" '"MACs ≤ \(.macs_max), peak SRAM ≤ \(.s
 		"checkpoint in float scores $(pct "$float_acc"). Flash is \`arm-none-eabi-size\` of the" \
 		"Cortex-M7 build (text + data) when it was built (check-cost's formula: $(num "$flash_formula") B)."
 	echo
+	echo "Training: the student $(val "$RUN/full.jsonl" .full.epochs) epochs, the teacher" \
+		"$(val "$RUN/teacher.jsonl" .full.epochs) epochs side by side with it, then" \
+		"$(val "$RUN/kd.jsonl" .kd.epochs) epochs of distillation."
+	echo
 	echo "![Peak SRAM per op](sram.png)"
 	echo
 	echo "Design (the paper's JSON):"
