@@ -12,6 +12,7 @@
 #include "nn_head.h"
 #include "nn_se.h"
 #include "net.h"
+#include "prng.h"
 #include "t.h"
 #include "util.h"
 
@@ -29,7 +30,7 @@ struct layer_case {
 };
 
 static uint64_t rng = 42;
-static double urand(void) { return 2 * rng_uniform(&rng) - 1; }
+static double urand(void) { return 2 * prng_xorshift_unit(&rng) - 1; }
 
 static void check_case(const struct layer_case *c, double scale)
 {
