@@ -746,7 +746,7 @@ static const struct { const char *name; int has_arg; } options[] = {
 	{"crop-pad", 1}, {"no-crop", 0}, {"no-flip", 0}, {"autoaugment", 0}, {"no-autoaugment", 0},
 	{"mixup", 1}, {"seed", 1}, {"threads", 1}, {"out", 1}, {"resume", 0}, {"progress", 0},
 	{"no-progress", 0}, {"quiet", 0}, {"student", 1}, {"teacher", 1}, {"teacher-logits", 1},
-	{"temperature", 1}, {"alpha", 1}, {"alpha-final", 1}, {"bn-recalibrate", 1},
+	{"temperature", 1}, {"alpha", 1}, {"alpha-final", 1}, {"bn-recalibrate", 1}, {"help", 0},
 };
 
 int train_option_arity(const char *name)
@@ -889,7 +889,7 @@ int train_parse_option(struct train_opts *o, const char *name, const char *v)
 #undef IS
 }
 
-int train_parse_args(struct train_opts *o, int argc, char **argv,
+int train_parse_args(struct train_opts *o, int argc, char **argv, void (*usage)(FILE *f),
 		     int (*extra)(void *ctx, const char *name, const char *value),
 		     int (*extra_arity)(const char *name), void *ctx)
 {
@@ -915,6 +915,10 @@ int train_parse_args(struct train_opts *o, int argc, char **argv,
 				die("--%s needs a value", name);
 		} else if (eq) {
 			die("--%s takes no value", name);
+		}
+		if (!strcmp(name, "help")) {
+			usage(stdout);
+			exit(EXIT_OK);
 		}
 		epochs_given |= !strcmp(name, "epochs");
 		warmup_given |= !strcmp(name, "warmup-epochs");
