@@ -5,6 +5,7 @@
 #include "net.h"
 #include "quant.h" /* int8 models: int8_evaluate_main */
 #include "record.h"
+#include "record_loop.h"
 #include "safetensors.h"
 #include "util.h"
 
@@ -13,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 struct options {
 	const char *weights, *arch_path, *dataset, *data, *dump;
@@ -228,32 +228,7 @@ int main(int argc, char **argv)
 		cJSON_AddStringToObject(ev, "logits", o.dump);
 
 	/* Records on stdin get "eval"; with none (a terminal or empty input), a fresh record. */
-	int written = 0, failed = 0, rc;
-	if (!isatty(STDIN_FILENO)) {
-		struct record_reader r;
-		record_reader_init(&r, stdin, "stdin");
-		cJSON *rec;
-		while ((rc = record_next(&r, &rec)) != 0) {
-			if (rc < 0) {
-				failed = 1;
-				continue;
-			}
-			cJSON_DeleteItemFromObjectCaseSensitive(rec, "eval");
-			cJSON_AddItemToObject(rec, "eval", cJSON_Duplicate(ev, 1));
-			if (record_write(stdout, rec))
-				die("cannot write to stdout");
-			cJSON_Delete(rec);
-			written++;
-		}
-		record_reader_free(&r);
-	}
-	if (!written) {
-		cJSON *rec = cJSON_CreateObject();
-		cJSON_AddItemToObject(rec, "eval", cJSON_Duplicate(ev, 1));
-		if (record_write(stdout, rec))
-			die("cannot write to stdout");
-		cJSON_Delete(rec);
-	}
+	int failed = record_loop_stamp("eval", ev);
 	cJSON_Delete(ev);
 	free(logits);
 	free(d.labels);
