@@ -89,6 +89,9 @@ static void test_parse_numbers(void)
 	int h, w;
 	T_CHECK(parse_resolution("160x120", &h, &w) == 0 && h == 160 && w == 120, "resolution HxW");
 	T_CHECK(parse_resolution("0", &h, &w) == -1, "resolution 0 is rejected");
+	char e[8];
+	T_CHECK(fail(e, sizeof e, "n=%d", 12345678) == -1 && !strcmp(e, "n=12345"),
+		"fail formats into err (cut to its size) and returns -1 (%s)", e);
 }
 
 static void test_safetensors(void)
