@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "nn_head.h"
 #include "quant.h"
 #include "record_loop.h"
 #include "safetensors.h"
@@ -54,10 +55,7 @@ int int8_evaluate_main(int argc, char **argv)
 		float *row = logits + (size_t)i * classes;
 		quant_input(&m, images + i * isz, isz, q);
 		int8_ref_run(&m, q, arena, NULL, row);
-		int best = 0;
-		for (int k = 1; k < classes; k++)
-			best = row[k] > row[best] ? k : best;
-		correct += labels && best == labels[i];
+		correct += labels && logits_argmax(row, classes) == labels[i];
 	}
 	double secs = now_seconds() - t0;
 	if (dump) {

@@ -73,6 +73,15 @@ void linear_backward(float *dx, float *dw, float *db, const float *dy, const flo
 			    accum ? 1.0f : 0.0f, dx, nin);
 }
 
+int logits_argmax(const float *v, int n)
+{
+	int best = 0;
+	for (int i = 1; i < n; i++)
+		if (v[i] > v[best])
+			best = i;
+	return best;
+}
+
 double softmax_xent(float *dlogits, const float *logits, const int *labels, int N, int O)
 {
 	double total = 0;

@@ -22,6 +22,9 @@ void linear_forward(float *y, const float *x, const float *w, const float *b, in
 void linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
 		     const float *w, int N, int nin, int O, int accum);
 
+/* The predicted class of one row of logits v[n]: the index of the first largest value. */
+int logits_argmax(const float *v, int n);
+
 /* Returns the mean loss; labels outside [0, O) make it return NAN. dlogits may be NULL. */
 double softmax_xent(float *dlogits, const float *logits, const int *labels, int N, int O);
 

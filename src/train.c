@@ -3,6 +3,7 @@
 #include "augment.h"
 #include "checkpoint.h"
 #include "net.h"
+#include "nn_head.h"
 #include "prng.h"
 #include "record.h"
 #include "safetensors.h"
@@ -201,15 +202,6 @@ void train_data_free(struct train_data *td)
 
 /* ---- losses (mean over the batch; write d loss / d logits) ---- */
 
-static int argmax(const float *v, int n)
-{
-	int best = 0;
-	for (int i = 1; i < n; i++)
-		if (v[i] > v[best])
-			best = i;
-	return best;
-}
-
 /* p = softmax(z / T) */
 static void softmax_t(const float *z, int n, double T, double *p)
 {
@@ -271,7 +263,7 @@ static double evaluate(struct net *n, const struct dataset *d, const int *idx, i
 		dataset_batch_nchw(d, idx + at, b, H, W, Cin, NULL, NULL, x, y);
 		const float *logits = net_forward(n, x, b, 0);
 		for (int i = 0; i < b; i++)
-			correct += argmax(logits + (size_t)i * C, C) == y[i];
+			correct += logits_argmax(logits + (size_t)i * C, C) == y[i];
 	}
 	return count ? (double)correct / count : 0;
 }
@@ -470,7 +462,7 @@ static int run_epoch(struct run *r, struct sgd *opt, struct prng *rng, int epoch
 			break;
 		}
 		for (int i = 0; i < b; i++)
-			correct += argmax(logits + (size_t)i * C, C) == (lam >= 0.5 ? r->y[i] : r->yb[i]);
+			correct += logits_argmax(logits + (size_t)i * C, C) == (lam >= 0.5 ? r->y[i] : r->yb[i]);
 		net_backward(r->n, b);
 		lr = train_lr_at(o, epoch, s, steps);
 		sgd_step(opt, r->n->params, r->n->grads, (float)lr);

@@ -3,6 +3,7 @@
 #include "arch.h"
 #include "checkpoint.h"
 #include "net.h"
+#include "nn_head.h"
 #include "quant.h" /* int8 models: int8_evaluate_main */
 #include "record.h"
 #include "record_loop.h"
@@ -194,11 +195,7 @@ int main(int argc, char **argv)
 		int nb = d.n - i < B ? d.n - i : B;
 		const float *y = net_forward(n, d.images + (size_t)i * per_image, nb, 0);
 		for (int j = 0; j < nb; j++) {
-			const float *row = y + (size_t)j * classes;
-			int best = 0;
-			for (int k = 1; k < classes; k++)
-				if (row[k] > row[best])
-					best = k;
+			int best = logits_argmax(y + (size_t)j * classes, classes);
 			if (d.labels && best == d.labels[i + j])
 				correct++;
 		}

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fold.h"
+#include "nn_head.h"
 #include "quant.h"
 #include "record.h"
 #include "record_loop.h"
@@ -30,15 +31,6 @@ struct opts {
 	int res_h, res_w, calib, eval, plan, mse, ternary;
 	double sparsity;
 };
-
-static int argmax(const float *v, int n)
-{
-	int b = 0;
-	for (int i = 1; i < n; i++)
-		if (v[i] > v[b])
-			b = i;
-	return b;
-}
 
 /* A record_job: quantises once; fills q (the "quant" object) or returns -1 with err. */
 static int run(void *ctx, cJSON *q, char *err, size_t errlen)
@@ -107,7 +99,7 @@ static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 		fold_forward(fn, timages + i * isz, fl, NULL, NULL);
 		quant_input(m, timages + i * isz, isz, qin);
 		int8_ref_run(m, qin, arena, NULL, il);
-		int fa = argmax(fl, net->classes), ia = argmax(il, net->classes);
+		int fa = logits_argmax(fl, net->classes), ia = logits_argmax(il, net->classes);
 		agree += fa == ia;
 		if (tlabels) {
 			fok += fa == tlabels[i];
