@@ -51,13 +51,8 @@
 # interruption carries on. Ends by printing where the report is.
 set -eu
 
-for arg in "$@"; do
-	case $arg in
-	[A-Z_]*=*) export "${arg?}" ;;
-	-h | --help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-	*) echo "demo.sh: arguments are NAME=value (see --help), not '$arg'" >&2; exit 2 ;;
-	esac
-done
+. "$(dirname "$0")/settings.sh"
+settings_from_args "$@"
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${BIN:-$ROOT/bin}
@@ -101,11 +96,8 @@ QEMU=${QEMU:-1}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 
 die() { echo "demo: error: $*" >&2; exit 2; }
-for n in ITER CANDIDATES JOBS SEED MINI_EPOCHS MINI_LIMIT FULL_EPOCHS TRAIN_MINUTES MIN_EPOCHS FULL_LIMIT TEACHER_WIDTH \
-	TEACHER_EPOCHS TEACHER_LIMIT KD_EPOCHS KD_LIMIT CALIB QUANT_EVAL VECTORS THREADS; do
-	eval "v=\$$n"
-	case $v in '' | *[!0-9]*) die "$n must be a whole number, not '$v'" ;; esac
-done
+whole_numbers ITER CANDIDATES JOBS SEED MINI_EPOCHS MINI_LIMIT FULL_EPOCHS TRAIN_MINUTES MIN_EPOCHS \
+	FULL_LIMIT TEACHER_WIDTH TEACHER_EPOCHS TEACHER_LIMIT KD_EPOCHS KD_LIMIT CALIB QUANT_EVAL VECTORS THREADS
 for p in gen-arch check-cost mini-train pareto feedback full-train kd quantize emit-c; do
 	[ -x "$BIN/$p" ] || die "$BIN/$p is missing: run make (make demo builds first)"
 done

@@ -36,13 +36,8 @@
 # complete line and a partial last line (from a kill) is dropped on restart.
 set -eu
 
-for arg in "$@"; do
-	case $arg in
-	[A-Z_]*=*) export "${arg?}" ;;
-	-h | --help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-	*) echo "search.sh: arguments are NAME=value (see --help), not '$arg'" >&2; exit 2 ;;
-	esac
-done
+. "$(dirname "$0")/settings.sh"
+settings_from_args "$@"
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${BIN:-$ROOT/bin}
@@ -78,10 +73,7 @@ PLOT=${PLOT:-1}
 log() { echo "search: $*" >&2; }
 die() { echo "search: error: $*" >&2; exit 2; }
 case $STRATEGY in evolve | random | llm) ;; *) die "STRATEGY must be evolve, random or llm" ;; esac
-for n in ITER CANDIDATES JOBS SEED; do
-	eval "v=\$$n"
-	case $v in '' | *[!0-9]*) die "$n must be a whole number, not '$v'" ;; esac
-done
+whole_numbers ITER CANDIDATES JOBS SEED
 for p in gen-arch pareto feedback; do [ -x "$BIN/$p" ] || die "$BIN/$p is missing: run make"; done
 [ "$MINI_TRAIN" != "$MINI_DEFAULT" ] || [ -x "$BIN/mini-train" ] || die "$BIN/mini-train is missing: run make"
 command -v jq >/dev/null || die "jq is missing (make deps)"

@@ -1,7 +1,7 @@
 /* bench.c — the training-step benchmark. See bench.h. */
 #include "bench.h"
 #include "net.h"
-#include "nn_head.h"
+#include "prng.h"
 #include "sgd.h"
 #include "util.h"
 
@@ -44,9 +44,9 @@ int bench_run(const struct arch *a, const struct bench_opts *o, cJSON *stage, ch
 	int *y = xmalloc(sizeof(int) * o->batch);
 	uint64_t rng = o->seed | 1;
 	for (size_t i = 0; i < count; i++)
-		x[i] = (float)rng_normal(&rng);
+		x[i] = (float)prng_xorshift_gauss(&rng);
 	for (int i = 0; i < o->batch; i++)
-		y[i] = (int)(rng_uniform(&rng) * o->classes);
+		y[i] = (int)(prng_xorshift_unit(&rng) * o->classes);
 	struct sgd *opt = sgd_new(n->nparams, 0.9f, 5e-4f, 1);
 	int rc = -1;
 	for (int s = 0; s < o->warmup; s++)

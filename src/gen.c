@@ -7,47 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t splitmix(uint64_t *x)
+int gen_below(struct prng *r, int n)
 {
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-void gen_rng_seed(struct gen_rng *r, uint64_t seed)
-{
-	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-/* xoshiro256** */
-uint64_t gen_rng_next(struct gen_rng *r)
-{
-	uint64_t *s = r->s;
-	uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
-}
-
-int gen_rng_below(struct gen_rng *r, int n)
-{
-	return n <= 1 ? 0 : (int)(gen_rng_next(r) % (uint64_t)n);
-}
-
-double gen_rng_unit(struct gen_rng *r)
-{
-	return (double)(gen_rng_next(r) >> 11) / 9007199254740992.0;
+	return n <= 1 ? 0 : (int)prng_below(r, (uint64_t)n);
 }
 
 bool gen_tried(const struct gen_ctx *g, const char *id)

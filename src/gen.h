@@ -1,6 +1,6 @@
-/* gen.h — what every generation strategy shares (gen-arch(1)): a seeded random generator, the
- * run's settings, the ids already tried, and the step that checks a proposed arch with the shared
- * check (check.h) before it may be emitted.
+/* gen.h — what every generation strategy shares (gen-arch(1)): the run's seeded generator
+ * (struct prng, prng.h), its settings, the ids already tried, and the step that checks a
+ * proposed arch with the shared check (check.h) before it may be emitted.
  *
  * Strategies: random (uniform over the search space), evolve (aging evolution over the recent
  * population and front of the feedback), llm (a chat model; strategy_llm.c). Each returns one
@@ -15,17 +15,12 @@
 #include "arch.h"
 #include "check.h"
 #include "llm.h"
+#include "prng.h"
 #include "space.h"
 
-/* xoshiro-style generator seeded by splitmix64: the same seed gives the same archs. */
-struct gen_rng {
-	uint64_t s[4];
-};
-void gen_rng_seed(struct gen_rng *r, uint64_t seed);
-uint64_t gen_rng_next(struct gen_rng *r);
-/* Uniform in [0, n). */
-int gen_rng_below(struct gen_rng *r, int n);
-double gen_rng_unit(struct gen_rng *r);
+/* Uniform in [0, n) from r. n <= 1 gives 0 and draws nothing, which keeps the archs of a given
+ * --seed what they have always been. */
+int gen_below(struct prng *r, int n);
 
 struct gen_ctx {
 	struct check_opts *check;    /* limits, space, seen file */
@@ -35,7 +30,7 @@ struct gen_ctx {
 	int max_tries;               /* random/evolve: samples per candidate before giving up */
 	int tournament;              /* evolve: sample size of the tournament */
 	double fresh_prob;           /* evolve: chance of a random arch instead of a child */
-	struct gen_rng rng;
+	struct prng rng;             /* seeded by --seed */
 	const cJSON *feedback;       /* feedback(1) object or NULL */
 	/* ids tried before (feedback "tried") and emitted in this run */
 	char (*ids)[CHECK_ID_LEN];
@@ -64,9 +59,9 @@ cJSON *gen_try(struct gen_ctx *g, cJSON *arch_json, bool *ok);
 cJSON *gen_stamp(const struct gen_ctx *g, cJSON *rec, const char *strategy, int attempts);
 
 /* A uniform arch of the search space. */
-void strategy_random_arch(const struct space *s, int input_channels, struct gen_rng *r, struct arch *a);
+void strategy_random_arch(const struct space *s, int input_channels, struct prng *r, struct arch *a);
 /* One child: a copy of parent with one block field changed to another value of the space. */
-void strategy_mutate(const struct space *s, struct gen_rng *r, const struct arch *parent,
+void strategy_mutate(const struct space *s, struct prng *r, const struct arch *parent,
 		     struct arch *child);
 
 cJSON *strategy_random_next(struct gen_ctx *g);

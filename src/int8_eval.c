@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include "nn_head.h"
 #include "quant.h"
-#include "record.h"
+#include "record_loop.h"
 #include "safetensors.h"
 #include "util.h"
 
@@ -55,10 +55,7 @@ int int8_evaluate_main(int argc, char **argv)
 		float *row = logits + (size_t)i * classes;
 		quant_input(&m, images + i * isz, isz, q);
 		int8_ref_run(&m, q, arena, NULL, row);
-		int best = 0;
-		for (int k = 1; k < classes; k++)
-			best = row[k] > row[best] ? k : best;
-		correct += labels && best == labels[i];
+		correct += labels && logits_argmax(row, classes) == labels[i];
 	}
 	double secs = now_seconds() - t0;
 	if (dump) {
@@ -83,32 +80,7 @@ int int8_evaluate_main(int argc, char **argv)
 		cJSON_AddStringToObject(ev, "data", data);
 	if (dump)
 		cJSON_AddStringToObject(ev, "logits", dump);
-	int written = 0, failed = 0, rc;
-	if (!isatty(STDIN_FILENO)) {
-		struct record_reader r;
-		cJSON *rec;
-		record_reader_init(&r, stdin, "stdin");
-		while ((rc = record_next(&r, &rec)) != 0) {
-			if (rc < 0) {
-				failed = 1;
-				continue;
-			}
-			cJSON_DeleteItemFromObjectCaseSensitive(rec, "eval");
-			cJSON_AddItemToObject(rec, "eval", cJSON_Duplicate(ev, 1));
-			if (record_write(stdout, rec))
-				die("cannot write to stdout");
-			cJSON_Delete(rec);
-			written++;
-		}
-		record_reader_free(&r);
-	}
-	if (!written) {
-		cJSON *rec = cJSON_CreateObject();
-		cJSON_AddItemToObject(rec, "eval", cJSON_Duplicate(ev, 1));
-		if (record_write(stdout, rec))
-			die("cannot write to stdout");
-		cJSON_Delete(rec);
-	}
+	int failed = record_loop_stamp("eval", ev);
 	cJSON_Delete(ev);
 	free(logits);
 	free(images);

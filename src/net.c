@@ -3,6 +3,7 @@
 #include "nn_act.h"
 #include "nn_bn.h"
 #include "nn_head.h"
+#include "prng.h"
 #include "util.h"
 
 #include <cblas.h>
@@ -360,10 +361,10 @@ void net_init_weights(struct net *n, uint64_t seed)
 			double fan_out = (double)e->shape[0] * e->shape[2] * e->shape[3];
 			double sd = sqrt(2.0 / fan_out);
 			for (size_t j = 0; j < e->numel; j++)
-				n->params[e->off + j] = (float)(sd * rng_normal(&rng));
+				n->params[e->off + j] = (float)(sd * prng_xorshift_gauss(&rng));
 		} else if (e->ndim == 2) {
 			for (size_t j = 0; j < e->numel; j++)
-				n->params[e->off + j] = (float)(0.01 * rng_normal(&rng));
+				n->params[e->off + j] = (float)(0.01 * prng_xorshift_gauss(&rng));
 		} else {
 			for (size_t j = 0; j < e->numel; j++) /* BN gamma */
 				n->params[e->off + j] = 1;

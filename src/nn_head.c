@@ -2,6 +2,7 @@
 /* Full vectorisation (-O2 vectorises only the cheapest loops); the Makefile stays at -O2. */
 #pragma GCC optimize("O3")
 #include "nn_head.h"
+#include "prng.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -35,29 +36,11 @@ void gap_backward(float *dx, const float *dy, int N, int P, int C, int accum)
 		}
 }
 
-double rng_uniform(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-double rng_normal(uint64_t *s)
-{
-	double u1 = rng_uniform(s), u2 = rng_uniform(s);
-	if (u1 < 1e-300)
-		u1 = 1e-300;
-	return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-}
-
 void dropout_forward(float *y, float *mask, const float *x, size_t n, float p, uint64_t *rng)
 {
 	float keep = 1.0f / (1.0f - p);
 	for (size_t i = 0; i < n; i++) {
-		mask[i] = p > 0 && rng_uniform(rng) < p ? 0.0f : keep;
+		mask[i] = p > 0 && prng_xorshift_unit(rng) < p ? 0.0f : keep;
 		y[i] = x[i] * mask[i];
 	}
 }
@@ -88,6 +71,15 @@ void linear_backward(float *dx, float *dw, float *db, const float *dy, const flo
 	if (dx)
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, nin, O, 1.0f, dy, O, w, nin,
 			    accum ? 1.0f : 0.0f, dx, nin);
+}
+
+int logits_argmax(const float *v, int n)
+{
+	int best = 0;
+	for (int i = 1; i < n; i++)
+		if (v[i] > v[best])
+			best = i;
+	return best;
 }
 
 double softmax_xent(float *dlogits, const float *logits, const int *labels, int N, int O)

@@ -14,7 +14,7 @@
 void gap_forward(float *y, const float *x, int N, int P, int C);
 void gap_backward(float *dx, const float *dy, int N, int P, int C, int accum);
 
-/* rng: a xorshift64* state advanced by the call. */
+/* rng: the engine stream (prng_xorshift_unit, prng.h), advanced by the call. */
 void dropout_forward(float *y, float *mask, const float *x, size_t n, float p, uint64_t *rng);
 void dropout_backward(float *dx, const float *dy, const float *mask, size_t n, int accum);
 
@@ -22,14 +22,13 @@ void linear_forward(float *y, const float *x, const float *w, const float *b, in
 void linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
 		     const float *w, int N, int nin, int O, int accum);
 
+/* The predicted class of one row of logits v[n]: the index of the first largest value. */
+int logits_argmax(const float *v, int n);
+
 /* Returns the mean loss; labels outside [0, O) make it return NAN. dlogits may be NULL. */
 double softmax_xent(float *dlogits, const float *logits, const int *labels, int N, int O);
 
 void add_forward(float *y, const float *a, const float *b, size_t n);
 /* dx (+)= dy */
 void pass_backward(float *dx, const float *dy, size_t n, int accum);
-
-/* xorshift64* helpers: uniform in [0,1) and a standard normal (Box-Muller). */
-double rng_uniform(uint64_t *s);
-double rng_normal(uint64_t *s);
 #endif

@@ -1,4 +1,5 @@
-/* prng.c — xoshiro256** (Blackman & Vigna) seeded with splitmix64, plus distributions. */
+/* prng.c — xoshiro256** (Blackman & Vigna) seeded with splitmix64, plus distributions; and the
+ * engine's xorshift64* (Marsaglia, Vigna's multiplier). */
 #include "prng.h"
 
 #include <math.h>
@@ -62,11 +63,17 @@ uint64_t prng_below(struct prng *r, uint64_t n)
 	return x % n;
 }
 
+/* u1 in (0, 1], u2 in [0, 1) -> N(0, 1). */
+static double box_muller(double u1, double u2)
+{
+	return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}
+
 double prng_gauss(struct prng *r)
 {
 	double u1 = 1.0 - prng_unit(r); /* (0, 1]: log is finite */
 	double u2 = prng_unit(r);
-	return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+	return box_muller(u1, u2);
 }
 
 double prng_gamma(struct prng *r, double shape)
@@ -104,4 +111,22 @@ void prng_shuffle(struct prng *r, int *a, int n)
 		a[i] = a[j];
 		a[j] = t;
 	}
+}
+
+double prng_xorshift_unit(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+double prng_xorshift_gauss(uint64_t *s)
+{
+	double u1 = prng_xorshift_unit(s), u2 = prng_xorshift_unit(s);
+	if (u1 < 1e-300)
+		u1 = 1e-300;
+	return box_muller(u1, u2);
 }

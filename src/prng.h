@@ -1,5 +1,6 @@
-/* prng.h — a small seeded random number generator: xoshiro256** seeded through splitmix64.
- * (Named prng_* because the engine and gen-arch keep private rng_* helpers of their own.)
+/* prng.h — the seeded random numbers of lmnas: xoshiro256** seeded through splitmix64 (struct
+ * prng: data order, augmentation, gen-arch), and the training engine's one-word xorshift64*
+ * stream (weight init, dropout masks) at the end of this file.
  *
  * One struct prng per stream; no global state, so threads each own one (prng_fork makes an
  * independent stream from a parent, deterministically). Same seed, same sequence, on every
@@ -30,4 +31,11 @@ double prng_gamma(struct prng *r, double shape);
 double prng_beta(struct prng *r, double a, double b);
 /* Fisher–Yates shuffle of a[0..n). */
 void prng_shuffle(struct prng *r, int *a, int n);
+
+/* The engine's stream: xorshift64* on one 64-bit word s (never 0). It stays apart from struct
+ * prng because checkpoints store it as one word ("dropout_rng") and a --seed must keep giving
+ * the same weights and masks. Uniform in [0, 1) with 53 bits, and N(0, 1) by Box–Muller from
+ * two uniforms (u1 clamped to 1e-300 so the log is finite). */
+double prng_xorshift_unit(uint64_t *s);
+double prng_xorshift_gauss(uint64_t *s);
 #endif

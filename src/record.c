@@ -85,6 +85,50 @@ int record_next(struct record_reader *r, cJSON **out)
 	}
 }
 
+int record_read_all(FILE *f, const char *name, struct record_list *list)
+{
+	struct record_reader r;
+	record_reader_init(&r, f, name);
+	int bad = 0, st;
+	cJSON *rec;
+	while ((st = record_next(&r, &rec)) != 0) {
+		if (st < 0) {
+			bad++;
+			continue;
+		}
+		if (list->n == list->cap) {
+			list->cap = list->cap ? list->cap * 2 : 256;
+			list->recs = xrealloc(list->recs, sizeof(cJSON *) * (size_t)list->cap);
+		}
+		list->recs[list->n++] = rec;
+	}
+	record_reader_free(&r);
+	return bad;
+}
+
+int record_read_inputs(char **files, int nfiles, struct record_list *list)
+{
+	if (nfiles == 0)
+		return record_read_all(stdin, "stdin", list);
+	int bad = 0;
+	for (int i = 0; i < nfiles; i++) {
+		FILE *f = fopen(files[i], "r");
+		if (!f)
+			die("cannot open %s", files[i]);
+		bad += record_read_all(f, files[i], list);
+		fclose(f);
+	}
+	return bad;
+}
+
+void record_list_free(struct record_list *list)
+{
+	for (int i = 0; i < list->n; i++)
+		cJSON_Delete(list->recs[i]);
+	free(list->recs);
+	memset(list, 0, sizeof *list);
+}
+
 cJSON *record_normalize(cJSON *doc)
 {
 	if (cJSON_IsObject(doc) && !cJSON_GetObjectItemCaseSensitive(doc, "arch") &&
@@ -118,6 +162,23 @@ cJSON *record_load_document(const char *path)
 	}
 	free(text);
 	return doc ? record_normalize(doc) : NULL;
+}
+
+int record_save_document(const char *path, const cJSON *doc)
+{
+	char *text = cJSON_Print(doc);
+	if (!text)
+		die("out of memory printing a document");
+	size_t len = strlen(text);
+	text = xrealloc(text, len + 2);
+	text[len++] = '\n';
+	int bad;
+	if (path)
+		bad = write_file_atomic(path, text, len) != 0;
+	else
+		bad = fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0;
+	free(text);
+	return bad ? -1 : 0;
 }
 
 int record_write(FILE *f, const cJSON *rec)

@@ -26,9 +26,28 @@ void record_reader_free(struct record_reader *r);
  * the caller goes on). */
 int record_next(struct record_reader *r, cJSON **out);
 
+/* Every record of an input, in order. */
+struct record_list {
+	cJSON **recs; /* [n], each owned by the list */
+	int n, cap;
+};
+
+/* Appends every record of f (name is for messages) to list; malformed lines are reported with
+ * their line number and skipped. Returns how many were skipped. */
+int record_read_all(FILE *f, const char *name, struct record_list *list);
+/* record_read_all over stdin when nfiles is 0, else over each file in turn; dies (status 2) when
+ * a file cannot be opened. Returns how many lines were skipped in all. */
+int record_read_inputs(char **files, int nfiles, struct record_list *list);
+/* Deletes the records and the array; the list is empty again. */
+void record_list_free(struct record_list *list);
+
 /* Parses a whole file holding one JSON document (a record, or a bare arch such as the paper's
  * config files, which is wrapped as {"arch": ...}). Returns NULL after logging why. */
 cJSON *record_load_document(const char *path);
+
+/* Writes doc pretty-printed with a final newline: to path atomically (write_file_atomic), or to
+ * stdout when path is NULL. Returns 0, or -1 on an output error. */
+int record_save_document(const char *path, const cJSON *doc);
 
 /* A bare arch ({"input_channels":..,"blocks":[..]}) becomes {"arch": doc}; a record is returned
  * as is. Takes ownership of doc. */

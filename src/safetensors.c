@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,16 +16,6 @@ static const struct { const char *name; size_t size; } dtypes[ST_NDTYPES] = {
 
 const char *st_dtype_name(enum st_dtype t) { return dtypes[t].name; }
 size_t st_dtype_size(enum st_dtype t) { return dtypes[t].size; }
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static int parse_dtype(const char *s, enum st_dtype *out)
 {

@@ -33,7 +33,7 @@ static const cJSON *tournament(struct gen_ctx *g, const cJSON **pop, int n)
 	const cJSON *best = NULL;
 	int k = g->tournament < 1 ? 1 : g->tournament;
 	for (int i = 0; i < k; i++) {
-		const cJSON *m = pop[gen_rng_below(&g->rng, n)];
+		const cJSON *m = pop[gen_below(&g->rng, n)];
 		if (!best || record_number(m, "val_acc", 0) > record_number(best, "val_acc", 0))
 			best = m;
 	}
@@ -49,7 +49,7 @@ cJSON *strategy_evolve_next(struct gen_ctx *g)
 		struct arch child, parent;
 		const cJSON *p = NULL;
 		char err[256];
-		if (n > 0 && gen_rng_unit(&g->rng) >= g->fresh_prob) {
+		if (n > 0 && prng_unit(&g->rng) >= g->fresh_prob) {
 			p = tournament(g, pop, n);
 			if (arch_parse(cJSON_GetObjectItemCaseSensitive(p, "arch"), &parent, err,
 				       sizeof err)) {

@@ -8,21 +8,21 @@
 #include <string.h>
 
 /* The index-th allowed entry of a bool table (conv, skip, act, se), or the first one. */
-static int pick_allowed(struct gen_rng *r, const bool *allowed, int n)
+static int pick_allowed(struct prng *r, const bool *allowed, int n)
 {
 	int idx[8], m = 0;
 	for (int i = 0; i < n; i++)
 		if (allowed[i])
 			idx[m++] = i;
-	return m ? idx[gen_rng_below(r, m)] : 0;
+	return m ? idx[gen_below(r, m)] : 0;
 }
 
-static int pick_int(struct gen_rng *r, const int *vals, int n, int fallback)
+static int pick_int(struct prng *r, const int *vals, int n, int fallback)
 {
-	return n ? vals[gen_rng_below(r, n)] : fallback;
+	return n ? vals[gen_below(r, n)] : fallback;
 }
 
-static void random_block(const struct space *s, struct gen_rng *r, struct block *b)
+static void random_block(const struct space *s, struct prng *r, struct block *b)
 {
 	b->out_ch = pick_int(r, s->out_ch, s->n_out_ch, 16);
 	b->num_layers = pick_int(r, s->layers, s->n_layers, 1);
@@ -31,14 +31,14 @@ static void random_block(const struct space *s, struct gen_rng *r, struct block 
 	b->conv = (enum conv_type)pick_allowed(r, s->conv_allowed, 2);
 	b->expansion = b->conv == CONV_MBCONV ? pick_int(r, s->expansion, s->n_expansion, 1) : 1;
 	b->use_se = pick_allowed(r, s->se_allowed, 2) == 1;
-	b->se_ratio = b->use_se && s->n_se_ratio ? s->se_ratio[gen_rng_below(r, s->n_se_ratio)] : 0;
+	b->se_ratio = b->use_se && s->n_se_ratio ? s->se_ratio[gen_below(r, s->n_se_ratio)] : 0;
 	if (b->use_se && b->se_ratio <= 0)
 		b->use_se = false;
 	b->skip = (enum skip_op)pick_allowed(r, s->skip_allowed, 2);
 	b->act = (enum act)pick_allowed(r, s->act_allowed, 3);
 }
 
-void strategy_random_arch(const struct space *s, int input_channels, struct gen_rng *r, struct arch *a)
+void strategy_random_arch(const struct space *s, int input_channels, struct prng *r, struct arch *a)
 {
 	memset(a, 0, sizeof *a);
 	a->input_channels = input_channels;
@@ -48,32 +48,32 @@ void strategy_random_arch(const struct space *s, int input_channels, struct gen_
 }
 
 /* Another value of the set than cur (cur itself when the set has one value). */
-static int other_int(struct gen_rng *r, const int *vals, int n, int cur)
+static int other_int(struct prng *r, const int *vals, int n, int cur)
 {
 	int idx[16], m = 0;
 	for (int i = 0; i < n; i++)
 		if (vals[i] != cur)
 			idx[m++] = i;
-	return m ? vals[idx[gen_rng_below(r, m)]] : cur;
+	return m ? vals[idx[gen_below(r, m)]] : cur;
 }
 
-static int other_allowed(struct gen_rng *r, const bool *allowed, int n, int cur)
+static int other_allowed(struct prng *r, const bool *allowed, int n, int cur)
 {
 	int idx[8], m = 0;
 	for (int i = 0; i < n; i++)
 		if (allowed[i] && i != cur)
 			idx[m++] = i;
-	return m ? idx[gen_rng_below(r, m)] : cur;
+	return m ? idx[gen_below(r, m)] : cur;
 }
 
-void strategy_mutate(const struct space *s, struct gen_rng *r, const struct arch *parent,
+void strategy_mutate(const struct space *s, struct prng *r, const struct arch *parent,
 		     struct arch *child)
 {
 	*child = *parent;
 	if (child->nblocks == 0)
 		return;
-	struct block *b = &child->blocks[gen_rng_below(r, child->nblocks)];
-	switch (gen_rng_below(r, 9)) {
+	struct block *b = &child->blocks[gen_below(r, child->nblocks)];
+	switch (gen_below(r, 9)) {
 	case 0: b->out_ch = other_int(r, s->out_ch, s->n_out_ch, b->out_ch); break;
 	case 1: b->num_layers = other_int(r, s->layers, s->n_layers, b->num_layers); break;
 	case 2: b->kernel = other_int(r, s->kernel, s->n_kernel, b->kernel); break;
@@ -89,7 +89,7 @@ void strategy_mutate(const struct space *s, struct gen_rng *r, const struct arch
 		b->expansion = b->conv == CONV_MBCONV ? pick_int(r, s->expansion, s->n_expansion, 1) : 1;
 		break;
 	case 6: /* squeeze-excitation: toggle, or change the ratio */
-		if (b->use_se && s->n_se_ratio > 1 && gen_rng_below(r, 2)) {
+		if (b->use_se && s->n_se_ratio > 1 && gen_below(r, 2)) {
 			int ratios[SPACE_MAX_VALUES], cur = -1;
 			for (int i = 0; i < s->n_se_ratio; i++) {
 				ratios[i] = i;
@@ -99,7 +99,7 @@ void strategy_mutate(const struct space *s, struct gen_rng *r, const struct arch
 			b->se_ratio = s->se_ratio[other_int(r, ratios, s->n_se_ratio, cur)];
 		} else if (s->se_allowed[!b->use_se]) {
 			b->use_se = !b->use_se;
-			b->se_ratio = b->use_se && s->n_se_ratio ? s->se_ratio[gen_rng_below(r, s->n_se_ratio)]
+			b->se_ratio = b->use_se && s->n_se_ratio ? s->se_ratio[gen_below(r, s->n_se_ratio)]
 								  : 0;
 			if (b->se_ratio <= 0)
 				b->use_se = false;

@@ -3,6 +3,7 @@
 #include "augment.h"
 #include "checkpoint.h"
 #include "net.h"
+#include "nn_head.h"
 #include "prng.h"
 #include "record.h"
 #include "safetensors.h"
@@ -12,21 +13,10 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* ---- options ---- */
 
@@ -212,15 +202,6 @@ void train_data_free(struct train_data *td)
 
 /* ---- losses (mean over the batch; write d loss / d logits) ---- */
 
-static int argmax(const float *v, int n)
-{
-	int best = 0;
-	for (int i = 1; i < n; i++)
-		if (v[i] > v[best])
-			best = i;
-	return best;
-}
-
 /* p = softmax(z / T) */
 static void softmax_t(const float *z, int n, double T, double *p)
 {
@@ -282,7 +263,7 @@ static double evaluate(struct net *n, const struct dataset *d, const int *idx, i
 		dataset_batch_nchw(d, idx + at, b, H, W, Cin, NULL, NULL, x, y);
 		const float *logits = net_forward(n, x, b, 0);
 		for (int i = 0; i < b; i++)
-			correct += argmax(logits + (size_t)i * C, C) == y[i];
+			correct += logits_argmax(logits + (size_t)i * C, C) == y[i];
 	}
 	return count ? (double)correct / count : 0;
 }
@@ -481,7 +462,7 @@ static int run_epoch(struct run *r, struct sgd *opt, struct prng *rng, int epoch
 			break;
 		}
 		for (int i = 0; i < b; i++)
-			correct += argmax(logits + (size_t)i * C, C) == (lam >= 0.5 ? r->y[i] : r->yb[i]);
+			correct += logits_argmax(logits + (size_t)i * C, C) == (lam >= 0.5 ? r->y[i] : r->yb[i]);
 		net_backward(r->n, b);
 		lr = train_lr_at(o, epoch, s, steps);
 		sgd_step(opt, r->n->params, r->n->grads, (float)lr);
@@ -746,7 +727,7 @@ static const struct { const char *name; int has_arg; } options[] = {
 	{"crop-pad", 1}, {"no-crop", 0}, {"no-flip", 0}, {"autoaugment", 0}, {"no-autoaugment", 0},
 	{"mixup", 1}, {"seed", 1}, {"threads", 1}, {"out", 1}, {"resume", 0}, {"progress", 0},
 	{"no-progress", 0}, {"quiet", 0}, {"student", 1}, {"teacher", 1}, {"teacher-logits", 1},
-	{"temperature", 1}, {"alpha", 1}, {"alpha-final", 1}, {"bn-recalibrate", 1},
+	{"temperature", 1}, {"alpha", 1}, {"alpha-final", 1}, {"bn-recalibrate", 1}, {"help", 0},
 };
 
 int train_option_arity(const char *name)
@@ -889,7 +870,7 @@ int train_parse_option(struct train_opts *o, const char *name, const char *v)
 #undef IS
 }
 
-int train_parse_args(struct train_opts *o, int argc, char **argv,
+int train_parse_args(struct train_opts *o, int argc, char **argv, void (*usage)(FILE *f),
 		     int (*extra)(void *ctx, const char *name, const char *value),
 		     int (*extra_arity)(const char *name), void *ctx)
 {
@@ -915,6 +896,10 @@ int train_parse_args(struct train_opts *o, int argc, char **argv,
 				die("--%s needs a value", name);
 		} else if (eq) {
 			die("--%s takes no value", name);
+		}
+		if (!strcmp(name, "help")) {
+			usage(stdout);
+			exit(EXIT_OK);
 		}
 		epochs_given |= !strcmp(name, "epochs");
 		warmup_given |= !strcmp(name, "warmup-epochs");

@@ -107,10 +107,11 @@ int train_parse_option(struct train_opts *o, const char *name, const char *value
 int train_option_arity(const char *name);
 /* "R" or "HxW". Returns 0, or -1. */
 int train_parse_resolution(const char *s, int *h, int *w);
-/* Parses argv[1..]: "--name value" or "--name=value". extra (may be NULL) sees every option
- * first and returns 1 when it took it; extra_arity tells the arity of the program's own
- * options (-1: not one). Dies (status 2) on errors. Applies train_finish_opts. */
-int train_parse_args(struct train_opts *o, int argc, char **argv,
+/* Parses argv[1..]: "--name value" or "--name=value". --help prints usage(stdout) and exits 0.
+ * extra (may be NULL) sees every other option first and returns 1 when it took it; extra_arity
+ * (may be NULL) tells the arity of the program's own options (-1: not one). Dies (status 2) on
+ * errors. Applies train_finish_opts. */
+int train_parse_args(struct train_opts *o, int argc, char **argv, void (*usage)(FILE *f),
 		     int (*extra)(void *ctx, const char *name, const char *value),
 		     int (*extra_arity)(const char *name), void *ctx);
 /* Prints the option help shared by the three programs. */

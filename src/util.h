@@ -16,6 +16,9 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints the message and exits with status 2. */
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* Formats the message into err[errlen] and returns -1: `return fail(err, errlen, "...", ...);`
+ * for functions that report errors to their caller. */
+int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Allocation that dies (status 2) on failure. xcalloc zero-fills. */
 void *xmalloc(size_t n);

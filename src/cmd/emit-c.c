@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include "emit.h"
 #include "quant.h"
-#include "record.h"
+#include "record_loop.h"
 #include "util.h"
 
 static const char usage[] =
@@ -66,8 +66,10 @@ static long measure_flash(const char *dir, const char *name)
 	return st == 0 && text >= 0 ? text + data : -1;
 }
 
-static int run(const struct opts *o, cJSON *e, char *err, size_t errlen)
+/* A record_job: writes the C files and fills e (the "emit" object). */
+static int run(void *ctx, cJSON *e, char *err, size_t errlen)
 {
+	const struct opts *o = ctx;
 	struct qmodel m;
 	if (quant_load(o->model, &m, err, errlen))
 		return -1;
@@ -199,40 +201,5 @@ int main(int argc, char **argv)
 		fprintf(stderr, "emit-c: --test-vectors needs --dataset or --data\n");
 		return EXIT_USAGE;
 	}
-	int status = EXIT_OK, nrec = 0;
-	char err[1024];
-	if (!isatty(0)) {
-		struct record_reader rr;
-		record_reader_init(&rr, stdin, "stdin");
-		cJSON *rec;
-		int r;
-		while ((r = record_next(&rr, &rec)) != 0) {
-			if (r < 0) {
-				status = EXIT_RECORDS;
-				continue;
-			}
-			nrec++;
-			cJSON *e = record_stage(rec, "emit");
-			if (run(&o, e, err, sizeof err)) {
-				log_error("%s", err);
-				record_stage_error(rec, "emit", "%s", err);
-				status = EXIT_RECORDS;
-			}
-			if (record_write(stdout, rec))
-				status = EXIT_USAGE;
-			cJSON_Delete(rec);
-		}
-		record_reader_free(&rr);
-	}
-	if (nrec == 0 && status == EXIT_OK) {
-		cJSON *rec = cJSON_CreateObject();
-		if (run(&o, record_stage(rec, "emit"), err, sizeof err)) {
-			log_error("%s", err);
-			cJSON_Delete(rec);
-			return EXIT_USAGE;
-		}
-		record_write(stdout, rec);
-		cJSON_Delete(rec);
-	}
-	return status;
+	return record_loop_run("emit", run, &o);
 }

@@ -3,8 +3,10 @@
 #include "arch.h"
 #include "checkpoint.h"
 #include "net.h"
+#include "nn_head.h"
 #include "quant.h" /* int8 models: int8_evaluate_main */
 #include "record.h"
+#include "record_loop.h"
 #include "safetensors.h"
 #include "util.h"
 
@@ -13,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 struct options {
 	const char *weights, *arch_path, *dataset, *data, *dump;
@@ -194,11 +195,7 @@ int main(int argc, char **argv)
 		int nb = d.n - i < B ? d.n - i : B;
 		const float *y = net_forward(n, d.images + (size_t)i * per_image, nb, 0);
 		for (int j = 0; j < nb; j++) {
-			const float *row = y + (size_t)j * classes;
-			int best = 0;
-			for (int k = 1; k < classes; k++)
-				if (row[k] > row[best])
-					best = k;
+			int best = logits_argmax(y + (size_t)j * classes, classes);
 			if (d.labels && best == d.labels[i + j])
 				correct++;
 		}
@@ -228,32 +225,7 @@ int main(int argc, char **argv)
 		cJSON_AddStringToObject(ev, "logits", o.dump);
 
 	/* Records on stdin get "eval"; with none (a terminal or empty input), a fresh record. */
-	int written = 0, failed = 0, rc;
-	if (!isatty(STDIN_FILENO)) {
-		struct record_reader r;
-		record_reader_init(&r, stdin, "stdin");
-		cJSON *rec;
-		while ((rc = record_next(&r, &rec)) != 0) {
-			if (rc < 0) {
-				failed = 1;
-				continue;
-			}
-			cJSON_DeleteItemFromObjectCaseSensitive(rec, "eval");
-			cJSON_AddItemToObject(rec, "eval", cJSON_Duplicate(ev, 1));
-			if (record_write(stdout, rec))
-				die("cannot write to stdout");
-			cJSON_Delete(rec);
-			written++;
-		}
-		record_reader_free(&r);
-	}
-	if (!written) {
-		cJSON *rec = cJSON_CreateObject();
-		cJSON_AddItemToObject(rec, "eval", cJSON_Duplicate(ev, 1));
-		if (record_write(stdout, rec))
-			die("cannot write to stdout");
-		cJSON_Delete(rec);
-	}
+	int failed = record_loop_stamp("eval", ev);
 	cJSON_Delete(ev);
 	free(logits);
 	free(d.labels);

@@ -29,27 +29,6 @@ static void usage(FILE *f)
 		"  --help              this text\n");
 }
 
-static int read_all(FILE *f, const char *name, cJSON ***recs, int *n, int *cap)
-{
-	struct record_reader r;
-	record_reader_init(&r, f, name);
-	int bad = 0, st;
-	cJSON *rec;
-	while ((st = record_next(&r, &rec)) != 0) {
-		if (st < 0) {
-			bad++;
-			continue;
-		}
-		if (*n == *cap) {
-			*cap = *cap ? *cap * 2 : 256;
-			*recs = xrealloc(*recs, sizeof(cJSON *) * (size_t)*cap);
-		}
-		(*recs)[(*n)++] = rec;
-	}
-	record_reader_free(&r);
-	return bad;
-}
-
 int main(int argc, char **argv)
 {
 	util_init(argv[0]);
@@ -101,32 +80,15 @@ int main(int argc, char **argv)
 			die("unknown option %s", a);
 		}
 	}
-	cJSON **recs = NULL;
-	int n = 0, cap = 0, bad = 0;
-	if (i == argc)
-		bad += read_all(stdin, "stdin", &recs, &n, &cap);
-	for (; i < argc; i++) {
-		FILE *f = fopen(argv[i], "r");
-		if (!f)
-			die("cannot open %s", argv[i]);
-		bad += read_all(f, argv[i], &recs, &n, &cap);
-		fclose(f);
-	}
-	cJSON *fb = feedback_build(recs, n, &o);
-	char *text = cJSON_Print(fb);
-	size_t len = strlen(text);
-	text = xrealloc(text, len + 2);
-	text[len++] = '\n';
-	if (output) {
-		if (write_file_atomic(output, text, len))
+	struct record_list in = {0};
+	int bad = record_read_inputs(argv + i, argc - i, &in);
+	cJSON *fb = feedback_build(in.recs, in.n, &o);
+	if (record_save_document(output, fb)) {
+		if (output)
 			die("cannot write %s", output);
-	} else if (fwrite(text, 1, len, stdout) != len || fflush(stdout)) {
 		die("write error on stdout");
 	}
-	free(text);
 	cJSON_Delete(fb);
-	for (int k = 0; k < n; k++)
-		cJSON_Delete(recs[k]);
-	free(recs);
+	record_list_free(&in);
 	return bad ? EXIT_RECORDS : EXIT_OK;
 }

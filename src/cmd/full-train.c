@@ -7,8 +7,6 @@
 #include "util.h"
 
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 static void usage(FILE *f)
 {
@@ -25,22 +23,6 @@ static void usage(FILE *f)
 	train_usage_common(f, &d);
 }
 
-static int full_arity(const char *name)
-{
-	return !strcmp(name, "help") ? 0 : -1;
-}
-
-static int full_option(void *ctx, const char *name, const char *v)
-{
-	(void)ctx;
-	(void)v;
-	if (!strcmp(name, "help")) {
-		usage(stdout);
-		exit(EXIT_OK);
-	}
-	return 0;
-}
-
 static int select_arch(const cJSON *rec, void *ctx)
 {
 	(void)ctx;
@@ -53,7 +35,7 @@ int main(int argc, char **argv)
 	util_init(argv[0]);
 	struct train_opts o;
 	train_defaults(&o, RECIPE_FULL);
-	train_parse_args(&o, argc, argv, full_option, full_arity, NULL);
+	train_parse_args(&o, argc, argv, usage, NULL, NULL, NULL);
 	if (!o.out)
 		log_info("no --out: the trained network is not saved");
 	return train_main_loop(&o, select_arch, NULL);

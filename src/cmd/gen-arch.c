@@ -199,7 +199,7 @@ int main(int argc, char **argv)
 	g.max_retries = (int)retries;
 	g.explain = explain;
 	g.dataset = dataset;
-	gen_rng_seed(&g.rng, (uint64_t)seed);
+	prng_seed(&g.rng, (uint64_t)seed);
 
 	cJSON *fb = NULL;
 	if (feedback_path) {

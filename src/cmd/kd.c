@@ -7,8 +7,6 @@
 #include "util.h"
 
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 static void usage(FILE *f)
 {
@@ -32,22 +30,6 @@ static void usage(FILE *f)
 	train_usage_common(f, &d);
 }
 
-static int kd_arity(const char *name)
-{
-	return !strcmp(name, "help") ? 0 : -1;
-}
-
-static int kd_option(void *ctx, const char *name, const char *v)
-{
-	(void)ctx;
-	(void)v;
-	if (!strcmp(name, "help")) {
-		usage(stdout);
-		exit(EXIT_OK);
-	}
-	return 0;
-}
-
 static int select_student(const cJSON *rec, void *ctx)
 {
 	const struct train_opts *o = ctx;
@@ -60,7 +42,7 @@ int main(int argc, char **argv)
 	util_init(argv[0]);
 	struct train_opts o;
 	train_defaults(&o, RECIPE_KD);
-	train_parse_args(&o, argc, argv, kd_option, kd_arity, NULL);
+	train_parse_args(&o, argc, argv, usage, NULL, NULL, NULL);
 	if (!o.teacher && !o.teacher_logits)
 		die("give --teacher CKPT or --teacher-logits F (see --help)");
 	if (o.teacher && o.teacher_logits)

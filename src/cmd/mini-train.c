@@ -19,8 +19,10 @@ struct mini {
 	int all; /* train every record with an arch, checked or not */
 };
 
-static void usage(FILE *f, const struct train_opts *d)
+static void usage(FILE *f)
 {
+	struct train_opts d;
+	train_defaults(&d, RECIPE_MINI);
 	fprintf(f,
 		"usage: mini-train [options] < records > records\n"
 		"       mini-train --benchmark STEPS [--batch B] [--resolution R|HxW] [--classes N]\n"
@@ -35,14 +37,14 @@ static void usage(FILE *f, const struct train_opts *d)
 		"  --benchmark STEPS    time STEPS training steps on random data after W warm-up\n"
 		"                       steps (--warmup, default 3); adds \"bench\" (defaults: batch 128,\n"
 		"                       resolution 32, 100 classes)\n");
-	train_usage_common(f, d);
+	train_usage_common(f, &d);
 }
 
 static int mini_arity(const char *name)
 {
 	if (!strcmp(name, "benchmark") || !strcmp(name, "warmup"))
 		return 1;
-	if (!strcmp(name, "all") || !strcmp(name, "help"))
+	if (!strcmp(name, "all"))
 		return 0;
 	return -1;
 }
@@ -51,12 +53,7 @@ static int mini_option(void *ctx, const char *name, const char *v)
 {
 	struct mini *m = ctx;
 	long l;
-	if (!strcmp(name, "help")) {
-		struct train_opts d;
-		train_defaults(&d, RECIPE_MINI);
-		usage(stdout, &d);
-		exit(EXIT_OK);
-	} else if (!strcmp(name, "benchmark")) {
+	if (!strcmp(name, "benchmark")) {
 		if (parse_int(v, 1, 1000000, &l))
 			die("--benchmark: '%s' is not a step count in 1..1000000", v);
 		m->bench_steps = l;
@@ -139,7 +136,7 @@ int main(int argc, char **argv)
 	struct train_opts o;
 	struct mini m = {.bench_warmup = 3};
 	train_defaults(&o, RECIPE_MINI);
-	train_parse_args(&o, argc, argv, mini_option, mini_arity, &m);
+	train_parse_args(&o, argc, argv, usage, mini_option, mini_arity, &m);
 	if (m.bench_steps)
 		return benchmark(&o, &m);
 	return train_main_loop(&o, select_checked, &m);

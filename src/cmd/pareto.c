@@ -31,27 +31,6 @@ static void usage(FILE *f)
 		"  --help                    this text\n");
 }
 
-static int read_all(FILE *f, const char *name, cJSON ***recs, int *n, int *cap)
-{
-	struct record_reader r;
-	record_reader_init(&r, f, name);
-	int bad = 0, st;
-	cJSON *rec;
-	while ((st = record_next(&r, &rec)) != 0) {
-		if (st < 0) {
-			bad++;
-			continue;
-		}
-		if (*n == *cap) {
-			*cap = *cap ? *cap * 2 : 256;
-			*recs = xrealloc(*recs, sizeof(cJSON *) * (size_t)*cap);
-		}
-		(*recs)[(*n)++] = rec;
-	}
-	record_reader_free(&r);
-	return bad;
-}
-
 int main(int argc, char **argv)
 {
 	util_init(argv[0]);
@@ -102,41 +81,23 @@ int main(int argc, char **argv)
 		if (pareto_set_ref(&set, refs[k], err, sizeof err))
 			die("%s", err);
 
-	cJSON **recs = NULL;
-	int n = 0, cap = 0, bad = 0;
-	if (i == argc) {
-		bad += read_all(stdin, "stdin", &recs, &n, &cap);
-	} else {
-		for (; i < argc; i++) {
-			FILE *f = fopen(argv[i], "r");
-			if (!f)
-				die("cannot open %s", argv[i]);
-			bad += read_all(f, argv[i], &recs, &n, &cap);
-			fclose(f);
-		}
-	}
+	struct record_list in = {0};
+	int bad = record_read_inputs(argv + i, argc - i, &in);
 	double hv = 0;
-	int nf = pareto_mark(&set, recs, n, acc, &hv);
-	for (int k = 0; k < n; k++) {
-		if (front_only && !cJSON_IsTrue(record_get(recs[k], "pareto.front")))
+	int nf = pareto_mark(&set, in.recs, in.n, acc, &hv);
+	for (int k = 0; k < in.n; k++) {
+		if (front_only && !cJSON_IsTrue(record_get(in.recs[k], "pareto.front")))
 			continue;
-		if (record_write(stdout, recs[k]))
+		if (record_write(stdout, in.recs[k]))
 			die("write error on stdout");
 	}
 	if (summary) {
-		cJSON *s = pareto_summary(&set, recs, n, acc, hv);
-		char *text = cJSON_Print(s);
-		size_t len = strlen(text);
-		text = xrealloc(text, len + 2);
-		text[len] = '\n';
-		if (write_file_atomic(summary, text, len + 1))
+		cJSON *s = pareto_summary(&set, in.recs, in.n, acc, hv);
+		if (record_save_document(summary, s))
 			die("cannot write %s", summary);
-		free(text);
 		cJSON_Delete(s);
 	}
-	log_info("%d records, %d on the front, hypervolume %.6g", n, nf, hv);
-	for (int k = 0; k < n; k++)
-		cJSON_Delete(recs[k]);
-	free(recs);
+	log_info("%d records, %d on the front, hypervolume %.6g", in.n, nf, hv);
+	record_list_free(&in);
 	return bad ? EXIT_RECORDS : EXIT_OK;
 }

@@ -3,10 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "fold.h"
+#include "nn_head.h"
 #include "quant.h"
 #include "record.h"
+#include "record_loop.h"
 #include "util.h"
 
 static const char usage[] =
@@ -31,18 +32,10 @@ struct opts {
 	double sparsity;
 };
 
-static int argmax(const float *v, int n)
+/* A record_job: quantises once; fills q (the "quant" object) or returns -1 with err. */
+static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 {
-	int b = 0;
-	for (int i = 1; i < n; i++)
-		if (v[i] > v[b])
-			b = i;
-	return b;
-}
-
-/* Quantises once; fills q (the "quant" object) or returns -1 with err. */
-static int run(const struct opts *o, cJSON *q, char *err, size_t errlen)
-{
+	const struct opts *o = ctx;
 	struct arch a, *ap = NULL;
 	if (o->arch) {
 		cJSON *doc = record_load_document(o->arch);
@@ -106,7 +99,7 @@ static int run(const struct opts *o, cJSON *q, char *err, size_t errlen)
 		fold_forward(fn, timages + i * isz, fl, NULL, NULL);
 		quant_input(m, timages + i * isz, isz, qin);
 		int8_ref_run(m, qin, arena, NULL, il);
-		int fa = argmax(fl, net->classes), ia = argmax(il, net->classes);
+		int fa = logits_argmax(fl, net->classes), ia = logits_argmax(il, net->classes);
 		agree += fa == ia;
 		if (tlabels) {
 			fok += fa == tlabels[i];
@@ -223,41 +216,5 @@ int main(int argc, char **argv)
 			usage);
 		return EXIT_USAGE;
 	}
-	int status = EXIT_OK, nrec = 0;
-	char err[512];
-	struct record_reader rr;
-	if (!isatty(0)) {
-		record_reader_init(&rr, stdin, "stdin");
-		cJSON *rec;
-		int r;
-		while ((r = record_next(&rr, &rec)) != 0) {
-			if (r < 0) {
-				status = EXIT_RECORDS;
-				continue;
-			}
-			nrec++;
-			cJSON *q = record_stage(rec, "quant");
-			if (run(&o, q, err, sizeof err)) {
-				log_error("%s", err);
-				record_stage_error(rec, "quant", "%s", err);
-				status = EXIT_RECORDS;
-			}
-			if (record_write(stdout, rec))
-				status = EXIT_USAGE;
-			cJSON_Delete(rec);
-		}
-		record_reader_free(&rr);
-	}
-	if (nrec == 0 && status == EXIT_OK) {
-		cJSON *rec = cJSON_CreateObject();
-		cJSON *q = record_stage(rec, "quant");
-		if (run(&o, q, err, sizeof err)) {
-			log_error("%s", err);
-			cJSON_Delete(rec);
-			return EXIT_USAGE;
-		}
-		record_write(stdout, rec);
-		cJSON_Delete(rec);
-	}
-	return status;
+	return record_loop_run("quant", run, &o);
 }

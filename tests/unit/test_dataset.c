@@ -509,6 +509,24 @@ static void test_rng(void)
 	prng_seed(&r, 9);
 	prng_fork(&r, &s);
 	T_CHECK(prng_u64(&r) != prng_u64(&s), "a fork is another stream");
+
+	/* The engine's xorshift64*: from state 1 the states 0x2000001, 0x4004000802801 and the top
+	 * 53 bits of state * 0x2545F4914F6CDD1D: 2529537253518747, 6045066965290796 (x 2^-53). */
+	uint64_t xs = 1;
+	double v0 = prng_xorshift_unit(&xs);
+	uint64_t xs0 = xs;
+	double v1 = prng_xorshift_unit(&xs);
+	T_CHECK(xs0 == 0x2000001ull && xs == 0x4004000802801ull &&
+		v0 == 2529537253518747.0 / 9007199254740992.0 &&
+		v1 == 6045066965290796.0 / 9007199254740992.0,
+		"xorshift64* reference states and uniforms");
+	double xn = 0, xn2 = 0;
+	for (int i = 0; i < n; i++) {
+		double z = prng_xorshift_gauss(&xs);
+		xn += z, xn2 += z * z;
+	}
+	T_NEAR(xn / n, 0, 0.01, "xorshift normal mean 0");
+	T_NEAR(xn2 / n, 1, 0.02, "xorshift normal variance 1");
 }
 
 static void test_crop_flip(void)

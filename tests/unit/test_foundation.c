@@ -1,4 +1,5 @@
-/* test_foundation.c — arch parsing/validation/id/expansion, number parsing, safetensors I/O. */
+/* test_foundation.c — arch parsing/validation/id/expansion, number parsing, safetensors I/O,
+ * reading whole inputs of records and writing a JSON document. */
 #include "arch.h"
 #include "record.h"
 #include "safetensors.h"
@@ -88,6 +89,9 @@ static void test_parse_numbers(void)
 	int h, w;
 	T_CHECK(parse_resolution("160x120", &h, &w) == 0 && h == 160 && w == 120, "resolution HxW");
 	T_CHECK(parse_resolution("0", &h, &w) == -1, "resolution 0 is rejected");
+	char e[8];
+	T_CHECK(fail(e, sizeof e, "n=%d", 12345678) == -1 && !strcmp(e, "n=12345"),
+		"fail formats into err (cut to its size) and returns -1 (%s)", e);
 }
 
 static void test_safetensors(void)
@@ -120,11 +124,45 @@ static void test_safetensors(void)
 	unlink(path);
 }
 
+static void test_record_inputs(void)
+{
+	char a[] = "/tmp/lmnas-rec-XXXXXX", b[] = "/tmp/lmnas-rec-XXXXXX";
+	close(mkstemp(a));
+	close(mkstemp(b));
+	FILE *f = fopen(a, "w");
+	fputs("{\"id\":1}\nnot json\n\n{\"id\":2}\n", f);
+	fclose(f);
+	f = fopen(b, "w");
+	fputs("[1]\n{\"id\":3}\n", f);
+	fclose(f);
+	char *files[] = {a, b};
+	struct record_list in = {0};
+	int bad = record_read_inputs(files, 2, &in);
+	T_CHECK(bad == 2 && in.n == 3, "two files: 3 records, 2 lines skipped (%d, %d)", in.n, bad);
+	T_CHECK(in.n == 3 && record_number(in.recs[0], "id", 0) == 1 &&
+		record_number(in.recs[2], "id", 0) == 3, "records kept in input order");
+	cJSON *doc = cJSON_CreateObject();
+	cJSON_AddNumberToObject(doc, "n", in.n);
+	T_CHECK(record_save_document(b, doc) == 0, "save a document");
+	cJSON_Delete(doc);
+	size_t len;
+	const char *err;
+	char *text = read_file(b, 1 << 20, &len, &err);
+	T_CHECK(text && len > 1 && text[len - 1] == '\n' && strstr(text, "\"n\":\t3"),
+		"the document is pretty-printed and ends with a newline");
+	free(text);
+	record_list_free(&in);
+	T_CHECK(in.n == 0 && in.recs == NULL, "the list is empty after record_list_free");
+	unlink(a);
+	unlink(b);
+}
+
 int main(void)
 {
 	test_arch_errors();
 	test_arch_id_and_expand();
 	test_parse_numbers();
 	test_safetensors();
+	test_record_inputs();
 	return t_done();
 }

@@ -33,18 +33,21 @@ int main(void)
 		     "load data/search-space.json (%s)", err))
 		return t_done();
 
-	struct gen_rng r1, r2;
-	gen_rng_seed(&r1, 42);
-	gen_rng_seed(&r2, 42);
+	struct prng r1, r2;
+	prng_seed(&r1, 42);
+	prng_seed(&r2, 42);
 	int same = 1;
 	for (int i = 0; i < 100; i++)
-		same &= gen_rng_next(&r1) == gen_rng_next(&r2);
+		same &= gen_below(&r1, 1000) == gen_below(&r2, 1000);
 	T_CHECK(same, "the same seed gives the same stream");
-	gen_rng_seed(&r2, 43);
-	T_CHECK(gen_rng_next(&r1) != gen_rng_next(&r2), "another seed, another stream");
+	prng_seed(&r2, 43);
+	T_CHECK(prng_u64(&r1) != prng_u64(&r2), "another seed, another stream");
+	struct prng before = r1;
+	T_CHECK(gen_below(&r1, 1) == 0 && gen_below(&r1, 0) == 0 &&
+		memcmp(&before, &r1, sizeof r1) == 0, "gen_below(1) and gen_below(0) draw nothing");
 	int in_range = 1, hit[7] = { 0 };
 	for (int i = 0; i < 7000; i++) {
-		int v = gen_rng_below(&r1, 7);
+		int v = gen_below(&r1, 7);
 		in_range &= v >= 0 && v < 7;
 		if (v >= 0 && v < 7)
 			hit[v]++;
@@ -52,7 +55,7 @@ int main(void)
 	int spread = 1;
 	for (int k = 0; k < 7; k++)
 		spread &= hit[k] > 800 && hit[k] < 1200;
-	T_CHECK(in_range && spread, "gen_rng_below(7) is in range and roughly uniform");
+	T_CHECK(in_range && spread, "gen_below(7) is in range and roughly uniform");
 
 	struct space_violation v[4];
 	int bad_random = 0, bad_mut = 0, not_one = 0, parse_fail = 0;

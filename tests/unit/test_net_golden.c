@@ -4,6 +4,7 @@
 #include "arch.h"
 #include "checkpoint.h"
 #include "net.h"
+#include "nn_head.h"
 #include "record.h"
 #include "safetensors.h"
 #include "t.h"
@@ -29,15 +30,6 @@ static const char *models_dir(void)
 		}
 	}
 	return NULL;
-}
-
-static int argmax(const float *v, int n)
-{
-	int b = 0;
-	for (int i = 1; i < n; i++)
-		if (v[i] > v[b])
-			b = i;
-	return b;
 }
 
 static void check_model(const char *dir, const char *name, const char *base,
@@ -75,7 +67,7 @@ static void check_model(const char *dir, const char *name, const char *base,
 		maxdiff = fmax(maxdiff, fabs(y[i] - w[i]));
 	}
 	for (int b = 0; b < B; b++)
-		same_top1 &= argmax(y + b * classes, classes) == argmax(w + b * classes, classes);
+		same_top1 &= logits_argmax(y + b * classes, classes) == logits_argmax(w + b * classes, classes);
 	printf("# %s: max |diff| %.3g, max |logit| %.3g\n", name, maxdiff, maxabs);
 	T_CHECK(maxdiff <= 1e-3 * fmax(1.0, maxabs), "%s: logits within 1e-3 relative", name);
 	T_CHECK(same_top1, "%s: same top-1 on all %d images", name, B);

@@ -12,6 +12,7 @@
 #include "nn_head.h"
 #include "nn_se.h"
 #include "net.h"
+#include "prng.h"
 #include "t.h"
 #include "util.h"
 
@@ -29,7 +30,7 @@ struct layer_case {
 };
 
 static uint64_t rng = 42;
-static double urand(void) { return 2 * rng_uniform(&rng) - 1; }
+static double urand(void) { return 2 * prng_xorshift_unit(&rng) - 1; }
 
 static void check_case(const struct layer_case *c, double scale)
 {
@@ -361,6 +362,9 @@ int main(int argc, char **argv)
 {
 	(void)argc;
 	net_passive_threads(argv);
+	const float logits[5] = {-1, 3, 0.5f, 3, 2};
+	T_CHECK(logits_argmax(logits, 5) == 1 && logits_argmax(logits + 2, 3) == 1 &&
+		logits_argmax(logits, 1) == 0, "logits_argmax: the first largest logit");
 	struct layer_case pw = {"conv1x1", PM * PCI + PCO * PCI, PM * PCO, pw_ref, pw_run};
 	check_case(&pw, 1);
 	static const struct dw_shape shapes[] = {

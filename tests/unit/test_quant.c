@@ -8,6 +8,7 @@
 #include "cost.h"
 #include "fold.h"
 #include "int8_ref.h"
+#include "nn_head.h"
 #include "quant.h"
 #include "record.h"
 #include "util.h"
@@ -111,14 +112,6 @@ static void test_ternary_kernel(void)
 	T_CHECK(!memcmp(y1, y2, sizeof y1), "2-bit packed ternary pointwise equals int8 pointwise");
 }
 
-static int argmax(const float *v, int n)
-{
-	int b = 0;
-	for (int i = 1; i < n; i++)
-		b = v[i] > v[b] ? i : b;
-	return b;
-}
-
 /* A paper model at 32x32: calibrate on random images, quantise, save, load, compare. */
 static void test_model(const char *model, double ternary)
 {
@@ -179,7 +172,7 @@ static void test_model(const char *model, double ternary)
 		int8_ref_run(&m, q, NULL, lq, il);
 		int8_ref_run(&m2, q, NULL, lq2, il2);
 		same &= !memcmp(lq, lq2, (size_t)m.net.classes);
-		agree += argmax(fl, m.net.classes) == argmax(il, m.net.classes);
+		agree += logits_argmax(fl, m.net.classes) == logits_argmax(il, m.net.classes);
 	}
 	T_CHECK(same, "%s: the loaded model gives bit-identical logits", model);
 	printf("# %s: int8 top-1 agrees with float on %d/%d random images\n", model, agree, n);
