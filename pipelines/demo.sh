@@ -8,7 +8,8 @@
 #   3 full-train  the chosen design (student), on the whole training split
 #   4 teacher     the same design with every block TEACHER_WIDTH times as wide, full-trained
 #                 side by side with the student (half the threads each)
-#   5 kd          the student fine-tuned from the teacher's logits (kd --teacher)
+#   5 kd          the student fine-tuned from the teacher's logits (kd --teacher); kept if it did
+#                 not lower validation accuracy, else the full-trained student goes forward
 #   6 quantize    int8, calibrated on CALIB training images; float and int8 test accuracy
 #   7 emit-c      C sources with VECTORS test vectors, built for a Cortex-M7 with SRAM = SRAM_MAX
 #   8 m7-test     run in QEMU (mps2-an500), "N/N test vectors match"
@@ -296,14 +297,28 @@ fi
 jq -r '"demo: kd: test_acc \(.kd.test_acc_before * 10000 | round / 100)% -> \(.kd.test_acc * 10000 | round / 100)%"' \
 	"$RUN/kd.jsonl" >&2
 
+# What goes forward: the distilled student if distillation did not lower its validation accuracy,
+# else the student as full-trained (a teacher trained in the same minutes may not be stronger).
+# Chosen on the validation split; the test split is only reported.
+if [ ! -s "$RUN/deploy.jsonl" ]; then
+	jq -c --arg kd "$RUN/student-kd.safetensors" --arg full "$RUN/student-full.safetensors" \
+		'.demo += (if .kd.val_acc >= .kd.val_acc_before then {deployed: "kd", weights: $kd}
+			else {deployed: "full", weights: $full} end)' "$RUN/kd.jsonl" >"$RUN/deploy.jsonl.tmp"
+	mv "$RUN/deploy.jsonl.tmp" "$RUN/deploy.jsonl"
+fi
+jq -r 'def p: . * 10000 | round / 100; if .demo.deployed == "kd"
+	then "demo: deployed: the distilled student (val_acc \(.kd.val_acc_before | p)% -> \(.kd.val_acc | p)%)"
+	else "demo: deployed: the student as full-trained: distillation lowered val_acc \(.kd.val_acc_before | p)% -> \(.kd.val_acc | p)%" end' \
+	"$RUN/deploy.jsonl" >&2
+
 # 6. int8.
 banner 6 "quantize: int8, calibrated on $CALIB training images"
 if [ -s "$RUN/quant.jsonl" ]; then
 	skip "$RUN/quant.jsonl"
 else
 	# shellcheck disable=SC2086
-	timed quantize stage_filter "$RUN/kd.jsonl" "$RUN/quant.jsonl" "$BIN/quantize" \
-		--weights "$RUN/student-kd.safetensors" $DS --resolution "$RESOLUTION" --calib "$CALIB" $([ "$QUANT_EVAL" -gt 0 ] && echo "--eval $QUANT_EVAL") $QUANT_ARGS -o "$RUN/$NAME-int8.safetensors"
+	timed quantize stage_filter "$RUN/deploy.jsonl" "$RUN/quant.jsonl" "$BIN/quantize" \
+		--weights "$(jq -r .demo.weights "$RUN/deploy.jsonl")" $DS --resolution "$RESOLUTION" --calib "$CALIB" $([ "$QUANT_EVAL" -gt 0 ] && echo "--eval $QUANT_EVAL") $QUANT_ARGS -o "$RUN/$NAME-int8.safetensors"
 fi
 jq -r '"demo: quantize: on \(.quant.eval_images) test images, float \(.quant.float_acc * 10000 | round / 100)%, int8 \(.quant.int8_acc * 10000 | round / 100)%"' \
 	"$RUN/quant.jsonl" >&2

@@ -4,7 +4,7 @@
 #
 #   search/evaluated.jsonl search/candidates.jsonl search/rejected.jsonl   the search (search.sh)
 #   search/summary-NNN.json search/front-NNN.jsonl                          per iteration
-#   chosen.jsonl full.jsonl teacher.jsonl kd.jsonl quant.jsonl emit.jsonl   one record per stage
+#   chosen.jsonl full.jsonl teacher.jsonl kd.jsonl deploy.jsonl quant.jsonl emit.jsonl   one record per stage
 #   plan.txt (check-cost --plan of the final design)  m7-test.txt  times.txt  wall.txt
 #   budget.json  command.txt
 #
@@ -168,6 +168,13 @@ range() { # summary-path scale unit-fmt
 full_acc=$(val "$RUN/full.jsonl" .full.test_acc)
 kd_acc=$(val "$RUN/kd.jsonl" .kd.test_acc)
 float_acc=$(val "$RUN/quant.jsonl" .quant.float_acc)
+# Which student was quantized: distilled, or as full-trained when distillation lowered val_acc.
+kd_val="$(pct "$(val "$RUN/kd.jsonl" .kd.val_acc_before)") → $(pct "$(val "$RUN/kd.jsonl" .kd.val_acc)")"
+case $(val "$RUN/quant.jsonl" .demo.deployed) in
+full) deployed_line="Deployed: the student as full-trained, since distillation lowered its validation accuracy ($kd_val)." ;;
+kd) deployed_line="Deployed: the distilled student (validation accuracy $kd_val)." ;;
+*) deployed_line= ;;
+esac
 int8_acc=$(val "$RUN/quant.jsonl" .quant.int8_acc)
 macs=$(val "$RUN/chosen.jsonl" .cost.macs)
 params=$(val "$RUN/chosen.jsonl" .cost.params)
@@ -228,7 +235,7 @@ budget_line=$(val "$RUN/budget.json" '"MACs ≤ \(.macs_max), peak SRAM ≤ \(.s
 	echo
 	echo "Training: the student $(val "$RUN/full.jsonl" .full.epochs) epochs, the teacher" \
 		"$(val "$RUN/teacher.jsonl" .full.epochs) epochs side by side with it, then" \
-		"$(val "$RUN/kd.jsonl" .kd.epochs) epochs of distillation."
+		"$(val "$RUN/kd.jsonl" .kd.epochs) epochs of distillation. $deployed_line"
 	echo
 	echo "![Peak SRAM per op](sram.png)"
 	echo

@@ -58,6 +58,16 @@ jq -c '.gen.explanation = "Narrow early blocks keep the arena small."' "$G/chose
 "$R" "$RUN" 2>/dev/null
 check "the generator's explanation is quoted" grep -q '^> Narrow early blocks keep the arena small.' "$M"
 
+# Which student was deployed: the full-trained one when distillation lowered val_acc.
+jq -c '.demo.deployed = "full" | .kd.val_acc_before = 0.9118 | .kd.val_acc = 0.91' "$G/quant.jsonl" >"$RUN/quant.jsonl"
+cp "$RUN/quant.jsonl" "$RUN/kd.jsonl"
+"$R" "$RUN" 2>/dev/null
+check "it says the full-trained student was deployed, with the val_acc that decided" \
+	grep -q 'Deployed: the student as full-trained.*(91.18 % → 91.00 %)' "$M"
+jq -c '.demo.deployed = "kd"' "$RUN/quant.jsonl" >"$TMP/q" && mv "$TMP/q" "$RUN/quant.jsonl"
+"$R" "$RUN" 2>/dev/null
+check "or the distilled one" grep -q 'Deployed: the distilled student' "$M"
+
 # Missing later stages: still a report, with dashes.
 rm -f "$RUN/quant.jsonl" "$RUN/emit.jsonl" "$RUN/m7-test.txt"
 "$R" "$RUN" 2>"$TMP/e2"
