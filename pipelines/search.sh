@@ -84,6 +84,12 @@ CAND=$RUN/candidates.jsonl
 REJ=$RUN/rejected.jsonl
 EVAL=$RUN/evaluated.jsonl
 touch "$CAND" "$REJ" "$EVAL"
+# One search per run directory: a second one would train the same candidates again and append
+# them twice. The lock goes with this shell (fd 9, closed for the trainings, which may outlive a
+# killed search).
+command -v flock >/dev/null || die "flock is missing (util-linux)"
+exec 9>"$RUN/.lock"
+flock -n 9 || die "another search is running in $RUN (it holds $RUN/.lock)"
 
 # Drops a partial last line (a write cut by a kill): keeps the file up to its last newline.
 repair() {
@@ -160,7 +166,7 @@ while [ "$i" -le "$ITER" ]; do
 		t0=$(date +%s)
 		# shellcheck disable=SC2086
 		n_before=$(grep -c '' "$EVAL" || true)
-		parallel $PAR "$MINI_TRAIN" <"$RUN/.todo" >>"$EVAL" ||
+		parallel $PAR "$MINI_TRAIN" <"$RUN/.todo" >>"$EVAL" 9>&- ||
 			log "iteration $i: some evaluations failed (see mini.error in $EVAL)"
 		repair "$EVAL"
 		[ "$(grep -c '' "$EVAL" || true)" -gt "$n_before" ] ||

@@ -68,6 +68,17 @@ check_eq "all accepted candidates evaluated in the end" \
 check_eq "candidates not duplicated by the restart" "$(jq -r .id "$R2/candidates.jsonl" | sort | uniq -d | wc -l | tr -d ' ')" 0
 check "every line of every JSONL is JSON" sh -c "cat '$R2'/*.jsonl | jq -e . >/dev/null"
 
+# A second search on a run directory in use is refused (it would train and append twice).
+flock "$R2/.lock" sleep 3 &
+lock_pid=$!
+sleep 0.3
+"$S" RUN="$R2" ITER=4 CANDIDATES=4 PLOT=0 >/dev/null 2>"$TMP/e-lock"
+check_eq "a second search on the same run directory: status 2" "$?" 2
+check "it says another search is running" grep -q 'another search is running' "$TMP/e-lock"
+check "and did nothing" test ! -e "$R2/front-004.jsonl"
+kill "$lock_pid" 2>/dev/null
+wait "$lock_pid" 2>/dev/null
+
 # Rejections reach rejected.jsonl (an impossible budget for some candidates).
 R3="$TMP/run3"
 "$S" RUN="$R3" ITER=1 CANDIDATES=2 STRATEGY=random MACS_MAX=1k PLOT=0 >/dev/null 2>&1
