@@ -52,6 +52,13 @@ FULL="$SMALL --train-limit 1024 --epochs 3 --seed 3"
 check_eq "full-train: exit 0" "$?" 0
 check "full adds test_acc, val_acc, checkpoint" jq -e '.full | (.test_acc >= 0 and .val_acc >= 0 and (.checkpoint | endswith("ref.safetensors")))' "$TMP/ref.out"
 check "the checkpoint and its resume state exist" test -s "$TMP/ref.safetensors" -a -s "$TMP/ref.safetensors.state"
+check "the checkpoint's metadata names the resolution it was trained at" \
+	sh -c "head -c 4096 '$TMP/ref.safetensors' | grep -a -q '\"resolution\":\"28x28\"'"
+"$BIN/quantize" --weights "$TMP/ref.safetensors" --dataset fashion-mnist --calib 8 --eval 50 \
+	-o "$TMP/ref-int8.safetensors" </dev/null >"$TMP/ref-q.out" 2>/dev/null
+arena28=$("$BIN/check-cost" --resolution 28 --classes 10 <"$TMP/f.jsonl" | jq .cost.arena_bytes)
+check_eq "quantize without --resolution plans at the trained 28x28 (check-cost's arena)" \
+	"$(jq .quant.arena_bytes "$TMP/ref-q.out")" "$arena28"
 "$BIN/full-train" $FULL --out "$TMP/int.safetensors" <"$TMP/f.jsonl" >"$TMP/int.out" 2>"$TMP/int.err" &
 pid=$!
 i=0
