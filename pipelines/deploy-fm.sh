@@ -4,6 +4,7 @@
 # on a Cortex-M7 in QEMU.
 #
 #   pipelines/deploy-fm.sh W.safetensors [OUTDIR] [CALIB]   (default build/deploy-fm, 256 images)
+#   RESOLUTION=28 for a checkpoint written before checkpoints recorded their resolution
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 W=$1
@@ -11,7 +12,7 @@ OUT=${2:-$ROOT/build/deploy-fm}
 CALIB=${3:-256}
 mkdir -p "$OUT"
 make -s -C "$ROOT" bin/quantize bin/emit-c
-"$ROOT/bin/quantize" --weights "$W" --dataset fashion-mnist --calib "$CALIB" \
+"$ROOT/bin/quantize" --weights "$W" --dataset fashion-mnist --calib "$CALIB" ${RESOLUTION:+--resolution "$RESOLUTION"} \
 	-o "$OUT/fm-int8.safetensors" </dev/null >"$OUT/quant.json"
 "$ROOT/bin/emit-c" --model "$OUT/fm-int8.safetensors" --name fm -o "$OUT/fm" --test-vectors 10 \
 	--dataset fashion-mnist <"$OUT/quant.json" >"$OUT/emit.json"
