@@ -111,6 +111,13 @@ append_new() {
 		'select((.id // "") as $i | ($seen | split("\n") | index($i)) | not)' "$1" >>"$2"
 }
 
+# The history in one order, iteration then id: the trainings finish in any order, and the same
+# results must give the generator the same feedback (a fixed SEED reproduces the search).
+history() {
+	cat "$EVAL" "$REJ" | jq -R -c 'fromjson? // empty' |
+		jq -c -s 'sort_by(.gen.iteration // 0, .id // "") | .[]'
+}
+
 CHECK="--resolution $RESOLUTION --classes $CLASSES --macs-max $MACS_MAX --sram-max $SRAM_MAX --flash-max $FLASH_MAX"
 [ -n "$MACS_MIN" ] && CHECK="$CHECK --macs-min $MACS_MIN"
 REFS="--ref mini.val_acc=0 --ref cost.macs=$MACS_MAX --ref cost.params=$FLASH_MAX"
@@ -131,7 +138,7 @@ while [ "$i" -le "$ITER" ]; do
 	fi
 	# 1. Feedback from the whole history.
 	# shellcheck disable=SC2086
-	cat "$EVAL" "$REJ" | "$BIN/feedback" --macs-max "$MACS_MAX" --flash-max "$FLASH_MAX" \
+	history | "$BIN/feedback" --macs-max "$MACS_MAX" --flash-max "$FLASH_MAX" \
 		--sram-max "$SRAM_MAX" -o "$RUN/feedback-$nnn.json" 2>/dev/null || true
 
 	# 2. Candidates (once per iteration: the file is the marker).

@@ -10,6 +10,12 @@ cat >"$TMP/fake-mini.sh" <<'SH'
 #!/bin/sh
 rec=$(cat)
 sleep "${FAKE_SLEEP:-0}"
+# FAKE_ORDER=1 or 2: finish in an order set by the id, or in the reverse one.
+if [ -n "${FAKE_ORDER:-}" ]; then
+	d=$(echo "$rec" | jq -r .id | cksum | cut -c1)
+	[ "$FAKE_ORDER" = 2 ] && d=$((9 - d))
+	sleep "0.$d"
+fi
 echo "$rec" | jq -c '.mini = {val_acc: (0.80 + ((.cost.macs % 1000) / 10000)), epochs: 0, seconds: 0}'
 echo "done $(echo "$rec" | jq -r .id)" >>"$FAKE_LOG"
 SH
@@ -67,6 +73,14 @@ check_eq "all accepted candidates evaluated in the end" \
 	"$(jq -r 'select(.check.ok) | .id' "$R2/candidates.jsonl" | sort | tr '\n' ' ')" "$(jq -r .id "$R2/evaluated.jsonl" | sort | tr '\n' ' ')"
 check_eq "candidates not duplicated by the restart" "$(jq -r .id "$R2/candidates.jsonl" | sort | uniq -d | wc -l | tr -d ' ')" 0
 check "every line of every JSONL is JSON" sh -c "cat '$R2'/*.jsonl | jq -e . >/dev/null"
+
+# The same seed gives the same search whatever order the trainings finish in.
+FAKE_ORDER=1 "$S" RUN="$TMP/ord1" ITER=3 CANDIDATES=4 JOBS=4 SEED=4 PLOT=0 >/dev/null 2>&1
+FAKE_ORDER=2 "$S" RUN="$TMP/ord2" ITER=3 CANDIDATES=4 JOBS=4 SEED=4 PLOT=0 >/dev/null 2>&1
+check "the trainings finished in different orders" \
+	sh -c "! cmp -s '$TMP/ord1/evaluated.jsonl' '$TMP/ord2/evaluated.jsonl'"
+check_eq "yet the same candidates were generated, iteration by iteration" \
+	"$(jq -r .id "$TMP/ord1/candidates.jsonl" | tr '\n' ' ')" "$(jq -r .id "$TMP/ord2/candidates.jsonl" | tr '\n' ' ')"
 
 # A second search on a run directory in use is refused (it would train and append twice).
 flock "$R2/.lock" sleep 3 &
