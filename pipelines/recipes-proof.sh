@@ -6,8 +6,8 @@
 #   3. kd from a wider full-trained teacher improves a student over the same epochs without kd.
 # Usage: pipelines/recipes-proof.sh [OUT_DIR]   (default runs/recipes-proof)
 # Environment: THREADS (1 per job; the two trainings of each step run side by side), SEED (1),
-#   MINI_EPOCHS (10, cosine after a 1-epoch warm-up), FULL_EPOCHS (8), KD_LIMIT (10000 training images for the kd comparison),
-#   KD_PRE_EPOCHS (4, teacher and student before kd), KD_EPOCHS (2).
+#   MINI_EPOCHS (10, cosine after a 1-epoch warm-up), FULL_EPOCHS (8), KD_LIMIT (10000 training
+#   images for the kd comparison), KD_PRE_EPOCHS (4, teacher and student before kd), KD_EPOCHS (2).
 # The recipes' long defaults (30/120/50 epochs, AutoAugment, MixUp) are shortened here so the whole
 # proof fits in well under an hour on a 2-core machine: no AutoAugment, crop padding 2, lr 0.2.
 # Prints one summary line per claim and leaves the records and checkpoints in OUT_DIR.

@@ -116,8 +116,8 @@ append_new() {
 # The history in one order, iteration then id: the trainings finish in any order, and the same
 # results must give the generator the same feedback (a fixed SEED reproduces the search).
 history() {
-	cat "$EVAL" "$REJ" | jq -R -c 'fromjson? // empty' |
-		jq -c -s 'sort_by(.gen.iteration // 0, .id // "") | .[]'
+	jq -R -n -c '[inputs | fromjson? // empty] | sort_by(.gen.iteration // 0, .id // "") | .[]' \
+		"$EVAL" "$REJ"
 }
 
 CHECK="--resolution $RESOLUTION --classes $CLASSES --macs-max $MACS_MAX --sram-max $SRAM_MAX --flash-max $FLASH_MAX"

@@ -126,7 +126,7 @@ int checkpoint_save(const struct net *n, const char *path, const char *const *me
 	char buf[32];
 	snprintf(buf, sizeof buf, "%d", n->an.classes);
 	st_writer_meta(w, "classes", buf);
-	/* The input size it was trained at: quantize and evaluate expand the arch at it. */
+	/* The input size it was trained at: quantize expands the arch at it unless told otherwise. */
 	snprintf(buf, sizeof buf, "%dx%d", n->an.in_h, n->an.in_w);
 	st_writer_meta(w, "resolution", buf);
 	for (int i = 0; meta && meta[i] && meta[i + 1]; i += 2)
