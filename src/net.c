@@ -1,6 +1,5 @@
 /* net.c — building a network from an arch and running it forward and backward. See net.h. */
 #include "net.h"
-#include "nn_act.h"
 #include "nn_bn.h"
 #include "nn_head.h"
 #include "prng.h"
@@ -97,7 +96,8 @@ static int build_conv1x1(struct builder *b, const char *prefix, const char *name
 	return out;
 }
 
-static int build_bn(struct builder *b, const char *prefix, const char *idx, int in)
+/* BN, followed by the activation act (an enum act) fused into it, or BN_NO_ACT. */
+static int build_bn(struct builder *b, const char *prefix, const char *idx, int act, int in)
 {
 	char name[64];
 	const struct net_tensor *x = &b->n->t[in];
@@ -106,6 +106,7 @@ static int build_bn(struct builder *b, const char *prefix, const char *idx, int 
 	struct net_op *op = add_op(b, OP_BN, in);
 	op->out = out;
 	op->cin = op->cout = C;
+	op->bn_act = act;
 	snprintf(name, sizeof name, "%s.weight", idx);
 	op->w = add_entry(b, prefix, name, 0, 1, C, 0, 0, 0, 0);
 	snprintf(name, sizeof name, "%s.bias", idx);
@@ -118,17 +119,6 @@ static int build_bn(struct builder *b, const char *prefix, const char *idx, int 
 	b->n->entries[b->n->nentries - 1].bn = op->bn;
 	op->mean = xcalloc((size_t)C, sizeof(float));
 	op->invstd = xcalloc((size_t)C, sizeof(float));
-	return out;
-}
-
-static int build_act(struct builder *b, enum act a, int in)
-{
-	const struct net_tensor *x = &b->n->t[in];
-	int out = add_tensor(b, x->h, x->w, x->c);
-	struct net_op *op = add_op(b, OP_ACT, in);
-	op->out = out;
-	op->act = a;
-	op->cin = op->cout = x->c;
 	return out;
 }
 
@@ -185,16 +175,13 @@ static int build_layer(struct builder *b, const struct arch_layer *L, int x)
 	int t = x, idx;
 	if (L->conv == CONV_MBCONV) {
 		t = build_conv1x1(b, prefix, "conv.0.weight", t, L->hidden);
-		t = build_bn(b, prefix, "conv.1", t);
-		t = build_act(b, L->act, t);
+		t = build_bn(b, prefix, "conv.1", (int)L->act, t);
 		t = build_dw(b, prefix, "conv.3.weight", L, t);
-		t = build_bn(b, prefix, "conv.4", t);
-		t = build_act(b, L->act, t);
+		t = build_bn(b, prefix, "conv.4", (int)L->act, t);
 		idx = 6;
 	} else {
 		t = build_dw(b, prefix, "conv.0.weight", L, t);
-		t = build_bn(b, prefix, "conv.1", t);
-		t = build_act(b, L->act, t);
+		t = build_bn(b, prefix, "conv.1", (int)L->act, t);
 		idx = 3;
 	}
 	if (L->se) {
@@ -204,12 +191,12 @@ static int build_layer(struct builder *b, const struct arch_layer *L, int x)
 	snprintf(name, sizeof name, "conv.%d.weight", idx);
 	t = build_conv1x1(b, prefix, name, t, L->cout);
 	snprintf(name, sizeof name, "conv.%d", idx + 1);
-	t = build_bn(b, prefix, name, t);
+	t = build_bn(b, prefix, name, BN_NO_ACT, t);
 	if (L->residual) {
 		int skip = x;
 		if (L->proj) {
 			skip = build_conv1x1(b, prefix, "res_proj.0.weight", x, L->cout);
-			skip = build_bn(b, prefix, "res_proj.1", skip);
+			skip = build_bn(b, prefix, "res_proj.1", BN_NO_ACT, skip);
 		}
 		const struct net_tensor *bt = &b->n->t[t];
 		int out = add_tensor(b, bt->h, bt->w, bt->c);
@@ -407,15 +394,13 @@ const float *net_forward(struct net *n, const float *images, int batch, int trai
 		case OP_BN:
 			if (train) {
 				bn_forward_train(y->val, op->mean, op->invstd, Bf + op->rmean,
-						 Bf + op->rvar, x->val, P + op->w, P + op->b, M, x->c);
+						 Bf + op->rvar, x->val, P + op->w, P + op->b, M, x->c,
+						 op->bn_act);
 				n->batches_tracked[op->bn]++;
 			} else {
 				bn_forward_infer(y->val, x->val, P + op->w, P + op->b, Bf + op->rmean,
-						 Bf + op->rvar, M, x->c);
+						 Bf + op->rvar, M, x->c, op->bn_act);
 			}
-			break;
-		case OP_ACT:
-			act_forward(op->act, y->val, x->val, (size_t)M * x->c);
 			break;
 		case OP_SE:
 			se_forward(y->val, &op->se, x->val, P + op->w, P + op->b, P + op->w2, P + op->b2,
@@ -476,10 +461,7 @@ void net_backward(struct net *n, int batch)
 		}
 		case OP_BN:
 			bn_backward(dx, G + op->w, G + op->b, y->grad, x->val, op->mean, op->invstd,
-				    P + op->w, M, x->c, op->accum);
-			break;
-		case OP_ACT:
-			act_backward(op->act, dx, y->grad, x->val, (size_t)M * x->c, op->accum);
+				    P + op->w, P + op->b, M, x->c, op->accum, op->bn_act);
 			break;
 		case OP_SE:
 			se_backward(dx, G + op->w, G + op->b, G + op->w2, G + op->b2, &op->se, y->grad,

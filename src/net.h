@@ -28,7 +28,7 @@
 #include "nn_conv.h"
 #include "nn_se.h"
 
-enum op_kind { OP_CONV1X1, OP_DW, OP_BN, OP_ACT, OP_SE, OP_ADD, OP_GAP, OP_DROPOUT, OP_LINEAR };
+enum op_kind { OP_CONV1X1, OP_DW, OP_BN, OP_SE, OP_ADD, OP_GAP, OP_DROPOUT, OP_LINEAR };
 
 /* An activation: per image h*w*c floats, NHWC. */
 struct net_tensor {
@@ -48,7 +48,7 @@ struct net_op {
 	int cin, cout, se_ch;
 	struct dw_shape dws;       /* OP_DW (N set per call; max_batch at build) */
 	struct dw_work dwwork;     /* OP_DW scratch for the fast kernels */
-	enum act act;
+	int bn_act;                /* OP_BN: the activation fused after it (enum act) or BN_NO_ACT */
 	float *mean, *invstd;      /* OP_BN saved statistics [C] */
 	struct se_saved se;        /* OP_SE saved values */
 	float *mask;               /* OP_DROPOUT [max_batch][C] */

@@ -1,6 +1,8 @@
 /* nn_act.c — activations forward and backward. See nn_act.h. */
-/* Full vectorisation (-O2 vectorises only the cheapest loops); the Makefile stays at -O2. */
-#pragma GCC optimize("O3")
+/* Full vectorisation (-O2 vectorises only the cheapest loops); the Makefile stays at -O2.
+ * no-trapping-math lets GCC turn LeakyReLU's select into vector code (nothing here reads the
+ * floating-point exception flags). */
+#pragma GCC optimize("O3", "no-trapping-math")
 #include "nn_act.h"
 
 #include <math.h>
@@ -106,4 +108,47 @@ void act_backward(enum act a, float *restrict dx, const float *restrict dy,
 		else
 			swish_bwd(dx + i0, dy + i0, x + i0, i1 - i0, keep);
 	}
+}
+
+/* ---- the activation applied to BN's affine output, one row of C channels (nn_bn.c fuses them) */
+
+void act_affine_forward_row(enum act a, float *restrict y, const float *restrict x,
+			    const float *restrict scale, const float *restrict shift, int C)
+{
+	if (a == ACT_RELU6)
+		for (int c = 0; c < C; c++) {
+			float v = x[c] * scale[c] + shift[c];
+			v = v > 0.0f ? v : 0.0f;
+			y[c] = v < 6.0f ? v : 6.0f;
+		}
+	else if (a == ACT_LEAKYRELU)
+		for (int c = 0; c < C; c++) {
+			float v = x[c] * scale[c] + shift[c], neg = LEAKY_SLOPE * v;
+			y[c] = v > 0.0f ? v : neg;
+		}
+	else
+		for (int c = 0; c < C; c++) {
+			float v = x[c] * scale[c] + shift[c];
+			y[c] = v / (1.0f + expf(-v));
+		}
+}
+
+void act_affine_backward_row(enum act a, float *restrict dy, const float *restrict x,
+			     const float *restrict scale, const float *restrict shift, int C)
+{
+	if (a == ACT_RELU6)
+		for (int c = 0; c < C; c++) {
+			float v = x[c] * scale[c] + shift[c];
+			dy[c] = (v > 0.0f) & (v < 6.0f) ? dy[c] : 0.0f;
+		}
+	else if (a == ACT_LEAKYRELU)
+		for (int c = 0; c < C; c++) {
+			float v = x[c] * scale[c] + shift[c], g = dy[c], neg = LEAKY_SLOPE * g;
+			dy[c] = v > 0.0f ? g : neg;
+		}
+	else
+		for (int c = 0; c < C; c++) {
+			float v = x[c] * scale[c] + shift[c], s = 1.0f / (1.0f + expf(-v));
+			dy[c] *= s * (1.0f + v * (1.0f - s));
+		}
 }

@@ -127,8 +127,29 @@ static void dw_run(const float *v, float *y, const float *dy, float *g)
 	free(wk.buf);
 }
 
-/* ---- batchnorm (training): x [BM][BC], gamma, beta ---- */
+/* ---- activations ---- */
+enum { AN = 64 };
+static enum act A;
+static double act_ref_one(double x)
+{
+	return A == ACT_RELU6 ? fmin(fmax(x, 0), 6) : A == ACT_LEAKYRELU ? (x > 0 ? x : 0.01 * x)
+								 : x / (1 + exp(-x));
+}
+static void act_ref(const double *v, double *y)
+{
+	for (int i = 0; i < AN; i++)
+		y[i] = act_ref_one(v[i]);
+}
+static void act_run(const float *v, float *y, const float *dy, float *g)
+{
+	act_forward(A, y, v, AN);
+	act_backward(A, g, dy, v, AN, 0);
+}
+
+/* ---- batchnorm (training), alone (BN_ACT = BN_NO_ACT) or with the activation A fused:
+ *      x [BM][BC], gamma, beta ---- */
 enum { BM = 18, BC = 5 };
+static int BN_ACT;
 static void bn_ref(const double *v, double *y)
 {
 	const double *x = v, *ga = v + BM * BC, *be = ga + BC;
@@ -138,32 +159,20 @@ static void bn_ref(const double *v, double *y)
 			mean += x[m * BC + c] / BM;
 		for (int m = 0; m < BM; m++)
 			var += (x[m * BC + c] - mean) * (x[m * BC + c] - mean) / BM;
-		for (int m = 0; m < BM; m++)
-			y[m * BC + c] = (x[m * BC + c] - mean) / sqrt(var + 1e-5) * ga[c] + be[c];
+		for (int m = 0; m < BM; m++) {
+			double z = (x[m * BC + c] - mean) / sqrt(var + 1e-5) * ga[c] + be[c];
+			y[m * BC + c] = BN_ACT == BN_NO_ACT ? z : act_ref_one(z);
+		}
 	}
 }
 static void bn_run(const float *v, float *y, const float *dy, float *g)
 {
-	float mean[BC], invstd[BC], rm[BC] = {0}, rv[BC] = {1, 1, 1, 1, 1};
-	bn_forward_train(y, mean, invstd, rm, rv, v, v + BM * BC, v + BM * BC + BC, BM, BC);
-	bn_backward(g, g + BM * BC, g + BM * BC + BC, dy, v, mean, invstd, v + BM * BC, BM, BC, 0);
-}
-
-/* ---- activations ---- */
-enum { AN = 64 };
-static enum act A;
-static void act_ref(const double *v, double *y)
-{
-	for (int i = 0; i < AN; i++) {
-		double x = v[i];
-		y[i] = A == ACT_RELU6 ? fmin(fmax(x, 0), 6) : A == ACT_LEAKYRELU ? (x > 0 ? x : 0.01 * x)
-								      : x / (1 + exp(-x));
-	}
-}
-static void act_run(const float *v, float *y, const float *dy, float *g)
-{
-	act_forward(A, y, v, AN);
-	act_backward(A, g, dy, v, AN, 0);
+	float mean[BC], invstd[BC], rm[BC] = {0}, rv[BC] = {1, 1, 1, 1, 1}, dz[BM * BC];
+	const float *gamma = v + BM * BC, *beta = gamma + BC;
+	memcpy(dz, dy, sizeof dz); /* overwritten when an activation is fused */
+	bn_forward_train(y, mean, invstd, rm, rv, v, gamma, beta, BM, BC, BN_ACT);
+	bn_backward(g, g + BM * BC, g + BM * BC + BC, dz, v, mean, invstd, gamma, beta, BM, BC, 0,
+		    BN_ACT);
 }
 
 /* ---- SE: x [SN][SP][SC], w1 [SR][SC], b1 [SR], w2 [SC][SR], b2 [SC] ---- */
@@ -334,8 +343,44 @@ static void check_dw_fast_vs_plain(struct dw_shape s)
 	free(x), free(w), free(dy), free(y1), free(y2), free(dx1), free(dx2), free(dw1), free(dw2);
 }
 
+/* BN with the activation fused against BN alone followed by the plain activation kernels. */
+static void check_bn_act_fused_vs_plain(enum act a)
+{
+	enum { M = 700, C = 70 };
+	float *x = xmalloc(4 * M * C), *dy = xmalloc(4 * M * C), *dz = xmalloc(4 * M * C);
+	float *y1 = xmalloc(4 * M * C), *z = xmalloc(4 * M * C), *y2 = xmalloc(4 * M * C);
+	float *dx1 = xmalloc(4 * M * C), *dx2 = xmalloc(4 * M * C), *dzp = xmalloc(4 * M * C);
+	float gamma[C], beta[C], mean[C], invstd[C], rm[C] = {0}, rv[C], dg[2][C], db[2][C];
+	for (int c = 0; c < C; c++)
+		gamma[c] = (float)(1.5 * urand()), beta[c] = (float)(2 * urand()), rv[c] = 1;
+	for (int i = 0; i < M * C; i++) {
+		x[i] = (float)(3 * urand() + 1);
+		dy[i] = dz[i] = (float)urand();
+		dx1[i] = dx2[i] = (float)urand(); /* accumulated into */
+	}
+	bn_forward_train(y1, mean, invstd, rm, rv, x, gamma, beta, M, C, (int)a);
+	bn_backward(dx1, dg[0], db[0], dz, x, mean, invstd, gamma, beta, M, C, 1, (int)a);
+	bn_forward_train(z, mean, invstd, rm, rv, x, gamma, beta, M, C, BN_NO_ACT);
+	act_forward(a, y2, z, (size_t)M * C);
+	act_backward(a, dzp, dy, z, (size_t)M * C, 0);
+	bn_backward(dx2, dg[1], db[1], dzp, x, mean, invstd, gamma, beta, M, C, 1, BN_NO_ACT);
+	double dyv = 0, ddx = 0, dpar = 0;
+	for (int i = 0; i < M * C; i++) {
+		dyv = fmax(dyv, fabs(y1[i] - y2[i]));
+		ddx = fmax(ddx, fabs(dx1[i] - dx2[i]));
+	}
+	for (int c = 0; c < C; c++)
+		dpar = fmax(dpar, fmax(fabs(dg[0][c] - dg[1][c]), fabs(db[0][c] - db[1][c])) / M);
+	T_CHECK(dyv < 1e-5 && ddx < 1e-4 && dpar < 1e-5,
+		"batchnorm + %s fused = batchnorm then activation (y %.2g, dx %.2g, dgamma/M %.2g)",
+		a == ACT_RELU6 ? "relu6" : a == ACT_LEAKYRELU ? "leakyrelu" : "swish", dyv, ddx, dpar);
+	free(x), free(dy), free(dz), free(y1), free(z), free(y2), free(dx1), free(dx2), free(dzp);
+}
+
 static void check_fast_vs_plain(void)
 {
+	for (int a = 0; a < 3; a++)
+		check_bn_act_fused_vs_plain((enum act)a);
 	check_dw_fast_vs_plain(
 		(struct dw_shape){.N = 3, .H = 11, .W = 9, .C = 70, .k = 5, .stride = 2, .pad = 2});
 	check_dw_fast_vs_plain(
@@ -382,15 +427,20 @@ int main(int argc, char **argv)
 				       D.N * D.OH * D.OW * D.C, dw_ref, dw_run};
 		check_case(&c, 1);
 	}
+	BN_ACT = BN_NO_ACT;
 	struct layer_case bn = {"batchnorm (training)", BM * BC + 2 * BC, BM * BC, bn_ref, bn_run};
 	check_case(&bn, 2);
 	static const char *an[] = {"relu6", "leakyrelu", "swish"};
 	for (int i = 0; i < 3; i++) {
 		A = (enum act)i;
-		char name[32];
+		char name[48];
 		snprintf(name, sizeof name, "%s", an[i]);
 		struct layer_case c = {name, AN, AN, act_ref, act_run};
 		check_case(&c, 8); /* spans ReLU6's 0 and 6 kinks (FD points near them are rare) */
+		BN_ACT = i;
+		snprintf(name, sizeof name, "batchnorm + %s (fused)", an[i]);
+		struct layer_case f = {name, BM * BC + 2 * BC, BM * BC, bn_ref, bn_run};
+		check_case(&f, 2);
 	}
 	struct layer_case se = {"squeeze-excitation", SE_NX + 2 * SR * SC + SR + SC, SE_NX, se_ref,
 				se_run};
