@@ -110,8 +110,10 @@ void act_backward(enum act a, float *restrict dx, const float *restrict dy,
 	}
 }
 
-/* ---- the activation applied to BN's affine output, one row of C channels (nn_bn.c fuses them) */
+/* ---- the activation applied to BN's affine output, one row of C channels (nn_bn.c fuses them);
+ * also compiled for AVX2 + FMA, chosen at load time where the CPU has them */
 
+__attribute__((target_clones("arch=x86-64-v3", "default")))
 void act_affine_forward_row(enum act a, float *restrict y, const float *restrict x,
 			    const float *restrict scale, const float *restrict shift, int C)
 {
@@ -133,6 +135,7 @@ void act_affine_forward_row(enum act a, float *restrict y, const float *restrict
 		}
 }
 
+__attribute__((target_clones("arch=x86-64-v3", "default")))
 void act_affine_backward_row(enum act a, float *restrict dy, const float *restrict x,
 			     const float *restrict scale, const float *restrict shift, int C)
 {

@@ -27,6 +27,7 @@ struct dz_rows {
  * Rows are summed in float in blocks of BN_BLOCK (the inner loop runs over contiguous channels
  * and vectorises), blocks are added in double. With dz (and b = x), each row of a is first
  * turned into dz by the activation's derivative while it is in cache. */
+__attribute__((target_clones("arch=x86-64-v3", "default")))
 static void sums_part(const float *a, const float *b, const float *k, const struct dz_rows *dz,
 		      int C, int m0, int m1, double *d1, double *d2)
 {

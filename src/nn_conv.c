@@ -71,6 +71,7 @@ void conv1x1_forward_ref(float *y, const float *x, const float *w, int M, int ci
 #define DW_CHUNK 32
 
 /* One output row (n, oy) for channels [c0, c1). */
+__attribute__((target_clones("arch=x86-64-v3", "default")))
 static void dw_row_forward(float *restrict yrow, const float *restrict x,
 			   const float *restrict w, const struct dw_shape *s, int n, int oy,
 			   int c0, int c1)
@@ -172,8 +173,10 @@ void depthwise_backward_ref(float *dx, float *dw, const float *dy, const float *
  * image form a contiguous range [lo, hi), and y[ox][c] += x[ox + kx - pad][c]·w[ky][kx][c] is one
  * flat loop over (ox, c) with the weights replicated along the row (wrep: [k·k][OW·C]), so it
  * vectorises whatever C is. Stride 2 loops over ox, then c. The backward runs images in
- * parallel, each thread with its own partial weight gradient (also [k·k][OW·C] for stride 1),
- * folded into dw at the end. */
+ * parallel, each thread with its own partial weight gradient (also [k·k][OW·C] for stride 1 and
+ * fewer than 64 channels, [k·k][C] otherwise), folded into dw at the end.
+ * The row kernels are also compiled for AVX2 + FMA (x86-64-v3), chosen at load time where the
+ * CPU has them. */
 
 size_t dw_work_floats(const struct dw_shape *s, int threads)
 {
@@ -200,6 +203,7 @@ static void build_wrep(float *wrep, const float *w, const struct dw_shape *s)
 			       sizeof(float) * s->C);
 }
 
+__attribute__((target_clones("arch=x86-64-v3", "default")))
 static void dw_row_forward_s1(float *restrict yrow, const float *restrict x,
 			      const float *restrict wrep, const struct dw_shape *s, int n, int oy)
 {
@@ -242,6 +246,7 @@ void depthwise_forward(float *y, const float *x, const float *w, const struct dw
 
 /* Backward of image n: dx (+)= Σ w·dy, partial dw += Σ x·dy (part: [k·k][OW·C] for stride 1
  * with wrep, [k·k][C] otherwise). */
+__attribute__((target_clones("arch=x86-64-v3", "default")))
 static void dw_image_backward(float *dx, float *restrict part, const float *dy, const float *x,
 			      const float *w, const float *wrep, const struct dw_shape *s, int n)
 {
@@ -297,14 +302,16 @@ void depthwise_backward(float *dx, float *dw, const float *dy, const float *x, c
 		return;
 	}
 	const int C = s->C, kk = s->k * s->k;
-	const int s1 = s->stride == 1;
+	/* replicated weights and partials pay off for few channels; with many, the [k·k][C]
+	 * partial stays in cache while the [k·k][OW·C] one would not */
+	const int rep = s->stride == 1 && C < 64;
 	const size_t owc = (size_t)s->OW * C, per = (size_t)kk * owc;
-	const size_t part_len = s1 ? per : (size_t)kk * C;
+	const size_t part_len = rep ? per : (size_t)kk * C;
 	if (omp_get_max_threads() > work->threads) { /* more threads than scratch: plain */
 		depthwise_backward_ref(dx, dw, dy, x, w, s, accum);
 		return;
 	}
-	if (s1)
+	if (rep)
 		build_wrep(work->buf, w, s);
 	const size_t img = (size_t)s->H * s->W * C;
 	#pragma omp parallel
@@ -316,7 +323,7 @@ void depthwise_backward(float *dx, float *dw, const float *dy, const float *x, c
 		for (int n = n0; n < n1; n++) {
 			if (dx && !accum)
 				memset(dx + n * img, 0, sizeof(float) * img);
-			dw_image_backward(dx, part, dy, x, w, s1 ? work->buf : NULL, s, n);
+			dw_image_backward(dx, part, dy, x, w, rep ? work->buf : NULL, s, n);
 		}
 		#pragma omp barrier
 		/* fold: dw[t][c] = Σ_threads Σ_ox part[t][ox][c] */
@@ -327,7 +334,7 @@ void depthwise_backward(float *dx, float *dw, const float *dy, const float *x, c
 				d[c] = 0;
 			for (int u = 0; u < nt; u++) {
 				const float *p = work->buf + per * (1 + (size_t)u);
-				if (s1) {
+				if (rep) {
 					for (int ox = 0; ox < s->OW; ox++)
 						for (int c = 0; c < C; c++)
 							d[c] += p[tap * owc + (size_t)ox * C + c];

@@ -387,6 +387,8 @@ static void check_fast_vs_plain(void)
 		(struct dw_shape){.N = 5, .H = 8, .W = 10, .C = 3, .k = 3, .stride = 1, .pad = 1});
 	check_dw_fast_vs_plain(
 		(struct dw_shape){.N = 2, .H = 9, .W = 9, .C = 37, .k = 7, .stride = 1, .pad = 3});
+	check_dw_fast_vs_plain( /* stride 1 with many channels: backward without replication */
+		(struct dw_shape){.N = 3, .H = 7, .W = 6, .C = 80, .k = 3, .stride = 1, .pad = 1});
 	int M = 300, ci = 37, co = 29;
 	float *a = xmalloc(4 * M * ci), *b = xmalloc(4 * co * ci), *c1 = xmalloc(4 * M * co);
 	float *c2 = xmalloc(4 * M * co);
