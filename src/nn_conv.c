@@ -66,39 +66,6 @@ void conv1x1_forward_ref(float *y, const float *x, const float *w, int M, int ci
 		}
 }
 
-/* Channels are split into chunks of DW_CHUNK so that two threads never write the same cache line
- * of dx or dw; within a chunk the inner loop runs over contiguous channels and vectorises. */
-#define DW_CHUNK 32
-
-/* One output row (n, oy) for channels [c0, c1). */
-__attribute__((target_clones("arch=x86-64-v3", "default")))
-static void dw_row_forward(float *restrict yrow, const float *restrict x,
-			   const float *restrict w, const struct dw_shape *s, int n, int oy,
-			   int c0, int c1)
-{
-	const int C = s->C, k = s->k;
-	for (int ox = 0; ox < s->OW; ox++) {
-		float *restrict yo = yrow + (size_t)ox * C;
-		for (int c = c0; c < c1; c++)
-			yo[c] = 0;
-		for (int ky = 0; ky < k; ky++) {
-			int iy = oy * s->stride - s->pad + ky;
-			if (iy < 0 || iy >= s->H)
-				continue;
-			const float *xr = x + ((size_t)n * s->H + iy) * s->W * C;
-			for (int kx = 0; kx < k; kx++) {
-				int ix = ox * s->stride - s->pad + kx;
-				if (ix < 0 || ix >= s->W)
-					continue;
-				const float *restrict xi = xr + (size_t)ix * C;
-				const float *restrict wk = w + ((size_t)ky * k + kx) * C;
-				for (int c = c0; c < c1; c++)
-					yo[c] += xi[c] * wk[c];
-			}
-		}
-	}
-}
-
 /* Backward for channels [c0, c1) over the whole batch: dx (+)= Σ w·dy, dw = Σ x·dy. */
 static void dw_backward_chunk(float *restrict dx, float *restrict dw, const float *restrict dy,
 			      const float *restrict x, const float *restrict w,
@@ -203,6 +170,169 @@ static void build_wrep(float *wrep, const float *w, const struct dw_shape *s)
 			       sizeof(float) * s->C);
 }
 
+/* ---- register-blocked depthwise (every stride; stride 1 from DW_REP_MAX_C channels up) ----
+ * Each sum is a short list of pairs of channel vectors: y[ox] = Σ_taps x·w (forward),
+ * dx[ix] = Σ_taps dy·w and dw[tap] += Σ_ox x·dy (backward). taps_dot adds a list up 32, then 8
+ * channels at a time in registers (then 16, 8, 1), so each product costs two loads and no store. */
+#define DW_MAX_TAPS 225 /* 15 x 15, arch.h's largest kernel */
+#define DW_REP_MAX_C 32 /* stride 1 below this many channels: the replicated-weight kernels */
+#define DW_PIXELS 64    /* output pixels per list in the weight gradient */
+
+/* 8 floats at any float-aligned address, allowed to alias float arrays: *(vec8 *)p reads or
+ * writes p[0..7] as one vector. */
+typedef float vec8 __attribute__((vector_size(32), aligned(4), may_alias));
+
+/* out[c] = Σ_i a[aoff[i] + c]·b[boff[i] + c] for c in [0, C), written (add 0) or added (add 1) */
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+static void taps_dot(float *restrict out, const float *restrict a, const size_t *aoff,
+		     const float *restrict b, const size_t *boff, int n, int C, int add)
+{
+	int c = 0;
+	for (; c + 32 <= C; c += 32) {
+		vec8 s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+		for (int i = 0; i < n; i++) {
+			const float *pa = a + aoff[i] + c, *pb = b + boff[i] + c;
+			s0 += *(const vec8 *)(pa) * *(const vec8 *)(pb);
+			s1 += *(const vec8 *)(pa + 8) * *(const vec8 *)(pb + 8);
+			s2 += *(const vec8 *)(pa + 16) * *(const vec8 *)(pb + 16);
+			s3 += *(const vec8 *)(pa + 24) * *(const vec8 *)(pb + 24);
+		}
+		if (add) {
+			s0 += *(const vec8 *)(out + c);
+			s1 += *(const vec8 *)(out + c + 8);
+			s2 += *(const vec8 *)(out + c + 16);
+			s3 += *(const vec8 *)(out + c + 24);
+		}
+		*(vec8 *)(out + c) = s0;
+		*(vec8 *)(out + c + 8) = s1;
+		*(vec8 *)(out + c + 16) = s2;
+		*(vec8 *)(out + c + 24) = s3;
+	}
+	for (; c + 16 <= C; c += 16) {
+		vec8 s0 = {0}, s1 = {0};
+		for (int i = 0; i < n; i++) {
+			const float *pa = a + aoff[i] + c, *pb = b + boff[i] + c;
+			s0 += *(const vec8 *)(pa) * *(const vec8 *)(pb);
+			s1 += *(const vec8 *)(pa + 8) * *(const vec8 *)(pb + 8);
+		}
+		if (add) {
+			s0 += *(const vec8 *)(out + c);
+			s1 += *(const vec8 *)(out + c + 8);
+		}
+		*(vec8 *)(out + c) = s0;
+		*(vec8 *)(out + c + 8) = s1;
+	}
+	for (; c + 8 <= C; c += 8) {
+		vec8 s = {0};
+		for (int i = 0; i < n; i++)
+			s += *(const vec8 *)(a + aoff[i] + c) * *(const vec8 *)(b + boff[i] + c);
+		if (add)
+			s += *(const vec8 *)(out + c);
+		*(vec8 *)(out + c) = s;
+	}
+	for (; c < C; c++) {
+		float s = 0;
+		for (int i = 0; i < n; i++)
+			s += a[aoff[i] + c] * b[boff[i] + c];
+		out[c] = add ? out[c] + s : s;
+	}
+}
+
+/* The taps of output pixel (n, oy, ox) that fall inside the image: offsets into x and w. */
+static int taps_of_output(const struct dw_shape *s, int n, int oy, int ox, size_t *xoff,
+			  size_t *woff)
+{
+	int nt = 0;
+	for (int ky = 0; ky < s->k; ky++) {
+		int iy = oy * s->stride - s->pad + ky;
+		if (iy < 0 || iy >= s->H)
+			continue;
+		for (int kx = 0; kx < s->k; kx++) {
+			int ix = ox * s->stride - s->pad + kx;
+			if (ix < 0 || ix >= s->W)
+				continue;
+			xoff[nt] = (((size_t)n * s->H + iy) * s->W + ix) * s->C;
+			woff[nt++] = ((size_t)ky * s->k + kx) * s->C;
+		}
+	}
+	return nt;
+}
+
+/* The taps through which input pixel (n, iy, ix) reaches an output: offsets into dy and w.
+ * Tap ky reaches output row oy = (iy + pad - ky) / stride when that divides exactly, so the taps
+ * step by stride from the first that does, and each step is one output row further up. */
+static int taps_of_input(const struct dw_shape *s, int n, int iy, int ix, size_t *dyoff,
+			 size_t *woff)
+{
+	const int st = s->stride, ky0 = (iy + s->pad) % st, kx0 = (ix + s->pad) % st;
+	int nt = 0;
+	for (int ky = ky0, oy = (iy + s->pad - ky0) / st; ky < s->k && oy >= 0; ky += st, oy--) {
+		if (oy >= s->OH)
+			continue;
+		for (int kx = kx0, ox = (ix + s->pad - kx0) / st; kx < s->k && ox >= 0;
+		     kx += st, ox--) {
+			if (ox >= s->OW)
+				continue;
+			dyoff[nt] = (((size_t)n * s->OH + oy) * s->OW + ox) * s->C;
+			woff[nt++] = ((size_t)ky * s->k + kx) * s->C;
+		}
+	}
+	return nt;
+}
+
+/* One output row (n, oy): y[ox][c] = Σ_taps x·w. */
+static void dw_row_forward(float *yrow, const float *x, const float *w, const struct dw_shape *s,
+			   int n, int oy)
+{
+	size_t xoff[DW_MAX_TAPS], woff[DW_MAX_TAPS];
+	for (int ox = 0; ox < s->OW; ox++) {
+		int nt = taps_of_output(s, n, oy, ox, xoff, woff);
+		taps_dot(yrow + (size_t)ox * s->C, x, xoff, w, woff, nt, s->C, 0);
+	}
+}
+
+/* Input gradient of image n: dx[iy][ix][c] (+)= Σ_taps dy·w. */
+static void dw_image_backward_dx(float *dx, const float *dy, const float *w,
+				 const struct dw_shape *s, int n, int accum)
+{
+	size_t dyoff[DW_MAX_TAPS], woff[DW_MAX_TAPS];
+	for (int iy = 0; iy < s->H; iy++)
+		for (int ix = 0; ix < s->W; ix++) {
+			int nt = taps_of_input(s, n, iy, ix, dyoff, woff);
+			float *out = dx + (((size_t)n * s->H + iy) * s->W + ix) * s->C;
+			taps_dot(out, dy, dyoff, w, woff, nt, s->C, accum);
+		}
+}
+
+/* Weight gradient of image n, added into part[k·k][C]: Σ_{oy, ox} x·dy per tap. */
+static void dw_image_backward_dw(float *part, const float *dy, const float *x,
+				 const struct dw_shape *s, int n)
+{
+	size_t xoff[DW_PIXELS], dyoff[DW_PIXELS];
+	for (int oy = 0; oy < s->OH; oy++)
+		for (int ky = 0; ky < s->k; ky++) {
+			int iy = oy * s->stride - s->pad + ky;
+			if (iy < 0 || iy >= s->H)
+				continue;
+			for (int kx = 0; kx < s->k; kx++) {
+				int lo, hi;
+				ox_range(s, kx, &lo, &hi);
+				for (int o0 = lo; o0 < hi; o0 += DW_PIXELS) {
+					int m = hi - o0 < DW_PIXELS ? hi - o0 : DW_PIXELS;
+					for (int j = 0; j < m; j++) {
+						int ox = o0 + j, ix = ox * s->stride - s->pad + kx;
+						xoff[j] = (((size_t)n * s->H + iy) * s->W + ix) * s->C;
+						dyoff[j] = (((size_t)n * s->OH + oy) * s->OW + ox) * s->C;
+					}
+					float *p = part + ((size_t)ky * s->k + kx) * s->C;
+					taps_dot(p, x, xoff, dy, dyoff, m, s->C, 1);
+				}
+			}
+		}
+}
+
+/* ---- stride 1, few channels: weights replicated along the row ---- */
+
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 static void dw_row_forward_s1(float *restrict yrow, const float *restrict x,
 			      const float *restrict wrep, const struct dw_shape *s, int n, int oy)
@@ -229,33 +359,36 @@ static void dw_row_forward_s1(float *restrict yrow, const float *restrict x,
 void depthwise_forward(float *y, const float *x, const float *w, const struct dw_shape *s,
 		       const struct dw_work *work)
 {
+	if (s->k * s->k > DW_MAX_TAPS) {
+		depthwise_forward_ref(y, x, w, s);
+		return;
+	}
 	const int rows = s->N * s->OH;
-	const int fast = work && s->stride == 1;
-	if (fast)
+	const int rep = work && s->stride == 1 && s->C < DW_REP_MAX_C;
+	if (rep)
 		build_wrep(work->buf, w, s);
 	#pragma omp parallel for schedule(static)
 	for (int r = 0; r < rows; r++) {
 		int n = r / s->OH, oy = r % s->OH;
 		float *yrow = y + (size_t)r * s->OW * s->C;
-		if (fast)
+		if (rep)
 			dw_row_forward_s1(yrow, x, work->buf, s, n, oy);
 		else
-			dw_row_forward(yrow, x, w, s, n, oy, 0, s->C);
+			dw_row_forward(yrow, x, w, s, n, oy);
 	}
 }
 
-/* Backward of image n: dx (+)= Σ w·dy, partial dw += Σ x·dy (part: [k·k][OW·C] for stride 1
- * with wrep, [k·k][C] otherwise). */
+/* Backward of image n, stride 1 with replicated weights: dx += Σ w·dy, part[k·k][OW·C] += Σ x·dy. */
 __attribute__((target_clones("arch=x86-64-v3", "default")))
-static void dw_image_backward(float *dx, float *restrict part, const float *dy, const float *x,
-			      const float *w, const float *wrep, const struct dw_shape *s, int n)
+static void dw_image_backward_rep(float *dx, float *restrict part, const float *dy,
+				  const float *x, const float *wrep, const struct dw_shape *s, int n)
 {
 	const int C = s->C, k = s->k;
 	const size_t owc = (size_t)s->OW * C;
 	for (int oy = 0; oy < s->OH; oy++) {
 		const float *restrict g = dy + ((size_t)n * s->OH + oy) * owc;
 		for (int ky = 0; ky < k; ky++) {
-			int iy = oy * s->stride - s->pad + ky;
+			int iy = oy - s->pad + ky;
 			if (iy < 0 || iy >= s->H)
 				continue;
 			size_t rowoff = ((size_t)n * s->H + iy) * s->W * C;
@@ -264,31 +397,14 @@ static void dw_image_backward(float *dx, float *restrict part, const float *dy, 
 			for (int kx = 0; kx < k; kx++) {
 				int lo, hi, t = ky * k + kx;
 				ox_range(s, kx, &lo, &hi);
-				if (wrep) {
-					const long shift = (long)(kx - s->pad) * C;
-					const float *restrict wr = wrep + t * owc;
-					float *restrict p = part + t * owc;
+				const long shift = (long)(kx - s->pad) * C;
+				const float *restrict wr = wrep + t * owc;
+				float *restrict p = part + t * owc;
+				for (long j = (long)lo * C; j < (long)hi * C; j++)
+					p[j] += xrow[j + shift] * g[j];
+				if (dxrow)
 					for (long j = (long)lo * C; j < (long)hi * C; j++)
-						p[j] += xrow[j + shift] * g[j];
-					if (dxrow)
-						for (long j = (long)lo * C; j < (long)hi * C; j++)
-							dxrow[j + shift] += wr[j] * g[j];
-					continue;
-				}
-				const float *restrict wk = w + (size_t)t * C;
-				float *restrict p = part + (size_t)t * C;
-				for (int ox = lo; ox < hi; ox++) {
-					int ix = ox * s->stride - s->pad + kx;
-					const float *restrict xi = xrow + (size_t)ix * C;
-					const float *restrict gi = g + (size_t)ox * C;
-					for (int c = 0; c < C; c++)
-						p[c] += xi[c] * gi[c];
-					if (dxrow) {
-						float *restrict di = dxrow + (size_t)ix * C;
-						for (int c = 0; c < C; c++)
-							di[c] += wk[c] * gi[c];
-					}
-				}
+						dxrow[j + shift] += wr[j] * g[j];
 			}
 		}
 	}
@@ -297,14 +413,12 @@ static void dw_image_backward(float *dx, float *restrict part, const float *dy, 
 void depthwise_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
 			const struct dw_shape *s, int accum, const struct dw_work *work)
 {
-	if (!work) {
+	if (!work || s->k * s->k > DW_MAX_TAPS) {
 		depthwise_backward_ref(dx, dw, dy, x, w, s, accum);
 		return;
 	}
 	const int C = s->C, kk = s->k * s->k;
-	/* replicated weights and partials pay off for few channels; with many, the [k·k][C]
-	 * partial stays in cache while the [k·k][OW·C] one would not */
-	const int rep = s->stride == 1 && C < 64;
+	const int rep = s->stride == 1 && C < DW_REP_MAX_C;
 	const size_t owc = (size_t)s->OW * C, per = (size_t)kk * owc;
 	const size_t part_len = rep ? per : (size_t)kk * C;
 	if (omp_get_max_threads() > work->threads) { /* more threads than scratch: plain */
@@ -321,9 +435,15 @@ void depthwise_backward(float *dx, float *dw, const float *dy, const float *x, c
 		memset(part, 0, sizeof(float) * part_len);
 		int n0 = s->N * t / nt, n1 = s->N * (t + 1) / nt;
 		for (int n = n0; n < n1; n++) {
+			if (!rep) {
+				if (dx)
+					dw_image_backward_dx(dx, dy, w, s, n, accum);
+				dw_image_backward_dw(part, dy, x, s, n);
+				continue;
+			}
 			if (dx && !accum)
 				memset(dx + n * img, 0, sizeof(float) * img);
-			dw_image_backward(dx, part, dy, x, w, rep ? work->buf : NULL, s, n);
+			dw_image_backward_rep(dx, part, dy, x, work->buf, s, n);
 		}
 		#pragma omp barrier
 		/* fold: dw[t][c] = Σ_threads Σ_ox part[t][ox][c] */
