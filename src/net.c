@@ -288,6 +288,16 @@ struct net *net_new(const struct arch *a, int in_h, int in_w, int classes, int m
 		n->t[i].val = xcalloc(sz, sizeof(float));
 		n->t[i].grad = i == 0 ? NULL : xcalloc(sz, sizeof(float));
 	}
+	size_t pw_len = 1; /* the largest conv1x1's weight-gradient scratch */
+	n->pwwork.threads = omp_get_max_threads();
+	for (int i = 0; i < n->nops; i++) {
+		const struct net_op *op = &n->ops[i];
+		if (op->kind != OP_CONV1X1)
+			continue;
+		size_t len = pw_work_floats(op->cin, op->cout, n->pwwork.threads);
+		pw_len = len > pw_len ? len : pw_len;
+	}
+	n->pwwork.buf = xcalloc(pw_len, sizeof(float));
 	n->params = xcalloc(n->nparams, sizeof(float));
 	n->grads = xcalloc(n->nparams, sizeof(float));
 	n->bufs = xcalloc(n->nbufs ? n->nbufs : 1, sizeof(float));
@@ -322,6 +332,7 @@ void net_free(struct net *n)
 	free(n->grads);
 	free(n->bufs);
 	free(n->batches_tracked);
+	free(n->pwwork.buf);
 	free(n);
 }
 
@@ -450,7 +461,7 @@ void net_backward(struct net *n, int batch)
 		switch (op->kind) {
 		case OP_CONV1X1:
 			conv1x1_backward(dx, G + op->w, y->grad, x->val, P + op->w, M, op->cin,
-					 op->cout, op->accum);
+					 op->cout, op->accum, &n->pwwork);
 			break;
 		case OP_DW: {
 			struct dw_shape s = op->dws;

@@ -86,6 +86,7 @@ struct net {
 	struct net_op *ops;
 	int nops;
 	int logits; /* tensor index of the logits */
+	struct pw_work pwwork; /* conv1x1 weight-gradient scratch, shared by every conv1x1 */
 };
 
 /* Builds the network for in_h x in_w inputs, classes outputs, up to max_batch images, dropout p

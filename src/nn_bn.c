@@ -14,7 +14,8 @@
 #define BN_BLOCK 32 /* rows summed in float before adding into the double totals */
 
 /* The activation fused after BN, for the backward's first pass: before row r is summed, its
- * gradient dy[r] (the array summed as a) becomes dz[r] = act'(x·scale + shift)·dy[r], in place. */
+ * gradient dy[r] (the array summed as a) becomes dz[r] = act'(x·scale + shift)·dy[r],
+ * in place. */
 struct dz_rows {
 	float *dy;
 	int act;

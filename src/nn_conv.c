@@ -46,11 +46,41 @@ void conv1x1_forward(float *y, const float *x, const float *w, int M, int cin, i
 	gemm_rows(0, 1, M, cout, cin, x, cin, w, cin, 0.0f, y, cout);
 }
 
+size_t pw_work_floats(int cin, int cout, int threads)
+{
+	return (size_t)cin * cout * (threads > 1 ? threads - 1 : 1);
+}
+
+/* dw[cout][cin] = dy[M][cout]ᵀ · x[M][cin], thread t summing pixels [M·t/nt, M·(t+1)/nt) into
+ * dw (t = 0) or its part of work, then the parts added into dw. */
+static void weight_grad_split_pixels(float *dw, const float *dy, const float *x, int M, int cin,
+				     int cout, const struct pw_work *work)
+{
+	const size_t len = (size_t)cout * cin;
+	#pragma omp parallel
+	{
+		int t = omp_get_thread_num(), nt = omp_get_num_threads();
+		int m0 = (int)((long)M * t / nt), m1 = (int)((long)M * (t + 1) / nt);
+		float *dst = t == 0 ? dw : work->buf + (size_t)(t - 1) * len;
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cout, cin, m1 - m0, 1.0f,
+			    dy + (size_t)m0 * cout, cout, x + (size_t)m0 * cin, cin, 0.0f, dst, cin);
+		#pragma omp barrier
+		#pragma omp for schedule(static)
+		for (size_t i = 0; i < len; i++)
+			for (int u = 1; u < nt; u++)
+				dw[i] += work->buf[(size_t)(u - 1) * len + i];
+	}
+}
+
 /* dw[cout][cin] = dyᵀ · x;  dx[M][cin] (+)= dy[M][cout] · w[cout][cin] */
 void conv1x1_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
-		      int M, int cin, int cout, int accum)
+		      int M, int cin, int cout, int accum, const struct pw_work *work)
 {
-	gemm_rows(1, 0, cout, cin, M, dy, cout, x, cin, 0.0f, dw, cin);
+	int threads = omp_get_max_threads();
+	if (work && threads > 1 && threads <= work->threads && M >= 64 * threads)
+		weight_grad_split_pixels(dw, dy, x, M, cin, cout, work);
+	else
+		gemm_rows(1, 0, cout, cin, M, dy, cout, x, cin, 0.0f, dw, cin);
 	if (dx)
 		gemm_rows(0, 0, M, cin, cout, dy, cout, w, cin, accum ? 1.0f : 0.0f, dx, cin);
 }
@@ -63,6 +93,27 @@ void conv1x1_forward_ref(float *y, const float *x, const float *w, int M, int ci
 			for (int i = 0; i < cin; i++)
 				s += x[(size_t)m * cin + i] * w[(size_t)o * cin + i];
 			y[(size_t)m * cout + o] = s;
+		}
+}
+
+void conv1x1_backward_ref(float *dx, float *dw, const float *dy, const float *x, const float *w,
+			  int M, int cin, int cout, int accum)
+{
+	for (int o = 0; o < cout; o++)
+		for (int i = 0; i < cin; i++) {
+			float s = 0;
+			for (int m = 0; m < M; m++)
+				s += dy[(size_t)m * cout + o] * x[(size_t)m * cin + i];
+			dw[(size_t)o * cin + i] = s;
+		}
+	if (!dx)
+		return;
+	for (int m = 0; m < M; m++)
+		for (int i = 0; i < cin; i++) {
+			float s = 0;
+			for (int o = 0; o < cout; o++)
+				s += dy[(size_t)m * cout + o] * w[(size_t)o * cin + i];
+			dx[(size_t)m * cin + i] = accum ? dx[(size_t)m * cin + i] + s : s;
 		}
 }
 
@@ -378,7 +429,8 @@ void depthwise_forward(float *y, const float *x, const float *w, const struct dw
 	}
 }
 
-/* Backward of image n, stride 1 with replicated weights: dx += Σ w·dy, part[k·k][OW·C] += Σ x·dy. */
+/* Backward of image n, stride 1 with replicated weights:
+ * dx += Σ w·dy, part[k·k][OW·C] += Σ x·dy. */
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 static void dw_image_backward_rep(float *dx, float *restrict part, const float *dy,
 				  const float *x, const float *wrep, const struct dw_shape *s, int n)

@@ -16,9 +16,19 @@
 void gemm_rows(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda,
 	       const float *B, int ldb, float beta, float *C, int ldc);
 
+/* Scratch for conv1x1_backward's weight gradient dw = dyᵀ·x, a sum over all M pixels: the
+ * pixels are split across threads and every thread but the first writes its partial [cout][cin]
+ * product here (pw_work_floats floats, made once at net build). Without it (NULL, or more
+ * threads than it has room for) the threads split dw's rows and each reads every pixel. */
+struct pw_work {
+	float *buf;
+	int threads; /* the most threads buf has room for */
+};
+size_t pw_work_floats(int cin, int cout, int threads);
+
 void conv1x1_forward(float *y, const float *x, const float *w, int M, int cin, int cout);
 void conv1x1_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
-		      int M, int cin, int cout, int accum);
+		      int M, int cin, int cout, int accum, const struct pw_work *work);
 
 struct dw_shape {
 	int N, H, W, C;  /* input */
@@ -42,6 +52,8 @@ void depthwise_backward(float *dx, float *dw, const float *dy, const float *x, c
 
 /* Plain reference versions (straight loops, no threads), kept to test the fast ones against. */
 void conv1x1_forward_ref(float *y, const float *x, const float *w, int M, int cin, int cout);
+void conv1x1_backward_ref(float *dx, float *dw, const float *dy, const float *x, const float *w,
+			  int M, int cin, int cout, int accum);
 void depthwise_forward_ref(float *y, const float *x, const float *w, const struct dw_shape *s);
 void depthwise_backward_ref(float *dx, float *dw, const float *dy, const float *x, const float *w,
 			    const struct dw_shape *s, int accum);

@@ -94,7 +94,7 @@ static void pw_ref(const double *v, double *y)
 static void pw_run(const float *v, float *y, const float *dy, float *g)
 {
 	conv1x1_forward(y, v, v + PM * PCI, PM, PCI, PCO);
-	conv1x1_backward(g, g + PM * PCI, dy, v, v + PM * PCI, PM, PCI, PCO, 0);
+	conv1x1_backward(g, g + PM * PCI, dy, v, v + PM * PCI, PM, PCI, PCO, 0, NULL);
 }
 
 /* ---- depthwise: x [N][H][W][C], w [k][k][C] ---- */
@@ -402,6 +402,22 @@ static void check_fast_vs_plain(void)
 	for (int i = 0; i < M * co; i++)
 		d = fmax(d, fabs(c1[i] - c2[i]));
 	T_CHECK(d < 1e-4, "conv1x1 forward: threaded GEMM = plain loops (%.2g)", d);
+	/* backward: a = x [M][ci], b = w [co][ci], c1 = dy [M][co]; weight gradient split by pixels */
+	float *dx1 = xmalloc(4 * M * ci), *dx2 = xmalloc(4 * M * ci);
+	float *dw1 = xmalloc(4 * co * ci), *dw2 = xmalloc(4 * co * ci);
+	for (int i = 0; i < M * ci; i++)
+		dx1[i] = dx2[i] = (float)urand();
+	struct pw_work pw = {xmalloc(sizeof(float) * pw_work_floats(ci, co, 2)), 2};
+	conv1x1_backward(dx1, dw1, c1, a, b, M, ci, co, 1, &pw);
+	conv1x1_backward_ref(dx2, dw2, c1, a, b, M, ci, co, 1);
+	d = 0;
+	for (int i = 0; i < M * ci; i++)
+		d = fmax(d, fabs(dx1[i] - dx2[i]));
+	for (int i = 0; i < co * ci; i++)
+		d = fmax(d, fabs(dw1[i] - dw2[i]) / 100);
+	T_CHECK(d < 1e-4, "conv1x1 backward (accumulating): pixel-split GEMMs = plain loops (%.2g)",
+		d);
+	free(pw.buf), free(dx1), free(dx2), free(dw1), free(dw2);
 	free(a), free(b), free(c1), free(c2);
 }
 
