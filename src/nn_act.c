@@ -6,6 +6,7 @@
 #include "nn_act.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <omp.h>
 
 float sigmoidf(float x)
@@ -113,6 +114,26 @@ void act_backward(enum act a, float *restrict dx, const float *restrict dy,
 /* ---- the activation applied to BN's affine output, one row of C channels (nn_bn.c fuses them);
  * also compiled for AVX2 + FMA, chosen at load time where the CPU has them */
 
+/* e^x written so that GCC vectorises it (libm's expf is a call per element): x = n·ln2 + r with
+ * |r| <= ln2/2, e^r by its degree-6 Taylor polynomial (truncation below 1.2e-7 relative), 2^n
+ * put straight into the exponent bits. x is clamped to [-87, 88], where 2^n stays a normal float;
+ * swish and its derivative need nothing beyond. NaN stays NaN. */
+static inline float exp_vec(float x)
+{
+	const float round_bias = 12582912.0f; /* 1.5·2^23: adding it rounds to an integer */
+	x = x < -87.0f ? -87.0f : x;
+	x = x > 88.0f ? 88.0f : x;
+	float t = x * 1.44269504f + round_bias; /* n = round(x / ln2) sits in t's low bits */
+	float n = t - round_bias;
+	float r = x - n * 0.693145752f;         /* ln2, high part (exact product) */
+	r -= n * 1.42860677e-6f;                /* ln2, low part */
+	float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.66666667e-1f + r * (4.16666667e-2f +
+		  r * (8.33333333e-3f + r * 1.38888889e-3f)))));
+	union { float f; int32_t i; } bits = {.f = t}, scale;
+	scale.i = (bits.i - 0x4B400000 + 127) << 23; /* 0x4B400000: round_bias's bits; 2^n */
+	return p * scale.f;
+}
+
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 void act_affine_forward_row(enum act a, float *restrict y, const float *restrict x,
 			    const float *restrict scale, const float *restrict shift, int C)
@@ -131,7 +152,7 @@ void act_affine_forward_row(enum act a, float *restrict y, const float *restrict
 	else
 		for (int c = 0; c < C; c++) {
 			float v = x[c] * scale[c] + shift[c];
-			y[c] = v / (1.0f + expf(-v));
+			y[c] = v / (1.0f + exp_vec(-v));
 		}
 }
 
@@ -151,7 +172,7 @@ void act_affine_backward_row(enum act a, float *restrict dy, const float *restri
 		}
 	else
 		for (int c = 0; c < C; c++) {
-			float v = x[c] * scale[c] + shift[c], s = 1.0f / (1.0f + expf(-v));
+			float v = x[c] * scale[c] + shift[c], s = 1.0f / (1.0f + exp_vec(-v));
 			dy[c] *= s * (1.0f + v * (1.0f - s));
 		}
 }
