@@ -187,13 +187,16 @@ void depthwise_backward_ref(float *dx, float *dw, const float *dy, const float *
 }
 
 /* ---- fast depthwise ----
- * Stride 1: for one output row and one tap (ky, kx), the output pixels whose input is inside the
- * image form a contiguous range [lo, hi), and y[ox][c] += x[ox + kx - pad][c]·w[ky][kx][c] is one
- * flat loop over (ox, c) with the weights replicated along the row (wrep: [k·k][OW·C]), so it
- * vectorises whatever C is. Stride 2 loops over ox, then c. The backward runs images in
- * parallel, each thread with its own partial weight gradient (also [k·k][OW·C] for stride 1 and
- * fewer than 64 channels, [k·k][C] otherwise), folded into dw at the end.
- * The row kernels are also compiled for AVX2 + FMA (x86-64-v3), chosen at load time where the
+ * Two families, both threaded over output rows (forward) or images (backward, each thread with
+ * its own partial weight gradient, folded into dw at the end):
+ *  - stride 1 with fewer than DW_REP_MAX_C channels: for one output row and one tap (ky, kx),
+ *    the output pixels whose input is inside the image form a contiguous range [lo, hi), and
+ *    y[ox][c] += x[ox + kx - pad][c]·w[ky][kx][c] is one flat loop over (ox, c) with the weights
+ *    replicated along the row (wrep: [k·k][OW·C]), so it vectorises however few channels there
+ *    are; the partial weight gradient is [k·k][OW·C] too;
+ *  - everything else: register-blocked sums over lists of taps (taps_dot below), partial weight
+ *    gradient [k·k][C].
+ * The inner kernels are also compiled for AVX2 + FMA (x86-64-v3), chosen at load time where the
  * CPU has them. */
 
 size_t dw_work_floats(const struct dw_shape *s, int threads)
