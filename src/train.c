@@ -706,10 +706,12 @@ int train_record(const struct train_opts *o, struct train_data *td, const cJSON 
 	if (out[0])
 		cJSON_AddStringToObject(stage, "checkpoint", out);
 	if (!o->quiet) {
+		const char *rid = record_string(rec, "id") ? record_string(rec, "id") : id;
 		if (test >= 0)
-			log_info("%s: val %.2f%% test %.2f%% in %.0fs", o->stage, 100 * val, 100 * test, seconds);
+			log_info("record %s: val %.2f%% test %.2f%% in %.0fs", rid, 100 * val, 100 * test,
+				 seconds);
 		else
-			log_info("%s: val %.2f%% in %.0fs", o->stage, 100 * val, seconds);
+			log_info("record %s: val %.2f%% in %.0fs", rid, 100 * val, seconds);
 	}
 	rc = 0;
 out:
