@@ -174,15 +174,14 @@ void bn_backward(float *dx, float *dgamma, float *dbeta, float *dy, const float 
 		     threads); /* Σdz, Σdz·(x - mean) */
 	float *a = __builtin_alloca(sizeof(float) * (size_t)C);
 	float *b = __builtin_alloca(sizeof(float) * (size_t)C);
-	const float *k = scale;
 	for (int c = 0; c < C; c++) {
 		double dg = invstd[c] * sdzx[c]; /* Σ dz·xhat */
 		dgamma[c] = (float)dg;
 		dbeta[c] = (float)sdz[c];
-		/* dx = k·dz + a·x + b, with k = gamma·invstd, a = -k·invstd·dg/M,
-		 * b = -k·dbeta/M - a·mean */
-		a[c] = (float)(-k[c] * invstd[c] * dg / M);
-		b[c] = (float)(-k[c] * sdz[c] / M) - a[c] * mean[c];
+		/* dx = scale·dz + a·x + b, with scale = gamma·invstd, a = -scale·invstd·dg/M,
+		 * b = -scale·dbeta/M - a·mean */
+		a[c] = (float)(-scale[c] * invstd[c] * dg / M);
+		b[c] = (float)(-scale[c] * sdz[c] / M) - a[c] * mean[c];
 	}
 	if (!dx)
 		return;
@@ -193,9 +192,9 @@ void bn_backward(float *dx, float *dgamma, float *dbeta, float *dy, const float 
 		float *restrict d = dx + (size_t)m * C;
 		if (accum)
 			for (int c = 0; c < C; c++)
-				d[c] += k[c] * g[c] + a[c] * xr[c] + b[c];
+				d[c] += scale[c] * g[c] + a[c] * xr[c] + b[c];
 		else
 			for (int c = 0; c < C; c++)
-				d[c] = k[c] * g[c] + a[c] * xr[c] + b[c];
+				d[c] = scale[c] * g[c] + a[c] * xr[c] + b[c];
 	}
 }

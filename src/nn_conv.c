@@ -226,8 +226,8 @@ static void build_wrep(float *wrep, const float *w, const struct dw_shape *s)
 
 /* ---- register-blocked depthwise (every stride; stride 1 from DW_REP_MAX_C channels up) ----
  * Each sum is a short list of pairs of channel vectors: y[ox] = Σ_taps x·w (forward),
- * dx[ix] = Σ_taps dy·w and dw[tap] += Σ_ox x·dy (backward). taps_dot adds a list up 32, then 8
- * channels at a time in registers (then 16, 8, 1), so each product costs two loads and no store. */
+ * dx[ix] = Σ_taps dy·w and dw[tap] += Σ_ox x·dy (backward). taps_dot adds a list up with the
+ * channel vectors held in registers, so each product costs two loads and no store. */
 #define DW_MAX_TAPS 225 /* 15 x 15, arch.h's largest kernel */
 #define DW_REP_MAX_C 32 /* stride 1 below this many channels: the replicated-weight kernels */
 #define DW_PIXELS 64    /* output pixels per list in the weight gradient */
@@ -236,54 +236,38 @@ static void build_wrep(float *wrep, const float *w, const struct dw_shape *s)
  * writes p[0..7] as one vector. */
 typedef float vec8 __attribute__((vector_size(32), aligned(4), may_alias));
 
-/* out[c] = Σ_i a[aoff[i] + c]·b[boff[i] + c] for c in [0, C), written (add 0) or added (add 1) */
+/* out[c0 .. c0 + 8·nv) = Σ_i a[aoff[i] + c]·b[boff[i] + c], written (add 0) or added (add 1),
+ * nv (1 to 4) vectors of 8 channels summed side by side in registers. */
+static inline __attribute__((always_inline)) void
+taps_dot_vectors(float *restrict out, const float *restrict a, const size_t *aoff,
+		 const float *restrict b, const size_t *boff, int n, int c0, int add, int nv)
+{
+	vec8 s[4] = {{0}};
+	for (int i = 0; i < n; i++) {
+		const float *pa = a + aoff[i] + c0, *pb = b + boff[i] + c0;
+		for (int v = 0; v < nv; v++)
+			s[v] += *(const vec8 *)(pa + 8 * v) * *(const vec8 *)(pb + 8 * v);
+	}
+	for (int v = 0; v < nv; v++) {
+		if (add)
+			s[v] += *(const vec8 *)(out + c0 + 8 * v);
+		*(vec8 *)(out + c0 + 8 * v) = s[v];
+	}
+}
+
+/* out[c] = Σ_i a[aoff[i] + c]·b[boff[i] + c] for c in [0, C), written (add 0) or added (add 1):
+ * 32 channels at a time (four independent sums keep the multiply-adds flowing), then 16, 8, 1. */
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 static void taps_dot(float *restrict out, const float *restrict a, const size_t *aoff,
 		     const float *restrict b, const size_t *boff, int n, int C, int add)
 {
 	int c = 0;
-	for (; c + 32 <= C; c += 32) {
-		vec8 s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
-		for (int i = 0; i < n; i++) {
-			const float *pa = a + aoff[i] + c, *pb = b + boff[i] + c;
-			s0 += *(const vec8 *)(pa) * *(const vec8 *)(pb);
-			s1 += *(const vec8 *)(pa + 8) * *(const vec8 *)(pb + 8);
-			s2 += *(const vec8 *)(pa + 16) * *(const vec8 *)(pb + 16);
-			s3 += *(const vec8 *)(pa + 24) * *(const vec8 *)(pb + 24);
-		}
-		if (add) {
-			s0 += *(const vec8 *)(out + c);
-			s1 += *(const vec8 *)(out + c + 8);
-			s2 += *(const vec8 *)(out + c + 16);
-			s3 += *(const vec8 *)(out + c + 24);
-		}
-		*(vec8 *)(out + c) = s0;
-		*(vec8 *)(out + c + 8) = s1;
-		*(vec8 *)(out + c + 16) = s2;
-		*(vec8 *)(out + c + 24) = s3;
-	}
-	for (; c + 16 <= C; c += 16) {
-		vec8 s0 = {0}, s1 = {0};
-		for (int i = 0; i < n; i++) {
-			const float *pa = a + aoff[i] + c, *pb = b + boff[i] + c;
-			s0 += *(const vec8 *)(pa) * *(const vec8 *)(pb);
-			s1 += *(const vec8 *)(pa + 8) * *(const vec8 *)(pb + 8);
-		}
-		if (add) {
-			s0 += *(const vec8 *)(out + c);
-			s1 += *(const vec8 *)(out + c + 8);
-		}
-		*(vec8 *)(out + c) = s0;
-		*(vec8 *)(out + c + 8) = s1;
-	}
-	for (; c + 8 <= C; c += 8) {
-		vec8 s = {0};
-		for (int i = 0; i < n; i++)
-			s += *(const vec8 *)(a + aoff[i] + c) * *(const vec8 *)(b + boff[i] + c);
-		if (add)
-			s += *(const vec8 *)(out + c);
-		*(vec8 *)(out + c) = s;
-	}
+	for (; c + 32 <= C; c += 32)
+		taps_dot_vectors(out, a, aoff, b, boff, n, c, add, 4);
+	for (; c + 16 <= C; c += 16)
+		taps_dot_vectors(out, a, aoff, b, boff, n, c, add, 2);
+	for (; c + 8 <= C; c += 8)
+		taps_dot_vectors(out, a, aoff, b, boff, n, c, add, 1);
 	for (; c < C; c++) {
 		float s = 0;
 		for (int i = 0; i < n; i++)
@@ -468,7 +452,8 @@ static void dw_image_backward_rep(float *dx, float *restrict part, const float *
 void depthwise_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
 			const struct dw_shape *s, int accum, const struct dw_work *work)
 {
-	if (!work || s->k * s->k > DW_MAX_TAPS) {
+	/* no scratch, or room for fewer threads than will run, or a kernel beyond the tap lists */
+	if (!work || omp_get_max_threads() > work->threads || s->k * s->k > DW_MAX_TAPS) {
 		depthwise_backward_ref(dx, dw, dy, x, w, s, accum);
 		return;
 	}
@@ -476,10 +461,6 @@ void depthwise_backward(float *dx, float *dw, const float *dy, const float *x, c
 	const int rep = s->stride == 1 && C < DW_REP_MAX_C;
 	const size_t owc = (size_t)s->OW * C, per = (size_t)kk * owc;
 	const size_t part_len = rep ? per : (size_t)kk * C;
-	if (omp_get_max_threads() > work->threads) { /* more threads than scratch: plain */
-		depthwise_backward_ref(dx, dw, dy, x, w, s, accum);
-		return;
-	}
 	if (rep)
 		build_wrep(work->buf, w, s);
 	const size_t img = (size_t)s->H * s->W * C;
