@@ -1,32 +1,49 @@
 #!/bin/sh
-# Runs every unit test binary (build/tests/test_*) and CLI test (tests/cli/*.sh), counts their
-# TAP lines, and ends with "N passed, N failed". A test that exits non-zero without reporting a
-# failed point (a crash) counts as one failure.
+# Runs every unit test binary (build/tests/test_*) and CLI test (tests/cli/*.sh), reads their TAP
+# output, and ends with "N passed, N failed, N skipped".
+#   ok ... # SKIP why   a skip: counted apart, never as a pass
+#   1..N                the plan: a test whose points do not add up to it failed (it stopped early)
+# A test that exits non-zero without a failed point (a crash), or prints no plan, counts as one
+# failure. Under CI (CI=true) the tests themselves fail, rather than skip, when inputs are missing.
 cd "$(dirname "$0")/.." || exit 2
 passed=0
 failed=0
+skipped=0
 log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 for t in build/tests/test_* tests/cli/*.sh; do
 	[ -x "$t" ] || continue
 	start=$(date +%s)
 	"$t" >"$log" 2>&1
 	rc=$?
-	p=$(grep -c '^ok' "$log")
-	f=$(grep -c '^not ok' "$log")
+	s=$(grep -c '^ok\b.*# *SKIP' "$log")
+	p=$(( $(grep -c '^ok\b' "$log") - s ))
+	f=$(grep -c '^not ok\b' "$log")
+	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$log" | tail -1)
+	if [ -z "$plan" ]; then
+		f=$((f + 1))
+		echo "not ok - $t printed no plan (1..N): it stopped early" >>"$log"
+	elif [ "$plan" -ne $((p + s + f)) ]; then
+		f=$((f + 1))
+		echo "not ok - $t planned $plan points and printed $((p + s + f - 1))" >>"$log"
+	fi
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1
 		echo "not ok - $t exited with status $rc" >>"$log"
 	fi
 	passed=$((passed + p))
 	failed=$((failed + f))
+	skipped=$((skipped + s))
 	secs=$(( $(date +%s) - start ))
 	if [ "$f" -gt 0 ]; then
-		echo "FAIL $t ($p passed, $f failed, ${secs}s)"
-		grep -v '^ok' "$log" | head -40 | sed 's/^/    /'
+		echo "FAIL $t ($p passed, $f failed, $s skipped, ${secs}s)"
+		grep -v '^ok\b' "$log" | head -40 | sed 's/^/    /'
+	elif [ "$s" -gt 0 ]; then
+		echo "PASS $t ($p passed, $s skipped, ${secs}s)"
+		grep '^ok\b.*# *SKIP' "$log" | sed 's/^/    /'
 	else
 		echo "PASS $t ($p passed, ${secs}s)"
 	fi
 done
-rm -f "$log"
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

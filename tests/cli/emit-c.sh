@@ -9,7 +9,7 @@ check "--help exits 0" "$E" --help
 "$E" >/dev/null 2>&1 </dev/null
 check_eq "no arguments: exit 2" "$?" 2
 if [ ! -f "$PM/qwnet-core-kd.safetensors" ]; then
-	ok "# SKIP no paper models in $PM"
+	skip "no paper models in $PM"
 	done_testing
 fi
 "$BIN/quantize" --weights "$PM/qwnet-core-kd.safetensors" --arch "$PM/qwnet-core.json" \

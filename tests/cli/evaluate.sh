@@ -4,7 +4,7 @@
 PM="$SHARED/paper-models"
 [ -d "$PM" ] || PM="$ROOT/../../shared/paper-models"
 if [ ! -f "$PM/lmanet-elite.safetensors" ]; then
-	ok "# SKIP shared/paper-models not found (set LMNAS_SHARED)"
+	skip "shared/paper-models not found (set LMNAS_SHARED)"
 	done_testing
 fi
 EV="$BIN/evaluate"

@@ -35,6 +35,6 @@ if command -v valgrind >/dev/null 2>&1; then
 	b=$(count 6)
 	check_eq "no allocation in the training step (allocations for 2 and 6 steps)" "$a" "$b"
 else
-	ok "# SKIP valgrind not installed"
+	skip "valgrind not installed"
 fi
 done_testing

@@ -8,7 +8,7 @@ check "--help exits 0" "$Q" --help
 "$Q" >/dev/null 2>&1 </dev/null
 check_eq "no arguments: exit 2" "$?" 2
 if [ ! -f "$PM/qwnet-core-kd.safetensors" ]; then
-	ok "# SKIP no paper models in $PM"
+	skip "no paper models in $PM"
 	done_testing
 fi
 

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 if [ ! -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
-	ok "# SKIP Fashion-MNIST is not installed"
+	skip "Fashion-MNIST is not installed"
 	done_testing
 fi
 ARCH='{"input_channels":1,"blocks":[{"output_channels":8,"num_layers":1,"kernel_size":3,"stride":2,"expansion_factor":1,"use_se":false,"se_ratio":0,"conv_type":"depthwise","skip_op":"identity","activation":"relu6"},{"output_channels":16,"num_layers":2,"kernel_size":3,"stride":2,"expansion_factor":2,"use_se":true,"se_ratio":0.25,"conv_type":"mbconv","skip_op":"residual","activation":"swish"}]}'

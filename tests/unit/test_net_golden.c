@@ -19,17 +19,11 @@
 static const char *models_dir(void)
 {
 	static char buf[1024];
-	const char *cands[] = {getenv("LMNAS_SHARED"), "../shared", "../../shared", "/work/shared"};
-	for (size_t i = 0; i < sizeof cands / sizeof *cands; i++) {
-		if (!cands[i])
-			continue;
-		snprintf(buf, sizeof buf, "%s/paper-models/golden-logits.safetensors", cands[i]);
-		if (access(buf, R_OK) == 0) {
-			snprintf(buf, sizeof buf, "%s/paper-models", cands[i]);
-			return buf;
-		}
-	}
-	return NULL;
+	snprintf(buf, sizeof buf, "%s/paper-models/golden-logits.safetensors", t_shared_dir());
+	if (access(buf, R_OK) != 0)
+		return NULL;
+	snprintf(buf, sizeof buf, "%s/paper-models", t_shared_dir());
+	return buf;
 }
 
 static void check_model(const char *dir, const char *name, const char *base,
@@ -80,8 +74,8 @@ int main(int argc, char **argv)
 	net_passive_threads(argv);
 	const char *dir = models_dir();
 	if (!dir) {
-		printf("ok - # SKIP shared/paper-models not found (set LMNAS_SHARED)\n");
-		return 0;
+		t_skip("%s/paper-models not found (set LMNAS_SHARED)", t_shared_dir());
+		return t_done();
 	}
 	char path[2048], err[512];
 	snprintf(path, sizeof path, "%s/golden-logits.safetensors", dir);

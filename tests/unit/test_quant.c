@@ -13,12 +13,6 @@
 #include "record.h"
 #include "util.h"
 
-static const char *shared_dir(void)
-{
-	const char *s = getenv("LMNAS_SHARED");
-	return s ? s : "../shared";
-}
-
 static uint64_t lcg = 88172645463325252ull;
 static uint32_t rnd(void)
 {
@@ -116,10 +110,10 @@ static void test_ternary_kernel(void)
 static void test_model(const char *model, double ternary)
 {
 	char path[512], err[512];
-	snprintf(path, sizeof path, "%s/paper-models/%s.json", shared_dir(), model);
+	snprintf(path, sizeof path, "%s/paper-models/%s.json", t_shared_dir(), model);
 	cJSON *doc = record_load_document(path);
 	if (!doc) {
-		printf("ok - # SKIP no paper models; set LMNAS_SHARED\n");
+		t_skip("no paper models in %s (set LMNAS_SHARED)", t_shared_dir());
 		return;
 	}
 	struct arch a;
@@ -135,7 +129,7 @@ static void test_model(const char *model, double ternary)
 	T_CHECK((int64_t)m.arena_bytes == c.arena_bytes, "%s: emitted arena %zu = check-cost %lld",
 		model, m.arena_bytes, (long long)c.arena_bytes);
 	quant_free(&m);
-	snprintf(path, sizeof path, "%s/paper-models/%s-kd.safetensors", shared_dir(), model);
+	snprintf(path, sizeof path, "%s/paper-models/%s-kd.safetensors", t_shared_dir(), model);
 	struct fnet fn;
 	if (!T_CHECK(!fold_load(path, &a, 32, 32, &fn, err, sizeof err), "%s folds", model))
 		return;

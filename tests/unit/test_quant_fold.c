@@ -8,21 +8,15 @@
 #include "safetensors.h"
 #include "util.h"
 
-static const char *shared_dir(void)
-{
-	const char *s = getenv("LMNAS_SHARED");
-	return s ? s : "../shared";
-}
-
 int main(void)
 {
 	static const char *const models[] = {"lmanet-elite", "lmanet-core", "qwnet-core"};
 	char path[512], err[512];
 	struct st_file g;
-	snprintf(path, sizeof path, "%s/paper-models/golden-logits.safetensors", shared_dir());
+	snprintf(path, sizeof path, "%s/paper-models/golden-logits.safetensors", t_shared_dir());
 	if (st_open(path, &g, err, sizeof err)) {
-		printf("ok - # SKIP no paper models (%s); set LMNAS_SHARED\n", err);
-		return 0;
+		t_skip("no paper models (%s); set LMNAS_SHARED", err);
+		return t_done();
 	}
 	const struct st_tensor *im = st_find(&g, "images");
 	T_CHECK(im && im->ndim == 4 && im->shape[1] == 3, "golden images are [N][3][H][W]");
@@ -37,13 +31,13 @@ int main(void)
 		for (int kd = 0; kd < 2; kd++) {
 			char name[64];
 			snprintf(name, sizeof name, "%s%s", models[m], kd ? "-kd" : "");
-			snprintf(path, sizeof path, "%s/paper-models/%s.json", shared_dir(), models[m]);
+			snprintf(path, sizeof path, "%s/paper-models/%s.json", t_shared_dir(), models[m]);
 			cJSON *doc = record_load_document(path);
 			struct arch a;
 			T_CHECK(doc && !arch_parse(cJSON_GetObjectItem(doc, "arch"), &a, err, sizeof err),
 				"%s arch parses", name);
 			cJSON_Delete(doc);
-			snprintf(path, sizeof path, "%s/paper-models/%s.safetensors", shared_dir(), name);
+			snprintf(path, sizeof path, "%s/paper-models/%s.safetensors", t_shared_dir(), name);
 			struct fnet fn;
 			if (!T_CHECK(!fold_load(path, &a, H, W, &fn, err, sizeof err), "%s folds", name)) {
 				printf("# %s\n", err);
