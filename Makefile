@@ -2,7 +2,7 @@
 #   make          build every program into bin/
 #   make check    run every test; ends with "N passed, N failed"
 #   make deps     install the Debian packages lmnas needs (idempotent)
-#   make bench    training throughput against PyTorch (long)
+#   make bench    training throughput against PyTorch at its best (installs python3-torch; long)
 #   make fuzz     fuzz the record/arch parser with libFuzzer
 #   make search   the search loop on Fashion-MNIST (pipelines/search.sh; RUN= ITER= STRATEGY= ...)
 #   make demo     the whole mission on Fashion-MNIST, ends with a report (pipelines/demo.sh; RUN= ITER= ...)
@@ -49,7 +49,8 @@ check: deps all
 deps:
 	@pipelines/deps.sh $(DEB_PACKAGES)
 
-bench: all
+bench: deps all
+	@pipelines/deps.sh python3-torch
 	@pipelines/bench.sh
 
 search: all

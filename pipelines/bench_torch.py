@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""bench_torch.py ARCH.json RES BATCH CLASSES STEPS [THREADS] - PyTorch's training throughput on
-the same steps as `mini-train --benchmark` (forward, cross-entropy, backward, SGD momentum 0.9
-Nesterov wd 5e-4, random data, 3 warm-up steps). Prints {"images_per_s": ...}."""
+"""bench_torch.py ARCH.json RES BATCH CLASSES STEPS [THREADS [LAYOUT]] - PyTorch's training
+throughput on the same steps as `mini-train --benchmark` (forward, cross-entropy, backward, SGD
+momentum 0.9 Nesterov wd 5e-4, random data, 3 warm-up steps). LAYOUT is nchw (PyTorch's default)
+or channels_last (model and input in torch.channels_last, PyTorch's faster CPU layout for
+depthwise nets). Prints {"images_per_s": ..., "layout": ...}."""
 import json
 import os
 import sys
@@ -16,14 +18,20 @@ from refmodel import Net  # noqa: E402
 def main():
     arch_path, res, batch, classes, steps = sys.argv[1:6]
     threads = int(sys.argv[6]) if len(sys.argv) > 6 else 2
+    layout = sys.argv[7] if len(sys.argv) > 7 else "nchw"
+    if layout not in ("nchw", "channels_last"):
+        sys.exit("bench_torch.py: LAYOUT is nchw or channels_last, not %r" % layout)
     torch.set_num_threads(threads)
     doc = json.load(open(arch_path))
     arch = doc.get("arch", doc)
     res, batch, classes, steps = int(res), int(batch), int(classes), int(steps)
     m = Net(arch, classes)
     m.train()
-    opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4, nesterov=True)
     x = torch.randn(batch, arch["input_channels"], res, res)
+    if layout == "channels_last":
+        m = m.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4, nesterov=True)
     y = torch.randint(0, classes, (batch,))
 
     def step():
@@ -39,7 +47,7 @@ def main():
         step()
     secs = time.perf_counter() - t0
     print(json.dumps({"images_per_s": steps * batch / secs, "threads": threads,
-                      "torch": torch.__version__}))
+                      "layout": layout, "torch": torch.__version__}))
 
 
 if __name__ == "__main__":

@@ -65,7 +65,19 @@ int bench_run(const struct arch *a, const struct bench_opts *o, cJSON *stage, ch
 	long rss_end = rss_kib();
 	char res[32];
 	snprintf(res, sizeof res, "%dx%d", o->res_h, o->res_w);
-	cJSON_AddNumberToObject(stage, "images_per_s", o->steps * (double)o->batch / secs);
+	double ips = o->steps * (double)o->batch / secs;
+	cJSON_AddNumberToObject(stage, "images_per_s", ips);
+	/* a training step is ~3 forward passes of arithmetic: forward, input and weight gradients */
+	double macs = bench_forward_macs(a, o);
+	if (macs > 0) {
+		double gflops = 6.0 * macs * ips / 1e9;
+		cJSON_AddNumberToObject(stage, "train_gflops", gflops);
+		if (o->peak) {
+			double peak = bench_sgemm_gflops(); /* on bench_run's threads */
+			cJSON_AddNumberToObject(stage, "sgemm_peak_gflops", peak);
+			cJSON_AddNumberToObject(stage, "fraction_of_peak", gflops / peak);
+		}
+	}
 	cJSON_AddNumberToObject(stage, "step_ms", 1000 * secs / o->steps);
 	cJSON_AddNumberToObject(stage, "steps", o->steps);
 	cJSON_AddNumberToObject(stage, "warmup", o->warmup);

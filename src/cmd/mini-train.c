@@ -16,6 +16,7 @@
 struct mini {
 	long bench_steps;
 	int bench_warmup;
+	int bench_peak; /* --peak: also the SGEMM peak and the fraction of it reached */
 	int all; /* train every record with an arch, checked or not */
 };
 
@@ -26,7 +27,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: mini-train [options] < records > records\n"
 		"       mini-train --benchmark STEPS [--batch B] [--resolution R|HxW] [--classes N]\n"
-		"                  [--warmup W] [--threads N] [--seed S] < records\n"
+		"                  [--warmup W] [--peak] [--threads N] [--seed S] < records\n"
 		"\n"
 		"Trains each record whose check.ok is true with the paper's mini recipe (30 epochs,\n"
 		"batch 128, SGD Nesterov 0.9, lr 0.5 with a 10-epoch linear warm-up then x0.1 every\n"
@@ -36,7 +37,9 @@ static void usage(FILE *f)
 		"  --all                train every record that has an arch (ignore check)\n"
 		"  --benchmark STEPS    time STEPS training steps on random data after W warm-up\n"
 		"                       steps (--warmup, default 3); adds \"bench\" (defaults: batch 128,\n"
-		"                       resolution 32, 100 classes)\n");
+		"                       resolution 32, 100 classes) with images_per_s and train_gflops\n"
+		"  --peak               with --benchmark: also time a large SGEMM on the same threads\n"
+		"                       (bench.sgemm_peak_gflops) and report bench.fraction_of_peak\n");
 	train_usage_common(f, &d);
 }
 
@@ -44,7 +47,7 @@ static int mini_arity(const char *name)
 {
 	if (!strcmp(name, "benchmark") || !strcmp(name, "warmup"))
 		return 1;
-	if (!strcmp(name, "all"))
+	if (!strcmp(name, "all") || !strcmp(name, "peak"))
 		return 0;
 	return -1;
 }
@@ -63,6 +66,8 @@ static int mini_option(void *ctx, const char *name, const char *v)
 		m->bench_warmup = (int)l;
 	} else if (!strcmp(name, "all")) {
 		m->all = 1;
+	} else if (!strcmp(name, "peak")) {
+		m->bench_peak = 1;
 	} else {
 		return 0;
 	}
@@ -99,7 +104,8 @@ static int benchmark(const struct train_opts *o, const struct mini *m)
 	struct bench_opts b = {.steps = (int)m->bench_steps, .warmup = m->bench_warmup,
 			       .batch = o->batch, .res_h = o->res_h ? o->res_h : 32,
 			       .res_w = o->res_w ? o->res_w : 32, .classes = o->classes ? o->classes : 100,
-			       .threads = o->threads ? o->threads : omp_get_num_procs(), .seed = o->seed};
+			       .threads = o->threads ? o->threads : omp_get_num_procs(), .peak = m->bench_peak,
+			       .seed = o->seed};
 	struct record_reader r;
 	record_reader_init(&r, stdin, "stdin");
 	int failed = 0, rc;

@@ -14,6 +14,14 @@ check_eq "bench record keeps id and has images_per_s > 0" \
 check_eq "bench reports flat memory over the timed steps" \
 	"$(echo "$out" | jq '.bench.rss_kib_end - .bench.rss_kib_after_warmup < 1024')" true
 
+# train_gflops = 6 x check-cost's MACs x images/s; --peak adds the SGEMM peak and the fraction.
+macs=$(printf '{"arch":%s,"resolution":16,"classes":10}\n' "$ARCH" | "$BIN/check-cost" 2>/dev/null | jq '.cost.macs')
+check_eq "train_gflops is 6 x forward MACs x images/s" \
+	"$(echo "$out" | jq --argjson m "$macs" '(.bench.train_gflops / (6 * $m * .bench.images_per_s / 1e9) - 1) | fabs < 1e-9')" true
+out=$(printf '{"arch":%s}\n' "$ARCH" | "$MT" --benchmark 1 --batch 2 --resolution 16 --classes 10 --threads 1 --peak 2>/dev/null)
+check_eq "--peak: an SGEMM peak above the training rate, and the fraction of it" \
+	"$(echo "$out" | jq '.bench.sgemm_peak_gflops > .bench.train_gflops and (.bench.fraction_of_peak - .bench.train_gflops / .bench.sgemm_peak_gflops | fabs) < 1e-12')" true
+
 out=$(printf '%s\nnot json\n{"arch":{"input_channels":3,"blocks":[]}}\n' "$ARCH" |
 	"$MT" --benchmark 1 --batch 2 --resolution 8 --classes 3 --threads 1 2>"$TMP/err")
 rc=$?
