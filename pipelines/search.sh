@@ -159,9 +159,9 @@ while [ "$i" -le "$ITER" ]; do
 		mv "$RUN/.candidates.tmp" "$RUN/candidates-$nnn.jsonl"
 	fi
 	append_new "$RUN/candidates-$nnn.jsonl" "$CAND"
-	jq -c 'select((.check.ok == true and (.gen.error | not)) | not)' "$RUN/candidates-$nnn.jsonl" >"$RUN/.rejected.tmp"
+	jq -c "$JQ_STATUS"' select(rejected)' "$RUN/candidates-$nnn.jsonl" >"$RUN/.rejected.tmp"
 	append_new "$RUN/.rejected.tmp" "$REJ"
-	jq -c 'select(.check.ok == true and (.gen.error | not))' "$RUN/candidates-$nnn.jsonl" >"$RUN/.accepted"
+	jq -c "$JQ_STATUS"' select(rejected | not)' "$RUN/candidates-$nnn.jsonl" >"$RUN/.accepted"
 
 	# 3. Mini-training of the accepted candidates not yet evaluated, fanned out.
 	ids_of "$EVAL" >"$RUN/.ids"

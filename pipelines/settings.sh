@@ -20,3 +20,14 @@ whole_numbers() {
 		case $v in '' | *[!0-9]*) die "$n must be a whole number, not '$v'" ;; esac
 	done
 }
+
+# JQ_STATUS: jq definitions of a search record's state, the mirror of src/status.h (the one
+# definition; tests/cli/status.sh checks the two agree). Use as jq "$JQ_STATUS select(rejected)".
+#   rejected: gen.error, or a check whose ok is not true; failed: mini.error (not rejected);
+#   status: "rejected" | "failed" | "evaluated" (a numeric mini.val_acc) | "pending"
+JQ_STATUS='
+def rejected: (.gen.error != null) or (has("check") and .check.ok != true);
+def failed: (rejected | not) and (.mini.error != null);
+def status: if rejected then "rejected" elif failed then "failed"
+	elif (.mini.val_acc | type) == "number" then "evaluated" else "pending" end;
+'

@@ -1,5 +1,6 @@
 /* feedback.c — the search history summarised for the generator (see feedback.h). */
 #include "feedback.h"
+#include "status.h"
 #include "pareto.h"
 #include "record.h"
 #include "util.h"
@@ -23,16 +24,14 @@ static int iteration_of(const cJSON *r)
 	return (int)record_number(r, "gen.iteration", 0);
 }
 
-static int is_rejected(const cJSON *r)
-{
-	const cJSON *ok = record_get(r, "check.ok");
-	return (ok && cJSON_IsFalse(ok)) || record_get(r, "gen.error") != NULL;
-}
-
 static int has_acc(const cJSON *r)
 {
-	return !is_rejected(r) && !record_get(r, "mini.error") &&
-	       cJSON_IsNumber(record_get(r, "mini.val_acc"));
+	return record_status(r, "mini.val_acc") == STATUS_EVALUATED;
+}
+
+static int is_rejected(const cJSON *r)
+{
+	return record_status(r, "mini.val_acc") == STATUS_REJECTED;
 }
 
 static void copy_num(cJSON *dst, const char *name, const cJSON *rec, const char *path)
@@ -216,12 +215,10 @@ cJSON *feedback_build(cJSON **recs, int n, const struct feedback_opts *o)
 	for (int i = 0; i < n; i++) {
 		int it = iteration_of(recs[i]);
 		last_iter = it > last_iter ? it : last_iter;
-		if (is_rejected(recs[i]))
-			rejected++;
-		else if (record_get(recs[i], "mini.error"))
-			failed++;
-		else if (has_acc(recs[i]))
-			evaluated++;
+		enum record_status st = record_status(recs[i], "mini.val_acc");
+		rejected += st == STATUS_REJECTED;
+		failed += st == STATUS_FAILED;
+		evaluated += st == STATUS_EVALUATED;
 	}
 	cJSON_AddNumberToObject(fb, "iteration", last_iter);
 	cJSON *c = cJSON_AddObjectToObject(fb, "counts");

@@ -1,5 +1,6 @@
 /* pareto.c — dominance, non-dominated sorting and hypervolume (see pareto.h). */
 #include "pareto.h"
+#include "status.h"
 #include "record.h"
 #include "util.h"
 
@@ -73,12 +74,10 @@ int pareto_set_ref(struct pareto_set *s, const char *spec, char *err, size_t err
 	return -1;
 }
 
-bool pareto_eligible(const struct pareto_set *s, const cJSON *rec, double *v)
+bool pareto_eligible(const struct pareto_set *s, const cJSON *rec, const char *acc_path, double *v)
 {
-	const cJSON *ok = record_get(rec, "check.ok");
-	if (ok && cJSON_IsFalse(ok))
-		return false;
-	if (record_get(rec, "mini.error"))
+	enum record_status st = record_status(rec, acc_path);
+	if (st == STATUS_REJECTED || st == STATUS_FAILED)
 		return false;
 	for (int i = 0; i < s->nobj; i++) {
 		const cJSON *x = record_get(rec, s->obj[i].path);
@@ -220,7 +219,7 @@ int pareto_mark(struct pareto_set *s, cJSON **recs, int n, const char *acc_path,
 	int *rank = xmalloc(sizeof(int) * (size_t)(n ? n : 1));
 	int m = 0;
 	for (int i = 0; i < n; i++)
-		if (pareto_eligible(s, recs[i], &v[m * nobj]))
+		if (pareto_eligible(s, recs[i], acc_path, &v[m * nobj]))
 			idx[m++] = i;
 	pareto_rank(s, v, m, rank);
 	pareto_default_refs(s, v, m);
@@ -251,6 +250,7 @@ int pareto_mark(struct pareto_set *s, cJSON **recs, int n, const char *acc_path,
 		cJSON_AddBoolToObject(p, "front", r == 0);
 		cJSON_AddNumberToObject(p, "rank", r);
 		cJSON_AddBoolToObject(p, "best_acc", i == best);
+		cJSON_AddStringToObject(p, "status", record_status_name(record_status(recs[i], acc_path)));
 	}
 	free(fv);
 	free(rank);
@@ -290,13 +290,10 @@ cJSON *pareto_summary(const struct pareto_set *s, cJSON **recs, int n, const cha
 	int rejected = 0, failed = 0, evaluated = 0, front = 0;
 	const cJSON *best = NULL;
 	for (int i = 0; i < n; i++) {
-		const cJSON *ok = record_get(recs[i], "check.ok");
-		if (ok && cJSON_IsFalse(ok))
-			rejected++;
-		if (record_get(recs[i], "mini.error"))
-			failed++;
-		else if (cJSON_IsNumber(record_get(recs[i], acc_path)))
-			evaluated++;
+		enum record_status st = record_status(recs[i], acc_path);
+		rejected += st == STATUS_REJECTED;
+		failed += st == STATUS_FAILED;
+		evaluated += st == STATUS_EVALUATED;
 		if (cJSON_IsTrue(record_get(recs[i], "pareto.front")))
 			front++;
 		if (cJSON_IsTrue(record_get(recs[i], "pareto.best_acc")))

@@ -31,8 +31,9 @@ int pareto_add_objective(struct pareto_set *s, const char *spec, char *err, size
 /* Sets the reference point of an objective from "path=value". Returns 0, or -1 with a reason. */
 int pareto_set_ref(struct pareto_set *s, const char *spec, char *err, size_t errlen);
 
-/* True when rec can enter the front; fills v[nobj] with its objective values. */
-bool pareto_eligible(const struct pareto_set *s, const cJSON *rec, double *v);
+/* True when rec can enter the front (not rejected nor failed for acc_path, src/status.h, and every
+ * objective a finite number); fills v[nobj] with its objective values. */
+bool pareto_eligible(const struct pareto_set *s, const cJSON *rec, const char *acc_path, double *v);
 
 /* a dominates b: no worse in every objective and strictly better in one. */
 bool pareto_dominates(const struct pareto_set *s, const double *a, const double *b);
@@ -52,7 +53,8 @@ double pareto_hypervolume(const struct pareto_set *s, const double *v, int n);
 void pareto_default_refs(struct pareto_set *s, const double *v, int n);
 #endif
 
-/* Ranks the records and writes each one's "pareto" key: {front, rank, best_acc}; rank is -1 for a
+/* Ranks the records and writes each one's "pareto" key: {front, rank, best_acc, status}, status
+ * being record_status_name's word for acc_path (src/status.h); rank is -1 for a
  * record that cannot enter the front. best_acc marks the record with the highest acc_path value
  * among all records with one (feasible or not, as the paper does). Missing references are filled
  * in (pareto_default_refs). Returns the front size; *hv gets the front's hypervolume. */
