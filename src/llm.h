@@ -44,7 +44,9 @@ void llm_close(struct llm_client *c);
 int llm_chat(struct llm_client *c, const cJSON *messages, const cJSON *schema, char **content,
 	     char *err, size_t errlen);
 
-/* Finds the JSON object in an answer: the whole text, or inside a ``` fence, or the first
- * balanced {...} that parses, with prose around it. Returns NULL with a reason in err. */
+/* The JSON object of an answer (llm_answer.c): the last complete top-level {...} outside
+ * reasoning (<think>...</think> and the like), amid prose or in a ``` fence, with the slips of
+ * hand-written JSON accepted (comments, trailing commas, 'single quotes', unquoted keys). Linear
+ * in the length of the text. Returns NULL with a reason for the model in err. */
 cJSON *llm_extract_json(const char *text, char *err, size_t errlen);
 #endif
