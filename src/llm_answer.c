@@ -90,6 +90,12 @@ static char *visible(const char *text, bool *unclosed)
 /* The last complete top-level objects are kept, up to this many. */
 #define KEEP 16
 
+/* A // comment starts at s[i] (s[i + 1] readable); not the // of a URL ("http://") in prose. */
+static bool line_comment_at(const char *s, size_t i)
+{
+	return s[i] == '/' && s[i + 1] == '/' && (i == 0 || s[i - 1] != ':');
+}
+
 struct spans {
 	size_t start[KEEP], end[KEEP]; /* ring: object j is at j % KEEP */
 	size_t count;                  /* complete objects seen */
@@ -126,7 +132,7 @@ static void last_objects(const char *v, struct spans *sp)
 			}
 		} else if (c == '"') {
 			st = STRING;
-		} else if (c == '/' && (v[i + 1] == '/' || v[i + 1] == '*')) {
+		} else if (line_comment_at(v, i) || (c == '/' && v[i + 1] == '*')) {
 			st = v[i + 1] == '/' ? LINE_COMMENT : BLOCK_COMMENT;
 			i++;
 		} else if (c == '{') {
@@ -201,7 +207,7 @@ static char *to_strict_json(const char *s, size_t n)
 			i = copy_string(s, n, i, out, &o);
 		} else if (c == '\'') {
 			i = requote_string(s, n, i, out, &o);
-		} else if (c == '/' && i + 1 < n && s[i + 1] == '/') {
+		} else if (i + 1 < n && line_comment_at(s, i)) {
 			while (i + 1 < n && s[i + 1] != '\n')
 				i++;
 			out[o++] = ' ';

@@ -70,6 +70,9 @@ static void test_last_object(void)
 	T_CHECK(channels_of("First {\"input_channels\": 1}, better: {\"input_channels\": 3}", err,
 			    sizeof err) == 3,
 		"the last complete top-level object wins");
+	T_CHECK(channels_of("From {see http://example.com/x} I took {\"input_channels\": 3}", err,
+			    sizeof err) == 3,
+		"the // of a URL in braced prose is not a comment");
 	T_CHECK(channels_of("{\"input_channels\": 3} where {channels} is a placeholder", err,
 			    sizeof err) == 3,
 		"an earlier object when the last one is not JSON");
