@@ -159,8 +159,9 @@ static void test_utf8(void)
 	free(c);
 	const char *bad = "a\xFF" "b\xC0\xAF" "c\xED\xA0\x80" "d\xF4\x90\x80\x80" "e\xE2\x82";
 	c = utf8_clean(bad, strlen(bad));
-	const char *want = "a\xEF\xBF\xBD" "b\xEF\xBF\xBD\xEF\xBF\xBD" "c\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
-			   "d\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" "e\xEF\xBF\xBD";
+#define R "\xEF\xBF\xBD" /* U+FFFD */
+	const char *want = "a" R "b" R R "c" R R R "d" R R R R "e" R;
+#undef R
 	T_CHECK(!strcmp(c, want),
 		"stray, overlong, surrogate, above U+10FFFF and cut-off sequences become U+FFFD");
 	free(c);
