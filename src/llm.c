@@ -1,5 +1,6 @@
 /* llm.c — OpenAI-compatible chat client over libcurl (see llm.h). */
 #include "llm.h"
+#include "utf8.h"
 #include "util.h"
 
 #include <curl/curl.h>
@@ -13,6 +14,90 @@
 
 /* Answers larger than this are cut off (a chat answer is a few kilobytes). */
 #define LLM_MAX_ANSWER (4u << 20)
+/* What the key becomes wherever the server sends it back. */
+#define REDACTED "[redacted]"
+/* Bytes of an error answer quoted in a message. */
+#define SNIPPET 200
+
+static const char *api_key(void)
+{
+	const char *k = getenv("LMNAS_API_KEY");
+	return k && *k ? k : NULL;
+}
+
+/* A copy of s (to free) that is safe to write: every occurrence of the key replaced by
+ * [redacted], then ill-formed UTF-8 replaced by U+FFFD. */
+static char *safe_text(const char *s)
+{
+	const char *key = api_key();
+	size_t kl = key ? strlen(key) : 0, count = 0;
+	for (const char *p = s; kl && (p = strstr(p, key)); p += kl)
+		count++;
+	char *scrubbed = xmalloc(strlen(s) + count * strlen(REDACTED) + 1), *o = scrubbed;
+	const char *p = s, *q;
+	while (count && (q = strstr(p, key))) {
+		memcpy(o, p, (size_t)(q - p));
+		o += q - p;
+		memcpy(o, REDACTED, strlen(REDACTED));
+		o += strlen(REDACTED);
+		p = q + kl;
+	}
+	strcpy(o, p);
+	char *out = utf8_clean(scrubbed, strlen(scrubbed));
+	free(scrubbed);
+	return out;
+}
+
+/* safe_text in place in buf[cap], cut on a character boundary. */
+static void safe_buf(char *buf, size_t cap)
+{
+	char *s = safe_text(buf);
+	size_t n = strlen(s);
+	if (n >= cap)
+		n = utf8_cut(s, cap - 1);
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	free(s);
+}
+
+/* safe_text on every string and key of a tree. */
+static void safe_tree(cJSON *node)
+{
+	for (; node; node = node->next) {
+		if (cJSON_IsString(node) && node->valuestring) {
+			char *v = safe_text(node->valuestring);
+			cJSON_SetValuestring(node, v);
+			free(v);
+		}
+		if (node->string && !(node->type & cJSON_StringIsConst)) {
+			char *k = safe_text(node->string);
+			cJSON_free(node->string);
+			node->string = cJSON_malloc(strlen(k) + 1);
+			if (!node->string)
+				die("out of memory");
+			strcpy(node->string, k);
+			free(k);
+		}
+		safe_tree(node->child);
+	}
+}
+
+/* The start of an error answer, for a message: a JSON body printed again from its tree (so that
+ * escapes cannot hide the key), made safe, then cut to SNIPPET bytes. */
+static void body_snippet(const char *body, char *out, size_t n)
+{
+	cJSON *doc = cJSON_Parse(body);
+	char *text = doc ? cJSON_PrintUnformatted(doc) : NULL;
+	cJSON_Delete(doc);
+	char *safe = safe_text(text ? text : body);
+	free(text);
+	size_t len = strlen(safe), max = n - 1 < SNIPPET ? n - 1 : SNIPPET;
+	if (len > max)
+		len = utf8_cut(safe, max);
+	memcpy(out, safe, len);
+	out[len] = '\0';
+	free(safe);
+}
 
 void llm_opts_init(struct llm_opts *o)
 {
@@ -110,6 +195,7 @@ static void transcript(struct llm_client *c, const cJSON *request, long status, 
 	}
 	if (error)
 		cJSON_AddStringToObject(t, "error", error);
+	safe_tree(t);
 	char *line = cJSON_PrintUnformatted(t);
 	cJSON_Delete(t);
 	size_t len = strlen(line);
@@ -142,18 +228,23 @@ static cJSON *build_request(const struct llm_client *c, const cJSON *messages, c
 	return req;
 }
 
-/* One POST. Returns the HTTP status (0 for a transport error, with the reason in err). */
-static long post(struct llm_client *c, const char *body, struct buf *answer, char *err,
-		 size_t errlen)
+struct reply {
+	long status;      /* HTTP status, 0 for a transport error */
+	long retry_after; /* seconds the server asked to wait (Retry-After), 0 when it did not */
+	struct buf body;
+};
+
+/* One POST. Sets r->status (0 for a transport error, with the reason in err). */
+static void post(struct llm_client *c, const char *body, struct reply *r, char *err, size_t errlen)
 {
 	CURL *h = c->curl;
 	curl_easy_reset(h);
 	struct curl_slist *hdr = NULL;
 	hdr = curl_slist_append(hdr, "Content-Type: application/json");
 	hdr = curl_slist_append(hdr, "Expect:");
-	const char *key = getenv("LMNAS_API_KEY");
+	const char *key = api_key();
 	char auth[1100];
-	if (key && *key) {
+	if (key) {
 		snprintf(auth, sizeof auth, "Authorization: Bearer %s", key);
 		hdr = curl_slist_append(hdr, auth);
 		memset(auth, 0, sizeof auth);
@@ -163,25 +254,30 @@ static long post(struct llm_client *c, const char *body, struct buf *answer, cha
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, answer);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r->body);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(c->o.timeout_s * 1000));
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(c->o.timeout_s * 1000));
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "lmnas-gen-arch/1");
 	CURLcode rc = curl_easy_perform(h);
 	curl_slist_free_all(hdr);
-	long status = 0;
+	r->status = 0;
+	r->retry_after = 0;
 	if (rc != CURLE_OK) {
-		snprintf(err, errlen, "%s", answer->truncated ? "answer too large" : curl_easy_strerror(rc));
-		return 0;
+		snprintf(err, errlen, "%s", r->body.truncated ? "answer too large" : curl_easy_strerror(rc));
+		return;
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	return status;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_off_t wait = 0; /* both forms, seconds and HTTP-date; 0 when absent or past */
+	if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &wait) == CURLE_OK && wait > 0)
+		r->retry_after = wait > 86400 * 365 ? 86400 * 365 : (long)wait;
 }
 
-/* choices[0].message.content of a chat completion. */
-static char *answer_content(const char *body, char *err, size_t errlen)
+/* choices[0].message.content of a chat completion, made safe (a null content is an empty
+ * answer); its finish_reason goes to c->finish_reason. */
+static char *answer_content(struct llm_client *c, const char *body, char *err, size_t errlen)
 {
+	c->finish_reason[0] = '\0';
 	cJSON *doc = cJSON_Parse(body);
 	if (!doc) {
 		snprintf(err, errlen, "the server's answer is not JSON");
@@ -191,9 +287,14 @@ static char *answer_content(const char *body, char *err, size_t errlen)
 	const cJSON *first = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(first, "message");
 	const cJSON *content = cJSON_GetObjectItemCaseSensitive(msg, "content");
+	const cJSON *finish = cJSON_GetObjectItemCaseSensitive(first, "finish_reason");
+	if (cJSON_IsString(finish))
+		snprintf(c->finish_reason, sizeof c->finish_reason, "%s", finish->valuestring);
 	char *out = NULL;
 	if (cJSON_IsString(content))
-		out = xstrdup(content->valuestring);
+		out = safe_text(content->valuestring);
+	else if (cJSON_IsNull(content))
+		out = xstrdup("");
 	else
 		snprintf(err, errlen, "the server's answer has no choices[0].message.content");
 	cJSON_Delete(doc);
@@ -207,6 +308,20 @@ static void sleep_seconds(double s)
 		;
 }
 
+/* The message for a failed request: the transport error already in why, or the HTTP status
+ * with the start of the server's answer. */
+static void failure_text(const struct llm_client *c, const struct reply *r, char *why, size_t n)
+{
+	if (r->status == 0)
+		return;
+	char snippet[SNIPPET + 1] = "";
+	if (r->body.data)
+		body_snippet(r->body.data, snippet, sizeof snippet);
+	snprintf(why, n, "HTTP %ld from %s%s%s%s", r->status, c->url, snippet[0] ? ": " : "", snippet,
+		 r->status == 401 || r->status == 403 ? " (the key was refused: see LMNAS_API_KEY)"
+						      : "");
+}
+
 int llm_chat(struct llm_client *c, const cJSON *messages, const cJSON *schema, char **content,
 	     char *err, size_t errlen)
 {
@@ -216,93 +331,54 @@ int llm_chat(struct llm_client *c, const cJSON *messages, const cJSON *schema, c
 		bool with_schema = c->o.use_schema && schema && !c->schema_refused;
 		cJSON *req = build_request(c, messages, schema, with_schema);
 		char *body = cJSON_PrintUnformatted(req);
-		struct buf answer = { 0 };
+		struct reply r = { 0 };
 		char why[1400] = "";
 		c->requests++;
 		double t0 = now_seconds();
-		long status = post(c, body, &answer, why, sizeof why);
+		post(c, body, &r, why, sizeof why);
 		double secs = now_seconds() - t0;
 		free(body);
-		if (status == 200) {
-			*content = answer_content(answer.data ? answer.data : "", why, sizeof why);
-			transcript(c, req, status, answer.data, *content ? NULL : why, secs);
+		if (r.status == 200) {
+			*content = answer_content(c, r.body.data ? r.body.data : "", why, sizeof why);
+			transcript(c, req, r.status, r.body.data, *content ? NULL : why, secs);
 			cJSON_Delete(req);
-			free(answer.data);
+			free(r.body.data);
 			if (*content)
 				return 0;
 			snprintf(err, errlen, "%s", why);
 			return -1;
 		}
-		if (status != 0)
-			snprintf(why, sizeof why, "HTTP %ld from %s%s%.200s", status, c->url,
-				 answer.data ? ": " : "", answer.data ? answer.data : "");
-		transcript(c, req, status, answer.data, why, secs);
+		failure_text(c, &r, why, sizeof why);
+		safe_buf(why, sizeof why);
+		transcript(c, req, r.status, r.body.data, why, secs);
 		cJSON_Delete(req);
-		free(answer.data);
-		if (status == 400 && with_schema) {
+		free(r.body.data);
+		if (r.status == 400 && with_schema) {
 			log_info("the server refused response_format (HTTP 400); asking without a schema");
 			c->schema_refused = true;
 			attempt--; /* the fallback is not a retry */
 			continue;
 		}
-		bool retryable = status == 0 || status == 408 || status == 429 || status >= 500;
+		bool retryable = r.status == 0 || r.status == 408 || r.status == 429 || r.status >= 500;
 		snprintf(err, errlen, "%s", why);
 		if (!retryable || attempt == c->o.http_retries)
 			return -1;
-		log_info("%s; retrying in %.1f s (%d of %d)", why, wait, attempt + 1, c->o.http_retries);
-		sleep_seconds(wait);
+		double pause = wait;
+		const char *reason = "";
+		if ((r.status == 429 || r.status == 503) && r.retry_after > 0) {
+			if (r.retry_after > c->o.timeout_s) {
+				snprintf(err, errlen, "%s; the server asks to wait %ld s (Retry-After), "
+						      "more than the %g s timeout", why, r.retry_after,
+					 c->o.timeout_s);
+				return -1;
+			}
+			pause = (double)r.retry_after;
+			reason = " as the server asked (Retry-After)";
+		}
+		log_info("%s; retrying in %.1f s%s (%d of %d)", why, pause, reason, attempt + 1,
+			 c->o.http_retries);
+		sleep_seconds(pause);
 		wait *= 2;
 	}
 	return -1;
-}
-
-/* Length of the balanced {...} starting at s[0] == '{' (strings and escapes respected), or 0. */
-static size_t balanced(const char *s)
-{
-	int depth = 0, in_str = 0;
-	for (size_t i = 0; s[i]; i++) {
-		char ch = s[i];
-		if (in_str) {
-			if (ch == '\\' && s[i + 1])
-				i++;
-			else if (ch == '"')
-				in_str = 0;
-			continue;
-		}
-		if (ch == '"')
-			in_str = 1;
-		else if (ch == '{')
-			depth++;
-		else if (ch == '}' && --depth == 0)
-			return i + 1;
-	}
-	return 0;
-}
-
-cJSON *llm_extract_json(const char *text, char *err, size_t errlen)
-{
-	if (!text) {
-		snprintf(err, errlen, "the answer is empty");
-		return NULL;
-	}
-	cJSON *whole = cJSON_Parse(text);
-	if (cJSON_IsObject(whole))
-		return whole;
-	cJSON_Delete(whole);
-	for (const char *p = strchr(text, '{'); p; p = strchr(p + 1, '{')) {
-		size_t n = balanced(p);
-		if (!n)
-			break;
-		char *piece = xmalloc(n + 1);
-		memcpy(piece, p, n);
-		piece[n] = '\0';
-		cJSON *doc = cJSON_Parse(piece);
-		free(piece);
-		if (cJSON_IsObject(doc))
-			return doc;
-		cJSON_Delete(doc);
-	}
-	snprintf(err, errlen, "the answer holds no JSON object (expected one object such as "
-			      "{\"input_channels\": 1, \"blocks\": [...]})");
-	return NULL;
 }

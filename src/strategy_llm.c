@@ -1,10 +1,13 @@
 /* strategy_llm.c — a chat model proposes the arch (gen-arch --strategy llm): the paper's prompt,
- * the answer parsed tolerantly and checked with the shared check; a parse error or a violation
- * goes back to the model in the next message, up to --max-retries times. With --explain the model
- * is then asked why it chose the design (the paper's explainability module). */
+ * the answer parsed tolerantly and checked with the shared check; a parse error, a cut-off answer
+ * or a violation goes back to the model in the next message, up to --max-retries times. With
+ * --explain the model is then asked why it chose the design (the paper's explainability module).
+ * gen.answers counts the answers the server gave: 0 means every request failed, and the record
+ * says "the model server gave no answer". */
 #include "gen.h"
 #include "prompt.h"
 #include "record.h"
+#include "utf8.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -112,6 +115,17 @@ static cJSON *take_arch(cJSON *doc)
 	return doc;
 }
 
+/* The reason an answer gave no object: a cut-off answer (finish_reason "length") is named as such,
+ * since its parse error would mislead the model. */
+static void unparsed_reason(const struct gen_ctx *g, char *error, size_t n)
+{
+	if (strcmp(g->llm->finish_reason, "length"))
+		return;
+	snprintf(error, n, "the answer was cut off at the token limit (finish_reason \"length\") "
+			   "before its JSON object was complete; answer with the JSON object alone, "
+			   "without reasoning or prose");
+}
+
 static void explain(struct gen_ctx *g, cJSON *msgs, cJSON *gen)
 {
 	add_message(msgs, "user", g->tmpl_explain);
@@ -152,22 +166,26 @@ cJSON *strategy_llm_next(struct gen_ctx *g)
 	cJSON *schema = strategy_llm_schema(g->space, g->input_channels);
 	cJSON *last = NULL;
 	char error[2048] = "";
-	int attempts = 0;
+	int attempts = 0, answers = 0;
 	for (int t = 0; t <= g->max_retries; t++) {
 		char *answer = NULL;
 		attempts++;
 		if (llm_chat(g->llm, msgs, schema, &answer, error, sizeof error)) {
 			break; /* the client already retried HTTP errors and timeouts */
 		}
+		answers++;
 		add_message(msgs, "assistant", answer);
 		cJSON *doc = llm_extract_json(answer, error, sizeof error);
 		free(answer);
-		if (doc) {
+		if (!doc) {
+			unparsed_reason(g, error, sizeof error);
+		} else {
 			bool ok;
 			cJSON_Delete(last);
 			last = gen_try(g, take_arch(doc), &ok);
 			if (ok) {
 				cJSON *gen = gen_stamp(g, last, "llm", attempts);
+				cJSON_AddNumberToObject(gen, "answers", answers);
 				gen_remember(g, record_string(last, "id"));
 				if (!g->proposed)
 					g->proposed = cJSON_CreateArray();
@@ -196,9 +214,15 @@ cJSON *strategy_llm_next(struct gen_ctx *g)
 		cJSON_AddNumberToObject(last, "classes", g->check->classes);
 	}
 	cJSON *gen = gen_stamp(g, last, "llm", attempts);
+	cJSON_AddNumberToObject(gen, "answers", answers);
 	char msg[2300];
-	snprintf(msg, sizeof msg, "no accepted arch after %d answer(s): %s", attempts, error);
-	cJSON_AddStringToObject(gen, "error", msg);
+	if (answers == 0)
+		snprintf(msg, sizeof msg, "the model server gave no answer: %s", error);
+	else
+		snprintf(msg, sizeof msg, "no accepted arch after %d answer(s): %s", answers, error);
+	char *clean = utf8_clean(msg, strlen(msg)); /* a message cut inside a character */
+	cJSON_AddStringToObject(gen, "error", clean);
+	free(clean);
 	cJSON_Delete(schema);
 	cJSON_Delete(msgs);
 	return last;

@@ -1,7 +1,9 @@
 #!/bin/sh
 # gen-arch --strategy llm against a scripted OpenAI-compatible server on 127.0.0.1
 # (tests/mock-llm): schema fallback, explanation, invalid JSON, an arch out of the space, HTTP 500,
-# a reply slower than the timeout, retries exhausted; the key never shows; transcripts kept.
+# a reply slower than the timeout, retries exhausted; the key never shows; transcripts kept;
+# reasoning and JSON5-ish answers, cut-off answers, Retry-After, ill-formed UTF-8, a server that
+# never answers.
 . "$(dirname "$0")/../lib.sh"
 G="$BIN/gen-arch"
 cc -std=c11 -D_GNU_SOURCE -O2 -I/usr/include/cjson -o "$TMP/mock-llm" "$ROOT/tests/mock-llm/mock-llm.c" -lcjson \
@@ -119,7 +121,105 @@ check_eq "and it still has resolution and classes" "$(jq -c '[.resolution, .clas
 # 7. Nothing listening.
 # shellcheck disable=SC2086
 "$G" --strategy llm --llm "http://127.0.0.1:9" --http-retries 0 --timeout 2 $LIM >"$TMP/o7.jsonl" 2>/dev/null
-check_eq "no server: exit 1 with a record" "$?$(jq -r '.gen.error | test("after 1 answer")' "$TMP/o7.jsonl")" "1true"
+check_eq "no server: exit 1 with a record" "$?$(jq -r '.gen.error | test("the model server gave no answer")' "$TMP/o7.jsonl")" "1true"
 "$G" --strategy llm --llm "ftp://x" $LIM </dev/null >/dev/null 2>&1
 check_eq "a bad URL is a usage error" "$?" 2
+# 8. A reasoning model: a draft inside <think>, then the answer with // comments and trailing commas.
+JSON5=$(echo "$ARCH" | sed 's/"blocks":\[/"blocks": [ \/\/ five blocks\n/; s/\]}$/,],}/')
+say "<think>A first try: {\"input_channels\": 1, \"blocks\": []}. Too small.</think>
+\`\`\`json
+$JSON5
+\`\`\`" >"$TMP/s8.jsonl"
+start_mock "$TMP/s8.jsonl"
+# shellcheck disable=SC2086
+"$G" --strategy llm --llm "$URL" --backoff 0.05 --http-retries 0 $LIM >"$TMP/o8.jsonl" 2>"$TMP/e8"
+check_eq "reasoning draft skipped, JSON5-ish answer accepted: exit 0" "$?" 0
+stop_mock
+check_eq "accepted on the first answer, the arch of the answer" "$(jq -c '[.check.ok, .gen.attempts, .id]' "$TMP/o8.jsonl")" '[true,1,"0bcac16da4957cf8"]'
+
+# 9. Answers cut off at the token limit (finish_reason "length"): the retry says so.
+{ jq -nc '{content: "<think>Let me weigh the options for the first block", finish_reason: "length"}'
+  jq -nc --arg c "${ARCH%??????????}" '{content: $c, finish_reason: "length"}'; say "$ARCH"; } >"$TMP/s9.jsonl"
+start_mock "$TMP/s9.jsonl"
+# shellcheck disable=SC2086
+"$G" --strategy llm --llm "$URL" --backoff 0.05 --http-retries 0 $LIM >"$TMP/o9.jsonl" 2>"$TMP/e9"
+check_eq "two cut-off answers, then a whole one: exit 0" "$?" 0
+stop_mock
+check_eq "accepted on the third answer" "$(jq -c '[.check.ok, .gen.attempts, .gen.answers]' "$TMP/o9.jsonl")" '[true,3,3]'
+check "the retries name the cut-off, not a parse error" jq -e -s \
+	'[.[1], .[2]] | map(.messages[-1].content | test("the answer was cut off at the token limit")) == [true, true]' "$TMP/requests.jsonl"
+
+# 10. A server that echoes the Authorization header: in an error body (500, retried; 401, not) and
+# in the answers. The key never reaches stdout, stderr or the transcript.
+KEY=sk-test-0123456789abcdef
+{ echo '{"status":500,"echo_auth":true}'; jq -nc --arg c "$ARCH" '{content: $c, echo_auth: true}'
+  echo '{"content":"Because it is small.","echo_auth":true}'; echo '{"status":401,"echo_auth":true}'; } >"$TMP/s10.jsonl"
+start_mock "$TMP/s10.jsonl"
+# shellcheck disable=SC2086
+LMNAS_API_KEY=$KEY "$G" --strategy llm --llm "$URL" --explain --backoff 0.05 --transcripts "$TMP/tr10" \
+	$LIM >"$TMP/o10.jsonl" 2>"$TMP/e10"
+check_eq "echoed key, 500 then an answer: exit 0" "$?" 0
+# shellcheck disable=SC2086
+LMNAS_API_KEY=$KEY "$G" --strategy llm --llm "$URL" --http-retries 0 --transcripts "$TMP/tr10" \
+	$LIM >"$TMP/o10b.jsonl" 2>"$TMP/e10b"
+check_eq "echoed key in a 401: exit 1" "$?" 1
+stop_mock
+check_eq "the key was sent" "$(sort -u "$TMP/headers")" "Authorization: Bearer $KEY"
+check "the mock did echo it (as [redacted] once scrubbed)" grep -q 'HTTP 500.*Bearer \[redacted\]' "$TMP/e10"
+check "gen.error names the 401 and the refused key" jq -e '.gen.error | test("HTTP 401") and test("Bearer \\[redacted\\]") and test("LMNAS_API_KEY")' "$TMP/o10b.jsonl"
+check_eq "the explanation keeps its text" "$(jq -r .gen.explanation "$TMP/o10.jsonl")" "Because it is small. (you sent: Authorization: Bearer [redacted])"
+check_eq "transcript: every request" "$(wc -l <"$TMP/tr10/llm.jsonl" | tr -d ' ')" 4
+check "the key is in no output, log or transcript" sh -c "! grep -rq -- '$KEY' '$TMP/o10.jsonl' '$TMP/o10b.jsonl' '$TMP/e10' '$TMP/e10b' '$TMP/tr10'"
+
+# 11. Retry-After: seconds and HTTP-date forms are waited for; a wait beyond --timeout is not.
+elapsed() { echo $((($(date +%s%N) - $1) / 1000000)); } # ms since a date +%s%N
+{ echo '{"status":429,"retry_after":"1"}'; say "$ARCH"; echo '{"status":503,"retry_after_date_in":2}'; say "$ARCH"
+  echo '{"status":503,"retry_after":"3600"}'; } >"$TMP/s11.jsonl"
+start_mock "$TMP/s11.jsonl"
+t0=$(date +%s%N)
+# shellcheck disable=SC2086
+"$G" --strategy llm --llm "$URL" --backoff 0.05 $LIM >"$TMP/o11.jsonl" 2>"$TMP/e11"
+rc=$? ms=$(elapsed "$t0")
+check_eq "429 with Retry-After: 1, then an answer: exit 0" "$rc" 0
+check "waited the second asked for, not the 0.05 s backoff ($ms ms)" test "$ms" -ge 950
+check "and said so" grep -q 'retrying in 1.0 s as the server asked (Retry-After)' "$TMP/e11"
+t0=$(date +%s%N)
+# shellcheck disable=SC2086
+"$G" --strategy llm --llm "$URL" --backoff 0.05 $LIM >"$TMP/o11b.jsonl" 2>"$TMP/e11b"
+rc=$? ms=$(elapsed "$t0")
+check_eq "503 with an HTTP-date Retry-After, then an answer" "$rc $(jq -c .gen.attempts "$TMP/o11b.jsonl")" "0 1"
+check "waited until the date ($ms ms)" test "$ms" -ge 900
+n_before=$(wc -l <"$TMP/requests.jsonl")
+t0=$(date +%s%N)
+# shellcheck disable=SC2086
+"$G" --strategy llm --llm "$URL" --backoff 0.05 --timeout 5 $LIM >"$TMP/o11c.jsonl" 2>"$TMP/e11c"
+rc=$? ms=$(elapsed "$t0")
+stop_mock
+check_eq "Retry-After: 3600 beyond --timeout 5: exit 1 after one request" "$rc $(($(wc -l <"$TMP/requests.jsonl") - n_before))" "1 1"
+check "at once ($ms ms)" test "$ms" -lt 2000
+check "gen.error names the wait" jq -e '.gen.error | test("HTTP 503") and test("asks to wait 3600 s \\(Retry-After\\)")' "$TMP/o11c.jsonl"
+
+# 12. Ill-formed UTF-8 in the answers: records and transcripts stay valid UTF-8.
+{ jq -nc --arg c "$ARCH" '{content: $c, bad_utf8: true}'; echo '{"content":"Small.","bad_utf8":true}'; } >"$TMP/s12.jsonl"
+start_mock "$TMP/s12.jsonl"
+# shellcheck disable=SC2086
+"$G" --strategy llm --llm "$URL" --explain --backoff 0.05 --transcripts "$TMP/tr12" $LIM >"$TMP/o12.jsonl" 2>"$TMP/e12"
+check_eq "ill-formed UTF-8 after the arch: exit 0" "$?" 0
+stop_mock
+check "the record is valid UTF-8" iconv -f UTF-8 -t UTF-8 "$TMP/o12.jsonl"
+check "the transcript is valid UTF-8" iconv -f UTF-8 -t UTF-8 "$TMP/tr12/llm.jsonl"
+check_eq "bad bytes became U+FFFD" "$(jq -r .gen.explanation "$TMP/o12.jsonl")" "Small. bad�� bytes � end�"
+
+# 13. Every request fails: the records say no answer came (gen.answers 0), so that the search can
+# tell this iteration from one whose answers were all rejected, and run it again.
+: >"$TMP/s13.jsonl"
+start_mock "$TMP/s13.jsonl"
+# shellcheck disable=SC2086
+"$G" --strategy llm --llm "$URL" --count 2 --http-retries 1 --backoff 0.05 $LIM >"$TMP/o13.jsonl" 2>"$TMP/e13"
+check_eq "server down for every candidate: exit 1" "$?" 1
+stop_mock
+check_eq "each record: no answer, and why" "$(jq -c '[.gen.answers, (.gen.error | test("^the model server gave no answer: HTTP 503"))]' "$TMP/o13.jsonl" | tr -d '\n')" "[0,true][0,true]"
+check "the search's test (every record unanswered) holds" jq -s -e 'length > 0 and all(.[]; .gen.answers == 0)' "$TMP/o13.jsonl"
+check "and does not hold when answers were rejected" sh -c "! jq -s -e 'length > 0 and all(.[]; .gen.answers == 0)' '$TMP/o5.jsonl' >/dev/null"
+check_eq "rejected answers are counted" "$(jq -c .gen.answers "$TMP/o5.jsonl")" 2
 done_testing

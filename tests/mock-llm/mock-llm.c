@@ -6,6 +6,14 @@
  *   {"delay_ms": 3000, "content": "..."}    answers after a delay (to trip client timeouts)
  *   {"raw": "..."}                          200 with that body as is
  *
+ * and these extras, with any of the above:
+ *   "finish_reason": "length"     the completion's finish_reason (default "stop")
+ *   "echo_auth": true             the request's Authorization header echoed: in the error body,
+ *                                 or appended to the content ("(you sent: ...)")
+ *   "retry_after": "2"            a Retry-After header with that value
+ *   "retry_after_date_in": N      a Retry-After header holding the HTTP date N seconds from now
+ *   "bad_utf8": true              ill-formed UTF-8 bytes appended to the content
+ *
  * When the script is used up every request gets 503. Each request body is appended as one line
  * to --log; with --headers-log, each request's Authorization header (or "none") to that file.
  * The server exits after --lifetime seconds (default 60) or --max-requests requests.
@@ -17,6 +25,7 @@
 #include <ctype.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,30 +43,23 @@ static void die(const char *msg)
 }
 
 static const char *headers_log;
+static char last_auth[2048]; /* the last request's Authorization header, or "" */
 
-/* Appends the request's Authorization header (or "none") to --headers-log, so a test can see that
- * the key was sent. */
+/* Keeps the request's Authorization header and appends it (or "none") to --headers-log, so a test
+ * can see that the key was sent. */
 static void log_auth(const char *headers, const char *end)
 {
-	if (!headers_log)
-		return;
-	FILE *f = fopen(headers_log, "a");
+	last_auth[0] = '\0';
+	for (const char *p = headers; p && p < end;) {
+		const char *eol = strstr(p, "\r\n");
+		if (!strncasecmp(p, "Authorization:", 14) && eol)
+			snprintf(last_auth, sizeof last_auth, "%.*s", (int)(eol - p), p);
+		p = eol ? eol + 2 : NULL;
+	}
+	FILE *f = headers_log ? fopen(headers_log, "a") : NULL;
 	if (!f)
 		return;
-	const char *p = headers;
-	int found = 0;
-	while (p && p < end) {
-		if (!strncasecmp(p, "Authorization:", 14)) {
-			const char *eol = strstr(p, "\r\n");
-			fprintf(f, "%.*s\n", (int)(eol - p), p);
-			found = 1;
-		}
-		p = strstr(p, "\r\n");
-		if (p)
-			p += 2;
-	}
-	if (!found)
-		fprintf(f, "none\n");
+	fprintf(f, "%s\n", last_auth[0] ? last_auth : "none");
 	fclose(f);
 }
 
@@ -112,18 +114,18 @@ fail:
 	return NULL;
 }
 
-static void respond(int fd, int status, const char *body)
+static void respond(int fd, int status, const char *body, const char *extra_headers)
 {
-	char head[256];
+	char head[512];
 	snprintf(head, sizeof head,
 		 "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-		 "Connection: close\r\n\r\n",
-		 status, status == 200 ? "OK" : "Error", strlen(body));
+		 "%sConnection: close\r\n\r\n",
+		 status, status == 200 ? "OK" : "Error", strlen(body), extra_headers);
 	if (write(fd, head, strlen(head)) < 0 || write(fd, body, strlen(body)) < 0)
 		fprintf(stderr, "mock-llm: the client went away\n");
 }
 
-static char *completion(const char *content)
+static char *completion(const char *content, const char *finish_reason)
 {
 	cJSON *doc = cJSON_CreateObject();
 	cJSON_AddStringToObject(doc, "id", "mock-1");
@@ -135,11 +137,54 @@ static char *completion(const char *content)
 	cJSON *m = cJSON_AddObjectToObject(c, "message");
 	cJSON_AddStringToObject(m, "role", "assistant");
 	cJSON_AddStringToObject(m, "content", content);
-	cJSON_AddStringToObject(c, "finish_reason", "stop");
+	cJSON_AddStringToObject(c, "finish_reason", finish_reason);
 	cJSON_AddItemToArray(choices, c);
 	char *s = cJSON_PrintUnformatted(doc);
 	cJSON_Delete(doc);
 	return s;
+}
+
+/* {"error": {"message": "scripted failure"}}, with the Authorization header when echoed. */
+static char *error_body(const char *auth)
+{
+	cJSON *doc = cJSON_CreateObject();
+	cJSON *e = cJSON_AddObjectToObject(doc, "error");
+	cJSON_AddStringToObject(e, "message", auth ? "invalid key" : "scripted failure");
+	if (auth)
+		cJSON_AddStringToObject(e, "received", auth);
+	char *s = cJSON_PrintUnformatted(doc);
+	cJSON_Delete(doc);
+	return s;
+}
+
+/* The scripted content with the extras: the echoed header, ill-formed UTF-8. */
+static char *content_text(const cJSON *entry, const char *content, bool echo)
+{
+	size_t n = strlen(content) + strlen(last_auth) + 64;
+	char *out = malloc(n);
+	snprintf(out, n, "%s", content);
+	if (echo)
+		snprintf(out + strlen(out), n - strlen(out), " (you sent: %s)", last_auth);
+	if (cJSON_IsTrue(cJSON_GetObjectItem(entry, "bad_utf8")))
+		snprintf(out + strlen(out), n - strlen(out), " bad\xff\xfe bytes \xe2\x82 end\xc3");
+	return out;
+}
+
+/* "Retry-After: ...\r\n" from "retry_after" (as is) or "retry_after_date_in" (an HTTP date). */
+static void retry_after_header(const cJSON *entry, char *out, size_t n)
+{
+	const cJSON *ra = cJSON_GetObjectItem(entry, "retry_after");
+	const cJSON *in = cJSON_GetObjectItem(entry, "retry_after_date_in");
+	if (cJSON_IsString(ra)) {
+		snprintf(out, n, "Retry-After: %s\r\n", ra->valuestring);
+	} else if (cJSON_IsNumber(in)) {
+		time_t t = time(NULL) + (time_t)in->valuedouble;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		char date[64];
+		strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		snprintf(out, n, "Retry-After: %s\r\n", date);
+	}
 }
 
 int main(int argc, char **argv)
@@ -215,7 +260,7 @@ int main(int argc, char **argv)
 			entry = cJSON_Parse(line);
 		}
 		if (!entry) {
-			respond(fd, 503, "{\"error\":\"script exhausted\"}");
+			respond(fd, 503, "{\"error\":\"script exhausted\"}", "");
 			close(fd);
 			continue;
 		}
@@ -234,14 +279,23 @@ int main(int argc, char **argv)
 			nanosleep(&ts, NULL);
 		}
 		int status = cJSON_IsNumber(st) ? st->valueint : 200;
+		char extra[256] = "";
+		retry_after_header(entry, extra, sizeof extra);
+		bool echo = cJSON_IsTrue(cJSON_GetObjectItem(entry, "echo_auth"));
 		if (status != 200) {
-			respond(fd, status, "{\"error\":{\"message\":\"scripted failure\"}}");
+			char *b = error_body(echo ? last_auth : NULL);
+			respond(fd, status, b, extra);
+			free(b);
 		} else if (cJSON_IsString(raw)) {
-			respond(fd, 200, raw->valuestring);
+			respond(fd, 200, raw->valuestring, extra);
 		} else {
-			char *c = completion(cJSON_IsString(content) ? content->valuestring : "");
-			respond(fd, 200, c);
+			char *text = content_text(entry, cJSON_IsString(content) ? content->valuestring : "",
+						  echo);
+			const cJSON *fr = cJSON_GetObjectItem(entry, "finish_reason");
+			char *c = completion(text, cJSON_IsString(fr) ? fr->valuestring : "stop");
+			respond(fd, 200, c, extra);
 			free(c);
+			free(text);
 		}
 		close(fd);
 		if (cJSON_IsNumber(delay))
