@@ -35,7 +35,9 @@
 # Killed at any moment (even SIGKILL) and started again with the same RUN, it loses no finished
 # evaluation and redoes none: an iteration is done when its front file exists; a candidate is
 # evaluated unless its id is already in evaluated.jsonl; each evaluation is appended as one
-# complete line and a partial last line (from a kill) is dropped on restart.
+# complete line and a partial last line (from a kill) is dropped on restart. One search per run
+# directory (RUN/.lock): a second one is refused, and a restart after the search's shell alone was
+# killed waits for the trainings that shell left running.
 set -eu
 
 . "$(dirname "$0")/settings.sh"
@@ -87,11 +89,10 @@ REJ=$RUN/rejected.jsonl
 EVAL=$RUN/evaluated.jsonl
 touch "$CAND" "$REJ" "$EVAL"
 # One search per run directory: a second one would train the same candidates again and append
-# them twice. The lock goes with this shell (fd 9, closed for the trainings, which may outlive a
-# killed search).
-command -v flock >/dev/null || die "flock is missing (util-linux)"
-exec 9>"$RUN/.lock"
-flock -n 9 || die "another search is running in $RUN (it holds $RUN/.lock)"
+# them twice. The lock (fd 9) is inherited by every child, the trainings included: a restart after
+# this shell alone was killed waits for the trainings it left running (settings.sh).
+exec 9>>"$RUN/.lock"
+lock_run 9 "$RUN/.lock" search
 
 # Drops a partial last line (a write cut by a kill): keeps the file up to its last newline.
 repair() {
@@ -175,7 +176,7 @@ while [ "$i" -le "$ITER" ]; do
 		t0=$(date +%s)
 		# shellcheck disable=SC2086
 		n_before=$(grep -c '' "$EVAL" || true)
-		parallel $PAR "$MINI_TRAIN" <"$RUN/.todo" >>"$EVAL" 9>&- ||
+		parallel $PAR "$MINI_TRAIN" <"$RUN/.todo" >>"$EVAL" ||
 			log "iteration $i: some evaluations failed (see mini.error in $EVAL)"
 		repair "$EVAL"
 		[ "$(grep -c '' "$EVAL" || true)" -gt "$n_before" ] ||

@@ -9,6 +9,7 @@ S="$ROOT/pipelines/search.sh"
 cat >"$TMP/fake-mini.sh" <<'SH'
 #!/bin/sh
 rec=$(cat)
+[ -z "${FAKE_START:-}" ] || echo "start $(echo "$rec" | jq -r .id)" >>"$FAKE_START"
 sleep "${FAKE_SLEEP:-0}"
 # FAKE_ORDER=1 or 2: finish in an order set by the id, or in the reverse one.
 if [ -n "${FAKE_ORDER:-}" ]; then
@@ -82,8 +83,37 @@ check "the trainings finished in different orders" \
 check_eq "yet the same candidates were generated, iteration by iteration" \
 	"$(jq -r .id "$TMP/ord1/candidates.jsonl" | tr '\n' ' ')" "$(jq -r .id "$TMP/ord2/candidates.jsonl" | tr '\n' ' ')"
 
-# A second search on a run directory in use is refused (it would train and append twice).
-flock "$R2/.lock" sleep 3 &
+# The search shell alone killed (SIGKILL) while a slow training runs: parallel and the trainings
+# go on and append their results; the restart waits for them (they hold the lock) instead of
+# training the same designs again and appending them twice.
+R6="$TMP/run6"
+: >"$FAKE_LOG"
+export FAKE_START="$TMP/started.log"
+: >"$FAKE_START"
+FAKE_SLEEP=1.5 setsid sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$TMP/pid6" \
+	"$S" RUN="$R6" ITER=1 CANDIDATES=4 JOBS=2 SEED=3 PLOT=0 >/dev/null 2>"$TMP/e7" &
+bg=$!
+i=0
+while [ ! -s "$FAKE_START" ] && [ $i -lt 300 ]; do sleep 0.05; i=$((i + 1)); done
+kill -KILL "$(cat "$TMP/pid6")" # the shell only: its parallel and trainings run on
+wait "$bg" 2>/dev/null
+unset FAKE_START
+check_eq "the shell was killed before any training finished" "$(grep -c '' "$R6/evaluated.jsonl")" 0
+FAKE_SLEEP=0 "$S" RUN="$R6" ITER=1 CANDIDATES=4 JOBS=2 SEED=3 PLOT=0 >/dev/null 2>"$TMP/e8"
+check_eq "restarted at once: exit 0" "$?" 0
+# Whatever the killed search left running must be over before the file is judged.
+i=0
+while pgrep -s "$(cat "$TMP/pid6")" >/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+check_eq "restarted at once: no design appended twice" \
+	"$(jq -r .id "$R6/evaluated.jsonl" | sort | uniq -d | wc -l | tr -d ' ')" 0
+check_eq "restarted at once: no design trained twice" "$(sort "$FAKE_LOG" | uniq -d | wc -l | tr -d ' ')" 0
+check_eq "restarted at once: every accepted candidate evaluated" \
+	"$(jq -r 'select(.check.ok) | .id' "$R6/candidates.jsonl" | sort | tr '\n' ' ')" "$(jq -r .id "$R6/evaluated.jsonl" | sort | tr '\n' ' ')"
+check "restarted at once: it waited for the trainings left running" grep -q 'waiting for them' "$TMP/e8"
+
+# A second search on a run directory in use is refused (it would train and append twice). The
+# stand-in for it: a live process whose pid is in the lock file, holding the lock.
+sh -c 'echo $$ >"$1"; exec flock "$1" sleep 3' sh "$R2/.lock" &
 lock_pid=$!
 sleep 0.3
 "$S" RUN="$R2" ITER=4 CANDIDATES=4 PLOT=0 >/dev/null 2>"$TMP/e-lock"
