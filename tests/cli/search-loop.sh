@@ -156,6 +156,25 @@ fi
 check_eq "an evaluator that writes nothing stops the run (exit 2)" "$?" 2
 check "and the iteration is not marked done" test ! -e "$TMP/bad/front-001.jsonl"
 check "and the message says what to check" grep -q 'MINI_TRAIN' "$TMP/e6"
+# An evaluator that exits without a record for one candidate (a crash, a kill, a host that failed):
+# the candidate is kept in evaluated.jsonl with mini.error and the host, not lost.
+cat >"$TMP/lose-one.sh" <<'SH'
+#!/bin/sh
+rec=$(cat)
+[ "${PARALLEL_SEQ:-}" = 2 ] && exit 0
+echo "$rec" | jq -c '.mini = {val_acc: 0.5}'
+SH
+chmod +x "$TMP/lose-one.sh"
+"$S" RUN="$TMP/lose" ITER=1 CANDIDATES=3 MINI_TRAIN="$TMP/lose-one.sh" PLOT=0 >/dev/null 2>"$TMP/e9"
+check_eq "an evaluation without a record: exit 0" "$?" 0
+check_eq "an evaluation without a record: every accepted candidate is in evaluated.jsonl" \
+	"$(jq -r 'select(.check.ok) | .id' "$TMP/lose/candidates.jsonl" | sort | tr '\n' ' ')" "$(jq -r .id "$TMP/lose/evaluated.jsonl" | sort | tr '\n' ' ')"
+check_eq "an evaluation without a record: that one has mini.error" \
+	"$(jq -s 'map(select(.mini.error | tostring | test("wrote no record"))) | length' "$TMP/lose/evaluated.jsonl")" 1
+check "every evaluation names the host that ran it (mini.host)" \
+	jq -e -s --arg h "$(hostname)" 'length == 3 and all(.mini.host == $h)' "$TMP/lose/evaluated.jsonl"
+check "the log says a candidate got no record" grep -q 'got no record from the evaluator' "$TMP/e9"
+check "pareto sees it: counted as failed in the summary" jq -e '.counts.failed == 1' "$TMP/lose/summary.json"
 "$S" STRATEGY=sideways RUN="$TMP/x" >/dev/null 2>&1
 check_eq "a bad STRATEGY: exit 2" "$?" 2
 "$S" --help | grep -q SSHLOGIN
