@@ -11,7 +11,8 @@
 #   JOBS=n            mini-train jobs in parallel (2)
 #   SSHLOGIN=list     GNU parallel --sshlogin list to fan out over hosts, e.g.
 #                     SSHLOGIN="2/:,4/user@gpu1,1/ssh -p 2222 user@gpu2" (":" is this machine;
-#                     the number before / is the jobs on that host, which then replaces JOBS; an
+#                     the number before / is the jobs on that host, which then replaces JOBS;
+#                     without it parallel asks the host, which then needs GNU parallel; an
 #                     entry may be a whole ssh command). The remote hosts need the same bin/ path
 #                     and dataset (DATA is made absolute); parallel sends the record on stdin.
 #                     Each evaluation records the host that trained it in mini.host.
