@@ -44,6 +44,16 @@ ar rcs "$OUT/liblmnas-fuzz.a" $objs || exit 2
 # Largest input per target: a CIFAR record is 3,073 bytes, the rest need far less.
 max_len() { case $1 in dataset) echo 16384 ;; *) echo 8192 ;; esac; }
 
+# Where a reproducer fails: its kind and the first frame in src/ (replayed with full stacks), so
+# that many reproducers of one defect print as one line.
+where() { # binary reproducer
+	kind=$(basename "$2" | sed 's/-.*//')
+	frame=$(ASAN_OPTIONS=fast_unwind_on_malloc=0 UBSAN_OPTIONS=print_stacktrace=1 timeout 60 "$1" "$2" 2>&1 |
+		grep -m1 -E ' in [A-Za-z_0-9]+ /.*/src/[a-z_0-9]+\.c:[0-9]+' |
+		sed -E 's/.* in ([A-Za-z_0-9]+) .*\/(src\/[^ ]*)/\1 \2/')
+	echo "$kind ${frame:-(no frame in src/)}"
+}
+
 status=0
 for t in $TARGETS; do
 	src=tests/fuzz/fuzz_$t.c
@@ -72,8 +82,8 @@ for t in $TARGETS; do
 	echo "fuzz: $t: ${execs:-0} executions in ${SECONDS_TO_RUN}s, $found crash reproducer(s), corpus $(find "$dir/corpus" -type f | wc -l | tr -d ' ') inputs" >&2
 	if [ "$found" -gt 0 ]; then
 		status=1
-		grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error)' "$dir/log.txt" | sort | uniq -c | head -20 >&2
-		find "$dir/crashes" -type f | head -5 | sed 's/^/fuzz:   /' >&2
+		for f in "$dir/crashes"/*; do where "$bin" "$f"; done | sort | uniq -c | sed 's/^/fuzz:   /' >&2
+		find "$dir/crashes" -type f | head -3 | sed 's/^/fuzz:   e.g. /' >&2
 	fi
 done
 [ "$status" -eq 0 ] && echo "fuzz: no crash in any target" >&2
