@@ -46,9 +46,10 @@ max_len() { case $1 in dataset) echo 16384 ;; *) echo 8192 ;; esac; }
 
 # Where a reproducer fails: its kind and the first frame in src/ (replayed with full stacks), so
 # that many reproducers of one defect print as one line.
-where() { # binary reproducer
+where() { # binary reproducer files-folder
 	kind=$(basename "$2" | sed 's/-.*//')
-	frame=$(ASAN_OPTIONS=fast_unwind_on_malloc=0 UBSAN_OPTIONS=print_stacktrace=1 timeout 60 "$1" "$2" 2>&1 |
+	frame=$(ASAN_OPTIONS=fast_unwind_on_malloc=0 UBSAN_OPTIONS=print_stacktrace=1 LMNAS_FUZZ_DIR=$3 \
+		timeout 60 "$1" "$2" 2>&1 |
 		grep -m1 -E ' in [A-Za-z_0-9]+ /.*/src/[a-z_0-9]+\.c:[0-9]+' |
 		sed -E 's/.* in ([A-Za-z_0-9]+) .*\/(src\/[^ ]*)/\1 \2/')
 	echo "$kind ${frame:-(no frame in src/)}"
@@ -69,9 +70,13 @@ for t in $TARGETS; do
 	dict=
 	[ -f "tests/fuzz/$t.dict" ] && dict=-dict=tests/fuzz/$t.dict
 	echo "fuzz: $t: ${SECONDS_TO_RUN}s" >&2
+	# The inputs the file parsers read are written in a folder of this run (in memory if it can be).
+	shm=/dev/shm
+	[ -d "$shm" ] && [ -w "$shm" ] || shm=${TMPDIR:-/tmp}
+	files=$(mktemp -d "$shm/lmnas-fuzz-$t.XXXXXX") || exit 2
 	# Messages about bad inputs go to stderr: -close_fd_mask=2 keeps them out of the log.
 	# shellcheck disable=SC2086
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	LMNAS_FUZZ_DIR=$files UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	"$bin" -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
 		-max_total_time="$SECONDS_TO_RUN" -max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=2048 \
 		-malloc_limit_mb=1024 $dict -artifact_prefix="$dir/crashes/" -close_fd_mask=2 \
@@ -82,9 +87,11 @@ for t in $TARGETS; do
 	echo "fuzz: $t: ${execs:-0} executions in ${SECONDS_TO_RUN}s, $found crash reproducer(s), corpus $(find "$dir/corpus" -type f | wc -l | tr -d ' ') inputs" >&2
 	if [ "$found" -gt 0 ]; then
 		status=1
-		for f in "$dir/crashes"/*; do where "$bin" "$f"; done | sort | uniq -c | sed 's/^/fuzz:   /' >&2
+		for f in "$dir/crashes"/*; do where "$bin" "$f" "$files"; done | sort | uniq -c |
+			sed 's/^/fuzz:   /' >&2
 		find "$dir/crashes" -type f | head -3 | sed 's/^/fuzz:   e.g. /' >&2
 	fi
+	rm -rf "$files"
 done
 [ "$status" -eq 0 ] && echo "fuzz: no crash in any target" >&2
 exit "$status"
