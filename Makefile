@@ -3,7 +3,8 @@
 #   make check    run every test; ends with "N passed, N failed"
 #   make deps     install the Debian packages lmnas needs (idempotent)
 #   make bench    training throughput against PyTorch at its best (installs python3-torch; long)
-#   make fuzz     fuzz the record/arch parser with libFuzzer
+#   make fuzz     fuzz every parser with libFuzzer (records and archs, safetensors, model answers,
+#                 datasets): FUZZ_SECONDS (60) each, FUZZ_TARGETS to pick (pipelines/fuzz.sh)
 #   make search   the search loop on Fashion-MNIST (pipelines/search.sh; RUN= ITER= STRATEGY= ...)
 #   make demo     the whole mission on Fashion-MNIST, ends with a report (pipelines/demo.sh; RUN= ITER= ...)
 #   make report RUN=dir   the report of a demo run again, from its directory alone
@@ -22,7 +23,7 @@ TESTS    := $(TEST_SRC:tests/unit/%.c=build/tests/%)
 
 DEB_PACKAGES := build-essential libopenblas-dev libcjson-dev libcurl4-openssl-dev zlib1g-dev \
 	jq parallel gnuplot-nox dataset-fashion-mnist qemu-system-arm gcc-arm-none-eabi \
-	libnewlib-arm-none-eabi clang libclang-rt-14-dev valgrind
+	libnewlib-arm-none-eabi clang libclang-rt-14-dev valgrind openssh-server
 
 .PHONY: all check deps bench fuzz clean search demo report
 all: $(PROGRAMS) $(TESTS)
@@ -62,8 +63,9 @@ demo: deps all
 report:
 	@pipelines/report.sh $(or $(RUN),runs/demo)
 
+FUZZ_SECONDS ?= 60
 fuzz:
-	@pipelines/fuzz.sh $(FUZZ_SECONDS)
+	@pipelines/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf build bin/*

@@ -108,6 +108,9 @@ command -v jq >/dev/null || die "jq is missing (make deps)"
 
 mkdir -p "$RUN"
 RUN=$(cd "$RUN" && pwd)
+# One demo per run directory; the lock (fd 8) is inherited by the trainings (settings.sh lock_run).
+exec 8>>"$RUN/.lock"
+lock_run 8 "$RUN/.lock" demo
 T0=$(date +%s)
 STAGES=9
 elapsed() { s=$(($(date +%s) - T0)); printf '%dm%02ds' $((s / 60)) $((s % 60)); }

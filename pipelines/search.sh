@@ -10,8 +10,12 @@
 #   STRATEGY=s        evolve | random | llm (evolve)            SEED=n  (1)
 #   JOBS=n            mini-train jobs in parallel (2)
 #   SSHLOGIN=list     GNU parallel --sshlogin list to fan out over hosts, e.g.
-#                     SSHLOGIN="2/:,4/user@gpu1,4/user@gpu2" (":" is this machine; the remote
-#                     hosts need the same bin/ path and dataset; parallel sends the record on stdin)
+#                     SSHLOGIN="2/:,4/user@gpu1,1/ssh -p 2222 user@gpu2" (":" is this machine;
+#                     the number before / is the jobs on that host, which then replaces JOBS;
+#                     without it parallel asks the host, which then needs GNU parallel; an
+#                     entry may be a whole ssh command). The remote hosts need the same bin/ path
+#                     and dataset (DATA is made absolute); parallel sends the record on stdin.
+#                     Each evaluation records the host that trained it in mini.host.
 #   DATASET=name      fashion-mnist (default) | cifar10 | cifar100 | safetensors; DATA=path
 #   RESOLUTION=n (28)  CLASSES=n (10)  INPUT_CHANNELS=n (1)
 #   MACS_MAX (30M)  MACS_MIN ()  SRAM_MAX (64KiB)  FLASH_MAX (256KiB)  — the budgets
@@ -28,18 +32,24 @@
 #   PLOT=0            skip the gnuplot picture
 #
 # The run directory holds append-only JSONL: candidates.jsonl (everything generated),
-# rejected.jsonl (with the check's reasons), evaluated.jsonl (with mini), front-NNN.jsonl (the front
+# rejected.jsonl (with the check's reasons), evaluated.jsonl (with mini; an evaluator that died or
+# whose host failed without writing a record leaves the candidate there with mini.error, so no
+# candidate is lost and the feedback sees the failure), front-NNN.jsonl (the front
 # after iteration NNN), summary-NNN.json and summary.json (pareto --summary), feedback-NNN.json (what
 # the generator saw), transcripts/ (LLM requests and answers), pareto.png.
 #
 # Killed at any moment (even SIGKILL) and started again with the same RUN, it loses no finished
 # evaluation and redoes none: an iteration is done when its front file exists; a candidate is
 # evaluated unless its id is already in evaluated.jsonl; each evaluation is appended as one
-# complete line and a partial last line (from a kill) is dropped on restart.
+# complete line and a partial last line (from a kill) is dropped on restart. One search per run
+# directory (RUN/.lock): a second one is refused, and a restart after the search's shell alone was
+# killed waits for the trainings that shell left running.
 set -eu
 
 . "$(dirname "$0")/settings.sh"
 settings_from_args "$@"
+log() { echo "search: $*" >&2; }
+die() { echo "search: error: $*" >&2; exit 2; }
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${BIN:-$ROOT/bin}
@@ -52,6 +62,14 @@ JOBS=${JOBS:-2}
 SSHLOGIN=${SSHLOGIN:-}
 DATASET=${DATASET:-fashion-mnist}
 DATA=${DATA:-}
+# The evaluations may run on other hosts, in other folders: DATA as an absolute path.
+case $DATA in
+'' | /*) ;;
+*)
+	dir=$(cd "$(dirname "$DATA")" 2>/dev/null && pwd) || die "DATA=$DATA: no such folder"
+	DATA=$dir/$(basename "$DATA")
+	;;
+esac
 RESOLUTION=${RESOLUTION:-28}
 CLASSES=${CLASSES:-10}
 INPUT_CHANNELS=${INPUT_CHANNELS:-1}
@@ -72,8 +90,6 @@ LLM_MODEL=${LLM_MODEL:-${LMNAS_LLM_MODEL:-default}}
 GEN_ARGS=${GEN_ARGS:-}
 PLOT=${PLOT:-1}
 
-log() { echo "search: $*" >&2; }
-die() { echo "search: error: $*" >&2; exit 2; }
 case $STRATEGY in evolve | random | llm) ;; *) die "STRATEGY must be evolve, random or llm" ;; esac
 whole_numbers ITER CANDIDATES JOBS SEED
 for p in gen-arch pareto feedback; do [ -x "$BIN/$p" ] || die "$BIN/$p is missing: run make"; done
@@ -87,11 +103,10 @@ REJ=$RUN/rejected.jsonl
 EVAL=$RUN/evaluated.jsonl
 touch "$CAND" "$REJ" "$EVAL"
 # One search per run directory: a second one would train the same candidates again and append
-# them twice. The lock goes with this shell (fd 9, closed for the trainings, which may outlive a
-# killed search).
-command -v flock >/dev/null || die "flock is missing (util-linux)"
-exec 9>"$RUN/.lock"
-flock -n 9 || die "another search is running in $RUN (it holds $RUN/.lock)"
+# them twice. The lock (fd 9) is inherited by every child, the trainings included: a restart after
+# this shell alone was killed waits for the trainings it left running (settings.sh).
+exec 9>>"$RUN/.lock"
+lock_run 9 "$RUN/.lock" search
 
 # Drops a partial last line (a write cut by a kill): keeps the file up to its last newline.
 repair() {
@@ -123,8 +138,51 @@ history() {
 CHECK="--resolution $RESOLUTION --classes $CLASSES --macs-max $MACS_MAX --sram-max $SRAM_MAX --flash-max $FLASH_MAX"
 [ -n "$MACS_MIN" ] && CHECK="$CHECK --macs-min $MACS_MIN"
 REFS="--ref mini.val_acc=0 --ref cost.macs=$MACS_MAX --ref cost.params=$FLASH_MAX"
-PAR="--will-cite --pipe -N1 -j$JOBS --halt never --line-buffer"
-[ -n "$SSHLOGIN" ] && PAR="$PAR --sshlogin $SSHLOGIN"
+HERE=$(hostname 2>/dev/null || uname -n)
+
+# The trainings of .todo, one record per job, fanned out by GNU parallel over JOBS slots here or
+# over the SSHLOGIN hosts (the list stays one argument: an entry may be a whole ssh command). Each
+# job first prints "@host NAME" and parallel tags every line with the job's number, so that
+# stamp_hosts can tell which host trained which record; parallel's joblog keeps each job's status.
+fan_out() {
+	cmd="echo \"@host \$PARALLEL_SSHHOST\"; $MINI_TRAIN"
+	set -- --will-cite --pipe -N1 --halt never --line-buffer --tagstring '{#}' --joblog "$RUN/.joblog"
+	if [ -n "$SSHLOGIN" ]; then
+		parallel "$@" -j100% --sshlogin "$SSHLOGIN" "$cmd" <"$RUN/.todo"
+	else
+		parallel "$@" -j"$JOBS" "$cmd" <"$RUN/.todo"
+	fi
+}
+# fan_out's tagged lines -> the records, each with mini.host (this machine's name for ":"). awk
+# keeps each job's host; lines that are not JSON objects are dropped (lost_records then keeps the
+# candidate).
+stamp_hosts() {
+	awk -F '\t' -v here="$HERE" '{ job = $1; text = substr($0, length(job) + 2) }
+		text ~ /^@host / { h = substr(text, 7); host[job] = (h == ":" || h == "") ? here : h; next }
+		{ print ((job in host) ? host[job] : here) "\t" text; fflush() }' |
+		jq -R -c --unbuffered 'capture("^(?<host>[^\t]*)\t(?<text>.*)$") | .host as $h
+			| .text | fromjson? | objects
+			| if (.mini | type) == "object" or .mini == null then .mini.host = $h else . end'
+}
+# The candidates of .todo that got no record (the evaluator crashed or was killed, its host could
+# not be reached), each with mini.error naming the host and the exit status from the joblog: no
+# candidate is lost. Line k of .todo is job k.
+lost_records() {
+	ids_of "$EVAL" >"$RUN/.ids"
+	tail -n +2 "$RUN/.joblog" | cut -f 1,2,7,8 >"$RUN/.jobs"
+	jq -n -c --rawfile done "$RUN/.ids" --rawfile jobs "$RUN/.jobs" --arg here "$HERE" '
+		($jobs | split("\n") | map(select(length > 0) | split("\t")
+			| {key: .[0], value: {host: (.[1] | split(" ") | last | sub("^.*@"; "")), exit: .[2], signal: .[3]}})
+			| from_entries) as $jobs
+		| ($done | split("\n")) as $done
+		| foreach inputs as $r (0; . + 1; tostring as $job | $r
+			| select((.id // "") as $i | $done | index($i) | not)
+			| $jobs[$job] as $j
+			| .mini = {host: (if $j == null or $j.host == ":" then $here else $j.host end),
+				error: (if $j == null then "the evaluator did not run (parallel stopped before it)"
+					else "the evaluator wrote no record (exit status \($j.exit), signal \($j.signal))" end)})' \
+		"$RUN/.todo"
+}
 
 log "run directory $RUN: $ITER iterations of $CANDIDATES candidates, strategy $STRATEGY, $JOBS jobs"
 log "budgets: MACs <= $MACS_MAX, SRAM <= $SRAM_MAX, flash <= $FLASH_MAX at ${RESOLUTION}x$RESOLUTION, $CLASSES classes"
@@ -155,6 +213,12 @@ while [ "$i" -le "$ITER" ]; do
 			--feedback "$RUN/feedback-$nnn.json" --seen "$RUN/.seen.jsonl" $CHECK $llm $GEN_ARGS \
 			>"$RUN/.candidates.tmp" || rc=$?
 		[ "$rc" -le 1 ] || die "gen-arch failed (status $rc)"
+		# a model server that answered no request leaves nothing to judge: the iteration is not
+		# done (no candidates-NNN.jsonl), and running the search again retries it
+		if [ "$rc" -eq 1 ] && jq -s -e 'length > 0 and all(.[]; .gen.answers == 0)' \
+			"$RUN/.candidates.tmp" >/dev/null 2>&1; then
+			die "iteration $i: the model server answered none of the requests (see gen.error in $RUN/.candidates.tmp); run the search again to retry this iteration"
+		fi
 		[ "$rc" -eq 0 ] || log "iteration $i: some candidates could not be generated"
 		mv "$RUN/.candidates.tmp" "$RUN/candidates-$nnn.jsonl"
 	fi
@@ -170,16 +234,23 @@ while [ "$i" -le "$ITER" ]; do
 	n_acc=$(grep -c '' "$RUN/.accepted" || true)
 	n_todo=$(grep -c '' "$RUN/.todo" || true)
 	n_rej=$(($(grep -c '' "$RUN/candidates-$nnn.jsonl" || true) - n_acc))
-	log "iteration $i/$ITER: $n_acc accepted, $n_rej rejected; training $n_todo with $JOBS job(s)"
+	log "iteration $i/$ITER: $n_acc accepted, $n_rej rejected; training $n_todo ${SSHLOGIN:+over the SSHLOGIN hosts}${SSHLOGIN:-with $JOBS job(s)}"
 	if [ "$n_todo" -gt 0 ]; then
 		t0=$(date +%s)
-		# shellcheck disable=SC2086
 		n_before=$(grep -c '' "$EVAL" || true)
-		parallel $PAR "$MINI_TRAIN" <"$RUN/.todo" >>"$EVAL" 9>&- ||
-			log "iteration $i: some evaluations failed (see mini.error in $EVAL)"
+		fan_out | stamp_hosts >>"$EVAL"
 		repair "$EVAL"
 		[ "$(grep -c '' "$EVAL" || true)" -gt "$n_before" ] ||
-			die "the evaluator wrote nothing for $n_todo candidates: check MINI_TRAIN / MINI_ARGS"
+			die "the evaluator wrote nothing for $n_todo candidates: check MINI_TRAIN / MINI_ARGS${SSHLOGIN:+ / SSHLOGIN}"
+		lost_records >"$RUN/.lost"
+		n_lost=$(grep -c '' "$RUN/.lost" || true)
+		if [ "$n_lost" -gt 0 ]; then
+			cat "$RUN/.lost" >>"$EVAL"
+			log "iteration $i: $n_lost candidate(s) got no record from the evaluator: kept with mini.error"
+			jq -r '"search:   \(.id) on \(.mini.host): \(.mini.error)"' "$RUN/.lost" >&2
+		fi
+		n_failed=$(tail -n +2 "$RUN/.joblog" | awk -F '\t' '$7 != 0 || $8 != 0' | wc -l | tr -d ' ')
+		[ "$n_failed" -eq 0 ] || log "iteration $i: $n_failed evaluation(s) failed (see mini.error in $EVAL)"
 		log "iteration $i: trained in $(($(date +%s) - t0)) s"
 	fi
 
@@ -194,7 +265,8 @@ while [ "$i" -le "$ITER" ]; do
 		"$RUN/summary.json" >&2
 	i=$((i + 1))
 done
-rm -f "$RUN/.ids" "$RUN/.todo" "$RUN/.accepted" "$RUN/.rejected.tmp" "$RUN/.pareto" "$RUN/.pareto.err" "$RUN/.seen.jsonl"
+rm -f "$RUN/.ids" "$RUN/.todo" "$RUN/.accepted" "$RUN/.rejected.tmp" "$RUN/.pareto" "$RUN/.pareto.err" \
+	"$RUN/.seen.jsonl" "$RUN/.joblog" "$RUN/.jobs" "$RUN/.lost"
 
 if [ "$PLOT" = 1 ] && command -v gnuplot >/dev/null; then
 	"$ROOT/pipelines/plot-pareto.sh" "$RUN" || log "the plot failed"

@@ -21,6 +21,26 @@ whole_numbers() {
 	done
 }
 
+# lock_run FD FILE WHAT: one WHAT ("search", "demo") per run directory at a time. The caller has
+# opened FILE on FD without truncating it (exec 9>>"$RUN/.lock"). Every child inherits FD, so the
+# lock is held until the last of them exits, even when this shell is killed and its trainings go
+# on. FILE holds the pid of the shell that took the lock: if that shell is alive another WHAT is
+# running (die); if it is gone, its children are still finishing their work, and this one waits
+# for them (what they append is then kept, not done again). Needs the script's die.
+lock_run() {
+	command -v flock >/dev/null || die "flock is missing (util-linux)"
+	if ! flock -n "$1"; then
+		holder=$(cat "$2" 2>/dev/null || true)
+		case $holder in '' | *[!0-9]*) holder= ;; esac
+		[ -n "$holder" ] && kill -0 "$holder" 2>/dev/null &&
+			die "another $3 is running in $(dirname "$2") (process $holder holds $2)"
+		echo "$3: the $3 killed in $(dirname "$2") left processes that still hold $2: waiting for them" >&2
+		flock "$1" || die "cannot lock $2"
+		echo "$3: they have finished: resuming" >&2
+	fi
+	echo $$ >"$2"
+}
+
 # JQ_STATUS: jq definitions of a search record's state, the mirror of src/status.h (the one
 # definition; tests/cli/status.sh checks the two agree). Use as jq "$JQ_STATUS select(rejected)".
 #   rejected: gen.error, or a check whose ok is not true; failed: mini.error (not rejected);

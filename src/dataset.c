@@ -78,29 +78,37 @@ static const char *gz_message(gzFile g, const char *path, int *zerr)
 	return !strncmp(msg, path, n) && !strncmp(msg + n, ": ", 2) ? msg + n + 2 : msg;
 }
 
-/* Reads exactly n bytes; returns 0, or -1 with the reason in err. */
-static int gz_read_exact(gzFile g, const char *path, void *buf, size_t n, const char *what,
-			 char *err, size_t errlen)
+/* Reads exactly n bytes into a malloc'd buffer that grows with what the file really holds
+ * (doubling from 1 MiB), so a header that claims gigabytes over a few bytes of file (or of gzip)
+ * fails as truncated instead of allocating them first. Returns the buffer, or NULL with the
+ * reason in err. */
+static uint8_t *gz_read_all(gzFile g, const char *path, size_t n, const char *what, char *err,
+			    size_t errlen)
 {
-	size_t got = 0;
+	size_t cap = n < (1u << 20) ? n : (1u << 20), got = 0;
+	uint8_t *buf = xmalloc(cap);
 	while (got < n) {
-		unsigned chunk = n - got > (1u << 30) ? (1u << 30) : (unsigned)(n - got);
-		int r = gzread(g, (char *)buf + got, chunk);
-		if (r < 0) {
-			int zerr;
-			const char *msg = gz_message(g, path, &zerr);
-			return fail(err, errlen, "%s: corrupt compressed data while reading %s (%s)", path,
-				    what, msg);
+		if (got == cap) {
+			cap = cap > n / 2 ? n : 2 * cap;
+			buf = xrealloc(buf, cap);
 		}
-		if (r == 0) {
+		unsigned chunk = cap - got > (1u << 30) ? (1u << 30) : (unsigned)(cap - got);
+		int r = gzread(g, buf + got, chunk);
+		if (r <= 0) {
 			int zerr;
 			const char *msg = gz_message(g, path, &zerr);
-			return fail(err, errlen, "%s: truncated: %s needs %zu bytes, the file ends after %zu%s%s",
-				    path, what, n, got, zerr ? ": " : "", zerr ? msg : "");
+			if (r < 0)
+				fail(err, errlen, "%s: corrupt compressed data while reading %s (%s)", path,
+				     what, msg);
+			else
+				fail(err, errlen, "%s: truncated: %s needs %zu bytes, the file ends after %zu%s%s",
+				     path, what, n, got, zerr ? ": " : "", zerr ? msg : "");
+			free(buf);
+			return NULL;
 		}
 		got += (size_t)r;
 	}
-	return 0;
+	return buf;
 }
 
 /* Opens an IDX file of unsigned bytes with ndim dimensions, checks its header, reads the data.
@@ -114,9 +122,8 @@ static int idx_read(const char *path, int ndim, int32_t *dims, uint8_t **data, c
 	gzFile g = gzopen(path, "rb");
 	if (!g)
 		return fail(err, errlen, "%s: cannot open (%s)", path, strerror(errno));
-	unsigned char head[4 + 4 * 3];
-	size_t head_len = 4 + 4 * (size_t)ndim;
-	if (gz_read_exact(g, path, head, head_len, "the IDX header", err, errlen))
+	unsigned char *head = gz_read_all(g, path, 4 + 4 * (size_t)ndim, "the IDX header", err, errlen);
+	if (!head)
 		goto bad;
 	uint32_t magic = be32(head);
 	if (magic != (0x0800u | (uint32_t)ndim)) {
@@ -139,8 +146,10 @@ static int idx_read(const char *path, int ndim, int32_t *dims, uint8_t **data, c
 			goto bad;
 		}
 	}
-	*data = xmalloc(total);
-	if (gz_read_exact(g, path, *data, total, "the IDX data", err, errlen))
+	free(head);
+	head = NULL;
+	*data = gz_read_all(g, path, total, "the IDX data", err, errlen);
+	if (!*data)
 		goto bad;
 	char extra;
 	int r = gzread(g, &extra, 1);
@@ -155,6 +164,7 @@ static int idx_read(const char *path, int ndim, int32_t *dims, uint8_t **data, c
 	gzclose(g);
 	return 0;
 bad:
+	free(head);
 	free(*data);
 	*data = NULL;
 	gzclose(g);

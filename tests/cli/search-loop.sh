@@ -9,6 +9,7 @@ S="$ROOT/pipelines/search.sh"
 cat >"$TMP/fake-mini.sh" <<'SH'
 #!/bin/sh
 rec=$(cat)
+[ -z "${FAKE_START:-}" ] || echo "start $(echo "$rec" | jq -r .id)" >>"$FAKE_START"
 sleep "${FAKE_SLEEP:-0}"
 # FAKE_ORDER=1 or 2: finish in an order set by the id, or in the reverse one.
 if [ -n "${FAKE_ORDER:-}" ]; then
@@ -82,8 +83,37 @@ check "the trainings finished in different orders" \
 check_eq "yet the same candidates were generated, iteration by iteration" \
 	"$(jq -r .id "$TMP/ord1/candidates.jsonl" | tr '\n' ' ')" "$(jq -r .id "$TMP/ord2/candidates.jsonl" | tr '\n' ' ')"
 
-# A second search on a run directory in use is refused (it would train and append twice).
-flock "$R2/.lock" sleep 3 &
+# The search shell alone killed (SIGKILL) while a slow training runs: parallel and the trainings
+# go on and append their results; the restart waits for them (they hold the lock) instead of
+# training the same designs again and appending them twice.
+R6="$TMP/run6"
+: >"$FAKE_LOG"
+export FAKE_START="$TMP/started.log"
+: >"$FAKE_START"
+FAKE_SLEEP=1.5 setsid sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$TMP/pid6" \
+	"$S" RUN="$R6" ITER=1 CANDIDATES=4 JOBS=2 SEED=3 PLOT=0 >/dev/null 2>"$TMP/e7" &
+bg=$!
+i=0
+while [ ! -s "$FAKE_START" ] && [ $i -lt 300 ]; do sleep 0.05; i=$((i + 1)); done
+kill -KILL "$(cat "$TMP/pid6")" # the shell only: its parallel and trainings run on
+wait "$bg" 2>/dev/null
+unset FAKE_START
+check_eq "the shell was killed before any training finished" "$(grep -c '' "$R6/evaluated.jsonl")" 0
+FAKE_SLEEP=0 "$S" RUN="$R6" ITER=1 CANDIDATES=4 JOBS=2 SEED=3 PLOT=0 >/dev/null 2>"$TMP/e8"
+check_eq "restarted at once: exit 0" "$?" 0
+# Whatever the killed search left running must be over before the file is judged.
+i=0
+while pgrep -s "$(cat "$TMP/pid6")" >/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+check_eq "restarted at once: no design appended twice" \
+	"$(jq -r .id "$R6/evaluated.jsonl" | sort | uniq -d | wc -l | tr -d ' ')" 0
+check_eq "restarted at once: no design trained twice" "$(sort "$FAKE_LOG" | uniq -d | wc -l | tr -d ' ')" 0
+check_eq "restarted at once: every accepted candidate evaluated" \
+	"$(jq -r 'select(.check.ok) | .id' "$R6/candidates.jsonl" | sort | tr '\n' ' ')" "$(jq -r .id "$R6/evaluated.jsonl" | sort | tr '\n' ' ')"
+check "restarted at once: it waited for the trainings left running" grep -q 'waiting for them' "$TMP/e8"
+
+# A second search on a run directory in use is refused (it would train and append twice). The
+# stand-in for it: a live process whose pid is in the lock file, holding the lock.
+sh -c 'echo $$ >"$1"; exec flock "$1" sleep 3' sh "$R2/.lock" &
 lock_pid=$!
 sleep 0.3
 "$S" RUN="$R2" ITER=4 CANDIDATES=4 PLOT=0 >/dev/null 2>"$TMP/e-lock"
@@ -119,6 +149,29 @@ if cc -std=c11 -D_GNU_SOURCE -O2 -I/usr/include/cjson -o "$TMP/mock-llm" "$ROOT/
 	check "STRATEGY=llm: the prompt states the budgets" jq -e -s '.[0].messages[1].content | test("at most 30.0M")' "$TMP/req.jsonl"
 	check "STRATEGY=llm: the second prompt names the first design of the iteration" \
 		jq -e -s '(.[0].messages[1].content | test("Already proposed") | not) and (.[1].messages[1].content | test("Already proposed in this iteration.*relu6"))' "$TMP/req.jsonl"
+	# A server that answers no request (its script is empty: 503 to all): the iteration is not done,
+	# and the same search against a server that answers then completes it.
+	: >"$TMP/empty.jsonl"
+	rm -f "$TMP/port"
+	"$TMP/mock-llm" --script "$TMP/empty.jsonl" --port-file "$TMP/port" --log "$TMP/req0.jsonl" --lifetime 60 &
+	mpid=$!
+	i=0; while [ ! -s "$TMP/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	R7="$TMP/llm-dead"
+	"$S" RUN="$R7" ITER=1 CANDIDATES=1 STRATEGY=llm LLM_URL="http://127.0.0.1:$(cat "$TMP/port")" \
+		LLM_MODEL=mock GEN_ARGS="--http-retries 0 --timeout 5" PLOT=0 >/dev/null 2>"$TMP/e7"
+	check_eq "STRATEGY=llm, no answer at all: exit 2" "$?" 2
+	kill "$mpid" 2>/dev/null; wait "$mpid" 2>/dev/null
+	check "and the iteration is not marked done" test ! -e "$R7/front-001.jsonl" -a ! -e "$R7/candidates-001.jsonl"
+	check "and the message says the server answered nothing" grep -q 'answered none of the requests' "$TMP/e7"
+	rm -f "$TMP/port"
+	"$TMP/mock-llm" --script "$TMP/script.jsonl" --port-file "$TMP/port" --log "$TMP/req1.jsonl" --lifetime 60 &
+	mpid=$!
+	i=0; while [ ! -s "$TMP/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	"$S" RUN="$R7" ITER=1 CANDIDATES=1 STRATEGY=llm LLM_URL="http://127.0.0.1:$(cat "$TMP/port")" \
+		LLM_MODEL=mock PLOT=0 >/dev/null 2>"$TMP/e8"
+	check_eq "run again with a server that answers: the iteration is done (exit 0)" "$?" 0
+	kill "$mpid" 2>/dev/null; wait "$mpid" 2>/dev/null
+	check "and it has its front" test -s "$R7/front-001.jsonl"
 else
 	fail "build the mock server"
 fi
@@ -126,6 +179,25 @@ fi
 check_eq "an evaluator that writes nothing stops the run (exit 2)" "$?" 2
 check "and the iteration is not marked done" test ! -e "$TMP/bad/front-001.jsonl"
 check "and the message says what to check" grep -q 'MINI_TRAIN' "$TMP/e6"
+# An evaluator that exits without a record for one candidate (a crash, a kill, a host that failed):
+# the candidate is kept in evaluated.jsonl with mini.error and the host, not lost.
+cat >"$TMP/lose-one.sh" <<'SH'
+#!/bin/sh
+rec=$(cat)
+[ "${PARALLEL_SEQ:-}" = 2 ] && exit 0
+echo "$rec" | jq -c '.mini = {val_acc: 0.5}'
+SH
+chmod +x "$TMP/lose-one.sh"
+"$S" RUN="$TMP/lose" ITER=1 CANDIDATES=3 MINI_TRAIN="$TMP/lose-one.sh" PLOT=0 >/dev/null 2>"$TMP/e9"
+check_eq "an evaluation without a record: exit 0" "$?" 0
+check_eq "an evaluation without a record: every accepted candidate is in evaluated.jsonl" \
+	"$(jq -r 'select(.check.ok) | .id' "$TMP/lose/candidates.jsonl" | sort | tr '\n' ' ')" "$(jq -r .id "$TMP/lose/evaluated.jsonl" | sort | tr '\n' ' ')"
+check_eq "an evaluation without a record: that one has mini.error" \
+	"$(jq -s 'map(select(.mini.error | tostring | test("wrote no record"))) | length' "$TMP/lose/evaluated.jsonl")" 1
+check "every evaluation names the host that ran it (mini.host)" \
+	jq -e -s --arg h "$(hostname)" 'length == 3 and all(.mini.host == $h)' "$TMP/lose/evaluated.jsonl"
+check "the log says a candidate got no record" grep -q 'got no record from the evaluator' "$TMP/e9"
+check "pareto sees it: counted as failed in the summary" jq -e '.counts.failed == 1' "$TMP/lose/summary.json"
 "$S" STRATEGY=sideways RUN="$TMP/x" >/dev/null 2>&1
 check_eq "a bad STRATEGY: exit 2" "$?" 2
 "$S" --help | grep -q SSHLOGIN

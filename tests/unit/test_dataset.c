@@ -10,7 +10,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -179,6 +181,60 @@ static void test_idx(void)
 	T_CHECK(load_err(DS_FASHION_MNIST, missing, SPLIT_TRAIN, err, sizeof err) == -1 &&
 			strstr(err, "nowhere/train-images-idx3-ubyte"),
 		"missing IDX folder names the file (%s)", err);
+}
+
+/* The address space this process uses now, in bytes (/proc/self/statm), or 0. */
+static size_t address_space(void)
+{
+	unsigned long pages = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (f) {
+		if (fscanf(f, "%lu", &pages) != 1)
+			pages = 0;
+		fclose(f);
+	}
+	return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* An IDX header that claims 3000 images of 1000×1000 (3 GB, under the 4 GiB cap) over a file of
+ * 16 bytes, plain and gzip: the loader must say "truncated" without allocating the 3 GB first. The
+ * load runs in a child whose address space is capped 1 GiB above the parent's, where allocating
+ * the claim fails (xmalloc then exits "out of memory"). */
+static void test_idx_claims(void)
+{
+	unsigned char head[16], lab[8 + 3] = {0};
+	const unsigned char labels[3] = {1, 2, 3};
+	put_be32(head, 0x803);
+	put_be32(head + 4, 3000);
+	put_be32(head + 8, 1000);
+	put_be32(head + 12, 1000);
+	size_t nl = make_idx_labels(lab, 3, labels);
+	char dir[512];
+	path_in(dir, sizeof dir, "claim");
+	mkdir(dir, 0700);
+	write_bytes("claim/t10k-images-idx3-ubyte", head, sizeof head);
+	write_bytes("claim/t10k-labels-idx1-ubyte", lab, nl);
+	write_gz("claim/train-images-idx3-ubyte.gz", head, sizeof head);
+	write_gz("claim/train-labels-idx1-ubyte.gz", lab, nl);
+	size_t cap = address_space() + ((size_t)1 << 30);
+	for (int split = 0; split < 2; split++) {
+		const char *what = split ? "plain" : "gzip";
+		fflush(stdout);
+		pid_t pid = fork();
+		if (pid == 0) {
+			struct rlimit rl = {cap, cap};
+			setrlimit(RLIMIT_AS, &rl);
+			char err[512];
+			int rc = load_err(DS_FASHION_MNIST, dir, split ? SPLIT_TEST : SPLIT_TRAIN, err,
+					  sizeof err);
+			_exit(rc == -1 && strstr(err, "truncated") ? 0 : 3);
+		}
+		int status = -1;
+		waitpid(pid, &status, 0);
+		T_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			"IDX (%s) claiming 3 GB over 16 bytes: \"truncated\", nothing allocated for the claim (status %d)",
+			what, status);
+	}
 }
 
 /* A CIFAR record: label bytes then planes R, G, B with pixel p of plane ch = (seed + 3p + ch). */
@@ -619,6 +675,7 @@ int main(void)
 	}
 	test_rng();
 	test_idx();
+	test_idx_claims();
 	test_cifar();
 	test_safetensors();
 	test_batch();
