@@ -38,6 +38,11 @@ int64_t cost_plan_graph(const struct graph *g, struct plan_tensor *t, char *err,
 	return plan_run(t, g->ntensors, COST_ARENA_ALIGN, err, errlen);
 }
 
+int64_t cost_sram_bytes(int64_t arena_bytes, int64_t stack_bytes)
+{
+	return (arena_bytes + COST_RAM_ALIGN - 1) / COST_RAM_ALIGN * COST_RAM_ALIGN + stack_bytes;
+}
+
 int cost_compute(const struct arch_net *net, struct cost *c, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof *c);
@@ -64,5 +69,7 @@ int cost_compute(const struct arch_net *net, struct cost *c, char *err, size_t e
 	}
 	free(t);
 	graph_free(&g);
+	c->stack_bytes = COST_STACK_BYTES;
+	c->sram_bytes = cost_sram_bytes(c->arena_bytes, c->stack_bytes);
 	return c->arena_bytes >= 0 ? 0 : -1;
 }

@@ -7,7 +7,10 @@
  *               (int32 bias, int32 requant multiplier, int8 shift); plus 256 bytes per lookup
  *               table: one per op applying sigmoid (SE), swish or leakyrelu
  *   peak_sram   layer by layer: max over ops of input(s) + output + tensors held for later
- *   arena       the planner's arena with in-place ops (what emit-c allocates) */
+ *   arena       the planner's arena with in-place ops (what emit-c allocates)
+ *   sram        what the emitted program needs in SRAM: the arena rounded up to RAM words plus
+ *               the stack reserve (COST_STACK_BYTES, emit-c's --stack); --sram-max applies to it,
+ *               in check-cost, in emit-c and in the emitted linker script alike */
 #ifndef LMNAS_COST_H
 #define LMNAS_COST_H
 #include <stdint.h>
@@ -18,6 +21,11 @@
 #define COST_LUT_BYTES 256
 #define COST_PER_CHANNEL_BYTES 9
 #define COST_ARENA_ALIGN 1
+/* The stack reserved in SRAM next to the arena (emit-c's --stack default and the linker
+ * script's _stack_size); a multiple of 8, the AAPCS stack alignment. */
+#define COST_STACK_BYTES 8192
+/* The emitted linker script places .bss (the arena) in whole 4-byte words. */
+#define COST_RAM_ALIGN 4
 
 struct cost {
 	int64_t macs, params, flash_bytes;
@@ -25,6 +33,8 @@ struct cost {
 	char peak_op[160];
 	int64_t arena_bytes;     /* planned, in place */
 	char arena_op[160];      /* the op where the arena is fullest */
+	int64_t stack_bytes;     /* COST_STACK_BYTES */
+	int64_t sram_bytes;      /* cost_sram_bytes(arena_bytes, stack_bytes) */
 	int64_t block_macs[ARCH_MAX_BLOCKS]; /* MACs per block (for messages) */
 };
 
@@ -34,6 +44,9 @@ void cost_count(const struct graph *g, struct cost *c);
 
 /* Flash bytes of one op (weights + per-channel + LUT). */
 int64_t cost_op_flash(const struct g_op *op);
+
+/* SRAM of the emitted program: the arena rounded up to COST_RAM_ALIGN, plus the stack. */
+int64_t cost_sram_bytes(int64_t arena_bytes, int64_t stack_bytes);
 
 /* Everything, including the layer-by-layer peak and the planned arena. Returns 0, or -1 with err
  * when the planner's self-check fails (a bug). */
