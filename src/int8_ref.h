@@ -9,7 +9,12 @@
  * output channel; real = scale * (q - zero_point). A conv accumulates (x - x_zp) * w in int32,
  * adds the int32 bias and requantises per output channel with a Q31 multiplier and a shift:
  *   q = clamp(MultiplyByQuantizedMultiplier(acc, mult[c], shift[c]) + out_zp, lo, hi)
- * then optionally maps q through a 256-entry lookup table (sigmoid, swish, LeakyReLU). */
+ * then optionally maps q through a 256-entry lookup table (sigmoid, swish, LeakyReLU).
+ *
+ * No int32 overflow, whatever the parameters: a conv's accumulator is at most
+ * 255 * 127 * cin * k * k in magnitude, below 2^31 for the arch limits (cin <= 4096 for 1x1,
+ * k <= 15 depthwise); the sums that can exceed int32 (accumulator + bias, the two scaled operands
+ * of an add) and the left shift of a requantisation are computed in 64 bits and saturated. */
 #ifndef LMNAS_INT8_REF_H
 #define LMNAS_INT8_REF_H
 #include <stdint.h>
@@ -34,12 +39,21 @@ static inline int32_t lmq_rdbpot(int32_t x, int e)
 	return (x >> e) + (rem > threshold ? 1 : 0);
 }
 
-/* TFLite MultiplyByQuantizedMultiplier: x * mult * 2^shift / 2^31 (shift > 0: left). */
+/* v saturated to int32. */
+static inline int32_t lmq_sat32(int64_t v)
+{
+	return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
+}
+
+/* TFLite MultiplyByQuantizedMultiplier: x * mult * 2^shift / 2^31 (shift > 0: left, saturating;
+ * shift in -31..30). */
 static inline int32_t lmq_mbqm(int32_t x, int32_t mult, int shift)
 {
 	int left = shift > 0 ? shift : 0;
 	int right = shift > 0 ? 0 : -shift;
-	return lmq_rdbpot(lmq_srdhm((int32_t)((uint32_t)x << left), mult), right);
+	if (left)
+		x = lmq_sat32((int64_t)x * ((int64_t)1 << left));
+	return lmq_rdbpot(lmq_srdhm(x, mult), right);
 }
 
 static inline int8_t lmq_clamp(int32_t v, int32_t lo, int32_t hi)
@@ -59,7 +73,8 @@ struct lmq_rq {
 
 static inline int8_t lmq_requant(int32_t acc, const struct lmq_rq *rq, int c)
 {
-	int8_t q = lmq_clamp(lmq_mbqm(acc + rq->bias[c], rq->mult[c], rq->shift[c]) + rq->out_zp,
+	int32_t v = lmq_sat32((int64_t)acc + rq->bias[c]);
+	int8_t q = lmq_clamp(lmq_sat32((int64_t)lmq_mbqm(v, rq->mult[c], rq->shift[c]) + rq->out_zp),
 			     rq->lo, rq->hi);
 	return rq->lut ? rq->lut[q + 128] : q;
 }
@@ -144,15 +159,19 @@ static inline void lmq_dw(const int8_t *x, int32_t h, int32_t wd, int32_t c, int
 }
 
 /* Global average pool: y[c] = round(mean_p x[p][c]), same scale and zero point as x.
- * x: [np][c], y: [c]; y must not overlap x. */
+ * x: [np][c], y: [c]; y must not overlap x. np <= 2^24 (4096 x 4096), so sum fits int32 and its
+ * magnitude (at most 2^31) fits uint32. */
 static inline void lmq_gap(const int8_t *x, int32_t np, int32_t c, int8_t *y)
 {
 	int32_t ch, p;
 	for (ch = 0; ch < c; ch++) {
 		int32_t sum = 0, q;
+		uint32_t mag;
 		for (p = 0; p < np; p++)
 			sum += x[p * c + ch];
-		q = sum >= 0 ? (sum + np / 2) / np : -((-sum + np / 2) / np);
+		mag = sum >= 0 ? (uint32_t)sum : 0u - (uint32_t)sum;
+		q = (int32_t)((mag + (uint32_t)np / 2) / (uint32_t)np);
+		q = sum >= 0 ? q : -q;
 		y[ch] = lmq_clamp(q, -128, 127);
 	}
 }
@@ -166,7 +185,8 @@ static inline void lmq_scale(const int8_t *x, int32_t np, int32_t c, int32_t x_z
 	for (p = 0; p < np; p++)
 		for (ch = 0; ch < c; ch++) {
 			int32_t v = ((int32_t)x[p * c + ch] - x_zp) * ((int32_t)g[ch] - g_zp);
-			y[p * c + ch] = lmq_clamp(lmq_mbqm(v, mult, shift) + y_zp, -128, 127);
+			y[p * c + ch] = lmq_clamp(lmq_sat32((int64_t)lmq_mbqm(v, mult, shift) + y_zp),
+						  -128, 127);
 		}
 }
 
@@ -183,7 +203,8 @@ static inline void lmq_add(const int8_t *a, int32_t a_zp, const int8_t *b, int32
 		int32_t vb = ((int32_t)b[i] - b_zp) * (1 << LMQ_ADD_LEFT_SHIFT);
 		int32_t sa = lmq_mbqm(va, mult[0], shift[0]);
 		int32_t sb = lmq_mbqm(vb, mult[1], shift[1]);
-		y[i] = lmq_clamp(lmq_mbqm(sa + sb, mult[2], shift[2]) + y_zp, -128, 127);
+		int32_t sum = lmq_sat32((int64_t)sa + sb);
+		y[i] = lmq_clamp(lmq_sat32((int64_t)lmq_mbqm(sum, mult[2], shift[2]) + y_zp), -128, 127);
 	}
 }
 #endif
