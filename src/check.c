@@ -231,6 +231,7 @@ static void add_cost(cJSON *cost, const struct cost *c)
 	cJSON_AddNumberToObject(cost, "macs", (double)c->macs);
 	cJSON_AddNumberToObject(cost, "params", (double)c->params);
 	cJSON_AddNumberToObject(cost, "flash_bytes", (double)c->flash_bytes);
+	cJSON_AddNumberToObject(cost, "flash_code_bytes", (double)c->flash_code_bytes);
 	cJSON_AddNumberToObject(cost, "peak_sram_bytes", (double)c->peak_sram_bytes);
 	cJSON_AddStringToObject(cost, "peak_op", c->peak_op);
 	cJSON_AddNumberToObject(cost, "arena_bytes", (double)c->arena_bytes);

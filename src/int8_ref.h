@@ -19,6 +19,17 @@
 #define LMNAS_INT8_REF_H
 #include <stdint.h>
 
+/* The loop kernels below are compiled once each, neither inlined nor specialised to a call's
+ * constants, so a model's code is a fixed size per kernel plus one call per op, which check-cost
+ * counts (cost.h, "flash"); "unused" keeps a model that calls only some of them warning-free. */
+#if defined(__clang__)
+#define LMQ_KERNEL static __attribute__((noinline, unused))
+#elif defined(__GNUC__)
+#define LMQ_KERNEL static __attribute__((noipa, unused))
+#else
+#define LMQ_KERNEL static
+#endif
+
 /* gemmlowp SaturatingRoundingDoublingHighMul: round(a * b / 2^31), saturating INT32_MIN^2. */
 static inline int32_t lmq_srdhm(int32_t a, int32_t b)
 {
@@ -81,7 +92,7 @@ static inline int8_t lmq_requant(int32_t acc, const struct lmq_rq *rq, int c)
 
 /* Pointwise (1x1) convolution, also the linear layers (np = 1).
  * x: [np][cin] (zero point x_zp), w: [cout][cin], y: [np][cout]. y must not overlap x. */
-static inline void lmq_pw(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp,
+LMQ_KERNEL void lmq_pw(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp,
 			  const int8_t *w, int32_t cout, const struct lmq_rq *rq, int8_t *y)
 {
 	int32_t p, o, i;
@@ -101,7 +112,7 @@ static inline void lmq_pw(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp
 /* Pointwise convolution with sparse ternary weights packed 2 bits each (code 0: 0, 1: +1,
  * 2: -1; weight j of the flat [cout][cin] array in bits 2*(j%4) of byte j/4); the per-channel
  * scale is in the requantisation multiplier. Otherwise as lmq_pw. */
-static inline void lmq_pw_t2(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp,
+LMQ_KERNEL void lmq_pw_t2(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp,
 			     const uint8_t *w2, int32_t cout, const struct lmq_rq *rq, int8_t *y)
 {
 	int32_t p, o, i;
@@ -125,7 +136,7 @@ static inline void lmq_pw_t2(const int8_t *x, int32_t np, int32_t cin, int32_t x
  * may be x itself
  * (in place, TinyEngine style): output position p of channel c overwrites input position p of
  * channel c, which no later channel reads. Without a scratch y must not overlap x. */
-static inline void lmq_dw(const int8_t *x, int32_t h, int32_t wd, int32_t c, int32_t x_zp,
+LMQ_KERNEL void lmq_dw(const int8_t *x, int32_t h, int32_t wd, int32_t c, int32_t x_zp,
 			  const int8_t *w, int32_t k, int32_t s, int32_t pad, int32_t oh, int32_t ow,
 			  const struct lmq_rq *rq, int8_t *y, int8_t *scratch)
 {
@@ -161,7 +172,7 @@ static inline void lmq_dw(const int8_t *x, int32_t h, int32_t wd, int32_t c, int
 /* Global average pool: y[c] = round(mean_p x[p][c]), same scale and zero point as x.
  * x: [np][c], y: [c]; y must not overlap x. np <= 2^24 (4096 x 4096), so sum fits int32 and its
  * magnitude (at most 2^31) fits uint32. */
-static inline void lmq_gap(const int8_t *x, int32_t np, int32_t c, int8_t *y)
+LMQ_KERNEL void lmq_gap(const int8_t *x, int32_t np, int32_t c, int8_t *y)
 {
 	int32_t ch, p;
 	for (ch = 0; ch < c; ch++) {
@@ -177,7 +188,7 @@ static inline void lmq_gap(const int8_t *x, int32_t np, int32_t c, int8_t *y)
 }
 
 /* SE scaling: y[p][c] = requant((x[p][c] - x_zp) * (g[c] - g_zp)). y may be x (in place). */
-static inline void lmq_scale(const int8_t *x, int32_t np, int32_t c, int32_t x_zp,
+LMQ_KERNEL void lmq_scale(const int8_t *x, int32_t np, int32_t c, int32_t x_zp,
 			     const int8_t *g, int32_t g_zp, int32_t mult, int32_t shift,
 			     int32_t y_zp, int8_t *y)
 {
@@ -193,7 +204,7 @@ static inline void lmq_scale(const int8_t *x, int32_t np, int32_t c, int32_t x_z
 /* Residual add as TFLite: both inputs shifted left 20 bits, scaled to twice the larger input
  * scale, summed, requantised. mult/shift: [0] a, [1] b, [2] output. y may be a or b. */
 #define LMQ_ADD_LEFT_SHIFT 20
-static inline void lmq_add(const int8_t *a, int32_t a_zp, const int8_t *b, int32_t b_zp,
+LMQ_KERNEL void lmq_add(const int8_t *a, int32_t a_zp, const int8_t *b, int32_t b_zp,
 			   int32_t n, const int32_t *mult, const int8_t *shift, int32_t y_zp,
 			   int8_t *y)
 {

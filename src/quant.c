@@ -921,17 +921,24 @@ out:
 
 size_t quant_flash_bytes(const struct qmodel *m)
 {
+	static const enum cost_kernel kernel[] = {
+		[QOP_PW] = COST_K_PW, [QOP_DW] = COST_K_DW, [QOP_GAP] = COST_K_GAP,
+		[QOP_SCALE] = COST_K_SCALE, [QOP_ADD] = COST_K_ADD};
+	int calls[COST_NKERNELS] = {0};
 	size_t b = 0;
 	for (int i = 0; i < m->nops; i++) {
 		const struct qop *o = &m->ops[i];
+		enum cost_kernel k = o->w2 ? COST_K_PW_T2 : kernel[o->kind];
+		calls[k]++;
+		b += (size_t)cost_op_struct_bytes(k);
 		if (o->kind != QOP_PW && o->kind != QOP_DW)
 			continue;
 		size_t nw = (size_t)o->cout * o->cin * o->k * o->k;
-		b += (o->w2 ? (nw + 3) / 4 : nw) + 9 * (size_t)o->cout;
+		b += (o->w2 ? (nw + 3) / 4 : nw) + COST_PER_CHANNEL_BYTES * (size_t)o->cout;
 		if (is_lut(o->act))
-			b += 256;
+			b += COST_LUT_BYTES;
 	}
-	return b;
+	return b + (size_t)cost_code_bytes(calls);
 }
 
 int quant_load_images(const char *dataset, const char *path, int split, int h, int w, int c,

@@ -136,9 +136,8 @@ void int8_ref_run(const struct qmodel *m, const int8_t *q_in, int8_t *arena, int
 void quant_print_plan(const struct qmodel *m, FILE *f);
 
 
-/* Flash bytes of the deployed model by the check-cost formula: for every conv/linear int8
- * weights + 9 bytes per output channel (int32 bias, int32 multiplier, int8 shift), plus 256
- * bytes per lookup table. */
+/* Flash bytes of the deployed model by the check-cost formula (cost.h "flash_bytes"), with
+ * ternary weights at 2 bits and their kernel: parameters, structs and code. */
 size_t quant_flash_bytes(const struct qmodel *m);
 
 /* Up to limit images (0 = all) of a dataset split (dataset.h: fashion-mnist, cifar10, cifar100,
