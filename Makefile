@@ -25,10 +25,9 @@ LMNAS_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -I/usr/includ
 ifneq ($(findstring clang,$(notdir $(CC))),)
 LMNAS_CFLAGS += -Wno-unknown-pragmas -Wno-bitwise-conditional-parentheses \
 	-Wno-string-concatenation '-Dtarget_clones(...)='
-endif
+else ifneq ($(findstring -fsanitize,$(CFLAGS)),)
 # GCC's -Wformat-truncation misfires under -fsanitize (it takes vsnprintf(NULL, 0, fmt, ap), the
 # length query, for "a null format string").
-ifneq ($(findstring -fsanitize,$(CFLAGS)),)
 LMNAS_CFLAGS += -Wno-format-truncation
 endif
 LMNAS_LDLIBS := -lopenblas -lcjson -lcurl -lz -lm -fopenmp
