@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,13 +35,45 @@ char *emit_sanitize(const char *name, char *out, size_t outlen)
 
 /* ---- the output folder, whole or not at all ---- */
 
+/* Removes the staging folders "prefix.PID" (and "prefix.PID.old") of processes that are gone:
+ * an emit-c killed while writing. */
+static void remove_stale(const char *prefix)
+{
+	const char *slash = strrchr(prefix, '/');
+	const char *base = slash ? slash + 1 : prefix;
+	char parent[4096];
+	snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - prefix) + 1 : 1,
+		 slash ? prefix : ".");
+	DIR *d = opendir(parent);
+	if (!d)
+		return;
+	size_t blen = strlen(base);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, base, blen) || e->d_name[blen] != '.')
+			continue;
+		char *end;
+		long pid = strtol(e->d_name + blen + 1, &end, 10);
+		if (pid > 0 && end != e->d_name + blen + 1 && (!*end || !strcmp(end, ".old")) &&
+		    kill((pid_t)pid, 0) && errno == ESRCH) {
+			char path[8192];
+			snprintf(path, sizeof path, "%s%s%s", slash ? "" : "./",
+				 slash ? parent : "", e->d_name);
+			emit_remove_tree(path);
+		}
+	}
+	closedir(d);
+}
+
 int emit_stage_dir(const char *dir, char *tmp, size_t n, char *err, size_t errlen)
 {
 	size_t len = strlen(dir);
 	while (len > 1 && dir[len - 1] == '/')
 		len--;
-	if ((size_t)snprintf(tmp, n, "%.*s.tmp.%ld", (int)len, dir, (long)getpid()) >= n)
+	if ((size_t)snprintf(tmp, n, "%.*s.tmp", (int)len, dir) >= n - 24)
 		return fail(err, errlen, "%s: path too long", dir);
+	remove_stale(tmp);
+	snprintf(tmp + strlen(tmp), 24, ".%ld", (long)getpid());
 	emit_remove_tree(tmp); /* left by an earlier process with our pid */
 	if (mkdir(tmp, 0777))
 		return fail(err, errlen, "%s: %s", tmp, strerror(errno));

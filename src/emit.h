@@ -24,7 +24,8 @@ char *emit_sanitize(const char *name, char *out, size_t outlen);
 
 /* The output folder is written whole or not at all. emit_stage_dir makes an empty folder beside
  * dir ("dir.tmp.PID", in dir's parent, so the rename stays on one file system) and writes its
- * path to tmp; emit_commit_dir renames it to dir (an existing dir is swapped out atomically and
+ * path to tmp (first removing the staging folders of dir left by processes that are gone);
+ * emit_commit_dir renames it to dir (an existing dir is swapped out atomically and
  * removed); emit_remove_tree removes a staged folder that failed. Return 0, or -1 with err. */
 int emit_stage_dir(const char *dir, char *tmp, size_t n, char *err, size_t errlen);
 int emit_commit_dir(const char *tmp, const char *dir, char *err, size_t errlen);

@@ -69,6 +69,12 @@ check_eq "write error: exit 1" "$?" 1
 check "write error: emit.error says why" jq -e '.emit.error | test("File too large")' "$TMP/rec3"
 check "write error: no partial output folder" test ! -e "$TMP/big"
 check_eq "write error: no temporary folder left" "$(ls "$TMP" | grep -c '^big')" 0
+# a staging folder left by a killed emit-c (its pid gone) is removed by the next run
+dead=$(sh -c 'echo $$')
+mkdir -p "$TMP/big.tmp.$dead/x" "$TMP/big.tmp.1"
+"$E" --model "$TMP/q.safetensors" --name big -o "$TMP/big" --no-build </dev/null >/dev/null 2>&1
+check "a dead process's staging folder is removed" test ! -e "$TMP/big.tmp.$dead"
+check "a live process's staging folder is kept" test -d "$TMP/big.tmp.1"
 # a second run replaces the folder whole
 "$E" --model "$TMP/q.safetensors" --name other -o "$TMP/tight" --no-build </dev/null >/dev/null 2>&1
 check_eq "rerun into an existing folder: only the new files" "$(ls "$TMP/tight" | grep -c tight)" 0
