@@ -19,7 +19,7 @@ OUT=${1:-$ROOT/build/deploy}
 GOLD=$PM/golden-logits.safetensors
 mkdir -p "$OUT"
 make -s -C "$ROOT" bin/quantize bin/emit-c bin/check-cost
-printf '%-14s %9s %9s %11s %11s %8s %8s %6s %s\n' model arena_B paper_KB flash_B formula_B host m7 top1 m7_seconds
+printf '%-14s %9s %9s %9s %11s %11s %8s %8s %6s %s\n' model arena_B sram_B paper_KB flash_B formula_B host m7 top1 m7_seconds
 for m in lmanet-elite lmanet-core qwnet-core; do
 	case $m in lmanet-elite) claim=165 ;; lmanet-core) claim=215 ;; qwnet-core) claim=227 ;; esac
 	"$ROOT/bin/quantize" --weights "$PM/$m-kd.safetensors" --arch "$PM/$m.json" \
@@ -33,8 +33,9 @@ for m in lmanet-elite lmanet-core qwnet-core; do
 	t0=$(date +%s)
 	make -s -C "$OUT/$m" m7-test >"$OUT/$m.m7.log" 2>&1 || true
 	t1=$(date +%s)
-	printf '%-14s %9s %9s %11s %11s %8s %8s %6s %s\n' "$m" \
-		"$(jq .emit.arena_bytes "$OUT/$m.emit.json")" "$claim" \
+	printf '%-14s %9s %9s %9s %11s %11s %8s %8s %6s %s\n' "$m" \
+		"$(jq .emit.arena_bytes "$OUT/$m.emit.json")" "$(jq .emit.sram_bytes "$OUT/$m.emit.json")" \
+		"$claim" \
 		"$(jq .emit.flash_bytes "$OUT/$m.emit.json")" \
 		"$(jq .emit.flash_formula_bytes "$OUT/$m.emit.json")" \
 		"$(tail -1 "$OUT/$m.host.log" | cut -d' ' -f1)" \

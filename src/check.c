@@ -16,7 +16,8 @@ const char check_opts_help[] =
 	"  --classes N         classifier outputs (default 100; a record's \"classes\" wins)\n"
 	"  --macs-min N        reject below N MACs (accepts 20M, 1.5G)\n"
 	"  --macs-max N        reject above N MACs (e.g. 350M)\n"
-	"  --sram-max BYTES    reject when the planned int8 arena (cost.arena_bytes) exceeds BYTES\n"
+	"  --sram-max BYTES    reject when the SRAM of the emitted program (cost.sram_bytes: the\n"
+	"                      int8 arena plus the stack reserve) exceeds BYTES, as emit-c does\n"
 	"                      (accepts 320KiB, 512K, 2MiB, 65536)\n"
 	"  --flash-max BYTES   reject when the int8 model (cost.flash_bytes) exceeds BYTES\n"
 	"                      (for the four limits, 0 means no limit: the default)\n"
@@ -230,15 +231,18 @@ static void add_cost(cJSON *cost, const struct cost *c)
 	cJSON_AddNumberToObject(cost, "macs", (double)c->macs);
 	cJSON_AddNumberToObject(cost, "params", (double)c->params);
 	cJSON_AddNumberToObject(cost, "flash_bytes", (double)c->flash_bytes);
+	cJSON_AddNumberToObject(cost, "flash_code_bytes", (double)c->flash_code_bytes);
 	cJSON_AddNumberToObject(cost, "peak_sram_bytes", (double)c->peak_sram_bytes);
 	cJSON_AddStringToObject(cost, "peak_op", c->peak_op);
 	cJSON_AddNumberToObject(cost, "arena_bytes", (double)c->arena_bytes);
 	cJSON_AddStringToObject(cost, "arena_op", c->arena_op);
+	cJSON_AddNumberToObject(cost, "stack_bytes", (double)c->stack_bytes);
+	cJSON_AddNumberToObject(cost, "sram_bytes", (double)c->sram_bytes);
 }
 
 static void check_limits(const struct cost *c, const struct check_opts *o, cJSON *list)
 {
-	char a[32], b[32], d[32];
+	char a[32], b[32], d[32], e[32];
 	if (o->macs_max > 0 && c->macs > o->macs_max) {
 		int widest = 0;
 		for (int i = 1; i < ARCH_MAX_BLOCKS; i++)
@@ -257,13 +261,15 @@ static void check_limits(const struct cost *c, const struct check_opts *o, cJSON
 			  "MACs %s are below the %s minimum; widen channels, raise expansion or add "
 			  "layers to use the budget",
 			  fmt_count((double)c->macs, a, sizeof a), fmt_count(o->macs_min, b, sizeof b));
-	if (o->sram_max > 0 && c->arena_bytes > o->sram_max)
-		violation(list, "sram", cJSON_CreateNumber((double)c->arena_bytes),
+	if (o->sram_max > 0 && c->sram_bytes > o->sram_max)
+		violation(list, "sram", cJSON_CreateNumber((double)c->sram_bytes),
 			  cJSON_CreateNumber(o->sram_max),
-			  "The int8 activation arena needs %s, over the %s SRAM limit, with its peak at "
-			  "%s; reduce the channels or expansion there, or downsample with stride 2 "
-			  "earlier",
+			  "The int8 activation arena needs %s (plus %s of stack: %s), over the %s SRAM "
+			  "limit, with its peak at %s; reduce the channels or expansion there, or "
+			  "downsample with stride 2 earlier",
 			  fmt_bytes((double)c->arena_bytes, a, sizeof a),
+			  fmt_bytes((double)c->stack_bytes, d, sizeof d),
+			  fmt_bytes((double)c->sram_bytes, e, sizeof e),
 			  fmt_bytes(o->sram_max, b, sizeof b), c->arena_op);
 	if (o->flash_max > 0 && c->flash_bytes > o->flash_max)
 		violation(list, "flash", cJSON_CreateNumber((double)c->flash_bytes),

@@ -4,6 +4,7 @@
  * check_record adds to a record holding "arch":
  *   "id"    the arch's canonical hash (arch_id)
  *   "cost"  {macs, params, flash_bytes, peak_sram_bytes, peak_op, arena_bytes, arena_op,
+ *            stack_bytes, sram_bytes,
  *            resolution: [h, w], classes}
  *   "check" {ok, violations: [{metric, value, limit, message[, field]}]}
  * Resolution and classes come from the record's top-level "resolution" (N, [h, w] or "HxW") and
@@ -20,7 +21,7 @@
 struct check_opts {
 	int res_h, res_w, classes;   /* defaults 160x160 and 100 classes, the paper's setting */
 	double macs_min, macs_max;   /* 0 = no limit */
-	double sram_max, flash_max;  /* bytes, 0 = no limit; sram_max applies to cost.arena_bytes */
+	double sram_max, flash_max;  /* bytes, 0 = no limit; sram_max applies to cost.sram_bytes */
 	const struct space *space;   /* NULL = no space check */
 	/* the seen-id set for --seen: sorted, for bsearch */
 	char (*seen)[CHECK_ID_LEN];

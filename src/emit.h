@@ -22,6 +22,15 @@ struct emit_opts {
  * at most outlen-1 characters). Returns out. */
 char *emit_sanitize(const char *name, char *out, size_t outlen);
 
-/* Writes every file. Returns 0, or -1 with a reason in err. */
+/* The output folder is written whole or not at all. emit_stage_dir makes an empty folder beside
+ * dir ("dir.tmp.PID", in dir's parent, so the rename stays on one file system) and writes its
+ * path to tmp (first removing the staging folders of dir left by processes that are gone);
+ * emit_commit_dir renames it to dir (an existing dir is swapped out atomically and
+ * removed); emit_remove_tree removes a staged folder that failed. Return 0, or -1 with err. */
+int emit_stage_dir(const char *dir, char *tmp, size_t n, char *err, size_t errlen);
+int emit_commit_dir(const char *tmp, const char *dir, char *err, size_t errlen);
+void emit_remove_tree(const char *path);
+
+/* Writes every file into o->dir (created if missing). Returns 0, or -1 with a reason in err. */
 int emit_write(const struct qmodel *m, const struct emit_opts *o, char *err, size_t errlen);
 #endif

@@ -9,10 +9,26 @@
  * output channel; real = scale * (q - zero_point). A conv accumulates (x - x_zp) * w in int32,
  * adds the int32 bias and requantises per output channel with a Q31 multiplier and a shift:
  *   q = clamp(MultiplyByQuantizedMultiplier(acc, mult[c], shift[c]) + out_zp, lo, hi)
- * then optionally maps q through a 256-entry lookup table (sigmoid, swish, LeakyReLU). */
+ * then optionally maps q through a 256-entry lookup table (sigmoid, swish, LeakyReLU).
+ *
+ * No int32 overflow, whatever the parameters: a conv's accumulator is at most
+ * 255 * 127 * cin * k * k in magnitude, below 2^31 for the arch limits (cin <= 4096 for 1x1,
+ * k <= 15 depthwise); the sums that can exceed int32 (accumulator + bias, the two scaled operands
+ * of an add) and the left shift of a requantisation are computed in 64 bits and saturated. */
 #ifndef LMNAS_INT8_REF_H
 #define LMNAS_INT8_REF_H
 #include <stdint.h>
+
+/* The loop kernels below are compiled once each, neither inlined nor specialised to a call's
+ * constants, so a model's code is a fixed size per kernel plus one call per op, which check-cost
+ * counts (cost.h, "flash"); "unused" keeps a model that calls only some of them warning-free. */
+#if defined(__clang__)
+#define LMQ_KERNEL static __attribute__((noinline, unused))
+#elif defined(__GNUC__)
+#define LMQ_KERNEL static __attribute__((noipa, unused))
+#else
+#define LMQ_KERNEL static
+#endif
 
 /* gemmlowp SaturatingRoundingDoublingHighMul: round(a * b / 2^31), saturating INT32_MIN^2. */
 static inline int32_t lmq_srdhm(int32_t a, int32_t b)
@@ -34,12 +50,21 @@ static inline int32_t lmq_rdbpot(int32_t x, int e)
 	return (x >> e) + (rem > threshold ? 1 : 0);
 }
 
-/* TFLite MultiplyByQuantizedMultiplier: x * mult * 2^shift / 2^31 (shift > 0: left). */
+/* v saturated to int32. */
+static inline int32_t lmq_sat32(int64_t v)
+{
+	return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
+}
+
+/* TFLite MultiplyByQuantizedMultiplier: x * mult * 2^shift / 2^31 (shift > 0: left, saturating;
+ * shift in -31..30). */
 static inline int32_t lmq_mbqm(int32_t x, int32_t mult, int shift)
 {
 	int left = shift > 0 ? shift : 0;
 	int right = shift > 0 ? 0 : -shift;
-	return lmq_rdbpot(lmq_srdhm((int32_t)((uint32_t)x << left), mult), right);
+	if (left)
+		x = lmq_sat32((int64_t)x * ((int64_t)1 << left));
+	return lmq_rdbpot(lmq_srdhm(x, mult), right);
 }
 
 static inline int8_t lmq_clamp(int32_t v, int32_t lo, int32_t hi)
@@ -59,14 +84,15 @@ struct lmq_rq {
 
 static inline int8_t lmq_requant(int32_t acc, const struct lmq_rq *rq, int c)
 {
-	int8_t q = lmq_clamp(lmq_mbqm(acc + rq->bias[c], rq->mult[c], rq->shift[c]) + rq->out_zp,
+	int32_t v = lmq_sat32((int64_t)acc + rq->bias[c]);
+	int8_t q = lmq_clamp(lmq_sat32((int64_t)lmq_mbqm(v, rq->mult[c], rq->shift[c]) + rq->out_zp),
 			     rq->lo, rq->hi);
 	return rq->lut ? rq->lut[q + 128] : q;
 }
 
 /* Pointwise (1x1) convolution, also the linear layers (np = 1).
  * x: [np][cin] (zero point x_zp), w: [cout][cin], y: [np][cout]. y must not overlap x. */
-static inline void lmq_pw(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp,
+LMQ_KERNEL void lmq_pw(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp,
 			  const int8_t *w, int32_t cout, const struct lmq_rq *rq, int8_t *y)
 {
 	int32_t p, o, i;
@@ -86,7 +112,7 @@ static inline void lmq_pw(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp
 /* Pointwise convolution with sparse ternary weights packed 2 bits each (code 0: 0, 1: +1,
  * 2: -1; weight j of the flat [cout][cin] array in bits 2*(j%4) of byte j/4); the per-channel
  * scale is in the requantisation multiplier. Otherwise as lmq_pw. */
-static inline void lmq_pw_t2(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp,
+LMQ_KERNEL void lmq_pw_t2(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp,
 			     const uint8_t *w2, int32_t cout, const struct lmq_rq *rq, int8_t *y)
 {
 	int32_t p, o, i;
@@ -110,7 +136,7 @@ static inline void lmq_pw_t2(const int8_t *x, int32_t np, int32_t cin, int32_t x
  * may be x itself
  * (in place, TinyEngine style): output position p of channel c overwrites input position p of
  * channel c, which no later channel reads. Without a scratch y must not overlap x. */
-static inline void lmq_dw(const int8_t *x, int32_t h, int32_t wd, int32_t c, int32_t x_zp,
+LMQ_KERNEL void lmq_dw(const int8_t *x, int32_t h, int32_t wd, int32_t c, int32_t x_zp,
 			  const int8_t *w, int32_t k, int32_t s, int32_t pad, int32_t oh, int32_t ow,
 			  const struct lmq_rq *rq, int8_t *y, int8_t *scratch)
 {
@@ -144,21 +170,25 @@ static inline void lmq_dw(const int8_t *x, int32_t h, int32_t wd, int32_t c, int
 }
 
 /* Global average pool: y[c] = round(mean_p x[p][c]), same scale and zero point as x.
- * x: [np][c], y: [c]; y must not overlap x. */
-static inline void lmq_gap(const int8_t *x, int32_t np, int32_t c, int8_t *y)
+ * x: [np][c], y: [c]; y must not overlap x. np <= 2^24 (4096 x 4096), so sum fits int32 and its
+ * magnitude (at most 2^31) fits uint32. */
+LMQ_KERNEL void lmq_gap(const int8_t *x, int32_t np, int32_t c, int8_t *y)
 {
 	int32_t ch, p;
 	for (ch = 0; ch < c; ch++) {
 		int32_t sum = 0, q;
+		uint32_t mag;
 		for (p = 0; p < np; p++)
 			sum += x[p * c + ch];
-		q = sum >= 0 ? (sum + np / 2) / np : -((-sum + np / 2) / np);
+		mag = sum >= 0 ? (uint32_t)sum : 0u - (uint32_t)sum;
+		q = (int32_t)((mag + (uint32_t)np / 2) / (uint32_t)np);
+		q = sum >= 0 ? q : -q;
 		y[ch] = lmq_clamp(q, -128, 127);
 	}
 }
 
 /* SE scaling: y[p][c] = requant((x[p][c] - x_zp) * (g[c] - g_zp)). y may be x (in place). */
-static inline void lmq_scale(const int8_t *x, int32_t np, int32_t c, int32_t x_zp,
+LMQ_KERNEL void lmq_scale(const int8_t *x, int32_t np, int32_t c, int32_t x_zp,
 			     const int8_t *g, int32_t g_zp, int32_t mult, int32_t shift,
 			     int32_t y_zp, int8_t *y)
 {
@@ -166,14 +196,15 @@ static inline void lmq_scale(const int8_t *x, int32_t np, int32_t c, int32_t x_z
 	for (p = 0; p < np; p++)
 		for (ch = 0; ch < c; ch++) {
 			int32_t v = ((int32_t)x[p * c + ch] - x_zp) * ((int32_t)g[ch] - g_zp);
-			y[p * c + ch] = lmq_clamp(lmq_mbqm(v, mult, shift) + y_zp, -128, 127);
+			y[p * c + ch] = lmq_clamp(lmq_sat32((int64_t)lmq_mbqm(v, mult, shift) + y_zp),
+						  -128, 127);
 		}
 }
 
 /* Residual add as TFLite: both inputs shifted left 20 bits, scaled to twice the larger input
  * scale, summed, requantised. mult/shift: [0] a, [1] b, [2] output. y may be a or b. */
 #define LMQ_ADD_LEFT_SHIFT 20
-static inline void lmq_add(const int8_t *a, int32_t a_zp, const int8_t *b, int32_t b_zp,
+LMQ_KERNEL void lmq_add(const int8_t *a, int32_t a_zp, const int8_t *b, int32_t b_zp,
 			   int32_t n, const int32_t *mult, const int8_t *shift, int32_t y_zp,
 			   int8_t *y)
 {
@@ -183,7 +214,8 @@ static inline void lmq_add(const int8_t *a, int32_t a_zp, const int8_t *b, int32
 		int32_t vb = ((int32_t)b[i] - b_zp) * (1 << LMQ_ADD_LEFT_SHIFT);
 		int32_t sa = lmq_mbqm(va, mult[0], shift[0]);
 		int32_t sb = lmq_mbqm(vb, mult[1], shift[1]);
-		y[i] = lmq_clamp(lmq_mbqm(sa + sb, mult[2], shift[2]) + y_zp, -128, 127);
+		int32_t sum = lmq_sat32((int64_t)sa + sb);
+		y[i] = lmq_clamp(lmq_sat32((int64_t)lmq_mbqm(sum, mult[2], shift[2]) + y_zp), -128, 127);
 	}
 }
 #endif

@@ -430,8 +430,26 @@ static float act_real(enum qact a, float v)
 
 static int8_t quantize_value(double v, float scale, int32_t zp)
 {
-	long q = lround(v / scale) + zp;
+	double r = v / scale;
+	if (!(r >= -1e9)) /* also NaN */
+		r = -1e9;
+	if (r > 1e9)
+		r = 1e9;
+	long q = lround(r) + zp;
 	return (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
+}
+
+/* The requantisation multiplier real = mult * 2^shift / 2^31, or -1 with err when it cannot be
+ * represented (shift above 30: an output scale vanishing against the input's). */
+static int checked_multiplier(double real, int32_t *mult, int *shift, const char *what, int ch,
+			      char *err, size_t errlen)
+{
+	if (!isfinite(real) || real >= (double)(1 << 30))
+		return fail(err, errlen, "%s (channel %d): the requantisation multiplier %g is out of "
+			    "range (at most 2^30): an output scale too small for its inputs'; "
+			    "calibrate on more images or retrain", what, ch, real);
+	quant_multiplier(real, mult, shift);
+	return 0;
 }
 
 static int cmp_float(const void *a, const void *b)
@@ -472,7 +490,36 @@ static void pack_ternary(struct qop *o)
 	}
 }
 
-static void quantize_conv(struct qmodel *m, struct qop *o, const struct fconv *c, double tsp)
+/* Weights of one output channel: int8 symmetric (or ternary when tsp >= 0) into q; returns
+ * the weight scale, at least min_scale for int8, or -1 when a weight is not finite. */
+static float quantize_channel(const float *w, int per, double tsp, double min_scale, int8_t *q)
+{
+	float amax = 0;
+	for (int j = 0; j < per; j++) {
+		if (!isfinite(w[j]))
+			return -1;
+		amax = fabsf(w[j]) > amax ? fabsf(w[j]) : amax;
+	}
+	if (tsp >= 0)
+		return ternarize(w, per, tsp, q);
+	float sw = amax / 127.0f;
+	if (sw < min_scale)
+		sw = (float)min_scale;
+	if (!(sw >= FLT_MIN)) { /* all zero, or too small to scale: zero weights */
+		memset(q, 0, (size_t)per);
+		return 1.0f;
+	}
+	for (int j = 0; j < per; j++) {
+		long v = lroundf(w[j] / sw);
+		q[j] = (int8_t)(v < -127 ? -127 : v > 127 ? 127 : v);
+	}
+	return sw;
+}
+
+/* Returns 0, or -1 with err when a weight, bias or scale cannot be represented: the kernels'
+ * int32 arithmetic is then not asked to hold it. */
+static int quantize_conv(struct qmodel *m, struct qop *o, const struct fconv *c, double tsp,
+			 char *err, size_t errlen)
 {
 	int per = c->cin * c->k * c->k;
 	const struct qtensor *tin = &m->t[o->in], *tout = &m->t[o->out];
@@ -483,25 +530,24 @@ static void quantize_conv(struct qmodel *m, struct qop *o, const struct fconv *c
 	o->shift = xmalloc(c->cout);
 	o->wscale = xmalloc(sizeof(float) * c->cout);
 	for (int ch = 0; ch < c->cout; ch++) {
-		const float *w = c->w + (size_t)ch * per;
-		float amax = 0;
-		for (int j = 0; j < per; j++)
-			amax = fabsf(w[j]) > amax ? fabsf(w[j]) : amax;
-		float sw = amax > 0 ? amax / 127.0f : 1.0f;
-		if (tsp >= 0) {
-			sw = ternarize(w, per, tsp, o->w + (size_t)ch * per);
-		} else {
-			for (int j = 0; j < per; j++) {
-				long q = lroundf(w[j] / sw);
-				o->w[(size_t)ch * per + j] =
-					(int8_t)(q < -127 ? -127 : q > 127 ? 127 : q);
-			}
-		}
+		/* a channel whose weights all but vanish (BN folded a tiny gamma into them) keeps a
+		 * weight scale at which its bias still fits QUANT_BIAS_MAX */
+		double min_scale = fabs(c->b[ch]) / ((double)tin->scale * QUANT_BIAS_MAX) * 1.001;
+		float sw = quantize_channel(c->w + (size_t)ch * per, per, tsp, min_scale,
+					    o->w + (size_t)ch * per);
+		if (sw < 0)
+			return fail(err, errlen, "%s (channel %d): a weight is not finite", o->name, ch);
 		double sb = (double)tin->scale * sw;
 		double bq = round(c->b[ch] / sb);
-		o->bias[ch] = (int32_t)(bq > 2e9 ? 2e9 : bq < -2e9 ? -2e9 : bq);
+		if (!(fabs(bq) <= QUANT_BIAS_MAX))
+			return fail(err, errlen, "%s (channel %d): the bias %g is %g times its int32 "
+				    "scale (input scale %g x weight scale %g), beyond 2^30: an input "
+				    "scale too small for it; calibrate on more images or retrain",
+				    o->name, ch, (double)c->b[ch], bq, (double)tin->scale, (double)sw);
+		o->bias[ch] = (int32_t)bq;
 		int sh;
-		quant_multiplier(sb / so, &o->mult[ch], &sh);
+		if (checked_multiplier(sb / so, &o->mult[ch], &sh, o->name, ch, err, errlen))
+			return -1;
 		o->shift[ch] = (int8_t)sh;
 		o->wscale[ch] = sw;
 	}
@@ -513,7 +559,7 @@ static void quantize_conv(struct qmodel *m, struct qop *o, const struct fconv *c
 	if (o->act == QACT_RELU || o->act == QACT_RELU6)
 		o->lo = zp;
 	if (o->act == QACT_RELU6) {
-		long hi = lround(6.0 / tout->scale) + zp;
+		long hi = lround(fmin(6.0 / tout->scale, 1e9)) + zp;
 		o->hi = hi > 127 ? 127 : (int32_t)hi;
 	}
 	if (is_lut(o->act)) {
@@ -523,28 +569,35 @@ static void quantize_conv(struct qmodel *m, struct qop *o, const struct fconv *c
 				act_real(o->act, (float)((q - o->pre_zp) * (double)o->pre_scale)),
 				tout->scale, tout->zp);
 	}
+	return 0;
 }
 
-static void set_multiplier(struct qop *o, int i, double real)
+static int set_multiplier(struct qop *o, int i, double real, char *err, size_t errlen)
 {
 	int sh;
-	quant_multiplier(real, &o->emult[i], &sh);
+	if (checked_multiplier(real, &o->emult[i], &sh, o->name, i, err, errlen))
+		return -1;
 	o->eshift[i] = (int8_t)sh;
+	return 0;
 }
 
-/* Multipliers of the element-wise ops, from the tensor scales (used after load too). */
-static void elementwise_params(struct qmodel *m, struct qop *o)
+/* Multipliers of the element-wise ops, from the tensor scales (used after load too). Returns 0,
+ * or -1 with err when one is out of range. */
+static int elementwise_params(struct qmodel *m, struct qop *o, char *err, size_t errlen)
 {
 	const struct qtensor *a = &m->t[o->in], *y = &m->t[o->out];
-	if (o->kind == QOP_SCALE) {
-		set_multiplier(o, 0, (double)a->scale * m->t[o->in2].scale / y->scale);
-	} else if (o->kind == QOP_ADD) {
+	if (o->kind == QOP_SCALE)
+		return set_multiplier(o, 0, (double)a->scale * m->t[o->in2].scale / y->scale, err,
+				      errlen);
+	if (o->kind == QOP_ADD) {
 		const struct qtensor *b = &m->t[o->in2];
 		double twice = 2.0 * (a->scale > b->scale ? a->scale : b->scale);
-		set_multiplier(o, 0, a->scale / twice);
-		set_multiplier(o, 1, b->scale / twice);
-		set_multiplier(o, 2, twice / ((double)(1 << LMQ_ADD_LEFT_SHIFT) * y->scale));
+		return set_multiplier(o, 0, a->scale / twice, err, errlen) ||
+		       set_multiplier(o, 1, b->scale / twice, err, errlen) ||
+		       set_multiplier(o, 2, twice / ((double)(1 << LMQ_ADD_LEFT_SHIFT) * y->scale),
+				      err, errlen) ? -1 : 0;
 	}
+	return 0;
 }
 
 static const struct fconv *float_conv(const struct fnet *fn, const struct qop *o)
@@ -583,8 +636,8 @@ double quant_ternary_zero_fraction(const struct qmodel *m)
 	return n ? (double)zeros / n : 0;
 }
 
-void quant_from_float(const struct fnet *fn, const struct qcalib *cal, double ternary_sparsity,
-		      struct qmodel *m)
+int quant_from_float(const struct fnet *fn, const struct qcalib *cal, double ternary_sparsity,
+		     struct qmodel *m, char *err, size_t errlen)
 {
 	for (int i = 0; i < m->ntensors; i++) {
 		struct qtensor *t = &m->t[i];
@@ -607,12 +660,14 @@ void quant_from_float(const struct fnet *fn, const struct qcalib *cal, double te
 			range_qparams(cal->mn[l][o->cal_pre_slot], cal->mx[l][o->cal_pre_slot],
 				      &o->pre_scale, &o->pre_zp);
 		}
-		if (o->kind == QOP_PW || o->kind == QOP_DW)
-			quantize_conv(m, o, float_conv(fn, o),
-				      ternary_candidate(o) ? ternary_sparsity : -1);
-		else
-			elementwise_params(m, o);
+		int rc = o->kind == QOP_PW || o->kind == QOP_DW
+				 ? quantize_conv(m, o, float_conv(fn, o),
+						 ternary_candidate(o) ? ternary_sparsity : -1, err, errlen)
+				 : elementwise_params(m, o, err, errlen);
+		if (rc)
+			return -1;
 	}
+	return 0;
 }
 
 void quant_input(const struct qmodel *m, const float *x, size_t n, int8_t *q)
@@ -841,8 +896,9 @@ int quant_load(const char *path, struct qmodel *m, char *err, size_t errlen)
 				}
 			if (bad)
 				break;
-		} else {
-			elementwise_params(m, o);
+		} else if (elementwise_params(m, o, err, errlen)) {
+			bad = 1;
+			break;
 		}
 	}
 	free(ts);
@@ -865,17 +921,24 @@ out:
 
 size_t quant_flash_bytes(const struct qmodel *m)
 {
+	static const enum cost_kernel kernel[] = {
+		[QOP_PW] = COST_K_PW, [QOP_DW] = COST_K_DW, [QOP_GAP] = COST_K_GAP,
+		[QOP_SCALE] = COST_K_SCALE, [QOP_ADD] = COST_K_ADD};
+	int calls[COST_NKERNELS] = {0};
 	size_t b = 0;
 	for (int i = 0; i < m->nops; i++) {
 		const struct qop *o = &m->ops[i];
+		enum cost_kernel k = o->w2 ? COST_K_PW_T2 : kernel[o->kind];
+		calls[k]++;
+		b += (size_t)cost_op_struct_bytes(k);
 		if (o->kind != QOP_PW && o->kind != QOP_DW)
 			continue;
 		size_t nw = (size_t)o->cout * o->cin * o->k * o->k;
-		b += (o->w2 ? (nw + 3) / 4 : nw) + 9 * (size_t)o->cout;
+		b += (o->w2 ? (nw + 3) / 4 : nw) + COST_PER_CHANNEL_BYTES * (size_t)o->cout;
 		if (is_lut(o->act))
-			b += 256;
+			b += COST_LUT_BYTES;
 	}
-	return b;
+	return b + (size_t)cost_code_bytes(calls);
 }
 
 int quant_load_images(const char *dataset, const char *path, int split, int h, int w, int c,

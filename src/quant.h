@@ -22,6 +22,10 @@
 #include "arch.h"
 #include "fold.h"
 
+/* The largest int32 bias: the accumulator (below 2^28 for the arch limits) plus it stays an
+ * int32. A channel whose bias would exceed it at scale s_in * s_w gets a larger s_w. */
+#define QUANT_BIAS_MAX ((double)(1 << 30))
+
 enum qop_kind { QOP_PW, QOP_DW, QOP_GAP, QOP_SCALE, QOP_ADD };
 enum qact { QACT_NONE, QACT_RELU, QACT_RELU6, QACT_LUT_SIGMOID, QACT_LUT_SWISH, QACT_LUT_LEAKY };
 
@@ -99,9 +103,12 @@ void quant_calib_mse(struct qcalib *c);
  * ternary_sparsity < 0: int8 weights everywhere. Otherwise the pointwise convs of the layers
  * (expand, project, residual projection; not SE, depthwise or the classifier) get sparse ternary
  * weights: per output channel the fraction ternary_sparsity of smallest |w| become 0, the rest
- * +-alpha with alpha = mean |w| of the kept ones; packed 2 bits per weight. */
-void quant_from_float(const struct fnet *fn, const struct qcalib *cal, double ternary_sparsity,
-		      struct qmodel *m);
+ * +-alpha with alpha = mean |w| of the kept ones; packed 2 bits per weight.
+ * Returns 0, or -1 with err naming the op and channel when a weight is not finite, a bias does
+ * not fit QUANT_BIAS_MAX at its scale, or a requantisation multiplier is 2^30 or more (scales so small
+ * that the int32 kernels would saturate): such a model is refused rather than emitted wrong. */
+int quant_from_float(const struct fnet *fn, const struct qcalib *cal, double ternary_sparsity,
+		     struct qmodel *m, char *err, size_t errlen);
 /* Fraction of zero weights over the ternary ops (0 when none). */
 double quant_ternary_zero_fraction(const struct qmodel *m);
 
@@ -129,9 +136,8 @@ void int8_ref_run(const struct qmodel *m, const int8_t *q_in, int8_t *arena, int
 void quant_print_plan(const struct qmodel *m, FILE *f);
 
 
-/* Flash bytes of the deployed model by the check-cost formula: for every conv/linear int8
- * weights + 9 bytes per output channel (int32 bias, int32 multiplier, int8 shift), plus 256
- * bytes per lookup table. */
+/* Flash bytes of the deployed model by the check-cost formula (cost.h "flash_bytes"), with
+ * ternary weights at 2 bits and their kernel: parameters, structs and code. */
 size_t quant_flash_bytes(const struct qmodel *m);
 
 /* Up to limit images (0 = all) of a dataset split (dataset.h: fashion-mnist, cifar10, cifar100,

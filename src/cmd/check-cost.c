@@ -19,7 +19,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: check-cost [options] [FILE...] < records > records\n"
-		"Adds id, cost (macs, params, flash_bytes, peak_sram_bytes, peak_op, arena_bytes)\n"
+		"Adds id, cost (macs, params, flash_bytes, peak_sram_bytes, peak_op, arena_bytes,\n"
+		"stack_bytes, sram_bytes = arena + stack, what --sram-max limits)\n"
 		"and check (ok, violations) to each record holding an \"arch\". Reads stdin, or\n"
 		"each FILE as one JSON document (a record, or a bare arch such as the paper's\n"
 		"config files).\n"

@@ -2,10 +2,13 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "cost.h"
 #include "emit.h"
 #include "quant.h"
 #include "record_loop.h"
@@ -17,10 +20,13 @@ static const char usage[] =
 	"  Writes NAME.h, NAME.c, int8_ref.h (the shared kernels), NAME_test.c, startup_m7.c,\n"
 	"  m7.ld and a Makefile into DIR. `make -C DIR host-test` and `make -C DIR m7-test`\n"
 	"  build and run the test vectors (on the host; on a Cortex-M7 in QEMU mps2-an500).\n"
-	"  --sram-max   SRAM of the linker script (default 320KiB): arena + stack must fit.\n"
-	"  --stack      stack reserved in SRAM (default 8KiB).\n"
+	"  --sram-max   SRAM of the linker script (default 320KiB): the arena (rounded up to 4\n"
+	"               bytes) + the stack must fit, as check-cost's cost.sram_bytes, or the\n"
+	"               record fails (emit.error) and nothing is written.\n"
+	"  --stack      stack reserved in SRAM (default 8KiB, check-cost's; a multiple of 8).\n"
 	"  --test-vectors  the first N test-split images and their reference int8 logits.\n"
 	"  --no-build   do not compile the model with arm-none-eabi-gcc to measure its flash.\n"
+	"  The folder is written beside DIR (DIR.tmp.PID) and renamed into place when complete.\n"
 	"  Records on stdin (if any) get an \"emit\" key; without input one record is written.\n";
 
 struct opts {
@@ -51,7 +57,7 @@ static void kernels_path(char *out, size_t n)
 /* Compiles the model alone for Cortex-M7 and returns text + data (flash), or -1. */
 static long measure_flash(const char *dir, const char *name)
 {
-	char cmd[8192];
+	char cmd[2 * PATH_MAX + 256];
 	snprintf(cmd, sizeof cmd, "make -s -C '%s' %s_m7.o >&2 && arm-none-eabi-size '%s/%s_m7.o'",
 		 dir, name, dir, name);
 	FILE *p = popen(cmd, "r");
@@ -66,47 +72,10 @@ static long measure_flash(const char *dir, const char *name)
 	return st == 0 && text >= 0 ? text + data : -1;
 }
 
-/* A record_job: writes the C files and fills e (the "emit" object). */
-static int run(void *ctx, cJSON *e, char *err, size_t errlen)
+/* Fills e (the "emit" object) once dir holds every file. */
+static void describe(cJSON *e, const struct opts *o, const struct qmodel *m, const char *name,
+		     size_t sram, int nvec, long flash)
 {
-	const struct opts *o = ctx;
-	struct qmodel m;
-	if (quant_load(o->model, &m, err, errlen))
-		return -1;
-	char name[64], kpath[PATH_MAX];
-	emit_sanitize(o->name, name, sizeof name);
-	kernels_path(kpath, sizeof kpath);
-	struct emit_opts eo = {0};
-	eo.name = name;
-	eo.dir = o->dir;
-	eo.kernels = kpath;
-	eo.sram_max = (size_t)o->sram_max;
-	eo.stack_bytes = (size_t)o->stack;
-	size_t isz = m.t[m.input].size;
-	int8_t *vin = NULL, *vout = NULL;
-	int rc = -1;
-	if (o->nvec > 0) {
-		int n;
-		float *images;
-		int32_t *labels;
-		if (quant_load_images(o->dataset, o->data, 1, m.net.in_h, m.net.in_w, m.net.in_ch,
-				      o->nvec, &n, &images, &labels, err, errlen))
-			goto out;
-		eo.nvec = o->nvec < n ? o->nvec : n;
-		vin = xmalloc(isz * eo.nvec);
-		vout = xmalloc((size_t)m.net.classes * eo.nvec);
-		for (int i = 0; i < eo.nvec; i++) {
-			quant_input(&m, images + i * isz, isz, vin + i * isz);
-			int8_ref_run(&m, vin + i * isz, NULL, vout + (size_t)i * m.net.classes, NULL);
-		}
-		free(images);
-		free(labels);
-		eo.vec_in = vin;
-		eo.vec_out = vout;
-	}
-	if (emit_write(&m, &eo, err, errlen))
-		goto out;
-	size_t need = m.arena_bytes + eo.stack_bytes;
 	cJSON_AddStringToObject(e, "dir", o->dir);
 	cJSON_AddStringToObject(e, "name", name);
 	cJSON *files = cJSON_AddArrayToObject(e, "files");
@@ -120,29 +89,98 @@ static int run(void *ctx, cJSON *e, char *err, size_t errlen)
 	cJSON_AddItemToArray(files, cJSON_CreateString("startup_m7.c"));
 	cJSON_AddItemToArray(files, cJSON_CreateString("m7.ld"));
 	cJSON_AddItemToArray(files, cJSON_CreateString("Makefile"));
-	cJSON_AddNumberToObject(e, "arena_bytes", (double)m.arena_bytes);
-	cJSON_AddStringToObject(e, "peak_op", m.peak_op);
-	cJSON_AddNumberToObject(e, "flash_formula_bytes", (double)quant_flash_bytes(&m));
-	if (o->build) {
-		long fb = measure_flash(o->dir, name);
-		if (fb >= 0)
-			cJSON_AddNumberToObject(e, "flash_bytes", (double)fb);
-		else
-			log_error("could not build %s/%s_m7.o to measure flash", o->dir, name);
-	}
+	cJSON_AddNumberToObject(e, "arena_bytes", (double)m->arena_bytes);
+	cJSON_AddStringToObject(e, "peak_op", m->peak_op);
+	cJSON_AddNumberToObject(e, "flash_formula_bytes", (double)quant_flash_bytes(m));
+	if (flash >= 0)
+		cJSON_AddNumberToObject(e, "flash_bytes", (double)flash);
 	cJSON_AddNumberToObject(e, "sram_max", o->sram_max);
 	cJSON_AddNumberToObject(e, "stack_bytes", o->stack);
-	cJSON_AddBoolToObject(e, "fits", need <= eo.sram_max);
-	cJSON_AddNumberToObject(e, "test_vectors", eo.nvec);
-	if (need > eo.sram_max)
-		log_error("%s: arena %zu + stack %zu bytes exceed the SRAM budget %zu: the M7 link "
-			  "will fail", name, m.arena_bytes, eo.stack_bytes, eo.sram_max);
-	log_info("%s: arena %zu bytes, %d test vectors, written to %s", name, m.arena_bytes,
-		 eo.nvec, o->dir);
+	cJSON_AddNumberToObject(e, "sram_bytes", (double)sram);
+	cJSON_AddNumberToObject(e, "test_vectors", nvec);
+}
+
+/* The test vectors: the first nvec images quantised, and their reference logits. */
+static int test_vectors(const struct opts *o, const struct qmodel *m, struct emit_opts *eo,
+			char *err, size_t errlen)
+{
+	size_t isz = m->t[m->input].size;
+	int n;
+	float *images;
+	int32_t *labels;
+	if (quant_load_images(o->dataset, o->data, 1, m->net.in_h, m->net.in_w, m->net.in_ch,
+			      o->nvec, &n, &images, &labels, err, errlen))
+		return -1;
+	eo->nvec = o->nvec < n ? o->nvec : n;
+	int8_t *vin = xmalloc(isz * eo->nvec);
+	int8_t *vout = xmalloc((size_t)m->net.classes * eo->nvec);
+	for (int i = 0; i < eo->nvec; i++) {
+		quant_input(m, images + i * isz, isz, vin + i * isz);
+		int8_ref_run(m, vin + i * isz, NULL, vout + (size_t)i * m->net.classes, NULL);
+	}
+	free(images);
+	free(labels);
+	eo->vec_in = vin;
+	eo->vec_out = vout;
+	return 0;
+}
+
+/* A record_job: checks the SRAM budget, writes the C files into a temporary folder beside the
+ * output folder, measures the flash there, renames it into place and fills e. */
+static int run(void *ctx, cJSON *e, char *err, size_t errlen)
+{
+	const struct opts *o = ctx;
+	struct qmodel m;
+	if (quant_load(o->model, &m, err, errlen))
+		return -1;
+	char name[64], kpath[PATH_MAX], tmp[PATH_MAX];
+	emit_sanitize(o->name, name, sizeof name);
+	kernels_path(kpath, sizeof kpath);
+	struct emit_opts eo = {0};
+	eo.name = name;
+	eo.kernels = kpath;
+	eo.sram_max = (size_t)o->sram_max;
+	eo.stack_bytes = (size_t)o->stack;
+	size_t sram = (size_t)cost_sram_bytes((int64_t)m.arena_bytes, (int64_t)eo.stack_bytes);
+	long flash = -1;
+	int rc = -1, staged = 0;
+	if (sram > eo.sram_max) {
+		snprintf(err, errlen, "%s: arena %zu + stack %zu bytes = %zu exceed the SRAM budget "
+			 "(--sram-max %zu): the Cortex-M7 link would fail; nothing written", name,
+			 m.arena_bytes, eo.stack_bytes, sram, eo.sram_max);
+		goto out;
+	}
+	if (m.net.classes > (int)eo.stack_bytes / 2) {
+		snprintf(err, errlen, "%s: the test harness keeps its %d logits on the stack, over "
+			 "half the %zu-byte stack: raise --stack", name, m.net.classes, eo.stack_bytes);
+		goto out;
+	}
+	if (o->nvec > 0 && test_vectors(o, &m, &eo, err, errlen))
+		goto out;
+	if (emit_stage_dir(o->dir, tmp, sizeof tmp, err, errlen))
+		goto out;
+	staged = 1;
+	eo.dir = tmp;
+	if (emit_write(&m, &eo, err, errlen))
+		goto out;
+	if (o->build) {
+		flash = measure_flash(tmp, name);
+		if (flash < 0)
+			log_error("could not build %s/%s_m7.o to measure flash", o->dir, name);
+	}
+	if (emit_commit_dir(tmp, o->dir, err, errlen))
+		goto out;
+	staged = 0;
+	describe(e, o, &m, name, sram, eo.nvec, flash);
+	log_info("%s: arena %zu bytes + stack %zu = %zu of %zu bytes of SRAM, %d test vectors, "
+		 "written to %s", name, m.arena_bytes, eo.stack_bytes, sram, eo.sram_max, eo.nvec,
+		 o->dir);
 	rc = 0;
 out:
-	free(vin);
-	free(vout);
+	if (staged)
+		emit_remove_tree(tmp);
+	free((void *)eo.vec_in);
+	free((void *)eo.vec_out);
 	quant_free(&m);
 	return rc;
 }
@@ -152,7 +190,7 @@ int main(int argc, char **argv)
 	util_init(argv[0]);
 	struct opts o = {0};
 	o.sram_max = 320 * 1024;
-	o.stack = 8 * 1024;
+	o.stack = COST_STACK_BYTES;
 	o.build = 1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -184,7 +222,7 @@ int main(int argc, char **argv)
 			 o.sram_max >= 1024 && o.sram_max <= 64.0 * 1024 * 1024)
 			;
 		else if (!strcmp(a, "--stack") && !parse_bytes(v, &o.stack) && o.stack >= 256 &&
-			 o.stack <= 1024.0 * 1024)
+			 o.stack <= 1024.0 * 1024 && fmod(o.stack, 8) == 0)
 			;
 		else if (!strcmp(a, "--test-vectors") && !parse_int(v, 0, 10000, &n))
 			o.nvec = (int)n;
@@ -201,5 +239,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "emit-c: --test-vectors needs --dataset or --data\n");
 		return EXIT_USAGE;
 	}
+	signal(SIGXFSZ, SIG_IGN); /* a file-size limit is a write error (EFBIG), not a kill */
 	return record_loop_run("emit", run, &o);
 }

@@ -88,10 +88,11 @@ static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 	}
 	struct qmodel *m = xcalloc(1, sizeof *m);
 	quant_graph_build(&fn->arch, net, m);
-	quant_from_float(fn, &cal, o->ternary ? o->sparsity : -1, m);
-	if (o->plan)
+	/* a model the int8 kernels cannot represent is refused (quant.error), not evaluated */
+	int rc = quant_from_float(fn, &cal, o->ternary ? o->sparsity : -1, m, err, errlen);
+	if (!rc && o->plan)
 		quant_print_plan(m, stderr);
-	int neval = o->eval > 0 && o->eval < nt ? o->eval : nt;
+	int neval = rc ? 0 : o->eval > 0 && o->eval < nt ? o->eval : nt;
 	int fok = 0, iok = 0, agree = 0;
 	int8_t *qin = xmalloc(isz), *arena = xcalloc(m->arena_bytes, 1);
 	double maxerr = 0;
@@ -109,7 +110,7 @@ static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 			if (fabsf(fl[c] - il[c]) > maxerr)
 				maxerr = fabsf(fl[c] - il[c]);
 	}
-	int rc = quant_save(m, o->out, "source", o->weights, err, errlen);
+	rc = rc ? rc : quant_save(m, o->out, "source", o->weights, err, errlen);
 	if (!rc) {
 		if (tlabels) {
 			cJSON_AddNumberToObject(q, "float_acc", (double)fok / neval);

@@ -29,7 +29,8 @@ check "weights are const" grep -q "static const int8_t w0\[" "$TMP/out/qw_net_32
 cc_arena=$("$BIN/check-cost" --resolution 32 "$PM/qwnet-core.json" | jq .cost.arena_bytes)
 check_eq "emit.arena_bytes equals check-cost" "$(jq .emit.arena_bytes "$TMP/rec")" "$cc_arena"
 check "the arena in the source is that size" grep -q "QW_NET_32_ARENA_BYTES $cc_arena" "$TMP/out/qw_net_32.h"
-check "emit.flash_bytes measured with arm-none-eabi-size" jq -e '.emit.flash_bytes > .emit.flash_formula_bytes' "$TMP/rec"
+check "emit.flash_bytes measured with arm-none-eabi-size, within 1% of the formula" \
+	jq -e '(.emit.flash_bytes - .emit.flash_formula_bytes) / .emit.flash_bytes | fabs < 0.01' "$TMP/rec"
 
 make -s -C "$TMP/out" host-test SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" >"$TMP/host" 2>&1
 check_eq "host test under ASan/UBSan exits 0" "$?" 0
@@ -39,13 +40,44 @@ check_eq "m7-test in QEMU exits 0" "$?" 0
 check_eq "QEMU Cortex-M7: 3/3 test vectors match" "$(tail -1 "$TMP/m7")" "3/3 test vectors match"
 check_eq "same classes on host and M7" "$(grep '^vector' "$TMP/m7")" "$(grep '^vector' "$TMP/host")"
 
-# an SRAM budget below the arena: the Cortex-M7 link fails
-"$E" --model "$TMP/q.safetensors" --name small -o "$TMP/small" --sram-max 8KiB --no-build \
-	</dev/null >"$TMP/rec2" 2>/dev/null
-check_eq "fits false in the record" "$(jq .emit.fits "$TMP/rec2")" "false"
-make -s -C "$TMP/small" small_m7.elf >"$TMP/link" 2>&1
-check "link fails when the arena does not fit" sh -c "! make -s -C '$TMP/small' small_m7.elf >/dev/null 2>&1"
-check "the linker says RAM overflowed" grep -q "overflowed" "$TMP/link"
+# the SRAM budget means the same in check-cost, emit-c and m7.ld: arena + stack (cost.sram_bytes)
+sram=$("$BIN/check-cost" --resolution 32 "$PM/qwnet-core.json" | jq .cost.sram_bytes)
+check_eq "emit.sram_bytes equals check-cost's" "$(jq .emit.sram_bytes "$TMP/rec")" "$sram"
+check_eq "check-cost accepts at exactly sram_bytes" "$("$BIN/check-cost" --resolution 32 --sram-max "$sram" "$PM/qwnet-core.json" | jq .check.ok)" true
+"$E" --model "$TMP/q.safetensors" --name tight -o "$TMP/tight" --sram-max "$sram" \
+	</dev/null >/dev/null 2>&1
+check_eq "emit-c at exactly sram_bytes: exit 0" "$?" 0
+make -s -C "$TMP/tight" tight_m7.elf >"$TMP/link" 2>&1
+check "the Cortex-M7 link succeeds at exactly sram_bytes" test -s "$TMP/tight/tight_m7.elf"
+sed -i "s/LENGTH = $sram\$/LENGTH = $((sram - 4))/" "$TMP/tight/m7.ld"
+make -s -C "$TMP/tight" tight_m7.elf >"$TMP/link" 2>&1
+check "4 bytes less in m7.ld: the link fails" grep -q "overflowed" "$TMP/link"
+# the arena alone fits, arena + stack does not: check-cost rejects, emit-c fails the record
+arena=$(jq .emit.arena_bytes "$TMP/rec")
+budget=$((arena + 4096))
+check_eq "check-cost rejects arena + stack over --sram-max" "$("$BIN/check-cost" --resolution 32 --sram-max "$budget" "$PM/qwnet-core.json" | jq -c '[.check.ok, .check.violations[0].metric, .check.violations[0].value]')" "[false,\"sram\",$sram]"
+echo '{"id":"x"}' | "$E" --model "$TMP/q.safetensors" --name small -o "$TMP/small" \
+	--sram-max "$budget" >"$TMP/rec2" 2>"$TMP/err2"
+check_eq "emit-c over the budget: exit 1" "$?" 1
+check "emit-c over the budget: emit.error names arena + stack" \
+	jq -e '.emit.error | test("arena [0-9]+ \\+ stack 8192 bytes")' "$TMP/rec2"
+check "emit-c over the budget: no folder written" test ! -e "$TMP/small"
+# a full disk (a file-size limit): the record fails, and no partial folder is left
+(ulimit -f 64; echo '{"id":"x"}' | "$E" --model "$TMP/q.safetensors" --name big -o "$TMP/big" \
+	--no-build >"$TMP/rec3" 2>/dev/null)
+check_eq "write error: exit 1" "$?" 1
+check "write error: emit.error says why" jq -e '.emit.error | test("File too large")' "$TMP/rec3"
+check "write error: no partial output folder" test ! -e "$TMP/big"
+check_eq "write error: no temporary folder left" "$(ls "$TMP" | grep -c '^big')" 0
+# a staging folder left by a killed emit-c (its pid gone) is removed by the next run
+dead=$(sh -c 'echo $$')
+mkdir -p "$TMP/big.tmp.$dead/x" "$TMP/big.tmp.1"
+"$E" --model "$TMP/q.safetensors" --name big -o "$TMP/big" --no-build </dev/null >/dev/null 2>&1
+check "a dead process's staging folder is removed" test ! -e "$TMP/big.tmp.$dead"
+check "a live process's staging folder is kept" test -d "$TMP/big.tmp.1"
+# a second run replaces the folder whole
+"$E" --model "$TMP/q.safetensors" --name other -o "$TMP/tight" --no-build </dev/null >/dev/null 2>&1
+check_eq "rerun into an existing folder: only the new files" "$(ls "$TMP/tight" | grep -c tight)" 0
 # sparse ternary pointwise weights: packed 2-bit arrays, same kernels on host and reference
 "$BIN/quantize" --weights "$PM/qwnet-core-kd.safetensors" --arch "$PM/qwnet-core.json" \
 	--weights ternary --sparsity 0.5 --dataset fashion-mnist --resolution 32 --calib 4 --eval 4 \

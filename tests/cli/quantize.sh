@@ -48,4 +48,24 @@ printf '{"id":"a"}\nnot json\n' | "$Q" --weights "$TMP/missing.safetensors" --ar
 check_eq "bad checkpoint: exit 1" "$?" 1
 check "bad checkpoint: quant.error in the record" jq -e '.quant.error | test("missing")' "$TMP/out3"
 check "malformed line reported with its number" grep -q "stdin:2" "$TMP/err3"
+
+# extreme weights: the first weight of the checkpoint (layers.0.layers.0.conv.0.weight, offset 0
+# of the data) set to NaN, then to 3e37: refused with quant.error, no int8 model written
+poke() { # poke FILE BYTES: overwrite the first 4 bytes of the tensor data
+	hlen=$(od -An -t u8 -N 8 "$1" | tr -d ' ')
+	printf "$2" | dd of="$1" bs=1 seek=$((8 + hlen)) conv=notrunc 2>/dev/null
+}
+for w in 'NaN:\000\000\300\177:a weight is not finite' \
+	'3e37:\122\216\264\175:the requantisation multiplier .* is out of range'; do
+	v=${w%%:*} rest=${w#*:}
+	cp "$PM/qwnet-core-kd.safetensors" "$TMP/x.safetensors"
+	poke "$TMP/x.safetensors" "${rest%%:*}"
+	echo '{"id":"x"}' | "$Q" --weights "$TMP/x.safetensors" --arch "$PM/qwnet-core.json" \
+		--dataset fashion-mnist --resolution 32 --calib 2 --eval 2 -o "$TMP/x8.safetensors" \
+		>"$TMP/out4" 2>/dev/null
+	check_eq "weight $v: exit 1" "$?" 1
+	check "weight $v: quant.error names the op and the problem" \
+		jq -e --arg re "layers.0.layers.0.dw \\(channel 0\\): ${rest#*:}" '.quant.error | test($re)' "$TMP/out4"
+	check "weight $v: no int8 model written" test ! -e "$TMP/x8.safetensors"
+done
 done_testing

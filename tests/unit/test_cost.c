@@ -107,7 +107,7 @@ static void test_random_golden(void)
 		int ok = cost_of(rec, &c) == 0 &&
 			 c.macs == (int64_t)record_number(rec, "expect.macs", -1) &&
 			 c.params == (int64_t)record_number(rec, "expect.params", -1) &&
-			 c.flash_bytes == (int64_t)record_number(rec, "expect.flash_bytes", -1) &&
+			 c.flash_params_bytes == (int64_t)record_number(rec, "expect.flash_bytes", -1) &&
 			 c.peak_sram_bytes == (int64_t)record_number(rec, "expect.peak_sram_bytes", -1);
 		if (!ok)
 			printf("# record %d: got macs %lld params %lld flash %lld peak %lld\n", i,
@@ -288,16 +288,22 @@ static void test_limits_and_options(void)
 		if (!strcmp(m, "macs"))
 			macs = strstr(msg, "MACs 67.1M exceed the 60.0M limit; reduce channels") != NULL;
 		if (!strcmp(m, "flash"))
-			flash = strstr(msg, "170.5KiB") != NULL;
+			flash = strstr(msg, "176.6KiB") != NULL;
 		if (!strcmp(m, "space"))
 			space += strstr(msg, "expansion_factor is 2") && strstr(msg, "[3, 4, 6]");
 		if (!strcmp(m, "sram"))
-			sram = 1;
+			sram = record_number(v, "value", 0) == 307200 + COST_STACK_BYTES &&
+			       strstr(msg, "plus 8.0KiB of stack") != NULL;
 	}
 	T_CHECK(macs, "MACs violation reads as the brief asks");
 	T_CHECK(flash, "flash violation names the size");
 	T_CHECK(space == 2, "two expansion_factor space violations naming the allowed set (%d)", space);
-	T_CHECK(!sram, "no SRAM violation: the 307,200-byte arena fits 300KiB exactly");
+	T_CHECK(sram, "SRAM violation: the 307,200-byte arena fits 300KiB alone, not with the stack");
+	T_CHECK(record_number(rec, "cost.stack_bytes", 0) == COST_STACK_BYTES &&
+		record_number(rec, "cost.sram_bytes", 0) == 307200 + COST_STACK_BYTES,
+		"cost.stack_bytes and cost.sram_bytes reported");
+	T_CHECK(cost_sram_bytes(1001, 8192) == 1004 + 8192 && cost_sram_bytes(1004, 8) == 1012,
+		"cost_sram_bytes rounds the arena up to RAM words");
 	T_CHECK(strlen(record_string(rec, "id")) == 16, "id is set");
 	T_CHECK(rec->child == cJSON_GetObjectItem(rec, "id"), "id is the record's first key");
 
@@ -308,8 +314,8 @@ static void test_limits_and_options(void)
 	cJSON_ArrayForEach(v, record_get(rec, "check.violations"))
 		if (!strcmp(record_string(v, "metric"), "sram"))
 			sram = strstr(record_string(v, "message"), "layers.1.layers.0 expand") != NULL &&
-			       record_number(v, "value", 0) == record_number(rec, "cost.arena_bytes", -1);
-	T_CHECK(sram, "at 224x224 the SRAM violation names the peak op and uses arena_bytes");
+			       record_number(v, "value", 0) == record_number(rec, "cost.sram_bytes", -1);
+	T_CHECK(sram, "at 224x224 the SRAM violation names the peak op and uses sram_bytes");
 	T_CHECK(cJSON_GetArrayItem(record_get(rec, "cost.resolution"), 0)->valuedouble == 224,
 		"cost.resolution reports the record's 224");
 

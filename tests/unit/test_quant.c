@@ -148,7 +148,10 @@ static void test_model(const char *model, double ternary)
 		fold_forward(&fn, x + i * isz, fl, quant_calib_observe, &cal);
 	quant_calib_mse(&cal);
 	quant_graph_build(&fn.arch, &fn.net, &m);
-	quant_from_float(&fn, &cal, ternary, &m);
+	if (!T_CHECK(!quant_from_float(&fn, &cal, ternary, &m, err, sizeof err), "%s: quantised", model)) {
+		printf("# %s\n", err);
+		exit(1);
+	}
 	char tmp[] = "/tmp/lmnas-quant-XXXXXX";
 	int fd = mkstemp(tmp);
 	close(fd);
@@ -191,6 +194,99 @@ static void test_model(const char *model, double ternary)
 }
 
 /* The mse range search clips a lone outlier and keeps a dense range. */
+/* Extreme parameters: sums that exceed int32 saturate instead of wrapping. */
+static void test_no_overflow(void)
+{
+	int32_t bias[1] = {1 << 30}, mult[1] = {1 << 30};
+	int8_t shift[1] = {0};
+	struct lmq_rq rq = {bias, mult, shift, 0, -128, 127, 0};
+	T_CHECK(lmq_requant(1 << 30, &rq, 0) == 127, "acc + bias beyond int32 saturates (%d)",
+		lmq_requant(1 << 30, &rq, 0));
+	rq.out_zp = 100;
+	bias[0] = INT32_MAX;
+	T_CHECK(lmq_requant(0, &rq, 0) == 127, "requantised value + zero point saturates");
+	T_CHECK(lmq_mbqm(1 << 28, 1 << 30, 4) == INT32_MAX / 2 + 1,
+		"a left shift beyond int32 saturates (%d)", lmq_mbqm(1 << 28, 1 << 30, 4));
+	T_CHECK(lmq_mbqm(-(1 << 28), 1 << 30, 4) == INT32_MIN / 2,
+		"a negative left shift beyond int32 saturates (%d)", lmq_mbqm(-(1 << 28), 1 << 30, 4));
+	/* add: both operands scaled to about 2^31 each */
+	int8_t a[1] = {127}, b[1] = {127}, y[1];
+	int32_t em[3] = {INT32_MAX, INT32_MAX, 1 << 30};
+	int8_t es[3] = {3, 3, -20};
+	lmq_add(a, -128, b, -128, 1, em, es, 0, y);
+	T_CHECK(y[0] == 127, "add: a + b beyond int32 saturates (%d)", y[0]);
+	/* global average pool of 4096 x 4096 values -128: the sum is INT32_MIN */
+	int32_t np = 1 << 24;
+	int8_t *x = xmalloc((size_t)np), g[1];
+	memset(x, -128, (size_t)np);
+	lmq_gap(x, np, 1, g);
+	T_CHECK(g[0] == -128, "gap of 2^24 values -128 is -128 (%d)", g[0]);
+	free(x);
+}
+
+/* quant_from_float refuses what the int8 kernels cannot hold, and widens the weight scale of a
+ * channel whose weights vanish against its bias. */
+static void test_extreme_weights(void)
+{
+	char path[1024], err[512];
+	snprintf(path, sizeof path, "%s/paper-models/qwnet-core.json", shared_dir());
+	cJSON *doc = record_load_document(path);
+	if (!doc) {
+		printf("ok - # SKIP no paper models; set LMNAS_SHARED\n");
+		return;
+	}
+	struct arch a;
+	arch_parse(cJSON_GetObjectItem(doc, "arch"), &a, err, sizeof err);
+	cJSON_Delete(doc);
+	snprintf(path, sizeof path, "%s/paper-models/qwnet-core-kd.safetensors", shared_dir());
+	struct fnet fn;
+	if (!T_CHECK(!fold_load(path, &a, 16, 16, &fn, err, sizeof err), "qwnet-core folds at 16"))
+		return;
+	size_t isz = 16 * 16 * 3;
+	float *x = xcalloc(isz, sizeof(float)), fl[100];
+	for (size_t i = 0; i < isz; i++)
+		x[i] = (float)((i * 37) % 200) / 100.0f - 1.0f;
+	struct qcalib cal;
+	quant_calib_init(&cal, fn.net.nlayers);
+	fold_forward(&fn, x, fl, quant_calib_observe, &cal);
+	struct qmodel m;
+	struct fconv *dw = &fn.layers[0].dw;
+	float w0 = dw->w[0], b0 = dw->b[0];
+
+	/* a channel of near-zero weights with an ordinary bias: quantised, its bias fits */
+	for (int j = 0; j < dw->k * dw->k; j++)
+		dw->w[j] = 1e-12f;
+	quant_graph_build(&fn.arch, &fn.net, &m);
+	int rc = quant_from_float(&fn, &cal, -1, &m, err, sizeof err);
+	int op = 0;
+	while (op < m.nops && m.ops[op].kind != QOP_DW)
+		op++;
+	T_CHECK(!rc && fabs((double)m.ops[op].bias[0] * m.t[m.ops[op].in].scale *
+			    m.ops[op].wscale[0] - b0) <= 1e-3 * fabs(b0) + 1e-9,
+		"near-zero weights: the bias %g keeps its value in int32 (%d)", (double)b0, rc);
+	quant_free(&m);
+
+	/* a weight that is not finite: refused, naming the op */
+	dw->w[0] = NAN;
+	quant_graph_build(&fn.arch, &fn.net, &m);
+	rc = quant_from_float(&fn, &cal, -1, &m, err, sizeof err);
+	T_CHECK(rc && strstr(err, "layers.0.layers.0.dw (channel 0): a weight is not finite"),
+		"a NaN weight is refused: %s", rc ? err : "accepted");
+	quant_free(&m);
+
+	/* an output scale vanishing against the input's: the multiplier is out of range */
+	dw->w[0] = 3e37f;
+	quant_graph_build(&fn.arch, &fn.net, &m);
+	rc = quant_from_float(&fn, &cal, -1, &m, err, sizeof err);
+	T_CHECK(rc && strstr(err, "multiplier") && strstr(err, "out of range"),
+		"a weight of 3e37: refused: %s", rc ? err : "accepted");
+	quant_free(&m);
+	dw->w[0] = w0;
+	quant_calib_free(&cal);
+	fold_free(&fn);
+	free(x);
+}
+
 static void test_calib_mse(void)
 {
 	struct qcalib c;
@@ -220,6 +316,8 @@ int main(void)
 {
 	test_arithmetic();
 	test_calib_mse();
+	test_no_overflow();
+	test_extreme_weights();
 	test_dw_inplace();
 	test_ternary_kernel();
 	test_model("qwnet-core", -1);
