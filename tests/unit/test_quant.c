@@ -229,16 +229,16 @@ static void test_no_overflow(void)
 static void test_extreme_weights(void)
 {
 	char path[1024], err[512];
-	snprintf(path, sizeof path, "%s/paper-models/qwnet-core.json", shared_dir());
+	snprintf(path, sizeof path, "%s/paper-models/qwnet-core.json", t_shared_dir());
 	cJSON *doc = record_load_document(path);
 	if (!doc) {
-		printf("ok - # SKIP no paper models; set LMNAS_SHARED\n");
+		t_skip("no paper models in %s (set LMNAS_SHARED)", t_shared_dir());
 		return;
 	}
 	struct arch a;
 	arch_parse(cJSON_GetObjectItem(doc, "arch"), &a, err, sizeof err);
 	cJSON_Delete(doc);
-	snprintf(path, sizeof path, "%s/paper-models/qwnet-core-kd.safetensors", shared_dir());
+	snprintf(path, sizeof path, "%s/paper-models/qwnet-core-kd.safetensors", t_shared_dir());
 	struct fnet fn;
 	if (!T_CHECK(!fold_load(path, &a, 16, 16, &fn, err, sizeof err), "qwnet-core folds at 16"))
 		return;
