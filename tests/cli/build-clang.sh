@@ -5,7 +5,7 @@
 # same Makefile path; it is too slow to repeat here.)
 . "$(dirname "$0")/../lib.sh"
 if ! command -v clang >/dev/null 2>&1; then
-	ok "# SKIP clang is not installed (make deps installs it)"
+	skip "clang is not installed (make deps installs it)"
 	done_testing
 fi
 tar -C "$ROOT" -c Makefile src tests/unit | tar -C "$TMP" -x

@@ -5,11 +5,11 @@
 # (arm-none-eabi-size of the emitted model). Weights: one tiny epoch of mini-train.
 . "$(dirname "$0")/../lib.sh"
 if ! command -v arm-none-eabi-gcc >/dev/null 2>&1; then
-	ok "# SKIP no arm-none-eabi-gcc (make deps installs it)"
+	skip "no arm-none-eabi-gcc (make deps installs it)"
 	done_testing
 fi
 if [ ! -d /usr/share/datasets/fashion-mnist ]; then
-	ok "# SKIP no Fashion-MNIST (make deps installs it)"
+	skip "no Fashion-MNIST (make deps installs it)"
 	done_testing
 fi
 SET="--resolution 28 --classes 10"
@@ -44,7 +44,7 @@ done <"$TMP/acc.jsonl"
 
 PM="$SHARED/paper-models"
 if [ ! -f "$PM/qwnet-core-kd.safetensors" ]; then
-	ok "# SKIP no paper models in $PM"
+	skip "no paper models in $PM"
 	done_testing
 fi
 for m in qwnet-core lmanet-core lmanet-elite; do
