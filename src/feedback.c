@@ -52,6 +52,7 @@ static cJSON *member(const cJSON *r, int with_arch)
 	copy_num(m, "flash_bytes", r, "cost.flash_bytes");
 	copy_num(m, "peak_sram_bytes", r, "cost.peak_sram_bytes");
 	copy_num(m, "arena_bytes", r, "cost.arena_bytes");
+	copy_num(m, "sram_bytes", r, "cost.sram_bytes"); /* arena + stack: what --sram-max limits */
 	copy_num(m, "iteration", r, "gen.iteration");
 	const cJSON *arch = record_get(r, "arch");
 	if (with_arch && arch)

@@ -1,5 +1,6 @@
 /* prompt.c — filling the prompt templates (see prompt.h). */
 #include "prompt.h"
+#include "cost.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -101,9 +102,9 @@ char *prompt_constraints(const struct prompt_ctx *c)
 	if (c->macs_min > 0)
 		sb_printf(&b, "- MACs at least %s\n", fmt_count(c->macs_min, x, sizeof x));
 	if (c->sram_max > 0)
-		sb_printf(&b, "- peak SRAM of the int8 activations (the arena; the input image counts, "
-			      "and a block input held for a residual add) at most %s\n",
-			  fmt_bytes(c->sram_max, x, sizeof x));
+		sb_printf(&b, "- SRAM at most %s: the int8 activation arena (the input image counts, "
+			      "and a block input held for a residual add) plus a %d-byte stack\n",
+			  fmt_bytes(c->sram_max, x, sizeof x), COST_STACK_BYTES);
 	if (c->flash_max > 0)
 		sb_printf(&b, "- flash of the int8 model (weights after BN folding, int32 biases, "
 			      "per-channel scales) at most %s\n", fmt_bytes(c->flash_max, y, sizeof y));
@@ -141,8 +142,8 @@ char *prompt_feedback_text(const cJSON *fb)
 				  cJSON_IsString(id) ? id->valuestring : "?", 100 * num(m, "val_acc", 0),
 				  fmt_count(num(m, "macs", 0), x, sizeof x),
 				  fmt_count(num(m, "params", 0), y, sizeof y));
-			if (num(m, "arena_bytes", 0) > 0)
-				sb_printf(&b, ", SRAM %s", fmt_bytes(num(m, "arena_bytes", 0), z, sizeof z));
+			if (num(m, "sram_bytes", 0) > 0)
+				sb_printf(&b, ", SRAM %s", fmt_bytes(num(m, "sram_bytes", 0), z, sizeof z));
 			const cJSON *arch = cJSON_GetObjectItemCaseSensitive(m, "arch");
 			if (arch) {
 				char *a = cJSON_PrintUnformatted(arch);
