@@ -1,9 +1,11 @@
 /* util.c — logging, checked allocation, number parsing, file helpers. */
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,6 +242,39 @@ char *read_file(const char *path, size_t max_bytes, size_t *len, const char **er
 	if (len)
 		*len = used;
 	return buf;
+}
+
+void remove_stale_tmp(const char *path)
+{
+	char dir[4096], prefix[4096];
+	const char *slash = strrchr(path, '/');
+	if (slash)
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path) ? (int)(slash - path) : 1, path);
+	else
+		snprintf(dir, sizeof dir, ".");
+	snprintf(prefix, sizeof prefix, "%s.tmp.", slash ? slash + 1 : path);
+	size_t plen = strlen(prefix);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		const char *pid = e->d_name + plen;
+		char *end;
+		if (strncmp(e->d_name, prefix, plen) || !*pid || *pid < '0' || *pid > '9')
+			continue;
+		long p = strtol(pid, &end, 10);
+		if (*end || p <= 0 || p == (long)getpid())
+			continue;
+		/* Another writer that is still alive owns its file. */
+		if (kill((pid_t)p, 0) == 0 || errno != ESRCH)
+			continue;
+		char full[8200];
+		snprintf(full, sizeof full, "%s/%s", dir, e->d_name);
+		if (unlink(full) == 0)
+			log_info("removed %s (left by process %ld, which is gone)", full, p);
+	}
+	closedir(d);
 }
 
 int write_file_atomic(const char *path, const void *data, size_t len)

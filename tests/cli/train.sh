@@ -68,11 +68,69 @@ wait $pid
 check_eq "SIGTERM: exit 1" "$?" 1
 check "the interrupted record says which epoch the checkpoint holds" jq -e '.full.error | test("holds epoch [0-9]")' "$TMP/int.out"
 check "the checkpoint of the last completed epoch is intact" test -s "$TMP/int.safetensors"
+cp "$TMP/int.safetensors.state" "$TMP/old.state"
 "$BIN/full-train" $FULL --out "$TMP/int.safetensors" --resume <"$TMP/f.jsonl" >"$TMP/res.out" 2>"$TMP/res.err"
 check_eq "--resume: exit 0" "$?" 0
 check "--resume says where it continues" grep -q "resuming" "$TMP/res.err"
 check_eq "resumed run = uninterrupted run (test_acc)" "$(jq .full.test_acc "$TMP/res.out")" "$(jq .full.test_acc "$TMP/ref.out")"
 check_eq "resumed run = uninterrupted run (train_loss)" "$(jq .full.train_loss "$TMP/res.out")" "$(jq .full.train_loss "$TMP/ref.out")"
+
+# A kill between the two renames: an older PATH.state next to a newer checkpoint. --resume says
+# so and continues from the state's epoch, giving the uninterrupted result.
+cp "$TMP/old.state" "$TMP/int.safetensors.state"
+"$BIN/full-train" $FULL --out "$TMP/int.safetensors" --resume <"$TMP/f.jsonl" >"$TMP/mix.out" 2>"$TMP/mix.err"
+check_eq "old state + newer checkpoint: exit 0" "$?" 0
+check "--resume notices the checkpoint and the state hold different epochs" \
+	grep -q "int.safetensors holds epoch 3 but .*int.safetensors.state epoch [12]" "$TMP/mix.err"
+check_eq "old state + newer checkpoint = uninterrupted run (train_loss)" "$(jq .full.train_loss "$TMP/mix.out")" "$(jq .full.train_loss "$TMP/ref.out")"
+check_eq "old state + newer checkpoint = uninterrupted run (test_acc)" "$(jq .full.test_acc "$TMP/mix.out")" "$(jq .full.test_acc "$TMP/ref.out")"
+
+# --resume refuses options that change the result, naming the option and both values.
+for opt in "--lr 0.1:--lr.*0.5.*0.1" "--weight-decay 0.001:--weight-decay.*0.0001.*0.001" \
+	"--mixup 0.5:--mixup.*0.2.*0.5" "--resolution 24:--resolution.*28x28.*24x24" \
+	"--no-autoaugment:--autoaugment.*on.*off"; do
+	args=${opt%%:*} want=${opt#*:}
+	"$BIN/full-train" $FULL $args --out "$TMP/int.safetensors" --resume <"$TMP/f.jsonl" >/dev/null 2>"$TMP/chg.err"
+	check_eq "--resume with $args: exit 2" "$?" 2
+	check "--resume with $args names the option and both values" grep -q -- "$want" "$TMP/chg.err"
+done
+
+# Stale temporary files: a dead writer's are removed, a live one's are kept.
+sh -c 'exit 0' &
+dead=$!
+wait $dead
+: >"$TMP/int.safetensors.tmp.$dead"
+: >"$TMP/int.safetensors.state.tmp.$dead"
+: >"$TMP/int.safetensors.tmp.$$"
+"$BIN/full-train" $FULL --out "$TMP/int.safetensors" --resume <"$TMP/f.jsonl" >/dev/null 2>"$TMP/tmp.err"
+check "a dead process's PATH.tmp.PID and PATH.state.tmp.PID are removed" \
+	test ! -e "$TMP/int.safetensors.tmp.$dead" -a ! -e "$TMP/int.safetensors.state.tmp.$dead"
+check "a live process's PATH.tmp.PID is kept" test -e "$TMP/int.safetensors.tmp.$$"
+rm -f "$TMP/int.safetensors.state"
+"$BIN/full-train" $FULL --out "$TMP/int.safetensors" --resume <"$TMP/f.jsonl" >"$TMP/nost.out" 2>/dev/null
+check "a checkpoint without its state: the record says it cannot resume" \
+	jq -e '.full.error | test("does not: cannot resume")' "$TMP/nost.out"
+
+# A record's own resolution, classes and dropout replace the options (lmnas-record(5)); classes
+# that do not cover the dataset's labels and a bad resolution fail that record only.
+{
+	echo "{\"id\":\"own\",\"arch\":$ARCH,\"resolution\":\"20x24\",\"classes\":12,\"dropout\":0}"
+	echo "{\"id\":\"few\",\"arch\":$ARCH,\"classes\":5}"
+	echo "{\"id\":\"badres\",\"arch\":$ARCH,\"resolution\":\"big\"}"
+	echo "{\"id\":\"plain\",\"arch\":$ARCH}"
+} >"$TMP/own.jsonl"
+"$BIN/full-train" $SMALL --epochs 1 --resolution 16 --out "$TMP/own-{id}.safetensors" <"$TMP/own.jsonl" >"$TMP/own.out" 2>"$TMP/own.err"
+check_eq "records with bad classes or resolution: exit 1" "$?" 1
+check "the record's resolution, classes and dropout are used" \
+	jq -e -s '.[0].full | .resolution == "20x24" and .classes == 12 and .dropout == 0' "$TMP/own.out"
+check "the checkpoint is saved at the record's resolution and classes" \
+	sh -c "head -c 8192 '$TMP/own-own.safetensors' | grep -a -q '\"resolution\":\"20x24\"' && head -c 8192 '$TMP/own-own.safetensors' | grep -a -q '\"classes\":\"12\"'"
+check "classes below the dataset's labels fail that record" \
+	jq -e -s '.[1].full.error | test("5 classes \\(the record.s\\), but the dataset.s labels go up to 9")' "$TMP/own.out"
+check "a bad record resolution fails that record" \
+	jq -e -s '.[2].full.error | test("resolution must be")' "$TMP/own.out"
+check "without record settings the options apply (--resolution 16, 10 classes, dropout 0.2)" \
+	jq -e -s '.[3].full | .resolution == "16x16" and .classes == 10 and (.dropout * 100 | round) == 20' "$TMP/own.out"
 
 # kd: a wider teacher, the student from full-train; accuracy before and after.
 echo "{\"id\":\"t\",\"arch\":$WIDE}" | "$BIN/full-train" $SMALL --epochs 1 --out "$TMP/teacher.safetensors" >/dev/null 2>&1
