@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -242,6 +243,64 @@ char *read_file(const char *path, size_t max_bytes, size_t *len, const char **er
 	if (len)
 		*len = used;
 	return buf;
+}
+
+/* The number after key in a /proc-style file ("MemAvailable:   123 kB"), or -1. */
+static double proc_value(const char *path, const char *key)
+{
+	FILE *f = fopen(path, "r");
+	char line[256];
+	double v = -1;
+	size_t kl = strlen(key);
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, key, kl)) {
+			v = strtod(line + kl, NULL);
+			break;
+		}
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* The process's virtual size in bytes (/proc/self/statm), or 0. */
+static double virtual_size(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long pages = 0;
+	if (f) {
+		if (fscanf(f, "%lu", &pages) != 1)
+			pages = 0;
+		fclose(f);
+	}
+	return (double)pages * (double)sysconf(_SC_PAGESIZE);
+}
+
+double memory_available(const char **what)
+{
+	double best = INFINITY;
+	*what = "unlimited";
+	double avail = proc_value("/proc/meminfo", "MemAvailable:"),
+	       swap = proc_value("/proc/meminfo", "SwapFree:");
+	if (avail >= 0) {
+		best = 1024 * (avail + (swap > 0 ? swap : 0));
+		*what = "available memory (MemAvailable + SwapFree)";
+	}
+	static const struct { int res; const char *name; } limits[] = {
+		{RLIMIT_AS, "address-space limit (ulimit -v) less what is mapped"},
+		{RLIMIT_DATA, "data limit (ulimit -d) less what is mapped"},
+	};
+	for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+		struct rlimit rl;
+		if (getrlimit(limits[i].res, &rl) || rl.rlim_cur == RLIM_INFINITY)
+			continue;
+		double left = (double)rl.rlim_cur - virtual_size();
+		left = left > 0 ? left : 0;
+		if (left < best) {
+			best = left;
+			*what = limits[i].name;
+		}
+	}
+	return best;
 }
 
 void remove_stale_tmp(const char *path)

@@ -27,6 +27,17 @@ check "checked records get mini.val_acc, test_acc, epochs, seconds, images_per_s
 check "an unchecked record passes untouched" jq -e -s '.[1] | (.mini | not) and .id == "b"' "$TMP/out.jsonl"
 check "other keys are copied through" jq -e -s 'all(.arch.blocks | length == 2)' "$TMP/out.jsonl"
 
+# A design too large for memory fails its own record (checked before allocating); the next one
+# trains. The address space is limited so that the old behaviour (calloc fails: the program dies)
+# cannot take the machine's memory.
+HUGE='{"input_channels":1,"blocks":[{"output_channels":512,"num_layers":2,"kernel_size":3,"stride":1,"expansion_factor":6,"use_se":false,"se_ratio":0,"conv_type":"mbconv","skip_op":"identity","activation":"relu6"}]}'
+{ echo "{\"id\":\"huge\",\"arch\":$HUGE}"; echo "{\"id\":\"small\",\"arch\":$ARCH}"; } >"$TMP/mem.jsonl"
+(ulimit -v 4000000 && exec "$BIN/mini-train" --all $SMALL --epochs 1 <"$TMP/mem.jsonl" >"$TMP/mem.out" 2>"$TMP/mem.err")
+check_eq "a design too large for memory: exit 1, not a dead stream" "$?" 1
+check "its record says how much it needs and what limits it" \
+	jq -e -s '.[0].id == "huge" and (.[0].mini.error | test("needs .*GiB for batch 64 at 28x28.* more than the .* of the address-space limit"))' "$TMP/mem.out"
+check "the next record still trains" jq -e -s '.[1].id == "small" and .[1].mini.val_acc >= 0' "$TMP/mem.out"
+
 # Reproducibility: the same seed gives the same numbers.
 "$BIN/mini-train" $SMALL --epochs 1 --seed 7 <"$TMP/in.jsonl" 2>/dev/null | jq -c -s '[.[].mini | select(.) | [.val_acc, .test_acc, .train_loss]]' >"$TMP/r1"
 "$BIN/mini-train" $SMALL --epochs 1 --seed 7 <"$TMP/in.jsonl" 2>/dev/null | jq -c -s '[.[].mini | select(.) | [.val_acc, .test_acc, .train_loss]]' >"$TMP/r2"
