@@ -547,6 +547,13 @@ static int state_load(struct run *r, const char *out, struct sgd *opt, struct pr
 		     "%s and %s to start over", path, out, path);
 		goto out;
 	}
+	const char *recipe = st_meta(&f, "recipe");
+	if (!recipe || strcmp(recipe, r->o->stage)) {
+		fail(err, errlen, "%s: saved by %s, not %s; remove %s and %s to start over", path,
+		     recipe ? recipe : "an unknown recipe", r->o->stage, out, path);
+		rc = -2;
+		goto out;
+	}
 	if (strcmp(aid, r->arch_id)) {
 		fail(err, errlen, "%s: holds arch %s, the record's is %s (a different network)", path,
 		     aid, r->arch_id);
