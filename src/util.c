@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -303,6 +304,8 @@ double memory_available(const char **what)
 	return best;
 }
 
+enum { STALE_SECONDS = 600 };
+
 void remove_stale_tmp(const char *path)
 {
 	char dir[4096], prefix[4096];
@@ -325,11 +328,15 @@ void remove_stale_tmp(const char *path)
 		long p = strtol(pid, &end, 10);
 		if (*end || p <= 0 || p == (long)getpid())
 			continue;
-		/* Another writer that is still alive owns its file. */
+		/* Another writer that is still alive owns its file; one on another host sharing
+		 * the folder is not visible here, but it renames its file within seconds. */
 		if (kill((pid_t)p, 0) == 0 || errno != ESRCH)
 			continue;
 		char full[8200];
+		struct stat sb;
 		snprintf(full, sizeof full, "%s/%s", dir, e->d_name);
+		if (lstat(full, &sb) || !S_ISREG(sb.st_mode) || time(NULL) - sb.st_mtime < STALE_SECONDS)
+			continue;
 		if (unlink(full) == 0)
 			log_info("removed %s (left by process %ld, which is gone)", full, p);
 	}

@@ -54,7 +54,8 @@ char *read_file(const char *path, size_t max_bytes, size_t *len, const char **er
 /* Writes data to path atomically: a temporary file in the same folder, fsync, rename.
  * Returns 0 on success, -1 with errno set. */
 int write_file_atomic(const char *path, const void *data, size_t len);
-/* Removes path's temporary files (path.tmp.PID) whose writer process no longer exists: what a
- * killed write_file_atomic leaves. */
+/* Removes path's temporary files (path.tmp.PID), what a killed write_file_atomic leaves: those
+ * whose writer process no longer exists here and that were last written over 10 minutes ago (a
+ * writer on another host sharing the folder finishes well before). */
 void remove_stale_tmp(const char *path);
 #endif

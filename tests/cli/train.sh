@@ -110,13 +110,17 @@ done
 sh -c 'exit 0' &
 dead=$!
 wait $dead
-: >"$TMP/int.safetensors.tmp.$dead"
-: >"$TMP/int.safetensors.state.tmp.$dead"
-: >"$TMP/int.safetensors.tmp.$$"
+touch -d '1 hour ago' "$TMP/int.safetensors.tmp.$dead" "$TMP/int.safetensors.state.tmp.$dead" \
+	"$TMP/int.safetensors.tmp.$$"
+: >"$TMP/int.safetensors.tmp.1$dead"
 "$BIN/full-train" $FULL --out "$TMP/int.safetensors" --resume <"$TMP/f.jsonl" >/dev/null 2>"$TMP/tmp.err"
-check "a dead process's PATH.tmp.PID and PATH.state.tmp.PID are removed" \
+check "a dead process's old PATH.tmp.PID and PATH.state.tmp.PID are removed" \
 	test ! -e "$TMP/int.safetensors.tmp.$dead" -a ! -e "$TMP/int.safetensors.state.tmp.$dead"
 check "a live process's PATH.tmp.PID is kept" test -e "$TMP/int.safetensors.tmp.$$"
+check "a fresh PATH.tmp.PID is kept (its writer may be on another host)" test -e "$TMP/int.safetensors.tmp.1$dead"
+"$BIN/mini-train" --all $FULL --out "$TMP/int.safetensors" --resume <"$TMP/f.jsonl" >/dev/null 2>"$TMP/rec.err"
+check_eq "--resume of another recipe's state: exit 2" "$?" 2
+check "it names both recipes" grep -q "saved by full, not mini" "$TMP/rec.err"
 rm -f "$TMP/int.safetensors.state"
 "$BIN/full-train" $FULL --out "$TMP/int.safetensors" --resume <"$TMP/f.jsonl" >"$TMP/nost.out" 2>/dev/null
 check "a checkpoint without its state: the record says it cannot resume" \
