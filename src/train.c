@@ -583,30 +583,31 @@ out:
 	return rc;
 }
 
-/* Says so when the checkpoint is not the state's epoch: a run stopped between the two writes
- * (the state is renamed first) or the checkpoint is missing or unreadable. */
-static void resume_notice(const char *out, int epochs_done)
+/* Whether the checkpoint holds the state's epoch; when it does not (a run stopped between the
+ * two writes, the state being renamed first, or the checkpoint is missing or unreadable), says
+ * so in why. */
+static int checkpoint_matches(const char *out, int epochs_done, char *why, size_t n)
 {
 	struct st_file f;
 	char err[512];
 	if (access(out, F_OK) != 0) {
-		log_info("%s is missing: resuming after epoch %d from %s.state", out, epochs_done, out);
-		return;
+		snprintf(why, n, "%s is missing", out);
+		return 0;
 	}
 	if (st_open(out, &f, err, sizeof err)) {
-		log_info("%s; resuming after epoch %d from %s.state", err, epochs_done, out);
-		return;
+		snprintf(why, n, "%s", err);
+		return 0;
 	}
 	const char *ed = st_meta(&f, "epochs_done");
-	long e;
-	if (!ed || parse_int(ed, 0, INT_MAX, &e))
-		log_info("%s names no epoch: resuming after epoch %d from %s.state", out, epochs_done,
-			 out);
-	else if (e != epochs_done)
-		log_info("%s holds epoch %ld but %s.state epoch %d (a run stopped between the two "
-			 "writes): resuming after epoch %d from %s.state; the checkpoint is rewritten "
-			 "at the next epoch", out, e, out, epochs_done, epochs_done, out);
+	long e = -1;
+	int same = ed && !parse_int(ed, 0, INT_MAX, &e) && e == epochs_done;
+	if (!same && e >= 0)
+		snprintf(why, n, "%s holds epoch %ld but %s.state epoch %d (a run stopped between the "
+			 "two writes)", out, e, out, epochs_done);
+	else if (!same)
+		snprintf(why, n, "%s names no epoch", out);
 	st_close(&f);
+	return same;
 }
 
 /* ---- one run ---- */
@@ -841,10 +842,16 @@ static int resume(struct run *r, const char *out, struct sgd *opt, struct prng *
 	int rc = state_load(r, out, opt, rng, start, seconds, err, errlen);
 	if (rc)
 		return rc;
-	if (!r->o->quiet) {
-		resume_notice(out, *start);
-		log_info("resuming %s after epoch %d", out, *start);
+	char why[1024];
+	if (!checkpoint_matches(out, *start, why, sizeof why)) {
+		/* Make the pair consistent again: the checkpoint from the state's weights. */
+		if (checkpoint_write(r, out, *start, 0, err, errlen))
+			return -1;
+		if (!r->o->quiet)
+			log_info("%s: rewrote %s from %s", why, out, path);
 	}
+	if (!r->o->quiet)
+		log_info("resuming %s after epoch %d", out, *start);
 	return 0;
 }
 

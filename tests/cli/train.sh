@@ -92,9 +92,16 @@ cp "$TMP/old.state" "$TMP/int.safetensors.state"
 "$BIN/full-train" $FULL --out "$TMP/int.safetensors" --resume <"$TMP/f.jsonl" >"$TMP/mix.out" 2>"$TMP/mix.err"
 check_eq "old state + newer checkpoint: exit 0" "$?" 0
 check "--resume notices the checkpoint and the state hold different epochs" \
-	grep -q "int.safetensors holds epoch 3 but .*int.safetensors.state epoch [12]" "$TMP/mix.err"
+	grep -q "int.safetensors holds epoch 3 but .*int.safetensors.state epoch [12].*rewrote" "$TMP/mix.err"
 check_eq "old state + newer checkpoint = uninterrupted run (train_loss)" "$(jq .full.train_loss "$TMP/mix.out")" "$(jq .full.train_loss "$TMP/ref.out")"
 check_eq "old state + newer checkpoint = uninterrupted run (test_acc)" "$(jq .full.test_acc "$TMP/mix.out")" "$(jq .full.test_acc "$TMP/ref.out")"
+# The same with a finished state: the stale checkpoint is rewritten at once from the state.
+cp "$TMP/int.safetensors.state" "$TMP/done.state"
+cp "$TMP/old.state" "$TMP/int.safetensors"
+cp "$TMP/done.state" "$TMP/int.safetensors.state"
+"$BIN/full-train" $FULL --out "$TMP/int.safetensors" --resume <"$TMP/f.jsonl" >/dev/null 2>"$TMP/done.err"
+check "a finished state next to an older checkpoint: the checkpoint is rewritten" \
+	sh -c "grep -q 'rewrote' '$TMP/done.err' && head -c 16384 '$TMP/int.safetensors' | grep -a -q '\"epochs_done\":\"3\"'"
 
 # --resume refuses options that change the result, naming the option and both values.
 for opt in "--lr 0.1:--lr.*0.5.*0.1" "--weight-decay 0.001:--weight-decay.*0.0001.*0.001" \
