@@ -35,26 +35,38 @@ static int is_bn_counter(const char *name, char *bn_prefix, size_t n)
 	return 1;
 }
 
+static int has_prefix(const char *s, const char *prefix)
+{
+	return prefix && !strncmp(s, prefix, strlen(prefix));
+}
+
 int checkpoint_load(struct net *n, const char *path, char *err, size_t errlen)
 {
 	struct st_file f;
 	if (st_open(path, &f, err, errlen))
 		return -1;
-	int rc = -1;
+	int rc = checkpoint_load_file(n, &f, NULL, err, errlen);
+	st_close(&f);
+	return rc;
+}
+
+int checkpoint_load_file(struct net *n, const struct st_file *f, const char *skip_prefix,
+			 char *err, size_t errlen)
+{
+	const char *path = f->path;
 	for (int i = 0; i < n->nentries; i++) {
 		const struct net_entry *e = &n->entries[i];
-		const struct st_tensor *t = st_expect(&f, e->name, ST_F32, e->ndim, e->shape, err,
+		const struct st_tensor *t = st_expect(f, e->name, ST_F32, e->ndim, e->shape, err,
 						      errlen);
 		if (!t)
-			goto out;
+			return -1;
 		const float *src = t->data;
 		for (size_t j = 0; j < e->numel; j++) {
 			float v;
 			memcpy(&v, src + j, sizeof v);
 			if (!isfinite(v)) {
-				snprintf(err, errlen, "%s: tensor %s: element %zu is not finite", path,
-					 e->name, j);
-				goto out;
+				return fail(err, errlen, "%s: tensor %s: element %zu is not finite",
+					    path, e->name, j);
 			}
 		}
 		float *dst = (e->is_buffer ? n->bufs : n->params) + e->off;
@@ -64,41 +76,39 @@ int checkpoint_load(struct net *n, const char *path, char *err, size_t errlen)
 			memcpy(dst, src, sizeof(float) * e->numel);
 	}
 	/* Every tensor in the file must belong to the network. */
-	for (int i = 0; i < f.ntensors; i++) {
-		const struct st_tensor *t = &f.tensors[i];
+	for (int i = 0; i < f->ntensors; i++) {
+		const struct st_tensor *t = &f->tensors[i];
 		char prefix[96], rv[128];
+		if (has_prefix(t->name, skip_prefix))
+			continue;
 		if (is_bn_counter(t->name, prefix, sizeof prefix)) {
 			snprintf(rv, sizeof rv, "%s.running_var", prefix);
 			const struct net_entry *e = net_find(n, rv);
-			if (!e) {
-				snprintf(err, errlen,
-					 "%s: tensor %s: unexpected (the arch does not match the "
-					 "weights)", path, t->name);
-				goto out;
-			}
-			if (t->dtype != ST_I64 || t->numel != 1) {
-				snprintf(err, errlen, "%s: tensor %s: expected an I64 scalar", path,
-					 t->name);
-				goto out;
-			}
+			if (!e)
+				return fail(err, errlen, "%s: tensor %s: unexpected (the arch does not "
+					    "match the weights)", path, t->name);
+			if (t->dtype != ST_I64 || t->numel != 1)
+				return fail(err, errlen, "%s: tensor %s: expected an I64 scalar", path,
+					    t->name);
 			memcpy(&n->batches_tracked[e->bn], t->data, sizeof(int64_t));
 			continue;
 		}
-		if (!net_find(n, t->name)) {
-			snprintf(err, errlen,
-				 "%s: tensor %s: unexpected (the arch does not match the weights)",
-				 path, t->name);
-			goto out;
-		}
+		if (!net_find(n, t->name))
+			return fail(err, errlen, "%s: tensor %s: unexpected (the arch does not match "
+				    "the weights)", path, t->name);
 	}
-	rc = 0;
-out:
-	st_close(&f);
-	return rc;
+	return 0;
 }
 
 int checkpoint_save(const struct net *n, const char *path, const char *const *meta, char *err,
 		    size_t errlen)
+{
+	return checkpoint_save_extra(n, path, meta, NULL, NULL, 0, err, errlen);
+}
+
+int checkpoint_save_extra(const struct net *n, const char *path, const char *const *meta,
+			  const char *extra_name, const float *extra, int64_t extra_len, char *err,
+			  size_t errlen)
 {
 	float *staging = xmalloc(sizeof(float) * (n->nparams + n->nbufs + 1));
 	struct st_writer *w = st_writer_new();
@@ -132,6 +142,8 @@ int checkpoint_save(const struct net *n, const char *path, const char *const *me
 	for (int i = 0; meta && meta[i] && meta[i + 1]; i += 2)
 		st_writer_meta(w, meta[i], meta[i + 1]);
 	free(text);
+	if (extra_name)
+		st_writer_add(w, extra_name, ST_F32, 1, &extra_len, extra);
 	int rc = st_writer_save(w, path);
 	if (rc)
 		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));

@@ -11,15 +11,26 @@
 #include <stddef.h>
 #include "arch.h"
 #include "net.h"
+#include "safetensors.h"
 
 /* Loads every tensor of n from path. Returns 0, or -1 with "PATH: tensor NAME: reason" in err;
  * on failure n's parameters may be partly overwritten. */
 int checkpoint_load(struct net *n, const char *path, char *err, size_t errlen);
 
+/* checkpoint_load on an open file; tensors whose names start with skip_prefix (may be NULL) are
+ * left to the caller (the resume state keeps the optimizer's there). */
+int checkpoint_load_file(struct net *n, const struct st_file *f, const char *skip_prefix,
+			 char *err, size_t errlen);
+
 /* Writes n to path. meta: NULL or a NULL-terminated list of key, value strings (provenance).
  * Returns 0, or -1 with a reason in err. */
 int checkpoint_save(const struct net *n, const char *path, const char *const *meta, char *err,
 		    size_t errlen);
+/* checkpoint_save plus one more F32 tensor [extra_len] called extra_name (the resume state's
+ * momentum); extra_name NULL: none. */
+int checkpoint_save_extra(const struct net *n, const char *path, const char *const *meta,
+			  const char *extra_name, const float *extra, int64_t extra_len, char *err,
+			  size_t errlen);
 
 /* The arch in a checkpoint's metadata ("arch"), and its class count (classifier.bias length).
  * Returns 0, or -1 with a reason in err. classes may be NULL; arch may be NULL. */

@@ -9,25 +9,17 @@
 
 #define BN_EPS 1e-5
 
-/* Reads a float tensor of exactly n elements, or fails with a message. */
-static const float *get_f32(const struct st_file *f, const char *name, int64_t n, char *err,
-			    size_t errlen)
+/* Reads a float tensor of exactly the shape [ndim] (PyTorch's layout): a permuted shape with the
+ * same element count is refused. */
+static const float *get_f32(const struct st_file *f, const char *name, int ndim,
+			    const int64_t *shape, char *err, size_t errlen)
 {
-	const struct st_tensor *t = st_find(f, name);
-	if (!t) {
-		snprintf(err, errlen, "%s: tensor %s is missing", f->path, name);
-		return NULL;
-	}
-	if (t->dtype != ST_F32 || t->numel != n) {
-		snprintf(err, errlen, "%s: tensor %s is %s with %lld elements; want F32 with %lld",
-			 f->path, name, st_dtype_name(t->dtype), (long long)t->numel, (long long)n);
-		return NULL;
-	}
-	return t->data;
+	const struct st_tensor *t = st_expect(f, name, ST_F32, ndim, shape, err, errlen);
+	return t ? t->data : NULL;
 }
 
-/* Loads conv weight "<conv>.weight" [cout][cin][k][k] and folds BN "<bn>.*" into it (bn NULL:
- * plain conv with "<conv>.bias"). */
+/* Loads conv weight "<conv>.weight" [cout][cin][k][k] (the classifier's: [cout][cin]) and folds
+ * BN "<bn>.*" into it (bn NULL: plain conv with "<conv>.bias"). */
 static int load_conv(const struct st_file *f, const char *conv, const char *bn, int cout, int cin,
 		     int k, struct fconv *c, char *err, size_t errlen)
 {
@@ -37,7 +29,9 @@ static int load_conv(const struct st_file *f, const char *conv, const char *bn, 
 	c->cin = cin;
 	c->k = k;
 	snprintf(name, sizeof name, "%s.weight", conv);
-	const float *w = get_f32(f, name, cout * per, err, errlen);
+	int64_t wshape[4] = {cout, cin, k, k}, cshape[1] = {cout};
+	int linear = !strcmp(conv, "classifier");
+	const float *w = get_f32(f, name, linear ? 2 : 4, wshape, err, errlen);
 	if (!w)
 		return -1;
 	c->w = xmalloc(sizeof(float) * cout * per);
@@ -45,7 +39,7 @@ static int load_conv(const struct st_file *f, const char *conv, const char *bn, 
 	memcpy(c->w, w, sizeof(float) * cout * per);
 	if (!bn) {
 		snprintf(name, sizeof name, "%s.bias", conv);
-		const float *b = get_f32(f, name, cout, err, errlen);
+		const float *b = get_f32(f, name, 1, cshape, err, errlen);
 		if (!b)
 			return -1;
 		memcpy(c->b, b, sizeof(float) * cout);
@@ -55,7 +49,7 @@ static int load_conv(const struct st_file *f, const char *conv, const char *bn, 
 	static const char *const part[4] = {"weight", "bias", "running_mean", "running_var"};
 	for (int i = 0; i < 4; i++) {
 		snprintf(name, sizeof name, "%s.%s", bn, part[i]);
-		if (!(p[i] = get_f32(f, name, cout, err, errlen)))
+		if (!(p[i] = get_f32(f, name, 1, cshape, err, errlen)))
 			return -1;
 	}
 	for (int o = 0; o < cout; o++) {

@@ -246,6 +246,36 @@ static void mark_accumulation(struct net *n)
 	free(seen);
 }
 
+/* Refuses, before allocating them, activations and parameters that would not fit in memory:
+ * every activation and its gradient for max_batch images, then params, grads and an optimizer's
+ * momentum of the same size, the BN buffers and the conv1x1 scratch (the small per-op buffers
+ * are already allocated). A failed calloc would end the program, an overcommitted one would get it
+ * killed while training: either way the other records would be lost. */
+static int check_memory(const struct net *n, char *err, size_t errlen)
+{
+	double act = 0;
+	for (int i = 0; i < n->nt; i++)
+		act += 2.0 * sizeof(float) * (double)n->t[i].per_image * n->max_batch;
+	double pw = 0;
+	for (int i = 0; i < n->nops; i++)
+		if (n->ops[i].kind == OP_CONV1X1) {
+			double len = (double)pw_work_floats(n->ops[i].cin, n->ops[i].cout,
+							    omp_get_max_threads());
+			pw = len > pw ? len : pw;
+		}
+	double need = act + sizeof(float) * (3.0 * n->nparams + n->nbufs + pw);
+	const char *what;
+	double avail = memory_available(&what);
+	if (need <= avail)
+		return 0;
+	char nb[32], ab[32], av[32];
+	snprintf(err, errlen, "needs %s for batch %d at %dx%d (activations and their gradients %s), "
+		 "more than the %s of the %s; use a smaller --batch or --resolution",
+		 fmt_bytes(need, nb, sizeof nb), n->max_batch, n->an.in_h, n->an.in_w,
+		 fmt_bytes(act, ab, sizeof ab), fmt_bytes(avail, av, sizeof av), what);
+	return -1;
+}
+
 struct net *net_new(const struct arch *a, int in_h, int in_w, int classes, int max_batch,
 		    float dropout, char *err, size_t errlen)
 {
@@ -274,12 +304,7 @@ struct net *net_new(const struct arch *a, int in_h, int in_w, int classes, int m
 	build_head(&b, x);
 	mark_accumulation(n);
 
-	/* Refuse sizes that would not fit in memory before allocating them. */
-	double bytes = 0;
-	for (int i = 0; i < n->nt; i++)
-		bytes += 2.0 * sizeof(float) * (double)n->t[i].per_image * max_batch;
-	if (bytes > 64e9) {
-		snprintf(err, errlen, "activations for batch %d need %.1f GB", max_batch, bytes / 1e9);
+	if (check_memory(n, err, errlen)) {
 		net_free(n);
 		return NULL;
 	}

@@ -4,9 +4,11 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const struct { const char *name; size_t size; } dtypes[ST_NDTYPES] = {
 	[ST_F32] = {"F32", 4}, [ST_F64] = {"F64", 8}, [ST_F16] = {"F16", 2}, [ST_BF16] = {"BF16", 2},
@@ -55,10 +57,10 @@ static int parse_entry(const char *path, const cJSON *e, size_t data_len, const 
 			return fail(err, errlen, "%s: tensor %s: shape overflows", path, e->string);
 		t->numel *= t->shape[d];
 	}
-	double a = cJSON_GetArrayItem(offs, 0)->valuedouble, b = cJSON_GetArrayItem(offs, 1)->valuedouble;
-	if (!cJSON_IsNumber(cJSON_GetArrayItem(offs, 0)) || !cJSON_IsNumber(cJSON_GetArrayItem(offs, 1)) ||
-	    a < 0 || b < a || b > (double)data_len)
-		return fail(err, errlen, "%s: tensor %s: data offsets [%.0f, %.0f] outside the %zu data bytes (truncated file?)",
+	const cJSON *oa = cJSON_GetArrayItem(offs, 0), *ob = cJSON_GetArrayItem(offs, 1);
+	double a = cJSON_IsNumber(oa) ? oa->valuedouble : -1, b = cJSON_IsNumber(ob) ? ob->valuedouble : -1;
+	if (a < 0 || b < a || a != floor(a) || b != floor(b) || b > (double)data_len)
+		return fail(err, errlen, "%s: tensor %s: data offsets [%g, %g] are not whole numbers inside the %zu data bytes (truncated file?)",
 			    path, e->string, a, b, data_len);
 	t->nbytes = (size_t)b - (size_t)a;
 	if ((uint64_t)t->numel > SIZE_MAX / dtypes[t->dtype].size ||
@@ -77,21 +79,32 @@ static int by_offset(const void *pa, const void *pb)
 	return x < y ? -1 : x > y;
 }
 
-/* Tensors may not overlap one another. Sorts a copy by offset and compares neighbours. */
-static int check_overlaps(const char *path, const struct st_file *f, char *err, size_t errlen)
+/* The tensors must cover the data exactly, one after another from offset 0: no overlap, no
+ * hole, no trailing bytes (the reference implementation's InvalidOffset and
+ * MetadataIncompleteBuffer). Sorts a copy by offset and compares neighbours. */
+static int check_layout(const char *path, const struct st_file *f, const unsigned char *data,
+			size_t data_len, char *err, size_t errlen)
 {
 	struct st_tensor *sorted = xmalloc(sizeof *sorted * (f->ntensors ? f->ntensors : 1));
 	memcpy(sorted, f->tensors, sizeof *sorted * f->ntensors);
 	qsort(sorted, f->ntensors, sizeof *sorted, by_offset);
-	int bad = -1;
-	for (int i = 1; i < f->ntensors && bad < 0; i++)
-		if ((const unsigned char *)sorted[i - 1].data + sorted[i - 1].nbytes >
-		    (const unsigned char *)sorted[i].data)
-			bad = i;
+	const unsigned char *at = data;
 	int rc = 0;
-	if (bad >= 0)
-		rc = fail(err, errlen, "%s: tensors %s and %s overlap", path, sorted[bad - 1].name,
-			  sorted[bad].name);
+	for (int i = 0; i < f->ntensors && !rc; i++) {
+		const unsigned char *p = sorted[i].data;
+		if (p < at)
+			rc = fail(err, errlen, "%s: tensors %s and %s overlap", path, sorted[i - 1].name,
+				  sorted[i].name);
+		else if (p > at)
+			rc = fail(err, errlen, "%s: tensor %s starts at data offset %zu, not %zu where "
+				  "the previous one ends (a hole or misaligned offsets)", path,
+				  sorted[i].name, (size_t)(p - data), (size_t)(at - data));
+		at = p + sorted[i].nbytes;
+	}
+	if (!rc && at != data + data_len)
+		rc = fail(err, errlen, "%s: %zu bytes after the last tensor's data (the tensors cover "
+			  "%zu of %zu data bytes)", path, (size_t)(data + data_len - at),
+			  (size_t)(at - data), data_len);
 	free(sorted);
 	return rc;
 }
@@ -99,6 +112,9 @@ static int check_overlaps(const char *path, const struct st_file *f, char *err, 
 static int parse_header(const char *path, struct st_file *f, const char *hdr, size_t hlen,
 			char *err, size_t errlen)
 {
+	if (hlen == 0 || hdr[0] != '{')
+		return fail(err, errlen, "%s: the header does not start with '{' (not safetensors)",
+			    path);
 	cJSON *root = cJSON_ParseWithLength(hdr, hlen);
 	if (!cJSON_IsObject(root)) {
 		cJSON_Delete(root);
@@ -126,35 +142,73 @@ static int parse_header(const char *path, struct st_file *f, const char *hdr, si
 		f->ntensors++;
 	}
 	cJSON_Delete(root);
-	return check_overlaps(path, f, err, errlen);
+	return check_layout(path, f, data, data_len, err, errlen);
+}
+
+/* Reads exactly n bytes. Returns 0, or -1 (a read error or a file shorter than its size). */
+static int read_exact(FILE *fp, unsigned char *buf, size_t n)
+{
+	return fread(buf, 1, n, fp) == n ? 0 : -1;
+}
+
+/* Reads the whole file after checking, before allocating, that it is a regular file whose
+ * 8-byte header length fits it: /dev/zero or a huge length fail at once. */
+static int read_checked(const char *path, struct st_file *f, uint64_t *hlen, char *err,
+			size_t errlen)
+{
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return fail(err, errlen, "%s: %s", path, strerror(errno));
+	struct stat sb;
+	unsigned char head[8];
+	int rc = -1;
+	if (fstat(fileno(fp), &sb) || !S_ISREG(sb.st_mode)) {
+		fail(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	if ((uint64_t)sb.st_size > ST_MAX_FILE) {
+		fail(err, errlen, "%s: %jd bytes is over the %llu-byte limit", path,
+		     (intmax_t)sb.st_size, (unsigned long long)ST_MAX_FILE);
+		goto out;
+	}
+	f->size = (size_t)sb.st_size;
+	if (f->size < 8 || read_exact(fp, head, 8)) {
+		fail(err, errlen, "%s: too short for a safetensors file (%zu bytes)", path, f->size);
+		goto out;
+	}
+	*hlen = 0;
+	for (int i = 7; i >= 0; i--)
+		*hlen = *hlen << 8 | head[i];
+	if (*hlen > ST_MAX_HEADER || *hlen > f->size - 8) {
+		fail(err, errlen, "%s: header length %" PRIu64 " does not fit the %zu-byte file (truncated or not safetensors)",
+		     path, *hlen, f->size);
+		goto out;
+	}
+	if (*hlen % 8) {
+		fail(err, errlen, "%s: header length %" PRIu64 " is not a multiple of 8 (the data would be misaligned)",
+		     path, *hlen);
+		goto out;
+	}
+	f->bytes = xmalloc(f->size + 1);
+	memcpy(f->bytes, head, 8);
+	if (read_exact(fp, f->bytes + 8, f->size - 8)) {
+		fail(err, errlen, "%s: read error or the file shrank while being read", path);
+		goto out;
+	}
+	f->bytes[f->size] = 0;
+	rc = 0;
+out:
+	fclose(fp);
+	return rc;
 }
 
 int st_open(const char *path, struct st_file *f, char *err, size_t errlen)
 {
-	const char *why;
 	memset(f, 0, sizeof *f);
 	f->path = xstrdup(path);
-	f->bytes = (unsigned char *)read_file(path, (size_t)1 << 36, &f->size, &why);
-	if (!f->bytes) {
-		fail(err, errlen, "%s: %s", path, why);
-		st_close(f);
-		return -1;
-	}
 	uint64_t hlen = 0;
-	if (f->size < 8) {
-		fail(err, errlen, "%s: too short for a safetensors file (%zu bytes)", path, f->size);
-		st_close(f);
-		return -1;
-	}
-	for (int i = 7; i >= 0; i--)
-		hlen = hlen << 8 | f->bytes[i];
-	if (hlen > ST_MAX_HEADER || hlen > f->size - 8) {
-		fail(err, errlen, "%s: header length %" PRIu64 " does not fit the %zu-byte file (truncated or not safetensors)",
-		     path, hlen, f->size);
-		st_close(f);
-		return -1;
-	}
-	if (parse_header(path, f, (const char *)f->bytes + 8, (size_t)hlen, err, errlen)) {
+	if (read_checked(path, f, &hlen, err, errlen) ||
+	    parse_header(path, f, (const char *)f->bytes + 8, (size_t)hlen, err, errlen)) {
 		st_close(f);
 		return -1;
 	}

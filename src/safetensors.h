@@ -1,9 +1,11 @@
 /* safetensors.h — reading and writing safetensors files (8-byte little-endian header length, JSON
  * header {name: {dtype, shape, data_offsets}, "__metadata__": {str: str}}, raw little-endian data).
  *
- * st_open validates the whole header before anything is sized from it: offsets inside the file,
- * sizes equal to shape × dtype size, no overlaps, no overflow. A bad file gets a message naming
- * the file and the tensor. */
+ * st_open validates the file before anything is sized from it: a regular file, a header length
+ * that fits the file and is a multiple of 8 (aligned data), a header that starts with '{', whole
+ * offsets inside the data, sizes equal to shape × dtype size, no overflow, and tensors that cover
+ * the data exactly (no overlap, no hole, no trailing bytes). A bad file gets a message naming the
+ * file and the tensor. */
 #ifndef LMNAS_SAFETENSORS_H
 #define LMNAS_SAFETENSORS_H
 #include <stddef.h>
@@ -12,6 +14,7 @@
 
 #define ST_MAX_DIMS 8
 #define ST_MAX_HEADER (64u << 20)
+#define ST_MAX_FILE ((uint64_t)1 << 36)
 
 enum st_dtype { ST_F32, ST_F64, ST_F16, ST_BF16, ST_I8, ST_U8, ST_I16, ST_I32, ST_I64, ST_BOOL,
 		ST_NDTYPES };

@@ -12,7 +12,9 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -111,6 +113,50 @@ void train_out_path(const char *tmpl, const char *id, char *buf, size_t n)
 		snprintf(buf, n, "%s", tmpl);
 	else
 		snprintf(buf, n, "%.*s%s%s", (int)(at - tmpl), tmpl, id ? id : "noid", at + 4);
+}
+
+static int whole_in(double v, double lo, double hi)
+{
+	return v >= lo && v <= hi && v == floor(v);
+}
+
+int train_record_settings(const cJSON *rec, int *h, int *w, int *classes, float *dropout,
+			  char *err, size_t errlen)
+{
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(rec, "resolution");
+	if (r) {
+		double a = -1, b = -1;
+		int hh, ww;
+		if (cJSON_IsNumber(r)) {
+			a = b = r->valuedouble;
+		} else if (cJSON_IsArray(r) && cJSON_GetArraySize(r) == 2 &&
+			   cJSON_IsNumber(r->child) && cJSON_IsNumber(r->child->next)) {
+			a = r->child->valuedouble;
+			b = r->child->next->valuedouble;
+		} else if (cJSON_IsString(r) && !parse_resolution(r->valuestring, &hh, &ww)) {
+			a = hh;
+			b = ww;
+		}
+		if (!whole_in(a, 1, ARCH_MAX_RESOLUTION) || !whole_in(b, 1, ARCH_MAX_RESOLUTION))
+			return fail(err, errlen, "the record's resolution must be N, [H, W] or \"HxW\" "
+				    "with whole numbers in 1..%d", ARCH_MAX_RESOLUTION);
+		*h = (int)a;
+		*w = (int)b;
+	}
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(rec, "classes");
+	if (c) {
+		if (!cJSON_IsNumber(c) || !whole_in(c->valuedouble, 1, ARCH_MAX_CLASSES))
+			return fail(err, errlen, "the record's classes must be a whole number in 1..%d",
+				    ARCH_MAX_CLASSES);
+		*classes = (int)c->valuedouble;
+	}
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(rec, "dropout");
+	if (d) {
+		if (!cJSON_IsNumber(d) || !(d->valuedouble >= 0 && d->valuedouble < 1))
+			return fail(err, errlen, "the record's dropout must be a number in [0, 1)");
+		*dropout = (float)d->valuedouble;
+	}
+	return 0;
 }
 
 /* ---- signals ---- */
@@ -299,82 +345,237 @@ static void progress_epoch(const struct train_opts *o, int epoch, double loss, d
 	fprintf(stderr, " %.0f img/s %.1fs%s\n", ips, secs, o->progress ? "          " : "");
 }
 
-/* ---- resume state: PATH.state (safetensors: momentum buffer; metadata: epoch, RNG, ...) ---- */
+struct run {
+	const struct train_opts *o;
+	struct train_data *td;
+	struct net *n, *teacher;
+	int H, W, Cin, C; /* the input size and class count in effect (options, then the record) */
+	float dropout;
+	char arch_id[17];
+	float *x;        /* [batch][Cin][H][W] */
+	int32_t *y, *yb; /* [batch] */
+	float *tlog;     /* [batch][C] teacher logits */
+	double *p, *ps, *pt;
+};
+
+/* ---- resume state: PATH.state ----
+ *
+ * PATH.state is self-contained: the network's tensors (as in the checkpoint), the momentum buffer
+ * ("resume.momentum"), and in __metadata__ the epochs done, the SGD step count, both RNGs, the
+ * seconds so far, the arch id and every option that changes the result ("option --lr": "0.5").
+ * It is renamed into place before the checkpoint, so a kill between the two renames leaves a
+ * state at least as new as the checkpoint; --resume continues from the state alone and says so
+ * when the checkpoint holds another epoch. */
+
+#define RUN_OPTIONS 32
+struct run_option {
+	char key[40];   /* "option --lr" */
+	char value[96];
+};
 
 static void state_path(const char *out, char *buf, size_t n)
 {
 	snprintf(buf, n, "%s.state", out);
 }
 
-/* A description of the run that must match to resume. */
-static void run_fingerprint(const struct train_opts *o, const char *arch_id, char *buf, size_t n)
+static void add_option(struct run_option *list, int *n, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void add_option(struct run_option *list, int *n, const char *name, const char *fmt, ...)
 {
-	snprintf(buf, n, "%s arch=%s data=%s epochs=%d batch=%d lr=%g seed=%" PRIu64 " limit=%ld val=%g",
-		 o->stage, arch_id, dataset_kind_name(o->kind), o->epochs, o->batch, o->lr, o->seed,
-		 o->train_limit, o->val_split);
+	va_list ap;
+	snprintf(list[*n].key, sizeof list[*n].key, "option %s", name);
+	va_start(ap, fmt);
+	vsnprintf(list[*n].value, sizeof list[*n].value, fmt, ap);
+	va_end(ap);
+	(*n)++;
 }
 
-static int state_save(const char *out, const struct sgd *opt, const struct prng *rng,
-		      uint64_t dropout_rng, int epochs_done, double seconds, const char *fp,
-		      char *err, size_t errlen)
+/* The options that change the result, as they are in effect for this run. Returns the count. */
+static int run_options(const struct run *r, struct run_option *list)
 {
-	char path[4200], buf[160];
+	const struct train_opts *o = r->o;
+	const struct dataset *d = &r->td->train;
+	int n = 0;
+	add_option(list, &n, "--dataset", "%s", dataset_kind_name(o->kind));
+	add_option(list, &n, "--data", "%d images %dx%dx%d", d->n, d->h, d->w, d->c);
+	add_option(list, &n, "--val-split", "%.15g", o->val_split);
+	add_option(list, &n, "--train-limit", "%ld", o->train_limit);
+	add_option(list, &n, "--resolution", "%dx%d", r->H, r->W);
+	add_option(list, &n, "--classes", "%d", r->C);
+	add_option(list, &n, "--dropout", "%.7g", r->dropout);
+	add_option(list, &n, "--epochs", "%d", o->epochs);
+	add_option(list, &n, "--batch", "%d", o->batch);
+	add_option(list, &n, "--lr", "%.15g", o->lr);
+	add_option(list, &n, "--momentum", "%.15g", o->momentum);
+	add_option(list, &n, "--weight-decay", "%.15g", o->weight_decay);
+	add_option(list, &n, "--no-nesterov", "%s", o->nesterov ? "off (Nesterov)" : "on");
+	add_option(list, &n, "--schedule", "%s", o->schedule == LR_STEP ? "step" : "cosine");
+	add_option(list, &n, "--warmup-epochs", "%.15g", o->warmup_epochs);
+	add_option(list, &n, "--step-every", "%.15g", o->step_every);
+	add_option(list, &n, "--step-gamma", "%.15g", o->step_gamma);
+	add_option(list, &n, "--crop-pad", "%d", o->crop_pad);
+	add_option(list, &n, "--no-flip", "%s", o->hflip ? "off (flips)" : "on");
+	add_option(list, &n, "--autoaugment", "%s", o->autoaugment ? "on" : "off");
+	add_option(list, &n, "--mixup", "%.15g", o->mixup_alpha);
+	add_option(list, &n, "--seed", "%" PRIu64, o->seed);
+	add_option(list, &n, "--bn-recalibrate", "%d", o->bn_recalibrate);
+	if (o->recipe == RECIPE_KD) {
+		add_option(list, &n, "--teacher", "%s", o->teacher ? o->teacher : "(none)");
+		add_option(list, &n, "--teacher-logits", "%s",
+			   o->teacher_logits ? o->teacher_logits : "(none)");
+		add_option(list, &n, "--temperature", "%.15g", o->kd_temperature);
+		add_option(list, &n, "--alpha", "%.15g", o->kd_alpha);
+		add_option(list, &n, "--alpha-final", "%.15g", o->kd_alpha_final);
+	}
+	return n;
+}
+
+/* The metadata both files carry: recipe, epochs done, arch id and the options, as a
+ * NULL-terminated key, value list in meta[] (room for 2 * (RUN_OPTIONS + 8) + 1 entries). */
+static void run_meta(const struct run *r, const struct run_option *opts, int nopts,
+		     const char *epochs_done, const char **meta)
+{
+	int k = 0;
+	meta[k++] = "recipe";
+	meta[k++] = r->o->stage;
+	meta[k++] = "epochs_done";
+	meta[k++] = epochs_done;
+	meta[k++] = "arch_id";
+	meta[k++] = r->arch_id;
+	for (int i = 0; i < nopts; i++) {
+		meta[k++] = opts[i].key;
+		meta[k++] = opts[i].value;
+	}
+	meta[k] = NULL;
+}
+
+static int state_save(const struct run *r, const char *out, const struct sgd *opt,
+		      const struct prng *rng, int epochs_done, double seconds, char *err,
+		      size_t errlen)
+{
+	char path[4200], ed[32], steps[32], prng_text[80], drng[32], secs[40];
+	struct run_option opts[RUN_OPTIONS];
+	const char *meta[2 * (RUN_OPTIONS + 8) + 1];
 	state_path(out, path, sizeof path);
-	struct st_writer *w = st_writer_new();
-	int64_t shape[1] = {(int64_t)opt->n};
-	st_writer_add(w, "momentum", ST_F32, 1, shape, opt->buf);
-	snprintf(buf, sizeof buf, "%d", epochs_done);
-	st_writer_meta(w, "epochs_done", buf);
-	snprintf(buf, sizeof buf, "%ld", opt->steps);
-	st_writer_meta(w, "sgd_steps", buf);
-	snprintf(buf, sizeof buf, "%016" PRIx64 " %016" PRIx64 " %016" PRIx64 " %016" PRIx64, rng->s[0],
-		 rng->s[1], rng->s[2], rng->s[3]);
-	st_writer_meta(w, "prng", buf);
-	snprintf(buf, sizeof buf, "%016" PRIx64, dropout_rng);
-	st_writer_meta(w, "dropout_rng", buf);
-	snprintf(buf, sizeof buf, "%.17g", seconds);
-	st_writer_meta(w, "seconds", buf);
-	st_writer_meta(w, "run", fp);
-	int rc = st_writer_save(w, path);
-	st_writer_free(w);
-	if (rc)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+	snprintf(ed, sizeof ed, "%d", epochs_done);
+	snprintf(steps, sizeof steps, "%ld", opt->steps);
+	snprintf(prng_text, sizeof prng_text, "%016" PRIx64 " %016" PRIx64 " %016" PRIx64 " %016" PRIx64,
+		 rng->s[0], rng->s[1], rng->s[2], rng->s[3]);
+	snprintf(drng, sizeof drng, "%016" PRIx64, r->n->rng);
+	snprintf(secs, sizeof secs, "%.17g", seconds);
+	int nopts = run_options(r, opts);
+	run_meta(r, opts, nopts, ed, meta);
+	int k = 6 + 2 * nopts;
+	const char *extra[] = {"sgd_steps", steps, "prng", prng_text, "dropout_rng", drng,
+			       "seconds", secs, NULL};
+	for (int i = 0; extra[i]; i++)
+		meta[k++] = extra[i];
+	meta[k] = NULL;
+	return checkpoint_save_extra(r->n, path, meta, "resume.momentum", opt->buf,
+				     (int64_t)opt->n, err, errlen);
+}
+
+static int checkpoint_write(const struct run *r, const char *out, int epochs_done,
+			    int recalibrated, char *err, size_t errlen)
+{
+	char ed[32];
+	struct run_option opts[RUN_OPTIONS];
+	const char *meta[2 * (RUN_OPTIONS + 8) + 1];
+	snprintf(ed, sizeof ed, "%d", epochs_done);
+	int nopts = run_options(r, opts);
+	run_meta(r, opts, nopts, ed, meta);
+	if (recalibrated) {
+		int k = 6 + 2 * nopts;
+		meta[k++] = "bn_recalibrated";
+		meta[k++] = "1";
+		meta[k] = NULL;
+	}
+	return checkpoint_save(r->n, out, meta, err, errlen);
+}
+
+/* Every recorded option must be the one in effect now. Returns 0, or -1 with err naming the
+ * first that differs and both values. */
+static int state_check_options(const struct run *r, const struct st_file *f, const char *out,
+			       char *err, size_t errlen)
+{
+	struct run_option opts[RUN_OPTIONS];
+	int nopts = run_options(r, opts);
+	for (int i = 0; i < nopts; i++) {
+		const char *was = st_meta(f, opts[i].key);
+		if (!was)
+			return fail(err, errlen, "%s: incomplete resume state (no \"%s\"); remove %s and "
+				    "%s to start over", f->path, opts[i].key, out, f->path);
+		if (strcmp(was, opts[i].value))
+			return fail(err, errlen, "--resume: %s was %s when %s was written, this run has "
+				    "%s; give the same options, or remove %s and %s to start over",
+				    opts[i].key + strlen("option "), was, f->path, opts[i].value, out,
+				    f->path);
+	}
 	return 0;
 }
 
-static int state_load(const char *out, struct sgd *opt, struct prng *rng, uint64_t *dropout_rng,
-		      int *epochs_done, double *seconds, const char *fp, char *err, size_t errlen)
+static int parse_hex64(const char *s, int count, uint64_t *v)
+{
+	int used = 0;
+	for (int i = 0; i < count; i++) {
+		int len;
+		if (sscanf(s + used, " %" SCNx64 "%n", &v[i], &len) != 1)
+			return -1;
+		used += len;
+	}
+	return s[used] ? -1 : 0;
+}
+
+/* Loads PATH.state into the run. Returns 0 with *epochs_done, -1 with err (the record fails) or
+ * -2 with err (an option differs from the saved run's: a usage error). */
+static int state_load(struct run *r, const char *out, struct sgd *opt, struct prng *rng,
+		      int *epochs_done, double *seconds, char *err, size_t errlen)
 {
 	char path[4200];
 	state_path(out, path, sizeof path);
 	struct st_file f;
 	if (st_open(path, &f, err, errlen))
 		return -1;
-	int64_t shape[1] = {(int64_t)opt->n};
-	const struct st_tensor *m = st_expect(&f, "momentum", ST_F32, 1, shape, err, errlen);
-	const char *ed = st_meta(&f, "epochs_done"), *st = st_meta(&f, "sgd_steps"),
-		   *pr = st_meta(&f, "prng"), *dr = st_meta(&f, "dropout_rng"),
-		   *sec = st_meta(&f, "seconds"), *run = st_meta(&f, "run");
 	int rc = -1;
-	if (!m)
-		goto out;
-	if (!ed || !st || !pr || !dr || !sec || !run) {
-		fail(err, errlen, "%s: incomplete resume state", path);
-		goto out;
-	}
-	if (strcmp(run, fp)) {
-		fail(err, errlen, "%s: saved by another run (%s), not (%s)", path, run, fp);
-		goto out;
-	}
-	if (sscanf(pr, "%" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64, &rng->s[0], &rng->s[1],
-		   &rng->s[2], &rng->s[3]) != 4 ||
-	    sscanf(dr, "%" SCNx64, dropout_rng) != 1) {
-		fail(err, errlen, "%s: bad RNG state", path);
+	const char *aid = st_meta(&f, "arch_id"), *ed = st_meta(&f, "epochs_done"),
+		   *st = st_meta(&f, "sgd_steps"), *pr = st_meta(&f, "prng"),
+		   *dr = st_meta(&f, "dropout_rng"), *sec = st_meta(&f, "seconds");
+	long edl, stl;
+	double secd;
+	if (!aid || !ed || !st || !pr || !dr || !sec) {
+		fail(err, errlen, "%s: incomplete resume state (written by an older lmnas?); remove "
+		     "%s and %s to start over", path, out, path);
 		goto out;
 	}
-	*epochs_done = atoi(ed);
-	opt->steps = atol(st);
-	*seconds = atof(sec);
+	const char *recipe = st_meta(&f, "recipe");
+	if (!recipe || strcmp(recipe, r->o->stage)) {
+		fail(err, errlen, "%s: saved by %s, not %s; remove %s and %s to start over", path,
+		     recipe ? recipe : "an unknown recipe", r->o->stage, out, path);
+		rc = -2;
+		goto out;
+	}
+	if (strcmp(aid, r->arch_id)) {
+		fail(err, errlen, "%s: holds arch %s, the record's is %s (a different network)", path,
+		     aid, r->arch_id);
+		goto out;
+	}
+	if (state_check_options(r, &f, out, err, errlen)) {
+		rc = -2;
+		goto out;
+	}
+	int64_t shape[1] = {(int64_t)opt->n};
+	const struct st_tensor *m = st_expect(&f, "resume.momentum", ST_F32, 1, shape, err, errlen);
+	if (!m || checkpoint_load_file(r->n, &f, "resume.", err, errlen))
+		goto out;
+	if (parse_int(ed, 0, r->o->epochs, &edl) || parse_int(st, 0, LONG_MAX, &stl) ||
+	    parse_double(sec, 0, 1e12, &secd) || parse_hex64(pr, 4, rng->s) ||
+	    parse_hex64(dr, 1, &r->n->rng)) {
+		fail(err, errlen, "%s: bad resume state (epochs_done, sgd_steps, seconds or RNG)", path);
+		goto out;
+	}
+	*epochs_done = (int)edl;
+	opt->steps = stl;
+	*seconds = secd;
 	memcpy(opt->buf, m->data, m->nbytes);
 	rc = 0;
 out:
@@ -382,18 +583,34 @@ out:
 	return rc;
 }
 
-/* ---- one run ---- */
+/* Whether the checkpoint holds the state's epoch; when it does not (a run stopped between the
+ * two writes, the state being renamed first, or the checkpoint is missing or unreadable), says
+ * so in why. */
+static int checkpoint_matches(const char *out, int epochs_done, char *why, size_t n)
+{
+	struct st_file f;
+	char err[512];
+	if (access(out, F_OK) != 0) {
+		snprintf(why, n, "%s is missing", out);
+		return 0;
+	}
+	if (st_open(out, &f, err, sizeof err)) {
+		snprintf(why, n, "%s", err);
+		return 0;
+	}
+	const char *ed = st_meta(&f, "epochs_done");
+	long e = -1;
+	int same = ed && !parse_int(ed, 0, INT_MAX, &e) && e == epochs_done;
+	if (!same && e >= 0)
+		snprintf(why, n, "%s holds epoch %ld but %s.state epoch %d (a run stopped between the "
+			 "two writes)", out, e, out, epochs_done);
+	else if (!same)
+		snprintf(why, n, "%s names no epoch", out);
+	st_close(&f);
+	return same;
+}
 
-struct run {
-	const struct train_opts *o;
-	struct train_data *td;
-	struct net *n, *teacher;
-	int H, W, Cin, C;
-	float *x;        /* [batch][Cin][H][W] */
-	int32_t *y, *yb; /* [batch] */
-	float *tlog;     /* [batch][C] teacher logits */
-	double *p, *ps, *pt;
-};
+/* ---- one run ---- */
 
 static void run_free(struct run *r)
 {
@@ -484,7 +701,7 @@ static int build_student(const struct train_opts *o, const cJSON *rec, struct ru
 			 const char **student_path, char *err, size_t errlen)
 {
 	struct arch a;
-	int classes = o->classes ? o->classes : r->td->train.classes;
+	int classes = r->C;
 	*student_path = NULL;
 	if (o->recipe == RECIPE_KD) {
 		const char *sp = o->student ? o->student : record_string(rec, "full.checkpoint");
@@ -494,7 +711,7 @@ static int build_student(const struct train_opts *o, const cJSON *rec, struct ru
 		if (checkpoint_info(sp, &a, &ck_classes, err, errlen))
 			return -1;
 		if (ck_classes != classes)
-			return fail(err, errlen, "%s: %d classes, the dataset has %d", sp, ck_classes, classes);
+			return fail(err, errlen, "%s: %d classes, this run has %d", sp, ck_classes, classes);
 		*student_path = sp;
 	} else {
 		const cJSON *aj = record_get(rec, "arch");
@@ -504,12 +721,11 @@ static int build_student(const struct train_opts *o, const cJSON *rec, struct ru
 			return -1;
 	}
 	r->Cin = a.input_channels;
-	r->C = classes;
 	if (!(r->Cin == r->td->train.c || r->td->train.c == 1 || (r->td->train.c == 3 && r->Cin == 1)))
 		return fail(err, errlen, "the arch takes %d input channels, the images have %d", r->Cin,
 			    r->td->train.c);
 	char nerr[512];
-	r->n = net_new(&a, r->H, r->W, classes, o->batch, o->dropout, nerr, sizeof nerr);
+	r->n = net_new(&a, r->H, r->W, classes, o->batch, r->dropout, nerr, sizeof nerr);
 	if (!r->n)
 		return fail(err, errlen, "arch: %s", nerr);
 	if (*student_path) {
@@ -592,16 +808,62 @@ static void add_accuracies(struct run *r, cJSON *stage, const char *suffix, doub
 	}
 }
 
+/* The input size, class count and dropout for a record: the options, then the record's own
+ * resolution, classes and dropout (lmnas-record(5)); the classes must cover the dataset's labels. */
+static int run_settings(struct run *r, const cJSON *rec, char *err, size_t errlen)
+{
+	const struct train_opts *o = r->o;
+	const struct dataset *d = &r->td->train;
+	r->H = o->res_h ? o->res_h : d->h;
+	r->W = o->res_w ? o->res_w : d->w;
+	r->C = o->classes ? o->classes : d->classes;
+	r->dropout = o->dropout;
+	if (train_record_settings(rec, &r->H, &r->W, &r->C, &r->dropout, err, errlen))
+		return -1;
+	if (r->C < d->classes)
+		return fail(err, errlen, "%d classes%s, but the dataset's labels go up to %d",
+			    r->C, record_get(rec, "classes") ? " (the record's)" : "", d->classes - 1);
+	return 0;
+}
+
+/* Continues from PATH.state when asked and it exists. Returns 0 (*start: the epochs done), -1
+ * with err, or -2 with err (an option differs: a usage error). */
+static int resume(struct run *r, const char *out, struct sgd *opt, struct prng *rng, int *start,
+		  double *seconds, char *err, size_t errlen)
+{
+	char path[4200];
+	state_path(out, path, sizeof path);
+	if (access(path, F_OK) != 0) {
+		if (access(out, F_OK) == 0)
+			return fail(err, errlen, "%s exists but %s does not: cannot resume (remove %s "
+				    "to start over)", out, path, out);
+		return 0;
+	}
+	int rc = state_load(r, out, opt, rng, start, seconds, err, errlen);
+	if (rc)
+		return rc;
+	char why[1024];
+	if (!checkpoint_matches(out, *start, why, sizeof why)) {
+		/* Make the pair consistent again: the checkpoint from the state's weights. */
+		if (checkpoint_write(r, out, *start, 0, err, errlen))
+			return -1;
+		if (!r->o->quiet)
+			log_info("%s: rewrote %s from %s", why, out, path);
+	}
+	if (!r->o->quiet)
+		log_info("resuming %s after epoch %d", out, *start);
+	return 0;
+}
+
 int train_record(const struct train_opts *o, struct train_data *td, const cJSON *rec,
 		 cJSON *stage, int *interrupted, char *err, size_t errlen)
 {
 	struct run r = {.o = o, .td = td};
 	*interrupted = 0;
-	r.H = o->res_h ? o->res_h : td->train.h;
-	r.W = o->res_w ? o->res_w : td->train.w;
 	const char *student_path;
 	int rc = -1;
-	if (build_student(o, rec, &r, &student_path, err, errlen) ||
+	if (run_settings(&r, rec, err, errlen) ||
+	    build_student(o, rec, &r, &student_path, err, errlen) ||
 	    build_teacher(o, &r, err, errlen))
 		goto out;
 	size_t per = (size_t)r.Cin * r.H * r.W;
@@ -613,12 +875,17 @@ int train_record(const struct train_opts *o, struct train_data *td, const cJSON 
 	r.ps = xmalloc((size_t)r.C * sizeof *r.ps);
 	r.pt = xmalloc((size_t)r.C * sizeof *r.pt);
 
-	char id[17], fp[512], out[4096] = "";
-	arch_id(&r.n->arch, id);
-	run_fingerprint(o, id, fp, sizeof fp);
-	if (o->out)
+	char out[4096] = "";
+	arch_id(&r.n->arch, r.arch_id);
+	const char *id = r.arch_id;
+	if (o->out) {
 		train_out_path(o->out, record_string(rec, "id") ? record_string(rec, "id") : id, out,
 			       sizeof out);
+		char state[4200];
+		state_path(out, state, sizeof state);
+		remove_stale_tmp(out);
+		remove_stale_tmp(state);
+	}
 
 	double val0 = -1, test0 = -1;
 	if (o->recipe == RECIPE_KD)
@@ -629,16 +896,13 @@ int train_record(const struct train_opts *o, struct train_data *td, const cJSON 
 	prng_seed(&rng, o->seed);
 	int start = 0;
 	double seconds_before = 0;
-	if (o->resume && out[0] && access(out, F_OK) == 0) {
-		uint64_t drng;
-		if (checkpoint_load(r.n, out, err, errlen) ||
-		    state_load(out, opt, &rng, &drng, &start, &seconds_before, fp, err, errlen)) {
+	if (o->resume && out[0]) {
+		rc = resume(&r, out, opt, &rng, &start, &seconds_before, err, errlen);
+		if (rc) {
 			sgd_free(opt);
 			goto out;
 		}
-		r.n->rng = drng;
-		if (!o->quiet)
-			log_info("resuming %s after epoch %d", out, start);
+		rc = -1;
 	}
 	double t0 = now_seconds(), loss = 0, acc = 0, lr = 0, ips = 0, ips_sum = 0;
 	int e;
@@ -662,13 +926,11 @@ int train_record(const struct train_opts *o, struct train_data *td, const cJSON 
 		}
 		ips_sum += ips;
 		progress_epoch(o, e, loss, acc, lr, ips, now_seconds() - te, alpha);
+		/* The state first: a kill between the two renames leaves it the newer. */
 		if (out[0]) {
-			char buf[64];
-			snprintf(buf, sizeof buf, "%d", e + 1);
-			const char *meta[] = {"recipe", o->stage, "epochs_done", buf, "run", fp, NULL};
-			if (checkpoint_save(r.n, out, meta, err, errlen) ||
-			    state_save(out, opt, &rng, r.n->rng, e + 1,
-				       seconds_before + now_seconds() - t0, fp, err, errlen)) {
+			if (state_save(&r, out, opt, &rng, e + 1, seconds_before + now_seconds() - t0,
+				       err, errlen) ||
+			    checkpoint_write(&r, out, e + 1, 0, err, errlen)) {
 				sgd_free(opt);
 				goto out;
 			}
@@ -677,14 +939,8 @@ int train_record(const struct train_opts *o, struct train_data *td, const cJSON 
 	sgd_free(opt);
 	if (o->bn_recalibrate > 0) {
 		bn_recalibrate(&r, o->bn_recalibrate);
-		if (out[0]) {
-			char buf[64];
-			snprintf(buf, sizeof buf, "%d", o->epochs);
-			const char *meta[] = {"recipe", o->stage, "epochs_done", buf, "run", fp,
-					      "bn_recalibrated", "1", NULL};
-			if (checkpoint_save(r.n, out, meta, err, errlen))
-				goto out;
-		}
+		if (out[0] && checkpoint_write(&r, out, o->epochs, 1, err, errlen))
+			goto out;
 	}
 	double seconds = seconds_before + now_seconds() - t0, val, test;
 	add_accuracies(&r, stage, "", &val, &test);
@@ -698,6 +954,8 @@ int train_record(const struct train_opts *o, struct train_data *td, const cJSON 
 	char res[32];
 	snprintf(res, sizeof res, "%dx%d", r.H, r.W);
 	cJSON_AddStringToObject(stage, "resolution", res);
+	cJSON_AddNumberToObject(stage, "classes", r.C);
+	cJSON_AddNumberToObject(stage, "dropout", r.dropout);
 	cJSON_AddNumberToObject(stage, "seed", (double)o->seed);
 	if (o->bn_recalibrate > 0)
 		cJSON_AddNumberToObject(stage, "bn_recalibrate", o->bn_recalibrate);

@@ -4,9 +4,9 @@
  * dataset_batch_nchw with the recipe's augmentations, SGD (Nesterov momentum, weight decay) with
  * a per-step learning-rate schedule, optional MixUp, optional distillation, then accuracy on the
  * validation split and the test set. After every completed epoch the checkpoint (and a
- * PATH.state file holding the optimizer state, the RNG and the epoch) is written atomically when
- * an output path is given, so an interrupted run keeps its last completed epoch and --resume
- * continues from it. */
+ * PATH.state file holding the weights, the optimizer state, the RNGs, the epoch and the options)
+ * is written atomically when an output path is given, the state first, so an interrupted run
+ * keeps its last completed epoch and --resume continues from it (refusing changed options). */
 #ifndef LMNAS_TRAIN_H
 #define LMNAS_TRAIN_H
 #include <signal.h>
@@ -93,9 +93,16 @@ void train_install_signals(void);
 
 /* Trains the record's arch (or, for kd, the student checkpoint) and fills stage (the record's
  * o->stage object) with the results. Returns 0, or -1 with a reason in err (the caller writes
- * it as stage.error); *interrupted is set when a signal stopped the run. */
+ * it as stage.error), or -2 with a reason in err when --resume met a saved run whose options
+ * differ from these (a usage error: the caller stops with status 2); *interrupted is set when a
+ * signal stopped the run. */
 int train_record(const struct train_opts *o, struct train_data *td, const cJSON *rec,
 		 cJSON *stage, int *interrupted, char *err, size_t errlen);
+
+/* The record's own "resolution" (N, [H, W] or "HxW"), "classes" and "dropout" where present
+ * (lmnas-record(5)): they replace *h, *w, *classes, *dropout. Returns 0, or -1 with a reason. */
+int train_record_settings(const cJSON *rec, int *h, int *w, int *classes, float *dropout,
+			  char *err, size_t errlen);
 
 /* The output path for a record: "{id}" in o->out replaced by id (or "noid"). */
 void train_out_path(const char *tmpl, const char *id, char *buf, size_t n);

@@ -31,8 +31,11 @@ int train_main_loop(const struct train_opts *o, int (*select)(const cJSON *rec, 
 				loaded = 1;
 			}
 			cJSON *stage = record_stage(rec, o->stage);
-			int interrupted;
-			if (train_record(o, &td, rec, stage, &interrupted, err, sizeof err)) {
+			int interrupted, trc = train_record(o, &td, rec, stage, &interrupted, err,
+							     sizeof err);
+			if (trc == -2)
+				die("%s", err);
+			if (trc) {
 				record_stage(rec, o->stage);
 				record_stage_error(rec, o->stage, "%s", err);
 				log_error("%s%s%s: %s", record_string(rec, "id") ? "record " : "",

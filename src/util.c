@@ -1,14 +1,18 @@
 /* util.c — logging, checked allocation, number parsing, file helpers. */
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -240,6 +244,103 @@ char *read_file(const char *path, size_t max_bytes, size_t *len, const char **er
 	if (len)
 		*len = used;
 	return buf;
+}
+
+/* The number after key in a /proc-style file ("MemAvailable:   123 kB"), or -1. */
+static double proc_value(const char *path, const char *key)
+{
+	FILE *f = fopen(path, "r");
+	char line[256];
+	double v = -1;
+	size_t kl = strlen(key);
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, key, kl)) {
+			v = strtod(line + kl, NULL);
+			break;
+		}
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* The process's virtual size in bytes (/proc/self/statm), or 0. */
+static double virtual_size(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long pages = 0;
+	if (f) {
+		if (fscanf(f, "%lu", &pages) != 1)
+			pages = 0;
+		fclose(f);
+	}
+	return (double)pages * (double)sysconf(_SC_PAGESIZE);
+}
+
+double memory_available(const char **what)
+{
+	double best = INFINITY;
+	*what = "unlimited";
+	double avail = proc_value("/proc/meminfo", "MemAvailable:"),
+	       swap = proc_value("/proc/meminfo", "SwapFree:");
+	if (avail >= 0) {
+		best = 1024 * (avail + (swap > 0 ? swap : 0));
+		*what = "available memory (MemAvailable + SwapFree)";
+	}
+	static const struct { int res; const char *name; } limits[] = {
+		{RLIMIT_AS, "address-space limit (ulimit -v) less what is mapped"},
+		{RLIMIT_DATA, "data limit (ulimit -d) less what is mapped"},
+	};
+	for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+		struct rlimit rl;
+		if (getrlimit(limits[i].res, &rl) || rl.rlim_cur == RLIM_INFINITY)
+			continue;
+		double left = (double)rl.rlim_cur - virtual_size();
+		left = left > 0 ? left : 0;
+		if (left < best) {
+			best = left;
+			*what = limits[i].name;
+		}
+	}
+	return best;
+}
+
+enum { STALE_SECONDS = 600 };
+
+void remove_stale_tmp(const char *path)
+{
+	char dir[4096], prefix[4096];
+	const char *slash = strrchr(path, '/');
+	if (slash)
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path) ? (int)(slash - path) : 1, path);
+	else
+		snprintf(dir, sizeof dir, ".");
+	snprintf(prefix, sizeof prefix, "%s.tmp.", slash ? slash + 1 : path);
+	size_t plen = strlen(prefix);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		const char *pid = e->d_name + plen;
+		char *end;
+		if (strncmp(e->d_name, prefix, plen) || !*pid || *pid < '0' || *pid > '9')
+			continue;
+		long p = strtol(pid, &end, 10);
+		if (*end || p <= 0 || p == (long)getpid())
+			continue;
+		/* Another writer that is still alive owns its file; one on another host sharing
+		 * the folder is not visible here, but it renames its file within seconds. */
+		if (kill((pid_t)p, 0) == 0 || errno != ESRCH)
+			continue;
+		char full[8200];
+		struct stat sb;
+		snprintf(full, sizeof full, "%s/%s", dir, e->d_name);
+		if (lstat(full, &sb) || !S_ISREG(sb.st_mode) || time(NULL) - sb.st_mtime < STALE_SECONDS)
+			continue;
+		if (unlink(full) == 0)
+			log_info("removed %s (left by process %ld, which is gone)", full, p);
+	}
+	closedir(d);
 }
 
 int write_file_atomic(const char *path, const void *data, size_t len)

@@ -42,6 +42,11 @@ char *fmt_bytes(double v, char *buf, size_t n);
 /* Monotonic wall-clock seconds. */
 double now_seconds(void);
 
+/* Bytes this process can still allocate and touch: the least of the machine's available memory
+ * (MemAvailable + SwapFree) and the address-space and data limits less what is already mapped;
+ * INFINITY when nothing is known. *what names the limit that applies. */
+double memory_available(const char **what);
+
 /* Reads a whole file into a NUL-terminated buffer (refuses files over max_bytes).
  * Returns NULL and sets *err to a static message on failure. */
 char *read_file(const char *path, size_t max_bytes, size_t *len, const char **err);
@@ -49,4 +54,8 @@ char *read_file(const char *path, size_t max_bytes, size_t *len, const char **er
 /* Writes data to path atomically: a temporary file in the same folder, fsync, rename.
  * Returns 0 on success, -1 with errno set. */
 int write_file_atomic(const char *path, const void *data, size_t len);
+/* Removes path's temporary files (path.tmp.PID), what a killed write_file_atomic leaves: those
+ * whose writer process no longer exists here and that were last written over 10 minutes ago (a
+ * writer on another host sharing the folder finishes well before). */
+void remove_stale_tmp(const char *path);
 #endif

@@ -27,6 +27,17 @@ check "checked records get mini.val_acc, test_acc, epochs, seconds, images_per_s
 check "an unchecked record passes untouched" jq -e -s '.[1] | (.mini | not) and .id == "b"' "$TMP/out.jsonl"
 check "other keys are copied through" jq -e -s 'all(.arch.blocks | length == 2)' "$TMP/out.jsonl"
 
+# A design too large for memory fails its own record (checked before allocating); the next one
+# trains. The address space is limited so that the old behaviour (calloc fails: the program dies)
+# cannot take the machine's memory.
+HUGE='{"input_channels":1,"blocks":[{"output_channels":512,"num_layers":2,"kernel_size":3,"stride":1,"expansion_factor":6,"use_se":false,"se_ratio":0,"conv_type":"mbconv","skip_op":"identity","activation":"relu6"}]}'
+{ echo "{\"id\":\"huge\",\"arch\":$HUGE}"; echo "{\"id\":\"small\",\"arch\":$ARCH}"; } >"$TMP/mem.jsonl"
+(ulimit -v 4000000 && exec "$BIN/mini-train" --all $SMALL --epochs 1 <"$TMP/mem.jsonl" >"$TMP/mem.out" 2>"$TMP/mem.err")
+check_eq "a design too large for memory: exit 1, not a dead stream" "$?" 1
+check "its record says how much it needs and what limits it" \
+	jq -e -s '.[0].id == "huge" and (.[0].mini.error | test("needs .*GiB for batch 64 at 28x28.* more than the .* of the address-space limit"))' "$TMP/mem.out"
+check "the next record still trains" jq -e -s '.[1].id == "small" and .[1].mini.val_acc >= 0' "$TMP/mem.out"
+
 # Reproducibility: the same seed gives the same numbers.
 "$BIN/mini-train" $SMALL --epochs 1 --seed 7 <"$TMP/in.jsonl" 2>/dev/null | jq -c -s '[.[].mini | select(.) | [.val_acc, .test_acc, .train_loss]]' >"$TMP/r1"
 "$BIN/mini-train" $SMALL --epochs 1 --seed 7 <"$TMP/in.jsonl" 2>/dev/null | jq -c -s '[.[].mini | select(.) | [.val_acc, .test_acc, .train_loss]]' >"$TMP/r2"
@@ -68,11 +79,80 @@ wait $pid
 check_eq "SIGTERM: exit 1" "$?" 1
 check "the interrupted record says which epoch the checkpoint holds" jq -e '.full.error | test("holds epoch [0-9]")' "$TMP/int.out"
 check "the checkpoint of the last completed epoch is intact" test -s "$TMP/int.safetensors"
+cp "$TMP/int.safetensors.state" "$TMP/old.state"
 "$BIN/full-train" $FULL --out "$TMP/int.safetensors" --resume <"$TMP/f.jsonl" >"$TMP/res.out" 2>"$TMP/res.err"
 check_eq "--resume: exit 0" "$?" 0
 check "--resume says where it continues" grep -q "resuming" "$TMP/res.err"
 check_eq "resumed run = uninterrupted run (test_acc)" "$(jq .full.test_acc "$TMP/res.out")" "$(jq .full.test_acc "$TMP/ref.out")"
 check_eq "resumed run = uninterrupted run (train_loss)" "$(jq .full.train_loss "$TMP/res.out")" "$(jq .full.train_loss "$TMP/ref.out")"
+
+# A kill between the two renames: an older PATH.state next to a newer checkpoint. --resume says
+# so and continues from the state's epoch, giving the uninterrupted result.
+cp "$TMP/old.state" "$TMP/int.safetensors.state"
+"$BIN/full-train" $FULL --out "$TMP/int.safetensors" --resume <"$TMP/f.jsonl" >"$TMP/mix.out" 2>"$TMP/mix.err"
+check_eq "old state + newer checkpoint: exit 0" "$?" 0
+check "--resume notices the checkpoint and the state hold different epochs" \
+	grep -q "int.safetensors holds epoch 3 but .*int.safetensors.state epoch [12].*rewrote" "$TMP/mix.err"
+check_eq "old state + newer checkpoint = uninterrupted run (train_loss)" "$(jq .full.train_loss "$TMP/mix.out")" "$(jq .full.train_loss "$TMP/ref.out")"
+check_eq "old state + newer checkpoint = uninterrupted run (test_acc)" "$(jq .full.test_acc "$TMP/mix.out")" "$(jq .full.test_acc "$TMP/ref.out")"
+# The same with a finished state: the stale checkpoint is rewritten at once from the state.
+cp "$TMP/int.safetensors.state" "$TMP/done.state"
+cp "$TMP/old.state" "$TMP/int.safetensors"
+cp "$TMP/done.state" "$TMP/int.safetensors.state"
+"$BIN/full-train" $FULL --out "$TMP/int.safetensors" --resume <"$TMP/f.jsonl" >/dev/null 2>"$TMP/done.err"
+check "a finished state next to an older checkpoint: the checkpoint is rewritten" \
+	sh -c "grep -q 'rewrote' '$TMP/done.err' && head -c 16384 '$TMP/int.safetensors' | grep -a -q '\"epochs_done\":\"3\"'"
+
+# --resume refuses options that change the result, naming the option and both values.
+for opt in "--lr 0.1:--lr.*0.5.*0.1" "--weight-decay 0.001:--weight-decay.*0.0001.*0.001" \
+	"--mixup 0.5:--mixup.*0.2.*0.5" "--resolution 24:--resolution.*28x28.*24x24" \
+	"--no-autoaugment:--autoaugment.*on.*off"; do
+	args=${opt%%:*} want=${opt#*:}
+	"$BIN/full-train" $FULL $args --out "$TMP/int.safetensors" --resume <"$TMP/f.jsonl" >/dev/null 2>"$TMP/chg.err"
+	check_eq "--resume with $args: exit 2" "$?" 2
+	check "--resume with $args names the option and both values" grep -q -- "$want" "$TMP/chg.err"
+done
+
+# Stale temporary files: a dead writer's are removed, a live one's are kept.
+sh -c 'exit 0' &
+dead=$!
+wait $dead
+touch -d '1 hour ago' "$TMP/int.safetensors.tmp.$dead" "$TMP/int.safetensors.state.tmp.$dead" \
+	"$TMP/int.safetensors.tmp.$$"
+: >"$TMP/int.safetensors.tmp.1$dead"
+"$BIN/full-train" $FULL --out "$TMP/int.safetensors" --resume <"$TMP/f.jsonl" >/dev/null 2>"$TMP/tmp.err"
+check "a dead process's old PATH.tmp.PID and PATH.state.tmp.PID are removed" \
+	test ! -e "$TMP/int.safetensors.tmp.$dead" -a ! -e "$TMP/int.safetensors.state.tmp.$dead"
+check "a live process's PATH.tmp.PID is kept" test -e "$TMP/int.safetensors.tmp.$$"
+check "a fresh PATH.tmp.PID is kept (its writer may be on another host)" test -e "$TMP/int.safetensors.tmp.1$dead"
+"$BIN/mini-train" --all $FULL --out "$TMP/int.safetensors" --resume <"$TMP/f.jsonl" >/dev/null 2>"$TMP/rec.err"
+check_eq "--resume of another recipe's state: exit 2" "$?" 2
+check "it names both recipes" grep -q "saved by full, not mini" "$TMP/rec.err"
+rm -f "$TMP/int.safetensors.state"
+"$BIN/full-train" $FULL --out "$TMP/int.safetensors" --resume <"$TMP/f.jsonl" >"$TMP/nost.out" 2>/dev/null
+check "a checkpoint without its state: the record says it cannot resume" \
+	jq -e '.full.error | test("does not: cannot resume")' "$TMP/nost.out"
+
+# A record's own resolution, classes and dropout replace the options (lmnas-record(5)); classes
+# that do not cover the dataset's labels and a bad resolution fail that record only.
+{
+	echo "{\"id\":\"own\",\"arch\":$ARCH,\"resolution\":\"20x24\",\"classes\":12,\"dropout\":0}"
+	echo "{\"id\":\"few\",\"arch\":$ARCH,\"classes\":5}"
+	echo "{\"id\":\"badres\",\"arch\":$ARCH,\"resolution\":\"big\"}"
+	echo "{\"id\":\"plain\",\"arch\":$ARCH}"
+} >"$TMP/own.jsonl"
+"$BIN/full-train" $SMALL --epochs 1 --resolution 16 --out "$TMP/own-{id}.safetensors" <"$TMP/own.jsonl" >"$TMP/own.out" 2>"$TMP/own.err"
+check_eq "records with bad classes or resolution: exit 1" "$?" 1
+check "the record's resolution, classes and dropout are used" \
+	jq -e -s '.[0].full | .resolution == "20x24" and .classes == 12 and .dropout == 0' "$TMP/own.out"
+check "the checkpoint is saved at the record's resolution and classes" \
+	sh -c "head -c 8192 '$TMP/own-own.safetensors' | grep -a -q '\"resolution\":\"20x24\"' && head -c 8192 '$TMP/own-own.safetensors' | grep -a -q '\"classes\":\"12\"'"
+check "classes below the dataset's labels fail that record" \
+	jq -e -s '.[1].full.error | test("5 classes \\(the record.s\\), but the dataset.s labels go up to 9")' "$TMP/own.out"
+check "a bad record resolution fails that record" \
+	jq -e -s '.[2].full.error | test("resolution must be")' "$TMP/own.out"
+check "without record settings the options apply (--resolution 16, 10 classes, dropout 0.2)" \
+	jq -e -s '.[3].full | .resolution == "16x16" and .classes == 10 and (.dropout * 100 | round) == 20' "$TMP/own.out"
 
 # kd: a wider teacher, the student from full-train; accuracy before and after.
 echo "{\"id\":\"t\",\"arch\":$WIDE}" | "$BIN/full-train" $SMALL --epochs 1 --out "$TMP/teacher.safetensors" >/dev/null 2>&1

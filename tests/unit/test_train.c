@@ -142,11 +142,45 @@ static void test_helpers(void)
 		"option arities");
 }
 
+/* A record's own resolution, classes and dropout (lmnas-record(5)). */
+static void test_record_settings(void)
+{
+	static const struct { const char *json; int ok, h, w, classes; float dropout; } cases[] = {
+		{"{}", 1, 28, 28, 10, 0.2f},
+		{"{\"resolution\":32}", 1, 32, 32, 10, 0.2f},
+		{"{\"resolution\":[24,40],\"classes\":100,\"dropout\":0}", 1, 24, 40, 100, 0.0f},
+		{"{\"resolution\":\"20x16\"}", 1, 20, 16, 10, 0.2f},
+		{"{\"resolution\":0}", 0, 0, 0, 0, 0},
+		{"{\"resolution\":\"big\"}", 0, 0, 0, 0, 0},
+		{"{\"resolution\":[1.5,2]}", 0, 0, 0, 0, 0},
+		{"{\"classes\":0}", 0, 0, 0, 0, 0},
+		{"{\"classes\":\"10\"}", 0, 0, 0, 0, 0},
+		{"{\"dropout\":1}", 0, 0, 0, 0, 0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cJSON *rec = cJSON_Parse(cases[i].json);
+		int h = 28, w = 28, classes = 10;
+		float dropout = 0.2f;
+		char err[256] = "";
+		int rc = train_record_settings(rec, &h, &w, &classes, &dropout, err, sizeof err);
+		if (cases[i].ok)
+			T_CHECK(rc == 0 && h == cases[i].h && w == cases[i].w &&
+					classes == cases[i].classes && dropout == cases[i].dropout,
+				"record settings %s -> %dx%d, %d classes, dropout %g", cases[i].json, h,
+				w, classes, dropout);
+		else
+			T_CHECK(rc == -1 && strstr(err, "the record's"), "record settings %s refused (%s)",
+				cases[i].json, err);
+		cJSON_Delete(rec);
+	}
+}
+
 int main(void)
 {
 	test_lr();
 	test_alpha();
 	test_losses();
 	test_helpers();
+	test_record_settings();
 	return t_done();
 }
