@@ -106,6 +106,12 @@ double train_kd_alpha(const struct train_opts *o, int epoch)
 	return a;
 }
 
+int train_id_plain(const char *id)
+{
+	size_t n = strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
+	return id[0] && id[0] != '.' && !id[n] && n <= 64;
+}
+
 void train_out_path(const char *tmpl, const char *id, char *buf, size_t n)
 {
 	const char *at = strstr(tmpl, "{id}");
@@ -860,8 +866,12 @@ int train_record(const struct train_opts *o, struct train_data *td, const cJSON 
 {
 	struct run r = {.o = o, .td = td};
 	*interrupted = 0;
-	const char *student_path;
+	const char *student_path, *rid = record_string(rec, "id");
 	int rc = -1;
+	if (o->out && strstr(o->out, "{id}") && rid && !train_id_plain(rid))
+		return fail(err, errlen, "the record id \"%.64s\" is not a plain name (letters, "
+			    "digits, '.', '_', '-'; not starting with '.'), so it cannot name the "
+			    "--out file %s", rid, o->out);
 	if (run_settings(&r, rec, err, errlen) ||
 	    build_student(o, rec, &r, &student_path, err, errlen) ||
 	    build_teacher(o, &r, err, errlen))

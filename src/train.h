@@ -104,6 +104,9 @@ int train_record(const struct train_opts *o, struct train_data *td, const cJSON 
 int train_record_settings(const cJSON *rec, int *h, int *w, int *classes, float *dropout,
 			  char *err, size_t errlen);
 
+/* 1 when a record id may name a file: 1..64 of [A-Za-z0-9._-], not starting with '.'. */
+int train_id_plain(const char *id);
+
 /* The output path for a record: "{id}" in o->out replaced by id (or "noid"). */
 void train_out_path(const char *tmpl, const char *id, char *buf, size_t n);
 

@@ -175,4 +175,13 @@ for p in mini-train full-train kd; do
 	"$BIN/$p" --help | grep -q -- "--val-split"
 	check_eq "$p --help documents the options" "$?" 0
 done
+# A record's id names its --out file only when it is a plain name: "../x" would escape the folder.
+mkdir -p "$TMP/outs"
+printf '{"id":"../escaped","arch":%s}\n{"id":"fine-1","arch":%s}\n' "$ARCH" "$ARCH" |
+	"$BIN/mini-train" --all $SMALL --epochs 1 --out "$TMP/outs/{id}.safetensors" >"$TMP/ids.out" 2>"$TMP/ids.err"
+check_eq "an id with '../' fails its record (exit 1), the next one trains" "$?" 1
+check_eq "and names the id in mini.error; the plain id trained" \
+	"$(jq -c '[.id, (.mini.error // "" | test("not a plain name")), (.mini.val_acc != null)]' "$TMP/ids.out" | tr '\n' ' ')" \
+	'["../escaped",true,false] ["fine-1",false,true] '
+check "nothing was written outside the --out folder" test ! -e "$TMP/escaped.safetensors"
 done_testing
