@@ -132,6 +132,10 @@ static int parse_header(const char *path, struct st_file *f, const char *hdr, si
 				cJSON_Delete(root);
 				return fail(err, errlen, "%s: __metadata__ is not an object", path);
 			}
+			if (f->metadata) {
+				cJSON_Delete(root);
+				return fail(err, errlen, "%s: __metadata__ is given twice", path);
+			}
 			f->metadata = cJSON_Duplicate(e, 1);
 			continue;
 		}

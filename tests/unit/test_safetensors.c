@@ -57,6 +57,10 @@ static void test_layout(void)
 	const char *p = write_raw("good.st", two, 8, 16, 0);
 	T_CHECK(st_open(p, &f, err, sizeof err) == 0, "a well-formed file opens (%s)", err);
 	st_close(&f);
+	refuses("__metadata__ twice (the fuzzer's leak: the first copy was dropped unfreed)",
+		write_raw("meta2.st", "{\"__metadata__\":{\"a\":\"1\"},\"__metadata__\":{\"b\":\"2\"},"
+				      "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, 8, 0),
+		"given twice");
 	refuses("trailing bytes after the data", write_raw("trail.st", two, 8, 16, 4),
 		"4 bytes after the last tensor");
 	refuses("a hole between tensors (misaligned offsets)",
