@@ -249,13 +249,15 @@ struct fold_obs fold_op_obs(const struct arch_net *net, const struct g_op *op)
 		if (!strcmp(op->role, slot[i].role)) {
 			o.pre = slot[i].pre;
 			o.out = slot[i].out;
+			break;
 		}
 	if (o.out == FS_PROJECT && !net->layers[op->layer].residual)
 		o.out = FS_OUT; /* the projection is the layer's output */
 	return o;
 }
 
-/* Runs op i of fn: reads v[in], writes a new v[out] (its pre-activation value reported). */
+/* Runs op i of fn: reads v[in] (and v[in2]), writes a new v[out]; reports its value before and
+ * after the activation to obs as fold_op_obs says. */
 static void op_forward(const struct fnet *fn, int i, float **v, fold_observer obs, void *ctx)
 {
 	const struct g_op *op = &fn->g.ops[i];
