@@ -24,15 +24,17 @@ static void dw_to_torch(float *dst, const float *src, int C, int k)
 			dst[(size_t)c * k * k + t] = src[(size_t)t * C + c];
 }
 
-static int is_bn_counter(const char *name, char *bn_prefix, size_t n)
+/* The BN entry (its running_var) whose counter num_batches_tracked is called name, or NULL. */
+static const struct net_entry *bn_counter(const struct net *n, const char *name)
 {
-	const char *suffix = ".num_batches_tracked";
-	size_t len = strlen(name), sl = strlen(suffix);
-	if (len <= sl || strcmp(name + len - sl, suffix) != 0 || len - sl >= n)
-		return 0;
-	memcpy(bn_prefix, name, len - sl);
-	bn_prefix[len - sl] = '\0';
-	return 1;
+	char c[128];
+	for (int i = 0; i < n->nentries; i++) {
+		const struct net_entry *e = &n->entries[i];
+		if (e->bn >= 0 &&
+		    !strcmp(graph_tensor_name(c, sizeof c, e->module, PT_BATCHES_TRACKED), name))
+			return e;
+	}
+	return NULL;
 }
 
 static int has_prefix(const char *s, const char *prefix)
@@ -78,24 +80,15 @@ int checkpoint_load_file(struct net *n, const struct st_file *f, const char *ski
 	/* Every tensor in the file must belong to the network. */
 	for (int i = 0; i < f->ntensors; i++) {
 		const struct st_tensor *t = &f->tensors[i];
-		char prefix[96], rv[128];
-		if (has_prefix(t->name, skip_prefix))
+		if (has_prefix(t->name, skip_prefix) || net_find(n, t->name))
 			continue;
-		if (is_bn_counter(t->name, prefix, sizeof prefix)) {
-			snprintf(rv, sizeof rv, "%s.running_var", prefix);
-			const struct net_entry *e = net_find(n, rv);
-			if (!e)
-				return fail(err, errlen, "%s: tensor %s: unexpected (the arch does not "
-					    "match the weights)", path, t->name);
-			if (t->dtype != ST_I64 || t->numel != 1)
-				return fail(err, errlen, "%s: tensor %s: expected an I64 scalar", path,
-					    t->name);
-			memcpy(&n->batches_tracked[e->bn], t->data, sizeof(int64_t));
-			continue;
-		}
-		if (!net_find(n, t->name))
+		const struct net_entry *e = bn_counter(n, t->name);
+		if (!e)
 			return fail(err, errlen, "%s: tensor %s: unexpected (the arch does not match "
 				    "the weights)", path, t->name);
+		if (t->dtype != ST_I64 || t->numel != 1)
+			return fail(err, errlen, "%s: tensor %s: expected an I64 scalar", path, t->name);
+		memcpy(&n->batches_tracked[e->bn], t->data, sizeof(int64_t));
 	}
 	return 0;
 }
@@ -124,8 +117,7 @@ int checkpoint_save_extra(const struct net *n, const char *path, const char *con
 		p += e->numel;
 		if (e->bn >= 0) {
 			char name[128];
-			size_t len = strlen(e->name) - strlen(".running_var");
-			snprintf(name, sizeof name, "%.*s.num_batches_tracked", (int)len, e->name);
+			graph_tensor_name(name, sizeof name, e->module, PT_BATCHES_TRACKED);
 			st_writer_add(w, name, ST_I64, 0, NULL, &n->batches_tracked[e->bn]);
 		}
 	}
@@ -160,8 +152,9 @@ int checkpoint_info(const char *path, struct arch *arch, int *classes, char *err
 	int rc = -1;
 	if (classes) {
 		int64_t any = -1;
-		const struct st_tensor *t = st_expect(&f, "classifier.bias", ST_F32, 1, &any, err,
-						      errlen);
+		char name[64];
+		graph_tensor_name(name, sizeof name, GRAPH_CLASSIFIER, PT_BIAS);
+		const struct st_tensor *t = st_expect(&f, name, ST_F32, 1, &any, err, errlen);
 		if (!t)
 			goto out;
 		*classes = (int)t->shape[0];

@@ -28,30 +28,29 @@ static int load_conv(const struct st_file *f, const char *conv, const char *bn, 
 	c->cout = cout;
 	c->cin = cin;
 	c->k = k;
-	snprintf(name, sizeof name, "%s.weight", conv);
 	int64_t wshape[4] = {cout, cin, k, k}, cshape[1] = {cout};
-	int linear = !strcmp(conv, "classifier");
-	const float *w = get_f32(f, name, linear ? 2 : 4, wshape, err, errlen);
+	int linear = !strcmp(conv, GRAPH_CLASSIFIER);
+	const float *w = get_f32(f, graph_tensor_name(name, sizeof name, conv, PT_WEIGHT),
+				 linear ? 2 : 4, wshape, err, errlen);
 	if (!w)
 		return -1;
 	c->w = xmalloc(sizeof(float) * cout * per);
 	c->b = xcalloc(cout, sizeof(float));
 	memcpy(c->w, w, sizeof(float) * cout * per);
 	if (!bn) {
-		snprintf(name, sizeof name, "%s.bias", conv);
-		const float *b = get_f32(f, name, 1, cshape, err, errlen);
+		const float *b = get_f32(f, graph_tensor_name(name, sizeof name, conv, PT_BIAS), 1,
+					 cshape, err, errlen);
 		if (!b)
 			return -1;
 		memcpy(c->b, b, sizeof(float) * cout);
 		return 0;
 	}
 	const float *p[4];
-	static const char *const part[4] = {"weight", "bias", "running_mean", "running_var"};
-	for (int i = 0; i < 4; i++) {
-		snprintf(name, sizeof name, "%s.%s", bn, part[i]);
-		if (!(p[i] = get_f32(f, name, 1, cshape, err, errlen)))
+	static const enum pt_tensor part[4] = {PT_WEIGHT, PT_BIAS, PT_RUNNING_MEAN, PT_RUNNING_VAR};
+	for (int i = 0; i < 4; i++)
+		if (!(p[i] = get_f32(f, graph_tensor_name(name, sizeof name, bn, part[i]), 1, cshape,
+				     err, errlen)))
 			return -1;
-	}
 	for (int o = 0; o < cout; o++) {
 		double s = p[0][o] / sqrt((double)p[3][o] + BN_EPS);
 		for (int64_t j = 0; j < per; j++)
@@ -68,44 +67,17 @@ static void free_conv(struct fconv *c)
 	c->w = c->b = NULL;
 }
 
-static int load_layer(const struct st_file *f, const struct arch_layer *L, struct flayer *fl,
-		      char *err, size_t errlen)
+/* The folded weights of op i (ops without a conv: nothing). */
+static int load_op(const struct st_file *f, const struct graph *g, int i, struct fconv *c,
+		   char *err, size_t errlen)
 {
-	char pre[64], a[128], b[128];
-	snprintf(pre, sizeof pre, "layers.%d.layers.%d", L->block, L->index);
-	int i = 0; /* index inside the conv Sequential */
-#define NAMES(ci, bi) (snprintf(a, sizeof a, "%s.conv.%d", pre, ci), \
-		       snprintf(b, sizeof b, "%s.conv.%d", pre, bi))
-	if (L->conv == CONV_MBCONV) {
-		NAMES(0, 1);
-		if (load_conv(f, a, b, L->hidden, L->cin, 1, &fl->expand, err, errlen))
-			return -1;
-		i = 3;
-	}
-	NAMES(i, i + 1);
-	if (load_conv(f, a, b, L->hidden, 1, L->kernel, &fl->dw, err, errlen))
-		return -1;
-	i += 3; /* conv, BN, act */
-	if (L->se) {
-		snprintf(a, sizeof a, "%s.conv.%d.se.1", pre, i);
-		if (load_conv(f, a, NULL, L->se_ch, L->hidden, 1, &fl->se1, err, errlen))
-			return -1;
-		snprintf(a, sizeof a, "%s.conv.%d.se.3", pre, i);
-		if (load_conv(f, a, NULL, L->hidden, L->se_ch, 1, &fl->se2, err, errlen))
-			return -1;
-		i++;
-	}
-	NAMES(i, i + 1);
-	if (load_conv(f, a, b, L->cout, L->hidden, 1, &fl->project, err, errlen))
-		return -1;
-#undef NAMES
-	if (L->proj) {
-		snprintf(a, sizeof a, "%s.res_proj.0", pre);
-		snprintf(b, sizeof b, "%s.res_proj.1", pre);
-		if (load_conv(f, a, b, L->cout, L->cin, 1, &fl->res, err, errlen))
-			return -1;
-	}
-	return 0;
+	const struct g_op *op = &g->ops[i];
+	if (!op->conv[0])
+		return 0;
+	int cout = g->tensors[op->out].c;
+	int cin = op->kind == OP_DW ? 1 : g->tensors[op->in[0]].c;
+	return load_conv(f, op->conv, op->bn[0] ? op->bn : NULL, cout, cin, op->kernel, c, err,
+			 errlen);
 }
 
 int fold_load(const char *path, const struct arch *arch, int res_h, int res_w, struct fnet *fn,
@@ -141,21 +113,20 @@ int fold_load(const char *path, const struct arch *arch, int res_h, int res_w, s
 			goto out;
 		}
 	}
-	const struct st_tensor *cw = st_find(&f, "classifier.weight");
+	char cname[64];
+	graph_tensor_name(cname, sizeof cname, GRAPH_CLASSIFIER, PT_WEIGHT);
+	const struct st_tensor *cw = st_find(&f, cname);
 	if (!cw || cw->ndim != 2 || cw->shape[0] < 1 || cw->shape[0] > ARCH_MAX_CLASSES) {
-		snprintf(err, errlen, "%s: classifier.weight is missing or not [classes][features]",
-			 path);
+		snprintf(err, errlen, "%s: %s is missing or not [classes][features]", path, cname);
 		goto out;
 	}
 	if (arch_expand(&fn->arch, res_h, res_w, (int)cw->shape[0], &fn->net, err, errlen))
 		goto out;
-	fn->layers = xcalloc(fn->net.nlayers, sizeof *fn->layers);
-	for (int l = 0; l < fn->net.nlayers; l++)
-		if (load_layer(&f, &fn->net.layers[l], &fn->layers[l], err, errlen))
+	graph_build(&fn->net, false, &fn->g);
+	fn->conv = xcalloc(fn->g.nops, sizeof *fn->conv);
+	for (int i = 0; i < fn->g.nops; i++)
+		if (load_op(&f, &fn->g, i, &fn->conv[i], err, errlen))
 			goto out;
-	if (load_conv(&f, "classifier", NULL, fn->net.classes, fn->net.feat_ch, 1, &fn->fc, err,
-		      errlen))
-		goto out;
 	rc = 0;
 out:
 	st_close(&f);
@@ -166,30 +137,30 @@ out:
 
 void fold_free(struct fnet *fn)
 {
-	if (fn->layers)
-		for (int l = 0; l < fn->net.nlayers; l++) {
-			struct flayer *fl = &fn->layers[l];
-			free_conv(&fl->expand);
-			free_conv(&fl->dw);
-			free_conv(&fl->se1);
-			free_conv(&fl->se2);
-			free_conv(&fl->project);
-			free_conv(&fl->res);
-		}
-	free(fn->layers);
-	free_conv(&fn->fc);
-	fn->layers = NULL;
+	for (int i = 0; fn->conv && i < fn->g.nops; i++)
+		free_conv(&fn->conv[i]);
+	free(fn->conv);
+	fn->conv = NULL;
+	if (fn->g.ops)
+		graph_free(&fn->g);
 }
 
-float fold_act(enum act a, float v)
+/* The activation of an op, in float. */
+static float act(enum op_act a, float v)
 {
 	switch (a) {
-	case ACT_RELU6:
+	case OPACT_NONE:
+		return v;
+	case OPACT_RELU:
+		return v > 0 ? v : 0;
+	case OPACT_RELU6:
 		return v < 0 ? 0 : v > 6 ? 6 : v;
-	case ACT_LEAKYRELU:
+	case OPACT_LEAKYRELU:
 		return v < 0 ? 0.01f * v : v;
-	case ACT_SWISH:
+	case OPACT_SWISH:
 		return v / (1.0f + expf(-v));
+	case OPACT_SIGMOID:
+		return 1.0f / (1.0f + expf(-v));
 	}
 	return v;
 }
@@ -237,10 +208,10 @@ static void dw_forward(const float *x, int h, int w, const struct fconv *c, int 
 			}
 }
 
-static void act_forward(float *x, size_t n, enum act a)
+static void act_forward(float *x, size_t n, enum op_act a)
 {
 	for (size_t i = 0; i < n; i++)
-		x[i] = fold_act(a, x[i]);
+		x[i] = act(a, x[i]);
 }
 
 /* mean over positions: x [np][C] -> m [C] */
@@ -255,88 +226,93 @@ static void gap_forward(const float *x, int np, int C, float *m)
 		m[c] /= (float)np;
 }
 
-#define OBS(l, s, x, n) do { if (obs) obs(ctx, (l), (s), (x), (n)); } while (0)
-
-/* One layer: x [in_h][in_w][cin] -> y [out_h][out_w][cout]. */
-static void layer_forward(const struct arch_layer *L, const struct flayer *fl, int l,
-			  const float *x, float *y, fold_observer obs, void *ctx)
+struct fold_obs fold_op_obs(const struct arch_net *net, const struct g_op *op)
 {
-	size_t in_np = (size_t)L->in_h * L->in_w, np = (size_t)L->out_h * L->out_w;
-	const float *h = x;
-	float *e = NULL;
-	if (L->conv == CONV_MBCONV) {
-		e = xmalloc(sizeof(float) * in_np * L->hidden);
-		pw_forward(x, (int)in_np, &fl->expand, e);
-		OBS(l, FS_EXP_PRE, e, in_np * L->hidden);
-		act_forward(e, in_np * L->hidden, L->act);
-		OBS(l, FS_EXP, e, in_np * L->hidden);
-		h = e;
-	}
-	float *d = xmalloc(sizeof(float) * np * L->hidden);
-	dw_forward(h, L->in_h, L->in_w, &fl->dw, L->stride, L->pad, L->out_h, L->out_w, d);
-	free(e);
-	OBS(l, FS_DW_PRE, d, np * L->hidden);
-	act_forward(d, np * L->hidden, L->act);
-	OBS(l, FS_DW, d, np * L->hidden);
-	if (L->se) {
-		float *m = xmalloc(sizeof(float) * L->hidden);
-		float *s1 = xmalloc(sizeof(float) * L->se_ch);
-		float *s2 = xmalloc(sizeof(float) * L->hidden);
-		gap_forward(d, (int)np, L->hidden, m);
-		pw_forward(m, 1, &fl->se1, s1);
-		for (int i = 0; i < L->se_ch; i++)
-			s1[i] = s1[i] > 0 ? s1[i] : 0;
-		OBS(l, FS_SE_FC1, s1, L->se_ch);
-		pw_forward(s1, 1, &fl->se2, s2);
-		OBS(l, FS_SE_FC2_PRE, s2, L->hidden);
-		for (int c = 0; c < L->hidden; c++)
-			s2[c] = 1.0f / (1.0f + expf(-s2[c]));
-		for (size_t p = 0; p < np; p++)
-			for (int c = 0; c < L->hidden; c++)
-				d[p * L->hidden + c] *= s2[c];
-		OBS(l, FS_SE_OUT, d, np * L->hidden);
-		free(m);
-		free(s1);
-		free(s2);
-	}
-	pw_forward(d, (int)np, &fl->project, y);
-	free(d);
-	OBS(l, FS_PROJECT, y, np * L->cout);
-	if (L->residual) {
-		if (L->proj) {
-			float *r = xmalloc(sizeof(float) * np * L->cout);
-			pw_forward(x, (int)np, &fl->res, r);
-			OBS(l, FS_RES, r, np * L->cout);
-			for (size_t i = 0; i < np * L->cout; i++)
-				y[i] += r[i];
-			free(r);
-		} else {
-			for (size_t i = 0; i < np * L->cout; i++)
-				y[i] += x[i];
+	static const struct {
+		const char *role;
+		int pre, out;
+	} slot[] = {
+		{"expand", FS_EXP_PRE, FS_EXP}, {"dw", FS_DW_PRE, FS_DW}, {"se_pool", -1, -1},
+		{"se_fc1", -1, FS_SE_FC1}, {"se_fc2", FS_SE_FC2_PRE, -1}, {"se_scale", -1, FS_SE_OUT},
+		{"project", -1, FS_PROJECT}, {"res_proj", -1, FS_RES}, {"add", -1, FS_OUT},
+		{"pool", -1, -1}, {"classifier", -1, FS_OUT}};
+	struct fold_obs o = {op->layer, -1, -1};
+	if (op->kind == OP_LINEAR)
+		o.layer = net->nlayers;
+	for (size_t i = 0; i < sizeof slot / sizeof slot[0]; i++)
+		if (!strcmp(op->role, slot[i].role)) {
+			o.pre = slot[i].pre;
+			o.out = slot[i].out;
+			break;
 		}
+	if (o.out == FS_PROJECT && !net->layers[op->layer].residual)
+		o.out = FS_OUT; /* the projection is the layer's output */
+	return o;
+}
+
+/* Runs op i of fn: reads v[in] (and v[in2]), writes a new v[out]; reports its value before and
+ * after the activation to obs as fold_op_obs says. */
+static void op_forward(const struct fnet *fn, int i, float **v, fold_observer obs, void *ctx)
+{
+	const struct g_op *op = &fn->g.ops[i];
+	const struct g_tensor *ti = &fn->g.tensors[op->in[0]], *to = &fn->g.tensors[op->out];
+	const struct fconv *c = &fn->conv[i];
+	const float *x = v[op->in[0]];
+	size_t n = (size_t)to->bytes, np = (size_t)to->h * to->w;
+	float *y = xmalloc(sizeof(float) * n);
+	struct fold_obs ob = fold_op_obs(&fn->net, op);
+	switch (op->kind) {
+	case OP_PW:
+	case OP_SE_FC1:
+	case OP_SE_FC2:
+	case OP_LINEAR:
+		pw_forward(x, (int)np, c, y);
+		break;
+	case OP_DW:
+		dw_forward(x, ti->h, ti->w, c, op->stride, op->pad, to->h, to->w, y);
+		break;
+	case OP_SE_POOL:
+	case OP_POOL:
+		gap_forward(x, ti->h * ti->w, ti->c, y);
+		break;
+	case OP_SE_SCALE: /* y [np][C] = x [np][C] * s [C] */
+		for (size_t p = 0; p < np; p++)
+			for (int ch = 0; ch < to->c; ch++)
+				y[p * to->c + ch] = x[p * to->c + ch] * v[op->in[1]][ch];
+		break;
+	case OP_ADD:
+		for (size_t j = 0; j < n; j++)
+			y[j] = x[j] + v[op->in[1]][j];
+		break;
 	}
-	OBS(l, FS_OUT, y, np * L->cout);
+	if (ob.pre >= 0 && obs)
+		obs(ctx, ob.layer, ob.pre, y, n);
+	if (op->act != OPACT_NONE)
+		act_forward(y, n, op->act);
+	if (ob.out >= 0 && obs)
+		obs(ctx, ob.layer, ob.out, y, n);
+	v[op->out] = y;
 }
 
 void fold_forward(const struct fnet *fn, const float *x, float *logits, fold_observer obs,
 		  void *ctx)
 {
-	const struct arch_net *n = &fn->net;
-	size_t insz = (size_t)n->in_h * n->in_w * n->in_ch;
-	float *cur = xmalloc(sizeof(float) * insz);
-	memcpy(cur, x, sizeof(float) * insz);
-	OBS(-1, FS_OUT, cur, insz);
-	for (int l = 0; l < n->nlayers; l++) {
-		const struct arch_layer *L = &n->layers[l];
-		float *y = xmalloc(sizeof(float) * L->out_h * L->out_w * L->cout);
-		layer_forward(L, &fn->layers[l], l, cur, y, obs, ctx);
-		free(cur);
-		cur = y;
+	const struct graph *g = &fn->g;
+	float **v = xcalloc(g->ntensors, sizeof *v); /* float values of the graph's tensors */
+	size_t insz = (size_t)g->tensors[g->input].bytes;
+	v[g->input] = xmalloc(sizeof(float) * insz);
+	memcpy(v[g->input], x, sizeof(float) * insz);
+	if (obs)
+		obs(ctx, -1, FS_OUT, v[g->input], insz);
+	for (int i = 0; i < g->nops; i++) {
+		op_forward(fn, i, v, obs, ctx);
+		for (int t = 0; t < g->ntensors; t++) /* free what no later op reads */
+			if (v[t] && t != g->output && g->tensors[t].last <= i) {
+				free(v[t]);
+				v[t] = NULL;
+			}
 	}
-	float *m = xmalloc(sizeof(float) * n->feat_ch);
-	gap_forward(cur, n->out_h * n->out_w, n->feat_ch, m);
-	pw_forward(m, 1, &fn->fc, logits);
-	OBS(n->nlayers, FS_OUT, logits, n->classes);
-	free(m);
-	free(cur);
+	memcpy(logits, v[g->output], sizeof(float) * fn->net.classes);
+	free(v[g->output]);
+	free(v);
 }

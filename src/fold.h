@@ -3,6 +3,7 @@
  *
  * Reads PyTorch-named tensors (DESIGN.md "Checkpoints"): for every conv followed by BN,
  *   s = gamma / sqrt(running_var + 1e-5),  w' = w * s (per output channel),  b' = beta - mean * s.
+ * The tensors are those the op list names (graph.h: each op's conv and bn).
  * Layouts after folding (all row-major):
  *   pointwise / SE / linear:  w [cout][cin]
  *   depthwise:                w [c][k][k]
@@ -11,6 +12,7 @@
 #define LMNAS_FOLD_H
 #include <stddef.h>
 #include "arch.h"
+#include "graph.h"
 
 struct fconv {
 	int cout, cin, k; /* k = 1 for pointwise/linear; cin = 1 for depthwise */
@@ -18,20 +20,11 @@ struct fconv {
 	float *b;         /* [cout] */
 };
 
-struct flayer {
-	struct fconv expand;  /* mbconv only: 1x1 cin -> hidden, act */
-	struct fconv dw;      /* k x k depthwise on hidden channels, act */
-	struct fconv se1;     /* SE: hidden -> se_ch, relu */
-	struct fconv se2;     /* SE: se_ch -> hidden, sigmoid */
-	struct fconv project; /* 1x1 hidden -> cout, no act */
-	struct fconv res;     /* residual projection 1x1 cin -> cout (when proj) */
-};
-
 struct fnet {
 	struct arch arch;
 	struct arch_net net;  /* shapes at the chosen resolution */
-	struct flayer *layers; /* [net.nlayers] */
-	struct fconv fc;      /* classifier [classes][feat_ch] */
+	struct graph g;       /* the op list (graph.h, not in place) */
+	struct fconv *conv;   /* [g.nops]: the folded weights of each op that has a conv */
 };
 
 /* The values a float inference can report to an observer, per layer. */
@@ -43,13 +36,21 @@ enum fslot {
 	FS_SE_FC1,     /* SE first 1x1, after ReLU */
 	FS_SE_FC2_PRE, /* SE second 1x1, before the sigmoid */
 	FS_SE_OUT,     /* x * sigmoid(...) */
-	FS_PROJECT,    /* projection conv output (branch result) */
+	FS_PROJECT,    /* projection conv output (branch result) of a residual layer */
 	FS_RES,        /* residual projection output */
-	FS_OUT,        /* layer output (after the add when residual) */
+	FS_OUT,        /* layer output (the projection, or the add when residual) */
 	FS_NSLOTS
 };
 /* layer -1 = the network input (slot FS_OUT); layer nlayers = the logits (slot FS_OUT). */
 typedef void (*fold_observer)(void *ctx, int layer, enum fslot slot, const float *x, size_t n);
+
+/* Where fold_forward reports a graph op's values: the layer, the slot of its output and the slot
+ * of its value before the activation (-1: not reported). */
+struct fold_obs {
+	int layer;
+	int out, pre;
+};
+struct fold_obs fold_op_obs(const struct arch_net *net, const struct g_op *op);
 
 /* Loads a float checkpoint and folds it. arch: the architecture, or NULL to read it from the
  * metadata key "arch". res_h/res_w: input resolution for the shapes (0: the metadata key
@@ -63,7 +64,4 @@ void fold_free(struct fnet *fn);
  * obs may be NULL. */
 void fold_forward(const struct fnet *fn, const float *x, float *logits, fold_observer obs,
 		  void *ctx);
-
-/* Float activations shared with quantize (scalar). */
-float fold_act(enum act a, float v);
 #endif

@@ -74,6 +74,31 @@ static void maybe_inplace(struct graph *g, struct g_op *op, int over)
 		g->tensors[op->out].alias = over;
 }
 
+/* Names the last op: module.suffix, and the PyTorch modules of its weights and BN ("%s.<conv>",
+ * "%s.<bn>" of module; NULL: none). */
+static void set_names(struct graph *g, const char *module, const char *suffix, const char *conv,
+		      const char *bn)
+{
+	struct g_op *op = &g->ops[g->nops - 1];
+	snprintf(op->module, sizeof op->module, "%s", module);
+	snprintf(op->name, sizeof op->name, "%s.%s", module, suffix);
+	if (conv)
+		snprintf(op->conv, sizeof op->conv, "%s.%s", module, conv);
+	if (bn)
+		snprintf(op->bn, sizeof op->bn, "%s.%s", module, bn);
+}
+
+/* Names the last op as the conv at index seq of the layer's `conv` Sequential, followed by its BN
+ * at seq + 1 and (but for the project conv) an activation. Returns the index after the three. */
+static int set_seq_names(struct graph *g, const char *module, const char *suffix, int seq)
+{
+	char conv[16], bn[16];
+	snprintf(conv, sizeof conv, "conv.%d", seq);
+	snprintf(bn, sizeof bn, "conv.%d", seq + 1);
+	set_names(g, module, suffix, conv, bn);
+	return seq + 3;
+}
+
 /* Pointwise conv (+BN, +act) from tensor x [h][w][cin] to [h][w][cout]. */
 static int add_pw(struct graph *g, int layer, const char *role, int x, int cout, enum op_act act)
 {
@@ -104,38 +129,53 @@ static int add_dw(struct graph *g, int layer, const struct arch_layer *L, int x)
 	return g->nops - 1;
 }
 
-/* SE on x [h][w][c]: returns the scaled tensor. */
-static int add_se(struct graph *g, int layer, int x, int r)
+/* SE on x [h][w][c], the module at index seq of the layer's `conv` Sequential: the reference's
+ * Sequential(pool, 1: conv with bias, relu, 3: conv with bias, sigmoid). Returns the scaled
+ * tensor. */
+static int add_se(struct graph *g, int layer, const char *module, int seq, int x, int r)
 {
 	const struct g_tensor t = g->tensors[x];
 	int c = t.c;
+	char conv[24];
 	struct g_op *op = new_op(g, layer, OP_SE_POOL, "se_pool", x, -1, 1, 1, c);
+	set_names(g, module, "se.pool", NULL, NULL);
 	int v = op->out;
 	op = new_op(g, layer, OP_SE_FC1, "se_fc1", v, -1, 1, 1, r);
 	op->act = OPACT_RELU;
 	op->macs = op->weights = (int64_t)c * r;
 	op->params = op->weights + r;
 	op->out_ch = r;
+	snprintf(conv, sizeof conv, "conv.%d.se.1", seq);
+	set_names(g, module, "se.fc1", conv, NULL);
 	int s1 = op->out;
 	op = new_op(g, layer, OP_SE_FC2, "se_fc2", s1, -1, 1, 1, c);
 	op->act = OPACT_SIGMOID;
 	op->macs = op->weights = (int64_t)r * c;
 	op->params = op->weights + c;
 	op->out_ch = c;
+	snprintf(conv, sizeof conv, "conv.%d.se.3", seq);
+	set_names(g, module, "se.fc2", conv, NULL);
 	int s2 = op->out;
 	op = new_op(g, layer, OP_SE_SCALE, "se_scale", x, s2, t.h, t.w, c);
+	set_names(g, module, "se.scale", NULL, NULL);
 	maybe_inplace(g, op, x);
 	return op->out;
 }
 
+/* One layer, the reference's InvertedResidualBlock layers.B.layers.L: its `conv` Sequential holds
+ * conv, BN, act for the expand (mbconv) and the dw conv, then [SE], then the project conv and its
+ * BN; the skip projection is res_proj = Sequential(0: conv, 1: BN). */
 static void add_layer(struct graph *g, int li, const struct arch_layer *L, int *cur)
 {
-	int x = *cur, h;
-	if (L->conv == CONV_MBCONV)
+	char module[32];
+	snprintf(module, sizeof module, "layers.%d.layers.%d", L->block, L->index);
+	int x = *cur, h = x, seq = 0;
+	if (L->conv == CONV_MBCONV) {
 		h = add_pw(g, li, "expand", x, L->hidden, op_act_of(L->act));
-	else
-		h = x;
+		seq = set_seq_names(g, module, "expand", seq);
+	}
 	int dwop = add_dw(g, li, L, h);
+	seq = set_seq_names(g, module, "dw", seq);
 	/* In place only when the dw input dies here: not when it is the layer input held for the
 	 * residual add (depthwise layers with a residual). */
 	if (g->inplace && !(L->residual && h == x)) {
@@ -147,15 +187,37 @@ static void add_layer(struct graph *g, int li, const struct arch_layer *L, int *
 	}
 	h = g->ops[dwop].out;
 	if (L->se)
-		h = add_se(g, li, h, L->se_ch);
+		h = add_se(g, li, module, seq++, h, L->se_ch);
 	int y = add_pw(g, li, "project", h, L->cout, OPACT_NONE);
+	set_seq_names(g, module, "project", seq);
 	if (L->residual) {
-		int skip = L->proj ? add_pw(g, li, "res_proj", x, L->cout, OPACT_NONE) : x;
+		int skip = x;
+		if (L->proj) {
+			skip = add_pw(g, li, "res_proj", x, L->cout, OPACT_NONE);
+			set_names(g, module, "res_proj", "res_proj.0", "res_proj.1");
+		}
 		struct g_op *op = new_op(g, li, OP_ADD, "add", y, skip, L->out_h, L->out_w, L->cout);
+		set_names(g, module, "add", NULL, NULL);
 		maybe_inplace(g, op, y);
 		y = op->out;
 	}
 	*cur = y;
+}
+
+/* The head: global average pool, then the Linear `classifier` (dropout is training's). */
+static void add_head(struct graph *g, const struct arch_net *net, int x)
+{
+	struct g_op *op = new_op(g, -1, OP_POOL, "pool", x, -1, 1, 1, net->feat_ch);
+	snprintf(op->module, sizeof op->module, "pool");
+	snprintf(op->name, sizeof op->name, "pool");
+	op = new_op(g, -1, OP_LINEAR, "classifier", op->out, -1, 1, 1, net->classes);
+	snprintf(op->module, sizeof op->module, GRAPH_CLASSIFIER);
+	snprintf(op->name, sizeof op->name, GRAPH_CLASSIFIER);
+	snprintf(op->conv, sizeof op->conv, GRAPH_CLASSIFIER);
+	op->macs = op->weights = (int64_t)net->feat_ch * net->classes;
+	op->params = op->weights + net->classes;
+	op->out_ch = net->classes;
+	g->output = op->out;
 }
 
 void graph_build(const struct arch_net *net, bool inplace, struct graph *g)
@@ -167,22 +229,18 @@ void graph_build(const struct arch_net *net, bool inplace, struct graph *g)
 	g->inplace = inplace;
 	int x = new_tensor(g, net->in_h, net->in_w, net->in_ch);
 	g->input = x;
-	for (int i = 0; i < net->nlayers; i++) {
-		const struct arch_layer *L = &net->layers[i];
-		int first_op = g->nops;
-		add_layer(g, i, L, &x);
-		for (int k = first_op; k < g->nops; k++)
-			snprintf(g->ops[k].module, sizeof g->ops[k].module, "layers.%d.layers.%d",
-				 L->block, L->index);
-	}
-	struct g_op *op = new_op(g, -1, OP_POOL, "pool", x, -1, 1, 1, net->feat_ch);
-	snprintf(op->module, sizeof op->module, "pool");
-	op = new_op(g, -1, OP_LINEAR, "classifier", op->out, -1, 1, 1, net->classes);
-	snprintf(op->module, sizeof op->module, "classifier");
-	op->macs = op->weights = (int64_t)net->feat_ch * net->classes;
-	op->params = op->weights + net->classes;
-	op->out_ch = net->classes;
-	g->output = op->out;
+	for (int i = 0; i < net->nlayers; i++)
+		add_layer(g, i, &net->layers[i], &x);
+	add_head(g, net, x);
+}
+
+char *graph_tensor_name(char *buf, size_t n, const char *module, enum pt_tensor which)
+{
+	static const char *const part[] = {
+		[PT_WEIGHT] = "weight", [PT_BIAS] = "bias", [PT_RUNNING_MEAN] = "running_mean",
+		[PT_RUNNING_VAR] = "running_var", [PT_BATCHES_TRACKED] = "num_batches_tracked"};
+	snprintf(buf, n, "%s.%s", module, part[which]);
+	return buf;
 }
 
 void graph_free(struct graph *g)

@@ -16,8 +16,10 @@
  * the alias dies at the op that writes this one. In-place depthwise (TinyEngine style) also needs
  * a scratch tensor of out_h*out_w bytes that lives only during that op.
  *
- * The graph is what cost.c counts (MACs, params, flash, layer-by-layer peak), what plan.c places,
- * and what emit-c walks to generate code: one description, used by all. */
+ * The graph is the one description of the network: cost.c counts it (MACs, params, flash,
+ * layer-by-layer peak), plan.c places it, net.c trains it, fold.c folds and runs it in float,
+ * quant.c turns it into the int8 model that int8_ref.c runs and emit.c writes out. It is also the
+ * one place that spells the reference's PyTorch tensor names (graph_tensor_name). */
 #ifndef LMNAS_GRAPH_H
 #define LMNAS_GRAPH_H
 #include <stdbool.h>
@@ -64,7 +66,19 @@ struct g_op {
 			    conv/linear with bias) */
 	int out_ch;      /* output channels that carry a bias + requant (flash), 0 for no conv */
 	char module[32]; /* PyTorch prefix: "layers.1.layers.0" or "classifier" */
+	char name[48];   /* the op's own name: "layers.1.layers.0.expand", ".se.fc1", "pool",
+			    "classifier" (the int8 model's tensors, the emitted C) */
+	char conv[48];   /* PyTorch module of its weights: "layers.1.layers.0.conv.0",
+			    "layers.1.layers.0.conv.6.se.1", "classifier"; "" without weights */
+	char bn[48];     /* PyTorch module of the BN after the conv: "layers.1.layers.0.conv.1";
+			    "" when the conv has its own bias (SE, classifier) or there is no conv */
 };
+
+/* The PyTorch module of the classifier (the head's Linear). */
+#define GRAPH_CLASSIFIER "classifier"
+
+/* The tensors of a PyTorch module: "<module>.weight", ... (DESIGN.md "Checkpoints"). */
+enum pt_tensor { PT_WEIGHT, PT_BIAS, PT_RUNNING_MEAN, PT_RUNNING_VAR, PT_BATCHES_TRACKED };
 
 struct graph {
 	int ntensors, nops;
@@ -80,6 +94,9 @@ struct graph {
  * ARCH_MAX_TOTAL_LAYERS. Free with graph_free. */
 void graph_build(const struct arch_net *net, bool inplace, struct graph *g);
 void graph_free(struct graph *g);
+
+/* The PyTorch name of tensor `which` of module (an op's conv or bn) into buf. Returns buf. */
+char *graph_tensor_name(char *buf, size_t n, const char *module, enum pt_tensor which);
 
 /* A readable one-line description of an op for messages and plans:
  * "layers.1.layers.0 expand 1x1 (80x80x16 -> 80x80x32)". Returns buf. */

@@ -39,7 +39,7 @@ static int add_tensor(struct builder *b, int h, int w, int c)
 	return n->nt++;
 }
 
-static struct net_op *add_op(struct builder *b, enum op_kind kind, int in)
+static struct net_op *add_op(struct builder *b, enum net_op_kind kind, int in)
 {
 	struct net *n = b->n;
 	if (n->nops == b->cap_ops) {
@@ -55,8 +55,9 @@ static struct net_op *add_op(struct builder *b, enum op_kind kind, int in)
 	return op;
 }
 
-/* Registers a named tensor; returns its offset in params (or bufs). shape: ndim sizes. */
-static size_t add_entry(struct builder *b, const char *prefix, const char *name, int is_buffer,
+/* Registers tensor `part` of the PyTorch module; returns its offset in params (or bufs). shape:
+ * ndim sizes. */
+static size_t add_entry(struct builder *b, const char *module, enum pt_tensor part, int is_buffer,
 			int ndim, int64_t s0, int64_t s1, int64_t s2, int64_t s3, int dw_layout)
 {
 	struct net *n = b->n;
@@ -66,7 +67,9 @@ static size_t add_entry(struct builder *b, const char *prefix, const char *name,
 	}
 	struct net_entry *e = &n->entries[n->nentries++];
 	memset(e, 0, sizeof *e);
-	snprintf(e->name, sizeof e->name, "%s%s", prefix, name);
+	graph_tensor_name(e->name, sizeof e->name, module, part);
+	snprintf(e->module, sizeof e->module, "%s", module);
+	e->part = part;
 	e->is_buffer = is_buffer;
 	e->ndim = ndim;
 	int64_t s[4] = {s0, s1, s2, s3};
@@ -83,38 +86,33 @@ static size_t add_entry(struct builder *b, const char *prefix, const char *name,
 	return e->off;
 }
 
-static int build_conv1x1(struct builder *b, const char *prefix, const char *name, int in, int cout)
+static int build_conv1x1(struct builder *b, const char *module, int in, int cout)
 {
 	const struct net_tensor *x = &b->n->t[in];
 	int cin = x->c, h = x->h, w = x->w;
 	int out = add_tensor(b, h, w, cout);
-	struct net_op *op = add_op(b, OP_CONV1X1, in);
+	struct net_op *op = add_op(b, NOP_CONV1X1, in);
 	op->out = out;
 	op->cin = cin;
 	op->cout = cout;
-	op->w = add_entry(b, prefix, name, 0, 4, cout, cin, 1, 1, 0);
+	op->w = add_entry(b, module, PT_WEIGHT, 0, 4, cout, cin, 1, 1, 0);
 	return out;
 }
 
 /* BN, followed by the activation act (an enum act) fused into it, or BN_NO_ACT. */
-static int build_bn(struct builder *b, const char *prefix, const char *idx, int act, int in)
+static int build_bn(struct builder *b, const char *module, int act, int in)
 {
-	char name[64];
 	const struct net_tensor *x = &b->n->t[in];
 	int C = x->c;
 	int out = add_tensor(b, x->h, x->w, C);
-	struct net_op *op = add_op(b, OP_BN, in);
+	struct net_op *op = add_op(b, NOP_BN, in);
 	op->out = out;
 	op->cin = op->cout = C;
 	op->bn_act = act;
-	snprintf(name, sizeof name, "%s.weight", idx);
-	op->w = add_entry(b, prefix, name, 0, 1, C, 0, 0, 0, 0);
-	snprintf(name, sizeof name, "%s.bias", idx);
-	op->b = add_entry(b, prefix, name, 0, 1, C, 0, 0, 0, 0);
-	snprintf(name, sizeof name, "%s.running_mean", idx);
-	op->rmean = add_entry(b, prefix, name, 1, 1, C, 0, 0, 0, 0);
-	snprintf(name, sizeof name, "%s.running_var", idx);
-	op->rvar = add_entry(b, prefix, name, 1, 1, C, 0, 0, 0, 0);
+	op->w = add_entry(b, module, PT_WEIGHT, 0, 1, C, 0, 0, 0, 0);
+	op->b = add_entry(b, module, PT_BIAS, 0, 1, C, 0, 0, 0, 0);
+	op->rmean = add_entry(b, module, PT_RUNNING_MEAN, 1, 1, C, 0, 0, 0, 0);
+	op->rvar = add_entry(b, module, PT_RUNNING_VAR, 1, 1, C, 0, 0, 0, 0);
 	op->bn = b->n->nbn++;
 	b->n->entries[b->n->nentries - 1].bn = op->bn;
 	op->mean = xcalloc((size_t)C, sizeof(float));
@@ -122,42 +120,37 @@ static int build_bn(struct builder *b, const char *prefix, const char *idx, int 
 	return out;
 }
 
-static int build_dw(struct builder *b, const char *prefix, const char *name,
-		    const struct arch_layer *L, int in)
+/* The depthwise conv of graph op g (kernel, stride, pad) writing a tensor shaped as o. */
+static int build_dw(struct builder *b, const struct g_op *g, const struct g_tensor *o, int in)
 {
 	const struct net_tensor *x = &b->n->t[in];
 	int C = x->c;
-	int out = add_tensor(b, L->out_h, L->out_w, C);
-	struct net_op *op = add_op(b, OP_DW, in);
+	int out = add_tensor(b, o->h, o->w, C);
+	struct net_op *op = add_op(b, NOP_DW, in);
 	op->out = out;
 	op->cin = op->cout = C;
-	op->dws = (struct dw_shape){.N = 0, .H = x->h, .W = x->w, .C = C, .OH = L->out_h,
-				    .OW = L->out_w, .k = L->kernel, .stride = L->stride,
-				    .pad = L->pad};
-	op->w = add_entry(b, prefix, name, 0, 4, C, 1, L->kernel, L->kernel, 1);
+	op->dws = (struct dw_shape){.N = 0, .H = x->h, .W = x->w, .C = C, .OH = o->h, .OW = o->w,
+				    .k = g->kernel, .stride = g->stride, .pad = g->pad};
+	op->w = add_entry(b, g->conv, PT_WEIGHT, 0, 4, C, 1, g->kernel, g->kernel, 1);
 	op->dwwork.threads = omp_get_max_threads();
 	op->dwwork.buf = xcalloc(dw_work_floats(&op->dws, op->dwwork.threads), sizeof(float));
 	return out;
 }
 
-static int build_se(struct builder *b, const char *prefix, int idx, int R, int in)
+/* SE as one op: squeeze conv fc1 (C -> R) and excite conv fc2 (R -> C), PyTorch modules. */
+static int build_se(struct builder *b, const char *fc1, const char *fc2, int R, int in)
 {
-	char name[64];
 	const struct net_tensor *x = &b->n->t[in];
 	int C = x->c;
 	int out = add_tensor(b, x->h, x->w, C);
-	struct net_op *op = add_op(b, OP_SE, in);
+	struct net_op *op = add_op(b, NOP_SE, in);
 	op->out = out;
 	op->cin = op->cout = C;
 	op->se_ch = R;
-	snprintf(name, sizeof name, "conv.%d.se.1.weight", idx);
-	op->w = add_entry(b, prefix, name, 0, 4, R, C, 1, 1, 0);
-	snprintf(name, sizeof name, "conv.%d.se.1.bias", idx);
-	op->b = add_entry(b, prefix, name, 0, 1, R, 0, 0, 0, 0);
-	snprintf(name, sizeof name, "conv.%d.se.3.weight", idx);
-	op->w2 = add_entry(b, prefix, name, 0, 4, C, R, 1, 1, 0);
-	snprintf(name, sizeof name, "conv.%d.se.3.bias", idx);
-	op->b2 = add_entry(b, prefix, name, 0, 1, C, 0, 0, 0, 0);
+	op->w = add_entry(b, fc1, PT_WEIGHT, 0, 4, R, C, 1, 1, 0);
+	op->b = add_entry(b, fc1, PT_BIAS, 0, 1, R, 0, 0, 0, 0);
+	op->w2 = add_entry(b, fc2, PT_WEIGHT, 0, 4, C, R, 1, 1, 0);
+	op->b2 = add_entry(b, fc2, PT_BIAS, 0, 1, C, 0, 0, 0, 0);
 	size_t NB = (size_t)b->n->max_batch;
 	op->se.p = xcalloc(NB * C, sizeof(float));
 	op->se.z1 = xcalloc(NB * R, sizeof(float));
@@ -167,66 +160,90 @@ static int build_se(struct builder *b, const char *prefix, int idx, int R, int i
 	return out;
 }
 
-/* One InvertedResidualBlock of the reference, named layers.B.layers.L.* */
-static int build_layer(struct builder *b, const struct arch_layer *L, int x)
+static int build_add(struct builder *b, int x, int skip)
 {
-	char prefix[64], name[64];
-	snprintf(prefix, sizeof prefix, "layers.%d.layers.%d.", L->block, L->index);
-	int t = x, idx;
-	if (L->conv == CONV_MBCONV) {
-		t = build_conv1x1(b, prefix, "conv.0.weight", t, L->hidden);
-		t = build_bn(b, prefix, "conv.1", (int)L->act, t);
-		t = build_dw(b, prefix, "conv.3.weight", L, t);
-		t = build_bn(b, prefix, "conv.4", (int)L->act, t);
-		idx = 6;
-	} else {
-		t = build_dw(b, prefix, "conv.0.weight", L, t);
-		t = build_bn(b, prefix, "conv.1", (int)L->act, t);
-		idx = 3;
-	}
-	if (L->se) {
-		t = build_se(b, prefix, idx, L->se_ch, t);
-		idx++;
-	}
-	snprintf(name, sizeof name, "conv.%d.weight", idx);
-	t = build_conv1x1(b, prefix, name, t, L->cout);
-	snprintf(name, sizeof name, "conv.%d", idx + 1);
-	t = build_bn(b, prefix, name, BN_NO_ACT, t);
-	if (L->residual) {
-		int skip = x;
-		if (L->proj) {
-			skip = build_conv1x1(b, prefix, "res_proj.0.weight", x, L->cout);
-			skip = build_bn(b, prefix, "res_proj.1", BN_NO_ACT, skip);
-		}
-		const struct net_tensor *bt = &b->n->t[t];
-		int out = add_tensor(b, bt->h, bt->w, bt->c);
-		struct net_op *op = add_op(b, OP_ADD, t);
-		op->in2 = skip;
-		op->out = out;
-		t = out;
-	}
-	return t;
+	const struct net_tensor *t = &b->n->t[x];
+	int out = add_tensor(b, t->h, t->w, t->c);
+	struct net_op *op = add_op(b, NOP_ADD, x);
+	op->in2 = skip;
+	op->out = out;
+	return out;
 }
 
-static void build_head(struct builder *b, int x)
+/* The head's global average pool, then the dropout before the classifier. */
+static int build_pool(struct builder *b, int x)
 {
 	struct net *n = b->n;
 	int C = n->t[x].c;
 	int g = add_tensor(b, 1, 1, C);
-	add_op(b, OP_GAP, x)->out = g;
+	add_op(b, NOP_GAP, x)->out = g;
 	int d = add_tensor(b, 1, 1, C);
-	struct net_op *op = add_op(b, OP_DROPOUT, g);
+	struct net_op *op = add_op(b, NOP_DROPOUT, g);
 	op->out = d;
 	op->mask = xcalloc((size_t)n->max_batch * C, sizeof(float));
-	int classes = n->an.classes;
+	return d;
+}
+
+static int build_linear(struct builder *b, const char *module, int x, int classes)
+{
+	int C = b->n->t[x].c;
 	int y = add_tensor(b, 1, 1, classes);
-	op = add_op(b, OP_LINEAR, d);
+	struct net_op *op = add_op(b, NOP_LINEAR, x);
 	op->out = y;
 	op->cin = C;
 	op->cout = classes;
-	op->w = add_entry(b, "", "classifier.weight", 0, 2, classes, C, 0, 0, 0);
-	op->b = add_entry(b, "", "classifier.bias", 0, 1, classes, 0, 0, 0, 0);
-	n->logits = y;
+	op->w = add_entry(b, module, PT_WEIGHT, 0, 2, classes, C, 0, 0, 0);
+	op->b = add_entry(b, module, PT_BIAS, 0, 1, classes, 0, 0, 0, 0);
+	return y;
+}
+
+/* The activation fused after a BN: the op's, or none. */
+static int bn_act_of(enum op_act a)
+{
+	switch (a) {
+	case OPACT_RELU6: return ACT_RELU6;
+	case OPACT_LEAKYRELU: return ACT_LEAKYRELU;
+	case OPACT_SWISH: return ACT_SWISH;
+	default: return BN_NO_ACT;
+	}
+}
+
+/* The training ops of graph op i. tmap: graph tensor -> net tensor. */
+static void build_op(struct builder *b, const struct graph *g, int i, int *tmap)
+{
+	const struct g_op *op = &g->ops[i];
+	const struct g_tensor *o = &g->tensors[op->out];
+	int x = tmap[op->in[0]], y = -1;
+	switch (op->kind) {
+	case OP_PW:
+		y = build_conv1x1(b, op->conv, x, o->c);
+		y = build_bn(b, op->bn, bn_act_of(op->act), y);
+		break;
+	case OP_DW:
+		y = build_dw(b, op, o, x);
+		y = build_bn(b, op->bn, bn_act_of(op->act), y);
+		break;
+	case OP_SE_POOL:
+	case OP_SE_FC1:
+	case OP_SE_FC2:
+		return; /* trained as one op (nn_se.h), built at OP_SE_SCALE */
+	case OP_SE_SCALE: {
+		const struct g_op *fc2 = &g->ops[g->tensors[op->in[1]].first];
+		const struct g_op *fc1 = &g->ops[g->tensors[fc2->in[0]].first];
+		y = build_se(b, fc1->conv, fc2->conv, g->tensors[fc1->out].c, x);
+		break;
+	}
+	case OP_ADD:
+		y = build_add(b, x, tmap[op->in[1]]);
+		break;
+	case OP_POOL:
+		y = build_pool(b, x);
+		break;
+	case OP_LINEAR:
+		y = build_linear(b, op->conv, x, o->c);
+		break;
+	}
+	tmap[op->out] = y;
 }
 
 /* Backward order: the last consumer of a tensor (first in backward) writes its gradient, the
@@ -258,7 +275,7 @@ static int check_memory(const struct net *n, char *err, size_t errlen)
 		act += 2.0 * sizeof(float) * (double)n->t[i].per_image * n->max_batch;
 	double pw = 0;
 	for (int i = 0; i < n->nops; i++)
-		if (n->ops[i].kind == OP_CONV1X1) {
+		if (n->ops[i].kind == NOP_CONV1X1) {
 			double len = (double)pw_work_floats(n->ops[i].cin, n->ops[i].cout,
 							    omp_get_max_threads());
 			pw = len > pw ? len : pw;
@@ -298,10 +315,15 @@ struct net *net_new(const struct arch *a, int in_h, int in_w, int classes, int m
 	n->dropout = dropout;
 	n->rng = 0x9E3779B97F4A7C15ULL;
 	struct builder b = {.n = n};
-	int x = add_tensor(&b, in_h, in_w, a->input_channels);
-	for (int i = 0; i < n->an.nlayers; i++)
-		x = build_layer(&b, &n->an.layers[i], x);
-	build_head(&b, x);
+	struct graph g;
+	graph_build(&n->an, false, &g);
+	int *tmap = xmalloc(sizeof(int) * g.ntensors);
+	tmap[g.input] = add_tensor(&b, in_h, in_w, a->input_channels);
+	for (int i = 0; i < g.nops; i++)
+		build_op(&b, &g, i, tmap);
+	n->logits = tmap[g.output];
+	free(tmap);
+	graph_free(&g);
 	mark_accumulation(n);
 
 	if (check_memory(n, err, errlen)) {
@@ -317,7 +339,7 @@ struct net *net_new(const struct arch *a, int in_h, int in_w, int classes, int m
 	n->pwwork.threads = omp_get_max_threads();
 	for (int i = 0; i < n->nops; i++) {
 		const struct net_op *op = &n->ops[i];
-		if (op->kind != OP_CONV1X1)
+		if (op->kind != NOP_CONV1X1)
 			continue;
 		size_t len = pw_work_floats(op->cin, op->cout, n->pwwork.threads);
 		pw_len = len > pw_len ? len : pw_len;
@@ -371,10 +393,9 @@ void net_init_weights(struct net *n, uint64_t seed)
 	memset(n->batches_tracked, 0, sizeof(int64_t) * (size_t)(n->nbn ? n->nbn : 1));
 	for (int i = 0; i < n->nentries; i++) {
 		const struct net_entry *e = &n->entries[i];
-		size_t len = strlen(e->name);
-		int is_weight = len > 7 && strcmp(e->name + len - 7, ".weight") == 0;
+		int is_weight = e->part == PT_WEIGHT;
 		if (e->is_buffer) {
-			if (strstr(e->name, "running_var"))
+			if (e->part == PT_RUNNING_VAR)
 				for (size_t j = 0; j < e->numel; j++)
 					n->bufs[e->off + j] = 1;
 		} else if (!is_weight) {
@@ -418,16 +439,16 @@ const float *net_forward(struct net *n, const float *images, int batch, int trai
 		struct net_tensor *y = &n->t[op->out];
 		int M = batch * x->h * x->w;
 		switch (op->kind) {
-		case OP_CONV1X1:
+		case NOP_CONV1X1:
 			conv1x1_forward(y->val, x->val, P + op->w, M, op->cin, op->cout);
 			break;
-		case OP_DW: {
+		case NOP_DW: {
 			struct dw_shape s = op->dws;
 			s.N = batch;
 			depthwise_forward(y->val, x->val, P + op->w, &s, &op->dwwork);
 			break;
 		}
-		case OP_BN:
+		case NOP_BN:
 			if (train) {
 				bn_forward_train(y->val, op->mean, op->invstd, Bf + op->rmean,
 						 Bf + op->rvar, x->val, P + op->w, P + op->b, M, x->c,
@@ -438,24 +459,24 @@ const float *net_forward(struct net *n, const float *images, int batch, int trai
 						 Bf + op->rvar, M, x->c, op->bn_act);
 			}
 			break;
-		case OP_SE:
+		case NOP_SE:
 			se_forward(y->val, &op->se, x->val, P + op->w, P + op->b, P + op->w2, P + op->b2,
 				   batch, x->h * x->w, x->c, op->se_ch);
 			break;
-		case OP_ADD:
+		case NOP_ADD:
 			add_forward(y->val, x->val, n->t[op->in2].val, (size_t)M * x->c);
 			break;
-		case OP_GAP:
+		case NOP_GAP:
 			gap_forward(y->val, x->val, batch, x->h * x->w, x->c);
 			break;
-		case OP_DROPOUT:
+		case NOP_DROPOUT:
 			if (train && n->dropout > 0)
 				dropout_forward(y->val, op->mask, x->val, (size_t)batch * x->c,
 						n->dropout, &n->rng);
 			else
 				memcpy(y->val, x->val, sizeof(float) * (size_t)batch * x->c);
 			break;
-		case OP_LINEAR:
+		case NOP_LINEAR:
 			linear_forward(y->val, x->val, P + op->w, P + op->b, batch, op->cin, op->cout);
 			break;
 		}
@@ -484,43 +505,43 @@ void net_backward(struct net *n, int batch)
 		int M = batch * x->h * x->w;
 		float *dx = x->grad;
 		switch (op->kind) {
-		case OP_CONV1X1:
+		case NOP_CONV1X1:
 			conv1x1_backward(dx, G + op->w, y->grad, x->val, P + op->w, M, op->cin,
 					 op->cout, op->accum, &n->pwwork);
 			break;
-		case OP_DW: {
+		case NOP_DW: {
 			struct dw_shape s = op->dws;
 			s.N = batch;
 			depthwise_backward(dx, G + op->w, y->grad, x->val, P + op->w, &s, op->accum,
 					   &op->dwwork);
 			break;
 		}
-		case OP_BN:
+		case NOP_BN:
 			bn_backward(dx, G + op->w, G + op->b, y->grad, x->val, op->mean, op->invstd,
 				    P + op->w, P + op->b, M, x->c, op->accum, op->bn_act);
 			break;
-		case OP_SE:
+		case NOP_SE:
 			se_backward(dx, G + op->w, G + op->b, G + op->w2, G + op->b2, &op->se, y->grad,
 				    x->val, P + op->w, P + op->w2, batch, x->h * x->w, x->c,
 				    op->se_ch, op->accum);
 			break;
-		case OP_ADD:
+		case NOP_ADD:
 			if (dx)
 				pass_backward(dx, y->grad, (size_t)M * x->c, op->accum);
 			if (n->t[op->in2].grad)
 				pass_backward(n->t[op->in2].grad, y->grad, (size_t)M * x->c,
 					      op->accum2);
 			break;
-		case OP_GAP:
+		case NOP_GAP:
 			gap_backward(dx, y->grad, batch, x->h * x->w, x->c, op->accum);
 			break;
-		case OP_DROPOUT:
+		case NOP_DROPOUT:
 			if (n->dropout > 0)
 				dropout_backward(dx, y->grad, op->mask, (size_t)batch * x->c, op->accum);
 			else
 				pass_backward(dx, y->grad, (size_t)batch * x->c, op->accum);
 			break;
-		case OP_LINEAR:
+		case NOP_LINEAR:
 			linear_backward(dx, G + op->w, G + op->b, y->grad, x->val, P + op->w, batch,
 					op->cin, op->cout, op->accum);
 			break;

@@ -25,10 +25,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "arch.h"
+#include "graph.h"
 #include "nn_conv.h"
 #include "nn_se.h"
 
-enum op_kind { OP_CONV1X1, OP_DW, OP_BN, OP_SE, OP_ADD, OP_GAP, OP_DROPOUT, OP_LINEAR };
+/* The training ops: graph.h's op list with BN apart from its conv, the SE ops as one, and the
+ * head's dropout. */
+enum net_op_kind {
+	NOP_CONV1X1, NOP_DW, NOP_BN, NOP_SE, NOP_ADD, NOP_GAP, NOP_DROPOUT, NOP_LINEAR
+};
 
 /* An activation: per image h*w*c floats, NHWC. */
 struct net_tensor {
@@ -39,24 +44,26 @@ struct net_tensor {
 
 /* One operation: out = f(in[, in2]) with parameters at offsets into params/grads. */
 struct net_op {
-	enum op_kind kind;
-	int in, in2, out;          /* tensor indices (in2: second operand of OP_ADD) */
+	enum net_op_kind kind;
+	int in, in2, out;          /* tensor indices (in2: second operand of NOP_ADD) */
 	int accum, accum2;         /* backward adds into in's (in2's) gradient instead of writing */
 	size_t w, b, w2, b2;       /* parameter offsets: weight/gamma, bias/beta, SE second conv */
 	size_t rmean, rvar;        /* BN running statistics: offsets into bufs */
 	int bn;                    /* BN index (num_batches_tracked) */
 	int cin, cout, se_ch;
-	struct dw_shape dws;       /* OP_DW (N set per call; max_batch at build) */
-	struct dw_work dwwork;     /* OP_DW scratch for the fast kernels */
-	int bn_act;                /* OP_BN: the activation fused after it (enum act) or BN_NO_ACT */
-	float *mean, *invstd;      /* OP_BN saved statistics [C] */
-	struct se_saved se;        /* OP_SE saved values */
-	float *mask;               /* OP_DROPOUT [max_batch][C] */
+	struct dw_shape dws;       /* NOP_DW (N set per call; max_batch at build) */
+	struct dw_work dwwork;     /* NOP_DW scratch for the fast kernels */
+	int bn_act;                /* NOP_BN: the activation fused after it (enum act) or BN_NO_ACT */
+	float *mean, *invstd;      /* NOP_BN saved statistics [C] */
+	struct se_saved se;        /* NOP_SE saved values */
+	float *mask;               /* NOP_DROPOUT [max_batch][C] */
 };
 
 /* A named tensor of the checkpoint (PyTorch's state_dict name and shape). */
 struct net_entry {
-	char name[80];
+	char name[80];      /* graph_tensor_name(module, part) */
+	char module[48];    /* the PyTorch module it belongs to (graph.h: an op's conv or bn) */
+	enum pt_tensor part;
 	int is_buffer;      /* 0: params/grads, 1: bufs (running_mean/var) */
 	size_t off, numel;
 	int ndim;
@@ -89,9 +96,9 @@ struct net {
 	struct pw_work pwwork; /* conv1x1 weight-gradient scratch, shared by every conv1x1 */
 };
 
-/* Builds the network for in_h x in_w inputs, classes outputs, up to max_batch images, dropout p
- * before the classifier. Returns NULL with a reason in err. Parameters are zero: call
- * net_init_weights or load a checkpoint. */
+/* Builds the network of the arch's op list (graph.h) for in_h x in_w inputs, classes outputs, up
+ * to max_batch images, dropout p before the classifier. Returns NULL with a reason in err.
+ * Parameters are zero: call net_init_weights or load a checkpoint. */
 struct net *net_new(const struct arch *a, int in_h, int in_w, int classes, int max_batch,
 		    float dropout, char *err, size_t errlen);
 void net_free(struct net *n);

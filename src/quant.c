@@ -48,12 +48,15 @@ static struct qop *add_op(struct qmodel *m, enum qop_kind kind, const char *name
 	return o;
 }
 
-static enum qact lut_act(enum act a)
+static enum qact qact_of(enum op_act a)
 {
 	switch (a) {
-	case ACT_RELU6: return QACT_RELU6;
-	case ACT_LEAKYRELU: return QACT_LUT_LEAKY;
-	case ACT_SWISH: return QACT_LUT_SWISH;
+	case OPACT_NONE: return QACT_NONE;
+	case OPACT_RELU: return QACT_RELU;
+	case OPACT_RELU6: return QACT_RELU6;
+	case OPACT_LEAKYRELU: return QACT_LUT_LEAKY;
+	case OPACT_SWISH: return QACT_LUT_SWISH;
+	case OPACT_SIGMOID: return QACT_LUT_SIGMOID;
 	}
 	return QACT_NONE;
 }
@@ -63,152 +66,84 @@ static int is_lut(enum qact a)
 	return a == QACT_LUT_SIGMOID || a == QACT_LUT_SWISH || a == QACT_LUT_LEAKY;
 }
 
-/* pw conv op; pre_slot: calibration slot of the pre-activation (LUT acts) */
-static struct qop *pw_op(struct qmodel *m, const char *name, int in, int out, int np, int cin,
-			 int cout, enum qact act, int layer, int pre_slot)
+/* The int8 op of graph op i, named as the graph names it, with its output tensor (and, for a
+ * depthwise conv, a scratch tensor, used when the plan runs it in place). Calibration slots are
+ * where fold_forward reports the op's values. tmap: graph tensor -> int8 tensor. */
+static void add_graph_op(struct qmodel *m, const struct graph *g, int i, int *tmap)
 {
-	struct qop *o = add_op(m, QOP_PW, name, in, -1, out);
-	o->np = np;
-	o->cin = cin;
-	o->cout = cout;
-	o->act = act;
-	o->cal_layer = layer;
-	o->cal_pre_slot = is_lut(act) ? pre_slot : -1;
-	return o;
+	static const enum qop_kind kind[] = {
+		[OP_PW] = QOP_PW, [OP_DW] = QOP_DW, [OP_SE_POOL] = QOP_GAP, [OP_SE_FC1] = QOP_PW,
+		[OP_SE_FC2] = QOP_PW, [OP_SE_SCALE] = QOP_SCALE, [OP_ADD] = QOP_ADD,
+		[OP_POOL] = QOP_GAP, [OP_LINEAR] = QOP_PW};
+	const struct g_op *go = &g->ops[i];
+	const struct g_tensor *ti = &g->tensors[go->in[0]], *to = &g->tensors[go->out];
+	struct fold_obs ob = fold_op_obs(&m->net, go);
+	tmap[go->out] = add_tensor(m, go->name, (size_t)to->bytes, ob.layer, ob.out);
+	int scratch = -1;
+	if (go->kind == OP_DW) {
+		char sname[112];
+		snprintf(sname, sizeof sname, "%.100s.scratch", go->name);
+		scratch = add_tensor(m, sname, (size_t)to->h * to->w, ob.layer, -1);
+		if (go->scratch >= 0)
+			tmap[go->scratch] = scratch;
+	}
+	struct qop *o = add_op(m, kind[go->kind], go->name, tmap[go->in[0]],
+			       go->nin > 1 ? tmap[go->in[1]] : -1, tmap[go->out]);
+	o->scratch = scratch;
+	o->np = to->h * to->w;
+	o->cin = ti->c;
+	o->cout = to->c;
+	o->act = qact_of(go->act);
+	o->cal_layer = go->layer;
+	o->cal_pre_slot = is_lut(o->act) ? ob.pre : -1;
+	if (o->kind == QOP_DW || o->kind == QOP_GAP) {
+		o->h = ti->h;
+		o->wd = ti->w;
+	}
+	if (o->kind == QOP_DW) {
+		o->oh = to->h;
+		o->ow = to->w;
+		o->cin = 1;
+		o->k = go->kernel;
+		o->stride = go->stride;
+		o->pad = go->pad;
+	}
+	if (o->kind == QOP_GAP)
+		o->np = ti->h * ti->w;
+	if (o->kind == QOP_ADD)
+		o->np = to->h * to->w * to->c;
 }
 
-static int build_layer(struct qmodel *m, int l, int x)
+/* Places every tensor with the shared planner (plan.h, cost_plan_graph): the arena is exactly
+ * the one check-cost reports as cost.arena_bytes. */
+static void plan(struct qmodel *m, const struct graph *g, const int *tmap)
 {
-	const struct arch_layer *L = &m->net.layers[l];
-	char pre[48], name[100];
-	size_t in_np = (size_t)L->in_h * L->in_w, np = (size_t)L->out_h * L->out_w;
-	snprintf(pre, sizeof pre, "layers.%d.layers.%d", L->block, L->index);
-	int h = x;
-	if (L->conv == CONV_MBCONV) {
-		snprintf(name, sizeof name, "%s.expand", pre);
-		h = add_tensor(m, name, in_np * L->hidden, l, FS_EXP);
-		pw_op(m, name, x, h, (int)in_np, L->cin, L->hidden, lut_act(L->act), l, FS_EXP_PRE);
-	}
-	snprintf(name, sizeof name, "%s.dw", pre);
-	int d = add_tensor(m, name, np * L->hidden, l, FS_DW);
-	char sname[112];
-	snprintf(sname, sizeof sname, "%.100s.scratch", name);
-	int s = add_tensor(m, sname, np, l, -1);
-	struct qop *o = add_op(m, QOP_DW, name, h, -1, d);
-	o->scratch = s;
-	o->h = L->in_h;
-	o->wd = L->in_w;
-	o->oh = L->out_h;
-	o->ow = L->out_w;
-	o->cin = 1;
-	o->cout = L->hidden;
-	o->k = L->kernel;
-	o->stride = L->stride;
-	o->pad = L->pad;
-	o->np = (int)np;
-	o->act = lut_act(L->act);
-	o->cal_layer = l;
-	o->cal_pre_slot = is_lut(o->act) ? FS_DW_PRE : -1;
-	/* in place or not: decided by the shared graph (graph.c) and planner */
-	if (L->se) {
-		snprintf(name, sizeof name, "%s.se.pool", pre);
-		int p = add_tensor(m, name, L->hidden, l, -1);
-		o = add_op(m, QOP_GAP, name, d, -1, p);
-		o->h = L->out_h;
-		o->wd = L->out_w;
-		o->np = (int)np;
-		o->cin = o->cout = L->hidden;
-		snprintf(name, sizeof name, "%s.se.fc1", pre);
-		int f1 = add_tensor(m, name, L->se_ch, l, FS_SE_FC1);
-		pw_op(m, name, p, f1, 1, L->hidden, L->se_ch, QACT_RELU, l, -1);
-		snprintf(name, sizeof name, "%s.se.fc2", pre);
-		int g = add_tensor(m, name, L->hidden, l, -1);
-		pw_op(m, name, f1, g, 1, L->se_ch, L->hidden, QACT_LUT_SIGMOID, l, FS_SE_FC2_PRE);
-		snprintf(name, sizeof name, "%s.se.scale", pre);
-		int sc = add_tensor(m, name, np * L->hidden, l, FS_SE_OUT);
-		o = add_op(m, QOP_SCALE, name, d, g, sc);
-		o->np = (int)np;
-		o->cin = o->cout = L->hidden;
-		d = sc;
-	}
-	snprintf(name, sizeof name, "%s.project", pre);
-	int y = add_tensor(m, name, np * L->cout, l, L->residual ? FS_PROJECT : FS_OUT);
-	pw_op(m, name, d, y, (int)np, L->hidden, L->cout, QACT_NONE, l, -1);
-	if (!L->residual)
-		return y;
-	int r = x;
-	if (L->proj) {
-		snprintf(name, sizeof name, "%s.res_proj", pre);
-		r = add_tensor(m, name, np * L->cout, l, FS_RES);
-		pw_op(m, name, x, r, (int)np, L->cin, L->cout, QACT_NONE, l, -1);
-	}
-	snprintf(name, sizeof name, "%s.add", pre);
-	int out = add_tensor(m, name, np * L->cout, l, FS_OUT);
-	o = add_op(m, QOP_ADD, name, y, r, out);
-	o->np = (int)(np * L->cout);
-	o->cin = o->cout = L->cout;
-	return out;
-}
-
-/* Places every tensor with the shared graph and planner (graph.h, plan.h, cost_plan_graph): the
- * arena is exactly the one check-cost reports as cost.arena_bytes. Both graphs list the same ops
- * in the same order; the mapping is checked op by op. */
-static void plan(struct qmodel *m)
-{
-	static const enum op_kind want[][2] = {
-		[QOP_PW] = {OP_PW, OP_SE_FC1}, [QOP_DW] = {OP_DW, OP_DW},
-		[QOP_GAP] = {OP_SE_POOL, OP_POOL}, [QOP_SCALE] = {OP_SE_SCALE, OP_SE_SCALE},
-		[QOP_ADD] = {OP_ADD, OP_ADD}};
-	struct graph g;
 	char err[256];
-	graph_build(&m->net, true, &g);
-	if (g.nops != m->nops)
-		die("planner: %d ops in the shared graph, %d in the int8 graph", g.nops, m->nops);
-	struct plan_tensor *pt = xcalloc(g.ntensors, sizeof *pt);
-	int64_t arena = cost_plan_graph(&g, pt, err, sizeof err);
+	struct plan_tensor *pt = xcalloc(g->ntensors, sizeof *pt);
+	int64_t arena = cost_plan_graph(g, pt, err, sizeof err);
 	if (arena < 0)
 		die("planner: %s", err);
+	for (int t = 0; t < g->ntensors; t++)
+		m->t[tmap[t]].offset = (size_t)pt[t].offset;
 	for (int i = 0; i < m->nops; i++) {
 		struct qop *o = &m->ops[i];
-		const struct g_op *go = &g.ops[i];
-		int kind_ok = go->kind == want[o->kind][0] || go->kind == want[o->kind][1] ||
-			      (o->kind == QOP_PW && (go->kind == OP_SE_FC2 || go->kind == OP_LINEAR));
-		int map[3][2] = {{o->in, go->in[0]}, {o->in2, go->nin > 1 ? go->in[1] : -1},
-				 {o->out, go->out}};
-		if (!kind_ok)
-			die("planner: op %d (%s) does not match the shared graph", i, o->name);
-		for (int k = 0; k < 3; k++) {
-			if ((map[k][0] < 0) != (map[k][1] < 0))
-				die("planner: op %d (%s) operands differ from the shared graph", i,
-				    o->name);
-			if (map[k][0] < 0)
-				continue;
-			struct qtensor *t = &m->t[map[k][0]];
-			if ((int64_t)t->size != g.tensors[map[k][1]].bytes)
-				die("planner: %s has %zu bytes, the shared graph %lld", t->name,
-				    t->size, (long long)g.tensors[map[k][1]].bytes);
-			t->offset = (size_t)pt[map[k][1]].offset;
-			if (k == 2 && pt[map[k][1]].shares >= 0)
-				t->alias = o->in;
-		}
+		const struct g_op *go = &g->ops[i];
+		if (pt[go->out].shares >= 0)
+			m->t[o->out].alias = o->in;
 		if (o->kind == QOP_DW) {
-			if (go->scratch >= 0) {
-				m->t[o->scratch].offset = (size_t)pt[go->scratch].offset;
-			} else {
+			if (go->scratch < 0)
 				o->scratch = -1; /* out of place: written directly */
-			}
 			size_t io = m->t[o->in].offset, oo = m->t[o->out].offset;
 			if (io != oo && io < oo + m->t[o->out].size && oo < io + m->t[o->in].size)
 				die("planner: %s overlaps its input at a different offset", o->name);
 		}
 	}
 	m->arena_bytes = (size_t)arena;
-	int64_t *used = xcalloc(g.nops, sizeof *used);
-	int at = plan_usage(pt, g.ntensors, g.nops, used);
-	graph_op_name(&g, at, m->peak_op, sizeof m->peak_op);
+	int64_t *used = xcalloc(g->nops, sizeof *used);
+	int at = plan_usage(pt, g->ntensors, g->nops, used);
+	graph_op_name(g, at, m->peak_op, sizeof m->peak_op);
 	free(used);
 	free(pt);
-	graph_free(&g);
 }
 
 void quant_graph_build(const struct arch *a, const struct arch_net *net, struct qmodel *m)
@@ -216,22 +151,20 @@ void quant_graph_build(const struct arch *a, const struct arch_net *net, struct 
 	memset(m, 0, sizeof *m);
 	m->arch = *a;
 	m->net = *net;
-	int cap = net->nlayers * 12 + 8;
+	struct graph g;
+	graph_build(net, true, &g);
+	int cap = 2 * g.nops + 1; /* an output per op, a scratch per dw, the input */
 	m->t = xcalloc(cap, sizeof *m->t);
-	m->ops = xcalloc(cap, sizeof *m->ops);
-	m->input = add_tensor(m, "input", (size_t)net->in_h * net->in_w * net->in_ch, -1, FS_OUT);
-	int x = m->input;
-	for (int l = 0; l < net->nlayers; l++)
-		x = build_layer(m, l, x);
-	int p = add_tensor(m, "pool", net->feat_ch, -1, -1);
-	struct qop *o = add_op(m, QOP_GAP, "pool", x, -1, p);
-	o->h = net->out_h;
-	o->wd = net->out_w;
-	o->np = net->out_h * net->out_w;
-	o->cin = o->cout = net->feat_ch;
-	m->logits = add_tensor(m, "classifier", net->classes, net->nlayers, FS_OUT);
-	pw_op(m, "classifier", p, m->logits, 1, net->feat_ch, net->classes, QACT_NONE, -1, -1);
-	plan(m);
+	m->ops = xcalloc(g.nops, sizeof *m->ops);
+	int *tmap = xmalloc(sizeof(int) * g.ntensors);
+	m->input = tmap[g.input] =
+		add_tensor(m, "input", (size_t)g.tensors[g.input].bytes, -1, FS_OUT);
+	for (int i = 0; i < g.nops; i++)
+		add_graph_op(m, &g, i, tmap);
+	m->logits = tmap[g.output];
+	plan(m, &g, tmap);
+	free(tmap);
+	graph_free(&g);
 }
 
 static void free_params(struct qop *o)
@@ -600,28 +533,6 @@ static int elementwise_params(struct qmodel *m, struct qop *o, char *err, size_t
 	return 0;
 }
 
-static const struct fconv *float_conv(const struct fnet *fn, const struct qop *o)
-{
-	if (!strcmp(o->name, "classifier"))
-		return &fn->fc;
-	const struct flayer *fl = &fn->layers[o->cal_layer];
-	const char *dot = strrchr(o->name, '.');
-	if (!strcmp(dot, ".expand")) return &fl->expand;
-	if (!strcmp(dot, ".dw")) return &fl->dw;
-	if (!strcmp(dot, ".fc1")) return &fl->se1;
-	if (!strcmp(dot, ".fc2")) return &fl->se2;
-	if (!strcmp(dot, ".project")) return &fl->project;
-	if (!strcmp(dot, ".res_proj")) return &fl->res;
-	die("quantize: no float weights for %s", o->name);
-}
-
-static int ternary_candidate(const struct qop *o)
-{
-	const char *dot = strrchr(o->name, '.');
-	return o->kind == QOP_PW && dot &&
-	       (!strcmp(dot, ".expand") || !strcmp(dot, ".project") || !strcmp(dot, ".res_proj"));
-}
-
 double quant_ternary_zero_fraction(const struct qmodel *m)
 {
 	size_t zeros = 0, n = 0;
@@ -639,6 +550,8 @@ double quant_ternary_zero_fraction(const struct qmodel *m)
 int quant_from_float(const struct fnet *fn, const struct qcalib *cal, double ternary_sparsity,
 		     struct qmodel *m, char *err, size_t errlen)
 {
+	if (m->nops != fn->g.nops)
+		die("quantize: the int8 model has %d ops, the float network %d", m->nops, fn->g.nops);
 	for (int i = 0; i < m->ntensors; i++) {
 		struct qtensor *t = &m->t[i];
 		if (t->cal_slot >= 0)
@@ -660,9 +573,10 @@ int quant_from_float(const struct fnet *fn, const struct qcalib *cal, double ter
 			range_qparams(cal->mn[l][o->cal_pre_slot], cal->mx[l][o->cal_pre_slot],
 				      &o->pre_scale, &o->pre_zp);
 		}
-		int rc = o->kind == QOP_PW || o->kind == QOP_DW
-				 ? quantize_conv(m, o, float_conv(fn, o),
-						 ternary_candidate(o) ? ternary_sparsity : -1, err, errlen)
+		int rc = o->kind == QOP_PW || o->kind == QOP_DW /* op i is the graph's op i */
+				 ? quantize_conv(m, o, &fn->conv[i],
+						 fn->g.ops[i].kind == OP_PW ? ternary_sparsity : -1, err,
+						 errlen)
 				 : elementwise_params(m, o, err, errlen);
 		if (rc)
 			return -1;

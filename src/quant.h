@@ -1,8 +1,8 @@
 /* quant.h — post-training int8 quantisation (DESIGN.md "int8") and the int8 model.
  *
- * The int8 model is a list of ops over int8 tensors, built deterministically from the arch
- * (quant_graph_build), placed in one arena by a greedy planner with in-place depthwise, SE
- * scaling and residual adds, and filled with integer parameters either by quantising a folded
+ * The int8 model is a list of ops over int8 tensors, one per op of the arch's op list (graph.h,
+ * quant_graph_build) and named as it names them, placed in one arena by the shared planner with
+ * in-place depthwise, SE scaling and residual adds, and filled with integer parameters either by quantising a folded
  * float network against calibration ranges (quant_from_float) or by loading an int8 file
  * (quant_load). int8_ref.c runs it on the host with the kernels of int8_ref.h; emit.c writes it
  * out as C calling the same kernels with the same arena offsets.
@@ -99,7 +99,8 @@ void quant_calib_observe(void *ctx, int layer, enum fslot slot, const float *x, 
 void quant_calib_hist_begin(struct qcalib *c);
 void quant_calib_mse(struct qcalib *c);
 
-/* Quantises a folded float network (graph built for fn->net) with calibration ranges.
+/* Quantises a folded float network (m built for fn->net: m's op i is fn->g's op i) with
+ * calibration ranges.
  * ternary_sparsity < 0: int8 weights everywhere. Otherwise the pointwise convs of the layers
  * (expand, project, residual projection; not SE, depthwise or the classifier) get sparse ternary
  * weights: per output channel the fraction ternary_sparsity of smallest |w| become 0, the rest

@@ -190,6 +190,62 @@ static void test_graph_shape(void)
 	cJSON_Delete(j);
 }
 
+/* The op list names every op and the PyTorch modules of its weights as the reference model does
+ * (the paper models' golden tests load them; this spells out an mbconv layer with SE and a
+ * projected residual, a depthwise layer, and the head). */
+static void test_graph_names(void)
+{
+	const char *text =
+		"{\"input_channels\":3,\"blocks\":[{\"output_channels\":8,\"num_layers\":1,"
+		"\"kernel_size\":3,\"stride\":1,\"expansion_factor\":2,\"use_se\":true,\"se_ratio\":0.25,"
+		"\"conv_type\":\"mbconv\",\"skip_op\":\"residual\",\"activation\":\"relu6\"},"
+		"{\"output_channels\":8,\"num_layers\":1,\"kernel_size\":3,\"stride\":2,"
+		"\"expansion_factor\":1,\"use_se\":false,\"se_ratio\":0,\"conv_type\":\"depthwise\","
+		"\"skip_op\":\"identity\",\"activation\":\"relu6\"}]}";
+	static const char *const want[][3] = {
+		{"layers.0.layers.0.expand", "layers.0.layers.0.conv.0", "layers.0.layers.0.conv.1"},
+		{"layers.0.layers.0.dw", "layers.0.layers.0.conv.3", "layers.0.layers.0.conv.4"},
+		{"layers.0.layers.0.se.pool", "", ""},
+		{"layers.0.layers.0.se.fc1", "layers.0.layers.0.conv.6.se.1", ""},
+		{"layers.0.layers.0.se.fc2", "layers.0.layers.0.conv.6.se.3", ""},
+		{"layers.0.layers.0.se.scale", "", ""},
+		{"layers.0.layers.0.project", "layers.0.layers.0.conv.7", "layers.0.layers.0.conv.8"},
+		{"layers.0.layers.0.res_proj", "layers.0.layers.0.res_proj.0",
+		 "layers.0.layers.0.res_proj.1"},
+		{"layers.0.layers.0.add", "", ""},
+		{"layers.1.layers.0.dw", "layers.1.layers.0.conv.0", "layers.1.layers.0.conv.1"},
+		{"layers.1.layers.0.project", "layers.1.layers.0.conv.3", "layers.1.layers.0.conv.4"},
+		{"pool", "", ""},
+		{"classifier", "classifier", ""}};
+	int nwant = (int)(sizeof want / sizeof want[0]);
+	cJSON *j = cJSON_Parse(text);
+	struct arch a;
+	char err[256], buf[96];
+	T_CHECK(arch_parse(j, &a, err, sizeof err) == 0, "named arch parses");
+	T_CHECK(arch_expand(&a, 8, 8, 10, &net, err, sizeof err) == 0, "named arch expands");
+	struct graph g;
+	graph_build(&net, false, &g);
+	T_CHECK(g.nops == nwant, "op count %d == %d", g.nops, nwant);
+	int good = 0;
+	for (int i = 0; i < g.nops && i < nwant; i++) {
+		int ok = !strcmp(g.ops[i].name, want[i][0]) && !strcmp(g.ops[i].conv, want[i][1]) &&
+			 !strcmp(g.ops[i].bn, want[i][2]);
+		if (!ok)
+			printf("# op %d: %s conv '%s' bn '%s'\n", i, g.ops[i].name, g.ops[i].conv,
+			       g.ops[i].bn);
+		good += ok;
+	}
+	T_CHECK(good == nwant, "%d of %d ops carry the reference's names", good, nwant);
+	T_CHECK(!strcmp(graph_tensor_name(buf, sizeof buf, g.ops[0].bn, PT_RUNNING_VAR),
+			"layers.0.layers.0.conv.1.running_var"),
+		"tensor name %s", buf);
+	T_CHECK(!strcmp(graph_tensor_name(buf, sizeof buf, g.ops[0].bn, PT_BATCHES_TRACKED),
+			"layers.0.layers.0.conv.1.num_batches_tracked"),
+		"tensor name %s", buf);
+	graph_free(&g);
+	cJSON_Delete(j);
+}
+
 /* check_record on a record built from text; returns the record (caller frees). */
 static cJSON *checked(const char *text, const struct check_opts *o, int *accepted)
 {
@@ -391,6 +447,7 @@ int main(void)
 	test_random_golden();
 	test_arena_bounds();
 	test_graph_shape();
+	test_graph_names();
 	test_space();
 	test_bad_archs();
 	test_limits_and_options();

@@ -250,7 +250,10 @@ static void test_extreme_weights(void)
 	quant_calib_init(&cal, fn.net.nlayers);
 	fold_forward(&fn, x, fl, quant_calib_observe, &cal);
 	struct qmodel m;
-	struct fconv *dw = &fn.layers[0].dw;
+	int di = 0; /* the first depthwise op of the op list */
+	while (di < fn.g.nops && fn.g.ops[di].kind != OP_DW)
+		di++;
+	struct fconv *dw = &fn.conv[di];
 	float w0 = dw->w[0], b0 = dw->b[0];
 
 	/* a channel of near-zero weights with an ordinary bias: quantised, its bias fits */
