@@ -175,47 +175,6 @@ static cJSON *violation(cJSON *list, const char *metric, cJSON *value, cJSON *li
 	return v;
 }
 
-/* Reads the record's own resolution/classes. Returns 0, or -1 with a reason. */
-static int record_setting(const cJSON *rec, int *h, int *w, int *classes, char *err, size_t n)
-{
-	const cJSON *r = cJSON_GetObjectItemCaseSensitive(rec, "resolution");
-	if (r) {
-		double a = -1, b = -1;
-		if (cJSON_IsNumber(r)) {
-			a = b = r->valuedouble;
-		} else if (cJSON_IsArray(r) && cJSON_GetArraySize(r) == 2 &&
-			   cJSON_IsNumber(r->child) && cJSON_IsNumber(r->child->next)) {
-			a = r->child->valuedouble;
-			b = r->child->next->valuedouble;
-		} else if (cJSON_IsString(r)) {
-			int hh, ww;
-			if (!parse_resolution(r->valuestring, &hh, &ww)) {
-				a = hh;
-				b = ww;
-			}
-		}
-		if (!(a >= 1 && a <= ARCH_MAX_RESOLUTION && a == floor(a) && b >= 1 &&
-		      b <= ARCH_MAX_RESOLUTION && b == floor(b))) {
-			snprintf(err, n, "the record's resolution must be N, [H, W] or \"HxW\" with "
-					 "whole numbers in 1..%d", ARCH_MAX_RESOLUTION);
-			return -1;
-		}
-		*h = (int)a;
-		*w = (int)b;
-	}
-	const cJSON *c = cJSON_GetObjectItemCaseSensitive(rec, "classes");
-	if (c) {
-		if (!cJSON_IsNumber(c) || c->valuedouble < 1 || c->valuedouble > ARCH_MAX_CLASSES ||
-		    c->valuedouble != floor(c->valuedouble)) {
-			snprintf(err, n, "the record's classes must be a whole number in 1..%d",
-				 ARCH_MAX_CLASSES);
-			return -1;
-		}
-		*classes = (int)c->valuedouble;
-	}
-	return 0;
-}
-
 /* Puts "id" first in the record (replacing an old one). */
 static void set_id(cJSON *rec, const char *id)
 {
@@ -305,7 +264,7 @@ int check_record(cJSON *rec, const struct check_opts *o)
 	struct arch a;
 	struct arch_net *net = NULL;
 
-	if (record_setting(rec, &h, &w, &classes, err, sizeof err)) {
+	if (record_settings(rec, &h, &w, &classes, NULL, err, sizeof err)) {
 		violation(list, "arch", NULL, NULL, "%s", err);
 		cJSON_AddStringToObject(cost, "error", err);
 		goto done;

@@ -1,7 +1,9 @@
 /* record.c — reading and writing newline-delimited JSON records. */
 #include "record.h"
+#include "arch.h"
 #include "util.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,4 +243,48 @@ const char *record_string(const cJSON *rec, const char *path)
 {
 	const cJSON *s = record_get(rec, path);
 	return cJSON_IsString(s) ? s->valuestring : NULL;
+}
+
+static int whole_in(double v, double lo, double hi)
+{
+	return v >= lo && v <= hi && v == floor(v);
+}
+
+int record_settings(const cJSON *rec, int *h, int *w, int *classes, float *dropout,
+			  char *err, size_t errlen)
+{
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(rec, "resolution");
+	if (r) {
+		double a = -1, b = -1;
+		int hh, ww;
+		if (cJSON_IsNumber(r)) {
+			a = b = r->valuedouble;
+		} else if (cJSON_IsArray(r) && cJSON_GetArraySize(r) == 2 &&
+			   cJSON_IsNumber(r->child) && cJSON_IsNumber(r->child->next)) {
+			a = r->child->valuedouble;
+			b = r->child->next->valuedouble;
+		} else if (cJSON_IsString(r) && !parse_resolution(r->valuestring, &hh, &ww)) {
+			a = hh;
+			b = ww;
+		}
+		if (!whole_in(a, 1, ARCH_MAX_RESOLUTION) || !whole_in(b, 1, ARCH_MAX_RESOLUTION))
+			return fail(err, errlen, "the record's resolution must be N, [H, W] or \"HxW\" "
+				    "with whole numbers in 1..%d", ARCH_MAX_RESOLUTION);
+		*h = (int)a;
+		*w = (int)b;
+	}
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(rec, "classes");
+	if (c) {
+		if (!cJSON_IsNumber(c) || !whole_in(c->valuedouble, 1, ARCH_MAX_CLASSES))
+			return fail(err, errlen, "the record's classes must be a whole number in 1..%d",
+				    ARCH_MAX_CLASSES);
+		*classes = (int)c->valuedouble;
+	}
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(rec, "dropout");
+	if (d && dropout) {
+		if (!cJSON_IsNumber(d) || !(d->valuedouble >= 0 && d->valuedouble < 1))
+			return fail(err, errlen, "the record's dropout must be a number in [0, 1)");
+		*dropout = (float)d->valuedouble;
+	}
+	return 0;
 }

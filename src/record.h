@@ -68,4 +68,10 @@ void record_stage_error(cJSON *rec, const char *key, const char *fmt, ...)
 double record_number(const cJSON *rec, const char *path, double fallback);
 const char *record_string(const cJSON *rec, const char *path);
 const cJSON *record_get(const cJSON *rec, const char *path);
+
+/* The record's own "resolution" (N, [H, W] or "HxW"), "classes" and "dropout" where present
+ * (lmnas-record(5)): they replace *h, *w, *classes and *dropout (dropout NULL: not read). The one
+ * reader of these keys, for check-cost and the trainers. Returns 0, or -1 with a reason. */
+int record_settings(const cJSON *rec, int *h, int *w, int *classes, float *dropout, char *err,
+		    size_t errlen);
 #endif

@@ -121,50 +121,6 @@ void train_out_path(const char *tmpl, const char *id, char *buf, size_t n)
 		snprintf(buf, n, "%.*s%s%s", (int)(at - tmpl), tmpl, id ? id : "noid", at + 4);
 }
 
-static int whole_in(double v, double lo, double hi)
-{
-	return v >= lo && v <= hi && v == floor(v);
-}
-
-int train_record_settings(const cJSON *rec, int *h, int *w, int *classes, float *dropout,
-			  char *err, size_t errlen)
-{
-	const cJSON *r = cJSON_GetObjectItemCaseSensitive(rec, "resolution");
-	if (r) {
-		double a = -1, b = -1;
-		int hh, ww;
-		if (cJSON_IsNumber(r)) {
-			a = b = r->valuedouble;
-		} else if (cJSON_IsArray(r) && cJSON_GetArraySize(r) == 2 &&
-			   cJSON_IsNumber(r->child) && cJSON_IsNumber(r->child->next)) {
-			a = r->child->valuedouble;
-			b = r->child->next->valuedouble;
-		} else if (cJSON_IsString(r) && !parse_resolution(r->valuestring, &hh, &ww)) {
-			a = hh;
-			b = ww;
-		}
-		if (!whole_in(a, 1, ARCH_MAX_RESOLUTION) || !whole_in(b, 1, ARCH_MAX_RESOLUTION))
-			return fail(err, errlen, "the record's resolution must be N, [H, W] or \"HxW\" "
-				    "with whole numbers in 1..%d", ARCH_MAX_RESOLUTION);
-		*h = (int)a;
-		*w = (int)b;
-	}
-	const cJSON *c = cJSON_GetObjectItemCaseSensitive(rec, "classes");
-	if (c) {
-		if (!cJSON_IsNumber(c) || !whole_in(c->valuedouble, 1, ARCH_MAX_CLASSES))
-			return fail(err, errlen, "the record's classes must be a whole number in 1..%d",
-				    ARCH_MAX_CLASSES);
-		*classes = (int)c->valuedouble;
-	}
-	const cJSON *d = cJSON_GetObjectItemCaseSensitive(rec, "dropout");
-	if (d) {
-		if (!cJSON_IsNumber(d) || !(d->valuedouble >= 0 && d->valuedouble < 1))
-			return fail(err, errlen, "the record's dropout must be a number in [0, 1)");
-		*dropout = (float)d->valuedouble;
-	}
-	return 0;
-}
-
 /* ---- signals ---- */
 
 volatile sig_atomic_t train_stop_requested;
@@ -824,7 +780,7 @@ static int run_settings(struct run *r, const cJSON *rec, char *err, size_t errle
 	r->W = o->res_w ? o->res_w : d->w;
 	r->C = o->classes ? o->classes : d->classes;
 	r->dropout = o->dropout;
-	if (train_record_settings(rec, &r->H, &r->W, &r->C, &r->dropout, err, errlen))
+	if (record_settings(rec, &r->H, &r->W, &r->C, &r->dropout, err, errlen))
 		return -1;
 	if (r->C < d->classes)
 		return fail(err, errlen, "%d classes%s, but the dataset's labels go up to %d",

@@ -99,10 +99,6 @@ void train_install_signals(void);
 int train_record(const struct train_opts *o, struct train_data *td, const cJSON *rec,
 		 cJSON *stage, int *interrupted, char *err, size_t errlen);
 
-/* The record's own "resolution" (N, [H, W] or "HxW"), "classes" and "dropout" where present
- * (lmnas-record(5)): they replace *h, *w, *classes, *dropout. Returns 0, or -1 with a reason. */
-int train_record_settings(const cJSON *rec, int *h, int *w, int *classes, float *dropout,
-			  char *err, size_t errlen);
 
 /* 1 when a record id may name a file: 1..64 of [A-Za-z0-9._-], not starting with '.'. */
 int train_id_plain(const char *id);

@@ -2,6 +2,7 @@
  * KD alpha schedule, MixUp and distillation losses with their gradients checked by central
  * differences, option helpers. */
 #include "t.h"
+#include "record.h"
 #include "train.h"
 #include "util.h"
 
@@ -162,7 +163,7 @@ static void test_record_settings(void)
 		int h = 28, w = 28, classes = 10;
 		float dropout = 0.2f;
 		char err[256] = "";
-		int rc = train_record_settings(rec, &h, &w, &classes, &dropout, err, sizeof err);
+		int rc = record_settings(rec, &h, &w, &classes, &dropout, err, sizeof err);
 		if (cases[i].ok)
 			T_CHECK(rc == 0 && h == cases[i].h && w == cases[i].w &&
 					classes == cases[i].classes && dropout == cases[i].dropout,
