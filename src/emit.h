@@ -1,6 +1,8 @@
 /* emit.h — writes an int8 model as C (emit-c(1)): NAME.h, NAME.c, the shared kernels
- * (int8_ref.h, copied verbatim), a test harness with test vectors, and a Makefile that builds and
- * runs it on the host and on a Cortex-M7 (QEMU mps2-an500, semihosting). */
+ * (int8_ref.h, copied verbatim), a test harness with test vectors, and, from the templates in
+ * data/emit (@NAME@, @SRAM_MAX@, @STACK_BYTES@ replaced), a startup file, a linker script and a
+ * Makefile that build and run it on the host and on a Cortex-M7 (QEMU mps2-an500,
+ * semihosting). */
 #ifndef LMNAS_EMIT_H
 #define LMNAS_EMIT_H
 #include <stddef.h>
@@ -11,6 +13,7 @@ struct emit_opts {
 	const char *name;       /* C identifier (already sanitised) */
 	const char *dir;        /* output folder (created) */
 	const char *kernels;    /* path of int8_ref.h to copy */
+	const char *templates;  /* folder of the static files' templates (<data>/emit) */
 	size_t sram_max;        /* SRAM budget of the linker script, bytes */
 	size_t stack_bytes;     /* stack reserved in SRAM */
 	int nvec;               /* test vectors */

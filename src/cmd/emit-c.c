@@ -54,6 +54,26 @@ static void kernels_path(char *out, size_t n)
 	snprintf(out, n, "/usr/share/lmnas/int8_ref.h");
 }
 
+/* The templates of the static files: $LMNAS_DATA/emit, or <folder of the executable>/../data/emit,
+ * or ./data/emit (data/ is found as gen-arch(1) finds it). */
+static void templates_path(char *out, size_t n)
+{
+	const char *env = getenv("LMNAS_DATA");
+	if (env && *env) {
+		snprintf(out, n, "%s/emit", env);
+		return;
+	}
+	char exe[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (len > 0) {
+		exe[len] = 0;
+		snprintf(out, n, "%s/../data/emit", dirname(exe));
+		if (access(out, R_OK) == 0)
+			return;
+	}
+	snprintf(out, n, "data/emit");
+}
+
 /* Compiles the model alone for Cortex-M7 and returns text + data (flash), or -1. */
 static long measure_flash(const char *dir, const char *name)
 {
@@ -133,12 +153,14 @@ static int run(void *ctx, cJSON *e, char *err, size_t errlen)
 	struct qmodel m;
 	if (quant_load(o->model, &m, err, errlen))
 		return -1;
-	char name[64], kpath[PATH_MAX], tmp[PATH_MAX];
+	char name[64], kpath[PATH_MAX], tpath[PATH_MAX], tmp[PATH_MAX];
 	emit_sanitize(o->name, name, sizeof name);
 	kernels_path(kpath, sizeof kpath);
+	templates_path(tpath, sizeof tpath);
 	struct emit_opts eo = {0};
 	eo.name = name;
 	eo.kernels = kpath;
+	eo.templates = tpath;
 	eo.sram_max = (size_t)o->sram_max;
 	eo.stack_bytes = (size_t)o->stack;
 	size_t sram = (size_t)cost_sram_bytes((int64_t)m.arena_bytes, (int64_t)eo.stack_bytes);
