@@ -19,16 +19,22 @@
 
 static const char usage[] =
 	"usage: emit-c --model Q.safetensors --name NAME -o DIR [--sram-max B] [--stack B]\n"
-	"              [--test-vectors N --dataset D [--data F]] [--no-build]\n"
+	"              [--test-vectors N] [--dataset D [--data F]] [--no-build]\n"
 	"  Writes NAME.h, NAME.c, int8_ref.h (the shared kernels), NAME_test.c, startup_m7.c,\n"
-	"  m7.ld and a Makefile into DIR. `make -C DIR host-test` and `make -C DIR m7-test`\n"
-	"  build and run the test vectors (on the host; on a Cortex-M7 in QEMU mps2-an500).\n"
+	"  m7.ld, a Makefile, a CMakeLists.txt and a README.md into DIR. `make -C DIR host-test`\n"
+	"  and `make -C DIR m7-test` build and run the test vectors (on the host; on a Cortex-M7\n"
+	"  in QEMU mps2-an500). NAME.h gives the normalisation and class names when the int8\n"
+	"  model's metadata (mean, std, class_names, dataset) or --dataset tells them.\n"
 	"  --sram-max   SRAM of the linker script (default 320KiB): the arena (rounded up to 4\n"
 	"               bytes) + the stack must fit, as check-cost's cost.sram_bytes, or the\n"
 	"               record fails (emit.error) and nothing is written.\n"
 	"  --stack      stack reserved in SRAM (default 8KiB, check-cost's; a multiple of 8).\n"
 	"  --test-vectors  the first N test-split images and their reference int8 logits.\n"
+	"  --dataset, --data  as quantize's: the test vectors' images, and the normalisation and\n"
+	"               class names the header gives when the model's metadata lacks them.\n"
 	"  --no-build   do not compile the model with arm-none-eabi-gcc to measure its flash.\n"
+	"  Static files come from the templates in <data>/emit ($LMNAS_DATA, else data/ next to\n"
+	"  bin/).\n"
 	"  The folder is written beside DIR (DIR.tmp.PID) and renamed into place when complete.\n"
 	"  Records on stdin (if any) get an \"emit\" key; without input one record is written.\n";
 
