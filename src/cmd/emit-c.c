@@ -118,7 +118,7 @@ static char (*names_from_json(const char *text, int classes))[64]
 	return names;
 }
 
-/* Exactly `classes` names from a file of one name per line, or NULL. */
+/* Exactly `classes` names from a file of one name per line (LF or CRLF), or NULL. */
 static char (*names_from_file(const char *path, int classes))[64]
 {
 	size_t len;
@@ -128,7 +128,7 @@ static char (*names_from_file(const char *path, int classes))[64]
 		return NULL;
 	char (*names)[64] = xcalloc((size_t)classes, sizeof *names);
 	int n = 0;
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+	for (char *line = strtok(text, "\r\n"); line; line = strtok(NULL, "\r\n"))
 		if (n < classes)
 			c_safe(line, names[n++], sizeof *names);
 		else

@@ -127,6 +127,12 @@ check_eq "metadata mean/std (3 channels) win over the dataset's" \
 check "metadata class names, unsafe characters replaced" grep -qF '#define MT_CLASS_NAMES {"a _b_ _/ __/ _x", "c1",' "$TMP/mt/mt.h"
 check "those names compile cleanly (C99 -pedantic)" \
 	gcc -std=c99 -Wall -Wextra -Werror -pedantic -Wtrigraphs -c -o "$TMP/mt.o" "$TMP/mt/mt.c"
+# a class-name file with CRLF line ends gives the same names
+cp -r "$ROOT/data" "$TMP/data"
+sed -i 's/$/\r/' "$TMP/data/emit/classes/fashion-mnist.txt"
+LMNAS_DATA="$TMP/data" "$BIN/emit-c" --model "$TMP/q.safetensors" --name cr -o "$TMP/cr" --no-build \
+	--dataset fashion-mnist </dev/null >/dev/null 2>&1
+check "CRLF class-name file: the same names" grep -q '^#define CR_CLASS_NAMES {"T-shirt/top", "Trouser", .*"Ankle boot"}$' "$TMP/cr/cr.h"
 # nothing known: said so, no macros to misuse
 "$BIN/emit-c" --model "$TMP/q.safetensors" --name un -o "$TMP/un" --no-build </dev/null >/dev/null 2>&1
 check_eq "no dataset, no metadata: normalisation and names unknown" \
