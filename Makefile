@@ -42,7 +42,7 @@ TESTS    := $(TEST_SRC:tests/unit/%.c=build/tests/%)
 
 DEB_PACKAGES := build-essential libopenblas-dev libcjson-dev libcurl4-openssl-dev zlib1g-dev \
 	jq parallel gnuplot-nox dataset-fashion-mnist qemu-system-arm gcc-arm-none-eabi \
-	libnewlib-arm-none-eabi clang libclang-rt-14-dev valgrind openssh-server
+	libnewlib-arm-none-eabi clang libclang-rt-14-dev valgrind openssh-server cmake
 
 .PHONY: all check deps bench fuzz clean search demo report
 all: $(PROGRAMS) $(TESTS)

@@ -1,4 +1,5 @@
 /* emit-c — writes an int8 model as C for microcontrollers (see emit-c(1)). */
+#include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -9,23 +10,31 @@
 #include <string.h>
 #include <unistd.h>
 #include "cost.h"
+#include "dataset.h"
 #include "emit.h"
 #include "quant.h"
 #include "record_loop.h"
+#include "safetensors.h"
 #include "util.h"
 
 static const char usage[] =
 	"usage: emit-c --model Q.safetensors --name NAME -o DIR [--sram-max B] [--stack B]\n"
-	"              [--test-vectors N --dataset D [--data F]] [--no-build]\n"
+	"              [--test-vectors N] [--dataset D [--data F]] [--no-build]\n"
 	"  Writes NAME.h, NAME.c, int8_ref.h (the shared kernels), NAME_test.c, startup_m7.c,\n"
-	"  m7.ld and a Makefile into DIR. `make -C DIR host-test` and `make -C DIR m7-test`\n"
-	"  build and run the test vectors (on the host; on a Cortex-M7 in QEMU mps2-an500).\n"
+	"  m7.ld, a Makefile, a CMakeLists.txt and a README.md into DIR. `make -C DIR host-test`\n"
+	"  and `make -C DIR m7-test` build and run the test vectors (on the host; on a Cortex-M7\n"
+	"  in QEMU mps2-an500). NAME.h gives the normalisation and class names when the int8\n"
+	"  model's metadata (mean, std, class_names, dataset) or --dataset tells them.\n"
 	"  --sram-max   SRAM of the linker script (default 320KiB): the arena (rounded up to 4\n"
 	"               bytes) + the stack must fit, as check-cost's cost.sram_bytes, or the\n"
 	"               record fails (emit.error) and nothing is written.\n"
 	"  --stack      stack reserved in SRAM (default 8KiB, check-cost's; a multiple of 8).\n"
 	"  --test-vectors  the first N test-split images and their reference int8 logits.\n"
+	"  --dataset, --data  as quantize's: the test vectors' images, and the normalisation and\n"
+	"               class names the header gives when the model's metadata lacks them.\n"
 	"  --no-build   do not compile the model with arm-none-eabi-gcc to measure its flash.\n"
+	"  Static files come from the templates in <data>/emit ($LMNAS_DATA, else data/ next to\n"
+	"  bin/).\n"
 	"  The folder is written beside DIR (DIR.tmp.PID) and renamed into place when complete.\n"
 	"  Records on stdin (if any) get an \"emit\" key; without input one record is written.\n";
 
@@ -52,6 +61,164 @@ static void kernels_path(char *out, size_t n)
 			return;
 	}
 	snprintf(out, n, "/usr/share/lmnas/int8_ref.h");
+}
+
+/* The templates of the static files: $LMNAS_DATA/emit, or <folder of the executable>/../data/emit,
+ * or ./data/emit (data/ is found as gen-arch(1) finds it). */
+static void templates_path(char *out, size_t n)
+{
+	const char *env = getenv("LMNAS_DATA");
+	if (env && *env) {
+		snprintf(out, n, "%s/emit", env);
+		return;
+	}
+	char exe[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (len > 0) {
+		exe[len] = 0;
+		snprintf(out, n, "%s/../data/emit", dirname(exe));
+		if (access(out, R_OK) == 0)
+			return;
+	}
+	snprintf(out, n, "data/emit");
+}
+
+/* ---- what the device must do to an image, and the class names ---- */
+
+/* s with every character unsafe in a C string literal or comment (quotes, backslash, '?', '*',
+ * control and non-ASCII bytes) replaced by '_', at most n-1 characters. */
+static void c_safe(const char *s, char *out, size_t n)
+{
+	size_t j = 0;
+	for (; *s && j + 1 < n; s++) {
+		unsigned char c = (unsigned char)*s;
+		out[j++] = (char)(isalnum(c) || (c < 128 && strchr(" -_/.,+()&'", c) && c) ? c : '_');
+	}
+	out[j] = 0;
+}
+
+/* Exactly `classes` names from a JSON array of strings, or NULL. */
+static char (*names_from_json(const char *text, int classes))[64]
+{
+	cJSON *a = text ? cJSON_Parse(text) : NULL;
+	char (*names)[64] = NULL;
+	if (cJSON_IsArray(a) && cJSON_GetArraySize(a) == classes) {
+		names = xcalloc((size_t)classes, sizeof *names);
+		for (int c = 0; c < classes && names; c++) {
+			cJSON *v = cJSON_GetArrayItem(a, c);
+			if (cJSON_IsString(v)) {
+				c_safe(v->valuestring, names[c], sizeof names[c]);
+			} else {
+				free(names);
+				names = NULL;
+			}
+		}
+	}
+	cJSON_Delete(a);
+	return names;
+}
+
+/* Exactly `classes` names from a file of one name per line (LF or CRLF), or NULL. */
+static char (*names_from_file(const char *path, int classes))[64]
+{
+	size_t len;
+	const char *msg;
+	char *text = read_file(path, 1 << 16, &len, &msg);
+	if (!text)
+		return NULL;
+	char (*names)[64] = xcalloc((size_t)classes, sizeof *names);
+	int n = 0;
+	for (char *line = strtok(text, "\r\n"); line; line = strtok(NULL, "\r\n"))
+		if (n < classes)
+			c_safe(line, names[n++], sizeof *names);
+		else
+			n = classes + 1;
+	free(text);
+	if (n != classes) {
+		free(names);
+		return NULL;
+	}
+	return names;
+}
+
+/* mean and std from the model's metadata: JSON arrays of 1 or 3 numbers, std > 0. */
+static int norm_from_meta(const char *mean, const char *std, struct emit_input *in)
+{
+	cJSON *m = mean ? cJSON_Parse(mean) : NULL, *s = std ? cJSON_Parse(std) : NULL;
+	int n = cJSON_IsArray(m) ? cJSON_GetArraySize(m) : 0, ok = 0;
+	if ((n == 1 || n == 3) && cJSON_IsArray(s) && cJSON_GetArraySize(s) == n) {
+		ok = 1;
+		for (int c = 0; c < n; c++) {
+			cJSON *a = cJSON_GetArrayItem(m, c), *b = cJSON_GetArrayItem(s, c);
+			ok &= cJSON_IsNumber(a) && cJSON_IsNumber(b) && isfinite(a->valuedouble) &&
+			      isfinite(b->valuedouble) && b->valuedouble > 0;
+			if (ok) {
+				in->mean[c] = (float)a->valuedouble;
+				in->std[c] = (float)b->valuedouble;
+			}
+		}
+	}
+	if (ok) {
+		in->norm_channels = n;
+		snprintf(in->norm_from, sizeof in->norm_from, "from the model's metadata");
+	} else if (mean || std) {
+		log_error("the model's metadata mean/std are not arrays of 1 or 3 numbers (std > 0): "
+			  "ignored");
+	}
+	cJSON_Delete(m);
+	cJSON_Delete(s);
+	return ok;
+}
+
+/* mean and std of the dataset quantize used, as its loader applies them (dataset.c); a dataset
+ * of float images (safetensors) is already normalised: unknown. */
+static void norm_from_dataset(enum dataset_kind k, const char *data, struct emit_input *in)
+{
+	struct dataset d;
+	char err[512];
+	if (dataset_load(k, data, SPLIT_TEST, &d, err, sizeof err)) {
+		log_error("normalisation unknown: %s", err);
+		return;
+	}
+	if (d.u8 && (d.c == 1 || d.c == 3)) {
+		in->norm_channels = d.c;
+		memcpy(in->mean, d.mean, sizeof in->mean);
+		memcpy(in->std, d.std, sizeof in->std);
+		snprintf(in->norm_from, sizeof in->norm_from, "%s, as lmnas's loader applies it",
+			 dataset_kind_name(k));
+	}
+	dataset_free(&d);
+}
+
+/* The normalisation and class names: the int8 model's metadata ("mean", "std", "class_names",
+ * "dataset") first, else the dataset (its metadata "dataset", else --dataset) and
+ * <templates>/classes/<dataset>.txt. */
+static void find_input(const struct opts *o, const struct qmodel *m, const char *templates,
+		       struct emit_input *in)
+{
+	memset(in, 0, sizeof *in);
+	char kind_name[32] = "", err[512];
+	struct st_file f;
+	if (st_open(o->model, &f, err, sizeof err) == 0) {
+		norm_from_meta(st_meta(&f, "mean"), st_meta(&f, "std"), in);
+		in->class_names = names_from_json(st_meta(&f, "class_names"), m->net.classes);
+		if (st_meta(&f, "dataset"))
+			snprintf(kind_name, sizeof kind_name, "%s", st_meta(&f, "dataset"));
+		st_close(&f);
+	}
+	if (!kind_name[0] && o->dataset)
+		snprintf(kind_name, sizeof kind_name, "%s", o->dataset);
+	enum dataset_kind k;
+	if (dataset_kind_parse(kind_name, &k))
+		return;
+	int same = o->dataset && !strcmp(o->dataset, kind_name);
+	if (!in->norm_channels)
+		norm_from_dataset(k, same ? o->data : NULL, in);
+	if (!in->class_names) {
+		char path[PATH_MAX + 64];
+		snprintf(path, sizeof path, "%s/classes/%s.txt", templates, kind_name);
+		in->class_names = names_from_file(path, m->net.classes);
+	}
 }
 
 /* Compiles the model alone for Cortex-M7 and returns text + data (flash), or -1. */
@@ -89,6 +256,8 @@ static void describe(cJSON *e, const struct opts *o, const struct qmodel *m, con
 	cJSON_AddItemToArray(files, cJSON_CreateString("startup_m7.c"));
 	cJSON_AddItemToArray(files, cJSON_CreateString("m7.ld"));
 	cJSON_AddItemToArray(files, cJSON_CreateString("Makefile"));
+	cJSON_AddItemToArray(files, cJSON_CreateString("CMakeLists.txt"));
+	cJSON_AddItemToArray(files, cJSON_CreateString("README.md"));
 	cJSON_AddNumberToObject(e, "arena_bytes", (double)m->arena_bytes);
 	cJSON_AddStringToObject(e, "peak_op", m->peak_op);
 	cJSON_AddNumberToObject(e, "flash_formula_bytes", (double)quant_flash_bytes(m));
@@ -133,12 +302,17 @@ static int run(void *ctx, cJSON *e, char *err, size_t errlen)
 	struct qmodel m;
 	if (quant_load(o->model, &m, err, errlen))
 		return -1;
-	char name[64], kpath[PATH_MAX], tmp[PATH_MAX];
+	char name[64], kpath[PATH_MAX], tpath[PATH_MAX], tmp[PATH_MAX];
 	emit_sanitize(o->name, name, sizeof name);
 	kernels_path(kpath, sizeof kpath);
+	templates_path(tpath, sizeof tpath);
+	struct emit_input in;
+	find_input(o, &m, tpath, &in);
 	struct emit_opts eo = {0};
+	eo.input = &in;
 	eo.name = name;
 	eo.kernels = kpath;
+	eo.templates = tpath;
 	eo.sram_max = (size_t)o->sram_max;
 	eo.stack_bytes = (size_t)o->stack;
 	size_t sram = (size_t)cost_sram_bytes((int64_t)m.arena_bytes, (int64_t)eo.stack_bytes);
@@ -168,10 +342,15 @@ static int run(void *ctx, cJSON *e, char *err, size_t errlen)
 		if (flash < 0)
 			log_error("could not build %s/%s_m7.o to measure flash", o->dir, name);
 	}
+	if (emit_write_readme(&m, &eo, flash, err, errlen))
+		goto out;
 	if (emit_commit_dir(tmp, o->dir, err, errlen))
 		goto out;
 	staged = 0;
 	describe(e, o, &m, name, sram, eo.nvec, flash);
+	if (in.norm_channels)
+		cJSON_AddStringToObject(e, "normalisation", in.norm_from);
+	cJSON_AddBoolToObject(e, "class_names", in.class_names != NULL);
 	log_info("%s: arena %zu bytes + stack %zu = %zu of %zu bytes of SRAM, %d test vectors, "
 		 "written to %s", name, m.arena_bytes, eo.stack_bytes, sram, eo.sram_max, eo.nvec,
 		 o->dir);
@@ -181,6 +360,7 @@ out:
 		emit_remove_tree(tmp);
 	free((void *)eo.vec_in);
 	free((void *)eo.vec_out);
+	free(in.class_names);
 	quant_free(&m);
 	return rc;
 }

@@ -78,6 +78,26 @@ check "a live process's staging folder is kept" test -d "$TMP/big.tmp.1"
 # a second run replaces the folder whole
 "$E" --model "$TMP/q.safetensors" --name other -o "$TMP/tight" --no-build </dev/null >/dev/null 2>&1
 check_eq "rerun into an existing folder: only the new files" "$(ls "$TMP/tight" | grep -c tight)" 0
+# the static files come from data/emit (LMNAS_DATA overrides data/), placeholders filled in
+for f in Makefile m7.ld startup_m7.c; do
+	check "data/emit/$f is a file" test -s "$ROOT/data/emit/$f"
+done
+check "m7.ld is the template with the budget filled in" \
+	sh -c "sed 's/@SRAM_MAX@/327680/g; s/@STACK_BYTES@/8192/' '$ROOT/data/emit/m7.ld' | cmp - '$TMP/out/m7.ld'"
+cp -r "$ROOT/data" "$TMP/data"
+echo "# local template" >>"$TMP/data/emit/Makefile"
+LMNAS_DATA="$TMP/data" "$E" --model "$TMP/q.safetensors" --name own -o "$TMP/own" --no-build \
+	</dev/null >/dev/null 2>&1
+check_eq "LMNAS_DATA: the Makefile comes from its emit/ folder" "$(tail -1 "$TMP/own/Makefile")" "# local template"
+echo "X = @NO_SUCH_KEY@" >>"$TMP/data/emit/Makefile"
+echo '{"id":"x"}' | LMNAS_DATA="$TMP/data" "$E" --model "$TMP/q.safetensors" --name bad -o "$TMP/bad" \
+	--no-build >"$TMP/rec4" 2>/dev/null
+check "an unknown placeholder fails the record, naming it" jq -e '.emit.error | test("unknown placeholder @NO_SUCH_KEY@")' "$TMP/rec4"
+check "an unknown placeholder: no folder written" test ! -e "$TMP/bad"
+rm -r "$TMP/data/emit"
+echo '{"id":"x"}' | LMNAS_DATA="$TMP/data" "$E" --model "$TMP/q.safetensors" --name bad -o "$TMP/bad" \
+	--no-build >"$TMP/rec5" 2>/dev/null
+check "no templates: the record fails naming the missing file" jq -e '.emit.error | test("emit/m7.ld")' "$TMP/rec5"
 # sparse ternary pointwise weights: packed 2-bit arrays, same kernels on host and reference
 "$BIN/quantize" --weights "$PM/qwnet-core-kd.safetensors" --arch "$PM/qwnet-core.json" \
 	--weights ternary --sparsity 0.5 --dataset fashion-mnist --resolution 32 --calib 4 --eval 4 \
