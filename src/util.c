@@ -4,6 +4,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -384,4 +386,27 @@ fail_closed:
 		errno = saved;
 	}
 	return -1;
+}
+
+void data_dir(char *out, size_t n, const char *sub)
+{
+	const char *env = getenv("LMNAS_DATA");
+	char dir[PATH_MAX + 32] = "data";
+	if (env && *env) {
+		snprintf(dir, sizeof dir, "%s", env);
+	} else {
+		char exe[PATH_MAX];
+		ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+		struct stat st;
+		if (len > 0) {
+			exe[len] = '\0';
+			snprintf(dir, sizeof dir, "%s/../data", dirname(exe));
+			if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+				snprintf(dir, sizeof dir, "data");
+		}
+	}
+	if (sub)
+		snprintf(out, n, "%s/%s", dir, sub);
+	else
+		snprintf(out, n, "%s", dir);
 }

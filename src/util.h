@@ -58,4 +58,7 @@ int write_file_atomic(const char *path, const void *data, size_t len);
  * whose writer process no longer exists here and that were last written over 10 minutes ago (a
  * writer on another host sharing the folder finishes well before). */
 void remove_stale_tmp(const char *path);
+/* The data/ folder (search space, prompts, emit-c's templates): $LMNAS_DATA, else data/ next to
+ * the executable's bin/, else ./data; with sub, that folder's sub-folder or file. */
+void data_dir(char *out, size_t n, const char *sub);
 #endif

@@ -63,26 +63,6 @@ static void kernels_path(char *out, size_t n)
 	snprintf(out, n, "/usr/share/lmnas/int8_ref.h");
 }
 
-/* The templates of the static files: $LMNAS_DATA/emit, or <folder of the executable>/../data/emit,
- * or ./data/emit (data/ is found as gen-arch(1) finds it). */
-static void templates_path(char *out, size_t n)
-{
-	const char *env = getenv("LMNAS_DATA");
-	if (env && *env) {
-		snprintf(out, n, "%s/emit", env);
-		return;
-	}
-	char exe[PATH_MAX];
-	ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (len > 0) {
-		exe[len] = 0;
-		snprintf(out, n, "%s/../data/emit", dirname(exe));
-		if (access(out, R_OK) == 0)
-			return;
-	}
-	snprintf(out, n, "data/emit");
-}
-
 /* ---- what the device must do to an image, and the class names ---- */
 
 /* s with every character unsafe in a C string literal or comment (quotes, backslash, '?', '*',
@@ -305,7 +285,7 @@ static int run(void *ctx, cJSON *e, char *err, size_t errlen)
 	char name[64], kpath[PATH_MAX], tpath[PATH_MAX], tmp[PATH_MAX];
 	emit_sanitize(o->name, name, sizeof name);
 	kernels_path(kpath, sizeof kpath);
-	templates_path(tpath, sizeof tpath);
+	data_dir(tpath, sizeof tpath, "emit"); /* the templates of the static files */
 	struct emit_input in;
 	find_input(o, &m, tpath, &in);
 	struct emit_opts eo = {0};

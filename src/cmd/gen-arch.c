@@ -53,29 +53,6 @@ static void usage(FILE *f)
 		check_opts_help);
 }
 
-/* $LMNAS_DATA, or <folder of the executable>/../data, or ./data. */
-static void data_dir(char *out, size_t n)
-{
-	const char *env = getenv("LMNAS_DATA");
-	if (env && *env) {
-		snprintf(out, n, "%s", env);
-		return;
-	}
-	char exe[PATH_MAX];
-	ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (len > 0) {
-		exe[len] = '\0';
-		char candidate[PATH_MAX + 32];
-		snprintf(candidate, sizeof candidate, "%s/../data", dirname(exe));
-		struct stat st;
-		if (!stat(candidate, &st) && S_ISDIR(st.st_mode) && strlen(candidate) < n) {
-			memcpy(out, candidate, strlen(candidate) + 1);
-			return;
-		}
-	}
-	snprintf(out, n, "data");
-}
-
 static double num_arg(const char *opt, const char *v, double lo, double hi)
 {
 	double d;
@@ -177,7 +154,7 @@ int main(int argc, char **argv)
 		die("--strategy must be random, evolve or llm, not '%s'", strategy);
 
 	char data[PATH_MAX], path[PATH_MAX + 64], err[512];
-	data_dir(data, sizeof data);
+	data_dir(data, sizeof data, NULL);
 	if (!check.space) {
 		snprintf(path, sizeof path, "%s/search-space.json", data);
 		if (check_opts_parse(&check, "--space", path) != 1)
