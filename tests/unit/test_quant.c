@@ -106,19 +106,29 @@ static void test_ternary_kernel(void)
 	T_CHECK(!memcmp(y1, y2, sizeof y1), "2-bit packed ternary pointwise equals int8 pointwise");
 }
 
-/* A paper model at 32x32: calibrate on random images, quantise, save, load, compare. */
-static void test_model(const char *model, double ternary)
+/* The arch of a published model (shared/paper-models/NAME.json); -1 after a skip when absent. */
+static int paper_arch(const char *model, struct arch *a)
 {
 	char path[512], err[512];
 	snprintf(path, sizeof path, "%s/paper-models/%s.json", t_shared_dir(), model);
 	cJSON *doc = record_load_document(path);
 	if (!doc) {
 		t_skip("no paper models in %s (set LMNAS_SHARED)", t_shared_dir());
-		return;
+		return -1;
 	}
-	struct arch a;
-	arch_parse(cJSON_GetObjectItem(doc, "arch"), &a, err, sizeof err);
+	int rc = arch_parse(cJSON_GetObjectItem(doc, "arch"), a, err, sizeof err);
 	cJSON_Delete(doc);
+	T_CHECK(rc == 0, "%s parses (%s)", model, rc ? err : "ok");
+	return rc;
+}
+
+/* A paper model at 32x32: calibrate on random images, quantise, save, load, compare. */
+static void test_model(const char *model, double ternary)
+{
+	char path[512], err[512];
+	struct arch a;
+	if (paper_arch(model, &a))
+		return;
 	/* arena at the paper's resolution equals check-cost's */
 	struct arch_net *net = xmalloc(sizeof *net);
 	struct cost c;
@@ -229,15 +239,9 @@ static void test_no_overflow(void)
 static void test_extreme_weights(void)
 {
 	char path[1024], err[512];
-	snprintf(path, sizeof path, "%s/paper-models/qwnet-core.json", t_shared_dir());
-	cJSON *doc = record_load_document(path);
-	if (!doc) {
-		t_skip("no paper models in %s (set LMNAS_SHARED)", t_shared_dir());
-		return;
-	}
 	struct arch a;
-	arch_parse(cJSON_GetObjectItem(doc, "arch"), &a, err, sizeof err);
-	cJSON_Delete(doc);
+	if (paper_arch("qwnet-core", &a))
+		return;
 	snprintf(path, sizeof path, "%s/paper-models/qwnet-core-kd.safetensors", t_shared_dir());
 	struct fnet fn;
 	if (!T_CHECK(!fold_load(path, &a, 16, 16, &fn, err, sizeof err), "qwnet-core folds at 16"))
