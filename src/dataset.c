@@ -6,6 +6,8 @@
 #include "safetensors.h"
 #include "util.h"
 
+#include <cJSON.h>
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -21,11 +23,13 @@
 #define MAX_CHANNELS 16
 #define MAX_CLASSES 1000000
 
-static const char *kind_names[] = {"fashion-mnist", "cifar10", "cifar100", "safetensors"};
+static const char *kind_names[] = {"fashion-mnist", "cifar10", "cifar100", "safetensors", "folder",
+				   "csv"};
+#define NKINDS 6
 
 int dataset_kind_parse(const char *name, enum dataset_kind *out)
 {
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < NKINDS; i++)
 		if (name && !strcmp(name, kind_names[i])) {
 			*out = (enum dataset_kind)i;
 			return 0;
@@ -35,7 +39,7 @@ int dataset_kind_parse(const char *name, enum dataset_kind *out)
 
 const char *dataset_kind_name(enum dataset_kind k)
 {
-	return (unsigned)k < 4 ? kind_names[k] : "?";
+	return (unsigned)k < NKINDS ? kind_names[k] : "?";
 }
 
 const char *dataset_default_path(enum dataset_kind k)
@@ -48,6 +52,9 @@ void dataset_free(struct dataset *d)
 	free(d->u8);
 	free(d->f32);
 	free(d->labels);
+	for (int c = 0; d->class_names && c < d->classes; c++)
+		free(d->class_names[c]);
+	free(d->class_names);
 	memset(d, 0, sizeof *d);
 }
 
@@ -407,11 +414,58 @@ int dataset_load(enum dataset_kind k, const char *path, enum dataset_split split
 	case DS_CIFAR10: rc = load_cifar(path, 0, split, d, err, errlen); break;
 	case DS_CIFAR100: rc = load_cifar(path, 1, split, d, err, errlen); break;
 	case DS_SAFETENSORS: rc = load_safetensors(path, d, err, errlen); break;
+	case DS_FOLDER:
+	case DS_CSV: return dataset_load_images(k, path, 0, 0, NULL, d, err, errlen);
 	default: rc = fail(err, errlen, "unknown dataset kind %d", (int)k);
 	}
 	if (rc)
 		dataset_free(d);
 	return rc;
+}
+
+/* ---- metadata ---- */
+
+/* v in the fewest digits that read back as the same float. */
+static void print_float(char *buf, size_t n, float v)
+{
+	for (int digits = 6; digits <= 9; digits++) {
+		snprintf(buf, n, "%.*g", digits, (double)v);
+		if (strtof(buf, NULL) == v)
+			return;
+	}
+}
+
+char *dataset_norm_json(const struct dataset *d)
+{
+	int nc = d->c < 3 ? d->c : 3;
+	char *out = xmalloc(256), num[32];
+	size_t len = 0;
+	for (int part = 0; part < 2; part++) {
+		const float *v = part ? d->std : d->mean;
+		len += (size_t)snprintf(out + len, 256 - len, "%s\"%s\":[", part ? "," : "{",
+					part ? "std" : "mean");
+		for (int c = 0; c < nc; c++) {
+			print_float(num, sizeof num, v[c]);
+			len += (size_t)snprintf(out + len, 256 - len, "%s%s", c ? "," : "", num);
+		}
+		len += (size_t)snprintf(out + len, 256 - len, "]");
+	}
+	snprintf(out + len, 256 - len, "}");
+	return out;
+}
+
+char *dataset_class_names_json(const struct dataset *d)
+{
+	if (!d->class_names)
+		return NULL;
+	cJSON *a = cJSON_CreateArray();
+	for (int c = 0; c < d->classes; c++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(d->class_names[c]));
+	char *text = cJSON_PrintUnformatted(a);
+	cJSON_Delete(a);
+	if (!text)
+		die("out of memory");
+	return text;
 }
 
 /* ---- batches ---- */
