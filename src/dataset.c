@@ -468,6 +468,99 @@ char *dataset_class_names_json(const struct dataset *d)
 	return text;
 }
 
+/* mean/std (and the channel count) from a "normalisation" text. Returns 0, or -1 with err. */
+static int parse_norm(const char *text, struct dataset *d, char *err, size_t errlen)
+{
+	cJSON *j = cJSON_Parse(text);
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "mean");
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "std");
+	int n = cJSON_GetArraySize(m), rc = 0;
+	if (!cJSON_IsArray(m) || !cJSON_IsArray(s) || n < 1 || n > 3 || cJSON_GetArraySize(s) != n)
+		rc = fail(err, errlen, "normalisation %.80s: want {\"mean\":[1 to 3 numbers],\"std\":[as many]}",
+			  text);
+	for (int c = 0; c < 3 && !rc; c++) {
+		const cJSON *mv = cJSON_GetArrayItem(m, c < n ? c : 0);
+		const cJSON *sv = cJSON_GetArrayItem(s, c < n ? c : 0);
+		if (!cJSON_IsNumber(mv) || !cJSON_IsNumber(sv) || !(sv->valuedouble > 0))
+			rc = fail(err, errlen, "normalisation %.80s: a mean or std is not a number (std > 0)",
+				  text);
+		else
+			d->mean[c] = (float)mv->valuedouble, d->std[c] = (float)sv->valuedouble;
+	}
+	if (!rc)
+		d->c = n;
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* class names from a "class_names" text. Returns 0, or -1 with err. */
+static int parse_names(const char *text, struct dataset *d, char *err, size_t errlen)
+{
+	cJSON *j = cJSON_Parse(text);
+	int n = cJSON_GetArraySize(j), rc = 0;
+	if (!cJSON_IsArray(j) || n < 1 || n > MAX_CLASSES)
+		rc = fail(err, errlen, "class_names %.80s: want an array of names", text);
+	d->class_names = xcalloc((size_t)(n > 0 ? n : 1), sizeof *d->class_names);
+	for (int c = 0; c < n && !rc; c++) {
+		const cJSON *v = cJSON_GetArrayItem(j, c);
+		if (!cJSON_IsString(v))
+			rc = fail(err, errlen, "class_names: entry %d is not a string", c);
+		else
+			d->class_names[d->classes++] = xstrdup(v->valuestring);
+	}
+	cJSON_Delete(j);
+	return rc;
+}
+
+int dataset_load_for_model(enum dataset_kind k, const char *path, enum dataset_split split,
+			   const char *norm_json, const char *names_json, int h, int w,
+			   struct dataset *d, char *err, size_t errlen)
+{
+	struct dataset like;
+	memset(&like, 0, sizeof like);
+	memset(d, 0, sizeof *d);
+	if (norm_json && parse_norm(norm_json, &like, err, errlen))
+		return -1;
+	if (k == DS_FOLDER || k == DS_CSV) {
+		if (!path)
+			return fail(err, errlen, "the %s dataset needs a path", dataset_kind_name(k));
+		if (!names_json || !norm_json) /* no model metadata: as a training split */
+			return dataset_load_images(k, path, h, w, NULL, d, err, errlen);
+		int rc = parse_names(names_json, &like, err, errlen);
+		like.h = h, like.w = w;
+		if (!rc)
+			rc = dataset_load_images(k, path, h, w, &like, d, err, errlen);
+		dataset_free(&like);
+		return rc;
+	}
+	if (dataset_load(k, path, split, d, err, errlen))
+		return -1;
+	if (norm_json && d->u8) {
+		memcpy(d->mean, like.mean, sizeof d->mean);
+		memcpy(d->std, like.std, sizeof d->std);
+	}
+	return 0;
+}
+
+void dataset_floats(const struct dataset *d, int h, int w, int c, int limit, int *n,
+		    float **nhwc, int32_t **labels)
+{
+	*n = limit > 0 && limit < d->n ? limit : d->n;
+	size_t isz = (size_t)h * w * c;
+	*nhwc = xmalloc(sizeof(float) * isz * (size_t)*n + 1);
+	int32_t *lab = xmalloc(sizeof(int32_t) * ((size_t)*n + 1));
+	int idx[256];
+	for (int i = 0; i < *n; i += 256) {
+		int cnt = *n - i < 256 ? *n - i : 256;
+		for (int k = 0; k < cnt; k++)
+			idx[k] = i + k;
+		dataset_batch(d, idx, cnt, h, w, c, NULL, NULL, *nhwc + isz * (size_t)i, lab + i);
+	}
+	*labels = d->labels ? lab : NULL;
+	if (!d->labels)
+		free(lab);
+}
+
 /* ---- batches ---- */
 
 /* One axis of PyTorch's bilinear interpolation (align_corners=False): for each output position,

@@ -68,6 +68,19 @@ int dataset_load_images(enum dataset_kind k, const char *path, int h, int w,
  * device computes (x/255 - mean) / std), and class names ["ant",...] (NULL when unnamed). */
 char *dataset_norm_json(const struct dataset *d);
 char *dataset_class_names_json(const struct dataset *d);
+/* The one loader for running a trained model (evaluate, quantize, emit-c): the split of kind k
+ * at path (NULL: the default path) for a model whose input is h×w, with the model's metadata
+ * (either may be NULL): norm_json its "normalisation", which replaces the dataset's mean/std for
+ * uint8 images, and names_json its "class_names", which label a folder/csv split (without them
+ * a folder/csv split is labelled and normalised from its own files, as a training split is).
+ * Returns 0, or -1 with err. */
+int dataset_load_for_model(enum dataset_kind k, const char *path, enum dataset_split split,
+			   const char *norm_json, const char *names_json, int h, int w,
+			   struct dataset *d, char *err, size_t errlen);
+/* The first n images (limit > 0: at most limit) of d as normalised floats *nhwc [n][h][w][c]
+ * (dataset_batch's resize and channel mapping) and *labels [n] (NULL when d has none). */
+void dataset_floats(const struct dataset *d, int h, int w, int c, int limit, int *n,
+		    float **nhwc, int32_t **labels);
 /* d->mean/std from d->u8: per channel over every pixel, /255 (a channel of 1 repeats 0's). */
 void dataset_compute_norm(struct dataset *d);
 
