@@ -5,8 +5,8 @@
 # are used on the test split; a broken image is refused with its name.
 . "$(dirname "$0")/../lib.sh"
 
-cc -std=c11 -D_GNU_SOURCE -O2 -I"$ROOT/src" -o "$TMP/make-shapes" "$ROOT/tests/cli/make-shapes.c" \
-	"$ROOT/build/liblmnas.a" -lpng -ljpeg -lz -lm || fail "build make-shapes"
+cc -std=c11 -D_GNU_SOURCE -O2 -I"$ROOT/src" -I/usr/include/cjson -o "$TMP/make-shapes" "$ROOT/tests/cli/make-shapes.c" \
+	"$ROOT/build/liblmnas.a" -lcjson -lpng -ljpeg -lz -lm || fail "build make-shapes"
 "$TMP/make-shapes" "$TMP/train" 30 16 1 && "$TMP/make-shapes" "$TMP/test" 10 16 2 ||
 	fail "make the image folders"
 mkdir -p "$TMP/squares" && cp -r "$TMP/test/square" "$TMP/squares/"
