@@ -335,12 +335,22 @@ static int load_safetensors(const char *path, struct dataset *d, char *err, size
 	if (st_open(path, &f, err, errlen))
 		return -1;
 	int64_t any4[4] = {-1, -1, -1, -1};
-	const struct st_tensor *im = st_expect(&f, "images", ST_F32, 4, any4, err, errlen);
+	const struct st_tensor *im = st_find(&f, "images");
+	int u8 = im && im->dtype == ST_U8; /* uint8 [N,H,W,C] or [N,H,W] */
+	if (u8 && im->ndim != 3 && im->ndim != 4) {
+		st_close(&f);
+		return fail(err, errlen, "%s: tensor images: U8 wants [N,H,W,C] or [N,H,W], not %d dims",
+			    path, im->ndim);
+	}
+	if (!u8)
+		im = st_expect(&f, "images", ST_F32, 4, any4, err, errlen);
 	if (!im) {
 		st_close(&f);
 		return -1;
 	}
 	int64_t n = im->shape[0], c = im->shape[1], h = im->shape[2], w = im->shape[3];
+	if (u8) /* NHWC */
+		h = im->shape[1], w = im->shape[2], c = im->ndim == 4 ? im->shape[3] : 1;
 	if (n < 1 || n > MAX_IMAGES || c < 1 || c > MAX_CHANNELS || h < 1 || h > MAX_SIDE || w < 1 ||
 	    w > MAX_SIDE) {
 		st_close(&f);
@@ -365,9 +375,13 @@ static int load_safetensors(const char *path, struct dataset *d, char *err, size
 	d->h = (int)h;
 	d->w = (int)w;
 	size_t plane = (size_t)h * (size_t)w;
-	d->f32 = xmalloc((size_t)n * plane * (size_t)c * sizeof *d->f32);
+	if (u8) { /* stored as is; normalised with its own mean/std (training split) */
+		d->u8 = xmalloc((size_t)n * plane * (size_t)c);
+		memcpy(d->u8, im->data, (size_t)n * plane * (size_t)c);
+	} else
+		d->f32 = xmalloc((size_t)n * plane * (size_t)c * sizeof *d->f32);
 	const unsigned char *src = im->data; /* [n][c][h][w] floats, possibly unaligned */
-	for (int64_t i = 0; i < n; i++)
+	for (int64_t i = 0; i < n && !u8; i++)
 		for (int64_t ch = 0; ch < c; ch++) {
 			const unsigned char *s = src + ((size_t)i * (size_t)c + (size_t)ch) * plane * 4;
 			float *dst = d->f32 + (size_t)i * plane * (size_t)c + (size_t)ch;
@@ -395,6 +409,8 @@ static int load_safetensors(const char *path, struct dataset *d, char *err, size
 		d->mean[ch] = 0.0f;
 		d->std[ch] = 1.0f;
 	}
+	if (u8)
+		dataset_compute_norm(d);
 	st_close(&f);
 	return 0;
 }

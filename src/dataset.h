@@ -9,8 +9,10 @@
  *                  bytes; the fine label (100 classes) is used.
  *                  For both CIFARs the folder may also be the parent of the extracted
  *                  cifar-10-batches-bin / cifar-100-binary folder.
- *   safetensors    one file: `images` F32 [N,C,H,W] used as is (already normalised), optional
- *                  `labels` of an integer dtype [N]. The split is ignored (the file is the split).
+ *   safetensors    one file: `images` F32 [N,C,H,W] used as is (already normalised), or U8
+ *                  [N,H,W,C] / [N,H,W] pixels (normalised with their own mean/std, or the
+ *                  model's), optional `labels` of an integer dtype [N]. The split is ignored
+ *                  (the file is the split).
  *   folder         a folder with one sub-folder per class (ImageFolder), PNG/JPEG images of any
  *                  size, grey or colour; classes sorted by name. The split is ignored.
  *   csv            a CSV file of `path,label` lines (paths relative to the CSV's folder; an

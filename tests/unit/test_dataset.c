@@ -839,6 +839,44 @@ static void test_image_files(void)
 		strstr(err, "c.png"), "a file given as a folder is refused (%s)", err);
 }
 
+/* uint8 NHWC safetensors: pixels as they are, mean/std from them, the model's norm for a test. */
+static void test_safetensors_u8(void)
+{
+	char err[512], path[512];
+	struct dataset d;
+	uint8_t px[2 * 2 * 3 * 3]; /* [2][2][3][3] = n*100 + y*30 + x*3 + c */
+	for (int i = 0; i < 36; i++)
+		px[i] = (uint8_t)((i / 18) * 100 + (i % 18) / 9 * 30 + (i % 9) / 3 * 3 + i % 3);
+	int64_t shape[4] = {2, 2, 3, 3}, lshape[1] = {2};
+	uint8_t labels[2] = {1, 0};
+	path_in(path, sizeof path, "u8.safetensors");
+	struct st_writer *w = st_writer_new();
+	st_writer_add(w, "images", ST_U8, 4, shape, px);
+	st_writer_add(w, "labels", ST_U8, 1, lshape, labels);
+	T_CHECK(st_writer_save(w, path) == 0, "write a uint8 NHWC safetensors dataset");
+	st_writer_free(w);
+	int rc = dataset_load(DS_SAFETENSORS, path, SPLIT_TRAIN, &d, err, sizeof err);
+	T_CHECK(rc == 0 && d.n == 2 && d.h == 2 && d.w == 3 && d.c == 3 && d.u8 && !d.f32 &&
+		d.classes == 2, "uint8 safetensors loads as [N,H,W,C] (%s)", rc ? err : "");
+	if (rc)
+		return;
+	T_CHECK(d.u8[18 + 9 + 6 + 2] == 100 + 30 + 6 + 2, "uint8 pixels stay NHWC");
+	double s = 0;
+	for (int i = 0; i < 12; i++)
+		s += px[i * 3 + 1] / 255.0;
+	T_NEAR(d.mean[1], s / 12, 1e-5, "uint8 safetensors: mean of channel G from the pixels");
+	dataset_free(&d);
+	rc = dataset_load_for_model(DS_SAFETENSORS, path, SPLIT_TEST, "{\"mean\":[0.5,0.25,0.125],\"std\":[2,2,2]}",
+				    NULL, 2, 3, &d, err, sizeof err);
+	T_CHECK(rc == 0 && d.mean[2] == 0.125f && d.std[0] == 2.0f,
+		"dataset_load_for_model: the model's normalisation replaces the file's (%s)", rc ? err : "");
+	if (rc == 0)
+		dataset_free(&d);
+	rc = dataset_load_for_model(DS_SAFETENSORS, path, SPLIT_TEST, "{\"mean\":[0.5],\"std\":[0]}",
+				    NULL, 2, 3, &d, err, sizeof err);
+	T_CHECK(rc == -1 && strstr(err, "std > 0"), "a normalisation with std 0 is refused (%s)", err);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -856,6 +894,7 @@ int main(void)
 	test_crop_flip();
 	test_fashion_mnist();
 	test_image_files();
+	test_safetensors_u8();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)
