@@ -23,6 +23,9 @@
 #   DATASET (fashion-mnist | cifar10 | cifar100 | safetensors | folder | csv) DATA=path
 #   TEST_DATA=path (the test split of a safetensors/folder/csv dataset: without it test accuracy
 #                    is not measured, and quantize scores the training images)
+#                    folder/csv: set RESOLUTION, CLASSES (the sub-folders) and INPUT_CHANNELS
+#                    (3 for colour) to the data, e.g. make demo DATASET=folder DATA=photos/train
+#                    TEST_DATA=photos/test RESOLUTION=32 CLASSES=5 INPUT_CHANNELS=3
 #   RESOLUTION (28)  CLASSES (10)  INPUT_CHANNELS (1)
 #   MACS_MAX (30M)  SRAM_MAX (64KiB)  FLASH_MAX (256KiB)            — the budgets
 #   MINI_EPOCHS (2)  MINI_LIMIT (5000)   mini-training per candidate (epochs, training images)
