@@ -31,7 +31,7 @@ else ifneq ($(findstring -fsanitize,$(CFLAGS)),)
 # length query, for "a null format string").
 LMNAS_CFLAGS += -Wno-format-truncation
 endif
-LMNAS_LDLIBS := -lopenblas -lcjson -lcurl -lz -lm -fopenmp
+LMNAS_LDLIBS := -lopenblas -lcjson -lcurl -lz -lpng -ljpeg -lm -fopenmp
 
 LIB_SRC  := $(wildcard src/*.c)
 LIB_OBJ  := $(LIB_SRC:src/%.c=build/obj/%.o)
@@ -40,7 +40,7 @@ PROGRAMS := $(CMD_SRC:src/cmd/%.c=bin/%)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TESTS    := $(TEST_SRC:tests/unit/%.c=build/tests/%)
 
-DEB_PACKAGES := build-essential libopenblas-dev libcjson-dev libcurl4-openssl-dev zlib1g-dev \
+DEB_PACKAGES := build-essential libopenblas-dev libcjson-dev libcurl4-openssl-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev \
 	jq parallel gnuplot-nox dataset-fashion-mnist qemu-system-arm gcc-arm-none-eabi \
 	libnewlib-arm-none-eabi clang libclang-rt-14-dev valgrind openssh-server cmake
 

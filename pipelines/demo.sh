@@ -20,7 +20,13 @@
 #   pipelines/demo.sh RUN=runs/demo ITER=3 FULL_EPOCHS=10
 #
 #   RUN=dir (runs/demo)     ITER=n (3)  CANDIDATES=k (4)  JOBS=n (2)  SEED=n (1)  STRATEGY (evolve)
-#   DATASET (fashion-mnist) DATA=path   RESOLUTION (28)  CLASSES (10)  INPUT_CHANNELS (1)
+#   DATASET (fashion-mnist | cifar10 | cifar100 | safetensors | folder | csv) DATA=path
+#   TEST_DATA=path (the test split of a safetensors/folder/csv dataset: without it test accuracy
+#                    is not measured, and quantize scores the training images)
+#                    folder/csv: set RESOLUTION, CLASSES (the sub-folders) and INPUT_CHANNELS
+#                    (3 for colour) to the data, e.g. make demo DATASET=folder DATA=photos/train
+#                    TEST_DATA=photos/test RESOLUTION=32 CLASSES=5 INPUT_CHANNELS=3
+#   RESOLUTION (28)  CLASSES (10)  INPUT_CHANNELS (1)
 #   MACS_MAX (30M)  SRAM_MAX (64KiB)  FLASH_MAX (256KiB)            — the budgets
 #   MINI_EPOCHS (2)  MINI_LIMIT (5000)   mini-training per candidate (epochs, training images)
 #   TRAIN_MINUTES (16)  the student and the teacher train side by side for about this long: each
@@ -68,6 +74,7 @@ SEED=${SEED:-1}
 STRATEGY=${STRATEGY:-evolve}
 DATASET=${DATASET:-fashion-mnist}
 DATA=${DATA:-}
+TEST_DATA=${TEST_DATA:-}
 RESOLUTION=${RESOLUTION:-28}
 CLASSES=${CLASSES:-10}
 INPUT_CHANNELS=${INPUT_CHANNELS:-1}
@@ -131,8 +138,9 @@ timed() { # stage command...
 	echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) in $ROOT"
 	printf 'pipelines/demo.sh RUN=%s ITER=%s CANDIDATES=%s JOBS=%s SEED=%s STRATEGY=%s \\\n' \
 		"$RUN" "$ITER" "$CANDIDATES" "$JOBS" "$SEED" "$STRATEGY"
-	printf '  DATASET=%s RESOLUTION=%s CLASSES=%s MACS_MAX=%s SRAM_MAX=%s FLASH_MAX=%s \\\n' \
-		"$DATASET" "$RESOLUTION" "$CLASSES" "$MACS_MAX" "$SRAM_MAX" "$FLASH_MAX"
+	printf '  DATASET=%s DATA=%s TEST_DATA=%s \\\n' "$DATASET" "'$DATA'" "'$TEST_DATA'"
+	printf '  RESOLUTION=%s CLASSES=%s MACS_MAX=%s SRAM_MAX=%s FLASH_MAX=%s \\\n' \
+		"$RESOLUTION" "$CLASSES" "$MACS_MAX" "$SRAM_MAX" "$FLASH_MAX"
 	printf '  MINI_EPOCHS=%s MINI_LIMIT=%s FULL_EPOCHS=%s FULL_LIMIT=%s TEACHER_WIDTH=%s TEACHER_EPOCHS=%s \\\n' \
 		"$MINI_EPOCHS" "$MINI_LIMIT" "$FULL_EPOCHS" "$FULL_LIMIT" "$TEACHER_WIDTH" "$TEACHER_EPOCHS"
 	printf '  TRAIN_MINUTES=%s MIN_EPOCHS=%s \\\n' "$TRAIN_MINUTES" "$MIN_EPOCHS"
@@ -143,6 +151,7 @@ timed() { # stage command...
 } >"$RUN/command.txt"
 
 DS="--dataset $DATASET ${DATA:+--data $DATA}"
+TDS="${TEST_DATA:+--test-data $TEST_DATA}" # the trainers' and quantize's test split
 # Bytes from 64KiB, 512K, 2MiB, 65536 (as check-cost reads them; K = KiB here).
 bytes() {
 	echo "$1" | awk '{ n = $0 + 0; u = $0; sub(/^[0-9.]+/, "", u)
@@ -180,7 +189,7 @@ else
 		JOBS="$JOBS" SEED="$SEED" STRATEGY="$STRATEGY" DATASET="$DATASET" DATA="$DATA" \
 		RESOLUTION="$RESOLUTION" CLASSES="$CLASSES" INPUT_CHANNELS="$INPUT_CHANNELS" \
 		MACS_MAX="$MACS_MAX" SRAM_MAX="$SRAM_MAX" FLASH_MAX="$FLASH_MAX" PLOT=0 \
-		MINI_ARGS="--epochs $MINI_EPOCHS $(lim "$MINI_LIMIT") --seed $SEED $MINI_ARGS"
+		MINI_ARGS="--epochs $MINI_EPOCHS $(lim "$MINI_LIMIT") --seed $SEED $MINI_ARGS $TDS"
 fi
 [ -s "$last_front" ] || die "the search left no front in $last_front"
 
@@ -250,7 +259,7 @@ if [ -s "$RUN/full.jsonl" ]; then
 else
 	# shellcheck disable=SC2086
 	prefixed student timed full-train stage_filter "$RUN/chosen.jsonl" "$RUN/full.jsonl" \
-		"$BIN/full-train" $DS --resolution "$RESOLUTION" --epochs "$full_epochs" $(lim "$FULL_LIMIT") \
+		"$BIN/full-train" $DS $TDS --resolution "$RESOLUTION" --epochs "$full_epochs" $(lim "$FULL_LIMIT") \
 		--seed "$SEED" --threads "$TRAIN_THREADS" --no-progress $TRAIN_ARGS $FULL_ARGS --resume \
 		--out "$RUN/student-full.safetensors" &
 	student_pid=$!
@@ -274,7 +283,7 @@ if [ -s "$RUN/teacher.jsonl" ]; then
 else
 	# shellcheck disable=SC2086
 	prefixed teacher timed teacher stage_filter "$RUN/teacher-arch.jsonl" "$RUN/teacher.jsonl" \
-		"$BIN/full-train" $DS --resolution "$RESOLUTION" --epochs "$teacher_epochs" \
+		"$BIN/full-train" $DS $TDS --resolution "$RESOLUTION" --epochs "$teacher_epochs" \
 		$(lim "$TEACHER_LIMIT") --seed "$SEED" --threads "$TRAIN_THREADS" --no-progress $TRAIN_ARGS \
 		$FULL_ARGS --resume --out "$RUN/teacher.safetensors" &
 	teacher_pid=$!
@@ -284,8 +293,10 @@ fi
 [ -z "$teacher_pid" ] || wait "$teacher_pid" || true
 [ -s "$RUN/full.jsonl" ] || die "full-train of the student failed (see above); run again to resume it"
 [ -s "$RUN/teacher.jsonl" ] || die "full-train of the teacher failed (see above); run again to resume it"
-jq -r '"demo: full-train: test_acc \(.full.test_acc * 10000 | round / 100)%"' "$RUN/full.jsonl" >&2
-jq -r '"demo: teacher: \(.cost.macs) MACs, \(.cost.params) params, test_acc \(.full.test_acc * 10000 | round / 100)%"' \
+# A percentage, or "n/a" when not measured (no test split: safetensors/folder/csv without TEST_DATA).
+PCT='def pct: if . == null then "n/a" else "\(. * 10000 | round / 100)%" end;'
+jq -r "$PCT"'"demo: full-train: test_acc \(.full.test_acc | pct)"' "$RUN/full.jsonl" >&2
+jq -r "$PCT"'"demo: teacher: \(.cost.macs) MACs, \(.cost.params) params, test_acc \(.full.test_acc | pct)"' \
 	"$RUN/teacher.jsonl" >&2
 
 # 5. Distillation of the student from the teacher.
@@ -294,12 +305,12 @@ if [ -s "$RUN/kd.jsonl" ]; then
 	skip "$RUN/kd.jsonl"
 else
 	# shellcheck disable=SC2086
-	timed kd stage_filter "$RUN/full.jsonl" "$RUN/kd.jsonl" "$BIN/kd" $DS \
+	timed kd stage_filter "$RUN/full.jsonl" "$RUN/kd.jsonl" "$BIN/kd" $DS $TDS \
 		--resolution "$RESOLUTION" --epochs "$KD_EPOCHS" $(lim "$KD_LIMIT") --seed "$SEED" \
 		--threads "$THREADS" --no-progress $TRAIN_ARGS $KD_ARGS --teacher "$RUN/teacher.safetensors" \
 		--resume --out "$RUN/student-kd.safetensors"
 fi
-jq -r '"demo: kd: test_acc \(.kd.test_acc_before * 10000 | round / 100)% -> \(.kd.test_acc * 10000 | round / 100)%"' \
+jq -r "$PCT"'"demo: kd: test_acc \(.kd.test_acc_before | pct) -> \(.kd.test_acc | pct)"' \
 	"$RUN/kd.jsonl" >&2
 
 # What goes forward: the distilled student if distillation did not lower its validation accuracy,
@@ -324,9 +335,9 @@ if [ -s "$RUN/quant.jsonl" ]; then
 else
 	# shellcheck disable=SC2086
 	timed quantize stage_filter "$RUN/deploy.jsonl" "$RUN/quant.jsonl" "$BIN/quantize" \
-		--weights "$(jq -r .demo.weights "$RUN/deploy.jsonl")" $DS --resolution "$RESOLUTION" --calib "$CALIB" $([ "$QUANT_EVAL" -gt 0 ] && echo "--eval $QUANT_EVAL") $QUANT_ARGS -o "$RUN/$NAME-int8.safetensors"
+		--weights "$(jq -r .demo.weights "$RUN/deploy.jsonl")" $DS $TDS --resolution "$RESOLUTION" --calib "$CALIB" $([ "$QUANT_EVAL" -gt 0 ] && echo "--eval $QUANT_EVAL") $QUANT_ARGS -o "$RUN/$NAME-int8.safetensors"
 fi
-jq -r '"demo: quantize: on \(.quant.eval_images) test images, float \(.quant.float_acc * 10000 | round / 100)%, int8 \(.quant.int8_acc * 10000 | round / 100)%"' \
+jq -r "$PCT"'"demo: quantize: on \(.quant.eval_images) \(.quant.eval_split // "test") images, float \(.quant.float_acc | pct), int8 \(.quant.int8_acc | pct)"' \
 	"$RUN/quant.jsonl" >&2
 
 # 7. C sources.

@@ -21,7 +21,7 @@ TARGETS=${*:-check safetensors answer dataset}
 OUT=build/fuzz
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -Isrc -I/usr/include/cjson"
-LIBS="-lopenblas -lcjson -lcurl -lz -lm"
+LIBS="-lopenblas -lcjson -lcurl -lz -lpng -ljpeg -lm"
 command -v clang >/dev/null || { echo "fuzz: clang is missing (make deps)" >&2; exit 2; }
 mkdir -p "$OUT/obj"
 

@@ -180,3 +180,17 @@ out:
 	st_close(&f);
 	return rc;
 }
+
+int checkpoint_data_meta(const char *path, char **norm_json, char **names_json, char *err,
+			 size_t errlen)
+{
+	struct st_file f;
+	*norm_json = *names_json = NULL;
+	if (st_open(path, &f, err, errlen))
+		return -1;
+	const char *norm = st_meta(&f, "normalisation"), *names = st_meta(&f, "class_names");
+	*norm_json = norm ? xstrdup(norm) : NULL;
+	*names_json = names ? xstrdup(names) : NULL;
+	st_close(&f);
+	return 0;
+}

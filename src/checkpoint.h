@@ -35,4 +35,9 @@ int checkpoint_save_extra(const struct net *n, const char *path, const char *con
 /* The arch in a checkpoint's metadata ("arch"), and its class count (classifier.bias length).
  * Returns 0, or -1 with a reason in err. classes may be NULL; arch may be NULL. */
 int checkpoint_info(const char *path, struct arch *arch, int *classes, char *err, size_t errlen);
+/* The data metadata of a checkpoint or int8 model (training and quantize write them):
+ * "normalisation" {"mean":[...],"std":[...]} and "class_names" [...], as malloc'd JSON text, or
+ * NULL when the file has none (older files). Returns 0, or -1 with err (unreadable file). */
+int checkpoint_data_meta(const char *path, char **norm_json, char **names_json, char *err,
+			 size_t errlen);
 #endif

@@ -6,6 +6,8 @@
 #include "safetensors.h"
 #include "util.h"
 
+#include <cJSON.h>
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -21,11 +23,13 @@
 #define MAX_CHANNELS 16
 #define MAX_CLASSES 1000000
 
-static const char *kind_names[] = {"fashion-mnist", "cifar10", "cifar100", "safetensors"};
+static const char *kind_names[] = {"fashion-mnist", "cifar10", "cifar100", "safetensors", "folder",
+				   "csv"};
+#define NKINDS 6
 
 int dataset_kind_parse(const char *name, enum dataset_kind *out)
 {
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < NKINDS; i++)
 		if (name && !strcmp(name, kind_names[i])) {
 			*out = (enum dataset_kind)i;
 			return 0;
@@ -35,7 +39,7 @@ int dataset_kind_parse(const char *name, enum dataset_kind *out)
 
 const char *dataset_kind_name(enum dataset_kind k)
 {
-	return (unsigned)k < 4 ? kind_names[k] : "?";
+	return (unsigned)k < NKINDS ? kind_names[k] : "?";
 }
 
 const char *dataset_default_path(enum dataset_kind k)
@@ -48,6 +52,9 @@ void dataset_free(struct dataset *d)
 	free(d->u8);
 	free(d->f32);
 	free(d->labels);
+	for (int c = 0; d->class_names && c < d->classes; c++)
+		free(d->class_names[c]);
+	free(d->class_names);
 	memset(d, 0, sizeof *d);
 }
 
@@ -328,12 +335,22 @@ static int load_safetensors(const char *path, struct dataset *d, char *err, size
 	if (st_open(path, &f, err, errlen))
 		return -1;
 	int64_t any4[4] = {-1, -1, -1, -1};
-	const struct st_tensor *im = st_expect(&f, "images", ST_F32, 4, any4, err, errlen);
+	const struct st_tensor *im = st_find(&f, "images");
+	int u8 = im && im->dtype == ST_U8; /* uint8 [N,H,W,C] or [N,H,W] */
+	if (u8 && im->ndim != 3 && im->ndim != 4) {
+		st_close(&f);
+		return fail(err, errlen, "%s: tensor images: U8 wants [N,H,W,C] or [N,H,W], not %d dims",
+			    path, im->ndim);
+	}
+	if (!u8)
+		im = st_expect(&f, "images", ST_F32, 4, any4, err, errlen);
 	if (!im) {
 		st_close(&f);
 		return -1;
 	}
 	int64_t n = im->shape[0], c = im->shape[1], h = im->shape[2], w = im->shape[3];
+	if (u8) /* NHWC */
+		h = im->shape[1], w = im->shape[2], c = im->ndim == 4 ? im->shape[3] : 1;
 	if (n < 1 || n > MAX_IMAGES || c < 1 || c > MAX_CHANNELS || h < 1 || h > MAX_SIDE || w < 1 ||
 	    w > MAX_SIDE) {
 		st_close(&f);
@@ -358,9 +375,13 @@ static int load_safetensors(const char *path, struct dataset *d, char *err, size
 	d->h = (int)h;
 	d->w = (int)w;
 	size_t plane = (size_t)h * (size_t)w;
-	d->f32 = xmalloc((size_t)n * plane * (size_t)c * sizeof *d->f32);
+	if (u8) { /* stored as is; normalised with its own mean/std (training split) */
+		d->u8 = xmalloc((size_t)n * plane * (size_t)c);
+		memcpy(d->u8, im->data, (size_t)n * plane * (size_t)c);
+	} else
+		d->f32 = xmalloc((size_t)n * plane * (size_t)c * sizeof *d->f32);
 	const unsigned char *src = im->data; /* [n][c][h][w] floats, possibly unaligned */
-	for (int64_t i = 0; i < n; i++)
+	for (int64_t i = 0; i < n && !u8; i++)
 		for (int64_t ch = 0; ch < c; ch++) {
 			const unsigned char *s = src + ((size_t)i * (size_t)c + (size_t)ch) * plane * 4;
 			float *dst = d->f32 + (size_t)i * plane * (size_t)c + (size_t)ch;
@@ -388,6 +409,8 @@ static int load_safetensors(const char *path, struct dataset *d, char *err, size
 		d->mean[ch] = 0.0f;
 		d->std[ch] = 1.0f;
 	}
+	if (u8)
+		dataset_compute_norm(d);
 	st_close(&f);
 	return 0;
 }
@@ -407,11 +430,151 @@ int dataset_load(enum dataset_kind k, const char *path, enum dataset_split split
 	case DS_CIFAR10: rc = load_cifar(path, 0, split, d, err, errlen); break;
 	case DS_CIFAR100: rc = load_cifar(path, 1, split, d, err, errlen); break;
 	case DS_SAFETENSORS: rc = load_safetensors(path, d, err, errlen); break;
+	case DS_FOLDER:
+	case DS_CSV: return dataset_load_images(k, path, 0, 0, NULL, d, err, errlen);
 	default: rc = fail(err, errlen, "unknown dataset kind %d", (int)k);
 	}
 	if (rc)
 		dataset_free(d);
 	return rc;
+}
+
+/* ---- metadata ---- */
+
+/* v in the fewest digits that read back as the same float. */
+static void print_float(char *buf, size_t n, float v)
+{
+	for (int digits = 6; digits <= 9; digits++) {
+		snprintf(buf, n, "%.*g", digits, (double)v);
+		if (strtof(buf, NULL) == v)
+			return;
+	}
+}
+
+char *dataset_norm_json(const struct dataset *d)
+{
+	int nc = d->c < 3 ? d->c : 3;
+	char *out = xmalloc(256), num[32];
+	size_t len = 0;
+	for (int part = 0; part < 2; part++) {
+		const float *v = part ? d->std : d->mean;
+		len += (size_t)snprintf(out + len, 256 - len, "%s\"%s\":[", part ? "," : "{",
+					part ? "std" : "mean");
+		for (int c = 0; c < nc; c++) {
+			print_float(num, sizeof num, v[c]);
+			len += (size_t)snprintf(out + len, 256 - len, "%s%s", c ? "," : "", num);
+		}
+		len += (size_t)snprintf(out + len, 256 - len, "]");
+	}
+	snprintf(out + len, 256 - len, "}");
+	return out;
+}
+
+char *dataset_class_names_json(const struct dataset *d)
+{
+	if (!d->class_names)
+		return NULL;
+	cJSON *a = cJSON_CreateArray();
+	for (int c = 0; c < d->classes; c++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(d->class_names[c]));
+	char *text = cJSON_PrintUnformatted(a);
+	cJSON_Delete(a);
+	if (!text)
+		die("out of memory");
+	return text;
+}
+
+/* mean/std (and the channel count) from a "normalisation" text. Returns 0, or -1 with err. */
+static int parse_norm(const char *text, struct dataset *d, char *err, size_t errlen)
+{
+	cJSON *j = cJSON_Parse(text);
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "mean");
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "std");
+	int n = cJSON_GetArraySize(m), rc = 0;
+	if (!cJSON_IsArray(m) || !cJSON_IsArray(s) || n < 1 || n > 3 || cJSON_GetArraySize(s) != n)
+		rc = fail(err, errlen, "normalisation %.80s: want {\"mean\":[1 to 3 numbers],\"std\":[as many]}",
+			  text);
+	for (int c = 0; c < 3 && !rc; c++) {
+		const cJSON *mv = cJSON_GetArrayItem(m, c < n ? c : 0);
+		const cJSON *sv = cJSON_GetArrayItem(s, c < n ? c : 0);
+		if (!cJSON_IsNumber(mv) || !cJSON_IsNumber(sv) || !(sv->valuedouble > 0))
+			rc = fail(err, errlen, "normalisation %.80s: a mean or std is not a number (std > 0)",
+				  text);
+		else
+			d->mean[c] = (float)mv->valuedouble, d->std[c] = (float)sv->valuedouble;
+	}
+	if (!rc)
+		d->c = n;
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* class names from a "class_names" text. Returns 0, or -1 with err. */
+static int parse_names(const char *text, struct dataset *d, char *err, size_t errlen)
+{
+	cJSON *j = cJSON_Parse(text);
+	int n = cJSON_GetArraySize(j), rc = 0;
+	if (!cJSON_IsArray(j) || n < 1 || n > MAX_CLASSES)
+		rc = fail(err, errlen, "class_names %.80s: want an array of names", text);
+	d->class_names = xcalloc((size_t)(n > 0 ? n : 1), sizeof *d->class_names);
+	for (int c = 0; c < n && !rc; c++) {
+		const cJSON *v = cJSON_GetArrayItem(j, c);
+		if (!cJSON_IsString(v))
+			rc = fail(err, errlen, "class_names: entry %d is not a string", c);
+		else
+			d->class_names[d->classes++] = xstrdup(v->valuestring);
+	}
+	cJSON_Delete(j);
+	return rc;
+}
+
+int dataset_load_for_model(enum dataset_kind k, const char *path, enum dataset_split split,
+			   const char *norm_json, const char *names_json, int h, int w,
+			   struct dataset *d, char *err, size_t errlen)
+{
+	struct dataset like;
+	memset(&like, 0, sizeof like);
+	memset(d, 0, sizeof *d);
+	if (norm_json && parse_norm(norm_json, &like, err, errlen))
+		return -1;
+	if (k == DS_FOLDER || k == DS_CSV) {
+		if (!path)
+			return fail(err, errlen, "the %s dataset needs a path", dataset_kind_name(k));
+		if (!names_json || !norm_json) /* no model metadata: as a training split */
+			return dataset_load_images(k, path, h, w, NULL, d, err, errlen);
+		int rc = parse_names(names_json, &like, err, errlen);
+		like.h = h, like.w = w;
+		if (!rc)
+			rc = dataset_load_images(k, path, h, w, &like, d, err, errlen);
+		dataset_free(&like);
+		return rc;
+	}
+	if (dataset_load(k, path, split, d, err, errlen))
+		return -1;
+	if (norm_json && d->u8) {
+		memcpy(d->mean, like.mean, sizeof d->mean);
+		memcpy(d->std, like.std, sizeof d->std);
+	}
+	return 0;
+}
+
+void dataset_floats(const struct dataset *d, int h, int w, int c, int limit, int *n,
+		    float **nhwc, int32_t **labels)
+{
+	*n = limit > 0 && limit < d->n ? limit : d->n;
+	size_t isz = (size_t)h * w * c;
+	*nhwc = xmalloc(sizeof(float) * isz * (size_t)*n + 1);
+	int32_t *lab = xmalloc(sizeof(int32_t) * ((size_t)*n + 1));
+	int idx[256];
+	for (int i = 0; i < *n; i += 256) {
+		int cnt = *n - i < 256 ? *n - i : 256;
+		for (int k = 0; k < cnt; k++)
+			idx[k] = i + k;
+		dataset_batch(d, idx, cnt, h, w, c, NULL, NULL, *nhwc + isz * (size_t)i, lab + i);
+	}
+	*labels = d->labels ? lab : NULL;
+	if (!d->labels)
+		free(lab);
 }
 
 /* ---- batches ---- */

@@ -9,8 +9,17 @@
  *                  bytes; the fine label (100 classes) is used.
  *                  For both CIFARs the folder may also be the parent of the extracted
  *                  cifar-10-batches-bin / cifar-100-binary folder.
- *   safetensors    one file: `images` F32 [N,C,H,W] used as is (already normalised), optional
- *                  `labels` of an integer dtype [N]. The split is ignored (the file is the split).
+ *   safetensors    one file: `images` F32 [N,C,H,W] used as is (already normalised), or U8
+ *                  [N,H,W,C] / [N,H,W] pixels (normalised with their own mean/std, or the
+ *                  model's), optional `labels` of an integer dtype [N]. The split is ignored
+ *                  (the file is the split).
+ *   folder         a folder with one sub-folder per class (ImageFolder), PNG/JPEG images of any
+ *                  size, grey or colour; classes sorted by name. The split is ignored.
+ *   csv            a CSV file of `path,label` lines (paths relative to the CSV's folder; an
+ *                  optional "path,label" header); labels are class names sorted by name, or
+ *                  numbers 0..K-1 used as they are. The split is ignored.
+ *                  Both (image_set.c): area-resized to one stored size, mean/std computed from
+ *                  the pixels (dataset_load_images).
  *
  * Every size is validated against the file before anything is allocated from it. */
 #ifndef LMNAS_DATASET_H
@@ -21,10 +30,10 @@
 struct augment; /* augment.h */
 struct prng;     /* prng.h */
 
-enum dataset_kind { DS_FASHION_MNIST, DS_CIFAR10, DS_CIFAR100, DS_SAFETENSORS };
+enum dataset_kind { DS_FASHION_MNIST, DS_CIFAR10, DS_CIFAR100, DS_SAFETENSORS, DS_FOLDER, DS_CSV };
 enum dataset_split { SPLIT_TRAIN, SPLIT_TEST };
 
-/* "fashion-mnist" | "cifar10" | "cifar100" | "safetensors" -> kind. Returns 0, or -1. */
+/* "fashion-mnist" | "cifar10" | "cifar100" | "safetensors" | "folder" | "csv" -> kind. Returns 0, or -1. */
 int dataset_kind_parse(const char *name, enum dataset_kind *out);
 const char *dataset_kind_name(enum dataset_kind k);
 /* The Debian path for fashion-mnist, else NULL (the user must give --data). */
@@ -37,7 +46,10 @@ struct dataset {
 	float *f32;            /* [n][h][w][c] already normalised (safetensors dataset), or NULL */
 	int32_t *labels;       /* [n], or NULL when the file has none */
 	float mean[3], std[3]; /* per-channel normalisation applied to u8: (x/255 - mean) / std.
-				* Grey datasets repeat channel 0's values; safetensors: 0 and 1. */
+				* Grey datasets repeat channel 0's values; safetensors: 0 and 1;
+				* folder/csv: computed from the training split's pixels. */
+	char **class_names;    /* [classes] folder/csv, else NULL */
+	const char *resize;    /* how files were brought to h×w at load ("area"), or NULL */
 };
 
 /* Loads one split. path NULL means dataset_default_path(k). Returns 0, or -1 with a message
@@ -45,6 +57,34 @@ struct dataset {
 int dataset_load(enum dataset_kind k, const char *path, enum dataset_split split,
 		 struct dataset *d, char *err, size_t errlen);
 void dataset_free(struct dataset *d);
+
+/* An image-file dataset (k = DS_FOLDER or DS_CSV) stored at h×w (0×0: the first image's size).
+ * like NULL: a training split — classes from its labels, mean/std from its pixels (and c: 3
+ * when any image is colour, else 1). like a loaded training split: this split takes its
+ * classes (a label it lacks is an error), size, channels and mean/std. A malformed image fails
+ * with the file named. Returns 0, or -1 with the message in err (d then empty). */
+int dataset_load_images(enum dataset_kind k, const char *path, int h, int w,
+			const struct dataset *like, struct dataset *d, char *err, size_t errlen);
+/* The metadata a model carries about its data (DESIGN.md "Data"), as malloc'd JSON text:
+ * normalisation {"mean":[...],"std":[...]} with one entry per stored channel (at most 3; the
+ * device computes (x/255 - mean) / std), and class names ["ant",...] (NULL when unnamed). */
+char *dataset_norm_json(const struct dataset *d);
+char *dataset_class_names_json(const struct dataset *d);
+/* The one loader for running a trained model (evaluate, quantize, emit-c): the split of kind k
+ * at path (NULL: the default path) for a model whose input is h×w, with the model's metadata
+ * (either may be NULL): norm_json its "normalisation", which replaces the dataset's mean/std for
+ * uint8 images, and names_json its "class_names", which label a folder/csv split (without them
+ * a folder/csv split is labelled and normalised from its own files, as a training split is).
+ * Returns 0, or -1 with err. */
+int dataset_load_for_model(enum dataset_kind k, const char *path, enum dataset_split split,
+			   const char *norm_json, const char *names_json, int h, int w,
+			   struct dataset *d, char *err, size_t errlen);
+/* The first n images (limit > 0: at most limit) of d as normalised floats *nhwc [n][h][w][c]
+ * (dataset_batch's resize and channel mapping) and *labels [n] (NULL when d has none). */
+void dataset_floats(const struct dataset *d, int h, int w, int c, int limit, int *n,
+		    float **nhwc, int32_t **labels);
+/* d->mean/std from d->u8: per channel over every pixel, /255 (a channel of 1 repeats 0's). */
+void dataset_compute_norm(struct dataset *d);
 
 /* One float batch out: [count][out_h][out_w][out_c], for images idx[0..count).
  * Per image: the augmentation (aug NULL = none; on uint8 pixels at the stored size for u8

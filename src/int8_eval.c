@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "checkpoint.h"
+#include "dataset.h"
 #include "nn_head.h"
 #include "quant.h"
 #include "record_loop.h"
@@ -18,8 +20,10 @@ int int8_evaluate_main(int argc, char **argv)
 		{"dataset", required_argument, 0, 'd'}, {"data", required_argument, 0, 'f'},
 		{"classes", required_argument, 0, 'c'}, {"dump-logits", required_argument, 0, 'l'},
 		{"batch", required_argument, 0, 'b'},   {"threads", required_argument, 0, 't'},
+		{"split", required_argument, 0, 's'},   {"resolution", required_argument, 0, 'r'},
 		{"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
 	const char *weights = NULL, *dataset = "safetensors", *data = NULL, *dump = NULL;
+	enum dataset_split split = SPLIT_TEST;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
@@ -28,10 +32,12 @@ int int8_evaluate_main(int argc, char **argv)
 		case 'd': dataset = optarg; break;
 		case 'f': data = optarg; break;
 		case 'l': dump = optarg; break;
-		case 'a': case 'c': case 'b': case 't': break; /* the int8 file holds arch and classes */
+		case 's': split = optarg && !strcmp(optarg, "train") ? SPLIT_TRAIN : SPLIT_TEST; break;
+		case 'a': case 'c': case 'b': case 't': case 'r':
+			break; /* the int8 file holds arch, classes and resolution */
 		case 'h':
 			printf("int8 models: evaluate --weights Q.safetensors --dataset D [--data F]\n"
-			       "             [--dump-logits OUT.safetensors]\n");
+			       "             [--split train|test] [--dump-logits OUT.safetensors]\n");
 			return EXIT_OK;
 		default: return EXIT_USAGE;
 		}
@@ -43,9 +49,19 @@ int int8_evaluate_main(int argc, char **argv)
 	int n, classes = m.net.classes;
 	float *images;
 	int32_t *labels;
-	if (quant_load_images(dataset, data, 1, m.net.in_h, m.net.in_w, m.net.in_ch, 0, &n, &images,
-			      &labels, err, sizeof err))
+	enum dataset_kind kind;
+	if (dataset_kind_parse(dataset, &kind))
+		die("--dataset: '%s' is not a dataset kind", dataset);
+	char *norm, *names;
+	struct dataset d;
+	if (checkpoint_data_meta(weights, &norm, &names, err, sizeof err) ||
+	    dataset_load_for_model(kind, data, split, norm, names, m.net.in_h, m.net.in_w, &d, err,
+				   sizeof err))
 		die("%s", err);
+	free(norm);
+	free(names);
+	dataset_floats(&d, m.net.in_h, m.net.in_w, m.net.in_ch, 0, &n, &images, &labels);
+	dataset_free(&d);
 	size_t isz = m.t[m.input].size;
 	float *logits = xmalloc(sizeof(float) * (size_t)n * classes + 1);
 	int8_t *q = xmalloc(isz), *arena = xcalloc(m.arena_bytes, 1);

@@ -595,8 +595,8 @@ void quant_input(const struct qmodel *m, const float *x, size_t n, int8_t *q)
 
 #define NAMEF(buf, op, part) snprintf(buf, sizeof buf, "%s.%s", (op)->name, part)
 
-int quant_save(const struct qmodel *m, const char *path, const char *extra_meta_key,
-	       const char *extra_meta_val, char *err, size_t errlen)
+int quant_save(const struct qmodel *m, const char *path, const char *const *extra_meta, char *err,
+	       size_t errlen)
 {
 	struct st_writer *w = st_writer_new();
 	char (*names)[6][160] = xcalloc(m->nops, sizeof *names);
@@ -655,8 +655,8 @@ int quant_save(const struct qmodel *m, const char *path, const char *extra_meta_
 	st_writer_meta(w, "arch", as);
 	st_writer_meta(w, "resolution", res);
 	st_writer_meta(w, "classes", cls);
-	if (extra_meta_key)
-		st_writer_meta(w, extra_meta_key, extra_meta_val);
+	for (int i = 0; extra_meta && extra_meta[i]; i += 2)
+		st_writer_meta(w, extra_meta[i], extra_meta[i + 1]);
 	int rc = st_writer_save(w, path);
 	if (rc)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -860,27 +860,12 @@ int quant_load_images(const char *dataset, const char *path, int split, int h, i
 {
 	enum dataset_kind kind;
 	struct dataset d;
-	if (dataset_kind_parse(dataset ? dataset : "safetensors", &kind)) {
-		snprintf(err, errlen, "unknown dataset %s", dataset);
+	if (dataset_kind_parse(dataset ? dataset : "safetensors", &kind))
+		return fail(err, errlen, "unknown dataset %s", dataset);
+	if (dataset_load_for_model(kind, path, split ? SPLIT_TEST : SPLIT_TRAIN, NULL, NULL, h, w, &d,
+				   err, errlen))
 		return -1;
-	}
-	if (dataset_load(kind, path, split ? SPLIT_TEST : SPLIT_TRAIN, &d, err, errlen))
-		return -1;
-	*n = limit > 0 && limit < d.n ? limit : d.n;
-	size_t isz = (size_t)h * w * c;
-	*nhwc = xmalloc(sizeof(float) * isz * *n + 1);
-	int32_t *lab = xmalloc(sizeof(int32_t) * (*n + 1));
-	int *idx = xmalloc(sizeof(int) * 256);
-	for (int i = 0; i < *n; i += 256) {
-		int cnt = *n - i < 256 ? *n - i : 256;
-		for (int k = 0; k < cnt; k++)
-			idx[k] = i + k;
-		dataset_batch(&d, idx, cnt, h, w, c, NULL, NULL, *nhwc + isz * i, lab + i);
-	}
-	free(idx);
-	*labels = d.labels ? lab : NULL;
-	if (!d.labels)
-		free(lab);
+	dataset_floats(&d, h, w, c, limit, n, nhwc, labels);
 	dataset_free(&d);
 	return 0;
 }

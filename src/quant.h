@@ -120,9 +120,10 @@ void quant_multiplier(double real, int32_t *mult, int *shift);
 void quant_input(const struct qmodel *m, const float *x, size_t n, int8_t *q);
 
 /* Saves / loads the int8 model file (safetensors; metadata "format" = "lmnas-int8", "arch",
- * "resolution" HxW, "classes"). Return 0, or -1 with a reason in err. */
-int quant_save(const struct qmodel *m, const char *path, const char *extra_meta_key,
-	       const char *extra_meta_val, char *err, size_t errlen);
+ * "resolution" HxW, "classes", then extra_meta: NULL or a NULL-terminated key, value list, e.g.
+ * "source", "normalisation", "class_names"). Return 0, or -1 with a reason in err. */
+int quant_save(const struct qmodel *m, const char *path, const char *const *extra_meta, char *err,
+	       size_t errlen);
 int quant_load(const char *path, struct qmodel *m, char *err, size_t errlen);
 /* 1 when the file is an lmnas int8 model, 0 when not, -1 when it cannot be read. */
 int quant_is_int8_file(const char *path);
@@ -141,10 +142,11 @@ void quant_print_plan(const struct qmodel *m, FILE *f);
  * ternary weights at 2 bits and their kernel: parameters, structs and code. */
 size_t quant_flash_bytes(const struct qmodel *m);
 
-/* Up to limit images (0 = all) of a dataset split (dataset.h: fashion-mnist, cifar10, cifar100,
- * safetensors; path NULL = the default path) as normalised NHWC floats at h x w x c (resized and
- * channel-replicated as training does). labels: [n] or NULL when the dataset has none.
- * Returns 0, or -1 with a reason in err. */
+/* Up to limit images (0 = all) of a dataset split (any dataset.h kind; path NULL = the default
+ * path) as normalised NHWC floats at h x w x c (resized and channel-replicated as training does),
+ * without a model's metadata. labels: [n] or NULL when the dataset has none. Returns 0, or -1
+ * with a reason in err. Kept for emit-c only: new code calls dataset_load_for_model and
+ * dataset_floats (dataset.h), which this wraps. */
 int quant_load_images(const char *dataset, const char *path, int split, int h, int w, int c,
 		      int limit, int *n, float **nhwc, int32_t **labels, char *err, size_t errlen);
 /* evaluate(1) for int8 models (int8_eval.c): same options and "eval" output as the float path

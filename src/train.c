@@ -171,15 +171,22 @@ static int load_teacher_logits(const char *path, struct train_data *td, int clas
 int train_data_load(const struct train_opts *o, struct train_data *td, char *err, size_t errlen)
 {
 	memset(td, 0, sizeof *td);
-	if (dataset_load(o->kind, o->data, SPLIT_TRAIN, &td->train, err, errlen))
+	int files = o->kind == DS_FOLDER || o->kind == DS_CSV; /* image files: stored at --resolution */
+	if (files && !o->data)
+		return fail(err, errlen, "--dataset %s needs --data PATH", dataset_kind_name(o->kind));
+	if (files ? dataset_load_images(o->kind, o->data, o->res_h, o->res_w, NULL, &td->train, err,
+					errlen)
+		  : dataset_load(o->kind, o->data, SPLIT_TRAIN, &td->train, err, errlen))
 		return -1;
 	if (!td->train.labels) {
 		dataset_free(&td->train);
 		return fail(err, errlen, "%s: the training set has no labels", o->data ? o->data : "data");
 	}
-	if (o->kind != DS_SAFETENSORS || o->test_data) {
-		const char *tp = o->kind == DS_SAFETENSORS ? o->test_data : o->data;
-		if (dataset_load(o->kind, tp, SPLIT_TEST, &td->test, err, errlen)) {
+	int own_file = o->kind == DS_SAFETENSORS || files; /* the test split is its own file */
+	if (!own_file || o->test_data) {
+		const char *tp = own_file ? o->test_data : o->data;
+		if (files ? dataset_load_images(o->kind, tp, 0, 0, &td->train, &td->test, err, errlen)
+			  : dataset_load(o->kind, tp, SPLIT_TEST, &td->test, err, errlen)) {
 			dataset_free(&td->train);
 			return -1;
 		}
@@ -314,6 +321,8 @@ struct run {
 	int H, W, Cin, C; /* the input size and class count in effect (options, then the record) */
 	float dropout;
 	char arch_id[17];
+	char *norm_json, *names_json; /* the data's metadata (dataset_norm_json); names may be NULL */
+	char resize[96];              /* how the images reach H×W */
 	float *x;        /* [batch][Cin][H][W] */
 	int32_t *y, *yb; /* [batch] */
 	float *tlog;     /* [batch][C] teacher logits */
@@ -393,9 +402,10 @@ static int run_options(const struct run *r, struct run_option *list)
 }
 
 /* The metadata both files carry: recipe, epochs done, arch id and the options, as a
- * NULL-terminated key, value list in meta[] (room for 2 * (RUN_OPTIONS + 8) + 1 entries). */
-static void run_meta(const struct run *r, const struct run_option *opts, int nopts,
-		     const char *epochs_done, const char **meta)
+ * NULL-terminated key, value list in meta[] (room for 2 * (RUN_OPTIONS + 11) + 1 entries).
+ * Returns the number of entries written (before the NULL). */
+static int run_meta(const struct run *r, const struct run_option *opts, int nopts,
+		    const char *epochs_done, const char **meta)
 {
 	int k = 0;
 	meta[k++] = "recipe";
@@ -404,11 +414,20 @@ static void run_meta(const struct run *r, const struct run_option *opts, int nop
 	meta[k++] = epochs_done;
 	meta[k++] = "arch_id";
 	meta[k++] = r->arch_id;
+	meta[k++] = "normalisation";
+	meta[k++] = r->norm_json;
+	meta[k++] = "resize";
+	meta[k++] = r->resize;
+	if (r->names_json) {
+		meta[k++] = "class_names";
+		meta[k++] = r->names_json;
+	}
 	for (int i = 0; i < nopts; i++) {
 		meta[k++] = opts[i].key;
 		meta[k++] = opts[i].value;
 	}
 	meta[k] = NULL;
+	return k;
 }
 
 static int state_save(const struct run *r, const char *out, const struct sgd *opt,
@@ -417,7 +436,7 @@ static int state_save(const struct run *r, const char *out, const struct sgd *op
 {
 	char path[4200], ed[32], steps[32], prng_text[80], drng[32], secs[40];
 	struct run_option opts[RUN_OPTIONS];
-	const char *meta[2 * (RUN_OPTIONS + 8) + 1];
+	const char *meta[2 * (RUN_OPTIONS + 11) + 1];
 	state_path(out, path, sizeof path);
 	snprintf(ed, sizeof ed, "%d", epochs_done);
 	snprintf(steps, sizeof steps, "%ld", opt->steps);
@@ -426,8 +445,7 @@ static int state_save(const struct run *r, const char *out, const struct sgd *op
 	snprintf(drng, sizeof drng, "%016" PRIx64, r->n->rng);
 	snprintf(secs, sizeof secs, "%.17g", seconds);
 	int nopts = run_options(r, opts);
-	run_meta(r, opts, nopts, ed, meta);
-	int k = 6 + 2 * nopts;
+	int k = run_meta(r, opts, nopts, ed, meta);
 	const char *extra[] = {"sgd_steps", steps, "prng", prng_text, "dropout_rng", drng,
 			       "seconds", secs, NULL};
 	for (int i = 0; extra[i]; i++)
@@ -442,12 +460,11 @@ static int checkpoint_write(const struct run *r, const char *out, int epochs_don
 {
 	char ed[32];
 	struct run_option opts[RUN_OPTIONS];
-	const char *meta[2 * (RUN_OPTIONS + 8) + 1];
+	const char *meta[2 * (RUN_OPTIONS + 11) + 1];
 	snprintf(ed, sizeof ed, "%d", epochs_done);
 	int nopts = run_options(r, opts);
-	run_meta(r, opts, nopts, ed, meta);
+	int k = run_meta(r, opts, nopts, ed, meta);
 	if (recalibrated) {
-		int k = 6 + 2 * nopts;
 		meta[k++] = "bn_recalibrated";
 		meta[k++] = "1";
 		meta[k] = NULL;
@@ -585,6 +602,8 @@ static void run_free(struct run *r)
 	free(r->p);
 	free(r->ps);
 	free(r->pt);
+	free(r->norm_json);
+	free(r->names_json);
 }
 
 /* One epoch; returns 0, or -1 with err (divergence), or 1 when interrupted. */
@@ -785,6 +804,14 @@ static int run_settings(struct run *r, const cJSON *rec, char *err, size_t errle
 	if (r->C < d->classes)
 		return fail(err, errlen, "%d classes%s, but the dataset's labels go up to %d",
 			    r->C, record_get(rec, "classes") ? " (the record's)" : "", d->classes - 1);
+	r->norm_json = dataset_norm_json(d);
+	r->names_json = dataset_class_names_json(d);
+	if (d->resize)
+		snprintf(r->resize, sizeof r->resize, "%s to %dx%d at load, then bilinear to %dx%d",
+			 d->resize, d->h, d->w, r->H, r->W);
+	else
+		snprintf(r->resize, sizeof r->resize, "bilinear from %dx%d to %dx%d", d->h, d->w, r->H,
+			 r->W);
 	return 0;
 }
 
@@ -1006,7 +1033,8 @@ int train_parse_option(struct train_opts *o, const char *name, const char *v)
 #define IS(s) (!strcmp(name, s))
 	if (IS("dataset")) {
 		if (dataset_kind_parse(v, &o->kind))
-			die("--dataset: '%s' is not fashion-mnist, cifar10, cifar100 or safetensors", v);
+			die("--dataset: '%s' is not fashion-mnist, cifar10, cifar100, safetensors, folder "
+			    "or csv", v);
 	} else if (IS("data")) {
 		o->data = v;
 	} else if (IS("test-data")) {
@@ -1151,11 +1179,15 @@ void train_usage_common(FILE *f, const struct train_opts *d)
 {
 	fprintf(f,
 		"data:\n"
-		"  --dataset K          fashion-mnist | cifar10 | cifar100 | safetensors (default fashion-mnist)\n"
+		"  --dataset K          fashion-mnist | cifar10 | cifar100 | safetensors | folder | csv\n"
+		"                       (default fashion-mnist; folder: one sub-folder of PNG/JPEG\n"
+		"                       images per class; csv: lines path,label)\n"
 		"  --data PATH          dataset folder or file (default for fashion-mnist:\n"
 		"                       /usr/share/datasets/fashion-mnist)\n"
-		"  --test-data PATH     safetensors test set (other datasets use their test split)\n"
-		"  --resolution R|HxW   bilinear resize (default: the images' size)\n"
+		"  --test-data PATH     test set of a safetensors, folder or csv dataset (the others\n"
+		"                       use their test split)\n"
+		"  --resolution R|HxW   bilinear resize (default: the images' size; folder and csv\n"
+		"                       images are area-resized to it at load, default: the first's)\n"
 		"  --val-split F        validation fraction carved from training, fixed by --seed (%g)\n"
 		"  --train-limit N      train on N images of the rest (0: all)\n"
 		"  --test-limit N       evaluate the first N test images (0: all)\n"

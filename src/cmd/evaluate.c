@@ -1,7 +1,8 @@
-/* evaluate — inference of a checkpoint over a safetensors dataset: accuracy, count, time, and
+/* evaluate — inference of a checkpoint over a dataset (any dataset.h kind): accuracy, count, time, and
  * optionally the logits (the teacher-logits format for distillation). See man/man1/evaluate.1. */
 #include "arch.h"
 #include "checkpoint.h"
+#include "dataset.h"
 #include "net.h"
 #include "nn_head.h"
 #include "quant.h" /* int8 models: int8_evaluate_main */
@@ -17,19 +18,27 @@
 #include <string.h>
 
 struct options {
-	const char *weights, *arch_path, *dataset, *data, *dump;
-	int classes, batch, threads;
+	const char *weights, *arch_path, *data, *dump;
+	enum dataset_kind kind;
+	enum dataset_split split;
+	int classes, batch, threads, res_h, res_w;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: evaluate --weights W.safetensors [--arch A.json] --dataset safetensors\n"
-		"                --data F.safetensors [--classes N] [--dump-logits OUT.safetensors]\n"
-		"                [--batch B] [--threads N]  [< records]\n"
+		"usage: evaluate --weights W.safetensors [--arch A.json] [--dataset K] [--data PATH]\n"
+		"                [--split train|test] [--resolution R|HxW] [--classes N]\n"
+		"                [--dump-logits OUT.safetensors] [--batch B] [--threads N]  [< records]\n"
 		"\n"
+		"K: fashion-mnist | cifar10 | cifar100 | safetensors | folder | csv (default\n"
+		"safetensors; --data: its file or folder, default the Debian path for fashion-mnist).\n"
+		"--split picks the split of fashion-mnist/cifar (default test; train with\n"
+		"--dump-logits gives kd its --teacher-logits); the other kinds are one split per path.\n"
+		"Images are normalised (and folder/csv classes named) as the checkpoint's metadata says,\n"
+		"and resized to --resolution, else the checkpoint's, else kept at the data's size.\n"
 		"Runs inference (BN running statistics, no dropout) over the dataset's images\n"
-		"(F32 [N,C,H,W]) and writes \"eval\": {accuracy (when the dataset has labels), count,\n"
+		"and writes \"eval\": {accuracy (when the dataset has labels), count,\n"
 		"seconds, images_per_s} into each record on stdin, or into a fresh record when stdin\n"
 		"is a terminal or empty. The arch comes from the checkpoint's metadata or --arch.\n");
 }
@@ -41,19 +50,34 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{"dataset", required_argument, 0, 'd'}, {"data", required_argument, 0, 'f'},
 		{"classes", required_argument, 0, 'c'}, {"dump-logits", required_argument, 0, 'l'},
 		{"batch", required_argument, 0, 'b'},   {"threads", required_argument, 0, 't'},
+		{"split", required_argument, 0, 's'},   {"resolution", required_argument, 0, 'r'},
 		{"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
 	long v;
 	int c;
 	memset(o, 0, sizeof *o);
-	o->dataset = "safetensors";
+	o->kind = DS_SAFETENSORS;
+	o->split = SPLIT_TEST;
 	o->batch = 64;
 	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		switch (c) {
 		case 'w': o->weights = optarg; break;
 		case 'a': o->arch_path = optarg; break;
-		case 'd': o->dataset = optarg; break;
+		case 'd':
+			if (dataset_kind_parse(optarg, &o->kind))
+				die("--dataset: '%s' is not fashion-mnist, cifar10, cifar100, safetensors, "
+				    "folder or csv", optarg);
+			break;
 		case 'f': o->data = optarg; break;
 		case 'l': o->dump = optarg; break;
+		case 's':
+			if (strcmp(optarg, "train") && strcmp(optarg, "test"))
+				die("--split: '%s' is not train or test", optarg);
+			o->split = !strcmp(optarg, "train") ? SPLIT_TRAIN : SPLIT_TEST;
+			break;
+		case 'r':
+			if (parse_resolution(optarg, &o->res_h, &o->res_w))
+				die("--resolution: '%s' is not R or HxW", optarg);
+			break;
 		case 'c':
 			if (parse_int(optarg, 1, ARCH_MAX_CLASSES, &v))
 				die("--classes: '%s' is not in 1..%d", optarg, ARCH_MAX_CLASSES);
@@ -81,12 +105,10 @@ static void parse_args(int argc, char **argv, struct options *o)
 		usage(stderr);
 		die("unexpected argument '%s'", argv[optind]);
 	}
-	if (!o->weights || !o->data) {
+	if (!o->weights || (!o->data && !dataset_default_path(o->kind))) {
 		usage(stderr);
 		die("--weights and --data are required");
 	}
-	if (strcmp(o->dataset, "safetensors") != 0)
-		die("--dataset %s: only 'safetensors' is supported here", o->dataset);
 }
 
 /* The arch: from --arch (a bare arch or a record) or from the checkpoint's metadata. */
@@ -111,55 +133,40 @@ static void load_arch(const struct options *o, struct arch *a, int *classes)
 	}
 }
 
-struct dataset {
-	struct st_file f;
-	const float *images;
-	int n, c, h, w;
-	int *labels; /* NULL without labels */
-};
-
-/* Reads images F32 [N,C,H,W] and optional labels I64/I32 [N] in [0, classes). */
-static void load_dataset(const char *path, int classes, struct dataset *d)
+/* The input size: --resolution, else the checkpoint's training resolution ("option
+ * --resolution" HxW), else 0 (the data's size). */
+static void input_size(const struct options *o, int *h, int *w)
 {
-	char err[512];
-	int64_t any[4] = {-1, -1, -1, -1};
-	if (st_open(path, &d->f, err, sizeof err))
-		die("%s", err);
-	const struct st_tensor *t = st_expect(&d->f, "images", ST_F32, 4, any, err, sizeof err);
-	if (!t)
-		die("%s", err);
-	if (t->shape[0] < 1 || t->shape[0] > 1 << 30 || t->shape[1] > ARCH_MAX_IN_CH ||
-	    t->shape[2] > ARCH_MAX_RESOLUTION || t->shape[3] > ARCH_MAX_RESOLUTION)
-		die("%s: tensor images: shape [%lld,%lld,%lld,%lld] is out of range", path,
-		    (long long)t->shape[0], (long long)t->shape[1], (long long)t->shape[2],
-		    (long long)t->shape[3]);
-	d->images = t->data;
-	d->n = (int)t->shape[0];
-	d->c = (int)t->shape[1];
-	d->h = (int)t->shape[2];
-	d->w = (int)t->shape[3];
-	d->labels = NULL;
-	const struct st_tensor *l = st_find(&d->f, "labels");
-	if (!l)
+	*h = o->res_h, *w = o->res_w;
+	if (*h)
 		return;
-	if ((l->dtype != ST_I64 && l->dtype != ST_I32) || l->ndim != 1 || l->shape[0] != d->n)
-		die("%s: tensor labels: expected I64 or I32 [%d], got %s with %d dims", path, d->n,
-		    st_dtype_name(l->dtype), l->ndim);
-	d->labels = xmalloc(sizeof(int) * (size_t)d->n);
-	for (int i = 0; i < d->n; i++) {
-		int64_t v;
-		if (l->dtype == ST_I64) {
-			memcpy(&v, (const int64_t *)l->data + i, sizeof v);
-		} else {
-			int32_t v32;
-			memcpy(&v32, (const int32_t *)l->data + i, sizeof v32);
-			v = v32;
-		}
-		if (v < 0 || v >= classes)
-			die("%s: tensor labels: element %d is %lld, outside 0..%d", path, i,
-			    (long long)v, classes - 1);
-		d->labels[i] = (int)v;
-	}
+	char err[512];
+	struct st_file f;
+	if (st_open(o->weights, &f, err, sizeof err))
+		die("%s", err);
+	const char *r = st_meta(&f, "option --resolution");
+	if (r && parse_resolution(r, h, w))
+		*h = *w = 0;
+	st_close(&f);
+}
+
+/* The split through dataset.c, with the checkpoint's normalisation and class names. */
+static void load_data(const struct options *o, int classes, int h, int w, struct dataset *d)
+{
+	char err[512], *norm, *names;
+	if (checkpoint_data_meta(o->weights, &norm, &names, err, sizeof err))
+		die("%s", err);
+	if (!norm && (o->kind == DS_FOLDER || o->kind == DS_CSV))
+		log_info("%s: no normalisation in the checkpoint: taken from %s itself", o->weights,
+			 o->data);
+	if (dataset_load_for_model(o->kind, o->data, o->split, norm, names, h, w, d, err, sizeof err))
+		die("%s", err);
+	free(norm);
+	free(names);
+	for (int i = 0; d->labels && i < d->n; i++)
+		if (d->labels[i] < 0 || d->labels[i] >= classes)
+			die("%s: label %d of image %d is outside 0..%d", o->data ? o->data : "data",
+			    d->labels[i], i, classes - 1);
 }
 
 int main(int argc, char **argv)
@@ -176,39 +183,49 @@ int main(int argc, char **argv)
 	struct arch a;
 	int classes = 0;
 	load_arch(&o, &a, &classes);
+	int H, W;
+	input_size(&o, &H, &W);
 	struct dataset d;
-	load_dataset(o.data, classes, &d);
-	if (d.c != a.input_channels)
-		die("%s: tensor images has %d channels; the arch takes %d", o.data, d.c,
-		    a.input_channels);
+	load_data(&o, classes, H, W, &d);
+	H = H ? H : d.h, W = W ? W : d.w;
+	int C = a.input_channels;
+	if (!(C == d.c || d.c == 1 || (d.c == 3 && C == 1)))
+		die("%s: the images have %d channels; the arch takes %d", o.data ? o.data : "data", d.c, C);
 	int B = o.batch < d.n ? o.batch : d.n;
-	struct net *n = net_new(&a, d.h, d.w, classes, B, 0, err, sizeof err);
+	struct net *n = net_new(&a, H, W, classes, B, 0, err, sizeof err);
 	if (!n)
 		die("%s: %s", o.weights, err);
 	if (checkpoint_load(n, o.weights, err, sizeof err))
 		die("%s", err);
 	float *logits = o.dump ? xmalloc(sizeof(float) * (size_t)d.n * classes) : NULL;
+	float *x = xmalloc(sizeof(float) * (size_t)B * C * H * W); /* [B][C][H][W] */
+	int *idx = xmalloc(sizeof(int) * (size_t)B);
+	int32_t *y = xmalloc(sizeof(int32_t) * (size_t)B);
 	long correct = 0;
-	size_t per_image = (size_t)d.c * d.h * d.w;
 	double t0 = now_seconds();
 	for (int i = 0; i < d.n; i += B) {
 		int nb = d.n - i < B ? d.n - i : B;
-		const float *y = net_forward(n, d.images + (size_t)i * per_image, nb, 0);
-		for (int j = 0; j < nb; j++) {
-			int best = logits_argmax(y + (size_t)j * classes, classes);
-			if (d.labels && best == d.labels[i + j])
+		for (int j = 0; j < nb; j++)
+			idx[j] = i + j;
+		dataset_batch_nchw(&d, idx, nb, H, W, C, NULL, NULL, x, y);
+		const float *out = net_forward(n, x, nb, 0);
+		for (int j = 0; j < nb; j++)
+			if (d.labels && logits_argmax(out + (size_t)j * classes, classes) == y[j])
 				correct++;
-		}
 		if (logits)
-			memcpy(logits + (size_t)i * classes, y, sizeof(float) * (size_t)nb * classes);
+			memcpy(logits + (size_t)i * classes, out, sizeof(float) * (size_t)nb * classes);
 	}
+	free(x);
+	free(idx);
+	free(y);
 	double secs = now_seconds() - t0;
 	if (logits) {
 		struct st_writer *w = st_writer_new();
 		int64_t shape[2] = {d.n, classes};
 		st_writer_add(w, "logits", ST_F32, 2, shape, logits);
 		st_writer_meta(w, "weights", o.weights);
-		st_writer_meta(w, "data", o.data);
+		st_writer_meta(w, "data", o.data ? o.data : dataset_default_path(o.kind));
+		st_writer_meta(w, "split", o.split == SPLIT_TRAIN ? "train" : "test");
 		if (st_writer_save(w, o.dump))
 			die("%s: cannot write the logits", o.dump);
 		st_writer_free(w);
@@ -220,7 +237,8 @@ int main(int argc, char **argv)
 	cJSON_AddNumberToObject(ev, "seconds", secs);
 	cJSON_AddNumberToObject(ev, "images_per_s", secs > 0 ? d.n / secs : 0);
 	cJSON_AddStringToObject(ev, "weights", o.weights);
-	cJSON_AddStringToObject(ev, "data", o.data);
+	cJSON_AddStringToObject(ev, "dataset", dataset_kind_name(o.kind));
+	cJSON_AddStringToObject(ev, "data", o.data ? o.data : dataset_default_path(o.kind));
 	if (logits)
 		cJSON_AddStringToObject(ev, "logits", o.dump);
 
@@ -228,8 +246,7 @@ int main(int argc, char **argv)
 	int failed = record_loop_stamp("eval", ev);
 	cJSON_Delete(ev);
 	free(logits);
-	free(d.labels);
-	st_close(&d.f);
+	dataset_free(&d);
 	net_free(n);
 	return failed ? EXIT_RECORDS : EXIT_OK;
 }

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "checkpoint.h"
+#include "dataset.h"
 #include "fold.h"
 #include "nn_head.h"
 #include "quant.h"
@@ -15,14 +17,18 @@ static const char usage[] =
 	"                [--test-data F] [--calib N] [--calib-method mse|minmax] [--resolution HxW]\n"
 	"                [--eval N] [--plan] [--weights ternary [--sparsity S]]\n"
 	"                -o Q.safetensors\n"
-	"  D: fashion-mnist | cifar10 | cifar100 | safetensors (default safetensors; --data is the\n"
-	"  file or folder, default the Debian path for fashion-mnist). Folds batch norm, calibrates\n"
+	"  D: fashion-mnist | cifar10 | cifar100 | safetensors | folder | csv (default safetensors;\n"
+	"  --data is the file or folder, default the Debian path for fashion-mnist; images are\n"
+	"  normalised, and folder/csv classes named, as the checkpoint's metadata says, which is\n"
+	"  copied into the int8 model). Folds batch norm, calibrates\n"
 	"  activation ranges on the first N training images (--calib, default 4), quantises to\n"
 	"  int8 (per-channel weights, per-tensor activations, fixed-point\n"
 	"  requantisation, lookup tables) and writes the int8 model. Records on stdin (if any) get\n"
 	"  a \"quant\" key: float and int8 accuracy (or top-1 agreement without labels), arena and\n"
 	"  flash bytes, paths; accuracy on the test split (--eval N images, default all; --test-data\n"
-	"  F: a safetensors file instead). Without input records one record is written.\n"
+	"  F: the test file or folder, read as D for safetensors/folder/csv, else as safetensors;\n"
+	"  without it those score the training file, and say \"eval_split\": \"train\").\n"
+	"  Without input records one record is written.\n"
 	"  --weights ternary (besides --weights W): sparse ternary pointwise convs (fraction S of\n"
 	"  zeros per output channel, default 0.5), packed 2 bits per weight.\n";
 
@@ -31,6 +37,59 @@ struct opts {
 	int res_h, res_w, calib, eval, plan, mse, ternary;
 	double sparsity;
 };
+
+/* One split for the model, read by dataset.c with the checkpoint's normalisation and class
+ * names; limit 0 = all. */
+static int load_split(enum dataset_kind k, const char *path, enum dataset_split split,
+		      const char *norm, const char *names, const struct arch_net *net, int limit,
+		      int *n, float **images, int32_t **labels, char *err, size_t errlen)
+{
+	struct dataset d;
+	if (dataset_load_for_model(k, path, split, norm, names, net->in_h, net->in_w, &d, err, errlen))
+		return -1;
+	dataset_floats(&d, net->in_h, net->in_w, net->in_ch, limit, n, images, labels);
+	dataset_free(&d);
+	return 0;
+}
+
+/* The calibration images (training split) and the test images: --test-data F when given (read
+ * as --dataset when that kind is a file per split: safetensors, folder, csv; else as
+ * safetensors), else the dataset's test split; a safetensors/folder/csv dataset without
+ * --test-data has none, and the training file is scored (the record says "eval_split"). */
+static int load_splits(const struct opts *o, const struct arch_net *net, char **norm,
+		       char **names, int *n, float **images, int32_t **labels, int *nt,
+		       float **timages, int32_t **tlabels, char *err, size_t errlen)
+{
+	enum dataset_kind k;
+	if (dataset_kind_parse(o->dataset ? o->dataset : "safetensors", &k))
+		return fail(err, errlen, "--dataset %s: not fashion-mnist, cifar10, cifar100, "
+			    "safetensors, folder or csv", o->dataset);
+	if (checkpoint_data_meta(o->weights, norm, names, err, errlen))
+		return -1;
+	int own_file = k == DS_SAFETENSORS || k == DS_FOLDER || k == DS_CSV;
+	enum dataset_kind tk = o->test_data && !own_file ? DS_SAFETENSORS : k;
+	const char *tpath = o->test_data ? o->test_data : o->data;
+	if (load_split(k, o->data, SPLIT_TRAIN, *norm, *names, net, o->calib, n, images, labels,
+		       err, errlen))
+		return -1;
+	if (load_split(tk, tpath, SPLIT_TEST, *norm, *names, net, o->eval, nt, timages, tlabels,
+		       err, errlen)) {
+		free(*images);
+		free(*labels);
+		return -1;
+	}
+	return 0;
+}
+
+/* Which images the accuracies are measured on: "test", or "train" when a one-file dataset has
+ * no --test-data. */
+static const char *eval_split(const struct opts *o)
+{
+	enum dataset_kind k = DS_SAFETENSORS;
+	dataset_kind_parse(o->dataset ? o->dataset : "safetensors", &k);
+	int own_file = k == DS_SAFETENSORS || k == DS_FOLDER || k == DS_CSV;
+	return own_file && !o->test_data ? "train" : "test";
+}
 
 /* A record_job: quantises once; fills q (the "quant" object) or returns -1 with err. */
 static int run(void *ctx, cJSON *q, char *err, size_t errlen)
@@ -58,17 +117,9 @@ static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 	int n, nt;
 	float *images, *timages;
 	int32_t *labels, *tlabels;
-	if (quant_load_images(o->dataset, o->data, 0, net->in_h, net->in_w, net->in_ch, o->calib, &n,
-			      &images, &labels, err, errlen)) {
-		fold_free(fn);
-		free(fn);
-		return -1;
-	}
-	if (quant_load_images(o->test_data ? "safetensors" : o->dataset,
-			      o->test_data ? o->test_data : o->data, 1, net->in_h, net->in_w,
-			      net->in_ch, o->eval, &nt, &timages, &tlabels, err, errlen)) {
-		free(images);
-		free(labels);
+	char *norm = NULL, *names = NULL;
+	if (load_splits(o, net, &norm, &names, &n, &images, &labels, &nt, &timages, &tlabels, err,
+			errlen)) {
 		fold_free(fn);
 		free(fn);
 		return -1;
@@ -110,7 +161,10 @@ static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 			if (fabsf(fl[c] - il[c]) > maxerr)
 				maxerr = fabsf(fl[c] - il[c]);
 	}
-	rc = rc ? rc : quant_save(m, o->out, "source", o->weights, err, errlen);
+	/* the training data's normalisation and class names go with the model (emit-c, model.h) */
+	const char *meta[] = {"source", o->weights, norm ? "normalisation" : NULL, norm,
+			      names ? "class_names" : NULL, names, NULL};
+	rc = rc ? rc : quant_save(m, o->out, meta, err, errlen);
 	if (!rc) {
 		if (tlabels) {
 			cJSON_AddNumberToObject(q, "float_acc", (double)fok / neval);
@@ -133,6 +187,9 @@ static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 		cJSON_AddStringToObject(q, "dataset", o->dataset ? o->dataset : "safetensors");
 		if (o->data)
 			cJSON_AddStringToObject(q, "data", o->data);
+		if (o->test_data)
+			cJSON_AddStringToObject(q, "test_data", o->test_data);
+		cJSON_AddStringToObject(q, "eval_split", eval_split(o));
 		log_info("%s: arena %zu bytes, flash %zu bytes, top-1 agreement %d/%d%s",
 			 o->out, m->arena_bytes, quant_flash_bytes(m), agree, neval,
 			 tlabels ? "" : " (no labels)");
@@ -146,6 +203,8 @@ static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 	free(il);
 	free(timages);
 	free(tlabels);
+	free(norm);
+	free(names);
 	free(images);
 	free(labels);
 	quant_calib_free(&cal);

@@ -1,8 +1,10 @@
-/* test_dataset.c — the seeded RNG, dataset loaders (IDX gz, CIFAR-10/100 binary, safetensors)
+/* test_dataset.c — the seeded RNG, dataset loaders (IDX gz, CIFAR-10/100 binary, safetensors,
+ * image folders and CSVs of PNG/JPEG files)
  * with their error paths, float batches (normalisation, PyTorch bilinear resize, channels), the
  * validation split, and crop/flip. Small files of each format are written to a temp folder. */
 #include "augment.h"
 #include "dataset.h"
+#include "image.h"
 #include "prng.h"
 #include "safetensors.h"
 #include "t.h"
@@ -667,6 +669,214 @@ static void test_fashion_mnist(void)
 	dataset_free(&d);
 }
 
+
+/* ---- image files: folder and CSV ---- */
+
+static void write_image(const char *name, int png, const uint8_t *px, int h, int w, int c)
+{
+	char p[512], err[512];
+	path_in(p, sizeof p, name);
+	int rc = png ? image_write_png(p, px, h, w, c, err, sizeof err)
+		     : image_write_jpeg(p, px, h, w, c, err, sizeof err);
+	if (rc)
+		printf("# %s\n", err);
+}
+
+static void test_image_files(void)
+{
+	char err[512], p[512];
+	uint8_t grey[16], rgb[2 * 3 * 3], *px;
+	for (int i = 0; i < 16; i++)
+		grey[i] = (uint8_t)(16 * i);
+	for (int i = 0; i < 18; i++)
+		rgb[i] = (uint8_t)(10 * i + 5);
+	write_image("g.png", 1, grey, 4, 4, 1);
+	int h, w, c;
+	path_in(p, sizeof p, "g.png");
+	int rc = image_read(p, &px, &h, &w, &c, err, sizeof err);
+	T_CHECK(rc == 0 && h == 4 && w == 4 && c == 1 && !memcmp(px, grey, 16),
+		"a grey PNG reads back exactly (%s)", rc ? err : "");
+	free(px);
+	write_image("c.png", 1, rgb, 2, 3, 3);
+	path_in(p, sizeof p, "c.png");
+	rc = image_read(p, &px, &h, &w, &c, err, sizeof err);
+	T_CHECK(rc == 0 && h == 2 && w == 3 && c == 3 && !memcmp(px, rgb, 18),
+		"a colour PNG reads back exactly, [h][w][3] (%s)", rc ? err : "");
+	free(px);
+	uint8_t flat[8 * 8 * 3];
+	for (int i = 0; i < 64; i++)
+		flat[3 * i] = 200, flat[3 * i + 1] = 100, flat[3 * i + 2] = 30;
+	write_image("c.jpg", 0, flat, 8, 8, 3);
+	path_in(p, sizeof p, "c.jpg");
+	rc = image_read(p, &px, &h, &w, &c, err, sizeof err);
+	T_CHECK(rc == 0 && h == 8 && w == 8 && c == 3 && abs(px[0] - 200) <= 3 &&
+		abs(px[1] - 100) <= 3 && abs(px[2] - 30) <= 3,
+		"a colour JPEG reads back within 3 (%s)", rc ? err : "");
+	free(px);
+
+	/* area: 4x4 -> 2x2 averages 2x2 blocks; 4 -> 3 weights the covered fractions;
+	 * 2 -> 4 interpolates as PyTorch's bilinear (align_corners=False). */
+	uint8_t small[4], row3[3], up[4];
+	image_resize_area(grey, 4, 4, 1, small, 2, 2);
+	T_CHECK(small[0] == 40 && small[1] == 72 && small[2] == 168 && small[3] == 200,
+		"area 4x4 -> 2x2 averages blocks (%d %d %d %d)", small[0], small[1], small[2], small[3]);
+	const uint8_t line[4] = {0, 30, 60, 90}, two[2] = {0, 100};
+	image_resize_area(line, 1, 4, 1, row3, 1, 3);
+	/* out 0 covers [0, 4/3): (0·1 + 30·1/3)/(4/3) = 7.5 -> 8; out 1 [4/3, 8/3): 45; out 2: 83 */
+	T_CHECK(row3[0] == 8 && row3[1] == 45 && row3[2] == 83, "area 4 -> 3 by covered fraction (%d %d %d)",
+		row3[0], row3[1], row3[2]);
+	image_resize_area(two, 1, 2, 1, up, 1, 4);
+	T_CHECK(up[0] == 0 && up[1] == 25 && up[2] == 75 && up[3] == 100,
+		"2 -> 4 is bilinear (%d %d %d %d)", up[0], up[1], up[2], up[3]);
+
+	/* ImageFolder: classes sorted by name; sizes differ; grey and colour mixed -> 3 channels. */
+	path_in(p, sizeof p, "imgs");
+	mkdir(p, 0755);
+	path_in(p, sizeof p, "imgs/zebra");
+	mkdir(p, 0755);
+	path_in(p, sizeof p, "imgs/ant");
+	mkdir(p, 0755);
+	path_in(p, sizeof p, "imgs/.hidden");
+	mkdir(p, 0755);
+	uint8_t g2[4] = {10, 20, 30, 40};
+	write_image("imgs/zebra/b.png", 1, g2, 2, 2, 1);
+	write_image("imgs/zebra/a.png", 1, grey, 4, 4, 1);
+	write_image("imgs/ant/x.jpg", 0, flat, 8, 8, 3);
+	write_bytes("imgs/ant/notes.txt", "hello", 5);
+	struct dataset d, t;
+	path_in(p, sizeof p, "imgs");
+	enum dataset_kind k;
+	T_CHECK(dataset_kind_parse("folder", &k) == 0 && k == DS_FOLDER &&
+		dataset_kind_parse("csv", &k) == 0 && k == DS_CSV, "kinds folder and csv");
+	rc = dataset_load_images(DS_FOLDER, p, 2, 2, NULL, &d, err, sizeof err);
+	T_CHECK(rc == 0, "an image folder loads (%s)", rc ? err : "");
+	if (rc == 0) {
+		T_CHECK(d.n == 3 && d.h == 2 && d.w == 2 && d.c == 3 && d.classes == 2 && d.u8 &&
+			!strcmp(d.class_names[0], "ant") && !strcmp(d.class_names[1], "zebra") &&
+			d.resize && !strcmp(d.resize, "area"),
+			"folder: 3 images 2x2x3, classes ant, zebra (n %d %dx%dx%d classes %d)", d.n, d.h,
+			d.w, d.c, d.classes);
+		T_CHECK(d.labels[0] == 0 && d.labels[1] == 1 && d.labels[2] == 1,
+			"folder labels follow the sorted sub-folders and files");
+		/* image 1 is zebra/a.png (4x4 grey, area -> 40 72 168 200, repeated to 3 channels);
+		 * image 2 is zebra/b.png (2x2, as it is) */
+		const uint8_t *a = d.u8 + 12, *b = d.u8 + 24;
+		T_CHECK(a[0] == 40 && a[1] == 40 && a[2] == 40 && a[3] == 72 && a[11] == 200 &&
+			b[0] == 10 && b[5] == 20 && b[9] == 40, "folder pixels: resized, grey repeated");
+		T_CHECK(abs(d.u8[0] - 200) <= 3 && abs(d.u8[1] - 100) <= 3, "folder JPEG pixels");
+		double s = 0, ss = 0;
+		for (int i = 0; i < 3; i++)
+			for (int q = 0; q < 4; q++) {
+				double v = d.u8[(i * 4 + q) * 3 + 1] / 255.0;
+				s += v, ss += v * v;
+			}
+		double m = s / 12, sd = sqrt(ss / 12 - m * m);
+		T_NEAR(d.mean[1], m, 1e-5, "folder mean of channel G from the pixels");
+		T_NEAR(d.std[1], sd, 1e-5, "folder std of channel G from the pixels");
+		dataset_free(&d);
+	}
+	rc = dataset_load(DS_FOLDER, p, SPLIT_TRAIN, &d, err, sizeof err);
+	T_CHECK(rc == 0 && d.h == 8 && d.w == 8, "dataset_load: the first image's size (%s)",
+		rc ? err : "");
+	if (rc == 0)
+		dataset_free(&d);
+
+	/* CSV with numeric labels, then a test split loaded like the training one. */
+	write_bytes("list.csv", "path,label\nimgs/zebra/a.png,2\n\nimgs/ant/x.jpg,0\r\n", 50);
+	path_in(p, sizeof p, "list.csv");
+	rc = dataset_load_images(DS_CSV, p, 4, 4, NULL, &d, err, sizeof err);
+	T_CHECK(rc == 0 && d.n == 2 && d.classes == 3 && d.labels[0] == 2 && d.labels[1] == 0 &&
+		!strcmp(d.class_names[2], "2") && d.h == 4 && d.c == 3 && d.u8[3] == 16,
+		"CSV with numeric labels: index = the number, 3 classes (%s)", rc ? err : "");
+	write_bytes("test.csv", "imgs/zebra/b.png,2\n", 19);
+	path_in(p, sizeof p, "test.csv");
+	if (rc == 0) {
+		int rt = dataset_load_images(DS_CSV, p, 0, 0, &d, &t, err, sizeof err);
+		T_CHECK(rt == 0 && t.n == 1 && t.h == 4 && t.w == 4 && t.c == 3 && t.labels[0] == 2 &&
+			t.mean[0] == d.mean[0] && t.std[2] == d.std[2],
+			"a test split takes the training split's size, classes and mean/std (%s)",
+			rt ? err : "");
+		if (rt == 0)
+			dataset_free(&t);
+		write_bytes("test.csv", "imgs/zebra/b.png,7\n", 19);
+		rt = dataset_load_images(DS_CSV, p, 0, 0, &d, &t, err, sizeof err);
+		T_CHECK(rt == -1 && strstr(err, "'7'") && strstr(err, "b.png"),
+			"a test label the training split lacks is refused (%s)", err);
+		dataset_free(&d);
+	}
+
+	/* Malformed files fail with the file named, never crash. */
+	static const struct {
+		const char *name, *expect;
+		size_t keep; /* bytes of a good file kept; 0: garbage */
+	} bad[] = {
+		{"bad/k/trunc.png", "PNG (", 40},
+		{"bad/k/cut.png", "PNG (", 70},
+		{"bad/k/trunc.jpg", "corrupt JPEG", 300},
+		{"bad/k/junk.png", "neither a PNG nor a JPEG", 0},
+		{"bad/k/empty.jpg", "neither a PNG nor a JPEG", 1},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		path_in(p, sizeof p, "bad");
+		char cmd[1200];
+		snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s/k", p, p);
+		T_CHECK(system(cmd) == 0, "make %s", bad[i].name);
+		char src[512], dst[512];
+		path_in(src, sizeof src, strstr(bad[i].name, ".png") ? "imgs/zebra/a.png" : "c.jpg");
+		path_in(dst, sizeof dst, bad[i].name);
+		if (bad[i].keep)
+			snprintf(cmd, sizeof cmd, "head -c %zu %s > %s", bad[i].keep == 1 ? 0 : bad[i].keep,
+				 src, dst);
+		else
+			snprintf(cmd, sizeof cmd, "echo 'not an image at all' > %s", dst);
+		T_CHECK(system(cmd) == 0, "cut %s", bad[i].name);
+		rc = dataset_load_images(DS_FOLDER, p, 0, 0, NULL, &d, err, sizeof err);
+		T_CHECK(rc == -1 && strstr(err, bad[i].expect) && strstr(err, bad[i].name),
+			"%s refused: %s", bad[i].name, err);
+	}
+	path_in(p, sizeof p, "c.png");
+	T_CHECK(dataset_load_images(DS_FOLDER, p, 0, 0, NULL, &d, err, sizeof err) == -1 &&
+		strstr(err, "c.png"), "a file given as a folder is refused (%s)", err);
+}
+
+/* uint8 NHWC safetensors: pixels as they are, mean/std from them, the model's norm for a test. */
+static void test_safetensors_u8(void)
+{
+	char err[512], path[512];
+	struct dataset d;
+	uint8_t px[2 * 2 * 3 * 3]; /* [2][2][3][3] = n*100 + y*30 + x*3 + c */
+	for (int i = 0; i < 36; i++)
+		px[i] = (uint8_t)((i / 18) * 100 + (i % 18) / 9 * 30 + (i % 9) / 3 * 3 + i % 3);
+	int64_t shape[4] = {2, 2, 3, 3}, lshape[1] = {2};
+	uint8_t labels[2] = {1, 0};
+	path_in(path, sizeof path, "u8.safetensors");
+	struct st_writer *w = st_writer_new();
+	st_writer_add(w, "images", ST_U8, 4, shape, px);
+	st_writer_add(w, "labels", ST_U8, 1, lshape, labels);
+	T_CHECK(st_writer_save(w, path) == 0, "write a uint8 NHWC safetensors dataset");
+	st_writer_free(w);
+	int rc = dataset_load(DS_SAFETENSORS, path, SPLIT_TRAIN, &d, err, sizeof err);
+	T_CHECK(rc == 0 && d.n == 2 && d.h == 2 && d.w == 3 && d.c == 3 && d.u8 && !d.f32 &&
+		d.classes == 2, "uint8 safetensors loads as [N,H,W,C] (%s)", rc ? err : "");
+	if (rc)
+		return;
+	T_CHECK(d.u8[18 + 9 + 6 + 2] == 100 + 30 + 6 + 2, "uint8 pixels stay NHWC");
+	double s = 0;
+	for (int i = 0; i < 12; i++)
+		s += px[i * 3 + 1] / 255.0;
+	T_NEAR(d.mean[1], s / 12, 1e-5, "uint8 safetensors: mean of channel G from the pixels");
+	dataset_free(&d);
+	rc = dataset_load_for_model(DS_SAFETENSORS, path, SPLIT_TEST, "{\"mean\":[0.5,0.25,0.125],\"std\":[2,2,2]}",
+				    NULL, 2, 3, &d, err, sizeof err);
+	T_CHECK(rc == 0 && d.mean[2] == 0.125f && d.std[0] == 2.0f,
+		"dataset_load_for_model: the model's normalisation replaces the file's (%s)", rc ? err : "");
+	if (rc == 0)
+		dataset_free(&d);
+	rc = dataset_load_for_model(DS_SAFETENSORS, path, SPLIT_TEST, "{\"mean\":[0.5],\"std\":[0]}",
+				    NULL, 2, 3, &d, err, sizeof err);
+	T_CHECK(rc == -1 && strstr(err, "std > 0"), "a normalisation with std 0 is refused (%s)", err);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -683,6 +893,8 @@ int main(void)
 	test_split();
 	test_crop_flip();
 	test_fashion_mnist();
+	test_image_files();
+	test_safetensors_u8();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)

@@ -165,7 +165,7 @@ static void test_model(const char *model, double ternary)
 	char tmp[] = "/tmp/lmnas-quant-XXXXXX";
 	int fd = mkstemp(tmp);
 	close(fd);
-	T_CHECK(!quant_save(&m, tmp, NULL, NULL, err, sizeof err), "%s: int8 model saved", model);
+	T_CHECK(!quant_save(&m, tmp, NULL, err, sizeof err), "%s: int8 model saved", model);
 	T_CHECK(quant_is_int8_file(tmp) == 1 && quant_is_int8_file(path) == 0,
 		"%s: int8 files are recognised", model);
 	int loaded = !quant_load(tmp, &m2, err, sizeof err);
