@@ -854,18 +854,3 @@ size_t quant_flash_bytes(const struct qmodel *m)
 	}
 	return b + (size_t)cost_code_bytes(calls);
 }
-
-int quant_load_images(const char *dataset, const char *path, int split, int h, int w, int c,
-		      int limit, int *n, float **nhwc, int32_t **labels, char *err, size_t errlen)
-{
-	enum dataset_kind kind;
-	struct dataset d;
-	if (dataset_kind_parse(dataset ? dataset : "safetensors", &kind))
-		return fail(err, errlen, "unknown dataset %s", dataset);
-	if (dataset_load_for_model(kind, path, split ? SPLIT_TEST : SPLIT_TRAIN, NULL, NULL, h, w, &d,
-				   err, errlen))
-		return -1;
-	dataset_floats(&d, h, w, c, limit, n, nhwc, labels);
-	dataset_free(&d);
-	return 0;
-}

@@ -142,13 +142,6 @@ void quant_print_plan(const struct qmodel *m, FILE *f);
  * ternary weights at 2 bits and their kernel: parameters, structs and code. */
 size_t quant_flash_bytes(const struct qmodel *m);
 
-/* Up to limit images (0 = all) of a dataset split (any dataset.h kind; path NULL = the default
- * path) as normalised NHWC floats at h x w x c (resized and channel-replicated as training does),
- * without a model's metadata. labels: [n] or NULL when the dataset has none. Returns 0, or -1
- * with a reason in err. Kept for emit-c only: new code calls dataset_load_for_model and
- * dataset_floats (dataset.h), which this wraps. */
-int quant_load_images(const char *dataset, const char *path, int split, int h, int w, int c,
-		      int limit, int *n, float **nhwc, int32_t **labels, char *err, size_t errlen);
 /* evaluate(1) for int8 models (int8_eval.c): same options and "eval" output as the float path
  * (--dump-logits writes dequantised logits). evaluate's main dispatches with:
  *   for (int i = 1; i + 1 < argc; i++)

@@ -24,7 +24,7 @@ static const char usage[] =
 	"  m7.ld, a Makefile, a CMakeLists.txt and a README.md into DIR. `make -C DIR host-test`\n"
 	"  and `make -C DIR m7-test` build and run the test vectors (on the host; on a Cortex-M7\n"
 	"  in QEMU mps2-an500). NAME.h gives the normalisation and class names when the int8\n"
-	"  model's metadata (mean, std, class_names, dataset) or --dataset tells them.\n"
+	"  model's metadata (normalisation, class_names, dataset) or --dataset tells them.\n"
 	"  --sram-max   SRAM of the linker script (default 320KiB): the arena (rounded up to 4\n"
 	"               bytes) + the stack must fit, as check-cost's cost.sram_bytes, or the\n"
 	"               record fails (emit.error) and nothing is written.\n"
@@ -121,10 +121,13 @@ static char (*names_from_file(const char *path, int classes))[64]
 	return names;
 }
 
-/* mean and std from the model's metadata: JSON arrays of 1 or 3 numbers, std > 0. */
-static int norm_from_meta(const char *mean, const char *std, struct emit_input *in)
+/* mean and std from the model's metadata "normalisation" ({"mean": [...], "std": [...]}, 1 or 3
+ * numbers each, std > 0; written by the trainers and copied by quantize). */
+static int norm_from_meta(const char *norm, struct emit_input *in)
 {
-	cJSON *m = mean ? cJSON_Parse(mean) : NULL, *s = std ? cJSON_Parse(std) : NULL;
+	cJSON *j = norm ? cJSON_Parse(norm) : NULL;
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "mean");
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "std");
 	int n = cJSON_IsArray(m) ? cJSON_GetArraySize(m) : 0, ok = 0;
 	if ((n == 1 || n == 3) && cJSON_IsArray(s) && cJSON_GetArraySize(s) == n) {
 		ok = 1;
@@ -141,12 +144,11 @@ static int norm_from_meta(const char *mean, const char *std, struct emit_input *
 	if (ok) {
 		in->norm_channels = n;
 		snprintf(in->norm_from, sizeof in->norm_from, "from the model's metadata");
-	} else if (mean || std) {
-		log_error("the model's metadata mean/std are not arrays of 1 or 3 numbers (std > 0): "
-			  "ignored");
+	} else if (norm) {
+		log_error("the model's metadata normalisation is not {\"mean\": [...], \"std\": [...]} "
+			  "with 1 or 3 numbers each (std > 0): ignored");
 	}
-	cJSON_Delete(m);
-	cJSON_Delete(s);
+	cJSON_Delete(j);
 	return ok;
 }
 
@@ -170,7 +172,7 @@ static void norm_from_dataset(enum dataset_kind k, const char *data, struct emit
 	dataset_free(&d);
 }
 
-/* The normalisation and class names: the int8 model's metadata ("mean", "std", "class_names",
+/* The normalisation and class names: the int8 model's metadata ("normalisation", "class_names",
  * "dataset") first, else the dataset (its metadata "dataset", else --dataset) and
  * <templates>/classes/<dataset>.txt. */
 static void find_input(const struct opts *o, const struct qmodel *m, const char *templates,
@@ -180,7 +182,7 @@ static void find_input(const struct opts *o, const struct qmodel *m, const char 
 	char kind_name[32] = "", err[512];
 	struct st_file f;
 	if (st_open(o->model, &f, err, sizeof err) == 0) {
-		norm_from_meta(st_meta(&f, "mean"), st_meta(&f, "std"), in);
+		norm_from_meta(st_meta(&f, "normalisation"), in);
 		in->class_names = names_from_json(st_meta(&f, "class_names"), m->net.classes);
 		if (st_meta(&f, "dataset"))
 			snprintf(kind_name, sizeof kind_name, "%s", st_meta(&f, "dataset"));
@@ -249,6 +251,32 @@ static void describe(cJSON *e, const struct opts *o, const struct qmodel *m, con
 	cJSON_AddNumberToObject(e, "test_vectors", nvec);
 }
 
+/* The first o->nvec test images of o->dataset as the model sees them: through dataset.c's one
+ * loader, with the int8 model's own normalisation and class names when its metadata has them. */
+static int load_vector_images(const struct opts *o, int h, int w, int c, int *n, float **images,
+			      int32_t **labels, char *err, size_t errlen)
+{
+	enum dataset_kind kind;
+	if (dataset_kind_parse(o->dataset ? o->dataset : "safetensors", &kind))
+		return fail(err, errlen, "unknown dataset %s", o->dataset);
+	struct st_file f;
+	char *norm = NULL, *names = NULL;
+	if (st_open(o->model, &f, err, errlen) == 0) {
+		norm = st_meta(&f, "normalisation") ? xstrdup(st_meta(&f, "normalisation")) : NULL;
+		names = st_meta(&f, "class_names") ? xstrdup(st_meta(&f, "class_names")) : NULL;
+		st_close(&f);
+	}
+	struct dataset d;
+	int rc = dataset_load_for_model(kind, o->data, SPLIT_TEST, norm, names, h, w, &d, err, errlen);
+	free(norm);
+	free(names);
+	if (rc)
+		return -1;
+	dataset_floats(&d, h, w, c, o->nvec, n, images, labels);
+	dataset_free(&d);
+	return 0;
+}
+
 /* The test vectors: the first nvec images quantised, and their reference logits. */
 static int test_vectors(const struct opts *o, const struct qmodel *m, struct emit_opts *eo,
 			char *err, size_t errlen)
@@ -257,8 +285,8 @@ static int test_vectors(const struct opts *o, const struct qmodel *m, struct emi
 	int n;
 	float *images;
 	int32_t *labels;
-	if (quant_load_images(o->dataset, o->data, 1, m->net.in_h, m->net.in_w, m->net.in_ch,
-			      o->nvec, &n, &images, &labels, err, errlen))
+	if (load_vector_images(o, m->net.in_h, m->net.in_w, m->net.in_ch, &n, &images, &labels,
+			       err, errlen))
 		return -1;
 	eo->nvec = o->nvec < n ? o->nvec : n;
 	int8_t *vin = xmalloc(isz * eo->nvec);

@@ -55,6 +55,15 @@ check_eq "the int8 model carries the class names" "$(meta "$TMP/q.st" | jq -r .c
 "$BIN/evaluate" --weights "$TMP/q.st" --dataset folder --data "$TMP/test" </dev/null >"$TMP/qe.json"
 check_eq "int8 evaluate = quantize's int8 accuracy" "$(jq .eval.accuracy "$TMP/qe.json")" \
 	"$(jq .quant.int8_acc "$TMP/q.json")"
+"$BIN/emit-c" --model "$TMP/q.st" --name shapes -o "$TMP/emit" --no-build --dataset folder \
+	--data "$TMP/test" --test-vectors 4 </dev/null >"$TMP/emit.json" 2>"$TMP/emit.err"
+check "emit-c takes the normalisation from the int8 model's metadata" \
+	jq -e '.emit.normalisation == "from the model'"'"'s metadata" and .emit.class_names' "$TMP/emit.json"
+check_eq "model.h has the folder's class names" "$(grep '^#define SHAPES_CLASS_NAMES' "$TMP/emit/shapes.h")" \
+	'#define SHAPES_CLASS_NAMES {"circle", "cross", "square"}'
+make -s -C "$TMP/emit" host-test >"$TMP/ht.txt" 2>&1
+check_eq "the emitted model's test vectors (test folder, model's normalisation) match on the host" \
+	"$(tail -1 "$TMP/ht.txt")" "4/4 test vectors match"
 "$BIN/quantize" --weights "$TMP/s.ckpt" $DS --calib 16 -o "$TMP/q2.st" </dev/null >"$TMP/q2.json" 2>/dev/null
 check "without --test-data a folder is scored on its training images, and says so" \
 	jq -e '.quant.eval_split == "train" and .quant.eval_images == 90' "$TMP/q2.json"
