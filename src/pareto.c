@@ -1,6 +1,7 @@
 /* pareto.c — dominance, non-dominated sorting and hypervolume (see pareto.h). */
 #include "pareto.h"
 #include "record.h"
+#include "train_time.h"
 #include "util.h"
 
 #include <math.h>
@@ -73,8 +74,23 @@ int pareto_set_ref(struct pareto_set *s, const char *spec, char *err, size_t err
 	return -1;
 }
 
+double pareto_train_minutes(const struct pareto_set *s, const cJSON *rec)
+{
+	struct train_time_features f;
+	double us;
+	char err[256];
+	if (!record_get(rec, "arch") || train_time_record(rec, 0, 0, 0, &f, &us, err, sizeof err))
+		return -1;
+	return s->train_epochs * s->train_images * us / 60e6;
+}
+
 bool pareto_eligible(const struct pareto_set *s, const cJSON *rec, double *v)
 {
+	if (s->train_minutes_max > 0) {
+		double m = pareto_train_minutes(s, rec);
+		if (m < 0 || m > s->train_minutes_max)
+			return false;
+	}
 	const cJSON *ok = record_get(rec, "check.ok");
 	if (ok && cJSON_IsFalse(ok))
 		return false;
@@ -251,6 +267,11 @@ int pareto_mark(struct pareto_set *s, cJSON **recs, int n, const char *acc_path,
 		cJSON_AddBoolToObject(p, "front", r == 0);
 		cJSON_AddNumberToObject(p, "rank", r);
 		cJSON_AddBoolToObject(p, "best_acc", i == best);
+		if (s->train_minutes_max > 0) {
+			double tm = pareto_train_minutes(s, recs[i]);
+			if (tm >= 0)
+				cJSON_AddNumberToObject(p, "train_minutes", tm);
+		}
 	}
 	free(fv);
 	free(rank);
