@@ -23,6 +23,9 @@
 #   MINI_TRAIN="cmd"  the evaluator command (reads one record on stdin, writes it with mini.val_acc);
 #                     default: bin/mini-train --dataset $DATASET --resolution $RESOLUTION
 #                     --threads $THREADS --no-progress $MINI_ARGS   (THREADS = cores / JOBS)
+#   PARETO_ARGS="..." extra pareto options, e.g. a training-time limit: "--train-minutes 14.4
+#                     --train-epochs 25 --train-images 54000" (designs that do not fit stay off the
+#                     front; the demo passes its TRAIN_MINUTES and MIN_EPOCHS)
 #   LLM_URL, LLM_MODEL  for STRATEGY=llm (an OpenAI-compatible server); GEN_ARGS="..." extra
 #                     gen-arch options (e.g. "--explain")
 #   PLOT=0            skip the gnuplot picture
@@ -70,6 +73,7 @@ MINI_TRAIN=${MINI_TRAIN:-$MINI_DEFAULT}
 LLM_URL=${LLM_URL:-${LMNAS_LLM_URL:-http://127.0.0.1:8080}}
 LLM_MODEL=${LLM_MODEL:-${LMNAS_LLM_MODEL:-default}}
 GEN_ARGS=${GEN_ARGS:-}
+PARETO_ARGS=${PARETO_ARGS:-}
 PLOT=${PLOT:-1}
 
 log() { echo "search: $*" >&2; }
@@ -185,7 +189,7 @@ while [ "$i" -le "$ITER" ]; do
 
 	# 4. The front after this iteration (its file marks the iteration done).
 	# shellcheck disable=SC2086
-	"$BIN/pareto" $REFS --summary "$RUN/summary-$nnn.json" "$EVAL" "$REJ" >"$RUN/.pareto" 2>"$RUN/.pareto.err" ||
+	"$BIN/pareto" $REFS $PARETO_ARGS --summary "$RUN/summary-$nnn.json" "$EVAL" "$REJ" >"$RUN/.pareto" 2>"$RUN/.pareto.err" ||
 		[ $? -eq 1 ] || { cat "$RUN/.pareto.err" >&2; die "pareto failed"; }
 	cp "$RUN/summary-$nnn.json" "$RUN/.summary.tmp" && mv "$RUN/.summary.tmp" "$RUN/summary.json"
 	jq -c 'select(.pareto.front)' "$RUN/.pareto" >"$RUN/.front.tmp"
