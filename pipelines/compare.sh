@@ -174,7 +174,7 @@ if [ "$PLOT" = 1 ] && command -v gnuplot >/dev/null && [ -s "$RUN/hv-curve.dat" 
 set terminal $term size 900,600 font ",11"
 set output "$RUN/compare.png"
 set termoption noenhanced
-set title "Front hypervolume (proxy accuracy x MACs x params, fraction of the budget box) per evaluation, one line per seed"
+set title "Front hypervolume (proxy accuracy, MACs, params; fraction of the budget box), one line per seed"
 set xlabel "evaluations"
 set ylabel "hypervolume"
 set grid
