@@ -8,6 +8,8 @@
 #   make search   the search loop on Fashion-MNIST (pipelines/search.sh; RUN= ITER= STRATEGY= ...)
 #   make demo     the whole mission on Fashion-MNIST, ends with a report (pipelines/demo.sh; RUN= ITER= ...)
 #   make report RUN=dir   the report of a demo run again, from its directory alone
+#   make fidelity does the proxy rank designs as a longer training does? (pipelines/fidelity.sh; N= ...)
+#   make compare  search strategies x seeds at equal budget (pipelines/compare.sh; STRATEGIES= SEEDS= ...)
 #
 # CC and CFLAGS may be given on the command line; the flags lmnas needs are kept apart
 # (LMNAS_CFLAGS), so these work as they are:
@@ -44,7 +46,7 @@ DEB_PACKAGES := build-essential libopenblas-dev libcjson-dev libcurl4-openssl-de
 	jq parallel gnuplot-nox dataset-fashion-mnist qemu-system-arm gcc-arm-none-eabi \
 	libnewlib-arm-none-eabi clang libclang-rt-14-dev valgrind openssh-server cmake
 
-.PHONY: all check deps bench fuzz clean search demo report
+.PHONY: all check deps bench fuzz clean search demo report fidelity compare
 all: $(PROGRAMS) $(TESTS)
 
 build/obj/%.o: src/%.c $(wildcard src/*.h)
@@ -78,6 +80,12 @@ search: all
 
 demo: deps all
 	@pipelines/demo.sh
+
+fidelity: all
+	@pipelines/fidelity.sh
+
+compare: all
+	@pipelines/compare.sh
 
 report:
 	@pipelines/report.sh $(or $(RUN),runs/demo)

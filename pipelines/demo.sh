@@ -3,8 +3,8 @@
 #
 #   1 search      evolve strategy, ITER iterations of CANDIDATES designs, mini-training fanned out
 #                 by GNU parallel (pipelines/search.sh), ranked on the validation split
-#   2 choose      the most accurate design on the last validation front that trains MIN_EPOCHS
-#                 epochs in TRAIN_MINUTES (speeds measured)
+#   2 choose      the most accurate design on the last validation front; the search's front
+#                 holds only designs that train MIN_EPOCHS epochs in TRAIN_MINUTES (estimated)
 #   3 full-train  the chosen design (student), on the whole training split
 #   4 teacher     the same design with every block TEACHER_WIDTH times as wide, full-trained
 #                 side by side with the student (half the threads each)
@@ -28,12 +28,19 @@
 #                    TEST_DATA=photos/test RESOLUTION=32 CLASSES=5 INPUT_CHANNELS=3
 #   RESOLUTION (28)  CLASSES (10)  INPUT_CHANNELS (1)
 #   MACS_MAX (30M)  SRAM_MAX (64KiB)  FLASH_MAX (256KiB)            — the budgets
-#   MINI_EPOCHS (2)  MINI_LIMIT (5000)   mini-training per candidate (epochs, training images)
+#   MINI_EPOCHS (1)  MINI_LIMIT (20000)  mini-training per candidate (epochs, training images)
 #   TRAIN_MINUTES (16)  the student and the teacher train side by side for about this long: each
-#                    gets the epochs its measured speed fits (mini-train --benchmark, 1 thread)
-#   MIN_EPOCHS (25)  the chosen design is the most accurate on the front that fits this many
-#                    (measured on one front: two 2.2M-MAC designs trained 26-27 epochs reached
-#                    91.70 and 91.77% test, a 4.9M-MAC one trained 17 epochs 90.54%, same minutes)
+#                    gets the epochs its estimated speed fits (check-cost --train-time: one
+#                    thread, from the op graph, so the same SEED gives the same design and epochs
+#                    however busy the machine is)
+#   MIN_EPOCHS (25)  the search's front (pareto --train-minutes) keeps only designs whose
+#                    estimate fits this many epochs of TRAIN_IMAGES in 90% of TRAIN_MINUTES, and
+#                    the most accurate of them is chosen (measured on one front: two 2.2M-MAC
+#                    designs trained 26-27 epochs reached 91.70 and 91.77% test, a 4.9M-MAC one
+#                    trained 17 epochs 90.54%, same minutes)
+#   TRAIN_IMAGES     training images per epoch: FULL_LIMIT when set, else 90% of the training
+#                    split (54000 for fashion-mnist, 45000 for cifar10/cifar100; give it for
+#                    safetensors)
 #   FULL_EPOCHS (40) FULL_LIMIT (0: all) full training of the chosen design (epochs at most)
 #   TEACHER_WIDTH (2) TEACHER_EPOCHS (40) TEACHER_LIMIT (0: all)   the wider teacher, epochs at
 #                    most (it must beat the student, or distillation costs accuracy)
@@ -43,12 +50,14 @@
 #   FULL_ARGS ("--mixup 0 --lr 0.2 --warmup-epochs 1")  full-train of the student and the teacher
 #   KD_ARGS ("--lr 0.02")  kd (its own recipe otherwise: no warm-up, alpha 0.4 -> 0.8, T = 10;
 #                    a two-epoch fine-tune of a converged student wants a gentler lr than 0.05)
-#   MINI_ARGS ("--no-autoaugment --crop-pad 2 --batch 64 --lr 0.1 --warmup-epochs 0.25
-#                    --step-every 10 --test-limit 1000")  mini-train: two short epochs need more,
-#                    gentler steps than the paper's 30-epoch recipe (lr 0.5, x0.1 steps; on one
-#                    design 2x5000 images gave 65% validation accuracy against 37% with lr 0.2
-#                    and batch 128); the search ranks on the validation split, so its test
-#                    accuracy is only a glance
+#   MINI_ARGS ("--schedule cosine --lr 0.2 --warmup-epochs 0.2 --batch 128 --no-autoaugment
+#                    --crop-pad 2 --test-limit 1000")  mini-train: one epoch on 20000 images with
+#                    the full training's lr and batch, the lr going to zero by its end. Measured
+#                    with pipelines/fidelity.sh on 16 random designs (5M MACs at most), Kendall tau
+#                    against one epoch on the whole split 0.58, against two epochs 0.34 (the old
+#                    proxy, two epochs on 5000 images at a constant lr 0.1 and batch 64: 0.27 and
+#                    0.19), for 1.96x its CPU time: better, still far from a reliable ranking. The
+#                    search ranks on the validation split, so its test accuracy is only a glance
 #   CALIB (1000)  VECTORS (20)  NAME (fmnist_net)   quantize / emit-c
 #   QUANT_EVAL (0: all)  test images for quantize's float and int8 accuracy
 #   QUANT_ARGS ("")  extra quantize options
@@ -81,13 +90,29 @@ INPUT_CHANNELS=${INPUT_CHANNELS:-1}
 MACS_MAX=${MACS_MAX:-30M}
 SRAM_MAX=${SRAM_MAX:-64KiB}
 FLASH_MAX=${FLASH_MAX:-256KiB}
-MINI_EPOCHS=${MINI_EPOCHS:-2}
-MINI_LIMIT=${MINI_LIMIT:-5000}
-MINI_ARGS=${MINI_ARGS---no-autoaugment --crop-pad 2 --batch 64 --lr 0.1 --warmup-epochs 0.25 --step-every 10 --test-limit 1000}
+MINI_EPOCHS=${MINI_EPOCHS:-1}
+MINI_LIMIT=${MINI_LIMIT:-20000}
+MINI_ARGS=${MINI_ARGS---schedule cosine --lr 0.2 --warmup-epochs 0.2 --batch 128 --no-autoaugment --crop-pad 2 --test-limit 1000}
 FULL_EPOCHS=${FULL_EPOCHS:-40}
 TRAIN_MINUTES=${TRAIN_MINUTES:-16}
 MIN_EPOCHS=${MIN_EPOCHS:-25}
 FULL_LIMIT=${FULL_LIMIT:-0}
+# images of DATA (folder, csv, safetensors), as a first estimate of its training split
+count_images() {
+	case $DATASET in
+	folder) find "$DATA" -type f \( -iname '*.png' -o -iname '*.jpg' -o -iname '*.jpeg' \) | grep -c '' ;;
+	csv) grep -c ',' "$DATA" ;;
+	safetensors) n=$(od -An -tu8 -N8 "$DATA" | tr -d ' ')
+		head -c $((8 + n)) "$DATA" | tail -c "$n" | jq '.images.shape[0]' ;;
+	esac
+}
+case $DATASET in
+fashion-mnist) split=54000 ;;
+cifar10 | cifar100) split=45000 ;;
+*) split=$(count_images 2>/dev/null | awk '$1 > 0 { printf "%d", $1 * 0.9 }') ;; # less the validation 10%
+esac
+[ "$FULL_LIMIT" -gt 0 ] 2>/dev/null && { [ -z "$split" ] || [ "$FULL_LIMIT" -lt "$split" ]; } && split=$FULL_LIMIT
+TRAIN_IMAGES=${TRAIN_IMAGES:-$split}
 TEACHER_WIDTH=${TEACHER_WIDTH:-2}
 TEACHER_EPOCHS=${TEACHER_EPOCHS:-40}
 TEACHER_LIMIT=${TEACHER_LIMIT:-0}
@@ -106,8 +131,9 @@ QEMU=${QEMU:-1}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 
 die() { echo "demo: error: $*" >&2; exit 2; }
+[ -n "$TRAIN_IMAGES" ] || die "TRAIN_IMAGES: give the training images per epoch for DATASET=$DATASET"
 whole_numbers ITER CANDIDATES JOBS SEED MINI_EPOCHS MINI_LIMIT FULL_EPOCHS TRAIN_MINUTES MIN_EPOCHS \
-	FULL_LIMIT TEACHER_WIDTH TEACHER_EPOCHS TEACHER_LIMIT KD_EPOCHS KD_LIMIT CALIB QUANT_EVAL VECTORS THREADS
+	TRAIN_IMAGES FULL_LIMIT TEACHER_WIDTH TEACHER_EPOCHS TEACHER_LIMIT KD_EPOCHS KD_LIMIT CALIB QUANT_EVAL VECTORS THREADS
 for p in gen-arch check-cost mini-train pareto feedback full-train kd quantize emit-c; do
 	[ -x "$BIN/$p" ] || die "$BIN/$p is missing: run make (make demo builds first)"
 done
@@ -189,50 +215,54 @@ else
 		JOBS="$JOBS" SEED="$SEED" STRATEGY="$STRATEGY" DATASET="$DATASET" DATA="$DATA" \
 		RESOLUTION="$RESOLUTION" CLASSES="$CLASSES" INPUT_CHANNELS="$INPUT_CHANNELS" \
 		MACS_MAX="$MACS_MAX" SRAM_MAX="$SRAM_MAX" FLASH_MAX="$FLASH_MAX" PLOT=0 \
-		MINI_ARGS="--epochs $MINI_EPOCHS $(lim "$MINI_LIMIT") --seed $SEED $MINI_ARGS $TDS"
+		MINI_ARGS="--epochs $MINI_EPOCHS $(lim "$MINI_LIMIT") --seed $SEED $MINI_ARGS $TDS" \
+		PARETO_ARGS="--train-minutes $(awk -v m="$TRAIN_MINUTES" 'BEGIN { print m * 0.9 }') --train-epochs $((MIN_EPOCHS < FULL_EPOCHS ? MIN_EPOCHS : FULL_EPOCHS)) --train-images $TRAIN_IMAGES"
 fi
 [ -s "$last_front" ] || die "the search left no front in $last_front"
 
 # 2. The design to deploy. The search ranks designs after a few mini-training steps, but what ships
 #    is trained for TRAIN_MINUTES: a design that trains too slowly for MIN_EPOCHS epochs in that time
-#    ends up behind a faster one. So each front design's training speed is measured
-#    (mini-train --benchmark, one thread, as the student trains beside the teacher), and the choice
-#    is the most accurate one (validation) that fits MIN_EPOCHS epochs, else the fastest. Feasible
-#    by construction: violators never enter the front. Epochs: what fits, at most FULL_EPOCHS.
-# Epochs of N training images at IPS images/s that fit MINUTES (90%: data loading and the
-# end-of-training evaluation), at least 1 and at most CAP.
-fit_epochs() { # ips n minutes cap
-	awk -v ips="$1" -v n="$2" -v m="$3" -v cap="$4" \
-		'BEGIN { e = int(m * 60 * 0.9 * ips / n); if (e > cap) e = cap; if (e < 1) e = 1; print e }'
+#    ends up behind a faster one. So the search's front holds only designs whose estimated training
+#    time (check-cost --train-time: one thread, as the student trains beside the teacher; computed
+#    from the op graph, nothing is timed) fits MIN_EPOCHS epochs in 90% of TRAIN_MINUTES (data
+#    loading and the end-of-training evaluation), and the choice is the most accurate of them
+#    (validation), else, when none fits, the fastest design evaluated. Epochs: what the estimate
+#    fits, at most FULL_EPOCHS. Deterministic: the same SEED gives the same design and epochs.
+# Epochs of N training images at US microseconds per image that fit MINUTES (90%), at least 1 and
+# at most CAP.
+fit_epochs() { # us n minutes cap
+	awk -v us="$1" -v n="$2" -v m="$3" -v cap="$4" \
+		'BEGIN { e = int(m * 60 * 0.9 * 1e6 / (us * n)); if (e > cap) e = cap; if (e < 1) e = 1; print e }'
 }
-# Training images per epoch: FULL_LIMIT, else the training split (the mini record's validation
-# count is 10% of the training set, with the default --val-split 0.1).
-train_images() { # record-file
-	n=$(jq -r -s '.[0].mini.val_images * 9 | round' "$1")
-	[ "$FULL_LIMIT" -gt 0 ] && [ "$FULL_LIMIT" -lt "$n" ] && n=$FULL_LIMIT
-	echo "$n"
+# Adds demo.train_us_per_image and demo.<key> epochs to each record (check-cost --train-time).
+with_epochs() { # key cap < records
+	"$BIN/check-cost" --train-time --resolution "$RESOLUTION" --classes "$CLASSES" 2>/dev/null |
+		while IFS= read -r rec; do
+			us=$(echo "$rec" | jq -r .cost.train_us_per_image)
+			e=$(fit_epochs "$us" "$TRAIN_IMAGES" "$TRAIN_MINUTES" "$2")
+			echo "$rec" | jq -c --arg k "$1" --argjson e "$e" \
+				'.demo += {($k): $e, train_us_per_image: .cost.train_us_per_image, images_per_s: (1e6 / .cost.train_us_per_image)}'
+		done
 }
-banner 2 "choose: the most accurate design on the validation front that trains $MIN_EPOCHS epochs in $TRAIN_MINUTES minutes"
+banner 2 "choose: the most accurate design on the validation front (each trains $MIN_EPOCHS epochs in $TRAIN_MINUTES minutes)"
 if [ -s "$RUN/chosen.jsonl" ]; then
 	skip "$RUN/chosen.jsonl"
 else
-	"$BIN/mini-train" --benchmark 10 --batch 128 --resolution "$RESOLUTION" --classes "$CLASSES" \
-		--threads 1 <"$last_front" 2>/dev/null >"$RUN/front-bench.jsonl.tmp" ||
-		die "mini-train --benchmark failed on the front"
-	n=$(train_images "$last_front")
-	while IFS= read -r rec; do
-		ips=$(echo "$rec" | jq -r .bench.images_per_s)
-		e=$(fit_epochs "$ips" "$n" "$TRAIN_MINUTES" "$FULL_EPOCHS")
-		echo "$rec" | jq -c --argjson e "$e" '. + {demo: {full_epochs: $e, images_per_s: .bench.images_per_s}} | del(.bench)'
-	done <"$RUN/front-bench.jsonl.tmp" >"$RUN/front-fit.jsonl"
-	rm -f "$RUN/front-bench.jsonl.tmp"
-	jq -r '"demo:   \(.id): val_acc \(.mini.val_acc * 10000 | round / 100)%, \(.cost.macs) MACs, \(.demo.images_per_s | round) img/s: \(.demo.full_epochs) epochs"' \
+	jq -c '{id, arch, gen, mini, resolution: '"$RESOLUTION"', classes: '"$CLASSES"'}' "$last_front" |
+		with_epochs full_epochs "$FULL_EPOCHS" >"$RUN/front-fit.jsonl"
+	jq -r '"demo:   \(.id): val_acc \(.mini.val_acc * 10000 | round / 100)%, \(.cost.macs) MACs, \(.demo.images_per_s | round) img/s (estimated): \(.demo.full_epochs) epochs"' \
 		"$RUN/front-fit.jsonl" >&2
-	min=$((MIN_EPOCHS < FULL_EPOCHS ? MIN_EPOCHS : FULL_EPOCHS))
-	jq -c -s --argjson min "$min" '(map(select(.demo.full_epochs >= $min)) | sort_by(-.mini.val_acc, .cost.macs))
-		+ sort_by(-.demo.images_per_s) | .[0]
-		| {id, arch, gen, resolution: '"$RESOLUTION"', classes: '"$CLASSES"', cost, check, mini, demo}' \
+	# None fits when the front is empty: the fastest design evaluated instead.
+	if [ ! -s "$RUN/front-fit.jsonl" ]; then
+		echo "demo: no design evaluated fits $MIN_EPOCHS epochs in $TRAIN_MINUTES minutes: the fastest goes forward" >&2
+		jq -c 'select(.mini.val_acc != null) | {id, arch, gen, mini, resolution: '"$RESOLUTION"', classes: '"$CLASSES"'}' \
+			"$RUN/search/evaluated.jsonl" | with_epochs full_epochs "$FULL_EPOCHS" |
+			jq -c -s 'sort_by(.demo.train_us_per_image, .id) | .[0] // empty' >"$RUN/front-fit.jsonl"
+	fi
+	jq -c -s 'sort_by(-.mini.val_acc, .cost.macs, .id) | .[0]
+		| {id, arch, gen, resolution, classes, cost, check, mini, demo}' \
 		"$RUN/front-fit.jsonl" >"$RUN/chosen.jsonl.tmp"
+	jq -e .id "$RUN/chosen.jsonl.tmp" >/dev/null 2>&1 || die "no design to choose from in $last_front"
 	mv "$RUN/chosen.jsonl.tmp" "$RUN/chosen.jsonl"
 fi
 jq -r '"demo: chose \(.id): val_acc \(.mini.val_acc * 10000 | round / 100)%, \(.demo.full_epochs) epochs, \(.cost.macs) MACs, \(.cost.params) params, arena \(.cost.arena_bytes) B, flash \(.cost.flash_bytes) B"' \
@@ -266,14 +296,9 @@ else
 fi
 if [ ! -s "$RUN/teacher-arch.jsonl" ]; then
 	jq -c --argjson w "$TEACHER_WIDTH" '{id: (.id + "-teacher"), arch: (.arch | .blocks |= map(.output_channels *= $w)), resolution, classes}' \
-		"$RUN/chosen.jsonl" | "$BIN/check-cost" --resolution "$RESOLUTION" --classes "$CLASSES" |
-		"$BIN/mini-train" --benchmark 10 --batch 128 --resolution "$RESOLUTION" --classes "$CLASSES" \
-			--threads 1 2>/dev/null >"$RUN/teacher-arch.jsonl.tmp" || die "the teacher's benchmark failed"
-	ips=$(jq -r .bench.images_per_s "$RUN/teacher-arch.jsonl.tmp")
-	e=$(fit_epochs "$ips" "$(train_images "$RUN/chosen.jsonl")" "$TRAIN_MINUTES" "$TEACHER_EPOCHS")
-	jq -c --argjson e "$e" '. + {demo: {teacher_epochs: $e, images_per_s: .bench.images_per_s}} | del(.bench)' \
-		"$RUN/teacher-arch.jsonl.tmp" >"$RUN/teacher-arch.jsonl"
-	rm -f "$RUN/teacher-arch.jsonl.tmp"
+		"$RUN/chosen.jsonl" | with_epochs teacher_epochs "$TEACHER_EPOCHS" >"$RUN/teacher-arch.jsonl.tmp"
+	jq -e .demo.teacher_epochs "$RUN/teacher-arch.jsonl.tmp" >/dev/null 2>&1 || die "the teacher could not be costed"
+	mv "$RUN/teacher-arch.jsonl.tmp" "$RUN/teacher-arch.jsonl"
 fi
 teacher_epochs=$(jq -r .demo.teacher_epochs "$RUN/teacher-arch.jsonl")
 banner 4 "teacher: the chosen design x$TEACHER_WIDTH channels, $teacher_epochs epochs (side by side with the student)"

@@ -2,6 +2,7 @@
 #include "pareto.h"
 #include "status.h"
 #include "record.h"
+#include "train_time.h"
 #include "util.h"
 
 #include <math.h>
@@ -74,8 +75,23 @@ int pareto_set_ref(struct pareto_set *s, const char *spec, char *err, size_t err
 	return -1;
 }
 
+double pareto_train_minutes(const struct pareto_set *s, const cJSON *rec)
+{
+	struct train_time_features f;
+	double us;
+	char err[256];
+	if (!record_get(rec, "arch") || train_time_record(rec, 0, 0, 0, &f, &us, err, sizeof err))
+		return -1;
+	return s->train_epochs * s->train_images * us / 60e6;
+}
+
 bool pareto_eligible(const struct pareto_set *s, const cJSON *rec, const char *acc_path, double *v)
 {
+	if (s->train_minutes_max > 0) {
+		double m = pareto_train_minutes(s, rec);
+		if (m < 0 || m > s->train_minutes_max)
+			return false;
+	}
 	enum record_status st = record_status(rec, acc_path);
 	if (st == STATUS_REJECTED || st == STATUS_FAILED)
 		return false;
@@ -251,6 +267,11 @@ int pareto_mark(struct pareto_set *s, cJSON **recs, int n, const char *acc_path,
 		cJSON_AddNumberToObject(p, "rank", r);
 		cJSON_AddBoolToObject(p, "best_acc", i == best);
 		cJSON_AddStringToObject(p, "status", record_status_name(record_status(recs[i], acc_path)));
+		if (s->train_minutes_max > 0) {
+			double tm = pareto_train_minutes(s, recs[i]);
+			if (tm >= 0)
+				cJSON_AddNumberToObject(p, "train_minutes", tm);
+		}
 	}
 	free(fv);
 	free(rank);

@@ -3,7 +3,8 @@
  *
  * Objectives are dotted record paths with a direction ("mini.val_acc:max", "cost.macs:min").
  * A record is eligible for the front when it has every objective as a number, is not a constraint
- * violator (check.ok is not false) and its evaluation did not fail (no mini.error). */
+ * violator (check.ok is not false), its evaluation did not fail (no mini.error) and, when a
+ * training-time limit is set, its estimated training fits it. */
 #ifndef LMNAS_PARETO_H
 #define LMNAS_PARETO_H
 #include <stdbool.h>
@@ -21,6 +22,10 @@ struct objective {
 struct pareto_set {
 	int nobj;
 	struct objective obj[PARETO_MAX_OBJ];
+	/* Training-time constraint (off when train_minutes_max is 0): a record is eligible only when
+	 * train_epochs epochs of train_images images fit train_minutes_max minutes by the estimate of
+	 * train_time.h (deterministic: nothing is timed). */
+	double train_minutes_max, train_epochs, train_images;
 };
 
 /* The default objectives: mini.val_acc (max), cost.macs (min), cost.params (min). */
@@ -31,8 +36,13 @@ int pareto_add_objective(struct pareto_set *s, const char *spec, char *err, size
 /* Sets the reference point of an objective from "path=value". Returns 0, or -1 with a reason. */
 int pareto_set_ref(struct pareto_set *s, const char *spec, char *err, size_t errlen);
 
-/* True when rec can enter the front (not rejected nor failed for acc_path, src/status.h, and every
- * objective a finite number); fills v[nobj] with its objective values. */
+/* The estimated minutes of s's training-time constraint for rec (its arch at cost.resolution and
+ * cost.classes), or -1 when it has no arch that can be estimated. */
+double pareto_train_minutes(const struct pareto_set *s, const cJSON *rec);
+
+/* True when rec can enter the front: not rejected nor failed for acc_path (src/status.h), within
+ * the training-time constraint when set, and every objective a finite number; fills v[nobj] with
+ * its objective values. */
 bool pareto_eligible(const struct pareto_set *s, const cJSON *rec, const char *acc_path, double *v);
 
 /* a dominates b: no worse in every objective and strictly better in one. */
@@ -53,8 +63,9 @@ double pareto_hypervolume(const struct pareto_set *s, const double *v, int n);
 void pareto_default_refs(struct pareto_set *s, const double *v, int n);
 #endif
 
-/* Ranks the records and writes each one's "pareto" key: {front, rank, best_acc, status}, status
- * being record_status_name's word for acc_path (src/status.h); rank is -1 for a
+/* Ranks the records and writes each one's "pareto" key: {front, rank, best_acc, status} (and
+ * train_minutes when a training-time limit is set), status being record_status_name's word for
+ * acc_path (src/status.h); rank is -1 for a
  * record that cannot enter the front. best_acc marks the record with the highest acc_path value
  * among all records with one (feasible or not, as the paper does). Missing references are filled
  * in (pareto_default_refs). Returns the front size; *hv gets the front's hypervolume. */

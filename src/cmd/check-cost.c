@@ -9,6 +9,7 @@
 #include "graph.h"
 #include "plan.h"
 #include "record.h"
+#include "train_time.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -30,6 +31,9 @@ static void usage(FILE *f)
 		"  --drop              write only accepted records\n"
 		"  --plan              print the int8 memory plan of each arch, per op, instead of\n"
 		"                      the records\n"
+		"  --train-time        add cost.train_us_per_image, the estimated training time per\n"
+		"                      image (batch 128, one thread; from the op graph, no timing)\n"
+		"                      and cost.train_features (what it is computed from)\n"
 		"  --help              this text\n"
 		"\n"
 		"exit status: 0 all read, 1 some input was not JSON or not a record, 2 usage or I/O\n"
@@ -105,13 +109,35 @@ static int print_plan(FILE *f, const cJSON *rec)
 
 struct run {
 	const struct check_opts *opts;
-	int drop, plan;
+	int drop, plan, train_time;
 	int bad_input;
 };
+
+/* Adds cost.train_us_per_image and cost.train_features to a record that was costed. */
+static void add_train_time(cJSON *rec)
+{
+	struct train_time_features f;
+	double us;
+	char err[256];
+	cJSON *cost = cJSON_GetObjectItemCaseSensitive(rec, "cost");
+	if (!cost || record_get(rec, "cost.error") || !record_get(rec, "cost.macs"))
+		return;
+	if (train_time_record(rec, 0, 0, 0, &f, &us, err, sizeof err)) {
+		log_error("record %s: no training-time estimate: %s", record_string(rec, "id"), err);
+		return;
+	}
+	cJSON_AddNumberToObject(cost, "train_us_per_image", us);
+	cJSON *fj = cJSON_AddObjectToObject(cost, "train_features");
+	cJSON_AddNumberToObject(fj, "pw_mmacs", f.pw_mmacs);
+	cJSON_AddNumberToObject(fj, "dw_mmacs", f.dw_mmacs);
+	cJSON_AddNumberToObject(fj, "act_k", f.act_k);
+}
 
 static void handle(struct run *r, cJSON *rec)
 {
 	int ok = check_record(rec, r->opts);
+	if (r->train_time)
+		add_train_time(rec);
 	if (r->plan) {
 		print_plan(stdout, rec);
 		fflush(stdout);
@@ -125,7 +151,7 @@ int main(int argc, char **argv)
 	util_init(argv[0]);
 	struct check_opts opts;
 	check_opts_init(&opts);
-	struct run run = {&opts, 0, 0, 0};
+	struct run run = {&opts, 0, 0, 0, 0};
 	int nfiles = 0;
 	char **files = xcalloc(argc, sizeof *files);
 	for (int i = 1; i < argc; i++) {
@@ -137,6 +163,8 @@ int main(int argc, char **argv)
 			run.drop = 1;
 		} else if (!strcmp(arg, "--plan")) {
 			run.plan = 1;
+		} else if (!strcmp(arg, "--train-time")) {
+			run.train_time = 1;
 		} else if (!strcmp(arg, "-")) {
 			files[nfiles++] = argv[i];
 		} else if (arg[0] == '-' && arg[1] == '-') {

@@ -1,7 +1,7 @@
 /* pareto — marks the Pareto front of evaluated records (pareto(1)).
  *
  *   pareto [--objective PATH:max|min]... [--ref PATH=VALUE]... [--front] [--summary FILE]
- *          [--acc PATH] [FILE...]
+ *          [--acc PATH] [--train-minutes M --train-images N [--train-epochs E]] [FILE...]
  *
  * Reads every record (stdin or the files), ranks them and writes each with a "pareto" key:
  * {front, rank, best_acc}. Exit 0, 1 when some input lines were skipped, 2 on usage/I-O errors. */
@@ -25,6 +25,11 @@ static void usage(FILE *f)
 		"  --ref PATH=VALUE          hypervolume reference for an objective (default 0 for\n"
 		"                            max, 1.1 x the largest value seen for min)\n"
 		"  --acc PATH                metric of the best-accuracy mark (default mini.val_acc)\n"
+		"  --train-minutes M         a training-time limit: a record enters the front only when\n"
+		"                            --train-epochs E (1) epochs of --train-images N images\n"
+		"                            fit M minutes by the estimate of check-cost --train-time\n"
+		"                            (one thread, batch 128; nothing is timed); adds\n"
+		"                            pareto.train_minutes\n"
 		"  --front                   write only the front\n"
 		"  --summary FILE            write counts, reference point, hypervolume and the front's\n"
 		"                            min/max/avg per metric as one JSON object\n"
@@ -39,6 +44,7 @@ int main(int argc, char **argv)
 	const char *refs[PARETO_MAX_OBJ];
 	int nrefs = 0, front_only = 0;
 	const char *summary = NULL, *acc = "mini.val_acc";
+	double tmin = 0, tepochs = 1, timages = 0;
 	char err[256];
 	int i;
 	for (i = 1; i < argc; i++) {
@@ -64,6 +70,15 @@ int main(int argc, char **argv)
 				summary = v;
 			} else if (!strcmp(a, "--acc")) {
 				acc = v;
+			} else if (!strcmp(a, "--train-minutes")) {
+				if (parse_double(v, 1e-9, 1e9, &tmin))
+					die("--train-minutes: '%s' is not a positive number", v);
+			} else if (!strcmp(a, "--train-epochs")) {
+				if (parse_double(v, 1e-9, 1e9, &tepochs))
+					die("--train-epochs: '%s' is not a positive number", v);
+			} else if (!strcmp(a, "--train-images")) {
+				if (parse_double(v, 1, 1e12, &timages))
+					die("--train-images: '%s' is not a positive number", v);
 			} else {
 				usage(stderr);
 				die("unknown option %s", a);
@@ -77,6 +92,11 @@ int main(int argc, char **argv)
 	}
 	if (set.nobj == 0)
 		pareto_set_default(&set);
+	if ((tmin > 0) != (timages > 0))
+		die("--train-minutes and --train-images go together");
+	set.train_minutes_max = tmin;
+	set.train_epochs = tepochs;
+	set.train_images = timages;
 	for (int k = 0; k < nrefs; k++)
 		if (pareto_set_ref(&set, refs[k], err, sizeof err))
 			die("%s", err);
