@@ -33,9 +33,9 @@
 #                    gets the epochs its estimated speed fits (check-cost --train-time: one
 #                    thread, from the op graph, so the same SEED gives the same design and epochs
 #                    however busy the machine is)
-#   MIN_EPOCHS (25)  the search's front (pareto --train-minutes) keeps only designs whose
-#                    estimate fits this many epochs of TRAIN_IMAGES in 90% of TRAIN_MINUTES, and
-#                    the most accurate of them is chosen (measured on one front: two 2.2M-MAC
+#   MIN_EPOCHS (20)  the search only generates (check-cost --train-us-max) and only keeps on its
+#                    front (pareto --train-minutes) designs whose estimate fits this many epochs
+#                    of TRAIN_IMAGES in 90% of TRAIN_MINUTES, and the most accurate is chosen (measured on one front: two 2.2M-MAC
 #                    designs trained 26-27 epochs reached 91.70 and 91.77% test, a 4.9M-MAC one
 #                    trained 17 epochs 90.54%, same minutes)
 #   TRAIN_IMAGES     training images per epoch: FULL_LIMIT when set, else 90% of the training
@@ -95,7 +95,7 @@ MINI_LIMIT=${MINI_LIMIT:-20000}
 MINI_ARGS=${MINI_ARGS---schedule cosine --lr 0.2 --warmup-epochs 0.2 --batch 128 --no-autoaugment --crop-pad 2 --test-limit 1000}
 FULL_EPOCHS=${FULL_EPOCHS:-40}
 TRAIN_MINUTES=${TRAIN_MINUTES:-16}
-MIN_EPOCHS=${MIN_EPOCHS:-25}
+MIN_EPOCHS=${MIN_EPOCHS:-20}
 FULL_LIMIT=${FULL_LIMIT:-0}
 # images of DATA (folder, csv, safetensors), as a first estimate of its training split
 count_images() {
@@ -201,6 +201,13 @@ stage_filter() { # in out command...
 	mv "$out.tmp" "$out"
 }
 
+# The time the search may spend per training image, one thread: MIN_EPOCHS_FIT epochs of
+# TRAIN_IMAGES in 90% of TRAIN_MINUTES. gen-arch rejects slower designs as it rejects a budget
+# (check-cost --train-us-max, from the deterministic estimate), so every design the search
+# evaluates can be chosen, and pareto keeps the same limit on the front.
+MIN_EPOCHS_FIT=$((MIN_EPOCHS < FULL_EPOCHS ? MIN_EPOCHS : FULL_EPOCHS))
+TRAIN_US_MAX=$(awk -v m="$TRAIN_MINUTES" -v e="$MIN_EPOCHS_FIT" -v n="$TRAIN_IMAGES" \
+	'BEGIN { printf "%.0f", m * 0.9 * 60e6 / (e * n) }')
 echo "demo: run directory $RUN; budgets MACs <= $MACS_MAX, SRAM <= $SRAM_MAX, flash <= $FLASH_MAX" >&2
 echo "demo: $DATASET at ${RESOLUTION}x$RESOLUTION, $CLASSES classes, $THREADS threads" >&2
 
@@ -216,7 +223,8 @@ else
 		RESOLUTION="$RESOLUTION" CLASSES="$CLASSES" INPUT_CHANNELS="$INPUT_CHANNELS" \
 		MACS_MAX="$MACS_MAX" SRAM_MAX="$SRAM_MAX" FLASH_MAX="$FLASH_MAX" PLOT=0 \
 		MINI_ARGS="--epochs $MINI_EPOCHS $(lim "$MINI_LIMIT") --seed $SEED $MINI_ARGS $TDS" \
-		PARETO_ARGS="--train-minutes $(awk -v m="$TRAIN_MINUTES" 'BEGIN { print m * 0.9 }') --train-epochs $((MIN_EPOCHS < FULL_EPOCHS ? MIN_EPOCHS : FULL_EPOCHS)) --train-images $TRAIN_IMAGES"
+		TRAIN_US_MAX="$TRAIN_US_MAX" \
+		PARETO_ARGS="--train-minutes $(awk -v m="$TRAIN_MINUTES" 'BEGIN { print m * 0.9 }') --train-epochs $MIN_EPOCHS_FIT --train-images $TRAIN_IMAGES"
 fi
 [ -s "$last_front" ] || die "the search left no front in $last_front"
 

@@ -19,6 +19,8 @@
 #   DATASET=name      fashion-mnist (default) | cifar10 | cifar100 | safetensors; DATA=path
 #   RESOLUTION=n (28)  CLASSES=n (10)  INPUT_CHANNELS=n (1)
 #   MACS_MAX (30M)  MACS_MIN ()  SRAM_MAX (64KiB)  FLASH_MAX (256KiB)  — the budgets
+#   TRAIN_US_MAX ()  the longest estimated training time per image, one thread (check-cost
+#                    --train-us-max): generated designs over it are rejected like a budget
 #   MINI_ARGS="..."   mini-train options; default a short run: "--epochs 1 --train-limit 20000
 #                     --schedule cosine --lr 0.2 --warmup-epochs 0.2 --batch 128 --no-autoaugment
 #                     --crop-pad 2 --test-limit 1000" (one epoch, the lr going to zero by its end:
@@ -80,6 +82,7 @@ CLASSES=${CLASSES:-10}
 INPUT_CHANNELS=${INPUT_CHANNELS:-1}
 MACS_MAX=${MACS_MAX:-30M}
 MACS_MIN=${MACS_MIN:-}
+TRAIN_US_MAX=${TRAIN_US_MAX:-}
 SRAM_MAX=${SRAM_MAX:-64KiB}
 FLASH_MAX=${FLASH_MAX:-256KiB}
 # A short mini-train by default so a first run takes minutes; MINI_ARGS= (empty) gives the paper's
@@ -143,6 +146,7 @@ history() {
 
 CHECK="--resolution $RESOLUTION --classes $CLASSES --macs-max $MACS_MAX --sram-max $SRAM_MAX --flash-max $FLASH_MAX"
 [ -n "$MACS_MIN" ] && CHECK="$CHECK --macs-min $MACS_MIN"
+[ -n "$TRAIN_US_MAX" ] && CHECK="$CHECK --train-us-max $TRAIN_US_MAX"
 REFS="--ref mini.val_acc=0 --ref cost.macs=$MACS_MAX --ref cost.params=$FLASH_MAX"
 HERE=$(hostname 2>/dev/null || uname -n)
 

@@ -1,5 +1,6 @@
 /* check.c — the shared architecture check: cost, limits, search space, seen ids (see check.h). */
 #include "check.h"
+#include "train_time.h"
 #include "arch.h"
 #include "cost.h"
 #include "record.h"
@@ -20,6 +21,9 @@ const char check_opts_help[] =
 	"                      int8 arena plus the stack reserve) exceeds BYTES, as emit-c does\n"
 	"                      (accepts 320KiB, 512K, 2MiB, 65536)\n"
 	"  --flash-max BYTES   reject when the int8 model (cost.flash_bytes) exceeds BYTES\n"
+	"  --train-us-max US   reject when the estimated training time per image\n"
+	"                      (cost.train_us_per_image, one thread, check-cost --train-time)\n"
+	"                      exceeds US\n"
 	"                      (for the four limits, 0 means no limit: the default)\n"
 	"  --space FILE        reject values outside the search space (data/search-space.json)\n"
 	"  --seen FILE         reject archs whose id is already in that JSONL history\n";
@@ -98,7 +102,8 @@ int check_seen(const struct check_opts *o, const char *id)
 int check_opts_parse(struct check_opts *o, const char *opt, const char *val)
 {
 	static const char *const known[] = {"--resolution", "--classes", "--macs-min", "--macs-max",
-					    "--sram-max", "--flash-max", "--space", "--seen"};
+					    "--sram-max", "--flash-max", "--space", "--seen",
+					    "--train-us-max"};
 	size_t k = 0;
 	while (k < sizeof known / sizeof known[0] && strcmp(opt, known[k]))
 		k++;
@@ -138,6 +143,12 @@ int check_opts_parse(struct check_opts *o, const char *opt, const char *val)
 		if (parse_bytes(val, k == 4 ? &o->sram_max : &o->flash_max) ||
 		    (k == 4 ? o->sram_max : o->flash_max) < 0) {
 			log_error("%s %s: expected bytes such as 320KiB", opt, val);
+			return -1;
+		}
+		return 1;
+	case 8:
+		if (parse_double(val, 0, 1e12, &o->train_us_max)) {
+			log_error("--train-us-max %s: expected microseconds per training image", val);
 			return -1;
 		}
 		return 1;
@@ -239,6 +250,21 @@ static void check_limits(const struct cost *c, const struct check_opts *o, cJSON
 			  fmt_bytes(o->flash_max, b, sizeof b));
 }
 
+/* The training-time limit: the estimate (train_time.h, deterministic) into cost.train_us_per_image,
+ * and a violation when it is over. */
+static void check_train_time(const struct arch_net *net, double max_us, cJSON *cost, cJSON *list)
+{
+	struct train_time_features f;
+	train_time_features(net, &f);
+	double us = train_time_us_per_image(&f);
+	cJSON_AddNumberToObject(cost, "train_us_per_image", us);
+	if (us > max_us)
+		violation(list, "train_time", cJSON_CreateNumber(us), cJSON_CreateNumber(max_us),
+			  "Training is estimated at %.0f us per image, over the %.0f us limit (the "
+			  "epochs wanted must fit the training minutes); use fewer MACs, fewer layers "
+			  "at high resolution, or downsample earlier", us, max_us);
+}
+
 static void check_space(const struct arch *a, const struct space *s, cJSON *list)
 {
 	struct space_violation v[16];
@@ -311,6 +337,8 @@ int check_record(cJSON *rec, const struct check_opts *o)
 	cJSON_AddItemToObject(cost, "resolution", res_item);
 	cJSON_AddItemToObject(cost, "classes", cls_item);
 	check_limits(&c, o, list);
+	if (o->train_us_max > 0)
+		check_train_time(net, o->train_us_max, cost, list);
 done:
 	free(net);
 	int ok = cJSON_GetArraySize(list) == 0;

@@ -190,6 +190,9 @@ static const char *rejection_advice(const char *metric)
 {
 	if (!strcmp(metric, "macs"))
 		return "use fewer output channels or smaller expansion factors in the last stages";
+	if (!strcmp(metric, "train_time"))
+		return "use fewer MACs and fewer layers at the highest resolutions, so that training "
+		       "fits the time";
 	if (!strcmp(metric, "macs_min"))
 		return "use more channels or layers: the design is smaller than the minimum";
 	if (!strcmp(metric, "sram") || !strcmp(metric, "peak_sram") || !strcmp(metric, "arena"))

@@ -89,4 +89,11 @@ check_eq "unknown option: exit 2" "$?" 2
 check_eq "bad value: exit 2" "$?" 2
 "$CC_BIN" "$TMP/nonexistent.json" >/dev/null 2>&1
 check_eq "missing file: exit 1" "$?" 1
+# --train-us-max: the deterministic training-time estimate is a limit like a budget
+TT='{"input_channels":1,"blocks":[{"output_channels":16,"num_layers":1,"kernel_size":3,"stride":2,"expansion_factor":1,"use_se":false,"se_ratio":0,"conv_type":"depthwise","skip_op":"identity","activation":"relu6"}]}'
+us=$(echo "{\"arch\":$TT}" | "$CC_BIN" --resolution 28 --classes 10 --train-us-max 1e9 | jq .cost.train_us_per_image)
+check "--train-us-max adds cost.train_us_per_image" jq -n -e "$us > 0"
+check_eq "under the limit: accepted" "$(echo "{\"arch\":$TT}" | "$CC_BIN" --resolution 28 --classes 10 --train-us-max "$(jq -n "$us + 1")" | jq .check.ok)" true
+check_eq "over it: rejected, metric train_time" \
+	"$(echo "{\"arch\":$TT}" | "$CC_BIN" --resolution 28 --classes 10 --train-us-max "$(jq -n "$us - 1")" | jq -c '[.check.ok, .check.violations[0].metric]')" '[false,"train_time"]'
 done_testing
