@@ -72,14 +72,7 @@ SEED=${SEED:-1}
 GEN_SEED=${GEN_SEED:-$SEED}
 JOBS=${JOBS:-2}
 THREADS=${THREADS:-1}
-DATASET=${DATASET:-fashion-mnist}
-DATA=${DATA:-}
-RESOLUTION=${RESOLUTION:-28}
-CLASSES=${CLASSES:-10}
-INPUT_CHANNELS=${INPUT_CHANNELS:-1}
-MACS_MAX=${MACS_MAX:-30M}
-SRAM_MAX=${SRAM_MAX:-64KiB}
-FLASH_MAX=${FLASH_MAX:-256KiB}
+default_target # DATASET DATA RESOLUTION CLASSES INPUT_CHANNELS MACS_MAX SRAM_MAX FLASH_MAX (settings.sh)
 PROXY_ARGS=${PROXY_ARGS-"--epochs 1 --train-limit 20000 --schedule cosine --lr 0.2 --warmup-epochs 0.2 --batch 128 --no-autoaugment --crop-pad 2 --test-limit 1000"}
 REF_ARGS=${REF_ARGS-"--epochs 1 --schedule cosine --lr 0.2 --warmup-epochs 0.2 --batch 128 --no-autoaugment --crop-pad 2 --mixup 0 --test-limit 1000"}
 EQUAL_SECONDS=${EQUAL_SECONDS:-0}

@@ -67,8 +67,7 @@ STRATEGY=${STRATEGY:-evolve}
 SEED=${SEED:-1}
 JOBS=${JOBS:-2}
 SSHLOGIN=${SSHLOGIN:-}
-DATASET=${DATASET:-fashion-mnist}
-DATA=${DATA:-}
+default_target # DATASET DATA RESOLUTION CLASSES INPUT_CHANNELS MACS_MAX SRAM_MAX FLASH_MAX (settings.sh)
 # The evaluations may run on other hosts, in other folders: DATA as an absolute path.
 case $DATA in
 '' | /*) ;;
@@ -77,14 +76,8 @@ case $DATA in
 	DATA=$dir/$(basename "$DATA")
 	;;
 esac
-RESOLUTION=${RESOLUTION:-28}
-CLASSES=${CLASSES:-10}
-INPUT_CHANNELS=${INPUT_CHANNELS:-1}
-MACS_MAX=${MACS_MAX:-30M}
 MACS_MIN=${MACS_MIN:-}
 TRAIN_US_MAX=${TRAIN_US_MAX:-}
-SRAM_MAX=${SRAM_MAX:-64KiB}
-FLASH_MAX=${FLASH_MAX:-256KiB}
 # A short mini-train by default so a first run takes minutes; MINI_ARGS= (empty) gives the paper's
 # full 30-epoch mini recipe on the whole training split.
 MINI_ARGS=${MINI_ARGS-"--epochs 1 --train-limit 20000 --schedule cosine --lr 0.2 --warmup-epochs 0.2 --batch 128 --no-autoaugment --crop-pad 2 --test-limit 1000"}

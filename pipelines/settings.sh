@@ -1,5 +1,6 @@
-# pipelines/settings.sh — sourced by search.sh and demo.sh: their NAME=value arguments and the
-# check of their whole-number settings. Not a program of its own.
+# pipelines/settings.sh — sourced by search.sh, demo.sh, fidelity.sh and compare.sh: their
+# NAME=value arguments, the embedded defaults and the check of their whole-number settings. Not a
+# program of its own.
 
 # settings_from_args "$@": exports every NAME=value argument. -h or --help prints the calling
 # script's header comment (line 2 up to `set -eu`) and exits 0; anything else exits 2.
@@ -11,6 +12,20 @@ settings_from_args() {
 		*) echo "$(basename "$0"): arguments are NAME=value (see --help), not '$arg'" >&2; exit 2 ;;
 		esac
 	done
+}
+
+# default_target: the embedded defaults every pipeline starts from - Fashion-MNIST at 28x28 with one
+# channel and 10 classes, for a microcontroller of 64 KiB SRAM, 256 KiB flash and 30M MACs - each
+# kept when already set (NAME=value).
+default_target() {
+	DATASET=${DATASET:-fashion-mnist}
+	DATA=${DATA:-}
+	RESOLUTION=${RESOLUTION:-28}
+	CLASSES=${CLASSES:-10}
+	INPUT_CHANNELS=${INPUT_CHANNELS:-1}
+	MACS_MAX=${MACS_MAX:-30M}
+	SRAM_MAX=${SRAM_MAX:-64KiB}
+	FLASH_MAX=${FLASH_MAX:-256KiB}
 }
 
 # whole_numbers NAME...: calls the script's die unless every named setting is a whole number.
