@@ -35,7 +35,7 @@ LMNAS_CFLAGS += -Wno-format-truncation
 endif
 LMNAS_LDLIBS := -lopenblas -lcjson -lcurl -lz -lpng -ljpeg -lm -fopenmp
 
-LIB_SRC  := $(wildcard src/*.c)
+LIB_SRC  := $(wildcard src/core/*.c src/engine/*.c src/cost/*.c src/int8/*.c src/search/*.c)
 LIB_OBJ  := $(LIB_SRC:src/%.c=build/obj/%.o)
 CMD_SRC  := $(wildcard src/cmd/*.c)
 PROGRAMS := $(CMD_SRC:src/cmd/%.c=bin/%)
@@ -49,7 +49,7 @@ DEB_PACKAGES := build-essential libopenblas-dev libcjson-dev libcurl4-openssl-de
 .PHONY: all check deps bench fuzz clean search demo report fidelity compare
 all: $(PROGRAMS) $(TESTS)
 
-build/obj/%.o: src/%.c $(wildcard src/*.h)
+build/obj/%.o: src/%.c $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(LMNAS_CFLAGS) $(CFLAGS) -c -o $@ $<
 

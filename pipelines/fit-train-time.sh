@@ -1,6 +1,6 @@
 #!/bin/sh
 # pipelines/fit-train-time.sh [MEASUREMENTS] — fits the constants of the training-time estimate
-# (src/train_time.c) to measured training speeds, and prints them with the fit's errors.
+# (src/cost/train_time.c) to measured training speeds, and prints them with the fit's errors.
 #
 #   pipelines/fit-train-time.sh data/train-time.jsonl
 #

@@ -28,10 +28,10 @@ mkdir -p "$OUT/obj"
 # The library, instrumented: every module that does not use OpenMP (the parsers and what they
 # call; the nn kernels are not fuzzed). Rebuilt when a source or a header is newer.
 objs=
-for c in src/*.c; do
+for c in src/core/*.c src/engine/*.c src/cost/*.c src/int8/*.c src/search/*.c; do
 	grep -q 'omp\.h' "$c" && continue
 	o=$OUT/obj/$(basename "$c" .c).o
-	if [ ! -f "$o" ] || [ -n "$(find "$c" src/*.h -newer "$o" 2>/dev/null | head -1)" ]; then
+	if [ ! -f "$o" ] || [ -n "$(find "$c" src/*/*.h -newer "$o" 2>/dev/null | head -1)" ]; then
 		# shellcheck disable=SC2086
 		clang $CFLAGS $SAN -fsanitize=fuzzer-no-link -c -o "$o" "$c" || exit 2
 	fi
@@ -50,7 +50,7 @@ where() { # binary reproducer files-folder
 	kind=$(basename "$2" | sed 's/-.*//')
 	frame=$(ASAN_OPTIONS=fast_unwind_on_malloc=0 UBSAN_OPTIONS=print_stacktrace=1 LMNAS_FUZZ_DIR=$3 \
 		timeout 60 "$1" "$2" 2>&1 |
-		grep -m1 -E ' in [A-Za-z_0-9]+ /.*/src/[a-z_0-9]+\.c:[0-9]+' |
+		grep -m1 -E ' in [A-Za-z_0-9]+ /.*/src/[a-z_0-9/]+\.c:[0-9]+' |
 		sed -E 's/.* in ([A-Za-z_0-9]+) .*\/(src\/[^ ]*)/\1 \2/')
 	echo "$kind ${frame:-(no frame in src/)}"
 }

@@ -56,7 +56,7 @@ lock_run() {
 	echo $$ >"$2"
 }
 
-# JQ_STATUS: jq definitions of a search record's state, the mirror of src/status.h (the one
+# JQ_STATUS: jq definitions of a search record's state, the mirror of src/core/status.h (the one
 # definition; tests/cli/status.sh checks the two agree). Use as jq "$JQ_STATUS select(rejected)".
 #   rejected: gen.error, or a check whose ok is not true; failed: mini.error (not rejected);
 #   status: "rejected" | "failed" | "evaluated" (a numeric mini.val_acc) | "pending"

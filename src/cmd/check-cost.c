@@ -3,14 +3,14 @@
  *   check-cost [options] < records > records
  *   check-cost [options] FILE...        each FILE one JSON document (a record or a bare arch)
  *   check-cost --plan FILE              the memory plan, per op, for a person */
-#include "arch.h"
-#include "check.h"
-#include "cost.h"
-#include "graph.h"
-#include "plan.h"
-#include "record.h"
-#include "train_time.h"
-#include "util.h"
+#include "core/arch.h"
+#include "cost/check.h"
+#include "cost/cost.h"
+#include "cost/graph.h"
+#include "cost/plan.h"
+#include "core/record.h"
+#include "cost/train_time.h"
+#include "core/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "cost.h"
-#include "dataset.h"
-#include "emit.h"
-#include "quant.h"
-#include "record_loop.h"
-#include "safetensors.h"
-#include "util.h"
+#include "cost/cost.h"
+#include "engine/dataset.h"
+#include "int8/emit.h"
+#include "int8/quant.h"
+#include "core/record_loop.h"
+#include "core/safetensors.h"
+#include "core/util.h"
 
 static const char usage[] =
 	"usage: emit-c --model Q.safetensors --name NAME -o DIR [--sram-max B] [--stack B]\n"
@@ -44,7 +44,7 @@ struct opts {
 	int nvec, build;
 };
 
-/* The kernels file next to the program: <bin>/../src/int8_ref.h, or $LMNAS_KERNELS. */
+/* The kernels file next to the program: <bin>/../src/int8/int8_ref.h, or $LMNAS_KERNELS. */
 static void kernels_path(char *out, size_t n)
 {
 	const char *env = getenv("LMNAS_KERNELS");
@@ -56,7 +56,7 @@ static void kernels_path(char *out, size_t n)
 	ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	if (len > 0) {
 		exe[len] = 0;
-		snprintf(out, n, "%s/../src/int8_ref.h", dirname(exe));
+		snprintf(out, n, "%s/../src/int8/int8_ref.h", dirname(exe));
 		if (access(out, R_OK) == 0)
 			return;
 	}

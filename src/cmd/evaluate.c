@@ -1,15 +1,15 @@
 /* evaluate — inference of a checkpoint over a dataset (any dataset.h kind): accuracy, count, time, and
  * optionally the logits (the teacher-logits format for distillation). See man/man1/evaluate.1. */
-#include "arch.h"
-#include "checkpoint.h"
-#include "dataset.h"
-#include "net.h"
-#include "nn_head.h"
-#include "quant.h" /* int8 models: int8_evaluate_main */
-#include "record.h"
-#include "record_loop.h"
-#include "safetensors.h"
-#include "util.h"
+#include "core/arch.h"
+#include "engine/checkpoint.h"
+#include "engine/dataset.h"
+#include "engine/net.h"
+#include "engine/nn_head.h"
+#include "int8/quant.h" /* int8 models: int8_evaluate_main */
+#include "core/record.h"
+#include "core/record_loop.h"
+#include "core/safetensors.h"
+#include "core/util.h"
 
 #include <getopt.h>
 #include <omp.h>

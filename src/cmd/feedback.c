@@ -3,9 +3,9 @@
  *   feedback [options] [FILE...] > feedback.json
  *
  * Reads every record so far (stdin or the files, in order), writes one JSON object. */
-#include "feedback.h"
-#include "record.h"
-#include "util.h"
+#include "search/feedback.h"
+#include "core/record.h"
+#include "core/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,10 +1,10 @@
 /* full-train — the paper's full recipe on each record with an arch; --out writes the checkpoint.
  * See man/man1/full-train.1. */
-#include "net.h"
-#include "record.h"
-#include "train.h"
-#include "train_main.h"
-#include "util.h"
+#include "engine/net.h"
+#include "core/record.h"
+#include "engine/train.h"
+#include "engine/train_main.h"
+#include "core/util.h"
 
 #include <stdio.h>
 

@@ -7,10 +7,10 @@
  * checked with the same code as check-cost before it is written; one that cannot be made to pass
  * is written with gen.error and check.ok false. Exit 0, 1 when some candidate failed, 2 on usage
  * or I/O errors. */
-#include "gen.h"
-#include "prompt.h"
-#include "record.h"
-#include "util.h"
+#include "search/gen.h"
+#include "search/prompt.h"
+#include "core/record.h"
+#include "core/util.h"
 
 #include <libgen.h>
 #include <limits.h>

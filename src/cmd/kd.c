@@ -1,10 +1,10 @@
 /* kd — fine-tunes a student checkpoint from a teacher's logits (knowledge distillation).
  * See man/man1/kd.1. */
-#include "net.h"
-#include "record.h"
-#include "train.h"
-#include "train_main.h"
-#include "util.h"
+#include "engine/net.h"
+#include "core/record.h"
+#include "engine/train.h"
+#include "engine/train_main.h"
+#include "core/util.h"
 
 #include <stdio.h>
 

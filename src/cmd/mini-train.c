@@ -1,12 +1,12 @@
 /* mini-train — the paper's mini recipe on each record with check.ok; --benchmark times training
  * steps. See man/man1/mini-train.1. */
-#include "arch.h"
-#include "bench.h"
-#include "net.h"
-#include "record.h"
-#include "train.h"
-#include "train_main.h"
-#include "util.h"
+#include "core/arch.h"
+#include "engine/bench.h"
+#include "engine/net.h"
+#include "core/record.h"
+#include "engine/train.h"
+#include "engine/train_main.h"
+#include "core/util.h"
 
 #include <omp.h>
 #include <stdio.h>

@@ -5,9 +5,9 @@
  *
  * Reads every record (stdin or the files), ranks them and writes each with a "pareto" key:
  * {front, rank, best_acc}. Exit 0, 1 when some input lines were skipped, 2 on usage/I-O errors. */
-#include "pareto.h"
-#include "record.h"
-#include "util.h"
+#include "search/pareto.h"
+#include "core/record.h"
+#include "core/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

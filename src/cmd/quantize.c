@@ -3,14 +3,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "checkpoint.h"
-#include "dataset.h"
-#include "fold.h"
-#include "nn_head.h"
-#include "quant.h"
-#include "record.h"
-#include "record_loop.h"
-#include "util.h"
+#include "engine/checkpoint.h"
+#include "engine/dataset.h"
+#include "int8/fold.h"
+#include "engine/nn_head.h"
+#include "int8/quant.h"
+#include "core/record.h"
+#include "core/record_loop.h"
+#include "core/util.h"
 
 static const char usage[] =
 	"usage: quantize --weights W.safetensors [--arch A.json] --dataset D [--data F]\n"

@@ -6,8 +6,8 @@
  * skipped) and writes one JSON object: {"n", "kendall_tau", "spearman_rho", "concordant",
  * "discordant"} (null when undefined: fewer than 2 pairs or a constant column). A bad line is
  * reported with its number and skipped (exit 1). */
-#include "rank_corr.h"
-#include "util.h"
+#include "search/rank_corr.h"
+#include "core/util.h"
 
 #include <cJSON.h>
 #include <ctype.h>

@@ -23,7 +23,7 @@ check_eq "name sanitised" "$(jq -r .emit.name "$TMP/rec")" "qw_net_32"
 for f in qw_net_32.h qw_net_32.c qw_net_32_test.c int8_ref.h Makefile m7.ld startup_m7.c; do
 	check "wrote $f" test -s "$TMP/out/$f"
 done
-check "kernels copied verbatim" cmp "$ROOT/src/int8_ref.h" "$TMP/out/int8_ref.h"
+check "kernels copied verbatim" cmp "$ROOT/src/int8/int8_ref.h" "$TMP/out/int8_ref.h"
 check "model has no malloc and no stdio" sh -c "! grep -E 'malloc|stdio|printf' '$TMP/out/qw_net_32.c' '$TMP/out/int8_ref.h'"
 check "weights are const" grep -q "static const int8_t w0\[" "$TMP/out/qw_net_32.c"
 cc_arena=$("$BIN/check-cost" --resolution 32 "$PM/qwnet-core.json" | jq .cost.arena_bytes)

@@ -3,9 +3,9 @@
  * ground), through image.c's libpng writer; with OUT.safetensors also the same images as a
  * safetensors dataset (images F32 [3N,1,SIDE,SIDE] = pixel/255, labels I64 [3N]).
  * Usage: make-shapes DIR N SIDE SEED [OUT.safetensors] */
-#include "image.h"
-#include "prng.h"
-#include "safetensors.h"
+#include "engine/image.h"
+#include "core/prng.h"
+#include "core/safetensors.h"
 
 #include <stdio.h>
 #include <stdlib.h>

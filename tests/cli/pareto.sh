@@ -22,7 +22,7 @@ check_eq "--front writes only the front" "$("$P" --front <"$TMP/in.jsonl" 2>/dev
 check_eq "summary hypervolume vs the stated reference" "$(jq .hypervolume "$TMP/s.json")" 1159
 check_eq "summary states the reference" "$(jq -c .reference "$TMP/s.json")" '{"mini.val_acc":0,"cost.macs":220,"cost.params":22}'
 check_eq "summary front min/max/avg of MACs" "$(jq -c '.front["cost.macs"]' "$TMP/s.json")" '{"min":100,"max":150,"avg":125}'
-# every record is counted once (src/status.h): c has an accuracy but check-cost rejected it
+# every record is counted once (src/core/status.h): c has an accuracy but check-cost rejected it
 check_eq "summary counts" "$(jq -c '.counts' "$TMP/s.json")" '{"records":5,"evaluated":3,"rejected":1,"failed":1,"front":2}'
 check_eq "--objective changes the front (accuracy only)" \
 	"$("$P" --front --objective mini.val_acc:max <"$TMP/in.jsonl" 2>/dev/null | jq -r .id | tr -d '\n')" "e"

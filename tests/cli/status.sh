@@ -1,5 +1,5 @@
 #!/bin/sh
-# A search record's state (rejected, failed, evaluated, pending) has one definition, src/status.h;
+# A search record's state (rejected, failed, evaluated, pending) has one definition, src/core/status.h;
 # pipelines/settings.sh's jq mirror must say the same of every case, and pareto/feedback count by it.
 . "$(dirname "$0")/../lib.sh"
 . "$ROOT/pipelines/settings.sh"

@@ -3,9 +3,9 @@
  * itself, or its "arch" key), as gen-arch --strategy llm does.
  *
  * Built and run by pipelines/fuzz.sh (make fuzz). The input is the answer's text. */
-#include "arch.h"
-#include "llm.h"
-#include "util.h"
+#include "core/arch.h"
+#include "search/llm.h"
+#include "core/util.h"
 
 #include <stdint.h>
 #include <stdlib.h>

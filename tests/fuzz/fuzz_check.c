@@ -5,10 +5,10 @@
  * Built and run by pipelines/fuzz.sh (make fuzz):
  *   clang -fsanitize=fuzzer,address,undefined ... tests/fuzz/fuzz_check.c src/...
  * The input is a stream of lines, as check-cost reads on stdin. */
-#include "check.h"
-#include "record.h"
-#include "space.h"
-#include "util.h"
+#include "cost/check.h"
+#include "core/record.h"
+#include "core/space.h"
+#include "core/util.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -8,8 +8,8 @@
  *   IDX           bytes 1-2: length L (little-endian) of the images file, then its L bytes, then
  *                 the labels file (t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte)
  *   otherwise     bytes 1..: the one file (test_batch.bin, test.bin or a .safetensors file) */
-#include "dataset.h"
-#include "util.h"
+#include "engine/dataset.h"
+#include "core/util.h"
 #include "fuzz_file.h"
 
 #include <stdint.h>

@@ -4,9 +4,9 @@
  * OpenMP network code, which the fuzz build leaves out.)
  *
  * Built and run by pipelines/fuzz.sh (make fuzz). The input is the whole file. */
-#include "arch.h"
-#include "safetensors.h"
-#include "util.h"
+#include "core/arch.h"
+#include "core/safetensors.h"
+#include "core/util.h"
 #include "fuzz_file.h"
 
 #include <stdint.h>

@@ -1,11 +1,11 @@
 /* test_augment.c — AutoAugment operations against values derived by hand from torchvision's
  * tensor semantics (transforms/_functional_tensor.py, autoaugment.py), geometric ops against
  * tests/gen/augment_golden.py, the CIFAR10 sub-policies, determinism, MixUp. */
-#include "augment.h"
-#include "dataset.h"
-#include "prng.h"
+#include "engine/augment.h"
+#include "engine/dataset.h"
+#include "core/prng.h"
 #include "t.h"
-#include "util.h"
+#include "core/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -5,15 +5,15 @@
  *   tests/golden/cost-random.jsonl  50 random archs of the search space at random resolutions
  *                                   and class counts, figures from PyTorch
  *                                   (tests/gen/cost_golden.py): must match exactly */
-#include "arch.h"
-#include "check.h"
-#include "cost.h"
-#include "graph.h"
-#include "plan.h"
-#include "record.h"
-#include "space.h"
+#include "core/arch.h"
+#include "cost/check.h"
+#include "cost/cost.h"
+#include "cost/graph.h"
+#include "cost/plan.h"
+#include "core/record.h"
+#include "core/space.h"
 #include "t.h"
-#include "util.h"
+#include "core/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,13 +2,13 @@
  * image folders and CSVs of PNG/JPEG files)
  * with their error paths, float batches (normalisation, PyTorch bilinear resize, channels), the
  * validation split, and crop/flip. Small files of each format are written to a temp folder. */
-#include "augment.h"
-#include "dataset.h"
-#include "image.h"
-#include "prng.h"
-#include "safetensors.h"
+#include "engine/augment.h"
+#include "engine/dataset.h"
+#include "engine/image.h"
+#include "core/prng.h"
+#include "core/safetensors.h"
 #include "t.h"
-#include "util.h"
+#include "core/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,10 +1,10 @@
 /* test_foundation.c — arch parsing/validation/id/expansion, number parsing, safetensors I/O,
  * reading whole inputs of records and writing a JSON document. */
-#include "arch.h"
-#include "record.h"
-#include "safetensors.h"
+#include "core/arch.h"
+#include "core/record.h"
+#include "core/safetensors.h"
 #include "t.h"
-#include "util.h"
+#include "core/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* test_gen.c — the offline strategies: uniform samples and mutations stay in the search space,
  * a mutation changes one block field, the generator is reproducible. */
-#include "gen.h"
+#include "search/gen.h"
 #include "t.h"
 
 #include <stdlib.h>

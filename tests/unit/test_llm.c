@@ -1,8 +1,8 @@
 /* test_llm.c — the tolerant answer parser, UTF-8 cleaning and the prompt templates. */
-#include "llm.h"
-#include "prompt.h"
+#include "search/llm.h"
+#include "search/prompt.h"
 #include "t.h"
-#include "utf8.h"
+#include "core/utf8.h"
 
 #include <signal.h>
 #include <stdlib.h>

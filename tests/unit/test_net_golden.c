@@ -1,14 +1,14 @@
 /* test_net_golden.c — the six paper checkpoints load unchanged and their logits on the golden
  * images match PyTorch's (shared/paper-models/golden-logits.safetensors) within 1e-3 relative,
  * with the same top-1. */
-#include "arch.h"
-#include "checkpoint.h"
-#include "net.h"
-#include "nn_head.h"
-#include "record.h"
-#include "safetensors.h"
+#include "core/arch.h"
+#include "engine/checkpoint.h"
+#include "engine/net.h"
+#include "engine/nn_head.h"
+#include "core/record.h"
+#include "core/safetensors.h"
 #include "t.h"
-#include "util.h"
+#include "core/util.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -2,12 +2,12 @@
  * projection, ReLU6, LeakyReLU, swish) against PyTorch (tests/gen/grad_golden.py): the loss and
  * every parameter gradient of one training step, then the losses of ten SGD steps (momentum 0.9,
  * Nesterov, weight decay) and the whole state after them. Also: the checkpoint round trip. */
-#include "checkpoint.h"
-#include "net.h"
-#include "safetensors.h"
-#include "sgd.h"
+#include "engine/checkpoint.h"
+#include "engine/net.h"
+#include "core/safetensors.h"
+#include "engine/sgd.h"
 #include "t.h"
-#include "util.h"
+#include "core/util.h"
 
 #include <math.h>
 #include <stdlib.h>

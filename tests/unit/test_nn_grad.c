@@ -2,19 +2,19 @@
  *
  * For each layer: a plain double-precision forward written here from the definition (the
  * reference), a scalar L = Σ r·y with fixed random r, and dL/d(every input and parameter) by
- * central differences of the double forward (h = 1e-5). The float kernels of src/nn_*.c then run
+ * central differences of the double forward (h = 1e-5). The float kernels of src/engine/nn_*.c then run
  * forward (compared with the double forward) and backward with dy = r (compared with the finite
  * differences). Shapes are small and chosen to cover padding, stride 2, and more channels than
  * one thread chunk. The fast kernels are also compared with their plain float versions. */
-#include "nn_act.h"
-#include "nn_bn.h"
-#include "nn_conv.h"
-#include "nn_head.h"
-#include "nn_se.h"
-#include "net.h"
-#include "prng.h"
+#include "engine/nn_act.h"
+#include "engine/nn_bn.h"
+#include "engine/nn_conv.h"
+#include "engine/nn_head.h"
+#include "engine/nn_se.h"
+#include "engine/net.h"
+#include "core/prng.h"
 #include "t.h"
-#include "util.h"
+#include "core/util.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* test_pareto.c — dominance, non-dominated sorting, hypervolume, and pareto_mark. */
-#include "pareto.h"
+#include "search/pareto.h"
 #include "t.h"
 
 #include <stdlib.h>

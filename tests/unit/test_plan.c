@@ -1,8 +1,8 @@
 /* test_plan.c — the memory planner: hand cases, in-place sharing, alignment, the overlap
  * self-check, and random problems checked against an independent bound. */
-#include "plan.h"
+#include "cost/plan.h"
 #include "t.h"
-#include "util.h"
+#include "core/util.h"
 
 #include <stdlib.h>
 #include <string.h>

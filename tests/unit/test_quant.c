@@ -5,13 +5,13 @@
 #include <string.h>
 #include <unistd.h>
 #include "t.h"
-#include "cost.h"
-#include "fold.h"
-#include "int8_ref.h"
-#include "nn_head.h"
-#include "quant.h"
-#include "record.h"
-#include "util.h"
+#include "cost/cost.h"
+#include "int8/fold.h"
+#include "int8/int8_ref.h"
+#include "engine/nn_head.h"
+#include "int8/quant.h"
+#include "core/record.h"
+#include "core/util.h"
 
 static uint64_t lcg = 88172645463325252ull;
 static uint32_t rnd(void)

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "t.h"
-#include "fold.h"
-#include "record.h"
-#include "safetensors.h"
-#include "util.h"
+#include "int8/fold.h"
+#include "core/record.h"
+#include "core/safetensors.h"
+#include "core/util.h"
 
 int main(void)
 {

@@ -1,5 +1,5 @@
 /* test_rank_corr.c — Kendall's tau-b and Spearman's rho against values computed by hand. */
-#include "rank_corr.h"
+#include "search/rank_corr.h"
 #include "t.h"
 
 #include <math.h>

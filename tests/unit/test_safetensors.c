@@ -4,13 +4,13 @@
  * object, and /dev/zero (not a regular file: it fails at once instead of reading forever); the
  * float loaders (checkpoint_load, fold_load for quantize) refuse a permuted shape with the right
  * element count. */
-#include "arch.h"
-#include "checkpoint.h"
-#include "fold.h"
-#include "net.h"
-#include "safetensors.h"
+#include "core/arch.h"
+#include "engine/checkpoint.h"
+#include "int8/fold.h"
+#include "engine/net.h"
+#include "core/safetensors.h"
 #include "t.h"
-#include "util.h"
+#include "core/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,9 +2,9 @@
  * KD alpha schedule, MixUp and distillation losses with their gradients checked by central
  * differences, option helpers. */
 #include "t.h"
-#include "record.h"
-#include "train.h"
-#include "util.h"
+#include "core/record.h"
+#include "engine/train.h"
+#include "core/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,0 +1,348 @@
+/* check.c — the shared architecture check: cost, limits, search space, seen ids (see check.h). */
+#include "cost/check.h"
+#include "cost/train_time.h"
+#include "core/arch.h"
+#include "cost/cost.h"
+#include "core/record.h"
+#include "core/util.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char check_opts_help[] =
+	"  --resolution N|HxW  input resolution (default 160x160; a record's \"resolution\" wins)\n"
+	"  --classes N         classifier outputs (default 100; a record's \"classes\" wins)\n"
+	"  --macs-min N        reject below N MACs (accepts 20M, 1.5G)\n"
+	"  --macs-max N        reject above N MACs (e.g. 350M)\n"
+	"  --sram-max BYTES    reject when the SRAM of the emitted program (cost.sram_bytes: the\n"
+	"                      int8 arena plus the stack reserve) exceeds BYTES, as emit-c does\n"
+	"                      (accepts 320KiB, 512K, 2MiB, 65536)\n"
+	"  --flash-max BYTES   reject when the int8 model (cost.flash_bytes) exceeds BYTES\n"
+	"  --train-us-max US   reject when the estimated training time per image\n"
+	"                      (cost.train_us_per_image, one thread, check-cost --train-time)\n"
+	"                      exceeds US\n"
+	"                      (for the four limits, 0 means no limit: the default)\n"
+	"  --space FILE        reject values outside the search space (data/search-space.json)\n"
+	"  --seen FILE         reject archs whose id is already in that JSONL history\n";
+
+void check_opts_init(struct check_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->res_h = o->res_w = 160;
+	o->classes = 100;
+}
+
+void check_opts_free(struct check_opts *o)
+{
+	free(o->seen);
+	free(o->own_space);
+	o->seen = NULL;
+	o->nseen = 0;
+	o->own_space = NULL;
+	o->space = NULL;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static void add_seen(struct check_opts *o, const char *id, size_t *cap)
+{
+	if (strlen(id) >= CHECK_ID_LEN)
+		return;
+	if (o->nseen == *cap) {
+		*cap = *cap ? *cap * 2 : 256;
+		o->seen = xrealloc(o->seen, *cap * sizeof *o->seen);
+	}
+	snprintf(o->seen[o->nseen++], CHECK_ID_LEN, "%s", id);
+}
+
+int check_opts_load_seen(struct check_opts *o, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		log_error("--seen %s: cannot open", path);
+		return -1;
+	}
+	struct record_reader r;
+	record_reader_init(&r, f, path);
+	size_t cap = o->nseen;
+	cJSON *rec;
+	int rc;
+	while ((rc = record_next(&r, &rec)) != 0) {
+		if (rc < 0)
+			continue; /* record_next named the line */
+		const char *id = record_string(rec, "id");
+		struct arch a;
+		char err[256], computed[17];
+		if (!id && !arch_parse(cJSON_GetObjectItemCaseSensitive(rec, "arch"), &a, err, sizeof err)) {
+			arch_id(&a, computed);
+			id = computed;
+		}
+		if (id)
+			add_seen(o, id, &cap);
+		cJSON_Delete(rec);
+	}
+	record_reader_free(&r);
+	fclose(f);
+	if (o->nseen)
+		qsort(o->seen, o->nseen, sizeof *o->seen, cmp_id);
+	return 0;
+}
+
+int check_seen(const struct check_opts *o, const char *id)
+{
+	return o->nseen && bsearch(id, o->seen, o->nseen, sizeof *o->seen, cmp_id) != NULL;
+}
+
+int check_opts_parse(struct check_opts *o, const char *opt, const char *val)
+{
+	static const char *const known[] = {"--resolution", "--classes", "--macs-min", "--macs-max",
+					    "--sram-max", "--flash-max", "--space", "--seen",
+					    "--train-us-max"};
+	size_t k = 0;
+	while (k < sizeof known / sizeof known[0] && strcmp(opt, known[k]))
+		k++;
+	if (k == sizeof known / sizeof known[0])
+		return 0;
+	if (!val) {
+		log_error("%s needs a value", opt);
+		return -1;
+	}
+	long n;
+	char err[300];
+	switch (k) {
+	case 0:
+		if (parse_resolution(val, &o->res_h, &o->res_w)) {
+			log_error("--resolution %s: expected N or HxW with 1 <= N <= %d", val,
+				  ARCH_MAX_RESOLUTION);
+			return -1;
+		}
+		return 1;
+	case 1:
+		if (parse_int(val, 1, ARCH_MAX_CLASSES, &n)) {
+			log_error("--classes %s: expected a whole number in 1..%d", val, ARCH_MAX_CLASSES);
+			return -1;
+		}
+		o->classes = (int)n;
+		return 1;
+	case 2:
+	case 3:
+		if (parse_count(val, k == 2 ? &o->macs_min : &o->macs_max) ||
+		    (k == 2 ? o->macs_min : o->macs_max) < 0) {
+			log_error("%s %s: expected a count such as 350M", opt, val);
+			return -1;
+		}
+		return 1;
+	case 4:
+	case 5:
+		if (parse_bytes(val, k == 4 ? &o->sram_max : &o->flash_max) ||
+		    (k == 4 ? o->sram_max : o->flash_max) < 0) {
+			log_error("%s %s: expected bytes such as 320KiB", opt, val);
+			return -1;
+		}
+		return 1;
+	case 8:
+		if (parse_double(val, 0, 1e12, &o->train_us_max)) {
+			log_error("--train-us-max %s: expected microseconds per training image", val);
+			return -1;
+		}
+		return 1;
+	case 6:
+		if (!o->own_space)
+			o->own_space = xmalloc(sizeof *o->own_space);
+		if (space_load(val, o->own_space, err, sizeof err)) {
+			log_error("--space %s", err);
+			return -1;
+		}
+		o->space = o->own_space;
+		return 1;
+	default:
+		return check_opts_load_seen(o, val) ? -1 : 1;
+	}
+}
+
+/* Appends {metric, value, limit, message} to violations; value and limit are taken over. */
+static cJSON *violation(cJSON *list, const char *metric, cJSON *value, cJSON *limit,
+			const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static cJSON *violation(cJSON *list, const char *metric, cJSON *value, cJSON *limit,
+			const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	cJSON *v = cJSON_CreateObject();
+	cJSON_AddStringToObject(v, "metric", metric);
+	cJSON_AddItemToObject(v, "value", value ? value : cJSON_CreateNull());
+	cJSON_AddItemToObject(v, "limit", limit ? limit : cJSON_CreateNull());
+	cJSON_AddStringToObject(v, "message", msg);
+	cJSON_AddItemToArray(list, v);
+	return v;
+}
+
+/* Puts "id" first in the record (replacing an old one). */
+static void set_id(cJSON *rec, const char *id)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(rec, "id");
+	cJSON *item = cJSON_CreateString(id);
+	cJSON_AddItemToObject(rec, "id", item);
+	cJSON_DetachItemViaPointer(rec, item);
+	cJSON_InsertItemInArray(rec, 0, item);
+}
+
+static void add_cost(cJSON *cost, const struct cost *c)
+{
+	cJSON_AddNumberToObject(cost, "macs", (double)c->macs);
+	cJSON_AddNumberToObject(cost, "params", (double)c->params);
+	cJSON_AddNumberToObject(cost, "flash_bytes", (double)c->flash_bytes);
+	cJSON_AddNumberToObject(cost, "flash_code_bytes", (double)c->flash_code_bytes);
+	cJSON_AddNumberToObject(cost, "peak_sram_bytes", (double)c->peak_sram_bytes);
+	cJSON_AddStringToObject(cost, "peak_op", c->peak_op);
+	cJSON_AddNumberToObject(cost, "arena_bytes", (double)c->arena_bytes);
+	cJSON_AddStringToObject(cost, "arena_op", c->arena_op);
+	cJSON_AddNumberToObject(cost, "stack_bytes", (double)c->stack_bytes);
+	cJSON_AddNumberToObject(cost, "sram_bytes", (double)c->sram_bytes);
+}
+
+static void check_limits(const struct cost *c, const struct check_opts *o, cJSON *list)
+{
+	char a[32], b[32], d[32], e[32];
+	if (o->macs_max > 0 && c->macs > o->macs_max) {
+		int widest = 0;
+		for (int i = 1; i < ARCH_MAX_BLOCKS; i++)
+			if (c->block_macs[i] > c->block_macs[widest])
+				widest = i;
+		violation(list, "macs", cJSON_CreateNumber((double)c->macs),
+			  cJSON_CreateNumber(o->macs_max),
+			  "MACs %s exceed the %s limit; reduce channels or expansion in the widest "
+			  "stages (blocks[%d] alone costs %s)",
+			  fmt_count((double)c->macs, a, sizeof a), fmt_count(o->macs_max, b, sizeof b),
+			  widest, fmt_count((double)c->block_macs[widest], d, sizeof d));
+	}
+	if (o->macs_min > 0 && c->macs < o->macs_min)
+		violation(list, "macs", cJSON_CreateNumber((double)c->macs),
+			  cJSON_CreateNumber(o->macs_min),
+			  "MACs %s are below the %s minimum; widen channels, raise expansion or add "
+			  "layers to use the budget",
+			  fmt_count((double)c->macs, a, sizeof a), fmt_count(o->macs_min, b, sizeof b));
+	if (o->sram_max > 0 && c->sram_bytes > o->sram_max)
+		violation(list, "sram", cJSON_CreateNumber((double)c->sram_bytes),
+			  cJSON_CreateNumber(o->sram_max),
+			  "The int8 activation arena needs %s (plus %s of stack: %s), over the %s SRAM "
+			  "limit, with its peak at %s; reduce the channels or expansion there, or "
+			  "downsample with stride 2 earlier",
+			  fmt_bytes((double)c->arena_bytes, a, sizeof a),
+			  fmt_bytes((double)c->stack_bytes, d, sizeof d),
+			  fmt_bytes((double)c->sram_bytes, e, sizeof e),
+			  fmt_bytes(o->sram_max, b, sizeof b), c->arena_op);
+	if (o->flash_max > 0 && c->flash_bytes > o->flash_max)
+		violation(list, "flash", cJSON_CreateNumber((double)c->flash_bytes),
+			  cJSON_CreateNumber(o->flash_max),
+			  "The int8 model needs %s of flash, over the %s limit; reduce the channels of "
+			  "the last stages (their 1x1 convs hold most weights) or use fewer layers there",
+			  fmt_bytes((double)c->flash_bytes, a, sizeof a),
+			  fmt_bytes(o->flash_max, b, sizeof b));
+}
+
+/* The training-time limit: the estimate (train_time.h, deterministic) into cost.train_us_per_image,
+ * and a violation when it is over. */
+static void check_train_time(const struct arch_net *net, double max_us, cJSON *cost, cJSON *list)
+{
+	struct train_time_features f;
+	train_time_features(net, &f);
+	double us = train_time_us_per_image(&f);
+	cJSON_AddNumberToObject(cost, "train_us_per_image", us);
+	if (us > max_us)
+		violation(list, "train_time", cJSON_CreateNumber(us), cJSON_CreateNumber(max_us),
+			  "Training is estimated at %.0f us per image, over the %.0f us limit (the "
+			  "epochs wanted must fit the training minutes); use fewer MACs, fewer layers "
+			  "at high resolution, or downsample earlier", us, max_us);
+}
+
+static void check_space(const struct arch *a, const struct space *s, cJSON *list)
+{
+	struct space_violation v[16];
+	int n = space_check(s, a, v, 16);
+	for (int i = 0; i < n && i < 16; i++) {
+		cJSON *value = cJSON_Parse(v[i].value), *limit = cJSON_Parse(v[i].allowed);
+		cJSON *item = violation(list, "space", value, limit, "%s", v[i].message);
+		cJSON_AddStringToObject(item, "field", v[i].field);
+	}
+	if (n > 16)
+		violation(list, "space", cJSON_CreateNumber(n), NULL,
+			  "%d more values are outside the search space; use only the values of "
+			  "data/search-space.json", n - 16);
+}
+
+int check_record(cJSON *rec, const struct check_opts *o)
+{
+	cJSON *cost = record_stage(rec, "cost");
+	cJSON *check = record_stage(rec, "check");
+	cJSON *list = cJSON_CreateArray();
+	char err[512];
+	int h = o->res_h, w = o->res_w, classes = o->classes;
+	struct arch a;
+	struct arch_net *net = NULL;
+
+	if (record_settings(rec, &h, &w, &classes, NULL, err, sizeof err)) {
+		violation(list, "arch", NULL, NULL, "%s", err);
+		cJSON_AddStringToObject(cost, "error", err);
+		goto done;
+	}
+	cJSON *res = cJSON_AddArrayToObject(cost, "resolution");
+	cJSON_AddItemToArray(res, cJSON_CreateNumber(h));
+	cJSON_AddItemToArray(res, cJSON_CreateNumber(w));
+	cJSON_AddNumberToObject(cost, "classes", classes);
+
+	if (arch_parse(cJSON_GetObjectItemCaseSensitive(rec, "arch"), &a, err, sizeof err)) {
+		violation(list, "arch", NULL, NULL, "The arch is invalid: %s; fix that field", err);
+		cJSON_AddStringToObject(cost, "error", err);
+		goto done;
+	}
+	char id[17];
+	arch_id(&a, id);
+	set_id(rec, id);
+	if (o->space)
+		check_space(&a, o->space, list);
+	if (check_seen(o, id))
+		violation(list, "seen", cJSON_CreateString(id), NULL,
+			  "This architecture was already evaluated (id %s); change at least one block "
+			  "to explore something new", id);
+
+	net = xmalloc(sizeof *net);
+	if (arch_expand(&a, h, w, classes, net, err, sizeof err)) {
+		violation(list, "arch", NULL, NULL, "The arch does not fit a %dx%d input: %s", h, w,
+			  err);
+		cJSON_AddStringToObject(cost, "error", err);
+		goto done;
+	}
+	struct cost c;
+	if (cost_compute(net, &c, err, sizeof err)) {
+		/* A planner self-check failure is a bug in lmnas, not in the arch: say so. */
+		log_error("internal error for arch %s: %s", id, err);
+		violation(list, "arch", NULL, NULL, "lmnas could not plan this arch's memory (%s)", err);
+		cJSON_AddStringToObject(cost, "error", err);
+		goto done;
+	}
+	/* Keep resolution and classes last in the cost object: numbers first. */
+	cJSON *res_item = cJSON_DetachItemFromObjectCaseSensitive(cost, "resolution");
+	cJSON *cls_item = cJSON_DetachItemFromObjectCaseSensitive(cost, "classes");
+	add_cost(cost, &c);
+	cJSON_AddItemToObject(cost, "resolution", res_item);
+	cJSON_AddItemToObject(cost, "classes", cls_item);
+	check_limits(&c, o, list);
+	if (o->train_us_max > 0)
+		check_train_time(net, o->train_us_max, cost, list);
+done:
+	free(net);
+	int ok = cJSON_GetArraySize(list) == 0;
+	cJSON_AddBoolToObject(check, "ok", ok);
+	cJSON_AddItemToObject(check, "violations", list);
+	return ok;
+}

@@ -1,0 +1,114 @@
+/* cost.c — MACs, params, flash, layer-by-layer peak SRAM and the planned arena (see cost.h). */
+#include "cost/cost.h"
+#include "cost/plan.h"
+#include "core/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int64_t cost_op_flash(const struct g_op *op)
+{
+	int64_t bytes = op->weights + (int64_t)COST_PER_CHANNEL_BYTES * op->out_ch;
+	if (op->act == OPACT_SIGMOID || op->act == OPACT_SWISH || op->act == OPACT_LEAKYRELU)
+		bytes += COST_LUT_BYTES;
+	return bytes;
+}
+
+/* Code bytes of each kernel (compiled once) and of one call to it in NAME_run, from
+ * arm-none-eabi-size of emitted models (see cost.h). */
+static const int kernel_bytes[COST_NKERNELS] = {616, 640, 1324, 100, 480, 1024};
+static const int call_bytes[COST_NKERNELS] = {40, 40, 55, 16, 36, 33};
+
+enum cost_kernel cost_op_kernel(const struct g_op *op)
+{
+	switch (op->kind) {
+	case OP_DW: return COST_K_DW;
+	case OP_SE_POOL:
+	case OP_POOL: return COST_K_GAP;
+	case OP_SE_SCALE: return COST_K_SCALE;
+	case OP_ADD: return COST_K_ADD;
+	default: return COST_K_PW; /* pointwise, SE fc1/fc2, classifier */
+	}
+}
+
+int64_t cost_op_struct_bytes(enum cost_kernel k)
+{
+	if (k == COST_K_PW || k == COST_K_PW_T2 || k == COST_K_DW)
+		return COST_RQ_BYTES;
+	return k == COST_K_ADD ? COST_ADD_BYTES : 0;
+}
+
+int64_t cost_code_bytes(const int calls[COST_NKERNELS])
+{
+	int64_t bytes = COST_RUN_BYTES;
+	for (int k = 0; k < COST_NKERNELS; k++)
+		if (calls[k])
+			bytes += kernel_bytes[k] + (int64_t)call_bytes[k] * calls[k];
+	return bytes;
+}
+
+void cost_count(const struct graph *g, struct cost *c)
+{
+	int calls[COST_NKERNELS] = {0};
+	for (int i = 0; i < g->nops; i++) {
+		const struct g_op *op = &g->ops[i];
+		enum cost_kernel k = cost_op_kernel(op);
+		c->macs += op->macs;
+		c->params += op->params;
+		c->flash_params_bytes += cost_op_flash(op);
+		c->flash_bytes += cost_op_flash(op) + cost_op_struct_bytes(k);
+		calls[k]++;
+	}
+	c->flash_code_bytes = cost_code_bytes(calls);
+	c->flash_bytes += c->flash_code_bytes;
+}
+
+int64_t cost_plan_graph(const struct graph *g, struct plan_tensor *t, char *err, size_t errlen)
+{
+	for (int i = 0; i < g->ntensors; i++) {
+		const struct g_tensor *gt = &g->tensors[i];
+		memset(&t[i], 0, sizeof t[i]);
+		t[i].bytes = gt->bytes;
+		t[i].first = gt->first;
+		t[i].last = gt->last;
+		t[i].alias = gt->alias;
+	}
+	return plan_run(t, g->ntensors, COST_ARENA_ALIGN, err, errlen);
+}
+
+int64_t cost_sram_bytes(int64_t arena_bytes, int64_t stack_bytes)
+{
+	return (arena_bytes + COST_RAM_ALIGN - 1) / COST_RAM_ALIGN * COST_RAM_ALIGN + stack_bytes;
+}
+
+int cost_compute(const struct arch_net *net, struct cost *c, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof *c);
+	struct graph g;
+	int at;
+
+	graph_build(net, false, &g);
+	cost_count(&g, c);
+	for (int i = 0; i < g.nops; i++)
+		if (g.ops[i].layer >= 0)
+			c->block_macs[net->layers[g.ops[i].layer].block] += g.ops[i].macs;
+	c->peak_sram_bytes = graph_live_peak(&g, &at);
+	graph_op_name(&g, at, c->peak_op, sizeof c->peak_op);
+	graph_free(&g);
+
+	graph_build(net, true, &g);
+	struct plan_tensor *t = xcalloc(g.ntensors, sizeof *t);
+	c->arena_bytes = cost_plan_graph(&g, t, err, errlen);
+	if (c->arena_bytes >= 0) {
+		int64_t *used = xcalloc(g.nops, sizeof *used);
+		at = plan_usage(t, g.ntensors, g.nops, used);
+		graph_op_name(&g, at, c->arena_op, sizeof c->arena_op);
+		free(used);
+	}
+	free(t);
+	graph_free(&g);
+	c->stack_bytes = COST_STACK_BYTES;
+	c->sram_bytes = cost_sram_bytes(c->arena_bytes, c->stack_bytes);
+	return c->arena_bytes >= 0 ? 0 : -1;
+}

@@ -1,0 +1,84 @@
+/* cost.h — the cost model of an arch at a resolution and class count (DESIGN.md "Cost
+ * conventions"; the formulas are in check-cost(1)).
+ *
+ *   macs        multiply-accumulates of every conv (SE's included) and of the classifier
+ *   params      every trainable parameter (BN gamma/beta, SE and classifier biases included)
+ *   flash_bytes the emitted model as built for the Cortex-M7 (text + data of NAME.c compiled by
+ *               emit-c's Makefile, as arm-none-eabi-size counts it), within 1%:
+ *               parameters: per conv/linear after BN folding int8 weights + 9 bytes per output
+ *                 channel (int32 bias, int32 requant multiplier, int8 shift), plus 256 bytes per
+ *                 lookup table: one per op applying sigmoid (SE), swish or leakyrelu
+ *                 (cost_op_flash; what the PyTorch golden files check);
+ *               structs: a 28-byte struct lmq_rq per conv, 15 bytes per residual add;
+ *               code (flash_code_bytes): each kernel the model calls, once, plus a call per op,
+ *                 plus the run function's frame. The code sizes are measured with Debian's
+ *                 arm-none-eabi-gcc 12.2, -O2 -mcpu=cortex-m7 -mthumb (tests/cli/emit-c.sh
+ *                 checks the whole against a real build)
+ *   peak_sram   layer by layer: max over ops of input(s) + output + tensors held for later
+ *   arena       the planner's arena with in-place ops (what emit-c allocates)
+ *   sram        what the emitted program needs in SRAM: the arena rounded up to RAM words plus
+ *               the stack reserve (COST_STACK_BYTES, emit-c's --stack); --sram-max applies to it,
+ *               in check-cost, in emit-c and in the emitted linker script alike */
+#ifndef LMNAS_COST_H
+#define LMNAS_COST_H
+#include <stdint.h>
+
+#include "core/arch.h"
+#include "cost/graph.h"
+
+#define COST_LUT_BYTES 256
+#define COST_PER_CHANNEL_BYTES 9
+#define COST_ARENA_ALIGN 1
+/* The stack reserved in SRAM next to the arena (emit-c's --stack default and the linker
+ * script's _stack_size); a multiple of 8, the AAPCS stack alignment. */
+#define COST_STACK_BYTES 8192
+/* The emitted linker script places .bss (the arena) in whole 4-byte words. */
+#define COST_RAM_ALIGN 4
+
+/* The kernels of int8_ref.h a model calls; an op calls one (cost_op_kernel). */
+enum cost_kernel { COST_K_PW, COST_K_PW_T2, COST_K_DW, COST_K_GAP, COST_K_SCALE, COST_K_ADD,
+		   COST_NKERNELS };
+#define COST_RQ_BYTES 28  /* struct lmq_rq of a conv: 4 pointers, 3 int32 */
+#define COST_ADD_BYTES 15 /* a residual add's 3 int32 multipliers and 3 int8 shifts */
+#define COST_RUN_BYTES 128 /* NAME_run's frame: input copy, argmax, prologue */
+
+struct cost {
+	int64_t macs, params, flash_bytes;
+	int64_t flash_code_bytes; /* the code part of flash_bytes */
+	int64_t flash_params_bytes; /* the parameter part (sum of cost_op_flash) */
+	int64_t peak_sram_bytes; /* layer by layer, no reuse */
+	char peak_op[160];
+	int64_t arena_bytes;     /* planned, in place */
+	char arena_op[160];      /* the op where the arena is fullest */
+	int64_t stack_bytes;     /* COST_STACK_BYTES */
+	int64_t sram_bytes;      /* cost_sram_bytes(arena_bytes, stack_bytes) */
+	int64_t block_macs[ARCH_MAX_BLOCKS]; /* MACs per block (for messages) */
+};
+
+/* Counts MACs, params and flash of a graph (either variant: the counts do not depend on
+ * in-place). */
+void cost_count(const struct graph *g, struct cost *c);
+
+/* Parameter flash bytes of one op (weights + per-channel + LUT). */
+int64_t cost_op_flash(const struct g_op *op);
+
+/* The kernel an op calls in the emitted C (int8 weights). */
+enum cost_kernel cost_op_kernel(const struct g_op *op);
+
+/* Flash bytes an op adds beyond its parameters (its struct), and the code of a model that makes
+ * calls[k] calls of each kernel k. */
+int64_t cost_op_struct_bytes(enum cost_kernel k);
+int64_t cost_code_bytes(const int calls[COST_NKERNELS]);
+
+/* SRAM of the emitted program: the arena rounded up to COST_RAM_ALIGN, plus the stack. */
+int64_t cost_sram_bytes(int64_t arena_bytes, int64_t stack_bytes);
+
+/* Everything, including the layer-by-layer peak and the planned arena. Returns 0, or -1 with err
+ * when the planner's self-check fails (a bug). */
+int cost_compute(const struct arch_net *net, struct cost *c, char *err, size_t errlen);
+
+/* Plans the in-place graph: fills t (g->ntensors entries, from graph tensors) and returns the
+ * arena, or -1 with err. emit-c uses this to place its tensors. */
+struct plan_tensor;
+int64_t cost_plan_graph(const struct graph *g, struct plan_tensor *t, char *err, size_t errlen);
+#endif

@@ -1,0 +1,35 @@
+/* bench.h — training throughput: full training steps (forward, loss, backward, SGD update) of
+ * an arch on random data, after a warm-up. Used by mini-train --benchmark. */
+#ifndef LMNAS_BENCH_H
+#define LMNAS_BENCH_H
+#include <stddef.h>
+#include <stdint.h>
+#include <cJSON.h>
+#include "core/arch.h"
+
+struct bench_opts {
+	int steps, warmup;
+	int batch, res_h, res_w, classes;
+	int threads; /* 0: all cores */
+	int peak;    /* also measure the SGEMM peak and the fraction of it the training reaches */
+	uint64_t seed;
+};
+
+/* Runs the benchmark and fills stage with images_per_s, train_gflops (6 x forward MACs per
+ * image), step_ms, steps, batch, resolution, classes, threads, seconds, params,
+ * activation_bytes, rss_kb_after_warmup, rss_kb_end; with peak, also sgemm_peak_gflops and
+ * fraction_of_peak.
+ * Returns 0, or -1 with a reason in err (an arch that does not expand, a non-finite loss). */
+int bench_run(const struct arch *a, const struct bench_opts *o, cJSON *stage, char *err,
+	      size_t errlen);
+
+/* GFLOP/s of the best of a few large SGEMMs on the engine's GEMM path, on the threads set by
+ * net_set_threads (bench_peak.c). */
+double bench_sgemm_gflops(void);
+
+/* Forward multiply-accumulates of one image at o's resolution and classes, or -1. */
+double bench_forward_macs(const struct arch *a, const struct bench_opts *o);
+
+/* Resident set size of this process in KiB (from /proc/self/statm), or -1. */
+long rss_kib(void);
+#endif

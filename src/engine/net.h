@@ -1,0 +1,135 @@
+/* net.h — a trainable network built from an arch (DESIGN.md "Architecture semantics").
+ *
+ * Usage (one training step; nothing is allocated after net_new):
+ *
+ *     struct net *n = net_new(&arch, 32, 32, 100, 128, 0.0f, err, sizeof err);
+ *     net_init_weights(n, seed);                       // or checkpoint_load()
+ *     struct sgd *opt = sgd_new(n->nparams, 0.9f, 5e-4f, 1);
+ *     net_forward(n, images, B, 1);                    // images: [B][C][H][W] float, NCHW
+ *     double loss = net_loss(n, labels, B);            // softmax CE, fills net_dlogits()
+ *     net_backward(n, B);                              // fills n->grads
+ *     sgd_step(opt, n->params, n->grads, n->nparams, lr);
+ *
+ * For another loss (distillation), fill net_dlogits(n) ([B][classes], d loss / d logits) yourself
+ * after net_forward, then call net_backward. Inference: net_forward(n, images, B, 0) returns the
+ * logits [B][classes] using the BN running statistics and no dropout.
+ *
+ * Memory: one flat parameter buffer (params), one flat gradient buffer (grads, same layout), one
+ * flat buffer of BN running statistics (bufs), and every activation and its gradient
+ * preallocated for max_batch images, NHWC. Layouts inside params are PyTorch's except depthwise
+ * weights, kept as [k][k][C] (checkpoint.c converts from/to [C][1][k][k]).
+ *
+ * Threads: OpenMP only (net_set_threads); OpenBLAS runs single-threaded inside the OpenMP threads. */
+#ifndef LMNAS_NET_H
+#define LMNAS_NET_H
+#include <stddef.h>
+#include <stdint.h>
+#include "core/arch.h"
+#include "cost/graph.h"
+#include "engine/nn_conv.h"
+#include "engine/nn_se.h"
+
+/* The training ops: graph.h's op list with BN apart from its conv, the SE ops as one, and the
+ * head's dropout. */
+enum net_op_kind {
+	NOP_CONV1X1, NOP_DW, NOP_BN, NOP_SE, NOP_ADD, NOP_GAP, NOP_DROPOUT, NOP_LINEAR
+};
+
+/* An activation: per image h*w*c floats, NHWC. */
+struct net_tensor {
+	int h, w, c;
+	size_t per_image;
+	float *val, *grad; /* [max_batch][h][w][c]; grad NULL for the network input */
+};
+
+/* One operation: out = f(in[, in2]) with parameters at offsets into params/grads. */
+struct net_op {
+	enum net_op_kind kind;
+	int in, in2, out;          /* tensor indices (in2: second operand of NOP_ADD) */
+	int accum, accum2;         /* backward adds into in's (in2's) gradient instead of writing */
+	size_t w, b, w2, b2;       /* parameter offsets: weight/gamma, bias/beta, SE second conv */
+	size_t rmean, rvar;        /* BN running statistics: offsets into bufs */
+	int bn;                    /* BN index (num_batches_tracked) */
+	int cin, cout, se_ch;
+	struct dw_shape dws;       /* NOP_DW (N set per call; max_batch at build) */
+	struct dw_work dwwork;     /* NOP_DW scratch for the fast kernels */
+	int bn_act;                /* NOP_BN: the activation fused after it (enum act) or BN_NO_ACT */
+	float *mean, *invstd;      /* NOP_BN saved statistics [C] */
+	struct se_saved se;        /* NOP_SE saved values */
+	float *mask;               /* NOP_DROPOUT [max_batch][C] */
+};
+
+/* A named tensor of the checkpoint (PyTorch's state_dict name and shape). */
+struct net_entry {
+	char name[80];      /* graph_tensor_name(module, part) */
+	char module[48];    /* the PyTorch module it belongs to (graph.h: an op's conv or bn) */
+	enum pt_tensor part;
+	int is_buffer;      /* 0: params/grads, 1: bufs (running_mean/var) */
+	size_t off, numel;
+	int ndim;
+	int64_t shape[4];
+	int dw_layout;      /* stored as [k][k][C]; PyTorch's is [C][1][k][k] */
+	int bn;             /* for running_var entries: the BN index, else -1 */
+};
+
+struct net {
+	struct arch arch;
+	struct arch_net an;
+	int max_batch;
+	float dropout;
+	uint64_t rng;
+
+	float *params, *grads;
+	size_t nparams;
+	float *bufs;
+	size_t nbufs;
+	int64_t *batches_tracked; /* per BN */
+	int nbn;
+
+	struct net_entry *entries;
+	int nentries;
+	struct net_tensor *t;
+	int nt;
+	struct net_op *ops;
+	int nops;
+	int logits; /* tensor index of the logits */
+	struct pw_work pwwork; /* conv1x1 weight-gradient scratch, shared by every conv1x1 */
+};
+
+/* Builds the network of the arch's op list (graph.h) for in_h x in_w inputs, classes outputs, up
+ * to max_batch images, dropout p before the classifier. Returns NULL with a reason in err.
+ * Parameters are zero: call net_init_weights or load a checkpoint. */
+struct net *net_new(const struct arch *a, int in_h, int in_w, int classes, int max_batch,
+		    float dropout, char *err, size_t errlen);
+void net_free(struct net *n);
+
+/* The reference's init: convs kaiming-normal (fan_out, relu), BN γ=1 β=0, running mean 0 var 1,
+ * Linear N(0, 0.01) bias 0, conv biases 0. */
+void net_init_weights(struct net *n, uint64_t seed);
+
+/* Forward over batch images [batch][C][H][W] (NCHW, as the datasets store them). train = 1: batch
+ * statistics (running statistics updated), dropout on; train = 0: inference. Returns the logits
+ * [batch][classes], valid until the next call. */
+const float *net_forward(struct net *n, const float *images, int batch, int train);
+
+/* Mean softmax cross-entropy of the last forward's logits; writes d loss/d logits. Returns NAN
+ * for a label outside [0, classes). */
+double net_loss(struct net *n, const int *labels, int batch);
+/* The gradient of the loss w.r.t. the logits, [batch][classes], read by net_backward. */
+float *net_dlogits(struct net *n);
+/* Backward through the last (training) forward; writes every parameter gradient to grads. */
+void net_backward(struct net *n, int batch);
+
+/* The entry called name, or NULL. */
+const struct net_entry *net_find(const struct net *n, const char *name);
+/* Activation bytes held for max_batch (values and gradients). */
+size_t net_activation_bytes(const struct net *n);
+/* Sets the OpenMP thread count (0: all cores) and keeps OpenBLAS single-threaded (the GEMMs
+ * are split across the OpenMP threads: one thread pool). Call before the first net_forward. */
+void net_set_threads(int threads);
+/* OpenMP threads that spin while waiting steal this 2-core machine's time from the working ones
+ * (a training step measured 10x slower). libgomp reads OMP_WAIT_POLICY only at start-up, so a
+ * program calls this first thing in main: unless OMP_WAIT_POLICY is set, it sets it to passive
+ * and re-executes itself (argv unchanged). */
+void net_passive_threads(char **argv);
+#endif

@@ -1,0 +1,504 @@
+/* nn_conv.c — pointwise (GEMM) and depthwise convolutions, NHWC. See nn_conv.h. */
+/* Full vectorisation (-O2 vectorises only the cheapest loops); the Makefile stays at -O2. */
+#pragma GCC optimize("O3")
+#include "engine/nn_conv.h"
+
+#include <cblas.h>
+#include <omp.h>
+#include <string.h>
+
+/* C[M][N] = op(A)[M][K] · op(B)[K][N] + beta·C, split by rows of C across the OpenMP threads,
+ * each calling single-threaded OpenBLAS (one thread pool in the process: net_set_threads keeps
+ * OpenBLAS at one thread so its workers never compete with OpenMP's). */
+static void gemm_part(int trans_a, int trans_b, int r0, int r1, int N, int K, const float *A,
+		      int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+	if (r1 > r0)
+		cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+			    trans_b ? CblasTrans : CblasNoTrans, r1 - r0, N, K, 1.0f,
+			    trans_a ? A + r0 : A + (size_t)r0 * lda, lda, B, ldb, beta,
+			    C + (size_t)r0 * ldc, ldc);
+}
+
+/* Parallel regions always use the whole team (never num_threads(k) with a varying k: libgomp
+ * allocates a new team each time the size changes); small problems run serially instead. */
+void gemm_rows(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda,
+	       const float *B, int ldb, float beta, float *C, int ldc)
+{
+	int threads = omp_get_max_threads();
+	if (threads == 1 || M < 8 * threads || (long)M * N * K < 200000) {
+		gemm_part(trans_a, trans_b, 0, M, N, K, A, lda, B, ldb, beta, C, ldc);
+		return;
+	}
+	#pragma omp parallel
+	{
+		int t = omp_get_thread_num(), nt = omp_get_num_threads();
+		int step = (M + nt - 1) / nt;
+		step = (step + 7) / 8 * 8;
+		int r0 = t * step < M ? t * step : M, r1 = r0 + step < M ? r0 + step : M;
+		gemm_part(trans_a, trans_b, r0, r1, N, K, A, lda, B, ldb, beta, C, ldc);
+	}
+}
+
+/* y[M][cout] = x[M][cin] · w[cout][cin]ᵀ */
+void conv1x1_forward(float *y, const float *x, const float *w, int M, int cin, int cout)
+{
+	gemm_rows(0, 1, M, cout, cin, x, cin, w, cin, 0.0f, y, cout);
+}
+
+size_t pw_work_floats(int cin, int cout, int threads)
+{
+	return (size_t)cin * cout * (threads > 1 ? threads - 1 : 1);
+}
+
+/* dw[cout][cin] = dy[M][cout]ᵀ · x[M][cin], thread t summing pixels [M·t/nt, M·(t+1)/nt) into
+ * dw (t = 0) or its part of work, then the parts added into dw. */
+static void weight_grad_split_pixels(float *dw, const float *dy, const float *x, int M, int cin,
+				     int cout, const struct pw_work *work)
+{
+	const size_t len = (size_t)cout * cin;
+	#pragma omp parallel
+	{
+		int t = omp_get_thread_num(), nt = omp_get_num_threads();
+		int m0 = (int)((long)M * t / nt), m1 = (int)((long)M * (t + 1) / nt);
+		float *dst = t == 0 ? dw : work->buf + (size_t)(t - 1) * len;
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cout, cin, m1 - m0, 1.0f,
+			    dy + (size_t)m0 * cout, cout, x + (size_t)m0 * cin, cin, 0.0f, dst, cin);
+		#pragma omp barrier
+		#pragma omp for schedule(static)
+		for (size_t i = 0; i < len; i++)
+			for (int u = 1; u < nt; u++)
+				dw[i] += work->buf[(size_t)(u - 1) * len + i];
+	}
+}
+
+/* dw[cout][cin] = dyᵀ · x;  dx[M][cin] (+)= dy[M][cout] · w[cout][cin] */
+void conv1x1_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+		      int M, int cin, int cout, int accum, const struct pw_work *work)
+{
+	int threads = omp_get_max_threads();
+	if (work && threads > 1 && threads <= work->threads && M >= 64 * threads)
+		weight_grad_split_pixels(dw, dy, x, M, cin, cout, work);
+	else
+		gemm_rows(1, 0, cout, cin, M, dy, cout, x, cin, 0.0f, dw, cin);
+	if (dx)
+		gemm_rows(0, 0, M, cin, cout, dy, cout, w, cin, accum ? 1.0f : 0.0f, dx, cin);
+}
+
+void conv1x1_forward_ref(float *y, const float *x, const float *w, int M, int cin, int cout)
+{
+	for (int m = 0; m < M; m++)
+		for (int o = 0; o < cout; o++) {
+			float s = 0;
+			for (int i = 0; i < cin; i++)
+				s += x[(size_t)m * cin + i] * w[(size_t)o * cin + i];
+			y[(size_t)m * cout + o] = s;
+		}
+}
+
+void conv1x1_backward_ref(float *dx, float *dw, const float *dy, const float *x, const float *w,
+			  int M, int cin, int cout, int accum)
+{
+	for (int o = 0; o < cout; o++)
+		for (int i = 0; i < cin; i++) {
+			float s = 0;
+			for (int m = 0; m < M; m++)
+				s += dy[(size_t)m * cout + o] * x[(size_t)m * cin + i];
+			dw[(size_t)o * cin + i] = s;
+		}
+	if (!dx)
+		return;
+	for (int m = 0; m < M; m++)
+		for (int i = 0; i < cin; i++) {
+			float s = 0;
+			for (int o = 0; o < cout; o++)
+				s += dy[(size_t)m * cout + o] * w[(size_t)o * cin + i];
+			dx[(size_t)m * cin + i] = accum ? dx[(size_t)m * cin + i] + s : s;
+		}
+}
+
+/* Backward for channels [c0, c1) over the whole batch: dx (+)= Σ w·dy, dw = Σ x·dy. */
+static void dw_backward_chunk(float *restrict dx, float *restrict dw, const float *restrict dy,
+			      const float *restrict x, const float *restrict w,
+			      const struct dw_shape *s, int accum, int c0, int c1)
+{
+	const int C = s->C, k = s->k;
+	for (int t = 0; t < k * k; t++)
+		for (int c = c0; c < c1; c++)
+			dw[(size_t)t * C + c] = 0;
+	if (dx && !accum)
+		for (size_t p = 0; p < (size_t)s->N * s->H * s->W; p++)
+			for (int c = c0; c < c1; c++)
+				dx[p * C + c] = 0;
+	for (int n = 0; n < s->N; n++)
+		for (int oy = 0; oy < s->OH; oy++)
+			for (int ox = 0; ox < s->OW; ox++) {
+				const float *restrict g =
+					dy + (((size_t)n * s->OH + oy) * s->OW + ox) * C;
+				for (int ky = 0; ky < k; ky++) {
+					int iy = oy * s->stride - s->pad + ky;
+					if (iy < 0 || iy >= s->H)
+						continue;
+					for (int kx = 0; kx < k; kx++) {
+						int ix = ox * s->stride - s->pad + kx;
+						if (ix < 0 || ix >= s->W)
+							continue;
+						size_t xo = (((size_t)n * s->H + iy) * s->W + ix) * C;
+						size_t wo = ((size_t)ky * k + kx) * C;
+						const float *restrict xi = x + xo;
+						float *restrict dwk = dw + wo;
+						for (int c = c0; c < c1; c++)
+							dwk[c] += xi[c] * g[c];
+						if (dx) {
+							float *restrict dxi = dx + xo;
+							const float *restrict wk = w + wo;
+							for (int c = c0; c < c1; c++)
+								dxi[c] += wk[c] * g[c];
+						}
+					}
+				}
+			}
+}
+
+void depthwise_forward_ref(float *y, const float *x, const float *w, const struct dw_shape *s)
+{
+	for (int n = 0; n < s->N; n++)
+		for (int oy = 0; oy < s->OH; oy++)
+			for (int ox = 0; ox < s->OW; ox++)
+				for (int c = 0; c < s->C; c++) {
+					float acc = 0;
+					for (int ky = 0; ky < s->k; ky++)
+						for (int kx = 0; kx < s->k; kx++) {
+							int iy = oy * s->stride - s->pad + ky;
+							int ix = ox * s->stride - s->pad + kx;
+							if (iy < 0 || iy >= s->H || ix < 0 || ix >= s->W)
+								continue;
+							acc += x[(((size_t)n * s->H + iy) * s->W + ix) * s->C + c] *
+							       w[((size_t)ky * s->k + kx) * s->C + c];
+						}
+					y[(((size_t)n * s->OH + oy) * s->OW + ox) * s->C + c] = acc;
+				}
+}
+
+void depthwise_backward_ref(float *dx, float *dw, const float *dy, const float *x, const float *w,
+			    const struct dw_shape *s, int accum)
+{
+	dw_backward_chunk(dx, dw, dy, x, w, s, accum, 0, s->C);
+}
+
+/* ---- fast depthwise ----
+ * Two families, both threaded over output rows (forward) or images (backward, each thread with
+ * its own partial weight gradient, folded into dw at the end):
+ *  - stride 1 with fewer than DW_REP_MAX_C channels: for one output row and one tap (ky, kx),
+ *    the output pixels whose input is inside the image form a contiguous range [lo, hi), and
+ *    y[ox][c] += x[ox + kx - pad][c]·w[ky][kx][c] is one flat loop over (ox, c) with the weights
+ *    replicated along the row (wrep: [k·k][OW·C]), so it vectorises however few channels there
+ *    are; the partial weight gradient is [k·k][OW·C] too;
+ *  - everything else: register-blocked sums over lists of taps (taps_dot below), partial weight
+ *    gradient [k·k][C].
+ * The inner kernels are also compiled for AVX2 + FMA (x86-64-v3), chosen at load time where the
+ * CPU has them. */
+
+size_t dw_work_floats(const struct dw_shape *s, int threads)
+{
+	size_t per = (size_t)s->k * s->k * s->OW * s->C;
+	return per * (1 + (size_t)threads);
+}
+
+/* Output columns [lo, hi) whose input column ox·stride - pad + kx lies in [0, W). */
+static void ox_range(const struct dw_shape *s, int kx, int *lo, int *hi)
+{
+	int off = kx - s->pad;
+	int l = off < 0 ? (-off + s->stride - 1) / s->stride : 0;
+	int h = s->W - 1 - off < 0 ? 0 : (s->W - 1 - off) / s->stride + 1;
+	*lo = l;
+	*hi = h < s->OW ? h : s->OW;
+}
+
+static void build_wrep(float *wrep, const float *w, const struct dw_shape *s)
+{
+	size_t owc = (size_t)s->OW * s->C;
+	for (int t = 0; t < s->k * s->k; t++)
+		for (int ox = 0; ox < s->OW; ox++)
+			memcpy(wrep + t * owc + (size_t)ox * s->C, w + (size_t)t * s->C,
+			       sizeof(float) * s->C);
+}
+
+/* ---- register-blocked depthwise (every stride; stride 1 from DW_REP_MAX_C channels up) ----
+ * Each sum is a short list of pairs of channel vectors: y[ox] = Σ_taps x·w (forward),
+ * dx[ix] = Σ_taps dy·w and dw[tap] += Σ_ox x·dy (backward). taps_dot adds a list up with the
+ * channel vectors held in registers, so each product costs two loads and no store. */
+#define DW_MAX_TAPS 225 /* 15 x 15, arch.h's largest kernel */
+#define DW_REP_MAX_C 32 /* stride 1 below this many channels: the replicated-weight kernels */
+#define DW_PIXELS 64    /* output pixels per list in the weight gradient */
+
+/* 8 floats at any float-aligned address, allowed to alias float arrays: *(vec8 *)p reads or
+ * writes p[0..7] as one vector. */
+typedef float vec8 __attribute__((vector_size(32), aligned(4), may_alias));
+
+/* out[c0 .. c0 + 8·nv) = Σ_i a[aoff[i] + c]·b[boff[i] + c], written (add 0) or added (add 1),
+ * nv (1 to 4) vectors of 8 channels summed side by side in registers. */
+static inline __attribute__((always_inline)) void
+taps_dot_vectors(float *restrict out, const float *restrict a, const size_t *aoff,
+		 const float *restrict b, const size_t *boff, int n, int c0, int add, int nv)
+{
+	vec8 s[4] = {{0}};
+	for (int i = 0; i < n; i++) {
+		const float *pa = a + aoff[i] + c0, *pb = b + boff[i] + c0;
+		for (int v = 0; v < nv; v++)
+			s[v] += *(const vec8 *)(pa + 8 * v) * *(const vec8 *)(pb + 8 * v);
+	}
+	for (int v = 0; v < nv; v++) {
+		if (add)
+			s[v] += *(const vec8 *)(out + c0 + 8 * v);
+		*(vec8 *)(out + c0 + 8 * v) = s[v];
+	}
+}
+
+/* out[c] = Σ_i a[aoff[i] + c]·b[boff[i] + c] for c in [0, C), written (add 0) or added (add 1):
+ * 32 channels at a time (four independent sums keep the multiply-adds flowing), then 16, 8, 1. */
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+static void taps_dot(float *restrict out, const float *restrict a, const size_t *aoff,
+		     const float *restrict b, const size_t *boff, int n, int C, int add)
+{
+	int c = 0;
+	for (; c + 32 <= C; c += 32)
+		taps_dot_vectors(out, a, aoff, b, boff, n, c, add, 4);
+	for (; c + 16 <= C; c += 16)
+		taps_dot_vectors(out, a, aoff, b, boff, n, c, add, 2);
+	for (; c + 8 <= C; c += 8)
+		taps_dot_vectors(out, a, aoff, b, boff, n, c, add, 1);
+	for (; c < C; c++) {
+		float s = 0;
+		for (int i = 0; i < n; i++)
+			s += a[aoff[i] + c] * b[boff[i] + c];
+		out[c] = add ? out[c] + s : s;
+	}
+}
+
+/* The taps of output pixel (n, oy, ox) that fall inside the image: offsets into x and w. */
+static int taps_of_output(const struct dw_shape *s, int n, int oy, int ox, size_t *xoff,
+			  size_t *woff)
+{
+	int nt = 0;
+	for (int ky = 0; ky < s->k; ky++) {
+		int iy = oy * s->stride - s->pad + ky;
+		if (iy < 0 || iy >= s->H)
+			continue;
+		for (int kx = 0; kx < s->k; kx++) {
+			int ix = ox * s->stride - s->pad + kx;
+			if (ix < 0 || ix >= s->W)
+				continue;
+			xoff[nt] = (((size_t)n * s->H + iy) * s->W + ix) * s->C;
+			woff[nt++] = ((size_t)ky * s->k + kx) * s->C;
+		}
+	}
+	return nt;
+}
+
+/* The taps through which input pixel (n, iy, ix) reaches an output: offsets into dy and w.
+ * Tap ky reaches output row oy = (iy + pad - ky) / stride when that divides exactly, so the taps
+ * step by stride from the first that does, and each step is one output row further up. */
+static int taps_of_input(const struct dw_shape *s, int n, int iy, int ix, size_t *dyoff,
+			 size_t *woff)
+{
+	const int st = s->stride, ky0 = (iy + s->pad) % st, kx0 = (ix + s->pad) % st;
+	int nt = 0;
+	for (int ky = ky0, oy = (iy + s->pad - ky0) / st; ky < s->k && oy >= 0; ky += st, oy--) {
+		if (oy >= s->OH)
+			continue;
+		for (int kx = kx0, ox = (ix + s->pad - kx0) / st; kx < s->k && ox >= 0;
+		     kx += st, ox--) {
+			if (ox >= s->OW)
+				continue;
+			dyoff[nt] = (((size_t)n * s->OH + oy) * s->OW + ox) * s->C;
+			woff[nt++] = ((size_t)ky * s->k + kx) * s->C;
+		}
+	}
+	return nt;
+}
+
+/* One output row (n, oy): y[ox][c] = Σ_taps x·w. */
+static void dw_row_forward(float *yrow, const float *x, const float *w, const struct dw_shape *s,
+			   int n, int oy)
+{
+	size_t xoff[DW_MAX_TAPS], woff[DW_MAX_TAPS];
+	for (int ox = 0; ox < s->OW; ox++) {
+		int nt = taps_of_output(s, n, oy, ox, xoff, woff);
+		taps_dot(yrow + (size_t)ox * s->C, x, xoff, w, woff, nt, s->C, 0);
+	}
+}
+
+/* Input gradient of image n: dx[iy][ix][c] (+)= Σ_taps dy·w. */
+static void dw_image_backward_dx(float *dx, const float *dy, const float *w,
+				 const struct dw_shape *s, int n, int accum)
+{
+	size_t dyoff[DW_MAX_TAPS], woff[DW_MAX_TAPS];
+	for (int iy = 0; iy < s->H; iy++)
+		for (int ix = 0; ix < s->W; ix++) {
+			int nt = taps_of_input(s, n, iy, ix, dyoff, woff);
+			float *out = dx + (((size_t)n * s->H + iy) * s->W + ix) * s->C;
+			taps_dot(out, dy, dyoff, w, woff, nt, s->C, accum);
+		}
+}
+
+/* Weight gradient of image n, added into part[k·k][C]: Σ_{oy, ox} x·dy per tap. */
+static void dw_image_backward_dw(float *part, const float *dy, const float *x,
+				 const struct dw_shape *s, int n)
+{
+	size_t xoff[DW_PIXELS], dyoff[DW_PIXELS];
+	for (int oy = 0; oy < s->OH; oy++)
+		for (int ky = 0; ky < s->k; ky++) {
+			int iy = oy * s->stride - s->pad + ky;
+			if (iy < 0 || iy >= s->H)
+				continue;
+			for (int kx = 0; kx < s->k; kx++) {
+				int lo, hi;
+				ox_range(s, kx, &lo, &hi);
+				for (int o0 = lo; o0 < hi; o0 += DW_PIXELS) {
+					int m = hi - o0 < DW_PIXELS ? hi - o0 : DW_PIXELS;
+					for (int j = 0; j < m; j++) {
+						int ox = o0 + j, ix = ox * s->stride - s->pad + kx;
+						xoff[j] = (((size_t)n * s->H + iy) * s->W + ix) * s->C;
+						dyoff[j] = (((size_t)n * s->OH + oy) * s->OW + ox) * s->C;
+					}
+					float *p = part + ((size_t)ky * s->k + kx) * s->C;
+					taps_dot(p, x, xoff, dy, dyoff, m, s->C, 1);
+				}
+			}
+		}
+}
+
+/* ---- stride 1, few channels: weights replicated along the row ---- */
+
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+static void dw_row_forward_s1(float *restrict yrow, const float *restrict x,
+			      const float *restrict wrep, const struct dw_shape *s, int n, int oy)
+{
+	const int C = s->C, k = s->k;
+	const size_t owc = (size_t)s->OW * C;
+	memset(yrow, 0, sizeof(float) * owc);
+	for (int ky = 0; ky < k; ky++) {
+		int iy = oy - s->pad + ky;
+		if (iy < 0 || iy >= s->H)
+			continue;
+		const float *restrict xrow = x + ((size_t)n * s->H + iy) * s->W * C;
+		for (int kx = 0; kx < k; kx++) {
+			int lo, hi;
+			ox_range(s, kx, &lo, &hi);
+			const long shift = (long)(kx - s->pad) * C;
+			const float *restrict wr = wrep + ((size_t)ky * k + kx) * owc;
+			for (long j = (long)lo * C; j < (long)hi * C; j++)
+				yrow[j] += xrow[j + shift] * wr[j];
+		}
+	}
+}
+
+void depthwise_forward(float *y, const float *x, const float *w, const struct dw_shape *s,
+		       const struct dw_work *work)
+{
+	if (s->k * s->k > DW_MAX_TAPS) {
+		depthwise_forward_ref(y, x, w, s);
+		return;
+	}
+	const int rows = s->N * s->OH;
+	const int rep = work && s->stride == 1 && s->C < DW_REP_MAX_C;
+	if (rep)
+		build_wrep(work->buf, w, s);
+	#pragma omp parallel for schedule(static)
+	for (int r = 0; r < rows; r++) {
+		int n = r / s->OH, oy = r % s->OH;
+		float *yrow = y + (size_t)r * s->OW * s->C;
+		if (rep)
+			dw_row_forward_s1(yrow, x, work->buf, s, n, oy);
+		else
+			dw_row_forward(yrow, x, w, s, n, oy);
+	}
+}
+
+/* Backward of image n, stride 1 with replicated weights:
+ * dx += Σ w·dy, part[k·k][OW·C] += Σ x·dy. */
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+static void dw_image_backward_rep(float *dx, float *restrict part, const float *dy,
+				  const float *x, const float *wrep, const struct dw_shape *s, int n)
+{
+	const int C = s->C, k = s->k;
+	const size_t owc = (size_t)s->OW * C;
+	for (int oy = 0; oy < s->OH; oy++) {
+		const float *restrict g = dy + ((size_t)n * s->OH + oy) * owc;
+		for (int ky = 0; ky < k; ky++) {
+			int iy = oy - s->pad + ky;
+			if (iy < 0 || iy >= s->H)
+				continue;
+			size_t rowoff = ((size_t)n * s->H + iy) * s->W * C;
+			const float *restrict xrow = x + rowoff;
+			float *restrict dxrow = dx ? dx + rowoff : NULL;
+			for (int kx = 0; kx < k; kx++) {
+				int lo, hi, t = ky * k + kx;
+				ox_range(s, kx, &lo, &hi);
+				const long shift = (long)(kx - s->pad) * C;
+				const float *restrict wr = wrep + t * owc;
+				float *restrict p = part + t * owc;
+				for (long j = (long)lo * C; j < (long)hi * C; j++)
+					p[j] += xrow[j + shift] * g[j];
+				if (dxrow)
+					for (long j = (long)lo * C; j < (long)hi * C; j++)
+						dxrow[j + shift] += wr[j] * g[j];
+			}
+		}
+	}
+}
+
+void depthwise_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+			const struct dw_shape *s, int accum, const struct dw_work *work)
+{
+	/* no scratch, or room for fewer threads than will run, or a kernel beyond the tap lists */
+	if (!work || omp_get_max_threads() > work->threads || s->k * s->k > DW_MAX_TAPS) {
+		depthwise_backward_ref(dx, dw, dy, x, w, s, accum);
+		return;
+	}
+	const int C = s->C, kk = s->k * s->k;
+	const int rep = s->stride == 1 && C < DW_REP_MAX_C;
+	const size_t owc = (size_t)s->OW * C, per = (size_t)kk * owc;
+	const size_t part_len = rep ? per : (size_t)kk * C;
+	if (rep)
+		build_wrep(work->buf, w, s);
+	const size_t img = (size_t)s->H * s->W * C;
+	#pragma omp parallel
+	{
+		int t = omp_get_thread_num(), nt = omp_get_num_threads();
+		float *part = work->buf + per * (1 + (size_t)t);
+		memset(part, 0, sizeof(float) * part_len);
+		int n0 = s->N * t / nt, n1 = s->N * (t + 1) / nt;
+		for (int n = n0; n < n1; n++) {
+			if (!rep) {
+				if (dx)
+					dw_image_backward_dx(dx, dy, w, s, n, accum);
+				dw_image_backward_dw(part, dy, x, s, n);
+				continue;
+			}
+			if (dx && !accum)
+				memset(dx + n * img, 0, sizeof(float) * img);
+			dw_image_backward_rep(dx, part, dy, x, work->buf, s, n);
+		}
+		#pragma omp barrier
+		/* fold: dw[t][c] = Σ_threads Σ_ox part[t][ox][c] */
+		#pragma omp for schedule(static)
+		for (int tap = 0; tap < kk; tap++) {
+			float *restrict d = dw + (size_t)tap * C;
+			for (int c = 0; c < C; c++)
+				d[c] = 0;
+			for (int u = 0; u < nt; u++) {
+				const float *p = work->buf + per * (1 + (size_t)u);
+				if (rep) {
+					for (int ox = 0; ox < s->OW; ox++)
+						for (int c = 0; c < C; c++)
+							d[c] += p[tap * owc + (size_t)ox * C + c];
+				} else {
+					for (int c = 0; c < C; c++)
+						d[c] += p[(size_t)tap * C + c];
+				}
+			}
+		}
+	}
+}

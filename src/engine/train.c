@@ -1,0 +1,1214 @@
+/* train.c — the mini, full and kd recipes. See train.h. */
+#include "engine/train.h"
+#include "engine/augment.h"
+#include "engine/checkpoint.h"
+#include "engine/net.h"
+#include "engine/nn_head.h"
+#include "core/prng.h"
+#include "core/record.h"
+#include "core/safetensors.h"
+#include "engine/sgd.h"
+#include "core/util.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- options ---- */
+
+void train_defaults(struct train_opts *o, enum recipe r)
+{
+	memset(o, 0, sizeof *o);
+	o->recipe = r;
+	o->stage = r == RECIPE_MINI ? "mini" : r == RECIPE_FULL ? "full" : "kd";
+	o->kind = DS_FASHION_MNIST;
+	o->val_split = 0.1;
+	o->batch = 128;
+	o->momentum = 0.9;
+	o->weight_decay = 1e-4;
+	o->nesterov = 1;
+	o->dropout = 0.2f;
+	o->crop_pad = 4;
+	o->hflip = 1;
+	o->seed = 1;
+	o->kd_temperature = 10;
+	o->kd_alpha = 0.4;
+	o->kd_alpha_final = 0.8;
+	o->progress = isatty(2);
+	switch (r) {
+	case RECIPE_MINI: /* 30 epochs, lr 0.5, 10-epoch warm-up, ×0.1 every 10, AutoAugment */
+		o->epochs = 30;
+		o->lr = 0.5;
+		o->schedule = LR_STEP;
+		o->warmup_epochs = 10;
+		o->step_every = 10;
+		o->step_gamma = 0.1;
+		o->autoaugment = 1;
+		o->bn_recalibrate = 20;
+		break;
+	case RECIPE_FULL: /* 120 epochs, warm-up 20 from 0 to 0.5, cosine, MixUp 0.2, AutoAugment */
+		o->epochs = 120;
+		o->lr = 0.5;
+		o->schedule = LR_COSINE;
+		o->warmup_epochs = 20;
+		o->autoaugment = 1;
+		o->mixup_alpha = 0.2;
+		break;
+	case RECIPE_KD: /* 50 epochs of fine-tuning, no MixUp, no AutoAugment */
+		o->epochs = 50;
+		o->lr = 0.05;
+		o->schedule = LR_COSINE;
+		o->warmup_epochs = 0;
+		break;
+	}
+}
+
+void train_finish_opts(struct train_opts *o, int epochs_given, int warmup_given, int step_given)
+{
+	if (!epochs_given)
+		return;
+	/* Keep the schedule's shape for short proxy runs: the paper's 10/30 and 20/120. */
+	double base = o->recipe == RECIPE_MINI ? 30 : o->recipe == RECIPE_FULL ? 120 : 50;
+	if (!warmup_given)
+		o->warmup_epochs = o->warmup_epochs * o->epochs / base;
+	if (!step_given && o->recipe == RECIPE_MINI)
+		o->step_every = o->step_every * o->epochs / base;
+}
+
+double train_lr_at(const struct train_opts *o, int epoch, int step, int steps_per_epoch)
+{
+	double t = epoch + (double)step / steps_per_epoch; /* epochs done before this step */
+	if (t < o->warmup_epochs) {
+		double up = o->lr * (epoch * (double)steps_per_epoch + step + 1) /
+			    (o->warmup_epochs * steps_per_epoch);
+		return up < o->lr ? up : o->lr;
+	}
+	if (o->schedule == LR_STEP) {
+		int k = o->step_every > 0 ? (int)floor((t - o->warmup_epochs) / o->step_every + 1e-9) : 0;
+		return o->lr * pow(o->step_gamma, k < 0 ? 0 : k);
+	}
+	double span = o->epochs - o->warmup_epochs;
+	double p = span > 0 ? (t - o->warmup_epochs) / span : 1;
+	return 0.5 * o->lr * (1 + cos(M_PI * (p > 1 ? 1 : p)));
+}
+
+double train_kd_alpha(const struct train_opts *o, int epoch)
+{
+	double a = o->kd_alpha;
+	for (int e = 1; e <= epoch; e++)
+		a += (o->kd_alpha_final - a) * e / o->epochs;
+	return a;
+}
+
+int train_id_plain(const char *id)
+{
+	size_t n = strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
+	return id[0] && id[0] != '.' && !id[n] && n <= 64;
+}
+
+void train_out_path(const char *tmpl, const char *id, char *buf, size_t n)
+{
+	const char *at = strstr(tmpl, "{id}");
+	if (!at)
+		snprintf(buf, n, "%s", tmpl);
+	else
+		snprintf(buf, n, "%.*s%s%s", (int)(at - tmpl), tmpl, id ? id : "noid", at + 4);
+}
+
+/* ---- signals ---- */
+
+volatile sig_atomic_t train_stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	train_stop_requested = 1;
+}
+
+void train_install_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* ---- data ---- */
+
+static int load_teacher_logits(const char *path, struct train_data *td, int classes, char *err,
+			       size_t errlen)
+{
+	struct st_file f;
+	if (st_open(path, &f, err, errlen))
+		return -1;
+	int64_t shape[2] = {td->train.n, classes > 0 ? classes : -1};
+	const struct st_tensor *t = st_expect(&f, "logits", ST_F32, 2, shape, err, errlen);
+	if (!t) {
+		st_close(&f);
+		return -1;
+	}
+	td->teacher_classes = (int)t->shape[1];
+	td->teacher_logits = xmalloc(t->nbytes);
+	memcpy(td->teacher_logits, t->data, t->nbytes);
+	st_close(&f);
+	for (size_t i = 0; i < (size_t)t->numel; i++)
+		if (!isfinite(td->teacher_logits[i])) {
+			free(td->teacher_logits);
+			td->teacher_logits = NULL;
+			return fail(err, errlen, "%s: tensor logits: element %zu is not finite", path, i);
+		}
+	return 0;
+}
+
+int train_data_load(const struct train_opts *o, struct train_data *td, char *err, size_t errlen)
+{
+	memset(td, 0, sizeof *td);
+	int files = o->kind == DS_FOLDER || o->kind == DS_CSV; /* image files: stored at --resolution */
+	if (files && !o->data)
+		return fail(err, errlen, "--dataset %s needs --data PATH", dataset_kind_name(o->kind));
+	if (files ? dataset_load_images(o->kind, o->data, o->res_h, o->res_w, NULL, &td->train, err,
+					errlen)
+		  : dataset_load(o->kind, o->data, SPLIT_TRAIN, &td->train, err, errlen))
+		return -1;
+	if (!td->train.labels) {
+		dataset_free(&td->train);
+		return fail(err, errlen, "%s: the training set has no labels", o->data ? o->data : "data");
+	}
+	int own_file = o->kind == DS_SAFETENSORS || files; /* the test split is its own file */
+	if (!own_file || o->test_data) {
+		const char *tp = own_file ? o->test_data : o->data;
+		if (files ? dataset_load_images(o->kind, tp, 0, 0, &td->train, &td->test, err, errlen)
+			  : dataset_load(o->kind, tp, SPLIT_TEST, &td->test, err, errlen)) {
+			dataset_free(&td->train);
+			return -1;
+		}
+		td->have_test = td->test.labels != NULL;
+	}
+	if (dataset_split_val(td->train.n, o->val_split, o->train_limit, o->seed, &td->split)) {
+		train_data_free(td);
+		return fail(err, errlen, "cannot split %d training images with --val-split %g", td->train.n,
+			    o->val_split);
+	}
+	if (o->teacher_logits &&
+	    load_teacher_logits(o->teacher_logits, td, o->classes ? o->classes : td->train.classes,
+				err, errlen)) {
+		train_data_free(td);
+		return -1;
+	}
+	return 0;
+}
+
+void train_data_free(struct train_data *td)
+{
+	dataset_free(&td->train);
+	dataset_free(&td->test);
+	index_split_free(&td->split);
+	free(td->teacher_logits);
+	memset(td, 0, sizeof *td);
+}
+
+/* ---- losses (mean over the batch; write d loss / d logits) ---- */
+
+/* p = softmax(z / T) */
+static void softmax_t(const float *z, int n, double T, double *p)
+{
+	double m = z[0];
+	for (int i = 1; i < n; i++)
+		m = z[i] > m ? z[i] : m;
+	double s = 0;
+	for (int i = 0; i < n; i++)
+		s += p[i] = exp((z[i] - m) / T);
+	for (int i = 0; i < n; i++)
+		p[i] /= s;
+}
+
+double train_loss_mix(const float *logits, float *dlogits, const int32_t *ya, const int32_t *yb,
+		      double lam, int B, int C, double *p)
+{
+	double loss = 0;
+	for (int i = 0; i < B; i++) {
+		const float *z = logits + (size_t)i * C;
+		softmax_t(z, C, 1.0, p);
+		loss += -lam * log(p[ya[i]] + 1e-30) - (1 - lam) * log(p[yb[i]] + 1e-30);
+		for (int k = 0; k < C; k++)
+			dlogits[(size_t)i * C + k] =
+				(float)((p[k] - lam * (k == ya[i]) - (1 - lam) * (k == yb[i])) / B);
+	}
+	return loss / B;
+}
+
+double train_loss_kd(const float *logits, float *dlogits, const int32_t *y, const float *tlogits,
+		     double alpha, double T, int B, int C, double *p, double *ps, double *pt)
+{
+	double loss = 0;
+	for (int i = 0; i < B; i++) {
+		const float *z = logits + (size_t)i * C, *zt = tlogits + (size_t)i * C;
+		softmax_t(z, C, 1.0, p);
+		softmax_t(z, C, T, ps);
+		softmax_t(zt, C, T, pt);
+		double kl = 0;
+		for (int k = 0; k < C; k++)
+			if (pt[k] > 0)
+				kl += pt[k] * (log(pt[k]) - log(ps[k] + 1e-30));
+		loss += alpha * -log(p[y[i]] + 1e-30) + (1 - alpha) * T * T * kl;
+		for (int k = 0; k < C; k++)
+			dlogits[(size_t)i * C + k] = (float)((alpha * (p[k] - (k == y[i])) +
+							      (1 - alpha) * T * (ps[k] - pt[k])) / B);
+	}
+	return loss / B;
+}
+
+/* ---- evaluation ---- */
+
+/* Top-1 accuracy of n over images idx[0..count) (no augmentation, inference mode). */
+static double evaluate(struct net *n, const struct dataset *d, const int *idx, int count, int H,
+		       int W, int Cin, int B, float *x, int32_t *y)
+{
+	int correct = 0, C = n->an.classes;
+	for (int at = 0; at < count; at += B) {
+		int b = count - at < B ? count - at : B;
+		dataset_batch_nchw(d, idx + at, b, H, W, Cin, NULL, NULL, x, y);
+		const float *logits = net_forward(n, x, b, 0);
+		for (int i = 0; i < b; i++)
+			correct += logits_argmax(logits + (size_t)i * C, C) == y[i];
+	}
+	return count ? (double)correct / count : 0;
+}
+
+/* ---- progress ---- */
+
+static void progress_bar(const struct train_opts *o, int epoch, int step, int steps, double loss,
+			 double acc, double ips)
+{
+	if (o->quiet || !o->progress)
+		return;
+	int width = 24, filled = (int)((double)(step + 1) / steps * width);
+	char bar[32];
+	for (int i = 0; i < width; i++)
+		bar[i] = i < filled ? '#' : '.';
+	bar[width] = 0;
+	fprintf(stderr, "\r%s: epoch %d/%d [%s] loss %.4f acc %5.2f%% %.0f img/s ", util_progname,
+		epoch + 1, o->epochs, bar, loss, 100 * acc, ips);
+	fflush(stderr);
+}
+
+static void progress_epoch(const struct train_opts *o, int epoch, double loss, double acc,
+			   double lr, double ips, double secs, double alpha)
+{
+	if (o->quiet)
+		return;
+	if (o->progress)
+		fputc('\r', stderr);
+	fprintf(stderr, "%s: epoch %d/%d loss %.4f acc %.2f%% lr %.4g", util_progname, epoch + 1,
+		o->epochs, loss, 100 * acc, lr);
+	if (o->recipe == RECIPE_KD)
+		fprintf(stderr, " alpha %.4f", alpha);
+	fprintf(stderr, " %.0f img/s %.1fs%s\n", ips, secs, o->progress ? "          " : "");
+}
+
+struct run {
+	const struct train_opts *o;
+	struct train_data *td;
+	struct net *n, *teacher;
+	int H, W, Cin, C; /* the input size and class count in effect (options, then the record) */
+	float dropout;
+	char arch_id[17];
+	char *norm_json, *names_json; /* the data's metadata (dataset_norm_json); names may be NULL */
+	char resize[96];              /* how the images reach H×W */
+	float *x;        /* [batch][Cin][H][W] */
+	int32_t *y, *yb; /* [batch] */
+	float *tlog;     /* [batch][C] teacher logits */
+	double *p, *ps, *pt;
+};
+
+/* ---- resume state: PATH.state ----
+ *
+ * PATH.state is self-contained: the network's tensors (as in the checkpoint), the momentum buffer
+ * ("resume.momentum"), and in __metadata__ the epochs done, the SGD step count, both RNGs, the
+ * seconds so far, the arch id and every option that changes the result ("option --lr": "0.5").
+ * It is renamed into place before the checkpoint, so a kill between the two renames leaves a
+ * state at least as new as the checkpoint; --resume continues from the state alone and says so
+ * when the checkpoint holds another epoch. */
+
+#define RUN_OPTIONS 32
+struct run_option {
+	char key[40];   /* "option --lr" */
+	char value[96];
+};
+
+static void state_path(const char *out, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s.state", out);
+}
+
+static void add_option(struct run_option *list, int *n, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void add_option(struct run_option *list, int *n, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	snprintf(list[*n].key, sizeof list[*n].key, "option %s", name);
+	va_start(ap, fmt);
+	vsnprintf(list[*n].value, sizeof list[*n].value, fmt, ap);
+	va_end(ap);
+	(*n)++;
+}
+
+/* The options that change the result, as they are in effect for this run. Returns the count. */
+static int run_options(const struct run *r, struct run_option *list)
+{
+	const struct train_opts *o = r->o;
+	const struct dataset *d = &r->td->train;
+	int n = 0;
+	add_option(list, &n, "--dataset", "%s", dataset_kind_name(o->kind));
+	add_option(list, &n, "--data", "%d images %dx%dx%d", d->n, d->h, d->w, d->c);
+	add_option(list, &n, "--val-split", "%.15g", o->val_split);
+	add_option(list, &n, "--train-limit", "%ld", o->train_limit);
+	add_option(list, &n, "--resolution", "%dx%d", r->H, r->W);
+	add_option(list, &n, "--classes", "%d", r->C);
+	add_option(list, &n, "--dropout", "%.7g", r->dropout);
+	add_option(list, &n, "--epochs", "%d", o->epochs);
+	add_option(list, &n, "--batch", "%d", o->batch);
+	add_option(list, &n, "--lr", "%.15g", o->lr);
+	add_option(list, &n, "--momentum", "%.15g", o->momentum);
+	add_option(list, &n, "--weight-decay", "%.15g", o->weight_decay);
+	add_option(list, &n, "--no-nesterov", "%s", o->nesterov ? "off (Nesterov)" : "on");
+	add_option(list, &n, "--schedule", "%s", o->schedule == LR_STEP ? "step" : "cosine");
+	add_option(list, &n, "--warmup-epochs", "%.15g", o->warmup_epochs);
+	add_option(list, &n, "--step-every", "%.15g", o->step_every);
+	add_option(list, &n, "--step-gamma", "%.15g", o->step_gamma);
+	add_option(list, &n, "--crop-pad", "%d", o->crop_pad);
+	add_option(list, &n, "--no-flip", "%s", o->hflip ? "off (flips)" : "on");
+	add_option(list, &n, "--autoaugment", "%s", o->autoaugment ? "on" : "off");
+	add_option(list, &n, "--mixup", "%.15g", o->mixup_alpha);
+	add_option(list, &n, "--seed", "%" PRIu64, o->seed);
+	add_option(list, &n, "--bn-recalibrate", "%d", o->bn_recalibrate);
+	if (o->recipe == RECIPE_KD) {
+		add_option(list, &n, "--teacher", "%s", o->teacher ? o->teacher : "(none)");
+		add_option(list, &n, "--teacher-logits", "%s",
+			   o->teacher_logits ? o->teacher_logits : "(none)");
+		add_option(list, &n, "--temperature", "%.15g", o->kd_temperature);
+		add_option(list, &n, "--alpha", "%.15g", o->kd_alpha);
+		add_option(list, &n, "--alpha-final", "%.15g", o->kd_alpha_final);
+	}
+	return n;
+}
+
+/* The metadata both files carry: recipe, epochs done, arch id and the options, as a
+ * NULL-terminated key, value list in meta[] (room for 2 * (RUN_OPTIONS + 11) + 1 entries).
+ * Returns the number of entries written (before the NULL). */
+static int run_meta(const struct run *r, const struct run_option *opts, int nopts,
+		    const char *epochs_done, const char **meta)
+{
+	int k = 0;
+	meta[k++] = "recipe";
+	meta[k++] = r->o->stage;
+	meta[k++] = "epochs_done";
+	meta[k++] = epochs_done;
+	meta[k++] = "arch_id";
+	meta[k++] = r->arch_id;
+	meta[k++] = "normalisation";
+	meta[k++] = r->norm_json;
+	meta[k++] = "resize";
+	meta[k++] = r->resize;
+	if (r->names_json) {
+		meta[k++] = "class_names";
+		meta[k++] = r->names_json;
+	}
+	for (int i = 0; i < nopts; i++) {
+		meta[k++] = opts[i].key;
+		meta[k++] = opts[i].value;
+	}
+	meta[k] = NULL;
+	return k;
+}
+
+static int state_save(const struct run *r, const char *out, const struct sgd *opt,
+		      const struct prng *rng, int epochs_done, double seconds, char *err,
+		      size_t errlen)
+{
+	char path[4200], ed[32], steps[32], prng_text[80], drng[32], secs[40];
+	struct run_option opts[RUN_OPTIONS];
+	const char *meta[2 * (RUN_OPTIONS + 11) + 1];
+	state_path(out, path, sizeof path);
+	snprintf(ed, sizeof ed, "%d", epochs_done);
+	snprintf(steps, sizeof steps, "%ld", opt->steps);
+	snprintf(prng_text, sizeof prng_text, "%016" PRIx64 " %016" PRIx64 " %016" PRIx64 " %016" PRIx64,
+		 rng->s[0], rng->s[1], rng->s[2], rng->s[3]);
+	snprintf(drng, sizeof drng, "%016" PRIx64, r->n->rng);
+	snprintf(secs, sizeof secs, "%.17g", seconds);
+	int nopts = run_options(r, opts);
+	int k = run_meta(r, opts, nopts, ed, meta);
+	const char *extra[] = {"sgd_steps", steps, "prng", prng_text, "dropout_rng", drng,
+			       "seconds", secs, NULL};
+	for (int i = 0; extra[i]; i++)
+		meta[k++] = extra[i];
+	meta[k] = NULL;
+	return checkpoint_save_extra(r->n, path, meta, "resume.momentum", opt->buf,
+				     (int64_t)opt->n, err, errlen);
+}
+
+static int checkpoint_write(const struct run *r, const char *out, int epochs_done,
+			    int recalibrated, char *err, size_t errlen)
+{
+	char ed[32];
+	struct run_option opts[RUN_OPTIONS];
+	const char *meta[2 * (RUN_OPTIONS + 11) + 1];
+	snprintf(ed, sizeof ed, "%d", epochs_done);
+	int nopts = run_options(r, opts);
+	int k = run_meta(r, opts, nopts, ed, meta);
+	if (recalibrated) {
+		meta[k++] = "bn_recalibrated";
+		meta[k++] = "1";
+		meta[k] = NULL;
+	}
+	return checkpoint_save(r->n, out, meta, err, errlen);
+}
+
+/* Every recorded option must be the one in effect now. Returns 0, or -1 with err naming the
+ * first that differs and both values. */
+static int state_check_options(const struct run *r, const struct st_file *f, const char *out,
+			       char *err, size_t errlen)
+{
+	struct run_option opts[RUN_OPTIONS];
+	int nopts = run_options(r, opts);
+	for (int i = 0; i < nopts; i++) {
+		const char *was = st_meta(f, opts[i].key);
+		if (!was)
+			return fail(err, errlen, "%s: incomplete resume state (no \"%s\"); remove %s and "
+				    "%s to start over", f->path, opts[i].key, out, f->path);
+		if (strcmp(was, opts[i].value))
+			return fail(err, errlen, "--resume: %s was %s when %s was written, this run has "
+				    "%s; give the same options, or remove %s and %s to start over",
+				    opts[i].key + strlen("option "), was, f->path, opts[i].value, out,
+				    f->path);
+	}
+	return 0;
+}
+
+static int parse_hex64(const char *s, int count, uint64_t *v)
+{
+	int used = 0;
+	for (int i = 0; i < count; i++) {
+		int len;
+		if (sscanf(s + used, " %" SCNx64 "%n", &v[i], &len) != 1)
+			return -1;
+		used += len;
+	}
+	return s[used] ? -1 : 0;
+}
+
+/* Loads PATH.state into the run. Returns 0 with *epochs_done, -1 with err (the record fails) or
+ * -2 with err (an option differs from the saved run's: a usage error). */
+static int state_load(struct run *r, const char *out, struct sgd *opt, struct prng *rng,
+		      int *epochs_done, double *seconds, char *err, size_t errlen)
+{
+	char path[4200];
+	state_path(out, path, sizeof path);
+	struct st_file f;
+	if (st_open(path, &f, err, errlen))
+		return -1;
+	int rc = -1;
+	const char *aid = st_meta(&f, "arch_id"), *ed = st_meta(&f, "epochs_done"),
+		   *st = st_meta(&f, "sgd_steps"), *pr = st_meta(&f, "prng"),
+		   *dr = st_meta(&f, "dropout_rng"), *sec = st_meta(&f, "seconds");
+	long edl, stl;
+	double secd;
+	if (!aid || !ed || !st || !pr || !dr || !sec) {
+		fail(err, errlen, "%s: incomplete resume state (written by an older lmnas?); remove "
+		     "%s and %s to start over", path, out, path);
+		goto out;
+	}
+	const char *recipe = st_meta(&f, "recipe");
+	if (!recipe || strcmp(recipe, r->o->stage)) {
+		fail(err, errlen, "%s: saved by %s, not %s; remove %s and %s to start over", path,
+		     recipe ? recipe : "an unknown recipe", r->o->stage, out, path);
+		rc = -2;
+		goto out;
+	}
+	if (strcmp(aid, r->arch_id)) {
+		fail(err, errlen, "%s: holds arch %s, the record's is %s (a different network)", path,
+		     aid, r->arch_id);
+		goto out;
+	}
+	if (state_check_options(r, &f, out, err, errlen)) {
+		rc = -2;
+		goto out;
+	}
+	int64_t shape[1] = {(int64_t)opt->n};
+	const struct st_tensor *m = st_expect(&f, "resume.momentum", ST_F32, 1, shape, err, errlen);
+	if (!m || checkpoint_load_file(r->n, &f, "resume.", err, errlen))
+		goto out;
+	if (parse_int(ed, 0, r->o->epochs, &edl) || parse_int(st, 0, LONG_MAX, &stl) ||
+	    parse_double(sec, 0, 1e12, &secd) || parse_hex64(pr, 4, rng->s) ||
+	    parse_hex64(dr, 1, &r->n->rng)) {
+		fail(err, errlen, "%s: bad resume state (epochs_done, sgd_steps, seconds or RNG)", path);
+		goto out;
+	}
+	*epochs_done = (int)edl;
+	opt->steps = stl;
+	*seconds = secd;
+	memcpy(opt->buf, m->data, m->nbytes);
+	rc = 0;
+out:
+	st_close(&f);
+	return rc;
+}
+
+/* Whether the checkpoint holds the state's epoch; when it does not (a run stopped between the
+ * two writes, the state being renamed first, or the checkpoint is missing or unreadable), says
+ * so in why. */
+static int checkpoint_matches(const char *out, int epochs_done, char *why, size_t n)
+{
+	struct st_file f;
+	char err[512];
+	if (access(out, F_OK) != 0) {
+		snprintf(why, n, "%s is missing", out);
+		return 0;
+	}
+	if (st_open(out, &f, err, sizeof err)) {
+		snprintf(why, n, "%s", err);
+		return 0;
+	}
+	const char *ed = st_meta(&f, "epochs_done");
+	long e = -1;
+	int same = ed && !parse_int(ed, 0, INT_MAX, &e) && e == epochs_done;
+	if (!same && e >= 0)
+		snprintf(why, n, "%s holds epoch %ld but %s.state epoch %d (a run stopped between the "
+			 "two writes)", out, e, out, epochs_done);
+	else if (!same)
+		snprintf(why, n, "%s names no epoch", out);
+	st_close(&f);
+	return same;
+}
+
+/* ---- one run ---- */
+
+static void run_free(struct run *r)
+{
+	net_free(r->n);
+	net_free(r->teacher);
+	free(r->x);
+	free(r->y);
+	free(r->yb);
+	free(r->tlog);
+	free(r->p);
+	free(r->ps);
+	free(r->pt);
+	free(r->norm_json);
+	free(r->names_json);
+}
+
+/* One epoch; returns 0, or -1 with err (divergence), or 1 when interrupted. */
+static int run_epoch(struct run *r, struct sgd *opt, struct prng *rng, int epoch, double alpha,
+		     double *loss_out, double *acc_out, double *lr_out, double *ips_out, char *err,
+		     size_t errlen)
+{
+	const struct train_opts *o = r->o;
+	struct train_data *td = r->td;
+	int ntrain = td->split.ntrain, B = o->batch, C = r->C;
+	int steps = (ntrain + B - 1) / B;
+	int *order = xmalloc((size_t)ntrain * sizeof *order);
+	memcpy(order, td->split.train, (size_t)ntrain * sizeof *order);
+	prng_shuffle(rng, order, ntrain);
+	struct augment aug = {.crop_pad = o->crop_pad, .hflip = o->hflip, .autoaugment = o->autoaugment};
+	int use_aug = aug.crop_pad > 0 || aug.hflip || aug.autoaugment;
+	double loss_sum = 0, t0 = now_seconds(), lr = 0;
+	long seen = 0, correct = 0;
+	int rc = 0;
+	for (int s = 0; s < steps; s++) {
+		if (train_stop_requested) {
+			rc = 1;
+			break;
+		}
+		int b = ntrain - s * B < B ? ntrain - s * B : B;
+		const int *idx = order + (size_t)s * B;
+		dataset_batch_nchw(&td->train, idx, b, r->H, r->W, r->Cin, use_aug ? &aug : NULL, rng,
+				   r->x, r->y);
+		double lam = 1;
+		if (o->mixup_alpha > 0)
+			lam = mixup_batch(r->x, b, (size_t)r->Cin * r->H * r->W, r->y, r->yb,
+					  o->mixup_alpha, rng);
+		else
+			memcpy(r->yb, r->y, (size_t)b * sizeof *r->y);
+		const float *tl = NULL;
+		if (o->recipe == RECIPE_KD) {
+			if (r->teacher) {
+				memcpy(r->tlog, net_forward(r->teacher, r->x, b, 0), (size_t)b * C * sizeof(float));
+			} else {
+				for (int i = 0; i < b; i++)
+					memcpy(r->tlog + (size_t)i * C, td->teacher_logits + (size_t)idx[i] * C,
+					       (size_t)C * sizeof(float));
+			}
+			tl = r->tlog;
+		}
+		const float *logits = net_forward(r->n, r->x, b, 1);
+		float *dl = net_dlogits(r->n);
+		double loss = tl ? train_loss_kd(logits, dl, r->y, tl, alpha, o->kd_temperature, b, C,
+						 r->p, r->ps, r->pt)
+				 : train_loss_mix(logits, dl, r->y, r->yb, lam, b, C, r->p);
+		if (!isfinite(loss)) {
+			rc = fail(err, errlen, "diverged at epoch %d (step %d of %d): the loss is %s",
+				  epoch + 1, s + 1, steps, isnan(loss) ? "nan" : "inf");
+			break;
+		}
+		for (int i = 0; i < b; i++)
+			correct += logits_argmax(logits + (size_t)i * C, C) == (lam >= 0.5 ? r->y[i] : r->yb[i]);
+		net_backward(r->n, b);
+		lr = train_lr_at(o, epoch, s, steps);
+		sgd_step(opt, r->n->params, r->n->grads, (float)lr);
+		loss_sum += loss * b;
+		seen += b;
+		if (s % 8 == 0 || s == steps - 1)
+			progress_bar(o, epoch, s, steps, loss_sum / seen, (double)correct / seen,
+				     seen / (now_seconds() - t0));
+	}
+	free(order);
+	*loss_out = seen ? loss_sum / seen : 0;
+	*acc_out = seen ? (double)correct / seen : 0;
+	*lr_out = lr;
+	*ips_out = seen / (now_seconds() - t0 + 1e-9);
+	return rc;
+}
+
+static int build_student(const struct train_opts *o, const cJSON *rec, struct run *r,
+			 const char **student_path, char *err, size_t errlen)
+{
+	struct arch a;
+	int classes = r->C;
+	*student_path = NULL;
+	if (o->recipe == RECIPE_KD) {
+		const char *sp = o->student ? o->student : record_string(rec, "full.checkpoint");
+		if (!sp)
+			return fail(err, errlen, "no student: give --student or a record with full.checkpoint");
+		int ck_classes;
+		if (checkpoint_info(sp, &a, &ck_classes, err, errlen))
+			return -1;
+		if (ck_classes != classes)
+			return fail(err, errlen, "%s: %d classes, this run has %d", sp, ck_classes, classes);
+		*student_path = sp;
+	} else {
+		const cJSON *aj = record_get(rec, "arch");
+		if (!aj)
+			return fail(err, errlen, "the record has no \"arch\"");
+		if (arch_parse(aj, &a, err, errlen))
+			return -1;
+	}
+	r->Cin = a.input_channels;
+	if (!(r->Cin == r->td->train.c || r->td->train.c == 1 || (r->td->train.c == 3 && r->Cin == 1)))
+		return fail(err, errlen, "the arch takes %d input channels, the images have %d", r->Cin,
+			    r->td->train.c);
+	char nerr[512];
+	r->n = net_new(&a, r->H, r->W, classes, o->batch, r->dropout, nerr, sizeof nerr);
+	if (!r->n)
+		return fail(err, errlen, "arch: %s", nerr);
+	if (*student_path) {
+		if (checkpoint_load(r->n, *student_path, err, errlen))
+			return -1;
+	} else {
+		net_init_weights(r->n, o->seed);
+	}
+	return 0;
+}
+
+static int build_teacher(const struct train_opts *o, struct run *r, char *err, size_t errlen)
+{
+	if (o->recipe != RECIPE_KD)
+		return 0;
+	if (r->td->teacher_logits) {
+		if (r->td->teacher_classes != r->C)
+			return fail(err, errlen, "%s: %d classes of logits, the student has %d",
+				    o->teacher_logits, r->td->teacher_classes, r->C);
+		return 0;
+	}
+	if (!o->teacher)
+		return fail(err, errlen, "no teacher: give --teacher CKPT or --teacher-logits F");
+	struct arch a;
+	int classes;
+	if (checkpoint_info(o->teacher, &a, &classes, err, errlen))
+		return -1;
+	if (classes != r->C)
+		return fail(err, errlen, "%s: %d classes, the student has %d", o->teacher, classes, r->C);
+	if (a.input_channels != r->Cin)
+		return fail(err, errlen, "%s: the teacher takes %d input channels, the student %d",
+			    o->teacher, a.input_channels, r->Cin);
+	char nerr[512];
+	r->teacher = net_new(&a, r->H, r->W, classes, o->batch, 0.0f, nerr, sizeof nerr);
+	if (!r->teacher)
+		return fail(err, errlen, "%s: arch: %s", o->teacher, nerr);
+	return checkpoint_load(r->teacher, o->teacher, err, errlen);
+}
+
+/* Re-estimates the BN running statistics for the final weights: `batches` forward passes in
+ * training mode over unaugmented training images (no weight update). With momentum 0.1 the old
+ * statistics keep 0.9^batches of their weight. */
+static void bn_recalibrate(struct run *r, int batches)
+{
+	struct train_data *td = r->td;
+	int ntrain = td->split.ntrain, B = r->o->batch;
+	for (int k = 0, at = 0; k < batches; k++) {
+		int b = ntrain < B ? ntrain : B;
+		int idx[b];
+		for (int i = 0; i < b; i++, at++)
+			idx[i] = td->split.train[(at * 7919L) % ntrain]; /* a fixed stride through the set */
+		dataset_batch_nchw(&td->train, idx, b, r->H, r->W, r->Cin, NULL, NULL, r->x, r->y);
+		net_forward(r->n, r->x, b, 1);
+	}
+}
+
+static void add_accuracies(struct run *r, cJSON *stage, const char *suffix, double *val,
+			   double *test)
+{
+	const struct train_opts *o = r->o;
+	struct train_data *td = r->td;
+	char key[32];
+	*val = evaluate(r->n, &td->train, td->split.val, td->split.nval, r->H, r->W, r->Cin, o->batch,
+			r->x, r->y);
+	snprintf(key, sizeof key, "val_acc%s", suffix);
+	if (td->split.nval)
+		cJSON_AddNumberToObject(stage, key, *val);
+	*test = -1;
+	if (td->have_test) {
+		int nt = td->test.n;
+		if (o->test_limit > 0 && o->test_limit < nt)
+			nt = (int)o->test_limit;
+		int *all = xmalloc((size_t)nt * sizeof *all);
+		for (int i = 0; i < nt; i++)
+			all[i] = i;
+		*test = evaluate(r->n, &td->test, all, nt, r->H, r->W, r->Cin, o->batch, r->x, r->y);
+		free(all);
+		snprintf(key, sizeof key, "test_acc%s", suffix);
+		cJSON_AddNumberToObject(stage, key, *test);
+	}
+}
+
+/* The input size, class count and dropout for a record: the options, then the record's own
+ * resolution, classes and dropout (lmnas-record(5)); the classes must cover the dataset's labels. */
+static int run_settings(struct run *r, const cJSON *rec, char *err, size_t errlen)
+{
+	const struct train_opts *o = r->o;
+	const struct dataset *d = &r->td->train;
+	r->H = o->res_h ? o->res_h : d->h;
+	r->W = o->res_w ? o->res_w : d->w;
+	r->C = o->classes ? o->classes : d->classes;
+	r->dropout = o->dropout;
+	if (record_settings(rec, &r->H, &r->W, &r->C, &r->dropout, err, errlen))
+		return -1;
+	if (r->C < d->classes)
+		return fail(err, errlen, "%d classes%s, but the dataset's labels go up to %d",
+			    r->C, record_get(rec, "classes") ? " (the record's)" : "", d->classes - 1);
+	r->norm_json = dataset_norm_json(d);
+	r->names_json = dataset_class_names_json(d);
+	if (d->resize)
+		snprintf(r->resize, sizeof r->resize, "%s to %dx%d at load, then bilinear to %dx%d",
+			 d->resize, d->h, d->w, r->H, r->W);
+	else
+		snprintf(r->resize, sizeof r->resize, "bilinear from %dx%d to %dx%d", d->h, d->w, r->H,
+			 r->W);
+	return 0;
+}
+
+/* Continues from PATH.state when asked and it exists. Returns 0 (*start: the epochs done), -1
+ * with err, or -2 with err (an option differs: a usage error). */
+static int resume(struct run *r, const char *out, struct sgd *opt, struct prng *rng, int *start,
+		  double *seconds, char *err, size_t errlen)
+{
+	char path[4200];
+	state_path(out, path, sizeof path);
+	if (access(path, F_OK) != 0) {
+		if (access(out, F_OK) == 0)
+			return fail(err, errlen, "%s exists but %s does not: cannot resume (remove %s "
+				    "to start over)", out, path, out);
+		return 0;
+	}
+	int rc = state_load(r, out, opt, rng, start, seconds, err, errlen);
+	if (rc)
+		return rc;
+	char why[1024];
+	if (!checkpoint_matches(out, *start, why, sizeof why)) {
+		/* Make the pair consistent again: the checkpoint from the state's weights. */
+		if (checkpoint_write(r, out, *start, 0, err, errlen))
+			return -1;
+		if (!r->o->quiet)
+			log_info("%s: rewrote %s from %s", why, out, path);
+	}
+	if (!r->o->quiet)
+		log_info("resuming %s after epoch %d", out, *start);
+	return 0;
+}
+
+int train_record(const struct train_opts *o, struct train_data *td, const cJSON *rec,
+		 cJSON *stage, int *interrupted, char *err, size_t errlen)
+{
+	struct run r = {.o = o, .td = td};
+	*interrupted = 0;
+	const char *student_path, *rid = record_string(rec, "id");
+	int rc = -1;
+	if (o->out && strstr(o->out, "{id}") && rid && !train_id_plain(rid))
+		return fail(err, errlen, "the record id \"%.64s\" is not a plain name (letters, "
+			    "digits, '.', '_', '-'; not starting with '.'), so it cannot name the "
+			    "--out file %s", rid, o->out);
+	if (run_settings(&r, rec, err, errlen) ||
+	    build_student(o, rec, &r, &student_path, err, errlen) ||
+	    build_teacher(o, &r, err, errlen))
+		goto out;
+	size_t per = (size_t)r.Cin * r.H * r.W;
+	r.x = xmalloc((size_t)o->batch * per * sizeof *r.x);
+	r.y = xmalloc((size_t)o->batch * sizeof *r.y);
+	r.yb = xmalloc((size_t)o->batch * sizeof *r.yb);
+	r.tlog = xmalloc((size_t)o->batch * r.C * sizeof *r.tlog);
+	r.p = xmalloc((size_t)r.C * sizeof *r.p);
+	r.ps = xmalloc((size_t)r.C * sizeof *r.ps);
+	r.pt = xmalloc((size_t)r.C * sizeof *r.pt);
+
+	char out[4096] = "";
+	arch_id(&r.n->arch, r.arch_id);
+	const char *id = r.arch_id;
+	if (o->out) {
+		train_out_path(o->out, record_string(rec, "id") ? record_string(rec, "id") : id, out,
+			       sizeof out);
+		char state[4200];
+		state_path(out, state, sizeof state);
+		remove_stale_tmp(out);
+		remove_stale_tmp(state);
+	}
+
+	double val0 = -1, test0 = -1;
+	if (o->recipe == RECIPE_KD)
+		add_accuracies(&r, stage, "_before", &val0, &test0);
+
+	struct sgd *opt = sgd_new(r.n->nparams, (float)o->momentum, (float)o->weight_decay, o->nesterov);
+	struct prng rng;
+	prng_seed(&rng, o->seed);
+	int start = 0;
+	double seconds_before = 0;
+	if (o->resume && out[0]) {
+		rc = resume(&r, out, opt, &rng, &start, &seconds_before, err, errlen);
+		if (rc) {
+			sgd_free(opt);
+			goto out;
+		}
+		rc = -1;
+	}
+	double t0 = now_seconds(), loss = 0, acc = 0, lr = 0, ips = 0, ips_sum = 0;
+	int e;
+	for (e = start; e < o->epochs; e++) {
+		double te = now_seconds(), alpha = train_kd_alpha(o, e);
+		int st = run_epoch(&r, opt, &rng, e, alpha, &loss, &acc, &lr, &ips, err, errlen);
+		if (st < 0) {
+			sgd_free(opt);
+			goto out;
+		}
+		if (st > 0) {
+			*interrupted = 1;
+			if (out[0] && e > 0)
+				fail(err, errlen, "interrupted during epoch %d; %s holds epoch %d (--resume continues)",
+				     e + 1, out, e);
+			else
+				fail(err, errlen, "interrupted during epoch %d%s", e + 1,
+				     out[0] ? "" : " (give --out to keep checkpoints)");
+			sgd_free(opt);
+			goto out;
+		}
+		ips_sum += ips;
+		progress_epoch(o, e, loss, acc, lr, ips, now_seconds() - te, alpha);
+		/* The state first: a kill between the two renames leaves it the newer. */
+		if (out[0]) {
+			if (state_save(&r, out, opt, &rng, e + 1, seconds_before + now_seconds() - t0,
+				       err, errlen) ||
+			    checkpoint_write(&r, out, e + 1, 0, err, errlen)) {
+				sgd_free(opt);
+				goto out;
+			}
+		}
+	}
+	sgd_free(opt);
+	if (o->bn_recalibrate > 0) {
+		bn_recalibrate(&r, o->bn_recalibrate);
+		if (out[0] && checkpoint_write(&r, out, o->epochs, 1, err, errlen))
+			goto out;
+	}
+	double seconds = seconds_before + now_seconds() - t0, val, test;
+	add_accuracies(&r, stage, "", &val, &test);
+	cJSON_AddNumberToObject(stage, "epochs", o->epochs);
+	cJSON_AddNumberToObject(stage, "seconds", seconds);
+	cJSON_AddNumberToObject(stage, "images_per_s", e > start ? ips_sum / (e - start) : 0);
+	cJSON_AddNumberToObject(stage, "train_loss", loss);
+	cJSON_AddNumberToObject(stage, "train_acc", acc);
+	cJSON_AddNumberToObject(stage, "train_images", td->split.ntrain);
+	cJSON_AddNumberToObject(stage, "val_images", td->split.nval);
+	char res[32];
+	snprintf(res, sizeof res, "%dx%d", r.H, r.W);
+	cJSON_AddStringToObject(stage, "resolution", res);
+	cJSON_AddNumberToObject(stage, "classes", r.C);
+	cJSON_AddNumberToObject(stage, "dropout", r.dropout);
+	cJSON_AddNumberToObject(stage, "seed", (double)o->seed);
+	if (o->bn_recalibrate > 0)
+		cJSON_AddNumberToObject(stage, "bn_recalibrate", o->bn_recalibrate);
+	if (o->recipe == RECIPE_KD)
+		cJSON_AddNumberToObject(stage, "alpha_final", train_kd_alpha(o, o->epochs));
+	if (out[0])
+		cJSON_AddStringToObject(stage, "checkpoint", out);
+	if (!o->quiet) {
+		const char *rid = record_string(rec, "id") ? record_string(rec, "id") : id;
+		if (test >= 0)
+			log_info("record %s: val %.2f%% test %.2f%% in %.0fs", rid, 100 * val, 100 * test,
+				 seconds);
+		else
+			log_info("record %s: val %.2f%% in %.0fs", rid, 100 * val, seconds);
+	}
+	rc = 0;
+out:
+	run_free(&r);
+	return rc;
+}
+
+/* ---- command line ---- */
+
+static const struct { const char *name; int has_arg; } options[] = {
+	{"dataset", 1}, {"data", 1}, {"test-data", 1}, {"resolution", 1}, {"val-split", 1},
+	{"train-limit", 1}, {"test-limit", 1}, {"classes", 1}, {"epochs", 1}, {"batch", 1},
+	{"lr", 1}, {"momentum", 1}, {"weight-decay", 1}, {"no-nesterov", 0}, {"schedule", 1},
+	{"warmup-epochs", 1}, {"step-every", 1}, {"step-gamma", 1}, {"dropout", 1},
+	{"crop-pad", 1}, {"no-crop", 0}, {"no-flip", 0}, {"autoaugment", 0}, {"no-autoaugment", 0},
+	{"mixup", 1}, {"seed", 1}, {"threads", 1}, {"out", 1}, {"resume", 0}, {"progress", 0},
+	{"no-progress", 0}, {"quiet", 0}, {"student", 1}, {"teacher", 1}, {"teacher-logits", 1},
+	{"temperature", 1}, {"alpha", 1}, {"alpha-final", 1}, {"bn-recalibrate", 1}, {"help", 0},
+};
+
+int train_option_arity(const char *name)
+{
+	for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+		if (!strcmp(options[i].name, name))
+			return options[i].has_arg;
+	return -1;
+}
+
+int train_parse_resolution(const char *s, int *h, int *w)
+{
+	long a, b;
+	char tmp[64];
+	const char *x = strchr(s, 'x');
+	if (!x)
+		x = strchr(s, 'X');
+	if (!x) {
+		if (parse_int(s, 1, 4096, &a))
+			return -1;
+		*h = *w = (int)a;
+		return 0;
+	}
+	snprintf(tmp, sizeof tmp, "%.*s", (int)(x - s), s);
+	if (parse_int(tmp, 1, 4096, &a) || parse_int(x + 1, 1, 4096, &b))
+		return -1;
+	*h = (int)a;
+	*w = (int)b;
+	return 0;
+}
+
+static double real_arg(const char *name, const char *v, double lo, double hi)
+{
+	double d;
+	if (parse_double(v, lo, hi, &d))
+		die("--%s: '%s' is not a number in [%g, %g]", name, v, lo, hi);
+	return d;
+}
+
+static long int_arg(const char *name, const char *v, long lo, long hi)
+{
+	long l;
+	if (parse_int(v, lo, hi, &l))
+		die("--%s: '%s' is not a whole number in [%ld, %ld]", name, v, lo, hi);
+	return l;
+}
+
+int train_parse_option(struct train_opts *o, const char *name, const char *v)
+{
+#define IS(s) (!strcmp(name, s))
+	if (IS("dataset")) {
+		if (dataset_kind_parse(v, &o->kind))
+			die("--dataset: '%s' is not fashion-mnist, cifar10, cifar100, safetensors, folder "
+			    "or csv", v);
+	} else if (IS("data")) {
+		o->data = v;
+	} else if (IS("test-data")) {
+		o->test_data = v;
+	} else if (IS("resolution")) {
+		if (train_parse_resolution(v, &o->res_h, &o->res_w))
+			die("--resolution: '%s' is not R or HxW (1..4096)", v);
+	} else if (IS("val-split")) {
+		o->val_split = real_arg(name, v, 0, 0.99);
+	} else if (IS("train-limit")) {
+		o->train_limit = int_arg(name, v, 0, 100000000);
+	} else if (IS("test-limit")) {
+		o->test_limit = int_arg(name, v, 0, 100000000);
+	} else if (IS("classes")) {
+		o->classes = (int)int_arg(name, v, 1, ARCH_MAX_CLASSES);
+	} else if (IS("epochs")) {
+		o->epochs = (int)int_arg(name, v, 1, 100000);
+	} else if (IS("batch")) {
+		o->batch = (int)int_arg(name, v, 1, 65536);
+	} else if (IS("lr")) {
+		o->lr = real_arg(name, v, 0, 1e6);
+	} else if (IS("momentum")) {
+		o->momentum = real_arg(name, v, 0, 1);
+	} else if (IS("weight-decay")) {
+		o->weight_decay = real_arg(name, v, 0, 1);
+	} else if (IS("no-nesterov")) {
+		o->nesterov = 0;
+	} else if (IS("schedule")) {
+		if (!strcmp(v, "step"))
+			o->schedule = LR_STEP;
+		else if (!strcmp(v, "cosine"))
+			o->schedule = LR_COSINE;
+		else
+			die("--schedule: '%s' is not step or cosine", v);
+	} else if (IS("warmup-epochs")) {
+		o->warmup_epochs = real_arg(name, v, 0, 100000);
+	} else if (IS("step-every")) {
+		o->step_every = real_arg(name, v, 0, 100000);
+	} else if (IS("step-gamma")) {
+		o->step_gamma = real_arg(name, v, 0, 1);
+	} else if (IS("dropout")) {
+		o->dropout = (float)real_arg(name, v, 0, 0.99);
+	} else if (IS("crop-pad")) {
+		o->crop_pad = (int)int_arg(name, v, 0, 64);
+	} else if (IS("no-crop")) {
+		o->crop_pad = 0;
+	} else if (IS("no-flip")) {
+		o->hflip = 0;
+	} else if (IS("autoaugment")) {
+		o->autoaugment = 1;
+	} else if (IS("no-autoaugment")) {
+		o->autoaugment = 0;
+	} else if (IS("mixup")) {
+		o->mixup_alpha = real_arg(name, v, 0, 100);
+	} else if (IS("seed")) {
+		o->seed = (uint64_t)int_arg(name, v, 0, 1L << 62);
+	} else if (IS("threads")) {
+		o->threads = (int)int_arg(name, v, 0, 1024);
+	} else if (IS("out")) {
+		o->out = v;
+	} else if (IS("resume")) {
+		o->resume = 1;
+	} else if (IS("progress")) {
+		o->progress = 1;
+	} else if (IS("no-progress")) {
+		o->progress = 0;
+	} else if (IS("quiet")) {
+		o->quiet = 1;
+	} else if (IS("student")) {
+		o->student = v;
+	} else if (IS("teacher")) {
+		o->teacher = v;
+	} else if (IS("teacher-logits")) {
+		o->teacher_logits = v;
+	} else if (IS("temperature")) {
+		o->kd_temperature = real_arg(name, v, 1e-3, 1e3);
+	} else if (IS("alpha")) {
+		o->kd_alpha = real_arg(name, v, 0, 1);
+	} else if (IS("bn-recalibrate")) {
+		o->bn_recalibrate = (int)int_arg(name, v, 0, 100000);
+	} else if (IS("alpha-final")) {
+		o->kd_alpha_final = real_arg(name, v, 0, 1);
+	} else {
+		return 0;
+	}
+	return 1;
+#undef IS
+}
+
+int train_parse_args(struct train_opts *o, int argc, char **argv, void (*usage)(FILE *f),
+		     int (*extra)(void *ctx, const char *name, const char *value),
+		     int (*extra_arity)(const char *name), void *ctx)
+{
+	int epochs_given = 0, warmup_given = 0, step_given = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strncmp(a, "--", 2) || !a[2])
+			die("unexpected argument '%s' (see --help)", a);
+		char name[64];
+		const char *value = NULL, *eq = strchr(a + 2, '=');
+		snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - a - 2) : (int)strlen(a + 2), a + 2);
+		int arity = extra_arity ? extra_arity(name) : -1;
+		if (arity < 0)
+			arity = train_option_arity(name);
+		if (arity < 0)
+			die("unknown option --%s (see --help)", name);
+		if (arity == 1) {
+			if (eq)
+				value = eq + 1;
+			else if (i + 1 < argc)
+				value = argv[++i];
+			else
+				die("--%s needs a value", name);
+		} else if (eq) {
+			die("--%s takes no value", name);
+		}
+		if (!strcmp(name, "help")) {
+			usage(stdout);
+			exit(EXIT_OK);
+		}
+		epochs_given |= !strcmp(name, "epochs");
+		warmup_given |= !strcmp(name, "warmup-epochs");
+		step_given |= !strcmp(name, "step-every");
+		if (extra && extra(ctx, name, value))
+			continue;
+		if (!train_parse_option(o, name, value))
+			die("unknown option --%s (see --help)", name);
+	}
+	train_finish_opts(o, epochs_given, warmup_given, step_given);
+	if (o->recipe == RECIPE_KD && o->teacher_logits && (o->crop_pad || o->hflip || o->autoaugment ||
+							      o->mixup_alpha > 0)) {
+		/* Precomputed logits belong to the unaugmented images. */
+		o->crop_pad = 0;
+		o->hflip = 0;
+		o->autoaugment = 0;
+		o->mixup_alpha = 0;
+	}
+	return 0;
+}
+
+void train_usage_common(FILE *f, const struct train_opts *d)
+{
+	fprintf(f,
+		"data:\n"
+		"  --dataset K          fashion-mnist | cifar10 | cifar100 | safetensors | folder | csv\n"
+		"                       (default fashion-mnist; folder: one sub-folder of PNG/JPEG\n"
+		"                       images per class; csv: lines path,label)\n"
+		"  --data PATH          dataset folder or file (default for fashion-mnist:\n"
+		"                       /usr/share/datasets/fashion-mnist)\n"
+		"  --test-data PATH     test set of a safetensors, folder or csv dataset (the others\n"
+		"                       use their test split)\n"
+		"  --resolution R|HxW   bilinear resize (default: the images' size; folder and csv\n"
+		"                       images are area-resized to it at load, default: the first's)\n"
+		"  --val-split F        validation fraction carved from training, fixed by --seed (%g)\n"
+		"  --train-limit N      train on N images of the rest (0: all)\n"
+		"  --test-limit N       evaluate the first N test images (0: all)\n"
+		"  --classes N          classifier outputs (default: the dataset's)\n"
+		"optimisation:\n"
+		"  --epochs N (%d)  --batch N (%d)  --lr F (%g)  --momentum F (%g)  --weight-decay F (%g)\n"
+		"  --no-nesterov        plain momentum\n"
+		"  --schedule step|cosine (%s)  --warmup-epochs F (%g)  --step-every F (%g)\n"
+		"  --step-gamma F (%g)  --dropout F (%g)\n"
+		"augmentation:\n"
+		"  --crop-pad N (%d)  --no-crop  --no-flip  --autoaugment | --no-autoaugment (%s)\n"
+		"  --mixup ALPHA (%g; 0 = off)\n"
+		"run:\n"
+		"  --seed N (%" PRIu64 ")  --threads N (0 = all cores)  --out PATH ({id} = record id)\n"
+		"  --resume             continue from PATH and PATH.state\n"
+		"  --progress | --no-progress   bar on a terminal, else one line per epoch\n"
+		"  --quiet              no progress\n"
+		"  --bn-recalibrate N   re-estimate BN statistics on N training batches after the\n"
+		"                       last epoch (%d; 0 = off)\n",
+		d->val_split, d->epochs, d->batch, d->lr, d->momentum, d->weight_decay,
+		d->schedule == LR_STEP ? "step" : "cosine", d->warmup_epochs, d->step_every,
+		d->step_gamma, d->dropout, d->crop_pad, d->autoaugment ? "on" : "off", d->mixup_alpha,
+		d->seed, d->bn_recalibrate);
+}

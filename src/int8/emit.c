@@ -1,0 +1,604 @@
+/* emit.c — C code generation for an int8 model (see emit.h). */
+#include "int8/emit.h"
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "cost/cost.h"
+#include "core/util.h"
+
+char *emit_sanitize(const char *name, char *out, size_t outlen)
+{
+	size_t j = 0;
+	if (outlen < 3) {
+		if (outlen)
+			out[0] = 0;
+		return out;
+	}
+	if (!isalpha((unsigned char)name[0]) && name[0] != '_') {
+		out[j++] = 'm';
+		out[j++] = '_';
+	}
+	for (size_t i = 0; name[i] && j + 1 < outlen; i++) {
+		unsigned char c = (unsigned char)name[i];
+		out[j++] = (char)(isalnum(c) && c < 128 ? tolower(c) : '_');
+	}
+	out[j] = 0;
+	return out;
+}
+
+/* ---- the output folder, whole or not at all ---- */
+
+/* Removes the staging folders "prefix.PID" (and "prefix.PID.old") of processes that are gone:
+ * an emit-c killed while writing. */
+static void remove_stale(const char *prefix)
+{
+	const char *slash = strrchr(prefix, '/');
+	const char *base = slash ? slash + 1 : prefix;
+	char parent[4096];
+	snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - prefix) + 1 : 1,
+		 slash ? prefix : ".");
+	DIR *d = opendir(parent);
+	if (!d)
+		return;
+	size_t blen = strlen(base);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, base, blen) || e->d_name[blen] != '.')
+			continue;
+		char *end;
+		long pid = strtol(e->d_name + blen + 1, &end, 10);
+		if (pid > 0 && end != e->d_name + blen + 1 && (!*end || !strcmp(end, ".old")) &&
+		    kill((pid_t)pid, 0) && errno == ESRCH) {
+			char path[8192];
+			snprintf(path, sizeof path, "%s%s%s", slash ? "" : "./",
+				 slash ? parent : "", e->d_name);
+			emit_remove_tree(path);
+		}
+	}
+	closedir(d);
+}
+
+int emit_stage_dir(const char *dir, char *tmp, size_t n, char *err, size_t errlen)
+{
+	size_t len = strlen(dir);
+	while (len > 1 && dir[len - 1] == '/')
+		len--;
+	if ((size_t)snprintf(tmp, n, "%.*s.tmp", (int)len, dir) >= n - 24)
+		return fail(err, errlen, "%s: path too long", dir);
+	remove_stale(tmp);
+	snprintf(tmp + strlen(tmp), 24, ".%ld", (long)getpid());
+	emit_remove_tree(tmp); /* left by an earlier process with our pid */
+	if (mkdir(tmp, 0777))
+		return fail(err, errlen, "%s: %s", tmp, strerror(errno));
+	return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	remove(path);
+	return 0;
+}
+
+void emit_remove_tree(const char *path)
+{
+	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int emit_commit_dir(const char *tmp, const char *dir, char *err, size_t errlen)
+{
+	if (rename(tmp, dir) == 0)
+		return 0;
+	if (errno != EEXIST && errno != ENOTEMPTY)
+		return fail(err, errlen, "%s: %s", dir, strerror(errno));
+	/* dir exists: swap the two atomically, then remove the old one (now at tmp) */
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE) == 0) {
+		emit_remove_tree(tmp);
+		return 0;
+	}
+	/* a file system without the exchange: move the old folder aside first */
+	char old[4096];
+	snprintf(old, sizeof old, "%s.old", tmp);
+	if (rename(dir, old))
+		return fail(err, errlen, "%s: %s", dir, strerror(errno));
+	if (rename(tmp, dir)) {
+		int saved = errno;
+		rename(old, dir);
+		return fail(err, errlen, "%s: %s", dir, strerror(saved));
+	}
+	emit_remove_tree(old);
+	return 0;
+}
+
+/* ---- text helpers ---- */
+
+/* One row of a nested initialiser: "{ ... },". */
+static void put_row(FILE *f, const int8_t *v, size_t n)
+{
+	fputs("{", f);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s%d,", i % 24 ? "" : "\n\t", v[i]);
+	fputs("\n},\n", f);
+}
+
+static void put_i8(FILE *f, const char *decl, const int8_t *v, size_t n)
+{
+	fprintf(f, "%s[%zu] LMNAS_PARAM = {", decl, n ? n : 1);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s%d,", i % 24 ? "" : "\n\t", v[i]);
+	if (!n)
+		fputs("0", f);
+	fputs("\n};\n", f);
+}
+
+static void put_i32(FILE *f, const char *decl, const int32_t *v, size_t n)
+{
+	fprintf(f, "%s[%zu] LMNAS_PARAM = {", decl, n);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] == INT32_MIN)
+			fprintf(f, "%s(-2147483647 - 1),", i % 8 ? "" : "\n\t");
+		else
+			fprintf(f, "%s%ld,", i % 8 ? "" : "\n\t", (long)v[i]);
+	}
+	fputs("\n};\n", f);
+}
+
+static int save(const char *dir, const char *file, char *buf, size_t len, char *err,
+		size_t errlen)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	if (write_file_atomic(path, buf, len)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- NAME.h ---- */
+
+/* "{a, b, c}" of n floats. */
+static void put_floats(FILE *f, const float *v, int n)
+{
+	fputs("{", f);
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%s%.9gf", i ? ", " : "", (double)v[i]);
+	fputs("}", f);
+}
+
+/* The preparation of a camera image and the class names, as comments and macros. */
+static void write_input_macros(FILE *f, const struct qmodel *m, const struct emit_input *in,
+			       const char *up)
+{
+	if (in && in->norm_channels > 0) {
+		fprintf(f, "\n/* Normalisation (%s):\n * for each of the %d channel(s) of the camera image,"
+			" x = (pixel / 255 - MEAN[c]) / STD[c];\n * %s */\n", in->norm_from,
+			in->norm_channels, in->norm_channels == m->net.in_ch ? "one channel each." :
+			in->norm_channels == 1 ? "the grey x is repeated in every input channel." :
+			"the input is the luma 0.299 R + 0.587 G + 0.114 B of the normalised channels.");
+		fprintf(f, "#define %s_HAS_NORMALISATION 1\n#define %s_NORM_CHANNELS %d\n", up, up,
+			in->norm_channels);
+		fprintf(f, "#define %s_INPUT_MEAN ", up);
+		put_floats(f, in->mean, in->norm_channels);
+		fprintf(f, "\n#define %s_INPUT_STD ", up);
+		put_floats(f, in->std, in->norm_channels);
+		fputs("\n", f);
+	} else {
+		fprintf(f, "\n/* Normalisation unknown: the input is the image as normalised in the data"
+			" quantize was given\n * (a safetensors file of float images is used as is). */\n"
+			"#define %s_HAS_NORMALISATION 0\n", up);
+	}
+	if (in && in->class_names) {
+		fprintf(f, "#define %s_HAS_CLASS_NAMES 1\n#define %s_CLASS_NAMES {", up, up);
+		for (int c = 0; c < m->net.classes; c++)
+			fprintf(f, "%s\"%s\"", c ? ", " : "", in->class_names[c]);
+		fputs("}\n", f);
+	} else {
+		fprintf(f, "#define %s_HAS_CLASS_NAMES 0\n", up);
+	}
+}
+
+static void write_header(FILE *f, const struct qmodel *m, const struct emit_opts *o,
+			 const char *name, const char *up)
+{
+	const struct qtensor *ti = &m->t[m->input], *tl = &m->t[m->logits];
+	fprintf(f,
+		"/* %s.h — int8 neural network generated by lmnas emit-c.\n"
+		" *\n"
+		" * Entry points: both run the network once and return the predicted class (index of the\n"
+		" * largest logit), or -1 when the arena is missing or too small.\n"
+		" *   %s_run(input, logits)  on the static arena (not reentrant: one at a time)\n"
+		" *   %s_run_with_arena(arena, arena_bytes, input, logits)  on the caller's arena of at\n"
+		" *       least %s_ARENA_BYTES bytes (one arena per concurrent inference)\n"
+		" *   input:  int8 [%d][%d][%d] (H, W, C; NHWC), the normalised image x quantised as\n"
+		" *           q = clamp(round(x / %s_INPUT_SCALE) + %s_INPUT_ZERO_POINT, -128, 127)\n"
+		" *   logits: int8 [%d], real value %s_OUTPUT_SCALE * (q - %s_OUTPUT_ZERO_POINT);\n"
+		" *           may be NULL when only the class is wanted.\n"
+		" * Memory: an arena of %s_ARENA_BYTES bytes (no malloc) and %s_STACK_BYTES of\n"
+		" * stack reserved (the budget check-cost counts); weights are const (flash). No I/O, no\n"
+		" * floating point. Options when compiling %s.c (-D...): LMNAS_ARENA_SECTION=\".name\" and\n"
+		" * LMNAS_WEIGHT_SECTION=\".name\" place the static arena / the weights in a linker\n"
+		" * section; LMNAS_ARENA_ALIGN (default 8) and LMNAS_WEIGHT_ALIGN (default 4) align them;\n"
+		" * LMNAS_NO_STATIC_ARENA leaves out the static arena and %s_run. See README.md. */\n"
+		"#ifndef %s_H\n#define %s_H\n#include <stddef.h>\n#include <stdint.h>\n\n"
+		"#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n",
+		name, name, name, up, m->net.in_h, m->net.in_w, m->net.in_ch, up, up, m->net.classes,
+		up, up, up, up, name, name, up, up);
+	fprintf(f, "#define %s_INPUT_H %d\n#define %s_INPUT_W %d\n#define %s_INPUT_C %d\n", up,
+		m->net.in_h, up, m->net.in_w, up, m->net.in_ch);
+	fprintf(f, "#define %s_INPUT_SIZE %zu\n#define %s_CLASSES %d\n", up, ti->size, up,
+		m->net.classes);
+	fprintf(f, "#define %s_INPUT_SCALE %.9gf\n#define %s_INPUT_ZERO_POINT %ld\n", up,
+		(double)ti->scale, up, (long)ti->zp);
+	fprintf(f, "#define %s_OUTPUT_SCALE %.9gf\n#define %s_OUTPUT_ZERO_POINT %ld\n", up,
+		(double)tl->scale, up, (long)tl->zp);
+	fprintf(f, "#define %s_ARENA_BYTES %zu\n#define %s_STACK_BYTES %zu\n", up, m->arena_bytes,
+		up, o->stack_bytes);
+	write_input_macros(f, m, o->input, up);
+	fprintf(f, "\nint %s_run(const int8_t *input, int8_t *logits);\n"
+		"int %s_run_with_arena(int8_t *arena, size_t arena_bytes, const int8_t *input,\n"
+		"\t\tint8_t *logits);\n\n#ifdef __cplusplus\n}\n#endif\n#endif\n", name, name);
+}
+
+/* ---- NAME.c ---- */
+
+static void write_params(FILE *f, const struct qop *o, int i, const struct qmodel *m)
+{
+	char decl[64];
+	if (o->kind == QOP_PW || o->kind == QOP_DW) {
+		size_t nw = (size_t)o->cout * o->cin * o->k * o->k;
+		fprintf(f, "\n/* %s: %s %dx%d, %d -> %d channels */\n", o->name,
+			o->kind == QOP_DW ? "depthwise" : "pointwise", o->k, o->k,
+			o->kind == QOP_DW ? o->cout : o->cin, o->cout);
+		if (o->w2) {
+			snprintf(decl, sizeof decl, "static const uint8_t w%d", i);
+			fprintf(f, "%s[%zu] LMNAS_PARAM = {", decl, (nw + 3) / 4);
+			for (size_t j = 0; j < (nw + 3) / 4; j++)
+				fprintf(f, "%s%u,", j % 24 ? "" : "\n\t", o->w2[j]);
+			fputs("\n};\n", f);
+		} else {
+			snprintf(decl, sizeof decl, "static const int8_t w%d", i);
+			put_i8(f, decl, o->w, nw);
+		}
+		snprintf(decl, sizeof decl, "static const int32_t b%d", i);
+		put_i32(f, decl, o->bias, o->cout);
+		snprintf(decl, sizeof decl, "static const int32_t m%d", i);
+		put_i32(f, decl, o->mult, o->cout);
+		snprintf(decl, sizeof decl, "static const int8_t s%d", i);
+		put_i8(f, decl, o->shift, o->cout);
+		if (o->lut) {
+			snprintf(decl, sizeof decl, "static const int8_t lut%d", i);
+			put_i8(f, decl, o->lut, 256);
+		}
+		fprintf(f, "static const struct lmq_rq rq%d = {b%d, m%d, s%d, %ld, %ld, %ld, ", i, i,
+			i, i, (long)(o->lut ? o->pre_zp : m->t[o->out].zp), (long)o->lo, (long)o->hi);
+		if (o->lut)
+			fprintf(f, "lut%d};\n", i);
+		else
+			fputs("0};\n", f);
+	} else if (o->kind == QOP_ADD) {
+		fprintf(f, "\n/* %s */\n", o->name);
+		snprintf(decl, sizeof decl, "static const int32_t em%d", i);
+		put_i32(f, decl, o->emult, 3);
+		snprintf(decl, sizeof decl, "static const int8_t es%d", i);
+		put_i8(f, decl, o->eshift, 3);
+	}
+}
+
+static void write_call(FILE *f, const struct qop *o, int i, const struct qmodel *m)
+{
+	const struct qtensor *ti = &m->t[o->in], *to = &m->t[o->out];
+	fprintf(f, "\t/* %d: %s */\n", i, o->name);
+	switch (o->kind) {
+	case QOP_PW:
+		fprintf(f, "\tlmq_pw%s(A + %zu, %d, %d, %ld, w%d, %d, &rq%d, A + %zu);\n",
+			o->w2 ? "_t2" : "", ti->offset, o->np, o->cin, (long)ti->zp, i, o->cout, i,
+			to->offset);
+		break;
+	case QOP_DW:
+		fprintf(f, "\tlmq_dw(A + %zu, %d, %d, %d, %ld, w%d, %d, %d, %d, %d, %d, &rq%d, "
+			"A + %zu, ", ti->offset, o->h, o->wd, o->cout, (long)ti->zp, i, o->k,
+			o->stride, o->pad, o->oh, o->ow, i, to->offset);
+		if (o->scratch >= 0)
+			fprintf(f, "A + %zu);\n", m->t[o->scratch].offset);
+		else
+			fputs("0);\n", f);
+		break;
+	case QOP_GAP:
+		fprintf(f, "\tlmq_gap(A + %zu, %d, %d, A + %zu);\n", ti->offset, o->np, o->cout,
+			to->offset);
+		break;
+	case QOP_SCALE:
+		fprintf(f, "\tlmq_scale(A + %zu, %d, %d, %ld, A + %zu, %ld, %ld, %d, %ld, A + %zu);\n",
+			ti->offset, o->np, o->cout, (long)ti->zp, m->t[o->in2].offset,
+			(long)m->t[o->in2].zp, (long)o->emult[0], o->eshift[0], (long)to->zp,
+			to->offset);
+		break;
+	case QOP_ADD:
+		fprintf(f, "\tlmq_add(A + %zu, %ld, A + %zu, %ld, %d, em%d, es%d, %ld, A + %zu);\n",
+			ti->offset, (long)ti->zp, m->t[o->in2].offset, (long)m->t[o->in2].zp, o->np,
+			i, i, (long)to->zp, to->offset);
+		break;
+	}
+}
+
+/* The build options of NAME.c (documented in NAME.h): alignment and linker sections. */
+static const char source_options[] =
+	"#ifndef LMNAS_ARENA_ALIGN\n#define LMNAS_ARENA_ALIGN 8\n#endif\n"
+	"#ifndef LMNAS_WEIGHT_ALIGN\n#define LMNAS_WEIGHT_ALIGN 4\n#endif\n"
+	"#if defined(__GNUC__)\n#define LMNAS_ALIGNED(n) __attribute__((aligned(n)))\n"
+	"#define LMNAS_SECTION(s) __attribute__((section(s)))\n"
+	"#else\n#define LMNAS_ALIGNED(n)\n#define LMNAS_SECTION(s)\n#endif\n"
+	"#ifdef LMNAS_ARENA_SECTION\n"
+	"#define LMNAS_ARENA LMNAS_ALIGNED(LMNAS_ARENA_ALIGN) LMNAS_SECTION(LMNAS_ARENA_SECTION)\n"
+	"#else\n#define LMNAS_ARENA LMNAS_ALIGNED(LMNAS_ARENA_ALIGN)\n#endif\n"
+	"#ifdef LMNAS_WEIGHT_SECTION\n"
+	"#define LMNAS_PARAM LMNAS_ALIGNED(LMNAS_WEIGHT_ALIGN) LMNAS_SECTION(LMNAS_WEIGHT_SECTION)\n"
+	"#else\n#define LMNAS_PARAM LMNAS_ALIGNED(LMNAS_WEIGHT_ALIGN)\n#endif\n\n";
+
+/* The network on an arena A, then the two entry points. */
+static void write_entry_points(FILE *f, const struct qmodel *m, const char *name, const char *up)
+{
+	fprintf(f, "\n/* The network on arena A of at least %s_ARENA_BYTES bytes. */\n"
+		"static int run_network(int8_t *A, const int8_t *input, int8_t *logits)\n{\n"
+		"\tint32_t i, best = 0;\n", up);
+	fprintf(f, "\tfor (i = 0; i < %s_INPUT_SIZE; i++)\n\t\tA[%zu + i] = input[i];\n", up,
+		m->t[m->input].offset);
+	for (int i = 0; i < m->nops; i++)
+		write_call(f, &m->ops[i], i, m);
+	size_t lo = m->t[m->logits].offset;
+	fprintf(f, "\tfor (i = 0; i < %s_CLASSES; i++) {\n"
+		"\t\tif (logits)\n\t\t\tlogits[i] = A[%zu + i];\n"
+		"\t\tif (A[%zu + i] > A[%zu + best])\n\t\t\tbest = i;\n\t}\n\treturn (int)best;\n}\n",
+		up, lo, lo, lo);
+	fprintf(f, "\nint %s_run_with_arena(int8_t *arena_, size_t arena_bytes, const int8_t *input,\n"
+		"\t\tint8_t *logits)\n{\n\tif (!arena_ || arena_bytes < %s_ARENA_BYTES)\n"
+		"\t\treturn -1;\n\treturn run_network(arena_, input, logits);\n}\n", name, up);
+	fprintf(f, "\n#ifndef LMNAS_NO_STATIC_ARENA\nint %s_run(const int8_t *input, int8_t *logits)\n"
+		"{\n\treturn run_network(arena, input, logits);\n}\n#endif\n", name);
+}
+
+static void write_source(FILE *f, const struct qmodel *m, const char *name, const char *up)
+{
+	fprintf(f, "/* %s.c — generated by lmnas emit-c; see %s.h. Arena plan: %zu bytes, peak at"
+		" %s. */\n#include \"%s.h\"\n#include \"int8_ref.h\"\n\n", name, name,
+		m->arena_bytes, m->peak_op, name);
+	fputs(source_options, f);
+	fprintf(f, "#ifndef LMNAS_NO_STATIC_ARENA\n"
+		"static int8_t arena[%s_ARENA_BYTES] LMNAS_ARENA;\n#endif\n", up);
+	for (int i = 0; i < m->nops; i++)
+		write_params(f, &m->ops[i], i, m);
+	write_entry_points(f, m, name, up);
+}
+
+/* ---- the test harness ---- */
+
+static void write_test(FILE *f, const struct qmodel *m, const struct emit_opts *o,
+		       const char *up)
+{
+	size_t isz = m->t[m->input].size;
+	int nv = o->nvec > 0 ? o->nvec : 0;
+	fprintf(f, "/* %s_test.c — generated by lmnas emit-c: runs %d test vectors and compares the\n"
+		" * int8 logits with the host reference inference. Host: stdio. Cortex-M7: semihosting. */\n"
+		"#include \"%s.h\"\n", o->name, nv, o->name);
+	fputs("#ifdef LMNAS_SEMIHOSTING\n"
+	      "static void out(const char *s)\n{\n"
+	      "\tregister int r0 __asm__(\"r0\") = 0x04; /* SYS_WRITE0 */\n"
+	      "\tregister const char *r1 __asm__(\"r1\") = s;\n"
+	      "\t__asm__ volatile(\"bkpt 0xAB\" : \"+r\"(r0) : \"r\"(r1) : \"memory\");\n}\n"
+	      "#else\n#include <stdio.h>\nstatic void out(const char *s)\n{\n\tfputs(s, stdout);\n}\n"
+	      "#endif\n\n"
+	      "static void out_int(long v)\n{\n\tchar b[24];\n\tint i = 22;\n\tint neg = v < 0;\n"
+	      "\tunsigned long u = neg ? 0UL - (unsigned long)v : (unsigned long)v;\n"
+	      "\tb[23] = 0;\n\tdo {\n\t\tb[i--] = (char)('0' + u % 10);\n\t\tu /= 10;\n"
+	      "\t} while (u);\n\tif (neg)\n\t\tb[i--] = '-';\n\tout(b + i + 1);\n}\n\n", f);
+	fprintf(f, "#define NVEC %d\n", nv);
+	int8_t zero = 0;
+	char decl[80];
+	snprintf(decl, sizeof decl, "static const int8_t vec_in[%d]", nv ? nv : 1);
+	fprintf(f, "%s", decl);
+	fprintf(f, "[%zu] = {\n", isz);
+	for (int v = 0; v < (nv ? nv : 1); v++) {
+		put_row(f, nv ? o->vec_in + (size_t)v * isz : &zero, nv ? isz : 1);
+	}
+	fputs("};\n", f);
+	snprintf(decl, sizeof decl, "static const int8_t vec_out[%d]", nv ? nv : 1);
+	fprintf(f, "%s[%d] = {\n", decl, m->net.classes);
+	for (int v = 0; v < (nv ? nv : 1); v++) {
+		put_row(f, nv ? o->vec_out + (size_t)v * m->net.classes : &zero,
+			nv ? (size_t)m->net.classes : 1);
+	}
+	fputs("};\n\n", f);
+	fprintf(f, "int main(void)\n{\n\tint8_t logits[%s_CLASSES]; /* on the stack: SRAM is the arena */\n"
+		"\tint v, c, match = 0;\n"
+		"\tif (NVEC == 0) /* still link (and run) the model once, so the arena is placed */\n"
+		"\t\t%s_run(vec_in[0], logits);\n"
+		"\tfor (v = 0; v < NVEC; v++) {\n\t\tint same = 1;\n"
+		"\t\tint cls = %s_run(vec_in[v], logits);\n"
+		"\t\tfor (c = 0; c < %s_CLASSES; c++)\n\t\t\tsame &= logits[c] == vec_out[v][c];\n"
+		"\t\tmatch += same;\n\t\tout(\"vector \");\n\t\tout_int(v);\n\t\tout(\": class \");\n"
+		"\t\tout_int(cls);\n\t\tout(same ? \" match\\n\" : \" MISMATCH\\n\");\n\t}\n"
+		"\tout_int(match);\n\tout(\"/\");\n\tout_int(NVEC);\n\tout(\" test vectors match\\n\");\n"
+		"\treturn match == NVEC ? 0 : 1;\n}\n", up, o->name, o->name, up);
+}
+
+/* ---- the static files: templates under data/emit ---- */
+
+struct tvar {
+	const char *key; /* KEY of an @KEY@ placeholder */
+	char val[160];
+};
+
+/* Copies template `file` of o->templates to f with each @KEY@ replaced by its value. An @KEY@
+ * (capitals and underscores) that vars does not define is an error: the template and this
+ * emitter must agree. Returns 0, or -1 with err. */
+static int put_template(FILE *f, const struct emit_opts *o, const char *file,
+			const struct tvar *vars, int nvars, char *err, size_t errlen)
+{
+	char path[4096];
+	const char *msg;
+	size_t len;
+	snprintf(path, sizeof path, "%s/%s", o->templates, file);
+	char *t = read_file(path, 1 << 20, &len, &msg);
+	if (!t)
+		return fail(err, errlen, "%s: %s", path, msg);
+	int rc = 0;
+	for (size_t i = 0; i < len && !rc; i++) {
+		size_t k = i + 1;
+		while (k < len && (isupper((unsigned char)t[k]) || t[k] == '_'))
+			k++;
+		if (t[i] != '@' || k == i + 1 || k >= len || t[k] != '@') {
+			fputc(t[i], f);
+			continue;
+		}
+		int v = 0;
+		while (v < nvars && (strlen(vars[v].key) != k - i - 1 ||
+				     strncmp(vars[v].key, t + i + 1, k - i - 1)))
+			v++;
+		if (v == nvars)
+			rc = fail(err, errlen, "%s: unknown placeholder %.*s", path, (int)(k - i + 1),
+				  t + i);
+		else
+			fputs(vars[v].val, f);
+		i = k;
+	}
+	free(t);
+	return rc;
+}
+
+/* Writes template `file` into o->dir under the same name. */
+static int write_template(const struct emit_opts *o, const char *file, const struct tvar *vars,
+			  int nvars, char *err, size_t errlen)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		die("emit: out of memory");
+	int rc = put_template(f, o, file, vars, nvars, err, errlen);
+	fclose(f);
+	rc = rc ? rc : save(o->dir, file, buf, len, err, errlen);
+	free(buf);
+	return rc;
+}
+
+/* The static files: startup_m7.c; m7.ld, whose RAM is the --sram-max budget and whose stack
+ * (placed first, so an overflow runs off the start of RAM instead of into the arena) is
+ * --stack: stack + arena rounded up to 4 bytes, check-cost's cost.sram_bytes, must fit; the
+ * Makefile; CMakeLists.txt. */
+static int write_static(const struct emit_opts *o, char *err, size_t errlen)
+{
+	struct tvar v[3] = {{"NAME", ""}, {"SRAM_MAX", ""}, {"STACK_BYTES", ""}};
+	snprintf(v[0].val, sizeof v[0].val, "%s", o->name);
+	snprintf(v[1].val, sizeof v[1].val, "%zu", o->sram_max);
+	snprintf(v[2].val, sizeof v[2].val, "%zu", o->stack_bytes);
+	const char *files[] = {"m7.ld", "startup_m7.c", "Makefile", "CMakeLists.txt"};
+	int rc = 0;
+	for (int i = 0; i < 4 && !rc; i++)
+		rc = write_template(o, files[i], v, 3, err, errlen);
+	return rc;
+}
+
+static int write_via(const char *dir, const char *file, char *err, size_t errlen,
+		     void (*fn)(FILE *, const struct qmodel *, const struct emit_opts *,
+				const char *, const char *),
+		     const struct qmodel *m, const struct emit_opts *o, const char *up)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		die("emit: out of memory");
+	fn(f, m, o, o->name, up);
+	fclose(f);
+	int rc = save(dir, file, buf, len, err, errlen);
+	free(buf);
+	return rc;
+}
+
+static void w_header(FILE *f, const struct qmodel *m, const struct emit_opts *o, const char *n,
+		     const char *up)
+{
+	write_header(f, m, o, n, up);
+}
+static void w_source(FILE *f, const struct qmodel *m, const struct emit_opts *o, const char *n,
+		     const char *up)
+{
+	(void)o;
+	write_source(f, m, n, up);
+}
+static void w_test(FILE *f, const struct qmodel *m, const struct emit_opts *o, const char *n,
+		   const char *up)
+{
+	(void)n;
+	write_test(f, m, o, up);
+}
+
+int emit_write(const struct qmodel *m, const struct emit_opts *o, char *err, size_t errlen)
+{
+	char up[128], file[200];
+	size_t i;
+	for (i = 0; o->name[i] && i + 1 < sizeof up; i++)
+		up[i] = (char)toupper((unsigned char)o->name[i]);
+	up[i] = 0;
+	if (mkdir(o->dir, 0777) && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", o->dir, strerror(errno));
+		return -1;
+	}
+	const char *msg;
+	size_t klen;
+	char *k = read_file(o->kernels, 1 << 20, &klen, &msg);
+	if (!k) {
+		snprintf(err, errlen, "%s: %s", o->kernels, msg);
+		return -1;
+	}
+	int rc = save(o->dir, "int8_ref.h", k, klen, err, errlen);
+	free(k);
+	snprintf(file, sizeof file, "%s.h", o->name);
+	rc = rc ? rc : write_via(o->dir, file, err, errlen, w_header, m, o, up);
+	snprintf(file, sizeof file, "%s.c", o->name);
+	rc = rc ? rc : write_via(o->dir, file, err, errlen, w_source, m, o, up);
+	snprintf(file, sizeof file, "%s_test.c", o->name);
+	rc = rc ? rc : write_via(o->dir, file, err, errlen, w_test, m, o, up);
+	rc = rc ? rc : write_static(o, err, errlen);
+	return rc;
+}
+
+int emit_write_readme(const struct qmodel *m, const struct emit_opts *o, long flash_bytes,
+		      char *err, size_t errlen)
+{
+	enum { NV = 11 };
+	struct tvar v[NV] = {{"NAME", ""}, {"UPNAME", ""}, {"ARENA_BYTES", ""},
+			     {"STACK_BYTES", ""}, {"SRAM_BYTES", ""}, {"SRAM_MAX", ""},
+			     {"FLASH", ""}, {"INPUT_H", ""}, {"INPUT_W", ""}, {"INPUT_C", ""},
+			     {"CLASSES", ""}};
+	size_t i;
+	snprintf(v[0].val, sizeof v[0].val, "%s", o->name);
+	for (i = 0; o->name[i] && i + 1 < sizeof v[1].val; i++)
+		v[1].val[i] = (char)toupper((unsigned char)o->name[i]);
+	v[1].val[i] = 0;
+	snprintf(v[2].val, sizeof v[2].val, "%zu", m->arena_bytes);
+	snprintf(v[3].val, sizeof v[3].val, "%zu", o->stack_bytes);
+	snprintf(v[4].val, sizeof v[4].val, "%lld",
+		 (long long)cost_sram_bytes((int64_t)m->arena_bytes, (int64_t)o->stack_bytes));
+	snprintf(v[5].val, sizeof v[5].val, "%zu", o->sram_max);
+	if (flash_bytes >= 0)
+		snprintf(v[6].val, sizeof v[6].val, "%ld bytes (measured: text + data of %s.c "
+			 "built for Cortex-M7, arm-none-eabi-size)", flash_bytes, o->name);
+	else
+		snprintf(v[6].val, sizeof v[6].val, "about %zu bytes (check-cost's formula; the "
+			 "model was not built)", quant_flash_bytes(m));
+	snprintf(v[7].val, sizeof v[7].val, "%d", m->net.in_h);
+	snprintf(v[8].val, sizeof v[8].val, "%d", m->net.in_w);
+	snprintf(v[9].val, sizeof v[9].val, "%d", m->net.in_ch);
+	snprintf(v[10].val, sizeof v[10].val, "%d", m->net.classes);
+	return write_template(o, "README.md", v, NV, err, errlen);
+}

@@ -1,0 +1,69 @@
+/* int8_ref.c — host reference inference of an int8 model with the shared kernels of int8_ref.h,
+ * on one arena laid out by the same plan emit-c writes. */
+#include "int8/int8_ref.h"
+#include <stdlib.h>
+#include <string.h>
+#include "int8/quant.h"
+#include "core/util.h"
+
+static struct lmq_rq conv_rq(const struct qmodel *m, const struct qop *o)
+{
+	struct lmq_rq rq;
+	rq.bias = o->bias;
+	rq.mult = o->mult;
+	rq.shift = o->shift;
+	rq.out_zp = o->lut ? o->pre_zp : m->t[o->out].zp;
+	rq.lo = o->lo;
+	rq.hi = o->hi;
+	rq.lut = o->lut;
+	return rq;
+}
+
+void int8_ref_run(const struct qmodel *m, const int8_t *q_in, int8_t *arena, int8_t *logits_q,
+		  float *logits)
+{
+	int8_t *own = NULL;
+	if (!arena)
+		arena = own = xcalloc(m->arena_bytes, 1);
+	memcpy(arena + m->t[m->input].offset, q_in, m->t[m->input].size);
+	for (int i = 0; i < m->nops; i++) {
+		const struct qop *o = &m->ops[i];
+		const struct qtensor *ti = &m->t[o->in];
+		int8_t *x = arena + ti->offset, *y = arena + m->t[o->out].offset;
+		struct lmq_rq rq;
+		switch (o->kind) {
+		case QOP_PW:
+			rq = conv_rq(m, o);
+			if (o->w2)
+				lmq_pw_t2(x, o->np, o->cin, ti->zp, o->w2, o->cout, &rq, y);
+			else
+				lmq_pw(x, o->np, o->cin, ti->zp, o->w, o->cout, &rq, y);
+			break;
+		case QOP_DW:
+			rq = conv_rq(m, o);
+			lmq_dw(x, o->h, o->wd, o->cout, ti->zp, o->w, o->k, o->stride, o->pad, o->oh,
+			       o->ow, &rq, y, o->scratch >= 0 ? arena + m->t[o->scratch].offset : NULL);
+			break;
+		case QOP_GAP:
+			lmq_gap(x, o->np, o->cout, y);
+			break;
+		case QOP_SCALE:
+			lmq_scale(x, o->np, o->cout, ti->zp, arena + m->t[o->in2].offset,
+				  m->t[o->in2].zp, o->emult[0], o->eshift[0], m->t[o->out].zp, y);
+			break;
+		case QOP_ADD:
+			lmq_add(x, ti->zp, arena + m->t[o->in2].offset, m->t[o->in2].zp, o->np,
+				o->emult, o->eshift, m->t[o->out].zp, y);
+			break;
+		}
+	}
+	const struct qtensor *tl = &m->t[m->logits];
+	const int8_t *lq = arena + tl->offset;
+	for (int c = 0; c < m->net.classes; c++) {
+		if (logits_q)
+			logits_q[c] = lq[c];
+		if (logits)
+			logits[c] = tl->scale * (float)(lq[c] - tl->zp);
+	}
+	free(own);
+}
