@@ -4,7 +4,7 @@
 #   make deps     install the Debian packages lmnas needs (idempotent)
 #   make bench    training throughput against PyTorch at its best (installs python3-torch; long)
 #   make fuzz     fuzz every parser with libFuzzer (records and archs, safetensors, model answers,
-#                 datasets): FUZZ_SECONDS (60) each, FUZZ_TARGETS to pick (pipelines/fuzz.sh)
+#                 datasets, image folders/CSVs): FUZZ_SECONDS (60) each, FUZZ_TARGETS to pick (pipelines/fuzz.sh)
 #   make search   the search loop on Fashion-MNIST (pipelines/search.sh; RUN= ITER= STRATEGY= ...)
 #   make demo     the whole mission on Fashion-MNIST, ends with a report (pipelines/demo.sh; RUN= ITER= ...)
 #   make report RUN=dir   the report of a demo run again, from its directory alone

@@ -6,6 +6,7 @@
 #   safetensors  st_open and a checkpoint's arch metadata (tests/fuzz/fuzz_safetensors.c)
 #   answer       a model's answer: llm_extract_json -> arch_parse (tests/fuzz/fuzz_answer.c)
 #   dataset      IDX, CIFAR-10/100 and safetensors datasets: dataset_load (tests/fuzz/fuzz_dataset.c)
+#   images       image folders and CSVs of PNG/JPEG files: dataset_load_images (tests/fuzz/fuzz_images.c)
 #
 # `make fuzz FUZZ_SECONDS=300 [FUZZ_TARGETS="answer dataset"]`. Each target runs in libFuzzer's
 # fork mode, one job at a time, going on after a crash, so what it prints per target is the
@@ -17,8 +18,8 @@ set -u
 cd "$(dirname "$0")/.." || exit 2
 SECONDS_TO_RUN=${1:-60}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-check safetensors answer dataset}
-OUT=build/fuzz
+TARGETS=${*:-check safetensors answer dataset images}
+OUT=${FUZZ_OUT:-build/fuzz} # where the builds, corpora and reproducers go
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -Isrc -I/usr/include/cjson"
 LIBS="-lopenblas -lcjson -lcurl -lz -lpng -ljpeg -lm"
@@ -41,8 +42,8 @@ rm -f "$OUT/liblmnas-fuzz.a"
 # shellcheck disable=SC2086
 ar rcs "$OUT/liblmnas-fuzz.a" $objs || exit 2
 
-# Largest input per target: a CIFAR record is 3,073 bytes, the rest need far less.
-max_len() { case $1 in dataset) echo 16384 ;; *) echo 8192 ;; esac; }
+# Largest input per target: a CIFAR record is 3,073 bytes, images hold two small image files.
+max_len() { case $1 in dataset | images) echo 16384 ;; *) echo 8192 ;; esac; }
 
 # Where a reproducer fails: its kind and the first frame in src/ (replayed with full stacks), so
 # that many reproducers of one defect print as one line.
