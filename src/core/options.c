@@ -218,12 +218,12 @@ static void parse_one(const struct opt_program *p, int argc, char **argv, int *i
 	const struct opt *o = name[0] || alias ? lookup(p, name, alias, &g) : NULL;
 	if (!o)
 		usage_error("unknown option %s%s", name[0] ? "--" : "", name[0] ? name : a);
+	if (!o->arg && eq)
+		usage_error("--%s takes no value%s", o->name, "");
 	if (o->kind == OPT_HELP) {
 		options_usage(stdout, p);
 		exit(EXIT_OK);
 	}
-	if (!o->arg && eq)
-		usage_error("--%s takes no value%s", o->name, "");
 	if (o->arg) {
 		if (eq)
 			value = eq + 1;
