@@ -90,4 +90,17 @@ check "quantize --weights ternary: a deprecation note naming --weight-format" \
 "$BIN/quantize" --weight-format=binary </dev/null >/dev/null 2>"$TMP/e"
 check "quantize --weight-format=binary is refused by name" \
 	grep -q -- "--weight-format: 'binary' is not int8 or ternary" "$TMP/e"
+PM="$SHARED/paper-models"
+if [ -f "$PM/qwnet-core-kd.safetensors" ]; then
+	for spelling in "--weight-format=ternary" "--weights ternary"; do
+		# shellcheck disable=SC2086 # the spelling is two words in the old form
+		"$BIN/quantize" --weights "$PM/qwnet-core-kd.safetensors" --arch "$PM/qwnet-core.json" \
+			$spelling --dataset fashion-mnist --resolution 32 --calib 2 --eval 2 \
+			-o "$TMP/t.safetensors" </dev/null >"$TMP/trec" 2>/dev/null
+		check_eq "quantize $spelling: quant.weight_format" \
+			"$(jq -r .quant.weight_format "$TMP/trec")" ternary
+	done
+else
+	skip "no paper models in $PM (quantize --weight-format runs)"
+fi
 done_testing
