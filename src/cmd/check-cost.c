@@ -4,6 +4,7 @@
  *   check-cost [options] FILE...        each FILE one JSON document (a record or a bare arch)
  *   check-cost --plan FILE              the memory plan, per op, for a person */
 #include "core/arch.h"
+#include "core/options.h"
 #include "cost/check.h"
 #include "cost/cost.h"
 #include "cost/graph.h"
@@ -16,30 +17,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: check-cost [options] [FILE...] < records > records\n"
-		"Adds id, cost (macs, params, flash_bytes, peak_sram_bytes, peak_op, arena_bytes,\n"
-		"stack_bytes, sram_bytes = arena + stack, what --sram-max limits)\n"
-		"and check (ok, violations) to each record holding an \"arch\". Reads stdin, or\n"
-		"each FILE as one JSON document (a record, or a bare arch such as the paper's\n"
-		"config files).\n"
-		"\n"
-		"options:\n"
-		"%s"
-		"  --drop              write only accepted records\n"
-		"  --plan              print the int8 memory plan of each arch, per op, instead of\n"
-		"                      the records\n"
-		"  --train-time        add cost.train_us_per_image, the estimated training time per\n"
-		"                      image (batch 128, one thread; from the op graph, no timing)\n"
-		"                      and cost.train_features (what it is computed from)\n"
-		"  --help              this text\n"
-		"\n"
-		"exit status: 0 all read, 1 some input was not JSON or not a record, 2 usage or I/O\n"
-		"error. See check-cost(1) and lmnas-record(5).\n",
-		check_opts_help);
-}
+static const char about[] =
+	"usage: check-cost [options] [FILE...] < records > records\n"
+	"Adds id, cost (macs, params, flash_bytes, peak_sram_bytes, peak_op, arena_bytes,\n"
+	"stack_bytes, sram_bytes = arena + stack, what --sram-max limits)\n"
+	"and check (ok, violations) to each record holding an \"arch\". Reads stdin, or\n"
+	"each FILE as one JSON document (a record, or a bare arch such as the paper's\n"
+	"config files).\n"
+	"\n"
+	"options:\n";
+
+static const char footer[] =
+	"\n"
+	"exit status: 0 all read, 1 some input was not JSON or not a record, 2 usage or I/O\n"
+	"error. See check-cost(1) and lmnas-record(5).\n";
 
 struct plan_ctx {
 	const struct graph *g;
@@ -113,6 +104,20 @@ struct run {
 	int bad_input;
 };
 
+#define AT(field) offsetof(struct run, field)
+static const struct opt run_options[] = {
+	{"drop", NULL, OPT_FLAG, AT(drop), 0, 0, "write only accepted records"},
+	{"plan", NULL, OPT_FLAG, AT(plan), 0, 0,
+	 "print the int8 memory plan of each arch, per op, instead of\nthe records"},
+	{"train-time", NULL, OPT_FLAG, AT(train_time), 0, 0,
+	 "add cost.train_us_per_image, the estimated training time per\n"
+	 "image (batch 128, one thread; from the op graph, no timing)\n"
+	 "and cost.train_features (what it is computed from)"},
+	{"help", NULL, OPT_HELP, 0, 0, 0, "this text", 0, NULL, 'h'},
+	{0},
+};
+#undef AT
+
 /* Adds cost.train_us_per_image and cost.train_features to a record that was costed. */
 static void add_train_time(cJSON *rec)
 {
@@ -152,44 +157,10 @@ int main(int argc, char **argv)
 	struct check_opts opts;
 	check_opts_init(&opts);
 	struct run run = {&opts, 0, 0, 0, 0};
-	int nfiles = 0;
-	char **files = xcalloc(argc, sizeof *files);
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-			usage(stdout);
-			return EXIT_OK;
-		} else if (!strcmp(arg, "--drop")) {
-			run.drop = 1;
-		} else if (!strcmp(arg, "--plan")) {
-			run.plan = 1;
-		} else if (!strcmp(arg, "--train-time")) {
-			run.train_time = 1;
-		} else if (!strcmp(arg, "-")) {
-			files[nfiles++] = argv[i];
-		} else if (arg[0] == '-' && arg[1] == '-') {
-			/* --opt=value or --opt value */
-			char name[64];
-			const char *eq = strchr(arg, '='), *val;
-			if (eq && (size_t)(eq - arg) < sizeof name) {
-				memcpy(name, arg, eq - arg);
-				name[eq - arg] = '\0';
-				val = eq + 1;
-			} else {
-				snprintf(name, sizeof name, "%s", arg);
-				val = i + 1 < argc ? argv[++i] : NULL;
-			}
-			int rc = check_opts_parse(&opts, name, val);
-			if (rc < 0)
-				return EXIT_USAGE;
-			if (rc == 0) {
-				log_error("unknown option %s (see --help)", name);
-				return EXIT_USAGE;
-			}
-		} else {
-			files[nfiles++] = argv[i];
-		}
-	}
+	struct opt_program prog = {about, footer, -1, {{check_opt_table, &opts, NULL},
+							{run_options, &run, NULL}}};
+	int nfiles = options_parse(&prog, argc, argv);
+	char **files = argv + 1;
 	if (nfiles == 0) {
 		struct record_reader rr;
 		record_reader_init(&rr, stdin, "stdin");
@@ -214,7 +185,6 @@ int main(int argc, char **argv)
 		handle(&run, rec);
 		cJSON_Delete(rec);
 	}
-	free(files);
 	check_opts_free(&opts);
 	return run.bad_input ? EXIT_RECORDS : EXIT_OK;
 }

@@ -13,11 +13,12 @@
 #include "engine/dataset.h"
 #include "int8/emit.h"
 #include "int8/quant.h"
+#include "core/options.h"
 #include "core/record_loop.h"
 #include "core/safetensors.h"
 #include "core/util.h"
 
-static const char usage[] =
+static const char about[] =
 	"usage: emit-c --model Q.safetensors --name NAME -o DIR [--sram-max B] [--stack B]\n"
 	"              [--test-vectors N] [--dataset D [--data F]] [--no-build]\n"
 	"  Writes NAME.h, NAME.c, int8_ref.h (the shared kernels), NAME_test.c, startup_m7.c,\n"
@@ -25,14 +26,10 @@ static const char usage[] =
 	"  and `make -C DIR m7-test` build and run the test vectors (on the host; on a Cortex-M7\n"
 	"  in QEMU mps2-an500). NAME.h gives the normalisation and class names when the int8\n"
 	"  model's metadata (normalisation, class_names, dataset) or --dataset tells them.\n"
-	"  --sram-max   SRAM of the linker script (default 320KiB): the arena (rounded up to 4\n"
-	"               bytes) + the stack must fit, as check-cost's cost.sram_bytes, or the\n"
-	"               record fails (emit.error) and nothing is written.\n"
-	"  --stack      stack reserved in SRAM (default 8KiB, check-cost's; a multiple of 8).\n"
-	"  --test-vectors  the first N test-split images and their reference int8 logits.\n"
-	"  --dataset, --data  as quantize's: the test vectors' images, and the normalisation and\n"
-	"               class names the header gives when the model's metadata lacks them.\n"
-	"  --no-build   do not compile the model with arm-none-eabi-gcc to measure its flash.\n"
+	"\n";
+
+static const char footer[] =
+	"\n"
 	"  Static files come from the templates in <data>/emit ($LMNAS_DATA, else data/ next to\n"
 	"  bin/).\n"
 	"  The folder is written beside DIR (DIR.tmp.PID) and renamed into place when complete.\n"
@@ -373,6 +370,42 @@ out:
 	return rc;
 }
 
+/* --stack: a multiple of 8 bytes in [256, 1MiB] */
+static int set_stack(void *base, const char *v, char *err, size_t errlen)
+{
+	double b;
+	if (parse_bytes(v, &b) || b < 256 || b > 1024.0 * 1024 || fmod(b, 8) != 0)
+		return fail(err, errlen, "'%s' is not a multiple of 8 bytes in [256, 1MiB]", v);
+	((struct opts *)base)->stack = b;
+	return 0;
+}
+
+#define AT(field) offsetof(struct opts, field)
+static const struct opt options[] = {
+	{"model", "Q", OPT_STRING, AT(model), 0, 0, "the int8 model (quantize's output)"},
+	{"name", "NAME", OPT_STRING, AT(name), 0, 0,
+	 "the C prefix and file names (made a C identifier)"},
+	{"output", "DIR", OPT_STRING, AT(dir), 0, 0, "the folder to write", 0, NULL, 'o'},
+	{"sram-max", "B", OPT_BYTES, AT(sram_max), 1024, 64.0 * 1024 * 1024,
+	 "SRAM of the linker script (default 320KiB): the arena (rounded up\n"
+	 "to 4 bytes) + the stack must fit, as check-cost's cost.sram_bytes,\n"
+	 "or the record fails (emit.error) and nothing is written"},
+	{"stack", "B", OPT_CALL, 0, 0, 0,
+	 "stack reserved in SRAM (default 8KiB, check-cost's; a multiple of 8)", 0, set_stack},
+	{"test-vectors", "N", OPT_INT, AT(nvec), 0, 10000,
+	 "the first N test-split images and their reference int8 logits"},
+	{"dataset", "D", OPT_STRING, AT(dataset), 0, 0,
+	 "as quantize's: the test vectors' images, and the normalisation\n"
+	 "and class names the header gives when the model's metadata lacks\n"
+	 "them"},
+	{"data", "F", OPT_STRING, AT(data), 0, 0, "the dataset's file or folder"},
+	{"no-build", NULL, OPT_UNSET, AT(build), 0, 0,
+	 "do not compile the model with arm-none-eabi-gcc to measure its flash"},
+	{"help", NULL, OPT_HELP, 0, 0, 0, "this text", 0, NULL, 'h'},
+	{0},
+};
+#undef AT
+
 int main(int argc, char **argv)
 {
 	util_init(argv[0]);
@@ -380,47 +413,10 @@ int main(int argc, char **argv)
 	o.sram_max = 320 * 1024;
 	o.stack = COST_STACK_BYTES;
 	o.build = 1;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		long n;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			fputs(usage, stdout);
-			return 0;
-		}
-		if (!strcmp(a, "--no-build")) {
-			o.build = 0;
-			continue;
-		}
-		if (!v) {
-			fprintf(stderr, "emit-c: %s needs a value\n%s", a, usage);
-			return EXIT_USAGE;
-		}
-		i++;
-		if (!strcmp(a, "--model"))
-			o.model = v;
-		else if (!strcmp(a, "--name"))
-			o.name = v;
-		else if (!strcmp(a, "-o") || !strcmp(a, "--output"))
-			o.dir = v;
-		else if (!strcmp(a, "--dataset"))
-			o.dataset = v;
-		else if (!strcmp(a, "--data"))
-			o.data = v;
-		else if (!strcmp(a, "--sram-max") && !parse_bytes(v, &o.sram_max) &&
-			 o.sram_max >= 1024 && o.sram_max <= 64.0 * 1024 * 1024)
-			;
-		else if (!strcmp(a, "--stack") && !parse_bytes(v, &o.stack) && o.stack >= 256 &&
-			 o.stack <= 1024.0 * 1024 && fmod(o.stack, 8) == 0)
-			;
-		else if (!strcmp(a, "--test-vectors") && !parse_int(v, 0, 10000, &n))
-			o.nvec = (int)n;
-		else {
-			fprintf(stderr, "emit-c: bad option or value: %s %s\n%s", a, v, usage);
-			return EXIT_USAGE;
-		}
-	}
+	struct opt_program prog = {about, footer, 0, {{options, &o, NULL}}};
+	options_parse(&prog, argc, argv);
 	if (!o.model || !o.name || !o.dir) {
-		fprintf(stderr, "emit-c: --model, --name and -o are required\n%s", usage);
+		fprintf(stderr, "emit-c: --model, --name and -o are required (try --help)\n");
 		return EXIT_USAGE;
 	}
 	if (o.nvec > 0 && !o.data && !o.dataset) {

@@ -6,12 +6,12 @@
 #include "engine/net.h"
 #include "engine/nn_head.h"
 #include "int8/quant.h" /* int8 models: int8_evaluate_main */
+#include "core/options.h"
 #include "core/record.h"
 #include "core/record_loop.h"
 #include "core/safetensors.h"
 #include "core/util.h"
 
-#include <getopt.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,91 +24,77 @@ struct options {
 	int classes, batch, threads, res_h, res_w;
 };
 
-static void usage(FILE *f)
+static const char about[] =
+	"usage: evaluate --weights W.safetensors [--arch A.json] [--dataset K] [--data PATH]\n"
+	"                [--split train|test] [--resolution R|HxW] [--classes N]\n"
+	"                [--dump-logits OUT.safetensors] [--batch B] [--threads N]  [< records]\n"
+	"\n"
+	"K: fashion-mnist | cifar10 | cifar100 | safetensors | folder | csv (default\n"
+	"safetensors; --data: its file or folder, default the Debian path for fashion-mnist).\n"
+	"--split picks the split of fashion-mnist/cifar (default test; train with\n"
+	"--dump-logits gives kd its --teacher-logits); the other kinds are one split per path.\n"
+	"Images are normalised (and folder/csv classes named) as the checkpoint's metadata says,\n"
+	"and resized to --resolution, else the checkpoint's, else kept at the data's size.\n"
+	"Runs inference (BN running statistics, no dropout) over the dataset's images\n"
+	"and writes \"eval\": {accuracy (when the dataset has labels), count,\n"
+	"seconds, images_per_s} into each record on stdin, or into a fresh record when stdin\n"
+	"is a terminal or empty. The arch comes from the checkpoint's metadata or --arch.\n"
+	"An int8 model (quantize's) runs on the int8 reference kernels.\n"
+	"\n";
+
+static int set_dataset(void *base, const char *v, char *err, size_t errlen)
 {
-	fprintf(f,
-		"usage: evaluate --weights W.safetensors [--arch A.json] [--dataset K] [--data PATH]\n"
-		"                [--split train|test] [--resolution R|HxW] [--classes N]\n"
-		"                [--dump-logits OUT.safetensors] [--batch B] [--threads N]  [< records]\n"
-		"\n"
-		"K: fashion-mnist | cifar10 | cifar100 | safetensors | folder | csv (default\n"
-		"safetensors; --data: its file or folder, default the Debian path for fashion-mnist).\n"
-		"--split picks the split of fashion-mnist/cifar (default test; train with\n"
-		"--dump-logits gives kd its --teacher-logits); the other kinds are one split per path.\n"
-		"Images are normalised (and folder/csv classes named) as the checkpoint's metadata says,\n"
-		"and resized to --resolution, else the checkpoint's, else kept at the data's size.\n"
-		"Runs inference (BN running statistics, no dropout) over the dataset's images\n"
-		"and writes \"eval\": {accuracy (when the dataset has labels), count,\n"
-		"seconds, images_per_s} into each record on stdin, or into a fresh record when stdin\n"
-		"is a terminal or empty. The arch comes from the checkpoint's metadata or --arch.\n");
+	if (dataset_kind_parse(v, &((struct options *)base)->kind))
+		return fail(err, errlen, "'%s' is not fashion-mnist, cifar10, cifar100, safetensors, "
+			    "folder or csv", v);
+	return 0;
 }
+
+static int set_split(void *base, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "train") && strcmp(v, "test"))
+		return fail(err, errlen, "'%s' is not train or test", v);
+	((struct options *)base)->split = !strcmp(v, "train") ? SPLIT_TRAIN : SPLIT_TEST;
+	return 0;
+}
+
+static int set_resolution(void *base, const char *v, char *err, size_t errlen)
+{
+	struct options *o = base;
+	if (parse_resolution(v, &o->res_h, &o->res_w))
+		return fail(err, errlen, "'%s' is not R or HxW", v);
+	return 0;
+}
+
+#define AT(field) offsetof(struct options, field)
+static const struct opt table[] = {
+	{"weights", "W", OPT_STRING, AT(weights), 0, 0, "the checkpoint (float, or int8 from quantize)"},
+	{"arch", "A", OPT_STRING, AT(arch_path), 0, 0,
+	 "the arch (a bare arch or a record), when the checkpoint's\nmetadata lacks it"},
+	{"dataset", "K", OPT_CALL, 0, 0, 0, "the dataset kind (see above)", 0, set_dataset},
+	{"data", "PATH", OPT_STRING, AT(data), 0, 0, "its file or folder"},
+	{"split", "S", OPT_CALL, 0, 0, 0, "train | test (default test)", 0, set_split},
+	{"resolution", "R|HxW", OPT_CALL, 0, 0, 0, "input size (default: the checkpoint's)", 0,
+	 set_resolution},
+	{"classes", "N", OPT_INT, AT(classes), 1, ARCH_MAX_CLASSES,
+	 "must match the checkpoint's classifier"},
+	{"dump-logits", "OUT", OPT_STRING, AT(dump), 0, 0,
+	 "write the logits [N, classes] as safetensors (kd's\n--teacher-logits)"},
+	{"batch", "B", OPT_INT, AT(batch), 1, 4096, "images per forward pass", OPT_SHOW_DEFAULT},
+	{"threads", "N", OPT_INT, AT(threads), 0, 1024, "0 = all cores (default)"},
+	{"help", NULL, OPT_HELP, 0, 0, 0, "this text", 0, NULL, 'h'},
+	{0},
+};
+#undef AT
 
 static void parse_args(int argc, char **argv, struct options *o)
 {
-	static const struct option longs[] = {
-		{"weights", required_argument, 0, 'w'}, {"arch", required_argument, 0, 'a'},
-		{"dataset", required_argument, 0, 'd'}, {"data", required_argument, 0, 'f'},
-		{"classes", required_argument, 0, 'c'}, {"dump-logits", required_argument, 0, 'l'},
-		{"batch", required_argument, 0, 'b'},   {"threads", required_argument, 0, 't'},
-		{"split", required_argument, 0, 's'},   {"resolution", required_argument, 0, 'r'},
-		{"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
-	long v;
-	int c;
 	memset(o, 0, sizeof *o);
 	o->kind = DS_SAFETENSORS;
 	o->split = SPLIT_TEST;
 	o->batch = 64;
-	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		switch (c) {
-		case 'w': o->weights = optarg; break;
-		case 'a': o->arch_path = optarg; break;
-		case 'd':
-			if (dataset_kind_parse(optarg, &o->kind))
-				die("--dataset: '%s' is not fashion-mnist, cifar10, cifar100, safetensors, "
-				    "folder or csv", optarg);
-			break;
-		case 'f': o->data = optarg; break;
-		case 'l': o->dump = optarg; break;
-		case 's':
-			if (strcmp(optarg, "train") && strcmp(optarg, "test"))
-				die("--split: '%s' is not train or test", optarg);
-			o->split = !strcmp(optarg, "train") ? SPLIT_TRAIN : SPLIT_TEST;
-			break;
-		case 'r':
-			if (parse_resolution(optarg, &o->res_h, &o->res_w))
-				die("--resolution: '%s' is not R or HxW", optarg);
-			break;
-		case 'c':
-			if (parse_int(optarg, 1, ARCH_MAX_CLASSES, &v))
-				die("--classes: '%s' is not in 1..%d", optarg, ARCH_MAX_CLASSES);
-			o->classes = (int)v;
-			break;
-		case 'b':
-			if (parse_int(optarg, 1, 4096, &v))
-				die("--batch: '%s' is not in 1..4096", optarg);
-			o->batch = (int)v;
-			break;
-		case 't':
-			if (parse_int(optarg, 0, 1024, &v))
-				die("--threads: '%s' is not in 0..1024", optarg);
-			o->threads = (int)v;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(EXIT_OK);
-		default:
-			usage(stderr);
-			exit(EXIT_USAGE);
-		}
-	}
-	if (optind < argc) {
-		usage(stderr);
-		die("unexpected argument '%s'", argv[optind]);
-	}
-	if (!o->weights || (!o->data && !dataset_default_path(o->kind))) {
-		usage(stderr);
-		die("--weights and --data are required");
-	}
+	struct opt_program prog = {about, NULL, 0, {{table, o, NULL}}};
+	options_parse(&prog, argc, argv);
 }
 
 /* The arch: from --arch (a bare arch or a record) or from the checkpoint's metadata. */
@@ -173,11 +159,12 @@ int main(int argc, char **argv)
 {
 	net_passive_threads(argv);
 	util_init(argv[0]);
-	for (int i = 1; i + 1 < argc; i++) /* an int8 model (quantize): the int8 reference path */
-		if (!strcmp(argv[i], "--weights") && quant_is_int8_file(argv[i + 1]) == 1)
-			return int8_evaluate_main(argc, argv);
 	struct options o;
 	parse_args(argc, argv, &o);
+	if (o.weights && quant_is_int8_file(o.weights) == 1) /* an int8 model (quantize) */
+		return int8_evaluate_main(argc, argv);
+	if (!o.weights || (!o.data && !dataset_default_path(o.kind)))
+		die("--weights and --data are required (try --help)");
 	net_set_threads(o.threads);
 	char err[512];
 	struct arch a;

@@ -4,6 +4,7 @@
  *
  * Reads every record so far (stdin or the files, in order), writes one JSON object. */
 #include "search/feedback.h"
+#include "core/options.h"
 #include "core/record.h"
 #include "core/util.h"
 
@@ -11,81 +12,51 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: feedback [options] [FILE...] > feedback.json\n"
-		"Reads the search history (candidates, rejected and evaluated records) and writes one\n"
-		"JSON object for gen-arch --feedback: the Pareto front with metrics and archs, averages,\n"
-		"trend per iteration, targeted suggestions, recent rejections with their messages, the\n"
-		"recent population (aging evolution) and every id tried.\n"
-		"  --max-front N       front members listed, best accuracy first (default 8)\n"
-		"  --max-rejections N  recent rejections listed (default 8)\n"
-		"  --population N      recent feasible evaluations listed (default 16)\n"
-		"  --macs-max N        MAC budget (350M), for headroom suggestions\n"
-		"  --flash-max BYTES   flash budget (256KiB), for headroom suggestions\n"
-		"  --sram-max BYTES    SRAM budget, recorded in the output\n"
-		"  -o, --output FILE   write there atomically instead of stdout\n"
-		"  --help              this text\n");
-}
+static const char about[] =
+	"usage: feedback [options] [FILE...] > feedback.json\n"
+	"Reads the search history (candidates, rejected and evaluated records) and writes one\n"
+	"JSON object for gen-arch --feedback: the Pareto front with metrics and archs, averages,\n"
+	"trend per iteration, targeted suggestions, recent rejections with their messages, the\n"
+	"recent population (aging evolution) and every id tried.\n";
+
+struct args {
+	struct feedback_opts o;
+	const char *output;
+};
+
+#define AT(field) offsetof(struct args, field)
+static const struct opt options[] = {
+	{"max-front", "N", OPT_INT, AT(o.max_front), 0, 1000,
+	 "front members listed, best accuracy first (default 8)"},
+	{"max-rejections", "N", OPT_INT, AT(o.max_rejections), 0, 1000,
+	 "recent rejections listed (default 8)"},
+	{"population", "N", OPT_INT, AT(o.population), 0, 1000,
+	 "recent feasible evaluations listed (default 16)"},
+	{"macs-max", "N", OPT_COUNT, AT(o.macs_max), 0, 1e18,
+	 "MAC budget (350M), for headroom suggestions"},
+	{"flash-max", "BYTES", OPT_BYTES, AT(o.flash_max), 0, 1e18,
+	 "flash budget (256KiB), for headroom suggestions"},
+	{"sram-max", "BYTES", OPT_BYTES, AT(o.sram_max), 0, 1e18, "SRAM budget, recorded in the output"},
+	{"output", "FILE", OPT_STRING, AT(output), 0, 0, "write there atomically instead of stdout", 0,
+	 NULL, 'o'},
+	{"help", NULL, OPT_HELP, 0, 0, 0, "this text"},
+	{0},
+};
+#undef AT
 
 int main(int argc, char **argv)
 {
 	util_init(argv[0]);
-	struct feedback_opts o;
-	feedback_opts_init(&o);
-	const char *output = NULL;
-	int i;
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		long v;
-		if (!strcmp(a, "--help")) {
-			usage(stdout);
-			return EXIT_OK;
-		}
-		if (!strcmp(a, "--")) {
-			i++;
-			break;
-		}
-		if (a[0] != '-' || a[1] == '\0')
-			break;
-		if (i + 1 >= argc) {
-			usage(stderr);
-			die("%s needs a value", a);
-		}
-		const char *val = argv[++i];
-		if (!strcmp(a, "--max-front") || !strcmp(a, "--max-rejections") ||
-		    !strcmp(a, "--population")) {
-			if (parse_int(val, 0, 1000, &v))
-				die("%s: '%s' is not a whole number in [0, 1000]", a, val);
-			if (!strcmp(a, "--max-front"))
-				o.max_front = (int)v;
-			else if (!strcmp(a, "--max-rejections"))
-				o.max_rejections = (int)v;
-			else
-				o.population = (int)v;
-		} else if (!strcmp(a, "--macs-max")) {
-			if (parse_count(val, &o.macs_max) || o.macs_max < 0)
-				die("--macs-max: '%s' is not a count", val);
-		} else if (!strcmp(a, "--flash-max")) {
-			if (parse_bytes(val, &o.flash_max) || o.flash_max < 0)
-				die("--flash-max: '%s' is not a size", val);
-		} else if (!strcmp(a, "--sram-max")) {
-			if (parse_bytes(val, &o.sram_max) || o.sram_max < 0)
-				die("--sram-max: '%s' is not a size", val);
-		} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-			output = val;
-		} else {
-			usage(stderr);
-			die("unknown option %s", a);
-		}
-	}
+	struct args a = {.output = NULL};
+	feedback_opts_init(&a.o);
+	struct opt_program prog = {about, NULL, -1, {{options, &a, NULL}}};
+	int nfiles = options_parse(&prog, argc, argv);
 	struct record_list in = {0};
-	int bad = record_read_inputs(argv + i, argc - i, &in);
-	cJSON *fb = feedback_build(in.recs, in.n, &o);
-	if (record_save_document(output, fb)) {
-		if (output)
-			die("cannot write %s", output);
+	int bad = record_read_inputs(argv + 1, nfiles, &in);
+	cJSON *fb = feedback_build(in.recs, in.n, &a.o);
+	if (record_save_document(a.output, fb)) {
+		if (a.output)
+			die("cannot write %s", a.output);
 		die("write error on stdout");
 	}
 	cJSON_Delete(fb);

@@ -8,20 +8,14 @@
 
 #include <stdio.h>
 
-static void usage(FILE *f)
-{
-	struct train_opts d;
-	train_defaults(&d, RECIPE_FULL);
-	fprintf(f,
-		"usage: full-train --out CKPT [options] < records > records\n"
-		"\n"
-		"Trains each record's arch with the paper's full recipe (120 epochs, batch 128, SGD\n"
-		"Nesterov 0.9, warm-up 20 epochs from 0 to lr 0.5 then cosine to 0, weight decay 1e-4,\n"
-		"crop + flip + AutoAugment, MixUp 0.2), writes the checkpoint after every epoch and adds\n"
-		"\"full\": test_acc, val_acc, checkpoint, seconds, ... Records without an arch pass.\n"
-		"\n");
-	train_usage_common(f, &d);
-}
+static const char about[] =
+	"usage: full-train --out CKPT [options] < records > records\n"
+	"\n"
+	"Trains each record's arch with the paper's full recipe (120 epochs, batch 128, SGD\n"
+	"Nesterov 0.9, warm-up 20 epochs from 0 to lr 0.5 then cosine to 0, weight decay 1e-4,\n"
+	"crop + flip + AutoAugment, MixUp 0.2), writes the checkpoint after every epoch and adds\n"
+	"\"full\": test_acc, val_acc, checkpoint, seconds, ... Records without an arch pass.\n"
+	"\n";
 
 static int select_arch(const cJSON *rec, void *ctx)
 {
@@ -35,7 +29,7 @@ int main(int argc, char **argv)
 	util_init(argv[0]);
 	struct train_opts o;
 	train_defaults(&o, RECIPE_FULL);
-	train_parse_args(&o, argc, argv, usage, NULL, NULL, NULL);
+	train_parse_args(&o, argc, argv, about, NULL, NULL);
 	if (!o.out)
 		log_info("no --out: the trained network is not saved");
 	return train_main_loop(&o, select_arch, NULL);

@@ -9,6 +9,7 @@
  * or I/O errors. */
 #include "search/gen.h"
 #include "search/prompt.h"
+#include "core/options.h"
 #include "core/record.h"
 #include "core/util.h"
 
@@ -20,46 +21,81 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void usage(FILE *f)
+/* The program's own settings (the check and LLM options have their own structs). */
+struct gen_args {
+	const char *strategy, *feedback, *prompts, *dataset;
+	long count, iteration, seed, in_ch, max_tries, tourn, retries;
+	int explain;
+};
+
+static const char about[] =
+	"usage: gen-arch [options] > candidates.jsonl\n"
+	"Proposes architectures, checks each with the shared check (the options of check-cost)\n"
+	"and writes them as records {id, arch, gen, resolution, classes, cost, check}.\n";
+
+static const char footer[] = "<data> is $LMNAS_DATA, else the data/ folder next to bin/.\n";
+
+#define AT(field) offsetof(struct gen_args, field)
+static const struct opt gen_options[] = {
+	{"strategy", "S", OPT_STRING, AT(strategy), 0, 0, "random | evolve (default) | llm"},
+	{"count", "N", OPT_LONG, AT(count), 0, 100000, "candidates to write (default 1)"},
+	{"feedback", "FILE", OPT_STRING, AT(feedback), 0, 0,
+	 "feedback(1) object: the front, population, rejections, tried ids"},
+	{"iteration", "N", OPT_LONG, AT(iteration), 0, 1000000, "stored in gen.iteration (default 1)"},
+	{"seed", "N", OPT_LONG, AT(seed), 0, 0x7fffffffL,
+	 "random and evolve are reproducible with the same seed (default 1)"},
+	{"input-channels", "N", OPT_LONG, AT(in_ch), 1, ARCH_MAX_IN_CH,
+	 "of the arch (default 3; 1 for Fashion-MNIST)"},
+	{"max-tries", "N", OPT_LONG, AT(max_tries), 1, 10000000,
+	 "random/evolve samples per candidate before giving up (2000)"},
+	{"tournament", "N", OPT_LONG, AT(tourn), 1, 1000, "evolve: tournament size (default 4)"},
+	{"help", NULL, OPT_HELP, 0, 0, 0, "this text"},
+	{NULL, NULL, OPT_NONE, 0, 0, 0,
+	 "LLM (an OpenAI-compatible server: llama.cpp's llama-server, Ollama, vLLM):"},
+	{"max-retries", "N", OPT_LONG, AT(retries), 0, 100,
+	 "answers sent back with their parse or check error (default 3)"},
+	{"explain", NULL, OPT_FLAG, AT(explain), 0, 0,
+	 "ask why the design was chosen; stored in gen.explanation"},
+	{"dataset", "NAME", OPT_STRING, AT(dataset), 0, 0, "named in the prompt (default Fashion-MNIST)"},
+	{"prompts", "DIR", OPT_STRING, AT(prompts), 0, 0, "prompt templates (default <data>/prompts)"},
+	{0},
+};
+#undef AT
+
+static int set_no_schema(void *base, const char *v, char *err, size_t errlen)
 {
-	fprintf(f,
-		"usage: gen-arch [options] > candidates.jsonl\n"
-		"Proposes architectures, checks each with the shared check (the options of check-cost)\n"
-		"and writes them as records {id, arch, gen, resolution, classes, cost, check}.\n"
-		"  --strategy S        random | evolve (default) | llm\n"
-		"  --count N           candidates to write (default 1)\n"
-		"  --feedback FILE     feedback(1) object: the front, population, rejections, tried ids\n"
-		"  --iteration N       stored in gen.iteration (default 1)\n"
-		"  --seed N            random and evolve are reproducible with the same seed (default 1)\n"
-		"  --input-channels N  of the arch (default 3; 1 for Fashion-MNIST)\n"
-		"  --max-tries N       random/evolve samples per candidate before giving up (2000)\n"
-		"  --tournament N      evolve: tournament size (default 4)\n"
-		"LLM (an OpenAI-compatible server: llama.cpp's llama-server, Ollama, vLLM):\n"
-		"  --llm URL           base URL (default $LMNAS_LLM_URL or http://127.0.0.1:8080);\n"
-		"                      the key, if any, comes from LMNAS_API_KEY and is never printed\n"
-		"  --model NAME        model name (default $LMNAS_LLM_MODEL or \"default\")\n"
-		"  --temperature T     default 1.5      --min-p P     default 0.1\n"
-		"  --timeout S         per request (default 120)\n"
-		"  --http-retries N    retries after an HTTP error or timeout, with backoff (default 3)\n"
-		"  --backoff S         first backoff wait, doubled each time (default 1)\n"
-		"  --max-retries N     answers sent back with their parse or check error (default 3)\n"
-		"  --no-schema         do not send a JSON schema in response_format\n"
-		"  --explain           ask why the design was chosen; stored in gen.explanation\n"
-		"  --transcripts DIR   append every request and answer to DIR/llm.jsonl\n"
-		"  --dataset NAME      named in the prompt (default Fashion-MNIST)\n"
-		"  --prompts DIR       prompt templates (default <data>/prompts)\n"
-		"Check options (as check-cost; --space defaults to <data>/search-space.json):\n%s"
-		"<data> is $LMNAS_DATA, else the data/ folder next to bin/.\n",
-		check_opts_help);
+	(void)v, (void)err, (void)errlen;
+	((struct llm_opts *)base)->use_schema = false;
+	return 0;
 }
 
-static double num_arg(const char *opt, const char *v, double lo, double hi)
-{
-	double d;
-	if (parse_double(v, lo, hi, &d))
-		die("%s: '%s' is not a number in [%g, %g]", opt, v, lo, hi);
-	return d;
-}
+#define AT(field) offsetof(struct llm_opts, field)
+static const struct opt llm_options[] = {
+	{"llm", "URL", OPT_STRING, AT(base_url), 0, 0,
+	 "base URL (default $LMNAS_LLM_URL or http://127.0.0.1:8080);\n"
+	 "the key, if any, comes from LMNAS_API_KEY and is never printed"},
+	{"model", "NAME", OPT_STRING, AT(model), 0, 0,
+	 "model name (default $LMNAS_LLM_MODEL or \"default\")"},
+	{"temperature", "T", OPT_DOUBLE, AT(temperature), 0, 10, "default 1.5"},
+	{"min-p", "P", OPT_DOUBLE, AT(min_p), 0, 1, "default 0.1"},
+	{"timeout", "S", OPT_DOUBLE, AT(timeout_s), 0.01, 86400, "per request (default 120)"},
+	{"http-retries", "N", OPT_INT, AT(http_retries), 0, 100,
+	 "retries after an HTTP error or timeout, with backoff (default 3)"},
+	{"backoff", "S", OPT_DOUBLE, AT(backoff_s), 0, 3600,
+	 "first backoff wait, doubled each time (default 1)"},
+	{"no-schema", NULL, OPT_CALL, 0, 0, 0, "do not send a JSON schema in response_format", 0,
+	 set_no_schema},
+	{"transcripts", "DIR", OPT_STRING, AT(transcripts), 0, 0,
+	 "append every request and answer to DIR/llm.jsonl"},
+	{0},
+};
+#undef AT
+
+static const struct opt check_heading[] = {
+	{NULL, NULL, OPT_NONE, 0, 0, 0,
+	 "Check options (as check-cost; --space defaults to <data>/search-space.json):"},
+	{0},
+};
 
 int main(int argc, char **argv)
 {
@@ -72,83 +108,14 @@ int main(int argc, char **argv)
 		lo.base_url = getenv("LMNAS_LLM_URL");
 	if (getenv("LMNAS_LLM_MODEL") && *getenv("LMNAS_LLM_MODEL"))
 		lo.model = getenv("LMNAS_LLM_MODEL");
-	const char *strategy = "evolve", *feedback_path = NULL, *space_path = NULL;
-	const char *prompts = NULL, *dataset = "Fashion-MNIST";
-	long count = 1, iteration = 1, seed = 1, in_ch = 3, max_tries = 2000, tourn = 4, retries = 3;
-	bool explain = false;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--help")) {
-			usage(stdout);
-			return EXIT_OK;
-		}
-		if (!strcmp(a, "--explain")) {
-			explain = true;
-			continue;
-		}
-		if (!strcmp(a, "--no-schema")) {
-			lo.use_schema = false;
-			continue;
-		}
-		if (i + 1 >= argc || strncmp(a, "--", 2)) {
-			usage(stderr);
-			die("unknown argument or missing value: %s", a);
-		}
-		const char *v = argv[++i];
-		int taken = check_opts_parse(&check, a, v);
-		if (taken < 0)
-			return EXIT_USAGE;
-		if (taken) {
-			if (!strcmp(a, "--space"))
-				space_path = v;
-			continue;
-		}
-		if (!strcmp(a, "--strategy"))
-			strategy = v;
-		else if (!strcmp(a, "--count") && parse_int(v, 0, 100000, &count) == 0)
-			;
-		else if (!strcmp(a, "--iteration") && parse_int(v, 0, 1000000, &iteration) == 0)
-			;
-		else if (!strcmp(a, "--seed") && parse_int(v, 0, 0x7fffffffL, &seed) == 0)
-			;
-		else if (!strcmp(a, "--input-channels") && parse_int(v, 1, ARCH_MAX_IN_CH, &in_ch) == 0)
-			;
-		else if (!strcmp(a, "--max-tries") && parse_int(v, 1, 10000000, &max_tries) == 0)
-			;
-		else if (!strcmp(a, "--tournament") && parse_int(v, 1, 1000, &tourn) == 0)
-			;
-		else if (!strcmp(a, "--max-retries") && parse_int(v, 0, 100, &retries) == 0)
-			;
-		else if (!strcmp(a, "--feedback"))
-			feedback_path = v;
-		else if (!strcmp(a, "--llm"))
-			lo.base_url = v;
-		else if (!strcmp(a, "--model"))
-			lo.model = v;
-		else if (!strcmp(a, "--temperature"))
-			lo.temperature = num_arg(a, v, 0, 10);
-		else if (!strcmp(a, "--min-p"))
-			lo.min_p = num_arg(a, v, 0, 1);
-		else if (!strcmp(a, "--timeout"))
-			lo.timeout_s = num_arg(a, v, 0.01, 86400);
-		else if (!strcmp(a, "--http-retries")) {
-			long n;
-			if (parse_int(v, 0, 100, &n))
-				die("--http-retries: '%s' is not a whole number in [0, 100]", v);
-			lo.http_retries = (int)n;
-		} else if (!strcmp(a, "--backoff"))
-			lo.backoff_s = num_arg(a, v, 0, 3600);
-		else if (!strcmp(a, "--transcripts"))
-			lo.transcripts = v;
-		else if (!strcmp(a, "--dataset"))
-			dataset = v;
-		else if (!strcmp(a, "--prompts"))
-			prompts = v;
-		else {
-			usage(stderr);
-			die("unknown option or bad value: %s %s", a, v);
-		}
-	}
+	struct gen_args ga = {.strategy = "evolve", .dataset = "Fashion-MNIST", .count = 1,
+			      .iteration = 1, .seed = 1, .in_ch = 3, .max_tries = 2000, .tourn = 4,
+			      .retries = 3};
+	struct opt_program prog = {about, footer, 0, {{gen_options, &ga, NULL}, {llm_options, &lo, NULL},
+						      {check_heading, NULL, NULL},
+						      {check_opt_table, &check, NULL}}};
+	options_parse(&prog, argc, argv);
+	const char *strategy = ga.strategy, *feedback_path = ga.feedback;
 	bool is_llm = !strcmp(strategy, "llm");
 	if (!is_llm && strcmp(strategy, "random") && strcmp(strategy, "evolve"))
 		die("--strategy must be random, evolve or llm, not '%s'", strategy);
@@ -157,26 +124,25 @@ int main(int argc, char **argv)
 	data_dir(data, sizeof data, NULL);
 	if (!check.space) {
 		snprintf(path, sizeof path, "%s/search-space.json", data);
-		if (check_opts_parse(&check, "--space", path) != 1)
-			die("cannot load the default search space %s (give --space FILE)", path);
-		space_path = path;
+		if (check_opts_load_space(&check, path, err, sizeof err))
+			die("cannot load the default search space %s (give --space FILE): %s", path, err);
 	}
 	char space_file[PATH_MAX + 64];
-	snprintf(space_file, sizeof space_file, "%s", space_path);
+	snprintf(space_file, sizeof space_file, "%s", check.space_path);
 
 	struct gen_ctx g;
 	memset(&g, 0, sizeof g);
 	g.check = &check;
 	g.space = check.space;
-	g.input_channels = (int)in_ch;
-	g.iteration = (int)iteration;
-	g.max_tries = (int)max_tries;
-	g.tournament = (int)tourn;
+	g.input_channels = (int)ga.in_ch;
+	g.iteration = (int)ga.iteration;
+	g.max_tries = (int)ga.max_tries;
+	g.tournament = (int)ga.tourn;
 	g.fresh_prob = 0.1;
-	g.max_retries = (int)retries;
-	g.explain = explain;
-	g.dataset = dataset;
-	prng_seed(&g.rng, (uint64_t)seed);
+	g.max_retries = (int)ga.retries;
+	g.explain = ga.explain;
+	g.dataset = ga.dataset;
+	prng_seed(&g.rng, (uint64_t)ga.seed);
 
 	cJSON *fb = NULL;
 	if (feedback_path) {
@@ -197,8 +163,8 @@ int main(int argc, char **argv)
 	char *space_text = NULL;
 	if (is_llm) {
 		char pdir[PATH_MAX + 16];
-		if (prompts)
-			snprintf(pdir, sizeof pdir, "%s", prompts);
+		if (ga.prompts)
+			snprintf(pdir, sizeof pdir, "%s", ga.prompts);
 		else
 			snprintf(pdir, sizeof pdir, "%s/prompts", data);
 		static const char *const names[] = { "system", "generate", "retry", "explain" };
@@ -223,7 +189,7 @@ int main(int argc, char **argv)
 	}
 
 	int failed = 0;
-	for (long k = 0; k < count; k++) {
+	for (long k = 0; k < ga.count; k++) {
 		cJSON *rec = is_llm ? strategy_llm_next(&g)
 				    : !strcmp(strategy, "random") ? strategy_random_next(&g)
 								  : strategy_evolve_next(&g);

@@ -8,27 +8,16 @@
 
 #include <stdio.h>
 
-static void usage(FILE *f)
-{
-	struct train_opts d;
-	train_defaults(&d, RECIPE_KD);
-	fprintf(f,
-		"usage: kd (--teacher CKPT | --teacher-logits F) [--student CKPT] [--out CKPT]\n"
-		"          [options] < records > records\n"
-		"\n"
-		"Fine-tunes the student (--student, else the record's full.checkpoint) for 50 epochs\n"
-		"with L = a*CE + (1-a)*T^2*KL(p_teacher || p_student), T = 10, a updated after each\n"
-		"epoch e as a += (a_final - a)*e/epochs from 0.4 towards 0.8; no MixUp, no AutoAugment.\n"
-		"Adds \"kd\": val_acc_before, test_acc_before, val_acc, test_acc, checkpoint, ...\n"
-		"\n"
-		"  --student CKPT        the network to fine-tune\n"
-		"  --teacher CKPT        compute the teacher's logits on every (augmented) batch\n"
-		"  --teacher-logits F    precomputed logits [N_train, classes] (evaluate --dump-logits\n"
-		"                        on the training set); crop and flip are then turned off\n"
-		"  --temperature T (%g)  --alpha A (%g)  --alpha-final A (%g)\n",
-		d.kd_temperature, d.kd_alpha, d.kd_alpha_final);
-	train_usage_common(f, &d);
-}
+static const char about[] =
+	"usage: kd (--teacher CKPT | --teacher-logits F) [--student CKPT] [--out CKPT]\n"
+	"          [options] < records > records\n"
+	"\n"
+	"Fine-tunes the student (--student, else the record's full.checkpoint) for 50 epochs\n"
+	"with L = a*CE + (1-a)*T^2*KL(p_teacher || p_student), T = 10, a updated after each\n"
+	"epoch e as a += (a_final - a)*e/epochs from 0.4 towards 0.8; no MixUp, no AutoAugment.\n"
+	"Adds \"kd\": val_acc_before, test_acc_before, val_acc, test_acc, checkpoint, ...\n"
+	"\n"
+	"distillation:\n";
 
 static int select_student(const cJSON *rec, void *ctx)
 {
@@ -42,7 +31,7 @@ int main(int argc, char **argv)
 	util_init(argv[0]);
 	struct train_opts o;
 	train_defaults(&o, RECIPE_KD);
-	train_parse_args(&o, argc, argv, usage, NULL, NULL, NULL);
+	train_parse_args(&o, argc, argv, about, NULL, NULL);
 	if (!o.teacher && !o.teacher_logits)
 		die("give --teacher CKPT or --teacher-logits F (see --help)");
 	if (o.teacher && o.teacher_logits)

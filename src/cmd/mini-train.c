@@ -20,59 +20,31 @@ struct mini {
 	int all; /* train every record with an arch, checked or not */
 };
 
-static void usage(FILE *f)
-{
-	struct train_opts d;
-	train_defaults(&d, RECIPE_MINI);
-	fprintf(f,
-		"usage: mini-train [options] < records > records\n"
-		"       mini-train --benchmark STEPS [--batch B] [--resolution R|HxW] [--classes N]\n"
-		"                  [--warmup W] [--peak] [--threads N] [--seed S] < records\n"
-		"\n"
-		"Trains each record whose check.ok is true with the paper's mini recipe (30 epochs,\n"
-		"batch 128, SGD Nesterov 0.9, lr 0.5 with a 10-epoch linear warm-up then x0.1 every\n"
-		"10 epochs, weight decay 1e-4, crop + flip + AutoAugment, no MixUp) and adds \"mini\":\n"
-		"val_acc, test_acc, epochs, seconds, images_per_s. Other records pass through.\n"
-		"\n"
-		"  --all                train every record that has an arch (ignore check)\n"
-		"  --benchmark STEPS    time STEPS training steps on random data after W warm-up\n"
-		"                       steps (--warmup, default 3); adds \"bench\" (defaults: batch 128,\n"
-		"                       resolution 32, 100 classes) with images_per_s and train_gflops\n"
-		"  --peak               with --benchmark: also time a large SGEMM on the same threads\n"
-		"                       (bench.sgemm_peak_gflops) and report bench.fraction_of_peak\n");
-	train_usage_common(f, &d);
-}
+static const char about[] =
+	"usage: mini-train [options] < records > records\n"
+	"       mini-train --benchmark STEPS [--batch B] [--resolution R|HxW] [--classes N]\n"
+	"                  [--warmup W] [--peak] [--threads N] [--seed S] < records\n"
+	"\n"
+	"Trains each record whose check.ok is true with the paper's mini recipe (30 epochs,\n"
+	"batch 128, SGD Nesterov 0.9, lr 0.5 with a 10-epoch linear warm-up then x0.1 every\n"
+	"10 epochs, weight decay 1e-4, crop + flip + AutoAugment, no MixUp) and adds \"mini\":\n"
+	"val_acc, test_acc, epochs, seconds, images_per_s. Other records pass through.\n"
+	"\n";
 
-static int mini_arity(const char *name)
-{
-	if (!strcmp(name, "benchmark") || !strcmp(name, "warmup"))
-		return 1;
-	if (!strcmp(name, "all") || !strcmp(name, "peak"))
-		return 0;
-	return -1;
-}
-
-static int mini_option(void *ctx, const char *name, const char *v)
-{
-	struct mini *m = ctx;
-	long l;
-	if (!strcmp(name, "benchmark")) {
-		if (parse_int(v, 1, 1000000, &l))
-			die("--benchmark: '%s' is not a step count in 1..1000000", v);
-		m->bench_steps = l;
-	} else if (!strcmp(name, "warmup")) {
-		if (parse_int(v, 0, 1000000, &l))
-			die("--warmup: '%s' is not a step count", v);
-		m->bench_warmup = (int)l;
-	} else if (!strcmp(name, "all")) {
-		m->all = 1;
-	} else if (!strcmp(name, "peak")) {
-		m->bench_peak = 1;
-	} else {
-		return 0;
-	}
-	return 1;
-}
+#define AT(field) offsetof(struct mini, field)
+static const struct opt mini_options[] = {
+	{"all", NULL, OPT_FLAG, AT(all), 0, 0, "train every record that has an arch (ignore check)"},
+	{"benchmark", "STEPS", OPT_LONG, AT(bench_steps), 1, 1000000,
+	 "time STEPS training steps on random data after W warm-up\n"
+	 "steps (--warmup, default 3); adds \"bench\" (defaults: batch 128,\n"
+	 "resolution 32, 100 classes) with images_per_s and train_gflops"},
+	{"warmup", "W", OPT_INT, AT(bench_warmup), 0, 1000000, "with --benchmark: warm-up steps"},
+	{"peak", NULL, OPT_FLAG, AT(bench_peak), 0, 0,
+	 "with --benchmark: also time a large SGEMM on the same threads\n"
+	 "(bench.sgemm_peak_gflops) and report bench.fraction_of_peak"},
+	{0},
+};
+#undef AT
 
 /* Benchmarks one record; returns 0, or 1 when the record failed. */
 static int bench_record(cJSON *rec, const struct bench_opts *b)
@@ -142,7 +114,7 @@ int main(int argc, char **argv)
 	struct train_opts o;
 	struct mini m = {.bench_warmup = 3};
 	train_defaults(&o, RECIPE_MINI);
-	train_parse_args(&o, argc, argv, usage, mini_option, mini_arity, &m);
+	train_parse_args(&o, argc, argv, about, mini_options, &m);
 	if (m.bench_steps)
 		return benchmark(&o, &m);
 	return train_main_loop(&o, select_checked, &m);

@@ -8,14 +8,15 @@
 #include "int8/fold.h"
 #include "engine/nn_head.h"
 #include "int8/quant.h"
+#include "core/options.h"
 #include "core/record.h"
 #include "core/record_loop.h"
 #include "core/util.h"
 
-static const char usage[] =
+static const char about[] =
 	"usage: quantize --weights W.safetensors [--arch A.json] --dataset D [--data F]\n"
 	"                [--test-data F] [--calib N] [--calib-method mse|minmax] [--resolution HxW]\n"
-	"                [--eval N] [--plan] [--weights ternary [--sparsity S]]\n"
+	"                [--eval N] [--plan] [--weight-format int8|ternary [--sparsity S]]\n"
 	"                -o Q.safetensors\n"
 	"  D: fashion-mnist | cifar10 | cifar100 | safetensors | folder | csv (default safetensors;\n"
 	"  --data is the file or folder, default the Debian path for fashion-mnist; images are\n"
@@ -29,8 +30,7 @@ static const char usage[] =
 	"  F: the test file or folder, read as D for safetensors/folder/csv, else as safetensors;\n"
 	"  without it those score the training file, and say \"eval_split\": \"train\").\n"
 	"  Without input records one record is written.\n"
-	"  --weights ternary (besides --weights W): sparse ternary pointwise convs (fraction S of\n"
-	"  zeros per output channel, default 0.5), packed 2 bits per weight.\n";
+	"\n";
 
 struct opts {
 	const char *weights, *arch, *dataset, *data, *test_data, *out;
@@ -215,6 +215,70 @@ static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 	return rc;
 }
 
+/* --weight-format int8|ternary */
+static int set_format(void *base, const char *v, char *err, size_t errlen)
+{
+	struct opts *o = base;
+	if (strcmp(v, "int8") && strcmp(v, "ternary"))
+		return fail(err, errlen, "'%s' is not int8 or ternary", v);
+	o->ternary = !strcmp(v, "ternary");
+	return 0;
+}
+
+/* --weights FILE; the old spelling --weights int8|ternary still sets the format, with a note. */
+static int set_weights(void *base, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "int8") && strcmp(v, "ternary")) {
+		((struct opts *)base)->weights = v;
+		return 0;
+	}
+	log_info("--weights %s is deprecated: say --weight-format %s", v, v);
+	return set_format(base, v, err, errlen);
+}
+
+static int set_calib_method(void *base, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "mse") && strcmp(v, "minmax"))
+		return fail(err, errlen, "'%s' is not mse or minmax", v);
+	((struct opts *)base)->mse = !strcmp(v, "mse");
+	return 0;
+}
+
+static int set_resolution(void *base, const char *v, char *err, size_t errlen)
+{
+	struct opts *o = base;
+	if (parse_resolution(v, &o->res_h, &o->res_w))
+		return fail(err, errlen, "'%s' is not N or HxW", v);
+	return 0;
+}
+
+#define AT(field) offsetof(struct opts, field)
+static const struct opt options[] = {
+	{"weights", "W", OPT_CALL, 0, 0, 0, "the float checkpoint (safetensors)", 0, set_weights},
+	{"arch", "A", OPT_STRING, AT(arch), 0, 0,
+	 "the arch (a record or a bare arch), when the checkpoint's\nmetadata lacks it"},
+	{"dataset", "D", OPT_STRING, AT(dataset), 0, 0, "the dataset kind (see above)"},
+	{"data", "F", OPT_STRING, AT(data), 0, 0, "its file or folder"},
+	{"test-data", "F", OPT_STRING, AT(test_data), 0, 0, "the test file or folder"},
+	{"calib", "N", OPT_INT, AT(calib), 1, 1000000, "calibration images", OPT_SHOW_DEFAULT},
+	{"calib-method", "M", OPT_CALL, 0, 0, 0,
+	 "mse (default: the clipping range of least squared error)\nor minmax", 0, set_calib_method},
+	{"resolution", "HxW", OPT_CALL, 0, 0, 0, "input size (default: the checkpoint's)", 0,
+	 set_resolution},
+	{"eval", "N", OPT_INT, AT(eval), 1, 100000000, "test images scored (default all)"},
+	{"plan", NULL, OPT_FLAG, AT(plan), 0, 0, "print the int8 memory plan on stderr"},
+	{"weight-format", "F", OPT_CALL, 0, 0, 0,
+	 "int8 (default), or ternary: sparse ternary pointwise convs\n"
+	 "(fraction S of zeros per output channel), packed 2 bits\n"
+	 "per weight", 0, set_format},
+	{"sparsity", "S", OPT_DOUBLE, AT(sparsity), 0, 0.99, "ternary: the fraction of zeros",
+	 OPT_SHOW_DEFAULT},
+	{"output", "Q", OPT_STRING, AT(out), 0, 0, "the int8 model to write", 0, NULL, 'o'},
+	{"help", NULL, OPT_HELP, 0, 0, 0, "this text", 0, NULL, 'h'},
+	{0},
+};
+#undef AT
+
 int main(int argc, char **argv)
 {
 	util_init(argv[0]);
@@ -223,57 +287,11 @@ int main(int argc, char **argv)
 	o.calib = 4;
 	o.mse = 1;
 	o.sparsity = 0.5;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		long n;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			fputs(usage, stdout);
-			return 0;
-		} else if (!strcmp(a, "--plan")) {
-			o.plan = 1;
-			continue;
-		}
-		if (!strcmp(a, "--calib-method") && v && (!strcmp(v, "minmax") || !strcmp(v, "mse"))) {
-			o.mse = !strcmp(v, "mse");
-			i++;
-			continue;
-		}
-		if (!v) {
-			fprintf(stderr, "quantize: %s needs a value\n%s", a, usage);
-			return EXIT_USAGE;
-		}
-		i++;
-		if (!strcmp(a, "--weights") && (!strcmp(v, "ternary") || !strcmp(v, "int8")))
-			o.ternary = !strcmp(v, "ternary");
-		else if (!strcmp(a, "--weights"))
-			o.weights = v;
-		else if (!strcmp(a, "--sparsity") && !parse_double(v, 0, 0.99, &o.sparsity))
-			;
-		else if (!strcmp(a, "--arch"))
-			o.arch = v;
-		else if (!strcmp(a, "--dataset"))
-			o.dataset = v;
-		else if (!strcmp(a, "--data"))
-			o.data = v;
-		else if (!strcmp(a, "--test-data"))
-			o.test_data = v;
-		else if (!strcmp(a, "-o") || !strcmp(a, "--output"))
-			o.out = v;
-		else if (!strcmp(a, "--calib") && !parse_int(v, 1, 1000000, &n))
-			o.calib = (int)n;
-		else if (!strcmp(a, "--eval") && !parse_int(v, 1, 100000000, &n))
-			o.eval = (int)n;
-		else if (!strcmp(a, "--resolution") && !parse_resolution(v, &o.res_h, &o.res_w))
-			;
-		else {
-			fprintf(stderr, "quantize: bad option or value: %s %s\n%s", a, v, usage);
-			return EXIT_USAGE;
-		}
-	}
+	struct opt_program prog = {about, NULL, 0, {{options, &o, NULL}}};
+	options_parse(&prog, argc, argv);
 	if (!o.weights || !o.out || (!o.data && !o.dataset)) {
-		fprintf(stderr, "quantize: --weights, --dataset or --data, and -o are required\n%s",
-			usage);
+		fprintf(stderr, "quantize: --weights, --dataset or --data, and -o are required "
+			"(try --help)\n");
 		return EXIT_USAGE;
 	}
 	return record_loop_run("quant", run, &o);

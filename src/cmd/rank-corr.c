@@ -7,6 +7,7 @@
  * "discordant"} (null when undefined: fewer than 2 pairs or a constant column). A bad line is
  * reported with its number and skipped (exit 1). */
 #include "search/rank_corr.h"
+#include "core/options.h"
 #include "core/util.h"
 
 #include <cJSON.h>
@@ -16,17 +17,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: rank-corr [FILE] < pairs > result.json\n"
-		"Reads lines of two numbers \"X Y\" (blank lines and # comments skipped) and writes\n"
-		"{\"n\", \"kendall_tau\", \"spearman_rho\", \"concordant\", \"discordant\"} as one JSON\n"
-		"line. Kendall's tau is tau-b (tie-corrected); Spearman's rho is Pearson's r of the\n"
-		"average ranks. Undefined values (fewer than 2 pairs, a constant column) are null.\n"
-		"A bad line is named on stderr and skipped: exit 1. Exit 2 on usage or I/O errors.\n"
-		"  --help   this text\n");
-}
+static const char about[] =
+	"usage: rank-corr [FILE] < pairs > result.json\n"
+	"Reads lines of two numbers \"X Y\" (blank lines and # comments skipped) and writes\n"
+	"{\"n\", \"kendall_tau\", \"spearman_rho\", \"concordant\", \"discordant\"} as one JSON\n"
+	"line. Kendall's tau is tau-b (tie-corrected); Spearman's rho is Pearson's r of the\n"
+	"average ranks. Undefined values (fewer than 2 pairs, a constant column) are null.\n"
+	"A bad line is named on stderr and skipped: exit 1. Exit 2 on usage or I/O errors.\n";
+
+static const struct opt options[] = {
+	{"help", NULL, OPT_HELP, 0, 0, 0, "this text"},
+	{0},
+};
 
 /* Parses "X Y" into x, y; returns 0, or -1 when the line is not exactly two finite numbers. */
 static int parse_pair(const char *s, double *x, double *y)
@@ -55,18 +57,8 @@ static void add_number(cJSON *o, const char *k, double v)
 int main(int argc, char **argv)
 {
 	util_init(argv[0]);
-	const char *path = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return EXIT_OK;
-		}
-		if ((argv[i][0] == '-' && argv[i][1]) || path) {
-			usage(stderr);
-			die("unexpected argument %s", argv[i]);
-		}
-		path = argv[i];
-	}
+	struct opt_program prog = {about, NULL, 1, {{options, NULL, NULL}}};
+	const char *path = options_parse(&prog, argc, argv) ? argv[1] : NULL;
 	FILE *in = path && strcmp(path, "-") ? fopen(path, "r") : stdin;
 	if (!in)
 		die("cannot open %s", path);

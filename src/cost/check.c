@@ -5,28 +5,13 @@
 #include "cost/cost.h"
 #include "core/record.h"
 #include "core/util.h"
+#include "core/options.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-const char check_opts_help[] =
-	"  --resolution N|HxW  input resolution (default 160x160; a record's \"resolution\" wins)\n"
-	"  --classes N         classifier outputs (default 100; a record's \"classes\" wins)\n"
-	"  --macs-min N        reject below N MACs (accepts 20M, 1.5G)\n"
-	"  --macs-max N        reject above N MACs (e.g. 350M)\n"
-	"  --sram-max BYTES    reject when the SRAM of the emitted program (cost.sram_bytes: the\n"
-	"                      int8 arena plus the stack reserve) exceeds BYTES, as emit-c does\n"
-	"                      (accepts 320KiB, 512K, 2MiB, 65536)\n"
-	"  --flash-max BYTES   reject when the int8 model (cost.flash_bytes) exceeds BYTES\n"
-	"  --train-us-max US   reject when the estimated training time per image\n"
-	"                      (cost.train_us_per_image, one thread, check-cost --train-time)\n"
-	"                      exceeds US\n"
-	"                      (for the four limits, 0 means no limit: the default)\n"
-	"  --space FILE        reject values outside the search space (data/search-space.json)\n"
-	"  --seen FILE         reject archs whose id is already in that JSONL history\n";
 
 void check_opts_init(struct check_opts *o)
 {
@@ -99,71 +84,71 @@ int check_seen(const struct check_opts *o, const char *id)
 	return o->nseen && bsearch(id, o->seen, o->nseen, sizeof *o->seen, cmp_id) != NULL;
 }
 
+static int set_resolution(void *base, const char *v, char *err, size_t errlen)
+{
+	struct check_opts *o = base;
+	if (parse_resolution(v, &o->res_h, &o->res_w))
+		return fail(err, errlen, "'%s' is not N or HxW with 1 <= N <= %d", v,
+			    ARCH_MAX_RESOLUTION);
+	return 0;
+}
+
+int check_opts_load_space(struct check_opts *o, const char *path, char *err, size_t errlen)
+{
+	if (!o->own_space)
+		o->own_space = xmalloc(sizeof *o->own_space);
+	if (space_load(path, o->own_space, err, errlen))
+		return -1;
+	o->space = o->own_space;
+	o->space_path = path;
+	return 0;
+}
+
+static int set_space(void *base, const char *v, char *err, size_t errlen)
+{
+	return check_opts_load_space(base, v, err, errlen);
+}
+
+static int set_seen(void *base, const char *v, char *err, size_t errlen)
+{
+	return check_opts_load_seen(base, v) ? fail(err, errlen, "cannot read '%s'", v) : 0;
+}
+
+#define AT(field) offsetof(struct check_opts, field)
+const struct opt check_opt_table[] = {
+	{"resolution", "N|HxW", OPT_CALL, 0, 0, 0,
+	 "input resolution (default 160x160; a record's \"resolution\" wins)", 0, set_resolution},
+	{"classes", "N", OPT_INT, AT(classes), 1, ARCH_MAX_CLASSES,
+	 "classifier outputs (default 100; a record's \"classes\" wins)"},
+	{"macs-min", "N", OPT_COUNT, AT(macs_min), 0, 1e18, "reject below N MACs (accepts 20M, 1.5G)"},
+	{"macs-max", "N", OPT_COUNT, AT(macs_max), 0, 1e18, "reject above N MACs (e.g. 350M)"},
+	{"sram-max", "BYTES", OPT_BYTES, AT(sram_max), 0, 1e18,
+	 "reject when the SRAM of the emitted program (cost.sram_bytes: the\n"
+	 "int8 arena plus the stack reserve) exceeds BYTES, as emit-c does\n"
+	 "(accepts 320KiB, 512K, 2MiB, 65536)"},
+	{"flash-max", "BYTES", OPT_BYTES, AT(flash_max), 0, 1e18,
+	 "reject when the int8 model (cost.flash_bytes) exceeds BYTES"},
+	{"train-us-max", "US", OPT_DOUBLE, AT(train_us_max), 0, 1e12,
+	 "reject when the estimated training time per image\n"
+	 "(cost.train_us_per_image, one thread, check-cost --train-time)\n"
+	 "exceeds US\n"
+	 "(for the four limits, 0 means no limit: the default)"},
+	{"space", "FILE", OPT_CALL, 0, 0, 0,
+	 "reject values outside the search space (data/search-space.json)", 0, set_space},
+	{"seen", "FILE", OPT_CALL, 0, 0, 0, "reject archs whose id is already in that JSONL history",
+	 0, set_seen},
+	{0},
+};
+#undef AT
+
 int check_opts_parse(struct check_opts *o, const char *opt, const char *val)
 {
-	static const char *const known[] = {"--resolution", "--classes", "--macs-min", "--macs-max",
-					    "--sram-max", "--flash-max", "--space", "--seen",
-					    "--train-us-max"};
-	size_t k = 0;
-	while (k < sizeof known / sizeof known[0] && strcmp(opt, known[k]))
-		k++;
-	if (k == sizeof known / sizeof known[0])
-		return 0;
-	if (!val) {
-		log_error("%s needs a value", opt);
-		return -1;
-	}
-	long n;
-	char err[300];
-	switch (k) {
-	case 0:
-		if (parse_resolution(val, &o->res_h, &o->res_w)) {
-			log_error("--resolution %s: expected N or HxW with 1 <= N <= %d", val,
-				  ARCH_MAX_RESOLUTION);
-			return -1;
-		}
-		return 1;
-	case 1:
-		if (parse_int(val, 1, ARCH_MAX_CLASSES, &n)) {
-			log_error("--classes %s: expected a whole number in 1..%d", val, ARCH_MAX_CLASSES);
-			return -1;
-		}
-		o->classes = (int)n;
-		return 1;
-	case 2:
-	case 3:
-		if (parse_count(val, k == 2 ? &o->macs_min : &o->macs_max) ||
-		    (k == 2 ? o->macs_min : o->macs_max) < 0) {
-			log_error("%s %s: expected a count such as 350M", opt, val);
-			return -1;
-		}
-		return 1;
-	case 4:
-	case 5:
-		if (parse_bytes(val, k == 4 ? &o->sram_max : &o->flash_max) ||
-		    (k == 4 ? o->sram_max : o->flash_max) < 0) {
-			log_error("%s %s: expected bytes such as 320KiB", opt, val);
-			return -1;
-		}
-		return 1;
-	case 8:
-		if (parse_double(val, 0, 1e12, &o->train_us_max)) {
-			log_error("--train-us-max %s: expected microseconds per training image", val);
-			return -1;
-		}
-		return 1;
-	case 6:
-		if (!o->own_space)
-			o->own_space = xmalloc(sizeof *o->own_space);
-		if (space_load(val, o->own_space, err, sizeof err)) {
-			log_error("--space %s", err);
-			return -1;
-		}
-		o->space = o->own_space;
-		return 1;
-	default:
-		return check_opts_load_seen(o, val) ? -1 : 1;
-	}
+	char err[600];
+	int rc = strncmp(opt, "--", 2) ? 0 : options_set(check_opt_table, o, opt + 2, val, err,
+							  sizeof err);
+	if (rc < 0)
+		log_error("%s", err);
+	return rc;
 }
 
 /* Appends {metric, value, limit, message} to violations; value and limit are taken over. */

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <cJSON.h>
 
+#include "core/options.h"
 #include "core/space.h"
 
 #define CHECK_ID_LEN 24
@@ -28,18 +29,23 @@ struct check_opts {
 	char (*seen)[CHECK_ID_LEN];
 	size_t nseen;
 	struct space *own_space;     /* loaded by --space, freed by check_opts_free */
+	const char *space_path;      /* the file --space loaded, or NULL */
 };
 
 void check_opts_init(struct check_opts *o);
 void check_opts_free(struct check_opts *o);
 
-/* Parses one shared command-line option (--resolution --classes --macs-min --macs-max --sram-max
- * --flash-max --train-us-max --space --seen) with its value; returns 1 if it was one of them, 0 if not, -1 (after
- * a message) if its value is bad. check-cost and gen-arch both use this, so their options match. */
+/* The shared options (--resolution --classes --macs-min --macs-max --sram-max --flash-max
+ * --train-us-max --space --seen): check-cost and gen-arch both parse this table (options.h, with
+ * base a struct check_opts), so their options match. A new limit is one line there. */
+extern const struct opt check_opt_table[];
+
+/* Applies one of them ("--macs-max", "60M"): 1 if it was one, 0 if not, -1 (after a message)
+ * if its value is bad. */
 int check_opts_parse(struct check_opts *o, const char *opt, const char *val);
 
-/* The usage lines of those options, for --help. */
-extern const char check_opts_help[];
+/* Loads path as the search space (--space). Returns 0, or -1 with err. */
+int check_opts_load_space(struct check_opts *o, const char *path, char *err, size_t errlen);
 
 /* Adds ids to the seen set (a JSONL history: each record's "id", or the id of its "arch"). */
 int check_opts_load_seen(struct check_opts *o, const char *path);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <cJSON.h>
 #include "core/arch.h"
+#include "core/options.h"
 #include "engine/dataset.h"
 
 enum recipe { RECIPE_MINI, RECIPE_FULL, RECIPE_KD };
@@ -106,20 +107,17 @@ int train_id_plain(const char *id);
 /* The output path for a record: "{id}" in o->out replaced by id (or "noid"). */
 void train_out_path(const char *tmpl, const char *id, char *buf, size_t n);
 
-/* Shared command-line handling. Returns 1 when the option was one of the training options
- * (and applies it), 0 otherwise; dies (status 2) on a bad value. */
-int train_parse_option(struct train_opts *o, const char *name, const char *value);
+/* The command line (train_options.c). train_opt_table: the options of all three programs;
+ * train_kd_opt_table: kd's own (student, teacher, temperature, alphas). Both are option tables
+ * (core/options.h) over a struct train_opts: a new training option is one line there. */
+extern const struct opt train_opt_table[], train_kd_opt_table[];
 /* 1 (takes a value), 0 (a flag) or -1 (not a training option). */
 int train_option_arity(const char *name);
 /* "R" or "HxW". Returns 0, or -1. */
 int train_parse_resolution(const char *s, int *h, int *w);
-/* Parses argv[1..]: "--name value" or "--name=value". --help prints usage(stdout) and exits 0.
- * extra (may be NULL) sees every other option first and returns 1 when it took it; extra_arity
- * (may be NULL) tells the arity of the program's own options (-1: not one). Dies (status 2) on
- * errors. Applies train_finish_opts. */
-int train_parse_args(struct train_opts *o, int argc, char **argv, void (*usage)(FILE *f),
-		     int (*extra)(void *ctx, const char *name, const char *value),
-		     int (*extra_arity)(const char *name), void *ctx);
-/* Prints the option help shared by the three programs. */
-void train_usage_common(FILE *f, const struct train_opts *defaults);
+/* Parses argv[1..] ("--name value" or "--name=value"): the program's own options (own, with
+ * own_base; may be NULL), kd's when o->recipe is RECIPE_KD, then the training options; --help
+ * prints about and their option lists. Exits 2 on a usage error. Applies train_finish_opts. */
+void train_parse_args(struct train_opts *o, int argc, char **argv, const char *about,
+		      const struct opt *own, void *own_base);
 #endif

@@ -100,7 +100,7 @@ echo '{"id":"x"}' | LMNAS_DATA="$TMP/data" "$E" --model "$TMP/q.safetensors" --n
 check "no templates: the record fails naming the missing file" jq -e '.emit.error | test("emit/m7.ld")' "$TMP/rec5"
 # sparse ternary pointwise weights: packed 2-bit arrays, same kernels on host and reference
 "$BIN/quantize" --weights "$PM/qwnet-core-kd.safetensors" --arch "$PM/qwnet-core.json" \
-	--weights ternary --sparsity 0.5 --dataset fashion-mnist --resolution 32 --calib 4 --eval 4 \
+	--weight-format ternary --sparsity 0.5 --dataset fashion-mnist --resolution 32 --calib 4 --eval 4 \
 	-o "$TMP/t.safetensors" </dev/null >"$TMP/trec" 2>/dev/null
 check "ternary: smaller flash formula" test "$(jq .quant.flash_bytes "$TMP/trec")" -lt "$(jq .emit.flash_formula_bytes "$TMP/rec")"
 "$E" --model "$TMP/t.safetensors" --name tern -o "$TMP/tern" --test-vectors 2 --no-build \
