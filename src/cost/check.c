@@ -1,5 +1,6 @@
 /* check.c — the shared architecture check: cost, limits, search space, seen ids (see check.h). */
 #include "cost/check.h"
+#include "cost/latency.h"
 #include "cost/train_time.h"
 #include "core/arch.h"
 #include "cost/cost.h"
@@ -24,7 +25,11 @@ const char check_opts_help[] =
 	"  --train-us-max US   reject when the estimated training time per image\n"
 	"                      (cost.train_us_per_image, one thread, check-cost --train-time)\n"
 	"                      exceeds US\n"
-	"                      (for the four limits, 0 means no limit: the default)\n"
+	"  --mcu-mhz MHZ       clock of cost.m7_ms (default 216): cost.m7_instructions, the\n"
+	"                      predicted instructions of one inference on the Cortex-M7 (DSP\n"
+	"                      kernels), at one instruction per cycle\n"
+	"  --latency-max MS    reject when cost.m7_ms exceeds MS milliseconds\n"
+	"                      (for the five limits, 0 means no limit: the default)\n"
 	"  --space FILE        reject values outside the search space (data/search-space.json)\n"
 	"  --seen FILE         reject archs whose id is already in that JSONL history\n";
 
@@ -33,6 +38,7 @@ void check_opts_init(struct check_opts *o)
 	memset(o, 0, sizeof *o);
 	o->res_h = o->res_w = 160;
 	o->classes = 100;
+	o->mcu_mhz = LATENCY_DEFAULT_MHZ;
 }
 
 void check_opts_free(struct check_opts *o)
@@ -103,7 +109,7 @@ int check_opts_parse(struct check_opts *o, const char *opt, const char *val)
 {
 	static const char *const known[] = {"--resolution", "--classes", "--macs-min", "--macs-max",
 					    "--sram-max", "--flash-max", "--space", "--seen",
-					    "--train-us-max"};
+					    "--train-us-max", "--mcu-mhz", "--latency-max"};
 	size_t k = 0;
 	while (k < sizeof known / sizeof known[0] && strcmp(opt, known[k]))
 		k++;
@@ -152,6 +158,14 @@ int check_opts_parse(struct check_opts *o, const char *opt, const char *val)
 			return -1;
 		}
 		return 1;
+	case 9:
+	case 10:
+		if (parse_double(val, k == 9 ? 1 : 0, 1e6, k == 9 ? &o->mcu_mhz : &o->latency_max)) {
+			log_error("%s %s: expected %s", opt, val, k == 9 ? "a clock in MHz (>= 1)" :
+				  "milliseconds per inference");
+			return -1;
+		}
+		return 1;
 	case 6:
 		if (!o->own_space)
 			o->own_space = xmalloc(sizeof *o->own_space);
@@ -196,7 +210,7 @@ static void set_id(cJSON *rec, const char *id)
 	cJSON_InsertItemInArray(rec, 0, item);
 }
 
-static void add_cost(cJSON *cost, const struct cost *c)
+static void add_cost(cJSON *cost, const struct cost *c, double mhz)
 {
 	cJSON_AddNumberToObject(cost, "macs", (double)c->macs);
 	cJSON_AddNumberToObject(cost, "params", (double)c->params);
@@ -208,6 +222,8 @@ static void add_cost(cJSON *cost, const struct cost *c)
 	cJSON_AddStringToObject(cost, "arena_op", c->arena_op);
 	cJSON_AddNumberToObject(cost, "stack_bytes", (double)c->stack_bytes);
 	cJSON_AddNumberToObject(cost, "sram_bytes", (double)c->sram_bytes);
+	cJSON_AddNumberToObject(cost, "m7_instructions", round(c->m7_instructions));
+	cJSON_AddNumberToObject(cost, "m7_ms", round(latency_ms(c->m7_instructions, mhz) * 1e3) / 1e3);
 }
 
 static void check_limits(const struct cost *c, const struct check_opts *o, cJSON *list)
@@ -241,6 +257,14 @@ static void check_limits(const struct cost *c, const struct check_opts *o, cJSON
 			  fmt_bytes((double)c->stack_bytes, d, sizeof d),
 			  fmt_bytes((double)c->sram_bytes, e, sizeof e),
 			  fmt_bytes(o->sram_max, b, sizeof b), c->arena_op);
+	double ms = latency_ms(c->m7_instructions, o->mcu_mhz);
+	if (o->latency_max > 0 && ms > o->latency_max)
+		violation(list, "latency", cJSON_CreateNumber(round(ms * 1e3) / 1e3),
+			  cJSON_CreateNumber(o->latency_max),
+			  "One inference is predicted at %.0fk instructions, %.2f ms at %.0f MHz, over "
+			  "the %.2f ms limit; use fewer MACs, above all at high resolution (downsample "
+			  "earlier), or fewer layers", c->m7_instructions / 1e3, ms, o->mcu_mhz,
+			  o->latency_max);
 	if (o->flash_max > 0 && c->flash_bytes > o->flash_max)
 		violation(list, "flash", cJSON_CreateNumber((double)c->flash_bytes),
 			  cJSON_CreateNumber(o->flash_max),
@@ -333,7 +357,7 @@ int check_record(cJSON *rec, const struct check_opts *o)
 	/* Keep resolution and classes last in the cost object: numbers first. */
 	cJSON *res_item = cJSON_DetachItemFromObjectCaseSensitive(cost, "resolution");
 	cJSON *cls_item = cJSON_DetachItemFromObjectCaseSensitive(cost, "classes");
-	add_cost(cost, &c);
+	add_cost(cost, &c, o->mcu_mhz);
 	cJSON_AddItemToObject(cost, "resolution", res_item);
 	cJSON_AddItemToObject(cost, "classes", cls_item);
 	check_limits(&c, o, list);

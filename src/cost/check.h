@@ -4,7 +4,7 @@
  * check_record adds to a record holding "arch":
  *   "id"    the arch's canonical hash (arch_id)
  *   "cost"  {macs, params, flash_bytes, peak_sram_bytes, peak_op, arena_bytes, arena_op,
- *            stack_bytes, sram_bytes,
+ *            stack_bytes, sram_bytes, m7_instructions, m7_ms,
  *            resolution: [h, w], classes}
  *   "check" {ok, violations: [{metric, value, limit, message[, field]}]}
  * Resolution and classes come from the record's top-level "resolution" (N, [h, w] or "HxW") and
@@ -23,6 +23,8 @@ struct check_opts {
 	double macs_min, macs_max;   /* 0 = no limit */
 	double sram_max, flash_max;  /* bytes, 0 = no limit; sram_max applies to cost.sram_bytes */
 	double train_us_max;         /* estimated training us per image (train_time.h), 0 = no limit */
+	double mcu_mhz;              /* clock of cost.m7_ms (default 216) */
+	double latency_max;          /* cost.m7_ms limit, 0 = no limit */
 	const struct space *space;   /* NULL = no space check */
 	/* the seen-id set for --seen: sorted, for bsearch */
 	char (*seen)[CHECK_ID_LEN];
@@ -34,7 +36,7 @@ void check_opts_init(struct check_opts *o);
 void check_opts_free(struct check_opts *o);
 
 /* Parses one shared command-line option (--resolution --classes --macs-min --macs-max --sram-max
- * --flash-max --train-us-max --space --seen) with its value; returns 1 if it was one of them, 0 if not, -1 (after
+ * --flash-max --train-us-max --mcu-mhz --latency-max --space --seen) with its value; returns 1 if it was one of them, 0 if not, -1 (after
  * a message) if its value is bad. check-cost and gen-arch both use this, so their options match. */
 int check_opts_parse(struct check_opts *o, const char *opt, const char *val);
 

@@ -179,77 +179,176 @@ static inline void lmq_dot2_dsp(const int8_t *x, const int8_t *w0, const int8_t 
 LMQ_KERNEL void lmq_pw_dsp(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp,
 			   const int8_t *w, int32_t cout, const struct lmq_rq *rq, int8_t *y)
 {
+	const struct lmq_rq r = *rq; /* a local copy: the stores to y cannot change it */
 	int32_t p, o, a0, a1;
 	for (p = 0; p < np; p++) {
 		const int8_t *xp = x + p * cin;
 		int8_t *yp = y + p * cout;
 		for (o = 0; o + 2 <= cout; o += 2) {
 			lmq_dot2_dsp(xp, w + o * cin, w + (o + 1) * cin, cin, x_zp, &a0, &a1);
-			yp[o] = lmq_requant_dsp(a0, rq, o);
-			yp[o + 1] = lmq_requant_dsp(a1, rq, o + 1);
+			yp[o] = lmq_requant_dsp(a0, &r, o);
+			yp[o + 1] = lmq_requant_dsp(a1, &r, o + 1);
 		}
 		if (o < cout)
-			yp[o] = lmq_requant_dsp(lmq_dot_dsp(xp, w + o * cin, cin, x_zp), rq, o);
+			yp[o] = lmq_requant_dsp(lmq_dot_dsp(xp, w + o * cin, cin, x_zp), &r, o);
 	}
 }
 
-/* ---- depthwise ---- */
+/* ---- depthwise ----
+ * Channel by channel, as lmq_dw (so the same in-place rule holds). The rows of the channel a
+ * window needs are gathered, padded with x_zp (whose x - x_zp is 0, as lmq_dw's skipped taps),
+ * into k contiguous row buffers on the stack, each filled once per channel; then every output
+ * reads taps four at a time with one word load: SXTAB16 gives taps {0, 2} and {1, 3} minus the
+ * zero point, SMLAD multiplies them by the weights packed the same way (0 past the kernel). */
 
-/* The largest kernel the DSP depthwise packs on the stack; larger ones run lmq_dw. */
+/* The largest kernel, and the longest padded row (input width + 2 * pad + 3 bytes read past a
+ * row's last tap), the DSP depthwise takes; larger ones run lmq_dw. Stack: k * LMQ_DW_ROW
+ * bytes of rows and 2 * k * 2 words of weights, under 1.4 KiB. */
 #define LMQ_DW_DSP_MAX_K 7
+#define LMQ_DW_ROW 192
+#define LMQ_DW_WORDS 2 /* words of 4 taps per kernel row: (LMQ_DW_DSP_MAX_K + 3) / 4 */
 
-/* Channel ch of a depthwise conv at output (oy, ox): the taps inside the image, two at a time
- * along a row. wp[ky][kx] = {w[ky][kx], w[ky][kx + 1]} (0 past the row). */
-static inline int32_t lmq_dw_pixel_dsp(const int8_t *x, int32_t h, int32_t wd, int32_t c,
-				       uint32_t off, int32_t x_zp, const int8_t *wc,
-				       const uint32_t wp[][LMQ_DW_DSP_MAX_K], int32_t k,
-				       int32_t iy0, int32_t ix0)
+/* One output: k rows from rows[ky] + at, four taps per word. wa/wb: weights of taps {4j, 4j+2}
+ * and {4j+1, 4j+3} of each row. Inlined with a constant k, the loops unroll. */
+static inline int32_t lmq_dw_window_dsp(const int8_t *const *rows, int32_t at, int32_t k,
+					uint32_t off, const uint32_t wa[][LMQ_DW_WORDS],
+					const uint32_t wb[][LMQ_DW_WORDS])
 {
-	int32_t ky0 = iy0 < 0 ? -iy0 : 0, ky1 = h - iy0 < k ? h - iy0 : k;
-	int32_t kx0 = ix0 < 0 ? -ix0 : 0, kx1 = wd - ix0 < k ? wd - ix0 : k;
-	int32_t acc = 0, ky, kx;
-	for (ky = ky0; ky < ky1; ky++) {
-		const int8_t *row = x + ((iy0 + ky) * wd + ix0) * c;
-		for (kx = kx0; kx + 2 <= kx1; kx += 2) {
-			uint32_t pair = (uint32_t)(uint8_t)row[kx * c] |
-					(uint32_t)(uint8_t)row[(kx + 1) * c] << 16;
-			acc = lmq_smlad(lmq_sxtab16(off, pair), wp[ky][kx], acc);
+	int32_t acc = 0, ky, j;
+	for (ky = 0; ky < k; ky++)
+		for (j = 0; j < (k + 3) / 4; j++) {
+			uint32_t v = lmq_read4(rows[ky] + at + 4 * j);
+			acc = lmq_smlad(lmq_sxtab16(off, v), wa[ky][j], acc);
+			acc = lmq_smlad(lmq_sxtab16_ror8(off, v), wb[ky][j], acc);
 		}
-		if (kx < kx1)
-			acc += ((int32_t)row[kx * c] - x_zp) * wc[ky * k + kx];
-	}
 	return acc;
 }
 
-/* As lmq_dw (same arguments, same in-place rule with a scratch): channel by channel. */
+/* Input row iy of channel 0 of x (x already offset to the channel), padded: buf[pad + ix] =
+ * x[iy][ix] for 0 <= ix < wd, x_zp around it and for the 3 bytes past (len bytes in all). */
+static inline void lmq_dw_gather(int8_t *buf, int32_t len, const int8_t *x, int32_t h, int32_t wd,
+				 int32_t c, int32_t x_zp, int32_t iy, int32_t pad)
+{
+	int32_t i;
+	const int8_t *src = x + iy * wd * c;
+	if (iy < 0 || iy >= h) {
+		for (i = 0; i < len; i++)
+			buf[i] = (int8_t)x_zp;
+		return;
+	}
+	for (i = 0; i < pad; i++)
+		buf[i] = (int8_t)x_zp;
+	for (i = 0; i < wd; i++, src += c)
+		buf[pad + i] = *src;
+	for (i = pad + wd; i < len; i++)
+		buf[i] = (int8_t)x_zp;
+}
+
+/* The weights of channel wc packed for lmq_dw_window_dsp. */
+static inline void lmq_dw_pack(const int8_t *wc, int32_t k, uint32_t wa[][LMQ_DW_WORDS],
+			       uint32_t wb[][LMQ_DW_WORDS])
+{
+	int32_t ky, j;
+	for (ky = 0; ky < k; ky++)
+		for (j = 0; j < LMQ_DW_WORDS; j++) {
+			int32_t t = 4 * j, r = ky * k;
+			uint32_t w0 = t < k ? (uint16_t)wc[r + t] : 0u;
+			uint32_t w1 = t + 1 < k ? (uint16_t)wc[r + t + 1] : 0u;
+			uint32_t w2 = t + 2 < k ? (uint16_t)wc[r + t + 2] : 0u;
+			uint32_t w3 = t + 3 < k ? (uint16_t)wc[r + t + 3] : 0u;
+			wa[ky][j] = w0 | w2 << 16;
+			wb[ky][j] = w1 | w3 << 16;
+		}
+}
+
+/* One channel's requantisation, its parameters loaded once (as lmq_requant_dsp). */
+struct lmq_rq1 {
+	const struct lmq_rq *rq;
+	int32_t c, bias, mult, shift, out_zp, lo, hi;
+	const int8_t *lut;
+};
+
+static inline void lmq_rq1_init(struct lmq_rq1 *r, const struct lmq_rq *rq, int32_t c)
+{
+	r->rq = rq;
+	r->c = c;
+	r->bias = rq->bias[c];
+	r->mult = rq->mult[c];
+	r->shift = rq->shift[c];
+	r->out_zp = rq->out_zp;
+	r->lo = rq->lo;
+	r->hi = rq->hi;
+	r->lut = rq->lut;
+}
+
+static inline int8_t lmq_requant1(int32_t acc, const struct lmq_rq1 *r)
+{
+	int32_t v, q;
+	if (r->shift > 0 || r->mult == INT32_MIN)
+		return lmq_requant(acc, r->rq, r->c);
+	v = lmq_qadd(acc, r->bias);
+	v = (int32_t)(((int64_t)v * r->mult + ((int64_t)1 << 30)) >> 31);
+	q = lmq_qadd(lmq_rdbpot(v, -r->shift), r->out_zp);
+	q = q < r->lo ? r->lo : q > r->hi ? r->hi : q;
+	return r->lut ? r->lut[q + 128] : (int8_t)q;
+}
+
+/* One output row of a channel: out[ox * ostep] for ox < ow (unrolled for 3x3, 5x5, 7x7). */
+static inline void lmq_dw_row_dsp(const int8_t *const *rows, int32_t k, int32_t s, int32_t ow,
+				  uint32_t off, const uint32_t wa[][LMQ_DW_WORDS],
+				  const uint32_t wb[][LMQ_DW_WORDS], const struct lmq_rq1 *r,
+				  int8_t *out, int32_t ostep)
+{
+	int32_t ox, acc;
+	for (ox = 0; ox < ow; ox++) {
+		if (k == 3)
+			acc = lmq_dw_window_dsp(rows, ox * s, 3, off, wa, wb);
+		else if (k == 5)
+			acc = lmq_dw_window_dsp(rows, ox * s, 5, off, wa, wb);
+		else if (k == 7)
+			acc = lmq_dw_window_dsp(rows, ox * s, 7, off, wa, wb);
+		else
+			acc = lmq_dw_window_dsp(rows, ox * s, k, off, wa, wb);
+		out[ox * ostep] = lmq_requant1(acc, r);
+	}
+}
+
+/* As lmq_dw (same arguments, same in-place rule with a scratch). */
 LMQ_KERNEL void lmq_dw_dsp(const int8_t *x, int32_t h, int32_t wd, int32_t c, int32_t x_zp,
 			   const int8_t *w, int32_t k, int32_t s, int32_t pad, int32_t oh,
 			   int32_t ow, const struct lmq_rq *rq, int8_t *y, int8_t *scratch)
 {
-	uint32_t wp[LMQ_DW_DSP_MAX_K][LMQ_DW_DSP_MAX_K];
+	int8_t buf[LMQ_DW_DSP_MAX_K][LMQ_DW_ROW];
+	int32_t held[LMQ_DW_DSP_MAX_K]; /* the input row in each buffer */
+	uint32_t wa[LMQ_DW_DSP_MAX_K][LMQ_DW_WORDS], wb[LMQ_DW_DSP_MAX_K][LMQ_DW_WORDS];
+	const int8_t *rows[LMQ_DW_DSP_MAX_K];
 	uint32_t off = lmq_zp_pair(x_zp);
-	int32_t ch, oy, ox, ky, kx, p;
-	if (k > LMQ_DW_DSP_MAX_K) {
+	int32_t len = wd + 2 * pad + 3, ch, oy, ky, p;
+	if (k > LMQ_DW_DSP_MAX_K || len > LMQ_DW_ROW || pad < 0 || s < 1) {
 		lmq_dw(x, h, wd, c, x_zp, w, k, s, pad, oh, ow, rq, y, scratch);
 		return;
 	}
 	for (ch = 0; ch < c; ch++) {
-		const int8_t *wc = w + ch * k * k;
+		struct lmq_rq1 r;
+		lmq_rq1_init(&r, rq, ch);
+		lmq_dw_pack(w + ch * k * k, k, wa, wb);
 		for (ky = 0; ky < k; ky++)
-			for (kx = 0; kx < k; kx++)
-				wp[ky][kx] = ((uint32_t)(uint16_t)wc[ky * k + kx]) |
-					     (kx + 1 < k ? (uint32_t)(uint16_t)wc[ky * k + kx + 1] << 16
-							 : 0u);
-		for (oy = 0; oy < oh; oy++)
-			for (ox = 0; ox < ow; ox++) {
-				int32_t acc = lmq_dw_pixel_dsp(x + ch, h, wd, c, off, x_zp, wc,
-							       (const uint32_t(*)[LMQ_DW_DSP_MAX_K])wp,
-							       k, oy * s - pad, ox * s - pad);
-				if (scratch)
-					scratch[oy * ow + ox] = lmq_requant_dsp(acc, rq, ch);
-				else
-					y[(oy * ow + ox) * c + ch] = lmq_requant_dsp(acc, rq, ch);
+			held[ky] = -1 - pad - k; /* no row yet */
+		for (oy = 0; oy < oh; oy++) {
+			for (ky = 0; ky < k; ky++) {
+				int32_t iy = oy * s - pad + ky;
+				uint32_t slot = (uint32_t)(oy * s + ky) % (uint32_t)k;
+				if (held[slot] != iy) {
+					lmq_dw_gather(buf[slot], len, x + ch, h, wd, c, x_zp, iy, pad);
+					held[slot] = iy;
+				}
+				rows[ky] = buf[slot];
 			}
+			lmq_dw_row_dsp(rows, k, s, ow, off, (const uint32_t(*)[LMQ_DW_WORDS])wa,
+				       (const uint32_t(*)[LMQ_DW_WORDS])wb, &r,
+				       scratch ? scratch + oy * ow : y + oy * ow * c + ch,
+				       scratch ? 1 : c);
+		}
 		if (scratch)
 			for (p = 0; p < oh * ow; p++)
 				y[p * c + ch] = scratch[p];
