@@ -5,9 +5,9 @@
 
 Each line: a check-cost record with m7.ops = [{name, instructions}] and m7.instructions (what
 pipelines/latency.sh writes). The features of every op come from `bin/check-cost --latency`
-(one fact in one place: latency.c computes them); per kind, least squares of the measured
-instructions on the features; the rest of an inference (total minus its ops) on
-[1, input bytes, classes]. Prints the C tables to paste into latency.c, then the in-sample error
+(one fact in one place: latency.c computes them); per kind, least squares of the relative error of the
+measured instructions on the features; the rest of an inference (total minus its ops: the input copy
+and the argmax) on [1, input bytes]. Prints the C tables to paste into latency.c, then the in-sample error
 of each model's total. Standard library only (no numpy)."""
 import json
 import os
@@ -30,8 +30,12 @@ def features(rec):
     return ops
 
 
-def solve(rows, ys, ridge=1e-9):
-    """Least squares with columns scaled to max 1 and a tiny ridge; all-zero columns get 0."""
+def solve(rows, ys, ridge=1e-9, relative=True):
+    """Least squares of the relative errors (each row divided by its y: small ops count as much
+    as large ones), columns scaled to max 1, a tiny ridge; all-zero columns get 0."""
+    if relative:
+        rows = [[x / max(abs(y), 1) for x in r] for r, y in zip(rows, ys)]
+        ys = [y / max(abs(y), 1) for y in ys]
     n = len(rows[0])
     scale = [max(abs(r[j]) for r in rows) or 0.0 for j in range(n)]
     cols = [j for j in range(n) if scale[j] > 0]
@@ -70,11 +74,11 @@ def main(paths):
             ops_sum += op["instructions"]
         res = rec["cost"]["resolution"]
         inp = res[0] * res[1] * rec["arch"]["input_channels"]
-        glue_rows.append([1.0, inp, rec["cost"]["classes"]])
+        glue_rows.append([1.0, inp, 0.0])  # the argmax (classes) is too small to tell apart
         glue_ys.append(rec["m7"]["instructions"] - ops_sum)
         per_rec.append((rec, feats, glue_rows[-1]))
     coef = {k: solve(*data[k]) if data[k][0] else [0.0] * NFEAT for k in KINDS}
-    glue = solve(glue_rows, glue_ys, ridge=1e-6)
+    glue = solve(glue_rows, glue_ys, ridge=1e-6, relative=False)
     print("/* fitted by pipelines/latency-fit.py on %d models, %d ops */" %
           (len(recs), sum(len(d[0]) for d in data.values())))
     for k in KINDS:

@@ -12,14 +12,28 @@
 # Each model measured is a line of OUT/measured.jsonl: its record + m7 {name, instructions,
 # plain_instructions, ops: [{name, instructions}]} (the DSP kernels, first test vector).
 #   pipelines/latency.sh paper OUT   the three published models at 160x160 (../shared), as model
+#   pipelines/latency.sh error OUT/measured.jsonl   check-cost's model now against those counts:
+#       per model measured, predicted, error; then the mean and worst absolute error
 #
 # The per-op measurements are what src/cost/latency.c's coefficients are fitted to
 # (pipelines/latency-fit.py OUT/measured.jsonl...).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/bin
-mode=${1:?usage: latency.sh designs|model|paper OUT ...}
-OUT=${2:?usage: latency.sh designs|model|paper OUT ...}
+mode=${1:?usage: latency.sh designs|model|paper|error OUT ...}
+OUT=${2:?usage: latency.sh designs|model|paper|error OUT ...}
+if [ "$mode" = error ]; then
+	printf '%-18s %12s %12s %8s\n' model measured predicted error
+	while read -r rec; do
+		est=$(echo "$rec" | jq -c 'del(.m7, .cost, .check)' | "$BIN/check-cost" | jq .cost.m7_instructions)
+		echo "$rec" | jq -r --argjson e "$est" \
+			'"\(.m7.name // .id) \(.m7.instructions) \($e) \(($e - .m7.instructions) / .m7.instructions * 100)"'
+	done <"$OUT" | awk '{ printf "%-18s %12d %12d %+7.2f%%\n", $1, $2, $3, $4; a = $4 < 0 ? -$4 : $4
+		s += a; if (a > w) w = a; n++ }
+		END { printf "%d models: mean absolute error %.2f%%, worst %.2f%%\n", n, s / n, w }'
+	exit 0
+fi
+WITH_PLAIN=${WITH_PLAIN:-1} # 0: count the DSP build only (designs: what the model predicts)
 mkdir -p "$OUT"
 : >"$OUT/measured.jsonl"
 
@@ -32,15 +46,18 @@ model() {
 	shift 3
 	"$BIN/emit-c" --model "$q" --name "$name" -o "$OUT/$name" --sram-max 4MiB "$@" \
 		<"$rec" >"$OUT/$name.emit.json" 2>"$OUT/$name.emit.log"
-	make -s -C "$OUT/$name" m7-count PLAIN=1 >"$OUT/$name.plain.txt" 2>&1
+	plain=null
+	if [ "$WITH_PLAIN" = 1 ]; then
+		make -s -C "$OUT/$name" m7-count PLAIN=1 >"$OUT/$name.plain.txt" 2>&1
+		plain=$(first_count "$OUT/$name.plain.txt")
+	fi
 	make -s -C "$OUT/$name" m7-count >"$OUT/$name.dsp.txt" 2>&1
-	plain=$(first_count "$OUT/$name.plain.txt")
 	dsp=$(first_count "$OUT/$name.dsp.txt")
 	est=$(jq '.cost.m7_instructions // "–"' "$rec")
 	err=$(jq -rn --argjson e "$est" "if (\$e | type) == \"number\" then
 		\"\\((\$e - $dsp) / $dsp * 1000 | round / 10)%\" else \"–\" end")
 	printf '%-14s %10s %12s %12s %6s %12s %7s\n' "$name" "$(jq .cost.macs "$rec")" "$plain" \
-		"$dsp" "$(jq -n "$plain / $dsp * 100 | round / 100")" "$est" "$err"
+		"$dsp" "$( [ "$plain" = null ] && echo – || jq -n "$plain / $dsp * 100 | round / 100")" "$est" "$err"
 	ops=$(grep '^op ' "$OUT/$name.dsp.txt" | jq -R -s -c 'split("\n") | map(select(length > 0)
 		| split(" ") | {name: .[3], instructions: (.[2] | tonumber)})')
 	jq -c --arg name "$name" --argjson ops "$ops" --argjson total "$dsp" --argjson plain "$plain" \

@@ -8,8 +8,8 @@
  *
  * Per op, instructions = sum_j coef[kind][j] * feature[j], the features being the loop trip
  * counts of the kernel the op calls (latency_features); the coefficients are least-squares fits
- * to per-op measurements of random designs (pipelines/latency.sh designs, then
- * pipelines/latency-fit.sh). The whole inference adds the input copy and the argmax. */
+ * to per-op measurements (data/m7-latency.jsonl: pipelines/latency.sh, then
+ * pipelines/latency-fit.py). The whole inference adds the input copy and the argmax. */
 #ifndef LMNAS_LATENCY_H
 #define LMNAS_LATENCY_H
 #include <stdint.h>
@@ -29,6 +29,9 @@ double latency_op_instructions(const struct graph *g, int op);
 
 /* Predicted instructions of a whole inference. */
 double latency_instructions(const struct graph *g);
+
+/* Input rows the DSP depthwise gathers per channel (out_h output rows, kernel k, stride s). */
+double latency_dw_rows(int out_h, int k, int s);
 
 /* Milliseconds at mhz, one instruction per cycle. */
 double latency_ms(double instructions, double mhz);
