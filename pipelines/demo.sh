@@ -28,6 +28,8 @@
 #                    TEST_DATA=photos/test RESOLUTION=32 CLASSES=5 INPUT_CHANNELS=3
 #   RESOLUTION (28)  CLASSES (10)  INPUT_CHANNELS (1)
 #   MACS_MAX (30M)  SRAM_MAX (64KiB)  FLASH_MAX (256KiB)            — the budgets
+#   LATENCY_MAX ()  MCU_MHZ (216)  the longest predicted inference on the Cortex-M7, in ms
+#                    (check-cost --latency-max): passed to the search, rejected like a budget
 #   MINI_EPOCHS (1)  MINI_LIMIT (20000)  mini-training per candidate (epochs, training images)
 #   TRAIN_MINUTES (16)  the student and the teacher train side by side for about this long: each
 #                    gets the epochs its estimated speed fits (check-cost --train-time: one
@@ -162,7 +164,8 @@ timed() { # stage command...
 		"$RESOLUTION" "$CLASSES" "$MACS_MAX" "$SRAM_MAX" "$FLASH_MAX"
 	printf '  MINI_EPOCHS=%s MINI_LIMIT=%s FULL_EPOCHS=%s FULL_LIMIT=%s TEACHER_WIDTH=%s TEACHER_EPOCHS=%s \\\n' \
 		"$MINI_EPOCHS" "$MINI_LIMIT" "$FULL_EPOCHS" "$FULL_LIMIT" "$TEACHER_WIDTH" "$TEACHER_EPOCHS"
-	printf '  TRAIN_MINUTES=%s MIN_EPOCHS=%s \\\n' "$TRAIN_MINUTES" "$MIN_EPOCHS"
+	printf '  TRAIN_MINUTES=%s MIN_EPOCHS=%s LATENCY_MAX=%s MCU_MHZ=%s \\\n' "$TRAIN_MINUTES" \
+		"$MIN_EPOCHS" "${LATENCY_MAX:-}" "${MCU_MHZ:-216}"
 	printf '  TEACHER_LIMIT=%s KD_EPOCHS=%s KD_LIMIT=%s CALIB=%s QUANT_EVAL=%s VECTORS=%s \\\n' \
 		"$TEACHER_LIMIT" "$KD_EPOCHS" "$KD_LIMIT" "$CALIB" "$QUANT_EVAL" "$VECTORS"
 	printf '  TRAIN_ARGS=%s FULL_ARGS=%s KD_ARGS=%s \\\n' "'$TRAIN_ARGS'" "'$FULL_ARGS'" "'$KD_ARGS'"
@@ -216,7 +219,7 @@ else
 		RESOLUTION="$RESOLUTION" CLASSES="$CLASSES" INPUT_CHANNELS="$INPUT_CHANNELS" \
 		MACS_MAX="$MACS_MAX" SRAM_MAX="$SRAM_MAX" FLASH_MAX="$FLASH_MAX" PLOT=0 \
 		MINI_ARGS="--epochs $MINI_EPOCHS $(lim "$MINI_LIMIT") --seed $SEED $MINI_ARGS $TDS" \
-		TRAIN_US_MAX="$TRAIN_US_MAX" \
+		TRAIN_US_MAX="$TRAIN_US_MAX" LATENCY_MAX="${LATENCY_MAX:-}" MCU_MHZ="${MCU_MHZ:-216}" \
 		PARETO_ARGS="--train-minutes $(awk -v m="$TRAIN_MINUTES" 'BEGIN { print m * 0.9 }') --train-epochs $MIN_EPOCHS_FIT --train-images $TRAIN_IMAGES"
 fi
 [ -s "$last_front" ] || die "the search left no front in $last_front"

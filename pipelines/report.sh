@@ -7,6 +7,7 @@
 #   chosen.jsonl full.jsonl teacher.jsonl kd.jsonl deploy.jsonl quant.jsonl emit.jsonl   one record per stage
 #   plan.txt (check-cost --plan of the final design)  m7-test.txt  times.txt  wall.txt
 #   budget.json  command.txt
+#   m7-count.txt (`make -C RUN/c m7-count`: instructions per op measured in QEMU), optional
 #
 # Pictures (PNG): pareto.png (validation accuracy against MACs, marker size by parameters, the
 # front highlighted, the final model marked), progress.png (best validation accuracy and front
@@ -16,6 +17,7 @@ set -eu
 RUN=${1:?usage: report.sh RUN}
 [ -d "$RUN" ] || { echo "report: no run directory $RUN" >&2; exit 2; }
 RUN=$(cd "$RUN" && pwd)
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
 S=$RUN/search
 command -v jq >/dev/null || { echo "report: jq is missing" >&2; exit 2; }
 [ -s "$S/evaluated.jsonl" ] || { echo "report: $S/evaluated.jsonl is missing or empty" >&2; exit 2; }
@@ -75,6 +77,18 @@ if [ -s "$RUN/plan.txt" ]; then
 		print n, use, live, name }' "$RUN/plan.txt" >"$tmp/ops.dat"
 else
 	: >"$tmp/ops.dat"
+fi
+
+# per op of the final design: name, predicted Cortex-M7 instructions (check-cost --latency), and
+# the measured ones when m7-count.txt is there
+: >"$tmp/lat.dat"
+if [ -s "$RUN/chosen.jsonl" ] && [ -x "$ROOT/bin/check-cost" ]; then
+	"$ROOT/bin/check-cost" --latency <"$RUN/chosen.jsonl" 2>/dev/null |
+		jq -r '"\(.op) \(.name) \(.m7_instructions)"' >"$tmp/lat.dat" || : >"$tmp/lat.dat"
+fi
+if [ -s "$RUN/m7-count.txt" ]; then
+	awk 'NR == FNR { if ($1 == "op") m[$4] = $3; next } { print $0, ($2 in m) ? m[$2] : "–" }' \
+		"$RUN/m7-count.txt" "$tmp/lat.dat" >"$tmp/lat2.dat" && mv "$tmp/lat2.dat" "$tmp/lat.dat"
 fi
 
 # ---- pictures
@@ -239,6 +253,20 @@ budget_line=$(val "$RUN/budget.json" '"MACs ≤ \(.macs_max), peak SRAM ≤ \(.s
 	echo
 	echo "![Peak SRAM per op](sram.png)"
 	echo
+	if [ -s "$tmp/lat.dat" ]; then
+		echo "SRAM and latency per op on the Cortex-M7: the arena in use (as in sram.png) and the" \
+			"instructions check-cost's latency model predicts (cost.m7_instructions; DSP kernels;" \
+			"instructions, not cycles: ms at 216 MHz assume one per cycle)$( [ -s "$RUN/m7-count.txt" ] &&
+			echo ", beside those counted in QEMU (\`make -C c m7-count\`, m7-count.txt)"):"
+		echo
+		echo "| op | arena in use (B) | instructions, predicted | ms at 216 MHz | instructions, QEMU |"
+		echo "|---|---|---|---|---|"
+		awk 'NR == FNR { use[$1] = $2; next }
+			{ printf "| %s | %s | %d | %.3f | %s |\n", $2, ($1 in use) ? use[$1] : "–", $3,
+			  $3 / 216000, (NF > 3 ? $4 : "–") }' "$tmp/ops.dat" "$tmp/lat.dat"
+		awk '{ s += $3 } END { printf "| **all ops** | | %d | %.3f | |\n", s, s / 216000 }' "$tmp/lat.dat"
+		echo
+	fi
 	echo "Design (the paper's JSON):"
 	echo
 	echo '```json'

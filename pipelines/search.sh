@@ -21,6 +21,8 @@
 #   MACS_MAX (30M)  MACS_MIN ()  SRAM_MAX (64KiB)  FLASH_MAX (256KiB)  — the budgets
 #   TRAIN_US_MAX ()  the longest estimated training time per image, one thread (check-cost
 #                    --train-us-max): generated designs over it are rejected like a budget
+#   LATENCY_MAX ()   the longest predicted inference on the Cortex-M7, in ms at MCU_MHZ (216)
+#                    (check-cost --latency-max, cost.m7_ms): rejected like a budget
 #   MINI_ARGS="..."   mini-train options; default a short run: "--epochs 1 --train-limit 20000
 #                     --schedule cosine --lr 0.2 --warmup-epochs 0.2 --batch 128 --no-autoaugment
 #                     --crop-pad 2 --test-limit 1000" (one epoch, the lr going to zero by its end:
@@ -78,6 +80,8 @@ case $DATA in
 esac
 MACS_MIN=${MACS_MIN:-}
 TRAIN_US_MAX=${TRAIN_US_MAX:-}
+LATENCY_MAX=${LATENCY_MAX:-}
+MCU_MHZ=${MCU_MHZ:-216}
 # A short mini-train by default so a first run takes minutes; MINI_ARGS= (empty) gives the paper's
 # full 30-epoch mini recipe on the whole training split.
 MINI_ARGS=${MINI_ARGS-"--epochs 1 --train-limit 20000 --schedule cosine --lr 0.2 --warmup-epochs 0.2 --batch 128 --no-autoaugment --crop-pad 2 --test-limit 1000"}
@@ -140,6 +144,7 @@ history() {
 CHECK="--resolution $RESOLUTION --classes $CLASSES --macs-max $MACS_MAX --sram-max $SRAM_MAX --flash-max $FLASH_MAX"
 [ -n "$MACS_MIN" ] && CHECK="$CHECK --macs-min $MACS_MIN"
 [ -n "$TRAIN_US_MAX" ] && CHECK="$CHECK --train-us-max $TRAIN_US_MAX"
+[ -n "$LATENCY_MAX" ] && CHECK="$CHECK --latency-max $LATENCY_MAX --mcu-mhz $MCU_MHZ"
 REFS="--ref mini.val_acc=0 --ref cost.macs=$MACS_MAX --ref cost.params=$FLASH_MAX"
 HERE=$(hostname 2>/dev/null || uname -n)
 
@@ -188,7 +193,7 @@ lost_records() {
 }
 
 log "run directory $RUN: $ITER iterations of $CANDIDATES candidates, strategy $STRATEGY, $JOBS jobs"
-log "budgets: MACs <= $MACS_MAX, SRAM <= $SRAM_MAX, flash <= $FLASH_MAX at ${RESOLUTION}x$RESOLUTION, $CLASSES classes"
+log "budgets: MACs <= $MACS_MAX, SRAM <= $SRAM_MAX, flash <= $FLASH_MAX${LATENCY_MAX:+, latency <= $LATENCY_MAX ms at $MCU_MHZ MHz} at ${RESOLUTION}x$RESOLUTION, $CLASSES classes"
 t_start=$(date +%s)
 for f in "$CAND" "$REJ" "$EVAL"; do repair "$f"; done
 i=1

@@ -8,11 +8,13 @@
 #include "cost/check.h"
 #include "cost/cost.h"
 #include "cost/graph.h"
+#include "cost/latency.h"
 #include "cost/plan.h"
 #include "core/record.h"
 #include "cost/train_time.h"
 #include "core/util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,9 +100,54 @@ static int print_plan(FILE *f, const cJSON *rec)
 	return rc;
 }
 
+/* The in-place graph of a checked record (as print_plan), or -1. */
+static int record_graph(const cJSON *rec, struct graph *g)
+{
+	struct arch a;
+	char err[512];
+	const cJSON *res = record_get(rec, "cost.resolution");
+	const cJSON *rh = cJSON_GetArrayItem(res, 0), *rw = cJSON_GetArrayItem(res, 1);
+	if (arch_parse(cJSON_GetObjectItemCaseSensitive(rec, "arch"), &a, err, sizeof err) ||
+	    !cJSON_IsNumber(rh) || !cJSON_IsNumber(rw))
+		return -1;
+	struct arch_net *net = xmalloc(sizeof *net);
+	int rc = arch_expand(&a, (int)rh->valuedouble, (int)rw->valuedouble,
+			     (int)record_number(rec, "cost.classes", 100), net, err, sizeof err);
+	if (!rc)
+		graph_build(net, true, g);
+	free(net);
+	return rc ? -1 : 0;
+}
+
+/* One JSON line per op: its predicted instructions and the features they come from. */
+static int print_latency(FILE *f, const cJSON *rec)
+{
+	struct graph g;
+	const char *id = record_string(rec, "id");
+	if (record_graph(rec, &g)) {
+		log_error("record %s: no arch to predict", id ? id : "?");
+		return -1;
+	}
+	for (int i = 0; i < g.nops; i++) {
+		double feat[LATENCY_NFEAT];
+		enum latency_kind k = latency_features(&g, i, feat);
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "id", id ? id : "");
+		cJSON_AddNumberToObject(o, "op", i);
+		cJSON_AddStringToObject(o, "name", g.ops[i].name);
+		cJSON_AddStringToObject(o, "kind", latency_kind_name(k));
+		cJSON_AddItemToObject(o, "features", cJSON_CreateDoubleArray(feat, LATENCY_NFEAT));
+		cJSON_AddNumberToObject(o, "m7_instructions", round(latency_op_instructions(&g, i)));
+		record_write(f, o);
+		cJSON_Delete(o);
+	}
+	graph_free(&g);
+	return 0;
+}
+
 struct run {
 	const struct check_opts *opts;
-	int drop, plan, train_time;
+	int drop, plan, train_time, latency;
 	int bad_input;
 };
 
@@ -109,6 +156,10 @@ static const struct opt run_options[] = {
 	{"drop", NULL, OPT_FLAG, AT(drop), 0, 0, "write only accepted records"},
 	{"plan", NULL, OPT_FLAG, AT(plan), 0, 0,
 	 "print the int8 memory plan of each arch, per op, instead of\nthe records"},
+	{"latency", NULL, OPT_FLAG, AT(latency), 0, 0,
+	 "print the predicted Cortex-M7 instructions of each op of each\n"
+	 "arch, one JSON line per op ({id, op, name, kind, features,\n"
+	 "m7_instructions}), instead of the records"},
 	{"train-time", NULL, OPT_FLAG, AT(train_time), 0, 0,
 	 "add cost.train_us_per_image, the estimated training time per\n"
 	 "image (batch 128, one thread; from the op graph, no timing)\n"
@@ -146,6 +197,8 @@ static void handle(struct run *r, cJSON *rec)
 	if (r->plan) {
 		print_plan(stdout, rec);
 		fflush(stdout);
+	} else if (r->latency) {
+		print_latency(stdout, rec);
 	} else if ((ok || !r->drop) && record_write(stdout, rec)) {
 		die("writing stdout failed");
 	}
@@ -156,7 +209,7 @@ int main(int argc, char **argv)
 	util_init(argv[0]);
 	struct check_opts opts;
 	check_opts_init(&opts);
-	struct run run = {&opts, 0, 0, 0, 0};
+	struct run run = {&opts, 0, 0, 0, 0, 0};
 	struct opt_program prog = {about, footer, -1, {{check_opt_table, &opts, NULL},
 							{run_options, &run, NULL}}};
 	int nfiles = options_parse(&prog, argc, argv);

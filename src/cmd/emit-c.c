@@ -21,10 +21,12 @@
 static const char about[] =
 	"usage: emit-c --model Q.safetensors --name NAME -o DIR [--sram-max B] [--stack B]\n"
 	"              [--test-vectors N] [--dataset D [--data F]] [--no-build]\n"
-	"  Writes NAME.h, NAME.c, int8_ref.h (the shared kernels), NAME_test.c, startup_m7.c,\n"
-	"  m7.ld, a Makefile, a CMakeLists.txt and a README.md into DIR. `make -C DIR host-test`\n"
-	"  and `make -C DIR m7-test` build and run the test vectors (on the host; on a Cortex-M7\n"
-	"  in QEMU mps2-an500). NAME.h gives the normalisation and class names when the int8\n"
+	"  Writes NAME.h, NAME.c, int8_ref.h (the shared kernels), int8_dsp.h (their Armv7E-M DSP\n"
+	"  versions), NAME_test.c, startup_m7.c, m7.ld, m7_count.h, a Makefile, a CMakeLists.txt\n"
+	"  and a README.md into DIR. `make -C DIR host-test` and `make -C DIR m7-test` build and\n"
+	"  run the test vectors (on the host; on a Cortex-M7 in QEMU mps2-an500, DSP kernels;\n"
+	"  PLAIN=1 the plain ones); `make -C DIR m7-count` counts the instructions per inference\n"
+	"  and per op in QEMU (-icount). NAME.h gives the normalisation and class names when the int8\n"
 	"  model's metadata (normalisation, class_names, dataset) or --dataset tells them.\n"
 	"\n";
 
@@ -232,6 +234,8 @@ static void describe(cJSON *e, const struct opts *o, const struct qmodel *m, con
 		cJSON_AddItemToArray(files, cJSON_CreateString(f));
 	}
 	cJSON_AddItemToArray(files, cJSON_CreateString("int8_ref.h"));
+	cJSON_AddItemToArray(files, cJSON_CreateString("int8_dsp.h"));
+	cJSON_AddItemToArray(files, cJSON_CreateString("m7_count.h"));
 	cJSON_AddItemToArray(files, cJSON_CreateString("startup_m7.c"));
 	cJSON_AddItemToArray(files, cJSON_CreateString("m7.ld"));
 	cJSON_AddItemToArray(files, cJSON_CreateString("Makefile"));

@@ -1,5 +1,6 @@
 /* check.c — the shared architecture check: cost, limits, search space, seen ids (see check.h). */
 #include "cost/check.h"
+#include "cost/latency.h"
 #include "cost/train_time.h"
 #include "core/arch.h"
 #include "cost/cost.h"
@@ -18,6 +19,7 @@ void check_opts_init(struct check_opts *o)
 	memset(o, 0, sizeof *o);
 	o->res_h = o->res_w = 160;
 	o->classes = 100;
+	o->mcu_mhz = LATENCY_DEFAULT_MHZ;
 }
 
 void check_opts_free(struct check_opts *o)
@@ -131,8 +133,14 @@ const struct opt check_opt_table[] = {
 	{"train-us-max", "US", OPT_DOUBLE, AT(train_us_max), 0, 1e12,
 	 "reject when the estimated training time per image\n"
 	 "(cost.train_us_per_image, one thread, check-cost --train-time)\n"
-	 "exceeds US\n"
-	 "(for the four limits, 0 means no limit: the default)"},
+	 "exceeds US"},
+	{"mcu-mhz", "MHZ", OPT_DOUBLE, AT(mcu_mhz), 1, 1e6,
+	 "clock of cost.m7_ms (default 216): cost.m7_instructions, the\n"
+	 "predicted instructions of one inference on the Cortex-M7 (DSP\n"
+	 "kernels), at one instruction per cycle"},
+	{"latency-max", "MS", OPT_DOUBLE, AT(latency_max), 0, 1e6,
+	 "reject when cost.m7_ms exceeds MS milliseconds\n"
+	 "(for the five limits, 0 means no limit: the default)"},
 	{"space", "FILE", OPT_CALL, 0, 0, 0,
 	 "reject values outside the search space (data/search-space.json)", 0, set_space},
 	{"seen", "FILE", OPT_CALL, 0, 0, 0, "reject archs whose id is already in that JSONL history",
@@ -181,7 +189,7 @@ static void set_id(cJSON *rec, const char *id)
 	cJSON_InsertItemInArray(rec, 0, item);
 }
 
-static void add_cost(cJSON *cost, const struct cost *c)
+static void add_cost(cJSON *cost, const struct cost *c, double mhz)
 {
 	cJSON_AddNumberToObject(cost, "macs", (double)c->macs);
 	cJSON_AddNumberToObject(cost, "params", (double)c->params);
@@ -193,6 +201,8 @@ static void add_cost(cJSON *cost, const struct cost *c)
 	cJSON_AddStringToObject(cost, "arena_op", c->arena_op);
 	cJSON_AddNumberToObject(cost, "stack_bytes", (double)c->stack_bytes);
 	cJSON_AddNumberToObject(cost, "sram_bytes", (double)c->sram_bytes);
+	cJSON_AddNumberToObject(cost, "m7_instructions", round(c->m7_instructions));
+	cJSON_AddNumberToObject(cost, "m7_ms", round(latency_ms(c->m7_instructions, mhz) * 1e3) / 1e3);
 }
 
 static void check_limits(const struct cost *c, const struct check_opts *o, cJSON *list)
@@ -226,6 +236,14 @@ static void check_limits(const struct cost *c, const struct check_opts *o, cJSON
 			  fmt_bytes((double)c->stack_bytes, d, sizeof d),
 			  fmt_bytes((double)c->sram_bytes, e, sizeof e),
 			  fmt_bytes(o->sram_max, b, sizeof b), c->arena_op);
+	double ms = latency_ms(c->m7_instructions, o->mcu_mhz);
+	if (o->latency_max > 0 && ms > o->latency_max)
+		violation(list, "latency", cJSON_CreateNumber(round(ms * 1e3) / 1e3),
+			  cJSON_CreateNumber(o->latency_max),
+			  "One inference is predicted at %.0fk instructions, %.2f ms at %.0f MHz, over "
+			  "the %.2f ms limit; use fewer MACs, above all at high resolution (downsample "
+			  "earlier), or fewer layers", c->m7_instructions / 1e3, ms, o->mcu_mhz,
+			  o->latency_max);
 	if (o->flash_max > 0 && c->flash_bytes > o->flash_max)
 		violation(list, "flash", cJSON_CreateNumber((double)c->flash_bytes),
 			  cJSON_CreateNumber(o->flash_max),
@@ -318,7 +336,7 @@ int check_record(cJSON *rec, const struct check_opts *o)
 	/* Keep resolution and classes last in the cost object: numbers first. */
 	cJSON *res_item = cJSON_DetachItemFromObjectCaseSensitive(cost, "resolution");
 	cJSON *cls_item = cJSON_DetachItemFromObjectCaseSensitive(cost, "classes");
-	add_cost(cost, &c);
+	add_cost(cost, &c, o->mcu_mhz);
 	cJSON_AddItemToObject(cost, "resolution", res_item);
 	cJSON_AddItemToObject(cost, "classes", cls_item);
 	check_limits(&c, o, list);

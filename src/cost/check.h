@@ -4,7 +4,7 @@
  * check_record adds to a record holding "arch":
  *   "id"    the arch's canonical hash (arch_id)
  *   "cost"  {macs, params, flash_bytes, peak_sram_bytes, peak_op, arena_bytes, arena_op,
- *            stack_bytes, sram_bytes,
+ *            stack_bytes, sram_bytes, m7_instructions, m7_ms,
  *            resolution: [h, w], classes}
  *   "check" {ok, violations: [{metric, value, limit, message[, field]}]}
  * Resolution and classes come from the record's top-level "resolution" (N, [h, w] or "HxW") and
@@ -24,6 +24,8 @@ struct check_opts {
 	double macs_min, macs_max;   /* 0 = no limit */
 	double sram_max, flash_max;  /* bytes, 0 = no limit; sram_max applies to cost.sram_bytes */
 	double train_us_max;         /* estimated training us per image (train_time.h), 0 = no limit */
+	double mcu_mhz;              /* clock of cost.m7_ms (default 216) */
+	double latency_max;          /* cost.m7_ms limit, 0 = no limit */
 	const struct space *space;   /* NULL = no space check */
 	/* the seen-id set for --seen: sorted, for bsearch */
 	char (*seen)[CHECK_ID_LEN];
@@ -36,7 +38,7 @@ void check_opts_init(struct check_opts *o);
 void check_opts_free(struct check_opts *o);
 
 /* The shared options (--resolution --classes --macs-min --macs-max --sram-max --flash-max
- * --train-us-max --space --seen): check-cost and gen-arch both parse this table (options.h, with
+ * --train-us-max --mcu-mhz --latency-max --space --seen): check-cost and gen-arch both parse this table (options.h, with
  * base a struct check_opts), so their options match. A new limit is one line there. */
 extern const struct opt check_opt_table[];
 

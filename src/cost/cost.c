@@ -1,5 +1,6 @@
 /* cost.c — MACs, params, flash, layer-by-layer peak SRAM and the planned arena (see cost.h). */
 #include "cost/cost.h"
+#include "cost/latency.h"
 #include "cost/plan.h"
 #include "core/util.h"
 
@@ -16,8 +17,10 @@ int64_t cost_op_flash(const struct g_op *op)
 }
 
 /* Code bytes of each kernel (compiled once) and of one call to it in NAME_run, from
- * arm-none-eabi-size of emitted models (see cost.h). */
-static const int kernel_bytes[COST_NKERNELS] = {616, 640, 1324, 100, 480, 1024};
+ * arm-none-eabi-size of emitted models (see cost.h). The Cortex-M7 build selects the DSP
+ * kernels of int8_dsp.h: pointwise is lmq_pw_dsp (2072), depthwise lmq_dw_dsp (1956) with the
+ * plain lmq_dw (1324) it falls back to (kernels above 7x7, rows over 192 bytes padded). */
+static const int kernel_bytes[COST_NKERNELS] = {2072, 640, 1956 + 1324, 100, 480, 1024};
 static const int call_bytes[COST_NKERNELS] = {40, 40, 55, 16, 36, 33};
 
 enum cost_kernel cost_op_kernel(const struct g_op *op)
@@ -98,6 +101,7 @@ int cost_compute(const struct arch_net *net, struct cost *c, char *err, size_t e
 	graph_free(&g);
 
 	graph_build(net, true, &g);
+	c->m7_instructions = latency_instructions(&g);
 	struct plan_tensor *t = xcalloc(g.ntensors, sizeof *t);
 	c->arena_bytes = cost_plan_graph(&g, t, err, errlen);
 	if (c->arena_bytes >= 0) {

@@ -53,6 +53,7 @@ struct cost {
 	int64_t stack_bytes;     /* COST_STACK_BYTES */
 	int64_t sram_bytes;      /* cost_sram_bytes(arena_bytes, stack_bytes) */
 	int64_t block_macs[ARCH_MAX_BLOCKS]; /* MACs per block (for messages) */
+	double m7_instructions;  /* predicted instructions of one inference (latency.h) */
 };
 
 /* Counts MACs, params and flash of a graph (either variant: the counts do not depend on

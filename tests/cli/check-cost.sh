@@ -96,4 +96,27 @@ check "--train-us-max adds cost.train_us_per_image" jq -n -e "$us > 0"
 check_eq "under the limit: accepted" "$(echo "{\"arch\":$TT}" | "$CC_BIN" --resolution 28 --classes 10 --train-us-max "$(jq -n "$us + 1")" | jq .check.ok)" true
 check_eq "over it: rejected, metric train_time" \
 	"$(echo "{\"arch\":$TT}" | "$CC_BIN" --resolution 28 --classes 10 --train-us-max "$(jq -n "$us - 1")" | jq -c '[.check.ok, .check.violations[0].metric]')" '[false,"train_time"]'
+# the latency model: cost.m7_instructions (predicted Cortex-M7 instructions, DSP kernels) and
+# cost.m7_ms at --mcu-mhz; --latency-max is a limit like a budget; --latency lists the ops
+rec=$(echo "{\"arch\":$TT}" | "$CC_BIN" --resolution 28 --classes 10)
+ins=$(echo "$rec" | jq .cost.m7_instructions)
+check "cost.m7_instructions is predicted ($ins)" jq -n -e "$ins > 10000"
+check_eq "cost.m7_ms at 216 MHz is instructions / 216000" "$(echo "$rec" | jq .cost.m7_ms)" \
+	"$(jq -n "$ins / 216000 * 1000 | round / 1000")"
+ms100=$(echo "{\"arch\":$TT}" | "$CC_BIN" --resolution 28 --classes 10 --mcu-mhz 100 | jq .cost.m7_ms)
+check_eq "--mcu-mhz 100: cost.m7_ms is instructions / 100000" "$ms100" "$(jq -n "$ins / 100000 * 1000 | round / 1000")"
+check_eq "under --latency-max: accepted" "$(echo "{\"arch\":$TT}" | "$CC_BIN" --resolution 28 --classes 10 --latency-max "$(jq -n "$ms100 + 0.01")" --mcu-mhz 100 | jq .check.ok)" true
+check_eq "over --latency-max: rejected, metric latency" \
+	"$(echo "{\"arch\":$TT}" | "$CC_BIN" --resolution 28 --classes 10 --latency-max "$(jq -n "$ms100 - 0.01")" --mcu-mhz 100 | jq -c '[.check.ok, .check.violations[0].metric]')" '[false,"latency"]'
+"$CC_BIN" --mcu-mhz 0 </dev/null 2>/dev/null
+check_eq "--mcu-mhz 0: exit 2" "$?" 2
+"$CC_BIN" --latency-max fast </dev/null 2>/dev/null
+check_eq "--latency-max fast: exit 2" "$?" 2
+"$CC_BIN" --resolution 28 --classes 10 --latency "$TMP/qwnet-core.json" >"$TMP/lat"
+check_eq "--latency: one line per op" "$(grep -c '"op"' "$TMP/lat")" "$("$CC_BIN" --resolution 28 --classes 10 --plan "$TMP/qwnet-core.json" | grep -c '^op [0-9]*:')"
+check "--latency: every op predicted, kinds pw dw gap scale add" \
+	jq -s -e 'all(.[]; .m7_instructions > 0) and (map(.kind) | unique | . - ["pw","dw","gap","scale","add"] | length == 0)' "$TMP/lat"
+total=$("$CC_BIN" --resolution 28 --classes 10 "$TMP/qwnet-core.json" | jq .cost.m7_instructions)
+check "the ops sum to cost.m7_instructions but for the input copy and argmax (within 2%)" \
+	jq -s -e --argjson t "$total" '(map(.m7_instructions) | add) as $s | $s <= $t and ($t - $s) / $t < 0.02' "$TMP/lat"
 done_testing

@@ -39,6 +39,26 @@ make -s -C "$TMP/out" m7-test QEMU_TIMEOUT=120 >"$TMP/m7" 2>&1
 check_eq "m7-test in QEMU exits 0" "$?" 0
 check_eq "QEMU Cortex-M7: 3/3 test vectors match" "$(tail -1 "$TMP/m7")" "3/3 test vectors match"
 check_eq "same classes on host and M7" "$(grep '^vector' "$TMP/m7")" "$(grep '^vector' "$TMP/host")"
+check "the DSP kernels copied verbatim" cmp "$ROOT/src/int8/int8_dsp.h" "$TMP/out/int8_dsp.h"
+check "the model calls the DSP-or-plain pointwise and depthwise" sh -c "grep -q 'LMQ_PW(' '$TMP/out/qw_net_32.c' && grep -q 'LMQ_DW(' '$TMP/out/qw_net_32.c'"
+check "the M7 build has the DSP kernels (SMLAD)" sh -c "arm-none-eabi-objdump -d '$TMP/out/qw_net_32_m7_model.o' | grep -q smlad"
+make -s -C "$TMP/out" m7-test PLAIN=1 QEMU_TIMEOUT=120 >"$TMP/m7p" 2>&1
+check_eq "QEMU Cortex-M7, plain kernels (PLAIN=1): 3/3 test vectors match" "$(tail -1 "$TMP/m7p")" "3/3 test vectors match"
+check "PLAIN=1 has no SMLAD" sh -c "! arm-none-eabi-objdump -d '$TMP/out/qw_net_32_m7_plain_model.o' | grep -q smlad"
+# instruction counts: per vector, and per op summing to the total
+for v in dsp plain; do
+	make -s -C "$TMP/out" m7-count QEMU_TIMEOUT=120 $([ $v = plain ] && echo PLAIN=1) >"$TMP/count.$v" 2>&1
+	check_eq "m7-count ($v) exits 0" "$?" 0
+	check_eq "m7-count ($v): 3 vectors counted" "$(grep -c '^instructions [0-9]' "$TMP/count.$v")" 3
+	check "m7-count ($v): one line per op, in order" sh -c "grep '^op ' '$TMP/count.$v' | awk '\$2 != NR - 1 { exit 1 }' && [ \$(grep -c '^op ' '$TMP/count.$v') -eq \$(grep -c 'LMNAS_OP_DONE([0-9]' '$TMP/out/qw_net_32.c') ]"
+	total=$(grep -m1 '^instructions' "$TMP/count.$v" | cut -d' ' -f2)
+	ops=$(awk '/^op /{s += $3} END {print s}' "$TMP/count.$v")
+	check "m7-count ($v): the ops sum to the total within 1% ($ops of $total)" \
+		jq -en "($ops - $total) / $total | fabs < 0.01"
+done
+dsp=$(grep -m1 '^instructions' "$TMP/count.dsp" | cut -d' ' -f2)
+plain=$(grep -m1 '^instructions' "$TMP/count.plain" | cut -d' ' -f2)
+check "the DSP kernels take fewer instructions than the plain ones ($dsp < $plain)" test "$dsp" -lt "$plain"
 
 # the SRAM budget means the same in check-cost, emit-c and m7.ld: arena + stack (cost.sram_bytes)
 sram=$("$BIN/check-cost" --resolution 32 "$PM/qwnet-core.json" | jq .cost.sram_bytes)

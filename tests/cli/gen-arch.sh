@@ -57,5 +57,16 @@ check "and a violation names the MAC limit" jq -e '.check.violations | any(.metr
 check_eq "unknown strategy: exit 2" "$?" 2
 "$G" --count -3 >/dev/null 2>&1
 check_eq "bad count: exit 2" "$?" 2
+# --latency-max: every design generated is predicted within it (cost.m7_ms at --mcu-mhz)
+SET28="--resolution 28 --classes 10 --input-channels 1 --macs-max 30M --sram-max 64KiB"
+# shellcheck disable=SC2086
+"$G" --strategy random --count 12 --seed 5 $SET28 >"$TMP/l0.jsonl" 2>/dev/null
+lim=$(jq -s 'map(.cost.m7_ms) | sort | .[length / 2 | floor]' "$TMP/l0.jsonl")
+# shellcheck disable=SC2086
+"$G" --strategy random --count 6 --seed 5 $SET28 --latency-max "$lim" --mcu-mhz 216 >"$TMP/l1.jsonl" 2>/dev/null
+check "--latency-max $lim ms (the median unconstrained): 6 designs, all within it" \
+	jq -s -e --argjson l "$lim" 'length == 6 and all(.[]; .check.ok and .cost.m7_ms <= $l)' "$TMP/l1.jsonl"
+check "without it, some were over (the limit bites)" \
+	jq -s -e --argjson l "$lim" 'any(.[]; .cost.m7_ms > $l)' "$TMP/l0.jsonl"
 check "--help names the LLM options" sh -c "'$G' --help | grep -q -- '--llm URL'"
 done_testing

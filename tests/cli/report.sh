@@ -68,6 +68,16 @@ jq -c '.demo.deployed = "kd"' "$RUN/quant.jsonl" >"$TMP/q" && mv "$TMP/q" "$RUN/
 "$R" "$RUN" 2>/dev/null
 check "or the distilled one" grep -q 'Deployed: the distilled student' "$M"
 
+# Latency per op beside SRAM per op: check-cost's prediction for every op of the plan, and the
+# QEMU count of each op when m7-count.txt is there.
+nops=$(grep -c '^op [0-9]*:' "$RUN/plan.txt")
+check_eq "a latency row per op of the plan" "$(grep -c '^| layers\.\|^| pool \|^| classifier ' "$M")" "$nops"
+check "the predicted column is check-cost's" sh -c "grep -q \"^| classifier | [0-9]* | \$('$BIN/check-cost' --latency <'$RUN/chosen.jsonl' | jq -r 'select(.name == \"classifier\") | .m7_instructions') |\" '$M'"
+"$BIN/check-cost" --latency <"$RUN/chosen.jsonl" | jq -r '"op \(.op) \(.op * 10 + 7) \(.name)"' >"$RUN/m7-count.txt"
+"$R" "$RUN" 2>/dev/null
+check "with m7-count.txt, the QEMU column has its counts" sh -c "grep '^| classifier |' '$M' | grep -q '| $(( (nops - 1) * 10 + 7 )) |\$'"
+rm -f "$RUN/m7-count.txt"
+
 # Missing later stages: still a report, with dashes.
 rm -f "$RUN/quant.jsonl" "$RUN/emit.jsonl" "$RUN/m7-test.txt"
 "$R" "$RUN" 2>"$TMP/e2"

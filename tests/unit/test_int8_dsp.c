@@ -1,0 +1,127 @@
+/* test_int8_dsp.c — the DSP kernels of int8_dsp.h (their intrinsics as plain C on the host) are
+ * bit-exact with the plain kernels of int8_ref.h: pointwise and depthwise over random shapes,
+ * zero points at both ends, every kernel size and stride, in place and not. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "t.h"
+#include "int8/int8_dsp.h"
+#include "int8/quant.h"
+
+static uint64_t lcg = 0x9E3779B97F4A7C15ull;
+static uint32_t rnd(void)
+{
+	lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
+	return (uint32_t)(lcg >> 33);
+}
+
+static int8_t rnd8(void)
+{
+	return (int8_t)(rnd() % 256 - 128);
+}
+
+/* The instructions' semantics, on values whose result is known. */
+static void test_intrinsics(void)
+{
+	T_CHECK(lmq_sxtb16(0x12FF3480u) == 0xFFFFFF80u, "SXTB16 {0x80, 0xFF} = {-128, -1}");
+	T_CHECK(lmq_sxtab16(0x0001FFFFu, 0x007F0080u) == 0x0080FF7Fu,
+		"SXTAB16 {-1, 1} + {-128, 127} = {-129, 128}");
+	T_CHECK(lmq_smlad(0xFF01007Fu, 0x0002FF81u, 10) == 10 + 127 * -127 + -255 * 2,
+		"SMLAD 10 + 127*-127 + -255*2");
+	T_CHECK(lmq_smlad(lmq_sxtab16(lmq_zp_pair(127), 0x00800080u), 0x00800080u, 0) ==
+			2 * -255 * 128, "x - x_zp reaches -255 without overflow");
+}
+
+/* Per-channel requantisation with random parameters; lut when with_lut. */
+struct rq_store {
+	int32_t bias[64], mult[64];
+	int8_t shift[64], lut[256];
+	struct lmq_rq rq;
+};
+
+static void make_rq(struct rq_store *s, int cout, int with_lut)
+{
+	for (int o = 0; o < cout; o++) {
+		int sh;
+		s->bias[o] = o % 7 == 6 ? (o % 2 ? INT32_MAX - 5 : INT32_MIN + 5) /* saturates */
+				      : (int32_t)(rnd() % 40001) - 20000;
+		/* mostly right shifts; every 5th a left shift (a scale above 1), the general path */
+		quant_multiplier(o % 5 == 4 ? 1 + rnd() % 300 / 100.0 : (rnd() % 1000 + 1) * 1e-5,
+				 &s->mult[o], &sh);
+		s->shift[o] = (int8_t)sh;
+	}
+	for (int i = 0; i < 256; i++)
+		s->lut[i] = rnd8();
+	struct lmq_rq rq = {s->bias, s->mult, s->shift, (int32_t)(rnd() % 256) - 128, -128, 127,
+			    with_lut ? s->lut : 0};
+	if (rnd() % 3 == 0)
+		rq.lo = rq.out_zp, rq.hi = 127; /* relu as clamping */
+	s->rq = rq;
+}
+
+static void test_pw(void)
+{
+	enum { MAXN = 64 };
+	static int8_t x[MAXN * MAXN], w[MAXN * MAXN], y1[MAXN * MAXN], y2[MAXN * MAXN];
+	int same = 1, cases = 0;
+	for (int t = 0; t < 300; t++) {
+		int np = 1 + (int)(rnd() % 9), cin = 1 + (int)(rnd() % MAXN);
+		int cout = 1 + (int)(rnd() % MAXN);
+		int32_t zp = t % 3 == 0 ? (t % 2 ? -128 : 127) : (int32_t)(rnd() % 256) - 128;
+		struct rq_store s;
+		for (int i = 0; i < np * cin; i++)
+			x[i] = rnd8();
+		for (int i = 0; i < cout * cin; i++)
+			w[i] = t % 5 == 0 ? (int8_t)(i % 2 ? -127 : -128) : rnd8();
+		make_rq(&s, cout, t % 4 == 0);
+		/* unaligned on purpose: the DSP kernel reads words at any address */
+		lmq_pw(x + 1, np, cin - 1 > 0 ? cin - 1 : 1, zp, w + 3, cout, &s.rq, y1);
+		lmq_pw_dsp(x + 1, np, cin - 1 > 0 ? cin - 1 : 1, zp, w + 3, cout, &s.rq, y2);
+		same &= !memcmp(y1, y2, (size_t)np * cout);
+		cases++;
+	}
+	T_CHECK(same, "pointwise: DSP equals plain on %d random shapes (cin 1..63, odd cout, "
+		"unaligned, zero points -128 and 127, lookup tables)", cases);
+}
+
+static void test_dw(void)
+{
+	enum { MAXH = 12, MAXC = 11, MAXK = 9 };
+	static int8_t x[MAXH * MAXH * MAXC], xi[MAXH * MAXH * MAXC], xd[MAXH * MAXH * MAXC];
+	static int8_t w[MAXC * MAXK * MAXK], y1[MAXH * MAXH * MAXC], y2[MAXH * MAXH * MAXC];
+	int8_t scratch[MAXH * MAXH];
+	int same = 1, inplace = 1, cases = 0;
+	for (int t = 0; t < 200; t++) {
+		int k = 1 + 2 * (int)(rnd() % 5), stride = 1 + (int)(rnd() % 2);
+		int h = k + (int)(rnd() % (MAXH - k + 1)), wd = 1 + (int)(rnd() % MAXH);
+		int c = 1 + (int)(rnd() % MAXC), pad = k / 2;
+		int oh = (h + 2 * pad - k) / stride + 1, ow = (wd + 2 * pad - k) / stride + 1;
+		int32_t zp = t % 3 == 0 ? (t % 2 ? -128 : 127) : (int32_t)(rnd() % 256) - 128;
+		struct rq_store s;
+		for (int i = 0; i < h * wd * c; i++)
+			x[i] = xi[i] = xd[i] = rnd8();
+		for (int i = 0; i < c * k * k; i++)
+			w[i] = rnd8();
+		make_rq(&s, c, t % 4 == 0);
+		lmq_dw(x, h, wd, c, zp, w, k, stride, pad, oh, ow, &s.rq, y1, 0);
+		lmq_dw_dsp(x, h, wd, c, zp, w, k, stride, pad, oh, ow, &s.rq, y2, 0);
+		same &= !memcmp(y1, y2, (size_t)oh * ow * c);
+		if (stride == 1) { /* in place with a scratch, as the planner places it */
+			lmq_dw(xi, h, wd, c, zp, w, k, stride, pad, oh, ow, &s.rq, xi, scratch);
+			lmq_dw_dsp(xd, h, wd, c, zp, w, k, stride, pad, oh, ow, &s.rq, xd, scratch);
+			inplace &= !memcmp(xi, xd, (size_t)oh * ow * c) && !memcmp(xd, y1, (size_t)oh * ow * c);
+		}
+		cases++;
+	}
+	T_CHECK(same, "depthwise: DSP equals plain on %d random shapes (k 1..9, stride 1 and 2, "
+		"borders, zero points -128 and 127)", cases);
+	T_CHECK(inplace, "depthwise in place with a scratch: DSP equals plain and out of place");
+}
+
+int main(void)
+{
+	test_intrinsics();
+	test_pw();
+	test_dw();
+	return t_done();
+}
