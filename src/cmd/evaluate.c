@@ -198,7 +198,7 @@ int main(int argc, char **argv)
 	if (checkpoint_load(n, o.weights, err, sizeof err))
 		die("%s", err);
 	float *logits = o.dump ? xmalloc(sizeof(float) * (size_t)d.n * classes) : NULL;
-	float *x = xmalloc(sizeof(float) * (size_t)B * C * H * W); /* [B][C][H][W] */
+	float *x = xmalloc(sizeof(float) * (size_t)B * H * W * C); /* [B][H][W][C] */
 	int *idx = xmalloc(sizeof(int) * (size_t)B);
 	int32_t *y = xmalloc(sizeof(int32_t) * (size_t)B);
 	long correct = 0;
@@ -207,7 +207,7 @@ int main(int argc, char **argv)
 		int nb = d.n - i < B ? d.n - i : B;
 		for (int j = 0; j < nb; j++)
 			idx[j] = i + j;
-		dataset_batch_nchw(&d, idx, nb, H, W, C, NULL, NULL, x, y);
+		dataset_batch(&d, idx, nb, H, W, C, NULL, NULL, x, y);
 		const float *out = net_forward(n, x, nb, 0);
 		for (int j = 0; j < nb; j++)
 			if (d.labels && logits_argmax(out + (size_t)j * classes, classes) == y[j])
