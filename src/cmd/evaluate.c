@@ -5,7 +5,8 @@
 #include "engine/dataset.h"
 #include "engine/net.h"
 #include "engine/nn_head.h"
-#include "int8/quant.h" /* int8 models: int8_evaluate_main */
+#include "int8/int8_eval.h"
+#include "int8/quant.h"
 #include "core/record.h"
 #include "core/record_loop.h"
 #include "core/safetensors.h"
@@ -169,15 +170,32 @@ static void load_data(const struct options *o, int classes, int h, int w, struct
 			    d->labels[i], i, classes - 1);
 }
 
+/* An int8 model (quantize's output): the int8 reference inference, which takes arch, classes
+ * and resolution from the file (--arch, --classes, --resolution, --batch, --threads unused). */
+static int evaluate_int8(const struct options *o)
+{
+	char err[512];
+	cJSON *ev = cJSON_CreateObject();
+	if (int8_evaluate(o->weights, o->kind, o->data, o->split, o->dump, ev, err, sizeof err))
+		die("%s", err);
+	cJSON_AddStringToObject(ev, "weights", o->weights);
+	cJSON_AddBoolToObject(ev, "int8", 1);
+	if (o->data)
+		cJSON_AddStringToObject(ev, "data", o->data);
+	if (o->dump)
+		cJSON_AddStringToObject(ev, "logits", o->dump);
+	int failed = record_loop_stamp("eval", ev);
+	cJSON_Delete(ev);
+	return failed ? EXIT_RECORDS : EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
-	net_passive_threads(argv);
 	util_init(argv[0]);
-	for (int i = 1; i + 1 < argc; i++) /* an int8 model (quantize): the int8 reference path */
-		if (!strcmp(argv[i], "--weights") && quant_is_int8_file(argv[i + 1]) == 1)
-			return int8_evaluate_main(argc, argv);
 	struct options o;
 	parse_args(argc, argv, &o);
+	if (quant_is_int8_file(o.weights) == 1)
+		return evaluate_int8(&o);
 	net_set_threads(o.threads);
 	char err[512];
 	struct arch a;

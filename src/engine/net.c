@@ -557,19 +557,13 @@ size_t net_activation_bytes(const struct net *n)
 }
 
 
-void net_passive_threads(char **argv)
-{
-	if (getenv("OMP_WAIT_POLICY") || getenv("LMNAS_NO_REEXEC"))
-		return;
-	setenv("OMP_WAIT_POLICY", "passive", 1);
-	execv("/proc/self/exe", argv);
-	/* exec failed: go on with spinning threads */
-}
-
 void net_set_threads(int threads)
 {
 	if (threads <= 0)
 		threads = omp_get_num_procs();
+	if (threads > 1 && !getenv("OMP_WAIT_POLICY"))
+		log_info("OMP_WAIT_POLICY is not set: idle OpenMP threads spin, which slows a busy "
+			 "machine down (export OMP_WAIT_POLICY=passive; make and the pipelines do)");
 	omp_set_num_threads(threads);
 	openblas_set_num_threads(1); /* gemm_rows threads the GEMMs with OpenMP */
 }

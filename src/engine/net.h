@@ -126,11 +126,11 @@ const struct net_entry *net_find(const struct net *n, const char *name);
 /* Activation bytes held for max_batch (values and gradients). */
 size_t net_activation_bytes(const struct net *n);
 /* Sets the OpenMP thread count (0: all cores) and keeps OpenBLAS single-threaded (the GEMMs
- * are split across the OpenMP threads: one thread pool). Call before the first net_forward. */
+ * are split across the OpenMP threads: one thread pool). Call before the first net_forward.
+ * OpenMP threads that spin while they wait steal a busy 2-core machine's time from the working
+ * ones (a training step measured 5 to 10x slower), but libgomp reads OMP_WAIT_POLICY once, as it
+ * is loaded, before main: a program cannot set it for itself. So the caller's environment sets
+ * it (the Makefile, the pipelines and the tests export OMP_WAIT_POLICY=passive); with more than
+ * one thread and no OMP_WAIT_POLICY, this says so on stderr. */
 void net_set_threads(int threads);
-/* OpenMP threads that spin while waiting steal this 2-core machine's time from the working ones
- * (a training step measured 10x slower). libgomp reads OMP_WAIT_POLICY only at start-up, so a
- * program calls this first thing in main: unless OMP_WAIT_POLICY is set, it sets it to passive
- * and re-executes itself (argv unchanged). */
-void net_passive_threads(char **argv);
 #endif

@@ -69,10 +69,8 @@ static void check_model(const char *dir, const char *name, const char *base,
 	net_free(n);
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-	(void)argc;
-	net_passive_threads(argv);
 	const char *dir = models_dir();
 	if (!dir) {
 		t_skip("%s/paper-models not found (set LMNAS_SHARED)", t_shared_dir());

@@ -68,10 +68,8 @@ static int entry_matches(const struct net *n, const struct net_entry *e, const f
 	return ok;
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-	(void)argc;
-	net_passive_threads(argv);
 	char err[512];
 	struct arch a;
 	int classes;
