@@ -35,6 +35,12 @@ LMNAS_CFLAGS += -Wno-format-truncation
 endif
 LMNAS_LDLIBS := -lopenblas -lcjson -lcurl -lz -lpng -ljpeg -lm -fopenmp
 
+# Every program make starts (tests, bench, demo, search) lets its idle OpenMP threads sleep:
+# spinning ones slow a busy 2-core machine 5-10x, and libgomp reads this only before main, so the
+# programs cannot set it themselves (net_set_threads in src/engine/net.h).
+OMP_WAIT_POLICY ?= passive
+export OMP_WAIT_POLICY
+
 LIB_SRC  := $(wildcard src/core/*.c src/engine/*.c src/cost/*.c src/int8/*.c src/search/*.c)
 LIB_OBJ  := $(LIB_SRC:src/%.c=build/obj/%.o)
 CMD_SRC  := $(wildcard src/cmd/*.c)

@@ -65,9 +65,11 @@
 #   QUANT_ARGS ("")  extra quantize options
 #   THREADS (all cores)  QEMU=0 skips the Cortex-M7 run  LLM_URL, LLM_MODEL, GEN_ARGS: see search.sh
 #
-# Progress: a banner per stage with the elapsed time on stderr. Resumable: a stage whose output
-# exists in RUN is skipped (the search itself resumes mid-iteration, and the three trainings
-# continue from their last completed epoch with --resume), so the same command after an
+# Progress: a banner per stage with the elapsed time on stderr. The stages are make rules
+# (pipelines/demo.mk, run in RUN with the settings this script writes to RUN/settings.mk; every
+# setting is also in RUN/command.txt). Resumable: a stage whose output exists in RUN, newer than
+# what it is made from, is skipped (the search itself resumes mid-iteration, and the three
+# trainings continue from their last completed epoch with --resume), so the same command after an
 # interruption carries on. Ends by printing where the report is.
 set -eu
 
@@ -77,22 +79,9 @@ settings_from_args "$@"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${BIN:-$ROOT/bin}
 export BIN
-RUN=${RUN:-runs/demo}
-ITER=${ITER:-3}
-CANDIDATES=${CANDIDATES:-4}
-JOBS=${JOBS:-2}
-SEED=${SEED:-1}
-STRATEGY=${STRATEGY:-evolve}
-default_target # DATASET DATA RESOLUTION CLASSES INPUT_CHANNELS MACS_MAX SRAM_MAX FLASH_MAX (settings.sh)
-TEST_DATA=${TEST_DATA:-}
-MINI_EPOCHS=${MINI_EPOCHS:-1}
-MINI_LIMIT=${MINI_LIMIT:-20000}
-MINI_ARGS=${MINI_ARGS---schedule cosine --lr 0.2 --warmup-epochs 0.2 --batch 128 --no-autoaugment --crop-pad 2 --test-limit 1000}
-FULL_EPOCHS=${FULL_EPOCHS:-40}
-TRAIN_MINUTES=${TRAIN_MINUTES:-16}
-MIN_EPOCHS=${MIN_EPOCHS:-20}
-FULL_LIMIT=${FULL_LIMIT:-0}
-# images of DATA (folder, csv, safetensors), as a first estimate of its training split
+die() { echo "demo: error: $*" >&2; exit 2; }
+
+# Images of DATA (folder, csv, safetensors), as a first estimate of its training split.
 count_images() {
 	case $DATASET in
 	folder) find "$DATA" -type f \( -iname '*.png' -o -iname '*.jpg' -o -iname '*.jpeg' \) | grep -c '' ;;
@@ -101,38 +90,87 @@ count_images() {
 		head -c $((8 + n)) "$DATA" | tail -c "$n" | jq '.images.shape[0]' ;;
 	esac
 }
-case $DATASET in
-fashion-mnist) split=54000 ;;
-cifar10 | cifar100) split=45000 ;;
-*) split=$(count_images 2>/dev/null | awk '$1 > 0 { printf "%d", $1 * 0.9 }') ;; # less the validation 10%
-esac
-[ "$FULL_LIMIT" -gt 0 ] 2>/dev/null && { [ -z "$split" ] || [ "$FULL_LIMIT" -lt "$split" ]; } && split=$FULL_LIMIT
-TRAIN_IMAGES=${TRAIN_IMAGES:-$split}
-TEACHER_WIDTH=${TEACHER_WIDTH:-2}
-TEACHER_EPOCHS=${TEACHER_EPOCHS:-40}
-TEACHER_LIMIT=${TEACHER_LIMIT:-0}
-KD_EPOCHS=${KD_EPOCHS:-2}
-KD_LIMIT=${KD_LIMIT:-0}
-TRAIN_ARGS=${TRAIN_ARGS---no-autoaugment --crop-pad 2}
-FULL_ARGS=${FULL_ARGS---mixup 0 --lr 0.2 --warmup-epochs 1}
-KD_ARGS=${KD_ARGS---lr 0.02}
-CALIB=${CALIB:-1000}
-QUANT_EVAL=${QUANT_EVAL:-0}
-QUANT_ARGS=${QUANT_ARGS:-}
-VECTORS=${VECTORS:-20}
-NAME=${NAME:-fmnist_net}
-THREADS=${THREADS:-$(nproc 2>/dev/null || echo 2)}
-QEMU=${QEMU:-1}
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+# TRAIN_IMAGES' default: the training split less the validation 10%, at most FULL_LIMIT (> 0).
+train_split_images() {
+	case $DATASET in
+	fashion-mnist) split=54000 ;;
+	cifar10 | cifar100) split=45000 ;;
+	*) split=$(count_images 2>/dev/null | awk '$1 > 0 { printf "%d", $1 * 0.9 }') ;;
+	esac
+	[ "$FULL_LIMIT" -gt 0 ] 2>/dev/null && { [ -z "$split" ] || [ "$FULL_LIMIT" -lt "$split" ]; } && split=$FULL_LIMIT
+	echo "$split"
+}
 
-die() { echo "demo: error: $*" >&2; exit 2; }
+# ---- The settings, every one here: the value given (environment or NAME=value), else the default.
+#      Each is listed in RUN/command.txt and handed to the stages (RUN/settings.mk, read by
+#      demo.mk): a new setting is one line here, its use in demo.mk and its line in the header.
+SETTINGS=
+setting() { # NAME DEFAULT: NAME keeps a non-empty value, else takes DEFAULT
+	eval "[ -n \"\${$1:-}\" ] || $1=\$2"
+	SETTINGS="$SETTINGS $1"
+}
+options_setting() { # NAME DEFAULT: the same, but an empty value given stays empty (option lists)
+	eval "[ -n \"\${$1+set}\" ] || $1=\$2"
+	SETTINGS="$SETTINGS $1"
+}
+setting RUN runs/demo
+setting ITER 3
+setting CANDIDATES 4
+setting JOBS 2
+setting SEED 1
+setting STRATEGY evolve
+default_target # DATASET DATA RESOLUTION CLASSES INPUT_CHANNELS MACS_MAX SRAM_MAX FLASH_MAX (settings.sh)
+for name in DATASET DATA RESOLUTION CLASSES INPUT_CHANNELS MACS_MAX SRAM_MAX FLASH_MAX; do
+	setting "$name" ""
+done
+setting TEST_DATA ""
+setting LATENCY_MAX ""
+setting MCU_MHZ 216
+setting MINI_EPOCHS 1
+setting MINI_LIMIT 20000
+options_setting MINI_ARGS "--schedule cosine --lr 0.2 --warmup-epochs 0.2 --batch 128 --no-autoaugment --crop-pad 2 --test-limit 1000"
+setting FULL_EPOCHS 40
+setting TRAIN_MINUTES 16
+setting MIN_EPOCHS 20
+setting FULL_LIMIT 0
+setting TRAIN_IMAGES "$(train_split_images)"
+setting TEACHER_WIDTH 2
+setting TEACHER_EPOCHS 40
+setting TEACHER_LIMIT 0
+setting KD_EPOCHS 2
+setting KD_LIMIT 0
+options_setting TRAIN_ARGS "--no-autoaugment --crop-pad 2"
+options_setting FULL_ARGS "--mixup 0 --lr 0.2 --warmup-epochs 1"
+options_setting KD_ARGS "--lr 0.02"
+setting CALIB 1000
+setting QUANT_EVAL 0
+options_setting QUANT_ARGS ""
+setting VECTORS 20
+setting NAME fmnist_net
+setting THREADS "$(nproc 2>/dev/null || echo 2)"
+setting QEMU 1
+
 [ -n "$TRAIN_IMAGES" ] || die "TRAIN_IMAGES: give the training images per epoch for DATASET=$DATASET"
 whole_numbers ITER CANDIDATES JOBS SEED MINI_EPOCHS MINI_LIMIT FULL_EPOCHS TRAIN_MINUTES MIN_EPOCHS \
 	TRAIN_IMAGES FULL_LIMIT TEACHER_WIDTH TEACHER_EPOCHS TEACHER_LIMIT KD_EPOCHS KD_LIMIT CALIB QUANT_EVAL VECTORS THREADS
-for p in gen-arch check-cost mini-train pareto feedback full-train kd quantize emit-c; do
+for p in gen-arch check-cost mini-train pareto feedback full-train kd quantize emit-c bytes; do
 	[ -x "$BIN/$p" ] || die "$BIN/$p is missing: run make (make demo builds first)"
 done
 command -v jq >/dev/null || die "jq is missing (make deps)"
+SRAM_MAX_BYTES=$("$BIN/bytes" "$SRAM_MAX") || die "SRAM_MAX: '$SRAM_MAX' is not a size (e.g. 64KiB)"
+"$BIN/bytes" "$FLASH_MAX" >/dev/null || die "FLASH_MAX: '$FLASH_MAX' is not a size (e.g. 256KiB)"
+
+# ---- Derived from the settings (handed to the stages with them).
+# The time the search may spend per training image, one thread: MIN_EPOCHS_FIT epochs of
+# TRAIN_IMAGES in 90% of TRAIN_MINUTES. gen-arch rejects slower designs as it rejects a budget
+# (check-cost --train-us-max, from the deterministic estimate), so every design the search
+# evaluates can be chosen, and pareto keeps the same limit on the front (PARETO_MINUTES).
+MIN_EPOCHS_FIT=$((MIN_EPOCHS < FULL_EPOCHS ? MIN_EPOCHS : FULL_EPOCHS))
+TRAIN_US_MAX=$(awk -v m="$TRAIN_MINUTES" -v e="$MIN_EPOCHS_FIT" -v n="$TRAIN_IMAGES" \
+	'BEGIN { printf "%.0f", m * 0.9 * 60e6 / (e * n) }')
+PARETO_MINUTES=$(awk -v m="$TRAIN_MINUTES" 'BEGIN { print m * 0.9 }')
+TRAIN_THREADS=$((THREADS / 2 > 0 ? THREADS / 2 : 1)) # the student and the teacher side by side
+DERIVED="ROOT BIN MIN_EPOCHS_FIT TRAIN_US_MAX PARETO_MINUTES TRAIN_THREADS"
 
 mkdir -p "$RUN"
 RUN=$(cd "$RUN" && pwd)
@@ -145,259 +183,92 @@ elapsed() { s=$(($(date +%s) - T0)); printf '%dm%02ds' $((s / 60)) $((s % 60)); 
 banner() { # n title
 	printf '\n==== demo [%s/%s] %s   (elapsed %s)\n' "$1" "$STAGES" "$2" "$(elapsed)" >&2
 }
-skip() { echo "demo: $1 exists: stage skipped (delete it to redo)" >&2; }
-# Stage timings, appended: stage seconds (report.sh reads it).
-timed() { # stage command...
-	st=$1
-	shift
-	s0=$(date +%s)
-	"$@"
-	echo "$st $(($(date +%s) - s0))" >>"$RUN/times.txt"
-}
-# The commands that reproduce the run (report.sh prints them).
+
+# RUN/command.txt: the command that reproduces the run, every setting (report.sh prints it).
+quoted() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 {
 	echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) in $ROOT"
-	printf 'pipelines/demo.sh RUN=%s ITER=%s CANDIDATES=%s JOBS=%s SEED=%s STRATEGY=%s \\\n' \
-		"$RUN" "$ITER" "$CANDIDATES" "$JOBS" "$SEED" "$STRATEGY"
-	printf '  DATASET=%s DATA=%s TEST_DATA=%s \\\n' "$DATASET" "'$DATA'" "'$TEST_DATA'"
-	printf '  RESOLUTION=%s CLASSES=%s MACS_MAX=%s SRAM_MAX=%s FLASH_MAX=%s \\\n' \
-		"$RESOLUTION" "$CLASSES" "$MACS_MAX" "$SRAM_MAX" "$FLASH_MAX"
-	printf '  MINI_EPOCHS=%s MINI_LIMIT=%s FULL_EPOCHS=%s FULL_LIMIT=%s TEACHER_WIDTH=%s TEACHER_EPOCHS=%s \\\n' \
-		"$MINI_EPOCHS" "$MINI_LIMIT" "$FULL_EPOCHS" "$FULL_LIMIT" "$TEACHER_WIDTH" "$TEACHER_EPOCHS"
-	printf '  TRAIN_MINUTES=%s MIN_EPOCHS=%s LATENCY_MAX=%s MCU_MHZ=%s \\\n' "$TRAIN_MINUTES" \
-		"$MIN_EPOCHS" "${LATENCY_MAX:-}" "${MCU_MHZ:-216}"
-	printf '  TEACHER_LIMIT=%s KD_EPOCHS=%s KD_LIMIT=%s CALIB=%s QUANT_EVAL=%s VECTORS=%s \\\n' \
-		"$TEACHER_LIMIT" "$KD_EPOCHS" "$KD_LIMIT" "$CALIB" "$QUANT_EVAL" "$VECTORS"
-	printf '  TRAIN_ARGS=%s FULL_ARGS=%s KD_ARGS=%s \\\n' "'$TRAIN_ARGS'" "'$FULL_ARGS'" "'$KD_ARGS'"
-	printf "  MINI_ARGS='%s' QUANT_ARGS='%s'\n" "$MINI_ARGS" "$QUANT_ARGS"
+	printf 'pipelines/demo.sh'
+	sep=' '
+	for name in $SETTINGS; do
+		eval "value=\$$name"
+		printf '%s%s=%s' "$sep" "$name" "$(quoted "$value")"
+		sep=' \
+  ' # a backslash, a new line, two spaces
+	done
+	echo
 } >"$RUN/command.txt"
-
-DS="--dataset $DATASET ${DATA:+--data $DATA}"
-TDS="${TEST_DATA:+--test-data $TEST_DATA}" # the trainers' and quantize's test split
-# Bytes from 64KiB, 512K, 2MiB, 65536 (as check-cost reads them; K = KiB here).
-bytes() {
-	echo "$1" | awk '{ n = $0 + 0; u = $0; sub(/^[0-9.]+/, "", u)
-		f = (u ~ /^[Kk]/) ? 1024 : (u ~ /^M/) ? 1048576 : (u ~ /^G/) ? 1073741824 : 1
-		printf "%.0f\n", n * f }'
-}
+# RUN/settings.mk: the same settings and the derived values, for demo.mk ($ and # escaped).
+for name in $SETTINGS $DERIVED; do
+	eval "value=\$$name"
+	printf '%s := %s\n' "$name" "$(printf '%s' "$value" | sed 's/\$/$$/g; s/#/\\#/g')"
+done >"$RUN/settings.mk.tmp"
+mv "$RUN/settings.mk.tmp" "$RUN/settings.mk"
 jq -n --arg macs "$MACS_MAX" --arg sram "$SRAM_MAX" --arg flash "$FLASH_MAX" \
-	--argjson sb "$(bytes "$SRAM_MAX")" --arg ds "$DATASET" --argjson res "$RESOLUTION" \
+	--argjson sb "$SRAM_MAX_BYTES" --arg ds "$DATASET" --argjson res "$RESOLUTION" \
 	--argjson classes "$CLASSES" --argjson tw "$TEACHER_WIDTH" \
 	'{macs_max: $macs, sram_max: $sram, flash_max: $flash, sram_max_bytes: $sb, dataset: $ds,
 	  resolution: $res, classes: $classes, teacher_width: $tw}' >"$RUN/budget.json"
-lim() { [ "$1" -gt 0 ] && echo "--train-limit $1" || true; }
-# Runs a filter on a one-record file into OUT, atomically: OUT exists only when it succeeded.
-stage_filter() { # in out command...
-	in=$1
-	out=$2
-	shift 2
-	"$@" <"$in" >"$out.tmp" || { rm -f "$out.tmp"; die "$1 failed (see above)"; }
-	jq -e -s 'length == 1 and (map(.. | objects | select(has("error"))) | length == 0)' "$out.tmp" \
-		>/dev/null || { cat "$out.tmp" >&2; rm -f "$out.tmp"; die "$(basename "$1") wrote an error"; }
-	mv "$out.tmp" "$out"
-}
 
-# The time the search may spend per training image, one thread: MIN_EPOCHS_FIT epochs of
-# TRAIN_IMAGES in 90% of TRAIN_MINUTES. gen-arch rejects slower designs as it rejects a budget
-# (check-cost --train-us-max, from the deterministic estimate), so every design the search
-# evaluates can be chosen, and pareto keeps the same limit on the front.
-MIN_EPOCHS_FIT=$((MIN_EPOCHS < FULL_EPOCHS ? MIN_EPOCHS : FULL_EPOCHS))
-TRAIN_US_MAX=$(awk -v m="$TRAIN_MINUTES" -v e="$MIN_EPOCHS_FIT" -v n="$TRAIN_IMAGES" \
-	'BEGIN { printf "%.0f", m * 0.9 * 60e6 / (e * n) }')
+# make_stage TARGET...: makes the targets in RUN (pipelines/demo.mk; two at a time, so the student
+# and the teacher train side by side); says which were already made. Dies when one fails.
+make_stage() {
+	for t in "$@"; do
+		demo_make -q "$t" 2>/dev/null && echo "demo: $t is made: stage skipped (delete it to redo)" >&2
+	done
+	demo_make -j2 -k "$@" || die "making $* failed (see above); run the demo again to resume"
+}
+demo_make() { MAKEFLAGS= make --no-print-directory -s -f "$ROOT/pipelines/demo.mk" -C "$RUN" "$@"; }
+
 echo "demo: run directory $RUN; budgets MACs <= $MACS_MAX, SRAM <= $SRAM_MAX, flash <= $FLASH_MAX" >&2
 echo "demo: $DATASET at ${RESOLUTION}x$RESOLUTION, $CLASSES classes, $THREADS threads" >&2
 
-# 1. The search.
 banner 1 "search: $STRATEGY, $ITER iterations x $CANDIDATES candidates, mini-train $MINI_EPOCHS epochs on $MINI_LIMIT images, $JOBS jobs"
-last_front=$RUN/search/front-$(printf %03d "$ITER").jsonl
-if [ -s "$last_front" ]; then
-	skip "$last_front"
-else
-	# shellcheck disable=SC2086
-	timed search "$ROOT/pipelines/search.sh" RUN="$RUN/search" ITER="$ITER" CANDIDATES="$CANDIDATES" \
-		JOBS="$JOBS" SEED="$SEED" STRATEGY="$STRATEGY" DATASET="$DATASET" DATA="$DATA" \
-		RESOLUTION="$RESOLUTION" CLASSES="$CLASSES" INPUT_CHANNELS="$INPUT_CHANNELS" \
-		MACS_MAX="$MACS_MAX" SRAM_MAX="$SRAM_MAX" FLASH_MAX="$FLASH_MAX" PLOT=0 \
-		MINI_ARGS="--epochs $MINI_EPOCHS $(lim "$MINI_LIMIT") --seed $SEED $MINI_ARGS $TDS" \
-		TRAIN_US_MAX="$TRAIN_US_MAX" LATENCY_MAX="${LATENCY_MAX:-}" MCU_MHZ="${MCU_MHZ:-216}" \
-		PARETO_ARGS="--train-minutes $(awk -v m="$TRAIN_MINUTES" 'BEGIN { print m * 0.9 }') --train-epochs $MIN_EPOCHS_FIT --train-images $TRAIN_IMAGES"
-fi
-[ -s "$last_front" ] || die "the search left no front in $last_front"
+make_stage "search/front-$(printf %03d "$ITER").jsonl"
 
-# 2. The design to deploy. The search ranks designs after a few mini-training steps, but what ships
-#    is trained for TRAIN_MINUTES: a design that trains too slowly for MIN_EPOCHS epochs in that time
-#    ends up behind a faster one. So the search's front holds only designs whose estimated training
-#    time (check-cost --train-time: one thread, as the student trains beside the teacher; computed
-#    from the op graph, nothing is timed) fits MIN_EPOCHS epochs in 90% of TRAIN_MINUTES (data
-#    loading and the end-of-training evaluation), and the choice is the most accurate of them
-#    (validation), else, when none fits, the fastest design evaluated. Epochs: what the estimate
-#    fits, at most FULL_EPOCHS. Deterministic: the same SEED gives the same design and epochs.
-# Epochs of N training images at US microseconds per image that fit MINUTES (90%), at least 1 and
-# at most CAP.
-fit_epochs() { # us n minutes cap
-	awk -v us="$1" -v n="$2" -v m="$3" -v cap="$4" \
-		'BEGIN { e = int(m * 60 * 0.9 * 1e6 / (us * n)); if (e > cap) e = cap; if (e < 1) e = 1; print e }'
-}
-# Adds demo.train_us_per_image and demo.<key> epochs to each record (check-cost --train-time).
-with_epochs() { # key cap < records
-	"$BIN/check-cost" --train-time --resolution "$RESOLUTION" --classes "$CLASSES" 2>/dev/null |
-		while IFS= read -r rec; do
-			us=$(echo "$rec" | jq -r .cost.train_us_per_image)
-			e=$(fit_epochs "$us" "$TRAIN_IMAGES" "$TRAIN_MINUTES" "$2")
-			echo "$rec" | jq -c --arg k "$1" --argjson e "$e" \
-				'.demo += {($k): $e, train_us_per_image: .cost.train_us_per_image, images_per_s: (1e6 / .cost.train_us_per_image)}'
-		done
-}
 banner 2 "choose: the most accurate design on the validation front (each trains $MIN_EPOCHS epochs in $TRAIN_MINUTES minutes)"
-if [ -s "$RUN/chosen.jsonl" ]; then
-	skip "$RUN/chosen.jsonl"
-else
-	jq -c '{id, arch, gen, mini, resolution: '"$RESOLUTION"', classes: '"$CLASSES"'}' "$last_front" |
-		with_epochs full_epochs "$FULL_EPOCHS" >"$RUN/front-fit.jsonl"
-	jq -r '"demo:   \(.id): val_acc \(.mini.val_acc * 10000 | round / 100)%, \(.cost.macs) MACs, \(.demo.images_per_s | round) img/s (estimated): \(.demo.full_epochs) epochs"' \
-		"$RUN/front-fit.jsonl" >&2
-	# None fits when the front is empty: the fastest design evaluated instead.
-	if [ ! -s "$RUN/front-fit.jsonl" ]; then
-		echo "demo: no design evaluated fits $MIN_EPOCHS epochs in $TRAIN_MINUTES minutes: the fastest goes forward" >&2
-		jq -c 'select(.mini.val_acc != null) | {id, arch, gen, mini, resolution: '"$RESOLUTION"', classes: '"$CLASSES"'}' \
-			"$RUN/search/evaluated.jsonl" | with_epochs full_epochs "$FULL_EPOCHS" |
-			jq -c -s 'sort_by(.demo.train_us_per_image, .id) | .[0] // empty' >"$RUN/front-fit.jsonl"
-	fi
-	jq -c -s 'sort_by(-.mini.val_acc, .cost.macs, .id) | .[0]
-		| {id, arch, gen, resolution, classes, cost, check, mini, demo}' \
-		"$RUN/front-fit.jsonl" >"$RUN/chosen.jsonl.tmp"
-	jq -e .id "$RUN/chosen.jsonl.tmp" >/dev/null 2>&1 || die "no design to choose from in $last_front"
-	mv "$RUN/chosen.jsonl.tmp" "$RUN/chosen.jsonl"
-fi
+make_stage chosen.jsonl plan.txt teacher-arch.jsonl
 jq -r '"demo: chose \(.id): val_acc \(.mini.val_acc * 10000 | round / 100)%, \(.demo.full_epochs) epochs, \(.cost.macs) MACs, \(.cost.params) params, arena \(.cost.arena_bytes) B, flash \(.cost.flash_bytes) B"' \
 	"$RUN/chosen.jsonl" >&2
-"$BIN/check-cost" --plan --resolution "$RESOLUTION" --classes "$CLASSES" "$RUN/chosen.jsonl" \
-	>"$RUN/plan.txt" 2>/dev/null || die "check-cost --plan failed on the chosen design"
 
-# 3 and 4. Full training of the chosen design (the student) and of the teacher: every block
-#    TEACHER_WIDTH times as many channels (SE ratios and everything else unchanged), same recipe; it
-#    is not deployed, so it may exceed the budgets. The two train side by side with half the threads
-#    each: a small net keeps two cores busier as two processes than as one process on two threads.
-#    Their per-epoch lines are prefixed with "student |" and "teacher |".
-TRAIN_THREADS=$((THREADS / 2 > 0 ? THREADS / 2 : 1))
-prefixed() { # label command... (stderr prefixed with the label)
-	label=$1
-	shift
-	{ "$@" 2>&1 >&3 3>&- | sed -u "s/^/$label | /" >&2 3>&-; } 3>&1
-}
-full_epochs=$(jq -r .demo.full_epochs "$RUN/chosen.jsonl")
-banner 3 "full-train the chosen design: $full_epochs epochs (side by side with the teacher)"
-student_pid=
-if [ -s "$RUN/full.jsonl" ]; then
-	skip "$RUN/full.jsonl"
-else
-	# shellcheck disable=SC2086
-	prefixed student timed full-train stage_filter "$RUN/chosen.jsonl" "$RUN/full.jsonl" \
-		"$BIN/full-train" $DS $TDS --resolution "$RESOLUTION" --epochs "$full_epochs" $(lim "$FULL_LIMIT") \
-		--seed "$SEED" --threads "$TRAIN_THREADS" --no-progress $TRAIN_ARGS $FULL_ARGS --resume \
-		--out "$RUN/student-full.safetensors" &
-	student_pid=$!
-fi
-if [ ! -s "$RUN/teacher-arch.jsonl" ]; then
-	jq -c --argjson w "$TEACHER_WIDTH" '{id: (.id + "-teacher"), arch: (.arch | .blocks |= map(.output_channels *= $w)), resolution, classes}' \
-		"$RUN/chosen.jsonl" | with_epochs teacher_epochs "$TEACHER_EPOCHS" >"$RUN/teacher-arch.jsonl.tmp"
-	jq -e .demo.teacher_epochs "$RUN/teacher-arch.jsonl.tmp" >/dev/null 2>&1 || die "the teacher could not be costed"
-	mv "$RUN/teacher-arch.jsonl.tmp" "$RUN/teacher-arch.jsonl"
-fi
-teacher_epochs=$(jq -r .demo.teacher_epochs "$RUN/teacher-arch.jsonl")
-banner 4 "teacher: the chosen design x$TEACHER_WIDTH channels, $teacher_epochs epochs (side by side with the student)"
-teacher_pid=
-if [ -s "$RUN/teacher.jsonl" ]; then
-	skip "$RUN/teacher.jsonl"
-else
-	# shellcheck disable=SC2086
-	prefixed teacher timed teacher stage_filter "$RUN/teacher-arch.jsonl" "$RUN/teacher.jsonl" \
-		"$BIN/full-train" $DS $TDS --resolution "$RESOLUTION" --epochs "$teacher_epochs" \
-		$(lim "$TEACHER_LIMIT") --seed "$SEED" --threads "$TRAIN_THREADS" --no-progress $TRAIN_ARGS \
-		$FULL_ARGS --resume --out "$RUN/teacher.safetensors" &
-	teacher_pid=$!
-fi
-# A failed training leaves no record (stage_filter); the other one still finishes its epochs.
-[ -z "$student_pid" ] || wait "$student_pid" || true
-[ -z "$teacher_pid" ] || wait "$teacher_pid" || true
-[ -s "$RUN/full.jsonl" ] || die "full-train of the student failed (see above); run again to resume it"
-[ -s "$RUN/teacher.jsonl" ] || die "full-train of the teacher failed (see above); run again to resume it"
+# Their per-epoch lines are prefixed with "student |" and "teacher |".
+banner 3 "full-train the chosen design: $(jq -r .demo.full_epochs "$RUN/chosen.jsonl") epochs (side by side with the teacher)"
+banner 4 "teacher: the chosen design x$TEACHER_WIDTH channels, $(jq -r .demo.teacher_epochs "$RUN/teacher-arch.jsonl") epochs (side by side with the student)"
+make_stage full.jsonl teacher.jsonl
 # A percentage, or "n/a" when not measured (no test split: safetensors/folder/csv without TEST_DATA).
 PCT='def pct: if . == null then "n/a" else "\(. * 10000 | round / 100)%" end;'
 jq -r "$PCT"'"demo: full-train: test_acc \(.full.test_acc | pct)"' "$RUN/full.jsonl" >&2
 jq -r "$PCT"'"demo: teacher: \(.cost.macs) MACs, \(.cost.params) params, test_acc \(.full.test_acc | pct)"' \
 	"$RUN/teacher.jsonl" >&2
 
-# 5. Distillation of the student from the teacher.
 banner 5 "kd: the student from the teacher, $KD_EPOCHS epochs"
-if [ -s "$RUN/kd.jsonl" ]; then
-	skip "$RUN/kd.jsonl"
-else
-	# shellcheck disable=SC2086
-	timed kd stage_filter "$RUN/full.jsonl" "$RUN/kd.jsonl" "$BIN/kd" $DS $TDS \
-		--resolution "$RESOLUTION" --epochs "$KD_EPOCHS" $(lim "$KD_LIMIT") --seed "$SEED" \
-		--threads "$THREADS" --no-progress $TRAIN_ARGS $KD_ARGS --teacher "$RUN/teacher.safetensors" \
-		--resume --out "$RUN/student-kd.safetensors"
-fi
+make_stage kd.jsonl deploy.jsonl
 jq -r "$PCT"'"demo: kd: test_acc \(.kd.test_acc_before | pct) -> \(.kd.test_acc | pct)"' \
 	"$RUN/kd.jsonl" >&2
-
-# What goes forward: the distilled student if distillation did not lower its validation accuracy,
-# else the student as full-trained (a teacher trained in the same minutes may not be stronger).
-# Chosen on the validation split; the test split is only reported.
-if [ ! -s "$RUN/deploy.jsonl" ]; then
-	jq -c --arg kd "$RUN/student-kd.safetensors" --arg full "$RUN/student-full.safetensors" \
-		'.demo += (if .kd.val_acc >= .kd.val_acc_before then {deployed: "kd", weights: $kd}
-			else {deployed: "full", weights: $full} end)' "$RUN/kd.jsonl" >"$RUN/deploy.jsonl.tmp"
-	mv "$RUN/deploy.jsonl.tmp" "$RUN/deploy.jsonl"
-fi
 jq -r 'def p: (. * 10000 | round) as $x | "\($x / 100 | floor).\($x % 100 | tostring | if length < 2 then "0" + . else . end)";
 	if .demo.deployed == "kd"
 	then "demo: deployed: the distilled student (val_acc \(.kd.val_acc_before | p)% -> \(.kd.val_acc | p)%)"
 	else "demo: deployed: the student as full-trained: distillation lowered val_acc \(.kd.val_acc_before | p)% -> \(.kd.val_acc | p)%" end' \
 	"$RUN/deploy.jsonl" >&2
 
-# 6. int8.
 banner 6 "quantize: int8, calibrated on $CALIB training images"
-if [ -s "$RUN/quant.jsonl" ]; then
-	skip "$RUN/quant.jsonl"
-else
-	# shellcheck disable=SC2086
-	timed quantize stage_filter "$RUN/deploy.jsonl" "$RUN/quant.jsonl" "$BIN/quantize" \
-		--weights "$(jq -r .demo.weights "$RUN/deploy.jsonl")" $DS $TDS --resolution "$RESOLUTION" --calib "$CALIB" $([ "$QUANT_EVAL" -gt 0 ] && echo "--eval $QUANT_EVAL") $QUANT_ARGS -o "$RUN/$NAME-int8.safetensors"
-fi
+make_stage quant.jsonl
 jq -r "$PCT"'"demo: quantize: on \(.quant.eval_images) \(.quant.eval_split // "test") images, float \(.quant.float_acc | pct), int8 \(.quant.int8_acc | pct)"' \
 	"$RUN/quant.jsonl" >&2
 
-# 7. C sources.
 banner 7 "emit-c: $NAME.c with $VECTORS test vectors, SRAM limit $SRAM_MAX"
-if [ -s "$RUN/emit.jsonl" ]; then
-	skip "$RUN/emit.jsonl"
-else
-	# shellcheck disable=SC2086
-	timed emit-c stage_filter "$RUN/quant.jsonl" "$RUN/emit.jsonl" "$BIN/emit-c" \
-		--model "$RUN/$NAME-int8.safetensors" --name "$NAME" -o "$RUN/c" --sram-max "$SRAM_MAX" \
-		--test-vectors "$VECTORS" $DS
-fi
+make_stage emit.jsonl
 jq -r '"demo: emit-c: arena \(.emit.arena_bytes) B, flash \(.emit.flash_bytes // .emit.flash_formula_bytes) B, in \(.emit.dir)"' \
 	"$RUN/emit.jsonl" >&2
 
-# 8. The Cortex-M7 in QEMU.
 banner 8 "m7-test: the emitted model on a Cortex-M7 (QEMU mps2-an500)"
 if [ "$QEMU" != 1 ]; then
 	echo "demo: QEMU=0: skipped" >&2
-elif [ -s "$RUN/m7-test.txt" ] && grep -q 'test vectors match' "$RUN/m7-test.txt"; then
-	skip "$RUN/m7-test.txt"
 else
-	s0=$(date +%s)
-	make -s -C "$RUN/c" m7-test >"$RUN/m7-test.log" 2>&1 || { cat "$RUN/m7-test.log" >&2; die "m7-test failed"; }
-	echo "m7-test $(($(date +%s) - s0))" >>"$RUN/times.txt"
-	grep 'test vectors match' "$RUN/m7-test.log" | tail -1 >"$RUN/m7-test.txt"
-	[ -s "$RUN/m7-test.txt" ] || { cat "$RUN/m7-test.log" >&2; die "m7-test printed no match count"; }
+	make_stage m7-test.txt
+	echo "demo: Cortex-M7: $(cat "$RUN/m7-test.txt")" >&2
 fi
-[ -s "$RUN/m7-test.txt" ] && echo "demo: Cortex-M7: $(cat "$RUN/m7-test.txt")" >&2
 
-# 9. The report.
 banner 9 "report"
 echo "$(($(date +%s) - T0))" >"$RUN/wall.txt"
 "$ROOT/pipelines/report.sh" "$RUN"

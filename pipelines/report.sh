@@ -14,6 +14,7 @@
 # hypervolume per iteration), sram.png (int8 arena in use per op of the final model against the
 # SRAM budget). A missing stage leaves its table cells as "–" rather than failing.
 set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
 RUN=${1:?usage: report.sh RUN}
 [ -d "$RUN" ] || { echo "report: no run directory $RUN" >&2; exit 2; }
 RUN=$(cd "$RUN" && pwd)
@@ -25,9 +26,11 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # One value from a one-record file, or "–".
-val() { # file jq-expression
+val() { # file jq-expression [jq options]
 	[ -s "$1" ] || { echo "–"; return; }
-	v=$(jq -r "$2 // empty" "$1" 2>/dev/null | head -1)
+	f=$1 e=$2
+	shift 2
+	v=$(jq -r "$@" "$e // empty" "$f" 2>/dev/null | head -1)
 	echo "${v:-–}"
 }
 pct() { # fraction → "93.12 %"
@@ -45,7 +48,12 @@ stage_secs() { [ -s "$RUN/times.txt" ] && awk -v s="$1" '$1 == s { t += $2; f = 
 last_front=$(ls "$S"/front-[0-9][0-9][0-9].jsonl 2>/dev/null | tail -1)
 final_id=$(val "$RUN/chosen.jsonl" .id)
 peak_ll=$(val "$RUN/chosen.jsonl" .cost.peak_sram_bytes)
-sram_max=$(val "$RUN/budget.json" .sram_max_bytes)
+# Sizes in bytes as the programs read them (bin/bytes: util.c's parser), "–" when not known.
+bytes() { # size
+	case $1 in –) echo "–" ;; *) "$ROOT/bin/bytes" "$1" 2>/dev/null || echo "–" ;; esac
+}
+sram_max=$(bytes "$(val "$RUN/budget.json" .sram_max)")
+flash_max=$(bytes "$(val "$RUN/budget.json" .flash_max)")
 [ "$sram_max" = – ] && sram_max=$(val "$RUN/emit.jsonl" .emit.sram_max)
 
 # ---- data files for gnuplot
@@ -200,7 +208,8 @@ arena_note=
 m7=$( [ -s "$RUN/m7-test.txt" ] && cat "$RUN/m7-test.txt" || echo "not run")
 search_s=$(stage_secs search)
 wall=$(val "$RUN/wall.txt" .)
-budget_line=$(val "$RUN/budget.json" '"MACs ≤ \(.macs_max), peak SRAM ≤ \(.sram_max), flash ≤ \(.flash_max); \(.dataset) at \(.resolution)×\(.resolution), \(.classes) classes"')
+budget_line=$(val "$RUN/budget.json" '"MACs ≤ \(.macs_max), peak SRAM ≤ \(.sram_max) (\($sb) B), flash ≤ \(.flash_max) (\($fb) B); \(.dataset) at \(.resolution)×\(.resolution), \(.classes) classes"' \
+	--arg sb "$(num "$sram_max")" --arg fb "$(num "$flash_max")")
 
 {
 	echo "# lmnas run report"

@@ -2,6 +2,10 @@
 # NAME=value arguments, the embedded defaults and the check of their whole-number settings. Not a
 # program of its own.
 
+# Idle OpenMP threads sleep instead of spinning (libgomp reads this once, before a program's main,
+# so the programs cannot set it themselves: see net_set_threads in src/engine/net.h).
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
+
 # settings_from_args "$@": exports every NAME=value argument. -h or --help prints the calling
 # script's header comment (line 2 up to `set -eu`) and exits 0; anything else exits 2.
 settings_from_args() {

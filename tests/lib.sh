@@ -11,6 +11,8 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN="$ROOT/bin"
 SHARED="${LMNAS_SHARED:-$ROOT/../shared}"
+# idle OpenMP threads sleep (libgomp reads this before main; see net_set_threads in net.h)
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 T_FAILED=0
 T_POINTS=0
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/lmnas-test.XXXXXX")

@@ -5,7 +5,8 @@
 #include "engine/dataset.h"
 #include "engine/net.h"
 #include "engine/nn_head.h"
-#include "int8/quant.h" /* int8 models: int8_evaluate_main */
+#include "int8/int8_eval.h"
+#include "int8/quant.h"
 #include "core/options.h"
 #include "core/record.h"
 #include "core/record_loop.h"
@@ -155,14 +156,32 @@ static void load_data(const struct options *o, int classes, int h, int w, struct
 			    d->labels[i], i, classes - 1);
 }
 
+/* An int8 model (quantize's output): the int8 reference inference, which takes arch, classes
+ * and resolution from the file (--arch, --classes, --resolution, --batch, --threads unused). */
+static int evaluate_int8(const struct options *o)
+{
+	char err[512];
+	cJSON *ev = cJSON_CreateObject();
+	if (int8_evaluate(o->weights, o->kind, o->data, o->split, o->dump, ev, err, sizeof err))
+		die("%s", err);
+	cJSON_AddStringToObject(ev, "weights", o->weights);
+	cJSON_AddBoolToObject(ev, "int8", 1);
+	if (o->data)
+		cJSON_AddStringToObject(ev, "data", o->data);
+	if (o->dump)
+		cJSON_AddStringToObject(ev, "logits", o->dump);
+	int failed = record_loop_stamp("eval", ev);
+	cJSON_Delete(ev);
+	return failed ? EXIT_RECORDS : EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
-	net_passive_threads(argv);
 	util_init(argv[0]);
 	struct options o;
 	parse_args(argc, argv, &o);
 	if (o.weights && quant_is_int8_file(o.weights) == 1) /* an int8 model (quantize) */
-		return int8_evaluate_main(argc, argv);
+		return evaluate_int8(&o);
 	if (!o.weights || (!o.data && !dataset_default_path(o.kind)))
 		die("--weights and --data are required (try --help)");
 	net_set_threads(o.threads);
@@ -185,7 +204,7 @@ int main(int argc, char **argv)
 	if (checkpoint_load(n, o.weights, err, sizeof err))
 		die("%s", err);
 	float *logits = o.dump ? xmalloc(sizeof(float) * (size_t)d.n * classes) : NULL;
-	float *x = xmalloc(sizeof(float) * (size_t)B * C * H * W); /* [B][C][H][W] */
+	float *x = xmalloc(sizeof(float) * (size_t)B * H * W * C); /* [B][H][W][C] */
 	int *idx = xmalloc(sizeof(int) * (size_t)B);
 	int32_t *y = xmalloc(sizeof(int32_t) * (size_t)B);
 	long correct = 0;
@@ -194,7 +213,7 @@ int main(int argc, char **argv)
 		int nb = d.n - i < B ? d.n - i : B;
 		for (int j = 0; j < nb; j++)
 			idx[j] = i + j;
-		dataset_batch_nchw(&d, idx, nb, H, W, C, NULL, NULL, x, y);
+		dataset_batch(&d, idx, nb, H, W, C, NULL, NULL, x, y);
 		const float *out = net_forward(n, x, nb, 0);
 		for (int j = 0; j < nb; j++)
 			if (d.labels && logits_argmax(out + (size_t)j * classes, classes) == y[j])

@@ -25,7 +25,6 @@ static int select_arch(const cJSON *rec, void *ctx)
 
 int main(int argc, char **argv)
 {
-	net_passive_threads(argv);
 	util_init(argv[0]);
 	struct train_opts o;
 	train_defaults(&o, RECIPE_FULL);

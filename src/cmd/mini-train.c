@@ -109,7 +109,6 @@ static int select_checked(const cJSON *rec, void *ctx)
 
 int main(int argc, char **argv)
 {
-	net_passive_threads(argv);
 	util_init(argv[0]);
 	struct train_opts o;
 	struct mini m = {.bench_warmup = 3};

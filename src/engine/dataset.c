@@ -683,29 +683,6 @@ void dataset_batch(const struct dataset *d, const int *idx, int count, int out_h
 	free(imgf);
 }
 
-void nhwc_to_nchw(const float *in, int n, int h, int w, int c, float *out)
-{
-	size_t plane = (size_t)h * w;
-	for (int i = 0; i < n; i++) {
-		const float *src = in + (size_t)i * plane * c;
-		float *dst = out + (size_t)i * plane * c;
-		for (size_t p = 0; p < plane; p++)
-			for (int ch = 0; ch < c; ch++)
-				dst[(size_t)ch * plane + p] = src[p * c + ch];
-	}
-}
-
-void dataset_batch_nchw(const struct dataset *d, const int *idx, int count, int out_h, int out_w,
-			int out_c, const struct augment *aug, struct prng *rng, float *out,
-			int32_t *labels)
-{
-	size_t per = (size_t)out_h * out_w * out_c;
-	float *tmp = xmalloc((size_t)count * per * sizeof *tmp);
-	dataset_batch(d, idx, count, out_h, out_w, out_c, aug, rng, tmp, labels);
-	nhwc_to_nchw(tmp, count, out_h, out_w, out_c, out);
-	free(tmp);
-}
-
 /* ---- validation split ---- */
 
 static int cmp_int(const void *a, const void *b)

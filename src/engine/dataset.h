@@ -98,12 +98,6 @@ void dataset_compute_norm(struct dataset *d);
 void dataset_batch(const struct dataset *d, const int *idx, int count, int out_h, int out_w,
 		   int out_c, const struct augment *aug, struct prng *rng, float *out, int32_t *labels);
 
-/* The same batch laid out [count][out_c][out_h][out_w] (NCHW, what net_forward takes). */
-void dataset_batch_nchw(const struct dataset *d, const int *idx, int count, int out_h, int out_w,
-			int out_c, const struct augment *aug, struct prng *rng, float *out,
-			int32_t *labels);
-/* in: [n][h][w][c] -> out: [n][c][h][w] (distinct buffers). */
-void nhwc_to_nchw(const float *in, int n, int h, int w, int c, float *out);
 
 /* The validation split carved from a training set of n images, fixed by seed: a seeded
  * permutation of 0..n-1; the first round(n·val_frac) go to validation, the rest to training.

@@ -330,10 +330,10 @@ struct net *net_new(const struct arch *a, int in_h, int in_w, int classes, int m
 		net_free(n);
 		return NULL;
 	}
-	for (int i = 0; i < n->nt; i++) {
+	for (int i = 1; i < n->nt; i++) { /* t[0], the input, is the caller's (net_forward) */
 		size_t sz = n->t[i].per_image * (size_t)max_batch;
 		n->t[i].val = xcalloc(sz, sizeof(float));
-		n->t[i].grad = i == 0 ? NULL : xcalloc(sz, sizeof(float));
+		n->t[i].grad = xcalloc(sz, sizeof(float));
 	}
 	size_t pw_len = 1; /* the largest conv1x1's weight-gradient scratch */
 	n->pwwork.threads = omp_get_max_threads();
@@ -356,7 +356,7 @@ void net_free(struct net *n)
 {
 	if (!n)
 		return;
-	for (int i = 0; i < n->nt; i++) {
+	for (int i = 1; i < n->nt; i++) {
 		free(n->t[i].val);
 		free(n->t[i].grad);
 	}
@@ -418,20 +418,11 @@ void net_init_weights(struct net *n, uint64_t seed)
 
 /* ---- running ---- */
 
-/* images [B][C][H][W] -> x [B][H][W][C] */
-static void nchw_to_nhwc(float *x, const float *img, int B, int C, int H, int W)
-{
-	#pragma omp parallel for schedule(static)
-	for (int bi = 0; bi < B; bi++)
-		for (int c = 0; c < C; c++)
-			for (int p = 0; p < H * W; p++)
-				x[((size_t)bi * H * W + p) * C + c] = img[((size_t)bi * C + c) * H * W + p];
-}
-
 const float *net_forward(struct net *n, const float *images, int batch, int train)
 {
-	const struct net_tensor *t0 = &n->t[0];
-	nchw_to_nhwc(n->t[0].val, images, batch, t0->c, t0->h, t0->w);
+	/* The input tensor is the caller's batch itself, NHWC as dataset_batch fills it: no op
+	 * writes its input, and it has no gradient. */
+	n->t[0].val = (float *)images;
 	float *P = n->params, *Bf = n->bufs;
 	for (int i = 0; i < n->nops; i++) {
 		struct net_op *op = &n->ops[i];
@@ -566,19 +557,13 @@ size_t net_activation_bytes(const struct net *n)
 }
 
 
-void net_passive_threads(char **argv)
-{
-	if (getenv("OMP_WAIT_POLICY") || getenv("LMNAS_NO_REEXEC"))
-		return;
-	setenv("OMP_WAIT_POLICY", "passive", 1);
-	execv("/proc/self/exe", argv);
-	/* exec failed: go on with spinning threads */
-}
-
 void net_set_threads(int threads)
 {
 	if (threads <= 0)
 		threads = omp_get_num_procs();
+	if (threads > 1 && !getenv("OMP_WAIT_POLICY"))
+		log_info("OMP_WAIT_POLICY is not set: idle OpenMP threads spin, which slows a busy "
+			 "machine down (export OMP_WAIT_POLICY=passive; make and the pipelines do)");
 	omp_set_num_threads(threads);
 	openblas_set_num_threads(1); /* gemm_rows threads the GEMMs with OpenMP */
 }

@@ -5,7 +5,7 @@
  *     struct net *n = net_new(&arch, 32, 32, 100, 128, 0.0f, err, sizeof err);
  *     net_init_weights(n, seed);                       // or checkpoint_load()
  *     struct sgd *opt = sgd_new(n->nparams, 0.9f, 5e-4f, 1);
- *     net_forward(n, images, B, 1);                    // images: [B][C][H][W] float, NCHW
+ *     net_forward(n, images, B, 1);                    // images: [B][H][W][C] float, NHWC
  *     double loss = net_loss(n, labels, B);            // softmax CE, fills net_dlogits()
  *     net_backward(n, B);                              // fills n->grads
  *     sgd_step(opt, n->params, n->grads, n->nparams, lr);
@@ -39,7 +39,7 @@ enum net_op_kind {
 struct net_tensor {
 	int h, w, c;
 	size_t per_image;
-	float *val, *grad; /* [max_batch][h][w][c]; grad NULL for the network input */
+	float *val, *grad; /* [max_batch][h][w][c]; the network input: the caller's, grad NULL */
 };
 
 /* One operation: out = f(in[, in2]) with parameters at offsets into params/grads. */
@@ -107,9 +107,10 @@ void net_free(struct net *n);
  * Linear N(0, 0.01) bias 0, conv biases 0. */
 void net_init_weights(struct net *n, uint64_t seed);
 
-/* Forward over batch images [batch][C][H][W] (NCHW, as the datasets store them). train = 1: batch
- * statistics (running statistics updated), dropout on; train = 0: inference. Returns the logits
- * [batch][classes], valid until the next call. */
+/* Forward over batch images [batch][H][W][C] (NHWC, as dataset_batch fills them; not copied: they
+ * are the input tensor, read again by net_backward, so keep them unchanged until then). train = 1:
+ * batch statistics (running statistics updated), dropout on; train = 0: inference. Returns the
+ * logits [batch][classes], valid until the next call. */
 const float *net_forward(struct net *n, const float *images, int batch, int train);
 
 /* Mean softmax cross-entropy of the last forward's logits; writes d loss/d logits. Returns NAN
@@ -125,11 +126,11 @@ const struct net_entry *net_find(const struct net *n, const char *name);
 /* Activation bytes held for max_batch (values and gradients). */
 size_t net_activation_bytes(const struct net *n);
 /* Sets the OpenMP thread count (0: all cores) and keeps OpenBLAS single-threaded (the GEMMs
- * are split across the OpenMP threads: one thread pool). Call before the first net_forward. */
+ * are split across the OpenMP threads: one thread pool). Call before the first net_forward.
+ * OpenMP threads that spin while they wait steal a busy 2-core machine's time from the working
+ * ones (a training step measured 5 to 10x slower), but libgomp reads OMP_WAIT_POLICY once, as it
+ * is loaded, before main: a program cannot set it for itself. So the caller's environment sets
+ * it (the Makefile, the pipelines and the tests export OMP_WAIT_POLICY=passive); with more than
+ * one thread and no OMP_WAIT_POLICY, this says so on stderr. */
 void net_set_threads(int threads);
-/* OpenMP threads that spin while waiting steal this 2-core machine's time from the working ones
- * (a training step measured 10x slower). libgomp reads OMP_WAIT_POLICY only at start-up, so a
- * program calls this first thing in main: unless OMP_WAIT_POLICY is set, it sets it to passive
- * and re-executes itself (argv unchanged). */
-void net_passive_threads(char **argv);
 #endif

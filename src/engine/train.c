@@ -275,7 +275,7 @@ static double evaluate(struct net *n, const struct dataset *d, const int *idx, i
 	int correct = 0, C = n->an.classes;
 	for (int at = 0; at < count; at += B) {
 		int b = count - at < B ? count - at : B;
-		dataset_batch_nchw(d, idx + at, b, H, W, Cin, NULL, NULL, x, y);
+		dataset_batch(d, idx + at, b, H, W, Cin, NULL, NULL, x, y);
 		const float *logits = net_forward(n, x, b, 0);
 		for (int i = 0; i < b; i++)
 			correct += logits_argmax(logits + (size_t)i * C, C) == y[i];
@@ -630,8 +630,8 @@ static int run_epoch(struct run *r, struct sgd *opt, struct prng *rng, int epoch
 		}
 		int b = ntrain - s * B < B ? ntrain - s * B : B;
 		const int *idx = order + (size_t)s * B;
-		dataset_batch_nchw(&td->train, idx, b, r->H, r->W, r->Cin, use_aug ? &aug : NULL, rng,
-				   r->x, r->y);
+		dataset_batch(&td->train, idx, b, r->H, r->W, r->Cin, use_aug ? &aug : NULL, rng,
+			      r->x, r->y);
 		double lam = 1;
 		if (o->mixup_alpha > 0)
 			lam = mixup_batch(r->x, b, (size_t)r->Cin * r->H * r->W, r->y, r->yb,
@@ -758,7 +758,7 @@ static void bn_recalibrate(struct run *r, int batches)
 		int idx[b];
 		for (int i = 0; i < b; i++, at++)
 			idx[i] = td->split.train[(at * 7919L) % ntrain]; /* a fixed stride through the set */
-		dataset_batch_nchw(&td->train, idx, b, r->H, r->W, r->Cin, NULL, NULL, r->x, r->y);
+		dataset_batch(&td->train, idx, b, r->H, r->W, r->Cin, NULL, NULL, r->x, r->y);
 		net_forward(r->n, r->x, b, 1);
 	}
 }

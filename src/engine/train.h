@@ -1,9 +1,9 @@
 /* train.h — the training recipes (mini, full, kd) shared by mini-train, full-train and kd.
  *
  * One run trains one network on one dataset: a seeded shuffle per epoch, batches from
- * dataset_batch_nchw with the recipe's augmentations, SGD (Nesterov momentum, weight decay) with
- * a per-step learning-rate schedule, optional MixUp, optional distillation, then accuracy on the
- * validation split and the test set. After every completed epoch the checkpoint (and a
+ * dataset_batch (NHWC, straight into net_forward) with the recipe's augmentations, SGD (Nesterov
+ * momentum, weight decay) with a per-step learning-rate schedule, optional MixUp, optional
+ * distillation, then accuracy on the validation split and the test set. After every completed epoch the checkpoint (and a
  * PATH.state file holding the weights, the optimizer state, the RNGs, the epoch and the options)
  * is written atomically when an output path is given, the state first, so an interrupted run
  * keeps its last completed epoch and --resume continues from it (refusing changed options). */

@@ -1,67 +1,61 @@
-/* int8_eval.c — evaluate(1) for int8 models: the same options and output as the float evaluate,
- * running the int8 reference inference (int8_ref.c). evaluate dispatches here when its
- * --weights file is an lmnas int8 model (quant_is_int8_file). */
-#include <getopt.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include "engine/checkpoint.h"
-#include "engine/dataset.h"
-#include "engine/nn_head.h"
-#include "int8/quant.h"
-#include "core/record_loop.h"
+/* int8_eval.c — an int8 model over a dataset. See int8_eval.h. */
+#include "int8/int8_eval.h"
 #include "core/safetensors.h"
 #include "core/util.h"
+#include "engine/checkpoint.h"
+#include "engine/nn_head.h"
+#include "int8/quant.h"
 
-int int8_evaluate_main(int argc, char **argv)
+#include <stdint.h>
+#include <stdlib.h>
+
+/* The dataset's images as floats [n][h][w][c] for model m, normalised by the file's metadata. */
+static int load_images(const char *weights, const struct qmodel *m, enum dataset_kind kind,
+		       const char *data, enum dataset_split split, int *n, float **images,
+		       int32_t **labels, char *err, size_t errlen)
 {
-	static const struct option longs[] = {
-		{"weights", required_argument, 0, 'w'}, {"arch", required_argument, 0, 'a'},
-		{"dataset", required_argument, 0, 'd'}, {"data", required_argument, 0, 'f'},
-		{"classes", required_argument, 0, 'c'}, {"dump-logits", required_argument, 0, 'l'},
-		{"batch", required_argument, 0, 'b'},   {"threads", required_argument, 0, 't'},
-		{"split", required_argument, 0, 's'},   {"resolution", required_argument, 0, 'r'},
-		{"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
-	const char *weights = NULL, *dataset = "safetensors", *data = NULL, *dump = NULL;
-	enum dataset_split split = SPLIT_TEST;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		switch (c) {
-		case 'w': weights = optarg; break;
-		case 'd': dataset = optarg; break;
-		case 'f': data = optarg; break;
-		case 'l': dump = optarg; break;
-		case 's': split = optarg && !strcmp(optarg, "train") ? SPLIT_TRAIN : SPLIT_TEST; break;
-		case 'a': case 'c': case 'b': case 't': case 'r':
-			break; /* the int8 file holds arch, classes and resolution */
-		case 'h':
-			printf("int8 models: evaluate --weights Q.safetensors --dataset D [--data F]\n"
-			       "             [--split train|test] [--dump-logits OUT.safetensors]\n");
-			return EXIT_OK;
-		default: return EXIT_USAGE;
-		}
-	}
-	char err[512];
+	char *norm, *names;
+	struct dataset d;
+	if (checkpoint_data_meta(weights, &norm, &names, err, errlen))
+		return -1;
+	int rc = dataset_load_for_model(kind, data, split, norm, names, m->net.in_h, m->net.in_w, &d,
+					err, errlen);
+	free(norm);
+	free(names);
+	if (rc)
+		return -1;
+	dataset_floats(&d, m->net.in_h, m->net.in_w, m->net.in_ch, 0, n, images, labels);
+	dataset_free(&d);
+	return 0;
+}
+
+/* logits [n][classes] -> a safetensors file with the weights it came from. */
+static int dump_logits(const char *dump, const char *weights, const float *logits, int n,
+		       int classes, char *err, size_t errlen)
+{
+	struct st_writer *w = st_writer_new();
+	int64_t shape[2] = {n, classes};
+	st_writer_add(w, "logits", ST_F32, 2, shape, logits);
+	st_writer_meta(w, "weights", weights);
+	st_writer_meta(w, "int8", "dequantised int8 logits");
+	int rc = st_writer_save(w, dump);
+	st_writer_free(w);
+	return rc ? fail(err, errlen, "%s: cannot write the logits", dump) : 0;
+}
+
+int int8_evaluate(const char *weights, enum dataset_kind kind, const char *data,
+		  enum dataset_split split, const char *dump, cJSON *ev, char *err, size_t errlen)
+{
 	struct qmodel m;
-	if (!weights || quant_load(weights, &m, err, sizeof err))
-		die("%s", weights ? err : "--weights is required");
+	if (quant_load(weights, &m, err, errlen))
+		return -1;
 	int n, classes = m.net.classes;
 	float *images;
 	int32_t *labels;
-	enum dataset_kind kind;
-	if (dataset_kind_parse(dataset, &kind))
-		die("--dataset: '%s' is not a dataset kind", dataset);
-	char *norm, *names;
-	struct dataset d;
-	if (checkpoint_data_meta(weights, &norm, &names, err, sizeof err) ||
-	    dataset_load_for_model(kind, data, split, norm, names, m.net.in_h, m.net.in_w, &d, err,
-				   sizeof err))
-		die("%s", err);
-	free(norm);
-	free(names);
-	dataset_floats(&d, m.net.in_h, m.net.in_w, m.net.in_ch, 0, &n, &images, &labels);
-	dataset_free(&d);
+	if (load_images(weights, &m, kind, data, split, &n, &images, &labels, err, errlen)) {
+		quant_free(&m);
+		return -1;
+	}
 	size_t isz = m.t[m.input].size;
 	float *logits = xmalloc(sizeof(float) * (size_t)n * classes + 1);
 	int8_t *q = xmalloc(isz), *arena = xcalloc(m.arena_bytes, 1);
@@ -74,35 +68,17 @@ int int8_evaluate_main(int argc, char **argv)
 		correct += labels && logits_argmax(row, classes) == labels[i];
 	}
 	double secs = now_seconds() - t0;
-	if (dump) {
-		struct st_writer *w = st_writer_new();
-		int64_t shape[2] = {n, classes};
-		st_writer_add(w, "logits", ST_F32, 2, shape, logits);
-		st_writer_meta(w, "weights", weights);
-		st_writer_meta(w, "int8", "dequantised int8 logits");
-		if (st_writer_save(w, dump))
-			die("%s: cannot write the logits", dump);
-		st_writer_free(w);
-	}
-	cJSON *ev = cJSON_CreateObject();
+	int rc = dump ? dump_logits(dump, weights, logits, n, classes, err, errlen) : 0;
 	if (labels)
 		cJSON_AddNumberToObject(ev, "accuracy", (double)correct / n);
 	cJSON_AddNumberToObject(ev, "count", n);
 	cJSON_AddNumberToObject(ev, "seconds", secs);
 	cJSON_AddNumberToObject(ev, "images_per_s", secs > 0 ? n / secs : 0);
-	cJSON_AddStringToObject(ev, "weights", weights);
-	cJSON_AddBoolToObject(ev, "int8", 1);
-	if (data)
-		cJSON_AddStringToObject(ev, "data", data);
-	if (dump)
-		cJSON_AddStringToObject(ev, "logits", dump);
-	int failed = record_loop_stamp("eval", ev);
-	cJSON_Delete(ev);
 	free(logits);
 	free(images);
 	free(labels);
 	free(q);
 	free(arena);
 	quant_free(&m);
-	return failed ? EXIT_RECORDS : EXIT_OK;
+	return rc;
 }

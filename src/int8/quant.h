@@ -141,11 +141,4 @@ void quant_print_plan(const struct qmodel *m, FILE *f);
 /* Flash bytes of the deployed model by the check-cost formula (cost.h "flash_bytes"), with
  * ternary weights at 2 bits and their kernel: parameters, structs and code. */
 size_t quant_flash_bytes(const struct qmodel *m);
-
-/* evaluate(1) for int8 models (int8_eval.c): same options and "eval" output as the float path
- * (--dump-logits writes dequantised logits). evaluate's main dispatches with:
- *   for (int i = 1; i + 1 < argc; i++)
- *           if (!strcmp(argv[i], "--weights") && quant_is_int8_file(argv[i + 1]) == 1)
- *                   return int8_evaluate_main(argc, argv);  */
-int int8_evaluate_main(int argc, char **argv);
 #endif

@@ -207,51 +207,54 @@ static const char *rejection_advice(const char *metric)
 	return "return one valid architecture object in the required format";
 }
 
-cJSON *feedback_build(cJSON **recs, int n, const struct feedback_opts *o)
+/* counts: records, evaluated, rejected, failed, front; and the last iteration. Returns the
+ * number evaluated. */
+static int add_counts(cJSON *fb, cJSON **recs, int n, int nfront, int *last_iter)
 {
-	struct pareto_set set;
-	pareto_set_default(&set);
-	double hv = 0;
-	int nfront = pareto_mark(&set, recs, n, "mini.val_acc", &hv);
-
-	cJSON *fb = cJSON_CreateObject();
-	int last_iter = 0, evaluated = 0, rejected = 0, failed = 0;
+	int evaluated = 0, rejected = 0, failed = 0;
+	*last_iter = 0;
 	for (int i = 0; i < n; i++) {
 		int it = iteration_of(recs[i]);
-		last_iter = it > last_iter ? it : last_iter;
+		*last_iter = it > *last_iter ? it : *last_iter;
 		enum record_status st = record_status(recs[i], "mini.val_acc");
 		rejected += st == STATUS_REJECTED;
 		failed += st == STATUS_FAILED;
 		evaluated += st == STATUS_EVALUATED;
 	}
-	cJSON_AddNumberToObject(fb, "iteration", last_iter);
+	cJSON_AddNumberToObject(fb, "iteration", *last_iter);
 	cJSON *c = cJSON_AddObjectToObject(fb, "counts");
 	cJSON_AddNumberToObject(c, "records", n);
 	cJSON_AddNumberToObject(c, "evaluated", evaluated);
 	cJSON_AddNumberToObject(c, "rejected", rejected);
 	cJSON_AddNumberToObject(c, "failed", failed);
 	cJSON_AddNumberToObject(c, "front", nfront);
-	cJSON_AddNumberToObject(fb, "hypervolume", hv);
+	return evaluated;
+}
 
-	/* The front, best accuracy first. */
+/* The records on the front (pareto.front), best accuracy first: front[0..*nf), to free. */
+static cJSON **front_by_accuracy(cJSON **recs, int n, int *nf)
+{
 	cJSON **front = xmalloc(sizeof(cJSON *) * (size_t)(n ? n : 1));
-	int nf = 0;
+	*nf = 0;
 	for (int i = 0; i < n; i++)
 		if (cJSON_IsTrue(record_get(recs[i], "pareto.front")))
-			front[nf++] = recs[i];
-	qsort(front, (size_t)nf, sizeof *front, by_acc_desc);
-	cJSON *fa = cJSON_AddArrayToObject(fb, "front");
-	for (int i = 0; i < nf && i < o->max_front; i++)
-		cJSON_AddItemToArray(fa, member(front[i], 1));
+			front[(*nf)++] = recs[i];
+	qsort(front, (size_t)*nf, sizeof *front, by_acc_desc);
+	return front;
+}
 
-	cJSON *avg = cJSON_AddObjectToObject(fb, "averages");
-	add_avg(cJSON_AddObjectToObject(avg, "front"), recs, n, 1);
-	add_avg(cJSON_AddObjectToObject(avg, "evaluated"), recs, n, 0);
+/* What the trend says about progress: the best accuracy so far, before the last iteration, and
+ * the design that holds it. */
+struct progress {
+	double best_so_far, prev_best;
+	const char *best_id;
+};
 
-	/* Trend per iteration: evaluations, best and mean accuracy, best so far. */
+/* trend: per iteration, evaluations, rejections, best and mean accuracy, best so far. */
+static void add_trend(cJSON *fb, cJSON **recs, int n, int last_iter, struct progress *p)
+{
 	cJSON *trend = cJSON_AddArrayToObject(fb, "trend");
-	double best_so_far = -1, prev_best = -1;
-	const char *best_id = NULL;
+	p->best_so_far = -1, p->prev_best = -1, p->best_id = NULL;
 	for (int it = 0; it <= last_iter; it++) {
 		int cnt = 0, rej = 0;
 		double best = -1, sum = 0;
@@ -273,10 +276,10 @@ cJSON *feedback_build(cJSON **recs, int n, const struct feedback_opts *o)
 		}
 		if (!cnt && !rej)
 			continue;
-		prev_best = best_so_far;
-		if (best > best_so_far) {
-			best_so_far = best;
-			best_id = id;
+		p->prev_best = p->best_so_far;
+		if (best > p->best_so_far) {
+			p->best_so_far = best;
+			p->best_id = id;
 		}
 		cJSON *t = cJSON_CreateObject();
 		cJSON_AddNumberToObject(t, "iteration", it);
@@ -286,106 +289,132 @@ cJSON *feedback_build(cJSON **recs, int n, const struct feedback_opts *o)
 			cJSON_AddNumberToObject(t, "best_val_acc", best);
 			cJSON_AddNumberToObject(t, "mean_val_acc", sum / cnt);
 		}
-		cJSON_AddNumberToObject(t, "best_so_far", best_so_far);
+		cJSON_AddNumberToObject(t, "best_so_far", p->best_so_far);
 		cJSON_AddItemToArray(trend, t);
 	}
+}
 
-	/* Targeted suggestions. */
-	cJSON *sg = cJSON_AddArrayToObject(fb, "suggestions");
+/* Suggestions from the progress: start small, explore around a new best, or change direction. */
+static void suggest_progress(cJSON *sg, int evaluated, const struct progress *p)
+{
 	if (evaluated == 0)
 		suggest(sg, "No design has been evaluated yet: start from a small valid network well "
 			    "inside every budget, then grow it.");
-	if (evaluated > 0 && prev_best >= 0) {
-		if (best_so_far > prev_best)
-			suggest(sg, "The last iteration raised the best validation accuracy from %.1f%% to "
-				    "%.1f%% (design %s): explore variations around it.",
-				100 * prev_best, 100 * best_so_far, best_id ? best_id : "?");
-		else
-			suggest(sg, "The last iteration did not improve on the best validation accuracy "
-				    "(%.1f%%): change direction (kernel sizes, activations, squeeze-excitation, "
-				    "depth) rather than making small variations of the same design.",
-				100 * best_so_far);
-	}
-	if (nf > 0) {
-		double max_macs = 0, max_flash = 0;
-		for (int i = 0; i < nf; i++) {
-			double m = record_number(front[i], "cost.macs", 0);
-			double f = record_number(front[i], "cost.flash_bytes", 0);
-			max_macs = m > max_macs ? m : max_macs;
-			max_flash = f > max_flash ? f : max_flash;
-		}
-		char a[32], b[32];
-		if (o->macs_max > 0 && max_macs < 0.5 * o->macs_max)
-			suggest(sg, "The front uses at most %s of the %s MAC budget: larger designs (more "
-				    "channels or layers in the middle blocks) may reach higher accuracy.",
-				fmt_count(max_macs, a, sizeof a), fmt_count(o->macs_max, b, sizeof b));
-		if (o->flash_max > 0 && max_flash > 0 && max_flash < 0.5 * o->flash_max)
-			suggest(sg, "The front uses at most %s of the %s flash budget: there is room for "
-				    "wider late blocks.",
-				fmt_bytes(max_flash, a, sizeof a), fmt_bytes(o->flash_max, b, sizeof b));
-		const cJSON *top = front[0];
-		suggest(sg, "The most accurate feasible design so far, %s, reaches %.1f%% with %s MACs "
-			    "and %s parameters; beat it, or match it at lower cost.",
-			record_string(top, "id") ? record_string(top, "id") : "?",
-			100 * record_number(top, "mini.val_acc", 0),
-			fmt_count(record_number(top, "cost.macs", 0), a, sizeof a),
-			fmt_count(record_number(top, "cost.params", 0), b, sizeof b));
-	}
-	attribute_suggestion(sg, recs, n, "activation");
-	attribute_suggestion(sg, recs, n, "conv_type");
-	attribute_suggestion(sg, recs, n, "use_se");
+	if (evaluated == 0 || p->prev_best < 0)
+		return;
+	if (p->best_so_far > p->prev_best)
+		suggest(sg, "The last iteration raised the best validation accuracy from %.1f%% to "
+			    "%.1f%% (design %s): explore variations around it.",
+			100 * p->prev_best, 100 * p->best_so_far, p->best_id ? p->best_id : "?");
+	else
+		suggest(sg, "The last iteration did not improve on the best validation accuracy "
+			    "(%.1f%%): change direction (kernel sizes, activations, squeeze-excitation, "
+			    "depth) rather than making small variations of the same design.",
+			100 * p->best_so_far);
+}
 
-	/* Recent rejections and the advice for the most frequent violated metric. */
+/* Suggestions from the front (front[0..nf), best first, nf > 0): budget left, the design to beat. */
+static void suggest_from_front(cJSON *sg, cJSON **front, int nf, const struct feedback_opts *o)
+{
+	double max_macs = 0, max_flash = 0;
+	for (int i = 0; i < nf; i++) {
+		double m = record_number(front[i], "cost.macs", 0);
+		double f = record_number(front[i], "cost.flash_bytes", 0);
+		max_macs = m > max_macs ? m : max_macs;
+		max_flash = f > max_flash ? f : max_flash;
+	}
+	char a[32], b[32];
+	if (o->macs_max > 0 && max_macs < 0.5 * o->macs_max)
+		suggest(sg, "The front uses at most %s of the %s MAC budget: larger designs (more "
+			    "channels or layers in the middle blocks) may reach higher accuracy.",
+			fmt_count(max_macs, a, sizeof a), fmt_count(o->macs_max, b, sizeof b));
+	if (o->flash_max > 0 && max_flash > 0 && max_flash < 0.5 * o->flash_max)
+		suggest(sg, "The front uses at most %s of the %s flash budget: there is room for "
+			    "wider late blocks.",
+			fmt_bytes(max_flash, a, sizeof a), fmt_bytes(o->flash_max, b, sizeof b));
+	const cJSON *top = front[0];
+	suggest(sg, "The most accurate feasible design so far, %s, reaches %.1f%% with %s MACs "
+		    "and %s parameters; beat it, or match it at lower cost.",
+		record_string(top, "id") ? record_string(top, "id") : "?",
+		100 * record_number(top, "mini.val_acc", 0),
+		fmt_count(record_number(top, "cost.macs", 0), a, sizeof a),
+		fmt_count(record_number(top, "cost.params", 0), b, sizeof b));
+}
+
+/* The violated metrics of the rejections listed, and how often each (at most 8 metrics). */
+struct metric_tally {
+	char name[8][32];
+	int count[8], n;
+};
+
+static void tally_metric(struct metric_tally *t, const char *metric)
+{
+	int k;
+	for (k = 0; k < t->n && strcmp(t->name[k], metric); k++)
+		;
+	if (k == t->n && t->n < 8) {
+		snprintf(t->name[t->n], sizeof t->name[t->n], "%s", metric);
+		t->count[t->n++] = 0;
+	}
+	if (k < t->n)
+		t->count[k]++;
+}
+
+/* One rejected record as {id, iteration, error, messages}, its metrics tallied. */
+static cJSON *rejection(const cJSON *r, struct metric_tally *t)
+{
+	cJSON *e = cJSON_CreateObject();
+	const char *id = record_string(r, "id");
+	cJSON_AddStringToObject(e, "id", id ? id : "");
+	copy_num(e, "iteration", r, "gen.iteration");
+	const char *gerr = record_string(r, "gen.error");
+	if (gerr)
+		cJSON_AddStringToObject(e, "error", gerr);
+	cJSON *msgs = cJSON_AddArrayToObject(e, "messages");
+	const cJSON *v;
+	cJSON_ArrayForEach(v, record_get(r, "check.violations")) {
+		const char *msg = record_string(v, "message");
+		const char *metric = record_string(v, "metric");
+		if (msg)
+			cJSON_AddItemToArray(msgs, cJSON_CreateString(msg));
+		if (metric)
+			tally_metric(t, metric);
+	}
+	return e;
+}
+
+/* rejections: the most recent ones (newest first), and a suggestion per violated metric. */
+static void add_rejections(cJSON *fb, cJSON *sg, cJSON **recs, int n, int max)
+{
 	cJSON *rj = cJSON_AddArrayToObject(fb, "rejections");
-	char metrics[8][32];
-	int mcount[8], nm = 0, listed = 0;
-	for (int i = n - 1; i >= 0 && listed < o->max_rejections; i--) {
-		if (!is_rejected(recs[i]))
-			continue;
-		listed++;
-		cJSON *e = cJSON_CreateObject();
-		const char *id = record_string(recs[i], "id");
-		cJSON_AddStringToObject(e, "id", id ? id : "");
-		copy_num(e, "iteration", recs[i], "gen.iteration");
-		const char *gerr = record_string(recs[i], "gen.error");
-		if (gerr)
-			cJSON_AddStringToObject(e, "error", gerr);
-		cJSON *msgs = cJSON_AddArrayToObject(e, "messages");
-		const cJSON *v;
-		cJSON_ArrayForEach(v, record_get(recs[i], "check.violations")) {
-			const char *msg = record_string(v, "message");
-			const char *metric = record_string(v, "metric");
-			if (msg)
-				cJSON_AddItemToArray(msgs, cJSON_CreateString(msg));
-			if (!metric)
-				continue;
-			int k;
-			for (k = 0; k < nm && strcmp(metrics[k], metric); k++)
-				;
-			if (k == nm && nm < 8) {
-				snprintf(metrics[nm], sizeof metrics[nm], "%s", metric);
-				mcount[nm++] = 0;
-			}
-			if (k < nm)
-				mcount[k]++;
+	struct metric_tally t = {.n = 0};
+	int listed = 0;
+	for (int i = n - 1; i >= 0 && listed < max; i--)
+		if (is_rejected(recs[i])) {
+			cJSON_AddItemToArray(rj, rejection(recs[i], &t));
+			listed++;
 		}
-		cJSON_AddItemToArray(rj, e);
-	}
-	for (int k = 0; k < nm; k++)
-		suggest(sg, "%d of the %d most recent rejections broke the %s limit: %s.", mcount[k],
-			listed, metrics[k], rejection_advice(metrics[k]));
+	for (int k = 0; k < t.n; k++)
+		suggest(sg, "%d of the %d most recent rejections broke the %s limit: %s.", t.count[k],
+			listed, t.name[k], rejection_advice(t.name[k]));
+}
 
-	/* The recent population for aging evolution: the last feasible evaluations. */
+/* population: for aging evolution, the last feasible evaluations (newest first). */
+static void add_population(cJSON *fb, cJSON **recs, int n, int max)
+{
 	cJSON *pop = cJSON_AddArrayToObject(fb, "population");
 	int taken = 0;
-	for (int i = n - 1; i >= 0 && taken < o->population; i--) {
+	for (int i = n - 1; i >= 0 && taken < max; i--) {
 		if (!has_acc(recs[i]) || !record_get(recs[i], "arch"))
 			continue;
 		cJSON_AddItemToArray(pop, member(recs[i], 1));
 		taken++;
 	}
+}
 
-	/* Every id tried, once. */
+/* tried: every id, once, in the order first seen. */
+static void add_tried(cJSON *fb, cJSON **recs, int n)
+{
 	cJSON *tried = cJSON_AddArrayToObject(fb, "tried");
 	for (int i = 0; i < n; i++) {
 		const char *id = record_string(recs[i], "id");
@@ -399,6 +428,44 @@ cJSON *feedback_build(cJSON **recs, int n, const struct feedback_opts *o)
 		if (!dup)
 			cJSON_AddItemToArray(tried, cJSON_CreateString(id));
 	}
+}
+
+cJSON *feedback_build(cJSON **recs, int n, const struct feedback_opts *o)
+{
+	struct pareto_set set;
+	pareto_set_default(&set);
+	double hv = 0;
+	int nfront = pareto_mark(&set, recs, n, "mini.val_acc", &hv);
+
+	cJSON *fb = cJSON_CreateObject();
+	int last_iter;
+	int evaluated = add_counts(fb, recs, n, nfront, &last_iter);
+	cJSON_AddNumberToObject(fb, "hypervolume", hv);
+
+	int nf;
+	cJSON **front = front_by_accuracy(recs, n, &nf);
+	cJSON *fa = cJSON_AddArrayToObject(fb, "front");
+	for (int i = 0; i < nf && i < o->max_front; i++)
+		cJSON_AddItemToArray(fa, member(front[i], 1));
+
+	cJSON *avg = cJSON_AddObjectToObject(fb, "averages");
+	add_avg(cJSON_AddObjectToObject(avg, "front"), recs, n, 1);
+	add_avg(cJSON_AddObjectToObject(avg, "evaluated"), recs, n, 0);
+
+	struct progress p;
+	add_trend(fb, recs, n, last_iter, &p);
+
+	cJSON *sg = cJSON_AddArrayToObject(fb, "suggestions");
+	suggest_progress(sg, evaluated, &p);
+	if (nf > 0)
+		suggest_from_front(sg, front, nf, o);
+	attribute_suggestion(sg, recs, n, "activation");
+	attribute_suggestion(sg, recs, n, "conv_type");
+	attribute_suggestion(sg, recs, n, "use_se");
+	add_rejections(fb, sg, recs, n, o->max_rejections);
+
+	add_population(fb, recs, n, o->population);
+	add_tried(fb, recs, n);
 	free(front);
 	return fb;
 }

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 D=$ROOT/pipelines/demo.sh
 mkdir -p "$TMP/bin"
-for p in gen-arch check-cost mini-train pareto feedback kd quantize emit-c; do ln -s "$BIN/$p" "$TMP/bin/$p"; done
+for p in gen-arch check-cost mini-train pareto feedback kd quantize emit-c bytes; do ln -s "$BIN/$p" "$TMP/bin/$p"; done
 printf '#!/bin/sh\necho "full-train: stub" >&2\nexit 2\n' >"$TMP/bin/full-train"
 chmod +x "$TMP/bin/full-train"
 # A front of three measured designs, given as the search's last front (the search's own
@@ -37,7 +37,19 @@ check_eq "with the CPU busy: the same design and epochs" \
 	"$(jq -c "$pick" "$TMP/b/chosen.jsonl")" "$(jq -c "$pick" "$TMP/a/chosen.jsonl")"
 check_eq "and the same teacher epochs" \
 	"$(jq -c "$pick" "$TMP/b/teacher-arch.jsonl")" "$(jq -c "$pick" "$TMP/a/teacher-arch.jsonl")"
+# Sizes are converted by the programs' parser (bytes), not by the script: 512kB is 512000 bytes
+# (the old awk conversion made it 524288). command.txt holds every setting, quoted for the shell.
+mkdir -p "$TMP/c/search"
+cp "$TMP/front.jsonl" "$TMP/c/search/front-003.jsonl"
+BIN=$TMP/bin "$D" RUN="$TMP/c" QEMU=0 SRAM_MAX=512kB MINI_ARGS="--lr 0.1 --batch 64" >/dev/null 2>"$TMP/c.log"
+check_eq "SRAM_MAX=512kB: the budget is 512000 bytes" "$(jq .sram_max_bytes "$TMP/c/budget.json")" 512000
+check "command.txt parses as a shell command" sh -n "$TMP/c/command.txt"
+check "command.txt holds the settings given" sh -c "grep -q \"SRAM_MAX='512kB'\" '$TMP/c/command.txt' &&
+	grep -q \"MINI_ARGS='--lr 0.1 --batch 64'\" '$TMP/c/command.txt' && grep -q \"QEMU='0'\" '$TMP/c/command.txt'"
+check "and the defaults" sh -c "grep -q \"ITER='3'\" '$TMP/c/command.txt' && grep -q \"FLASH_MAX='256KiB'\" '$TMP/c/command.txt' &&
+	grep -q \"KD_ARGS='--lr 0.02'\" '$TMP/c/command.txt'"
+
 # The demo hands its limit to the search's pareto.
-check "the demo passes --train-minutes to the search" grep -q 'PARETO_ARGS="--train-minutes' "$D"
+check "the demo passes --train-minutes to the search" grep -q 'PARETO_ARGS="--train-minutes' "$ROOT/pipelines/demo.mk"
 check "search.sh hands PARETO_ARGS to pareto" grep -q 'pareto" $REFS $PARETO_ARGS' "$ROOT/pipelines/search.sh"
 done_testing

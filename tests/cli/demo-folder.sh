@@ -2,8 +2,10 @@
 # tests/cli/demo-folder.sh — `make demo DATASET=folder DATA=... TEST_DATA=...` on a folder of PNGs
 # made here (3 classes x 30 grey 16x16 shapes, tests/cli/make-shapes.c), with tiny budgets: every
 # stage runs on it (search, full-train, teacher, kd, quantize, emit-c, the Cortex-M7 in QEMU,
-# report). Then DATASET=safetensors without TEST_DATA, which used to die in stage 4 (jq: null
-# test accuracy), runs to the end and says what it could not measure.
+# report). The first run is killed (its whole process group, as a ^C) once the design is chosen,
+# and the same command resumes it: the stages already made are skipped, not redone. Then
+# DATASET=safetensors without TEST_DATA, which used to die in stage 4 (jq: null test accuracy),
+# runs to the end and says what it could not measure.
 . "$(dirname "$0")/../lib.sh"
 
 cc -std=c11 -D_GNU_SOURCE -O2 -I"$ROOT/src" -I/usr/include/cjson -o "$TMP/make-shapes" \
@@ -20,9 +22,20 @@ export ITER=1 CANDIDATES=2 JOBS=1 THREADS=2 MACS_MAX=4M MINI_EPOCHS=1 MINI_LIMIT
 	TRAIN_ARGS="--no-autoaugment --mixup 0 --batch 16 --val-split 0.2" \
 	RESOLUTION=16 CLASSES=3 NAME=shapes_net OMP_WAIT_POLICY=passive
 R=$TMP/run
+setsid make -s -C "$ROOT" demo RUN="$R" DATASET=folder DATA="$TMP/train" TEST_DATA="$TMP/test" \
+	>"$TMP/out0" 2>"$TMP/err0" &
+demo=$!
+i=0
+while [ ! -s "$R/chosen.jsonl" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+kill -TERM "-$demo" 2>/dev/null
+wait "$demo" 2>/dev/null
+check "the first run was killed after choosing, before the end" sh -c "test -s '$R/chosen.jsonl' && test ! -e '$R/report.md'"
+front_time=$(stat -c %Y "$R/search/front-001.jsonl")
 make -s -C "$ROOT" demo RUN="$R" DATASET=folder DATA="$TMP/train" TEST_DATA="$TMP/test" \
 	>"$TMP/out" 2>"$TMP/err"
-check_eq "make demo DATASET=folder: status 0" "$?" 0
+check_eq "make demo DATASET=folder, run again after the kill: status 0" "$?" 0
+check "it skipped the search, already made" grep -q 'search/front-001.jsonl is made: stage skipped' "$TMP/err"
+check_eq "and left its front as it was" "$(stat -c %Y "$R/search/front-001.jsonl")" "$front_time"
 tail -5 "$TMP/err" | sed 's/^/# /'
 check "it wrote the report" test -s "$R/report.md"
 check "the emitted model ran on the Cortex-M7" grep -q '2/2 test vectors match' "$R/m7-test.txt"

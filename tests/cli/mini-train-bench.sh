@@ -31,10 +31,28 @@ check_eq "good record benchmarked, bad arch gets bench.error" \
 	'[true,false] [false,true] '
 check "the malformed line is reported with its line number" grep -q 'stdin:2' "$TMP/err"
 
+# OMP_WAIT_POLICY comes from the caller (libgomp reads it before main): without it and with two
+# threads the program says so on stderr and runs on, executed once (it no longer re-executes
+# itself); with it, nothing is said.
+printf '%s\n' "$ARCH" | env -u OMP_WAIT_POLICY "$MT" --benchmark 1 --batch 2 --resolution 8 \
+	--classes 3 --threads 2 >"$TMP/wp.out" 2>"$TMP/wp.err"
+check "no OMP_WAIT_POLICY: a note on stderr" grep -q 'OMP_WAIT_POLICY is not set' "$TMP/wp.err"
+check_eq "no OMP_WAIT_POLICY: benchmarked all the same" "$(jq '.bench.images_per_s > 0' "$TMP/wp.out")" true
+printf '%s\n' "$ARCH" | OMP_WAIT_POLICY=passive "$MT" --benchmark 1 --batch 2 --resolution 8 \
+	--classes 3 --threads 2 >/dev/null 2>"$TMP/wp2.err"
+check "OMP_WAIT_POLICY=passive: no note" test "$(grep -c OMP_WAIT_POLICY "$TMP/wp2.err")" = 0
+if command -v strace >/dev/null 2>&1 && strace -o /dev/null true 2>/dev/null; then
+	printf '%s\n' "$ARCH" | env -u OMP_WAIT_POLICY strace -f -e trace=execve -o "$TMP/st" "$MT" \
+		--benchmark 1 --batch 2 --resolution 8 --classes 3 --threads 2 >/dev/null 2>&1
+	check_eq "no OMP_WAIT_POLICY: one execve, no re-execution" "$(grep -c ' execve(' "$TMP/st")" 1
+else
+	skip "strace not installed or not permitted"
+fi
+
 # The training step allocates nothing: the same number of allocations for 2 and 6 steps.
 if command -v valgrind >/dev/null 2>&1; then
 	count() {
-		printf '%s\n' "$ARCH" | LMNAS_NO_REEXEC=1 OMP_WAIT_POLICY=passive valgrind \
+		printf '%s\n' "$ARCH" | OMP_WAIT_POLICY=passive valgrind \
 			--tool=memcheck --trace-malloc=yes "$MT" --benchmark "$1" --warmup 1 \
 			--batch 2 --resolution 16 --classes 10 --threads 2 2>&1 >/dev/null |
 			grep -cE '^--[0-9]+-- (malloc|calloc|realloc|memalign|posix_memalign)'

@@ -18,6 +18,7 @@ man_options() {
 
 # program, an option that takes a value, a bad value for it ("-": it has none)
 cat >"$TMP/list" <<'LIST'
+bytes - -
 check-cost classes 0
 emit-c test-vectors many
 evaluate batch 0

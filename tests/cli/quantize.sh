@@ -34,6 +34,11 @@ if [ -x "$BIN/evaluate" ]; then
 	check_eq "evaluate on the int8 model: int8 path, 4 golden images (resized)" \
 		"$(jq -c '[.eval.int8, .eval.count]' "$TMP/ev")" "[true,4]"
 	check "evaluate --dump-logits on the int8 model" test -s "$TMP/l.safetensors"
+	# the int8 path follows the parsed options, so --weights=FILE finds it too
+	echo '{"id":"r"}' | "$BIN/evaluate" --weights="$TMP/q.safetensors" \
+		--data "$PM/golden-logits.safetensors" >"$TMP/ev2" 2>"$TMP/ev2.err"
+	check_eq "evaluate --weights=INT8: the int8 path, the record kept" \
+		"$(jq -c '[.id, .eval.int8, .eval.count]' "$TMP/ev2")" '["r",true,4]'
 fi
 
 # a record on stdin: other keys copied through, quant added

@@ -30,7 +30,7 @@ static void one_batch(const struct dataset *d, int other)
 	int idx = 0;
 	float out[8 * 8 * 16];
 	int32_t label;
-	dataset_batch_nchw(d, &idx, 1, 8, 8, out_c, NULL, NULL, out, &label);
+	dataset_batch(d, &idx, 1, 8, 8, out_c, NULL, NULL, out, &label);
 	if (d->labels && (label < 0 || label >= d->classes))
 		abort();
 }

@@ -1,8 +1,10 @@
 /* test_net_golden.c — the six paper checkpoints load unchanged and their logits on the golden
  * images match PyTorch's (shared/paper-models/golden-logits.safetensors) within 1e-3 relative,
- * with the same top-1. */
+ * with the same top-1. The images go through the dataset loader (NCHW file -> NHWC) straight
+ * into net_forward, as in training. */
 #include "core/arch.h"
 #include "engine/checkpoint.h"
+#include "engine/dataset.h"
 #include "engine/net.h"
 #include "engine/nn_head.h"
 #include "core/record.h"
@@ -27,7 +29,7 @@ static const char *models_dir(void)
 }
 
 static void check_model(const char *dir, const char *name, const char *base,
-			const struct st_file *g)
+			const struct st_file *g, const struct dataset *img)
 {
 	char path[2048], err[512], key[128];
 	snprintf(path, sizeof path, "%s/%s.json", dir, base);
@@ -37,10 +39,9 @@ static void check_model(const char *dir, const char *name, const char *base,
 		     "%s: arch parses", name))
 		return;
 	cJSON_Delete(doc);
-	const struct st_tensor *img = st_find(g, "images");
 	snprintf(key, sizeof key, "logits.%s", name);
 	const struct st_tensor *want = st_find(g, key);
-	int B = (int)img->shape[0], H = (int)img->shape[2], W = (int)img->shape[3];
+	int B = img->n, H = img->h, W = img->w;
 	int classes = (int)want->shape[1];
 	struct net *n = net_new(&a, H, W, classes, B, 0, err, sizeof err);
 	if (!T_CHECK(n != NULL, "%s: net builds", name))
@@ -52,7 +53,7 @@ static void check_model(const char *dir, const char *name, const char *base,
 		net_free(n);
 		return;
 	}
-	const float *y = net_forward(n, img->data, B, 0);
+	const float *y = net_forward(n, img->f32, B, 0);
 	const float *w = want->data;
 	double maxabs = 0, maxdiff = 0;
 	int same_top1 = 1;
@@ -68,10 +69,8 @@ static void check_model(const char *dir, const char *name, const char *base,
 	net_free(n);
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-	(void)argc;
-	net_passive_threads(argv);
 	const char *dir = models_dir();
 	if (!dir) {
 		t_skip("%s/paper-models not found (set LMNAS_SHARED)", t_shared_dir());
@@ -80,15 +79,22 @@ int main(int argc, char **argv)
 	char path[2048], err[512];
 	snprintf(path, sizeof path, "%s/golden-logits.safetensors", dir);
 	struct st_file g;
-	if (!T_CHECK(st_open(path, &g, err, sizeof err) == 0, "golden logits open"))
+	struct dataset img;
+	if (!T_CHECK(st_open(path, &g, err, sizeof err) == 0 &&
+			     dataset_load(DS_SAFETENSORS, path, SPLIT_TEST, &img, err, sizeof err) == 0 &&
+			     img.f32,
+		     "golden logits open, images load as float NHWC")) {
+		printf("# %s\n", err);
 		return t_done();
+	}
 	static const char *names[][2] = {
 		{"lmanet-elite", "lmanet-elite"},  {"lmanet-core", "lmanet-core"},
 		{"qwnet-core", "qwnet-core"},      {"lmanet-elite-kd", "lmanet-elite"},
 		{"lmanet-core-kd", "lmanet-core"}, {"qwnet-core-kd", "qwnet-core"},
 	};
 	for (int i = 0; i < 6; i++)
-		check_model(dir, names[i][0], names[i][1], &g);
+		check_model(dir, names[i][0], names[i][1], &g, &img);
+	dataset_free(&img);
 	st_close(&g);
 	return t_done();
 }
