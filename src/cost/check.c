@@ -21,6 +21,9 @@ const char check_opts_help[] =
 	"                      int8 arena plus the stack reserve) exceeds BYTES, as emit-c does\n"
 	"                      (accepts 320KiB, 512K, 2MiB, 65536)\n"
 	"  --flash-max BYTES   reject when the int8 model (cost.flash_bytes) exceeds BYTES\n"
+	"  --weights int8|ternary  the deployed weights: int8 (default), or sparse ternary\n"
+	"                      pointwise convs at 2 bits a weight (quantize --weights ternary):\n"
+	"                      their flash in cost.flash_bytes and for --flash-max\n"
 	"  --train-us-max US   reject when the estimated training time per image\n"
 	"                      (cost.train_us_per_image, one thread, check-cost --train-time)\n"
 	"                      exceeds US\n"
@@ -103,7 +106,7 @@ int check_opts_parse(struct check_opts *o, const char *opt, const char *val)
 {
 	static const char *const known[] = {"--resolution", "--classes", "--macs-min", "--macs-max",
 					    "--sram-max", "--flash-max", "--space", "--seen",
-					    "--train-us-max"};
+					    "--train-us-max", "--weights"};
 	size_t k = 0;
 	while (k < sizeof known / sizeof known[0] && strcmp(opt, known[k]))
 		k++;
@@ -151,6 +154,13 @@ int check_opts_parse(struct check_opts *o, const char *opt, const char *val)
 			log_error("--train-us-max %s: expected microseconds per training image", val);
 			return -1;
 		}
+		return 1;
+	case 9:
+		if (strcmp(val, "int8") && strcmp(val, "ternary")) {
+			log_error("--weights %s: expected int8 or ternary", val);
+			return -1;
+		}
+		o->ternary = !strcmp(val, "ternary");
 		return 1;
 	case 6:
 		if (!o->own_space)
@@ -244,7 +254,7 @@ static void check_limits(const struct cost *c, const struct check_opts *o, cJSON
 	if (o->flash_max > 0 && c->flash_bytes > o->flash_max)
 		violation(list, "flash", cJSON_CreateNumber((double)c->flash_bytes),
 			  cJSON_CreateNumber(o->flash_max),
-			  "The int8 model needs %s of flash, over the %s limit; reduce the channels of "
+			  "The quantised model needs %s of flash, over the %s limit; reduce the channels of "
 			  "the last stages (their 1x1 convs hold most weights) or use fewer layers there",
 			  fmt_bytes((double)c->flash_bytes, a, sizeof a),
 			  fmt_bytes(o->flash_max, b, sizeof b));
@@ -323,7 +333,7 @@ int check_record(cJSON *rec, const struct check_opts *o)
 		goto done;
 	}
 	struct cost c;
-	if (cost_compute(net, &c, err, sizeof err)) {
+	if (cost_compute_w(net, o->ternary ? COST_W_TERNARY : COST_W_INT8, &c, err, sizeof err)) {
 		/* A planner self-check failure is a bug in lmnas, not in the arch: say so. */
 		log_error("internal error for arch %s: %s", id, err);
 		violation(list, "arch", NULL, NULL, "lmnas could not plan this arch's memory (%s)", err);

@@ -23,6 +23,7 @@ struct check_opts {
 	double macs_min, macs_max;   /* 0 = no limit */
 	double sram_max, flash_max;  /* bytes, 0 = no limit; sram_max applies to cost.sram_bytes */
 	double train_us_max;         /* estimated training us per image (train_time.h), 0 = no limit */
+	int ternary;                 /* --weights ternary: flash of sparse ternary pointwise convs */
 	const struct space *space;   /* NULL = no space check */
 	/* the seen-id set for --seen: sorted, for bsearch */
 	char (*seen)[CHECK_ID_LEN];

@@ -96,4 +96,13 @@ check "--train-us-max adds cost.train_us_per_image" jq -n -e "$us > 0"
 check_eq "under the limit: accepted" "$(echo "{\"arch\":$TT}" | "$CC_BIN" --resolution 28 --classes 10 --train-us-max "$(jq -n "$us + 1")" | jq .check.ok)" true
 check_eq "over it: rejected, metric train_time" \
 	"$(echo "{\"arch\":$TT}" | "$CC_BIN" --resolution 28 --classes 10 --train-us-max "$(jq -n "$us - 1")" | jq -c '[.check.ok, .check.violations[0].metric]')" '[false,"train_time"]'
+# --weights ternary: the flash of sparse ternary pointwise convs (2 bits a weight), also for --flash-max
+WT='{"input_channels":1,"blocks":[{"output_channels":64,"num_layers":2,"kernel_size":3,"stride":2,"expansion_factor":4,"use_se":false,"se_ratio":0,"conv_type":"mbconv","skip_op":"residual","activation":"relu6"}]}'
+f8=$(echo "{\"arch\":$WT}" | "$CC_BIN" --resolution 28 --classes 10 | jq .cost.flash_bytes)
+ft=$(echo "{\"arch\":$WT}" | "$CC_BIN" --resolution 28 --classes 10 --weights ternary | jq .cost.flash_bytes)
+check "--weights ternary: less flash than int8 ($ft < $f8)" test "$ft" -lt "$f8"
+check_eq "--flash-max at the ternary flash: accepted" \
+	"$(echo "{\"arch\":$WT}" | "$CC_BIN" --resolution 28 --classes 10 --weights ternary --flash-max "$ft" | jq .check.ok)" true
+"$CC_BIN" --weights int4 </dev/null 2>/dev/null
+check_eq "--weights int4: exit 2" "$?" 2
 done_testing
