@@ -61,6 +61,10 @@
 #   CALIB (1000)  VECTORS (20)  NAME (fmnist_net)   quantize / emit-c
 #   QUANT_EVAL (0: all)  test images for quantize's float and int8 accuracy
 #   QUANT_ARGS ("")  extra quantize options
+#   WEIGHTS (int8)   int8, or ternary: kd then trains the student through sparse ternary
+#                    pointwise weights (kd --qat ternary --sparsity SPARSITY, quantisation-aware)
+#                    and always goes forward, and quantize packs them 2 bits a weight
+#                    (--weights ternary)   SPARSITY (0.5)  fraction of zero ternary weights
 #   THREADS (all cores)  QEMU=0 skips the Cortex-M7 run  LLM_URL, LLM_MODEL, GEN_ARGS: see search.sh
 #
 # Progress: a banner per stage with the elapsed time on stderr. Resumable: a stage whose output
@@ -117,6 +121,13 @@ KD_ARGS=${KD_ARGS---lr 0.02}
 CALIB=${CALIB:-1000}
 QUANT_EVAL=${QUANT_EVAL:-0}
 QUANT_ARGS=${QUANT_ARGS:-}
+WEIGHTS=${WEIGHTS:-int8}
+SPARSITY=${SPARSITY:-0.5}
+case $WEIGHTS in
+int8) QAT_ARGS='' ;;
+ternary) QAT_ARGS="--qat ternary --sparsity $SPARSITY" ;;
+*) echo "demo: error: WEIGHTS=$WEIGHTS: int8 or ternary" >&2; exit 2 ;;
+esac
 VECTORS=${VECTORS:-20}
 NAME=${NAME:-fmnist_net}
 THREADS=${THREADS:-$(nproc 2>/dev/null || echo 2)}
@@ -166,7 +177,7 @@ timed() { # stage command...
 	printf '  TEACHER_LIMIT=%s KD_EPOCHS=%s KD_LIMIT=%s CALIB=%s QUANT_EVAL=%s VECTORS=%s \\\n' \
 		"$TEACHER_LIMIT" "$KD_EPOCHS" "$KD_LIMIT" "$CALIB" "$QUANT_EVAL" "$VECTORS"
 	printf '  TRAIN_ARGS=%s FULL_ARGS=%s KD_ARGS=%s \\\n' "'$TRAIN_ARGS'" "'$FULL_ARGS'" "'$KD_ARGS'"
-	printf "  MINI_ARGS='%s' QUANT_ARGS='%s'\n" "$MINI_ARGS" "$QUANT_ARGS"
+	printf "  MINI_ARGS='%s' QUANT_ARGS='%s' WEIGHTS=%s SPARSITY=%s\n" "$MINI_ARGS" "$QUANT_ARGS" "$WEIGHTS" "$SPARSITY"
 } >"$RUN/command.txt"
 
 DS="--dataset $DATASET ${DATA:+--data $DATA}"
@@ -333,7 +344,7 @@ else
 	# shellcheck disable=SC2086
 	timed kd stage_filter "$RUN/full.jsonl" "$RUN/kd.jsonl" "$BIN/kd" $DS $TDS \
 		--resolution "$RESOLUTION" --epochs "$KD_EPOCHS" $(lim "$KD_LIMIT") --seed "$SEED" \
-		--threads "$THREADS" --no-progress $TRAIN_ARGS $KD_ARGS --teacher "$RUN/teacher.safetensors" \
+		--threads "$THREADS" --no-progress $TRAIN_ARGS $KD_ARGS $QAT_ARGS --teacher "$RUN/teacher.safetensors" \
 		--resume --out "$RUN/student-kd.safetensors"
 fi
 jq -r "$PCT"'"demo: kd: test_acc \(.kd.test_acc_before | pct) -> \(.kd.test_acc | pct)"' \
@@ -341,10 +352,11 @@ jq -r "$PCT"'"demo: kd: test_acc \(.kd.test_acc_before | pct) -> \(.kd.test_acc 
 
 # What goes forward: the distilled student if distillation did not lower its validation accuracy,
 # else the student as full-trained (a teacher trained in the same minutes may not be stronger).
-# Chosen on the validation split; the test split is only reported.
+# Chosen on the validation split; the test split is only reported. With WEIGHTS=ternary the
+# distilled student always goes forward: only it was trained through its ternary weights.
 if [ ! -s "$RUN/deploy.jsonl" ]; then
 	jq -c --arg kd "$RUN/student-kd.safetensors" --arg full "$RUN/student-full.safetensors" \
-		'.demo += (if .kd.val_acc >= .kd.val_acc_before then {deployed: "kd", weights: $kd}
+		'.demo += (if .kd.val_acc >= .kd.val_acc_before or .kd.qat then {deployed: "kd", weights: $kd}
 			else {deployed: "full", weights: $full} end)' "$RUN/kd.jsonl" >"$RUN/deploy.jsonl.tmp"
 	mv "$RUN/deploy.jsonl.tmp" "$RUN/deploy.jsonl"
 fi
@@ -361,7 +373,8 @@ if [ -s "$RUN/quant.jsonl" ]; then
 else
 	# shellcheck disable=SC2086
 	timed quantize stage_filter "$RUN/deploy.jsonl" "$RUN/quant.jsonl" "$BIN/quantize" \
-		--weights "$(jq -r .demo.weights "$RUN/deploy.jsonl")" $DS $TDS --resolution "$RESOLUTION" --calib "$CALIB" $([ "$QUANT_EVAL" -gt 0 ] && echo "--eval $QUANT_EVAL") $QUANT_ARGS -o "$RUN/$NAME-int8.safetensors"
+		--weights "$(jq -r .demo.weights "$RUN/deploy.jsonl")" $DS $TDS --resolution "$RESOLUTION" --calib "$CALIB" $([ "$QUANT_EVAL" -gt 0 ] && echo "--eval $QUANT_EVAL") $QUANT_ARGS \
+		$([ "$WEIGHTS" = ternary ] && echo "--weights ternary --sparsity $SPARSITY") -o "$RUN/$NAME-int8.safetensors"
 fi
 jq -r "$PCT"'"demo: quantize: on \(.quant.eval_images) \(.quant.eval_split // "test") images, float \(.quant.float_acc | pct), int8 \(.quant.int8_acc | pct)"' \
 	"$RUN/quant.jsonl" >&2
