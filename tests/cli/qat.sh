@@ -55,11 +55,13 @@ check_eq "quant.flash_bytes = check-cost --weights ternary" "$(jq .quant.flash_b
 	"$("$BIN/check-cost" --resolution 28 --classes 10 --weights ternary <"$TMP/q.jsonl" | jq .cost.flash_bytes)"
 
 # The ternary model emitted as C: bit-exact against quantize's reference on the host and the M7.
-"$BIN/emit-c" --model "$TMP/t.safetensors" --name tq -o "$TMP/tq" --test-vectors 4 --no-build \
-	--dataset fashion-mnist </dev/null >/dev/null 2>&1
+"$BIN/emit-c" --model "$TMP/t.safetensors" --name tq -o "$TMP/tq" --test-vectors 4 \
+	--dataset fashion-mnist </dev/null >"$TMP/e.out" 2>/dev/null
 check "emit-c: packed ternary weights and the add/subtract kernel" grep -q "lmq_pw_t2" "$TMP/tq/tq.c"
 check_eq "host: 4/4 test vectors match" "$(make -s -C "$TMP/tq" host-test 2>&1 | tail -1)" "4/4 test vectors match"
 if command -v qemu-system-arm >/dev/null && command -v arm-none-eabi-gcc >/dev/null; then
+	check "the ternary model's flash formula is within 1% of its Cortex-M7 build ($(jq -c '[.emit.flash_formula_bytes, .emit.flash_bytes]' "$TMP/e.out"))" \
+		jq -e '.emit | (.flash_formula_bytes - .flash_bytes) | fabs <= 0.01 * $f' --argjson f "$(jq .emit.flash_bytes "$TMP/e.out")" "$TMP/e.out"
 	make -s -C "$TMP/tq" m7-test QEMU_TIMEOUT=120 >"$TMP/m7" 2>&1
 	check_eq "Cortex-M7 (QEMU): 4/4 test vectors match" "$(tail -1 "$TMP/m7")" "4/4 test vectors match"
 else
