@@ -1009,7 +1009,8 @@ static const struct { const char *name; int has_arg; } options[] = {
 	{"crop-pad", 1}, {"no-crop", 0}, {"no-flip", 0}, {"autoaugment", 0}, {"no-autoaugment", 0},
 	{"mixup", 1}, {"seed", 1}, {"threads", 1}, {"out", 1}, {"resume", 0}, {"progress", 0},
 	{"no-progress", 0}, {"quiet", 0}, {"student", 1}, {"teacher", 1}, {"teacher-logits", 1},
-	{"temperature", 1}, {"alpha", 1}, {"alpha-final", 1}, {"bn-recalibrate", 1}, {"qat", 1}, {"sparsity", 1}, {"help", 0},
+	{"temperature", 1}, {"alpha", 1}, {"alpha-final", 1}, {"bn-recalibrate", 1}, {"qat", 1},
+	{"sparsity", 1}, {"help", 0},
 };
 
 int train_option_arity(const char *name)
