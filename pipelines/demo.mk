@@ -87,16 +87,17 @@ teacher.jsonl: teacher-arch.jsonl
 # 5. Distillation of the student from the teacher; what goes forward: the distilled student if
 #    distillation did not lower its validation accuracy, else the student as full-trained (a
 #    teacher trained in the same minutes may not be stronger). Chosen on the validation split;
-#    the test split is only reported.
+#    the test split is only reported. With WEIGHTS=ternary the distilled student always goes
+#    forward: only it was trained through its ternary weights (QAT_ARGS).
 kd.jsonl: full.jsonl teacher.jsonl
 	$(STAGE) filter kd full.jsonl $@ $(BIN)/kd $(DS) $(TDS) --resolution $(RESOLUTION) \
 		--epochs $(KD_EPOCHS) $(call lim,$(KD_LIMIT)) --seed $(SEED) --threads $(THREADS) \
-		--no-progress $(TRAIN_ARGS) $(KD_ARGS) --teacher $(RUN)/teacher.safetensors --resume \
+		--no-progress $(TRAIN_ARGS) $(KD_ARGS) $(QAT_ARGS) --teacher $(RUN)/teacher.safetensors --resume \
 		--out $(RUN)/student-kd.safetensors
 
 deploy.jsonl: kd.jsonl
 	jq -c --arg kd $(RUN)/student-kd.safetensors --arg full $(RUN)/student-full.safetensors \
-		'.demo += (if .kd.val_acc >= .kd.val_acc_before then {deployed: "kd", weights: $$kd} else {deployed: "full", weights: $$full} end)' \
+		'.demo += (if .kd.val_acc >= .kd.val_acc_before or .kd.qat then {deployed: "kd", weights: $$kd} else {deployed: "full", weights: $$full} end)' \
 		$< >$@.tmp
 	mv $@.tmp $@
 
@@ -105,6 +106,7 @@ quant.jsonl: deploy.jsonl
 	$(STAGE) filter quantize $< $@ $(BIN)/quantize --weights "$$(jq -r .demo.weights $<)" $(DS) \
 		$(TDS) --resolution $(RESOLUTION) --calib $(CALIB) \
 		$(if $(filter-out 0,$(QUANT_EVAL)),--eval $(QUANT_EVAL)) $(QUANT_ARGS) \
+		$(if $(filter ternary,$(WEIGHTS)),--weight-format ternary --sparsity $(SPARSITY)) \
 		-o $(RUN)/$(NAME)-int8.safetensors
 
 # 7. C sources.

@@ -63,6 +63,10 @@
 #   CALIB (1000)  VECTORS (20)  NAME (fmnist_net)   quantize / emit-c
 #   QUANT_EVAL (0: all)  test images for quantize's float and int8 accuracy
 #   QUANT_ARGS ("")  extra quantize options
+#   WEIGHTS (int8)   int8, or ternary: kd then trains the student through sparse ternary
+#                    pointwise weights (kd --qat ternary --sparsity SPARSITY, quantisation-aware)
+#                    and always goes forward, and quantize packs them 2 bits a weight
+#                    (--weight-format ternary)   SPARSITY (0.5)  fraction of zero ternary weights
 #   THREADS (all cores)  QEMU=0 skips the Cortex-M7 run  LLM_URL, LLM_MODEL, GEN_ARGS: see search.sh
 #
 # Progress: a banner per stage with the elapsed time on stderr. The stages are make rules
@@ -149,6 +153,13 @@ setting VECTORS 20
 setting NAME fmnist_net
 setting THREADS "$(nproc 2>/dev/null || echo 2)"
 setting QEMU 1
+setting WEIGHTS int8
+setting SPARSITY 0.5
+case $WEIGHTS in
+int8) QAT_ARGS='' ;;
+ternary) QAT_ARGS="--qat ternary --sparsity $SPARSITY" ;;
+*) echo "demo: error: WEIGHTS=$WEIGHTS: int8 or ternary" >&2; exit 2 ;;
+esac
 
 [ -n "$TRAIN_IMAGES" ] || die "TRAIN_IMAGES: give the training images per epoch for DATASET=$DATASET"
 whole_numbers ITER CANDIDATES JOBS SEED MINI_EPOCHS MINI_LIMIT FULL_EPOCHS TRAIN_MINUTES MIN_EPOCHS \
@@ -170,7 +181,7 @@ TRAIN_US_MAX=$(awk -v m="$TRAIN_MINUTES" -v e="$MIN_EPOCHS_FIT" -v n="$TRAIN_IMA
 	'BEGIN { printf "%.0f", m * 0.9 * 60e6 / (e * n) }')
 PARETO_MINUTES=$(awk -v m="$TRAIN_MINUTES" 'BEGIN { print m * 0.9 }')
 TRAIN_THREADS=$((THREADS / 2 > 0 ? THREADS / 2 : 1)) # the student and the teacher side by side
-DERIVED="ROOT BIN MIN_EPOCHS_FIT TRAIN_US_MAX PARETO_MINUTES TRAIN_THREADS"
+DERIVED="ROOT BIN MIN_EPOCHS_FIT TRAIN_US_MAX PARETO_MINUTES TRAIN_THREADS QAT_ARGS"
 
 mkdir -p "$RUN"
 RUN=$(cd "$RUN" && pwd)

@@ -208,6 +208,19 @@ arena_note=
 m7=$( [ -s "$RUN/m7-test.txt" ] && cat "$RUN/m7-test.txt" || echo "not run")
 search_s=$(stage_secs search)
 wall=$(val "$RUN/wall.txt" .)
+# The weight formats side by side: the one shipped is measured, the other's flash is check-cost's
+# formula (--weight-format) for the same design.
+fmt=$(val "$RUN/quant.jsonl" .quant.weight_format)
+[ "$fmt" = – ] && fmt=int8
+flash_of() { # int8|ternary: measured when shipped, else check-cost's formula
+	if [ "$1" = "$fmt" ] && [ "$flash" != – ]; then echo "$flash"; return; fi
+	ccost=$(dirname "$0")/../bin/check-cost
+	[ -x "$ccost" ] && [ -s "$RUN/chosen.jsonl" ] || { echo –; return; }
+	head -1 "$RUN/chosen.jsonl" | "$ccost" --weight-format "$1" 2>/dev/null | jq -r '.cost.flash_bytes // "–"'
+}
+# float: the student before it was quantised (before QAT when kd trained it ternary)
+if [ "$(val "$RUN/kd.jsonl" .kd.qat)" = – ]; then wfloat=$float_acc; else wfloat=$(val "$RUN/kd.jsonl" .kd.test_acc_before); fi
+if [ "$fmt" = ternary ]; then w8=–; wt=$int8_acc; else w8=$int8_acc; wt=–; fi
 budget_line=$(val "$RUN/budget.json" '"MACs ≤ \(.macs_max), peak SRAM ≤ \(.sram_max) (\($sb) B), flash ≤ \(.flash_max) (\($fb) B); \(.dataset) at \(.resolution)×\(.resolution), \(.classes) classes"' \
 	--arg sb "$(num "$sram_max")" --arg fb "$(num "$flash_max")")
 
@@ -255,6 +268,17 @@ budget_line=$(val "$RUN/budget.json" '"MACs ≤ \(.macs_max), peak SRAM ≤ \(.s
 		"int8 on the first $(val "$RUN/quant.jsonl" .quant.eval_images) test images, where the same" \
 		"checkpoint in float scores $(pct "$float_acc"). Flash is \`arm-none-eabi-size\` of the" \
 		"Cortex-M7 build (text + data) when it was built (check-cost's formula: $(num "$flash_formula") B)."
+	echo
+	echo "Weights, side by side (test accuracy of the float network before quantisation and of the" \
+		"quantised model's reference inference; flash measured for the format shipped, \`WEIGHTS=$fmt\`," \
+		"check-cost's formula for the other; \`make demo WEIGHTS=ternary\` ships sparse ternary" \
+		"pointwise weights trained quantisation-aware in the distillation stage):"
+	echo
+	echo "| weights | test accuracy | flash (B) |"
+	echo "|---|---|---|"
+	echo "| float | $(pct "$wfloat") | not deployed |"
+	echo "| int8 | $(pct "$w8") | $(num "$(flash_of int8)") |"
+	echo "| ternary (sparsity $(val "$RUN/kd.jsonl" '.kd.sparsity // 0.5')) | $(pct "$wt") | $(num "$(flash_of ternary)") |"
 	echo
 	echo "Training: the student $(val "$RUN/full.jsonl" .full.epochs) epochs, the teacher" \
 		"$(val "$RUN/teacher.jsonl" .full.epochs) epochs side by side with it, then" \

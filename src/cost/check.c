@@ -111,6 +111,15 @@ static int set_space(void *base, const char *v, char *err, size_t errlen)
 	return check_opts_load_space(base, v, err, errlen);
 }
 
+static int set_weight_format(void *base, const char *v, char *err, size_t errlen)
+{
+	struct check_opts *o = base;
+	if (strcmp(v, "int8") && strcmp(v, "ternary"))
+		return fail(err, errlen, "'%s' is not int8 or ternary", v);
+	o->ternary = !strcmp(v, "ternary");
+	return 0;
+}
+
 static int set_seen(void *base, const char *v, char *err, size_t errlen)
 {
 	return check_opts_load_seen(base, v) ? fail(err, errlen, "cannot read '%s'", v) : 0;
@@ -130,6 +139,10 @@ const struct opt check_opt_table[] = {
 	 "(accepts 320KiB, 512K, 2MiB, 65536)"},
 	{"flash-max", "BYTES", OPT_BYTES, AT(flash_max), 0, 1e18,
 	 "reject when the int8 model (cost.flash_bytes) exceeds BYTES"},
+	{"weight-format", "int8|ternary", OPT_CALL, 0, 0, 0,
+	 "the deployed weights: int8 (default), or sparse ternary\n"
+	 "pointwise convs at 2 bits a weight (quantize --weight-format\n"
+	 "ternary): their flash in cost.flash_bytes and for --flash-max", 0, set_weight_format},
 	{"train-us-max", "US", OPT_DOUBLE, AT(train_us_max), 0, 1e12,
 	 "reject when the estimated training time per image\n"
 	 "(cost.train_us_per_image, one thread, check-cost --train-time)\n"
@@ -247,7 +260,7 @@ static void check_limits(const struct cost *c, const struct check_opts *o, cJSON
 	if (o->flash_max > 0 && c->flash_bytes > o->flash_max)
 		violation(list, "flash", cJSON_CreateNumber((double)c->flash_bytes),
 			  cJSON_CreateNumber(o->flash_max),
-			  "The int8 model needs %s of flash, over the %s limit; reduce the channels of "
+			  "The quantised model needs %s of flash, over the %s limit; reduce the channels of "
 			  "the last stages (their 1x1 convs hold most weights) or use fewer layers there",
 			  fmt_bytes((double)c->flash_bytes, a, sizeof a),
 			  fmt_bytes(o->flash_max, b, sizeof b));
@@ -326,7 +339,7 @@ int check_record(cJSON *rec, const struct check_opts *o)
 		goto done;
 	}
 	struct cost c;
-	if (cost_compute(net, &c, err, sizeof err)) {
+	if (cost_compute_w(net, o->ternary ? COST_W_TERNARY : COST_W_INT8, &c, err, sizeof err)) {
 		/* A planner self-check failure is a bug in lmnas, not in the arch: say so. */
 		log_error("internal error for arch %s: %s", id, err);
 		violation(list, "arch", NULL, NULL, "lmnas could not plan this arch's memory (%s)", err);

@@ -8,9 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+int cost_op_ternary(const struct g_op *op, enum cost_weights w)
+{
+	return w == COST_W_TERNARY && op->kind == OP_PW;
+}
+
 int64_t cost_op_flash(const struct g_op *op)
 {
-	int64_t bytes = op->weights + (int64_t)COST_PER_CHANNEL_BYTES * op->out_ch;
+	return cost_op_flash_w(op, COST_W_INT8);
+}
+
+int64_t cost_op_flash_w(const struct g_op *op, enum cost_weights w)
+{
+	int64_t weights = cost_op_ternary(op, w) ? (op->weights + 3) / 4 : op->weights;
+	int64_t bytes = weights + (int64_t)COST_PER_CHANNEL_BYTES * op->out_ch;
 	if (op->act == OPACT_SIGMOID || op->act == OPACT_SWISH || op->act == OPACT_LEAKYRELU)
 		bytes += COST_LUT_BYTES;
 	return bytes;
@@ -20,8 +31,13 @@ int64_t cost_op_flash(const struct g_op *op)
  * arm-none-eabi-size of emitted models (see cost.h). The Cortex-M7 build selects the DSP
  * kernels of int8_dsp.h: pointwise is lmq_pw_dsp (2072), depthwise lmq_dw_dsp (1956) with the
  * plain lmq_dw (1324) it falls back to (kernels above 7x7, rows over 192 bytes padded). */
-static const int kernel_bytes[COST_NKERNELS] = {2072, 640, 1956 + 1324, 100, 480, 1024};
+static const int kernel_bytes[COST_NKERNELS] = {2072, 652, 1956 + 1324, 100, 480, 1024};
 static const int call_bytes[COST_NKERNELS] = {40, 40, 55, 16, 36, 33};
+
+enum cost_kernel cost_op_kernel_w(const struct g_op *op, enum cost_weights w)
+{
+	return cost_op_ternary(op, w) ? COST_K_PW_T2 : cost_op_kernel(op);
+}
 
 enum cost_kernel cost_op_kernel(const struct g_op *op)
 {
@@ -53,14 +69,19 @@ int64_t cost_code_bytes(const int calls[COST_NKERNELS])
 
 void cost_count(const struct graph *g, struct cost *c)
 {
+	cost_count_w(g, COST_W_INT8, c);
+}
+
+void cost_count_w(const struct graph *g, enum cost_weights w, struct cost *c)
+{
 	int calls[COST_NKERNELS] = {0};
 	for (int i = 0; i < g->nops; i++) {
 		const struct g_op *op = &g->ops[i];
-		enum cost_kernel k = cost_op_kernel(op);
+		enum cost_kernel k = cost_op_kernel_w(op, w);
 		c->macs += op->macs;
 		c->params += op->params;
-		c->flash_params_bytes += cost_op_flash(op);
-		c->flash_bytes += cost_op_flash(op) + cost_op_struct_bytes(k);
+		c->flash_params_bytes += cost_op_flash_w(op, w);
+		c->flash_bytes += cost_op_flash_w(op, w) + cost_op_struct_bytes(k);
 		calls[k]++;
 	}
 	c->flash_code_bytes = cost_code_bytes(calls);
@@ -87,12 +108,18 @@ int64_t cost_sram_bytes(int64_t arena_bytes, int64_t stack_bytes)
 
 int cost_compute(const struct arch_net *net, struct cost *c, char *err, size_t errlen)
 {
+	return cost_compute_w(net, COST_W_INT8, c, err, errlen);
+}
+
+int cost_compute_w(const struct arch_net *net, enum cost_weights w, struct cost *c, char *err,
+		   size_t errlen)
+{
 	memset(c, 0, sizeof *c);
 	struct graph g;
 	int at;
 
 	graph_build(net, false, &g);
-	cost_count(&g, c);
+	cost_count_w(&g, w, c);
 	for (int i = 0; i < g.nops; i++)
 		if (g.ops[i].layer >= 0)
 			c->block_macs[net->layers[g.ops[i].layer].block] += g.ops[i].macs;

@@ -56,15 +56,25 @@ struct cost {
 	double m7_instructions;  /* predicted instructions of one inference (latency.h) */
 };
 
+/* The deployed weight format: int8 everywhere, or sparse ternary on the layers' pointwise convs
+ * (expand, project, residual projection) packed 2 bits a weight and run by lmq_pw_t2, the rest
+ * int8 (quantize --weight-format ternary, check-cost --weight-format ternary). */
+enum cost_weights { COST_W_INT8, COST_W_TERNARY };
+/* 1 when op's weights are ternary in that format. */
+int cost_op_ternary(const struct g_op *op, enum cost_weights w);
+
 /* Counts MACs, params and flash of a graph (either variant: the counts do not depend on
- * in-place). */
+ * in-place); cost_count is cost_count_w with int8 weights. */
 void cost_count(const struct graph *g, struct cost *c);
+void cost_count_w(const struct graph *g, enum cost_weights w, struct cost *c);
 
-/* Parameter flash bytes of one op (weights + per-channel + LUT). */
+/* Parameter flash bytes of one op (weights + per-channel + LUT); int8 or in format w. */
 int64_t cost_op_flash(const struct g_op *op);
+int64_t cost_op_flash_w(const struct g_op *op, enum cost_weights w);
 
-/* The kernel an op calls in the emitted C (int8 weights). */
+/* The kernel an op calls in the emitted C (int8 weights; cost_op_kernel_w: in format w). */
 enum cost_kernel cost_op_kernel(const struct g_op *op);
+enum cost_kernel cost_op_kernel_w(const struct g_op *op, enum cost_weights w);
 
 /* Flash bytes an op adds beyond its parameters (its struct), and the code of a model that makes
  * calls[k] calls of each kernel k. */
@@ -77,6 +87,9 @@ int64_t cost_sram_bytes(int64_t arena_bytes, int64_t stack_bytes);
 /* Everything, including the layer-by-layer peak and the planned arena. Returns 0, or -1 with err
  * when the planner's self-check fails (a bug). */
 int cost_compute(const struct arch_net *net, struct cost *c, char *err, size_t errlen);
+/* The same with the flash of weight format w. */
+int cost_compute_w(const struct arch_net *net, enum cost_weights w, struct cost *c, char *err,
+		   size_t errlen);
 
 /* Plans the in-place graph: fills t (g->ntensors entries, from graph tensors) and returns the
  * arena, or -1 with err. emit-c uses this to place its tensors. */

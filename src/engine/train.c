@@ -41,6 +41,7 @@ void train_defaults(struct train_opts *o, enum recipe r)
 	o->kd_alpha = 0.4;
 	o->kd_alpha_final = 0.8;
 	o->progress = isatty(2);
+	o->qat_sparsity = 0.5;
 	switch (r) {
 	case RECIPE_MINI: /* 30 epochs, lr 0.5, 10-epoch warm-up, ×0.1 every 10, AutoAugment */
 		o->epochs = 30;
@@ -318,6 +319,7 @@ struct run {
 	const struct train_opts *o;
 	struct train_data *td;
 	struct net *n, *teacher;
+	struct qat *qat; /* NULL without --qat */
 	int H, W, Cin, C; /* the input size and class count in effect (options, then the record) */
 	float dropout;
 	char arch_id[17];
@@ -398,6 +400,10 @@ static int run_options(const struct run *r, struct run_option *list)
 		add_option(list, &n, "--alpha", "%.15g", o->kd_alpha);
 		add_option(list, &n, "--alpha-final", "%.15g", o->kd_alpha_final);
 	}
+	if (o->qat != QAT_OFF) {
+		add_option(list, &n, "--qat", "%s", qat_mode_name(o->qat));
+		add_option(list, &n, "--sparsity", "%.15g", o->qat_sparsity);
+	}
 	return n;
 }
 
@@ -469,7 +475,14 @@ static int checkpoint_write(const struct run *r, const char *out, int epochs_don
 		meta[k++] = "1";
 		meta[k] = NULL;
 	}
-	return checkpoint_save(r->n, out, meta, err, errlen);
+	/* with QAT the checkpoint holds what is deployed: the quantised weights */
+	int fake = r->qat && !r->qat->quantized;
+	if (fake)
+		qat_quantize(r->qat, r->n);
+	int rc = checkpoint_save(r->n, out, meta, err, errlen);
+	if (fake)
+		qat_restore(r->qat, r->n);
+	return rc;
 }
 
 /* Every recorded option must be the one in effect now. Returns 0, or -1 with err naming the
@@ -595,6 +608,7 @@ static void run_free(struct run *r)
 {
 	net_free(r->n);
 	net_free(r->teacher);
+	qat_free(r->qat);
 	free(r->x);
 	free(r->y);
 	free(r->yb);
@@ -649,12 +663,16 @@ static int run_epoch(struct run *r, struct sgd *opt, struct prng *rng, int epoch
 			}
 			tl = r->tlog;
 		}
+		if (r->qat)
+			qat_quantize(r->qat, r->n);
 		const float *logits = net_forward(r->n, r->x, b, 1);
 		float *dl = net_dlogits(r->n);
 		double loss = tl ? train_loss_kd(logits, dl, r->y, tl, alpha, o->kd_temperature, b, C,
 						 r->p, r->ps, r->pt)
 				 : train_loss_mix(logits, dl, r->y, r->yb, lam, b, C, r->p);
 		if (!isfinite(loss)) {
+			if (r->qat)
+				qat_restore(r->qat, r->n);
 			rc = fail(err, errlen, "diverged at epoch %d (step %d of %d): the loss is %s",
 				  epoch + 1, s + 1, steps, isnan(loss) ? "nan" : "inf");
 			break;
@@ -662,6 +680,8 @@ static int run_epoch(struct run *r, struct sgd *opt, struct prng *rng, int epoch
 		for (int i = 0; i < b; i++)
 			correct += logits_argmax(logits + (size_t)i * C, C) == (lam >= 0.5 ? r->y[i] : r->yb[i]);
 		net_backward(r->n, b);
+		if (r->qat) /* the straight-through estimator: grads at w_q update the float w */
+			qat_restore(r->qat, r->n);
 		lr = train_lr_at(o, epoch, s, steps);
 		sgd_step(opt, r->n->params, r->n->grads, (float)lr);
 		loss_sum += loss * b;
@@ -859,6 +879,8 @@ int train_record(const struct train_opts *o, struct train_data *td, const cJSON 
 	    build_student(o, rec, &r, &student_path, err, errlen) ||
 	    build_teacher(o, &r, err, errlen))
 		goto out;
+	if (o->qat != QAT_OFF)
+		r.qat = qat_new(r.n, o->qat, o->qat_sparsity);
 	size_t per = (size_t)r.Cin * r.H * r.W;
 	r.x = xmalloc((size_t)o->batch * per * sizeof *r.x);
 	r.y = xmalloc((size_t)o->batch * sizeof *r.y);
@@ -930,6 +952,8 @@ int train_record(const struct train_opts *o, struct train_data *td, const cJSON 
 		}
 	}
 	sgd_free(opt);
+	if (r.qat) /* from here on the network is the quantised one */
+		qat_quantize(r.qat, r.n);
 	if (o->bn_recalibrate > 0) {
 		bn_recalibrate(&r, o->bn_recalibrate);
 		if (out[0] && checkpoint_write(&r, out, o->epochs, 1, err, errlen))
@@ -954,6 +978,11 @@ int train_record(const struct train_opts *o, struct train_data *td, const cJSON 
 		cJSON_AddNumberToObject(stage, "bn_recalibrate", o->bn_recalibrate);
 	if (o->recipe == RECIPE_KD)
 		cJSON_AddNumberToObject(stage, "alpha_final", train_kd_alpha(o, o->epochs));
+	if (r.qat) {
+		cJSON_AddStringToObject(stage, "qat", qat_mode_name(o->qat));
+		if (o->qat == QAT_TERNARY)
+			cJSON_AddNumberToObject(stage, "sparsity", o->qat_sparsity);
+	}
 	if (out[0])
 		cJSON_AddStringToObject(stage, "checkpoint", out);
 	if (!o->quiet) {

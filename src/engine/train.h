@@ -17,6 +17,7 @@
 #include "core/arch.h"
 #include "core/options.h"
 #include "engine/dataset.h"
+#include "engine/qat.h"
 
 enum recipe { RECIPE_MINI, RECIPE_FULL, RECIPE_KD };
 enum lr_schedule { LR_STEP, LR_COSINE };
@@ -52,6 +53,10 @@ struct train_opts {
 	int progress; /* 1: a bar on stderr (a terminal), 0: one line per epoch */
 	int quiet;
 	int bn_recalibrate; /* batches of BN re-estimation after the last epoch (0: off) */
+	/* quantisation-aware training (qat.h): the checkpoint holds the quantised weights, the
+	 * .state the float ones */
+	enum qat_mode qat;
+	double qat_sparsity;
 };
 
 /* The recipe's defaults (issue 4 / the paper): mini 30 epochs, full 120, kd 50, ... */

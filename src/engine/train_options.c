@@ -54,6 +54,14 @@ static int set_schedule(void *base, const char *v, char *err, size_t errlen)
 	return 0;
 }
 
+static int set_qat(void *base, const char *v, char *err, size_t errlen)
+{
+	struct train_opts *o = base;
+	if (qat_mode_parse(v, &o->qat))
+		return fail(err, errlen, "'%s' is not int8, ternary or off", v);
+	return 0;
+}
+
 #define AT(field) offsetof(struct train_opts, field)
 #define SHOW OPT_SHOW_DEFAULT
 const struct opt train_opt_table[] = {
@@ -114,6 +122,13 @@ const struct opt train_opt_table[] = {
 	{"quiet", NULL, OPT_FLAG, AT(quiet), 0, 0, "no progress"},
 	{"bn-recalibrate", "N", OPT_INT, AT(bn_recalibrate), 0, 100000,
 	 "re-estimate BN statistics on N training batches after the\nlast epoch (0 = off)", SHOW},
+	{NULL, NULL, OPT_NONE, 0, 0, 0, "quantisation-aware training:"},
+	{"qat", "int8|ternary", OPT_CALL, 0, 0, 0,
+	 "train through fake-quantised weights (straight-through\n"
+	 "estimator); the checkpoint holds the quantised weights, for\n"
+	 "quantize (ternary: --weight-format ternary with the same\n--sparsity)", 0, set_qat},
+	{"sparsity", "S", OPT_DOUBLE, AT(qat_sparsity), 0, 0.99,
+	 "ternary: fraction of zero weights per channel", SHOW},
 	{"help", NULL, OPT_HELP, 0, 0, 0, "this text"},
 	{0},
 };

@@ -111,7 +111,8 @@ LMQ_KERNEL void lmq_pw(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp,
 
 /* Pointwise convolution with sparse ternary weights packed 2 bits each (code 0: 0, 1: +1,
  * 2: -1; weight j of the flat [cout][cin] array in bits 2*(j%4) of byte j/4); the per-channel
- * scale is in the requantisation multiplier. Otherwise as lmq_pw. */
+ * scale is in the requantisation multiplier. Otherwise as lmq_pw. No multiplication: each input
+ * is added (+1), subtracted (-1) or masked out (0). */
 LMQ_KERNEL void lmq_pw_t2(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp,
 			     const uint8_t *w2, int32_t cout, const struct lmq_rq *rq, int8_t *y)
 {
@@ -123,7 +124,8 @@ LMQ_KERNEL void lmq_pw_t2(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp
 			int32_t acc = 0, j = o * cin;
 			for (i = 0; i < cin; i++, j++) {
 				int32_t code = (w2[j >> 2] >> ((j & 3) * 2)) & 3;
-				acc += ((code & 1) - (code >> 1)) * ((int32_t)xp[i] - x_zp);
+				int32_t v = (int32_t)xp[i] - x_zp;
+				acc += (v & -(code & 1)) - (v & -(code >> 1));
 			}
 			yp[o] = lmq_requant(acc, rq, o);
 		}

@@ -9,6 +9,7 @@
 #include "cost/graph.h"
 #include "cost/plan.h"
 #include "engine/dataset.h"
+#include "engine/qat.h"
 #include "core/safetensors.h"
 #include "core/util.h"
 #include "int8/int8_ref.h"
@@ -385,34 +386,6 @@ static int checked_multiplier(double real, int32_t *mult, int *shift, const char
 	return 0;
 }
 
-static int cmp_float(const void *a, const void *b)
-{
-	float x = *(const float *)a, y = *(const float *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* Ternary weights of one output channel: returns alpha, writes codes -1/0/+1 to q. */
-static float ternarize(const float *w, int n, double sparsity, int8_t *q)
-{
-	float *a = xmalloc(sizeof(float) * n);
-	for (int j = 0; j < n; j++)
-		a[j] = fabsf(w[j]);
-	qsort(a, n, sizeof *a, cmp_float);
-	int k = (int)(sparsity * n);
-	float thr = k > 0 ? a[k - 1] : -1.0f;
-	double sum = 0;
-	int kept = 0;
-	for (int j = 0; j < n; j++) {
-		q[j] = fabsf(w[j]) > thr ? (w[j] > 0 ? 1 : -1) : 0;
-		if (q[j]) {
-			sum += fabsf(w[j]);
-			kept++;
-		}
-	}
-	free(a);
-	return kept ? (float)(sum / kept) : 1.0f;
-}
-
 static void pack_ternary(struct qop *o)
 {
 	size_t n = (size_t)o->cout * o->cin;
@@ -433,8 +406,12 @@ static float quantize_channel(const float *w, int per, double tsp, double min_sc
 			return -1;
 		amax = fabsf(w[j]) > amax ? fabsf(w[j]) : amax;
 	}
-	if (tsp >= 0)
-		return ternarize(w, per, tsp, q);
+	if (tsp >= 0) { /* the rule QAT trains with (qat.h) */
+		float *tmp = xmalloc(sizeof(float) * per);
+		float alpha = qat_ternary_channel(w, per, tsp, tmp, q);
+		free(tmp);
+		return alpha;
+	}
 	float sw = amax / 127.0f;
 	if (sw < min_scale)
 		sw = (float)min_scale;

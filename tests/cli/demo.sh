@@ -12,6 +12,10 @@ check "it says arguments are NAME=value" grep -q 'NAME=value' "$TMP/e1"
 "$D" RUN="$TMP/r" ITER=x 2>"$TMP/e2"
 check_eq "ITER=x: status 2" "$?" 2
 check "it names the setting" grep -q "ITER must be a whole number" "$TMP/e2"
+"$D" RUN="$TMP/r" WEIGHTS=int4 2>"$TMP/e4"
+check_eq "WEIGHTS=int4: status 2" "$?" 2
+check "it names int8 and ternary" grep -q "WEIGHTS=int4: int8 or ternary" "$TMP/e4"
+check "--help documents WEIGHTS" grep -q 'WEIGHTS (int8)' "$TMP/h"
 BIN=$TMP/nobin "$D" RUN="$TMP/r" 2>"$TMP/e3"
 check_eq "programs missing: status 2" "$?" 2
 check "it says to run make" grep -q 'missing: run make' "$TMP/e3"

@@ -36,6 +36,21 @@ row=$(grep "^| \`$id\` |" "$M")
 check "Table II has the final model's row" test -n "$row"
 check_eq "Table II: float / KD / int8 accuracy and arena from the records" \
 	"$(echo "$row" | awk -F' [|] ' '{ print $2 "/" $3 "/" $4 "/" $8 }')" "$full/$kd/$int8/$arena"
+# The weight formats side by side: the shipped one measured, the other's flash from check-cost.
+flash=$(jq -r .emit.flash_bytes "$G/emit.jsonl")
+cc_flash() { "$BIN/check-cost" --weight-format "$1" <"$G/chosen.jsonl" | jq -r .cost.flash_bytes; }
+wrow() { grep "^| $1 |" "$M" | sed 's/,//g'; }
+check_eq "weights table, int8 run: float, int8 (measured flash), ternary (check-cost's flash)" \
+	"$(wrow float)/$(wrow int8)/$(wrow 'ternary (sparsity 0.5)')" \
+	"| float | 91.11 % | not deployed |/| int8 | 91.01 % | $flash |/| ternary (sparsity 0.5) | – | $(cc_flash ternary) |"
+jq -c '.quant.weight_format = "ternary"' "$G/quant.jsonl" >"$RUN/quant.jsonl"
+jq -c '.kd.qat = "ternary" | .kd.sparsity = 0.7 | .kd.test_acc_before = 0.9055' "$G/kd.jsonl" >"$RUN/kd.jsonl"
+"$R" "$RUN" 2>/dev/null
+check_eq "weights table, ternary run: float before QAT, int8 (check-cost's flash), ternary (measured)" \
+	"$(wrow float)/$(wrow int8)/$(wrow 'ternary (sparsity 0.7)')" \
+	"| float | 90.55 % | not deployed |/| int8 | – | $(cc_flash int8) |/| ternary (sparsity 0.7) | 91.01 % | $flash |"
+cp "$G/quant.jsonl" "$G/kd.jsonl" "$RUN/"
+"$R" "$RUN" 2>/dev/null
 t3=$(grep -A2 '^| strategy | candidates' "$M" | tail -1)
 check_eq "Table III: strategy, candidates, rejected, evaluated, front size" \
 	"$(echo "$t3" | awk -F' [|] ' '{ print $1 "/" $2 "/" $3 "/" $4 "/" $5 }' | sed 's/^| //')" \

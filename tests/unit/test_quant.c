@@ -191,6 +191,11 @@ static void test_model(const char *model, double ternary)
 		T_CHECK(loaded && quant_ternary_zero_fraction(&m2) == z &&
 			quant_flash_bytes(&m2) == quant_flash_bytes(&m),
 			"%s: ternary weights survive save/load (packed 2 bits)", model);
+		struct cost ct;
+		cost_compute_w(&fn.net, COST_W_TERNARY, &ct, err, sizeof err);
+		T_CHECK(ct.flash_bytes == (int64_t)quant_flash_bytes(&m),
+			"%s: check-cost --weight-format ternary flash %lld = the ternary model's %zu", model,
+			(long long)ct.flash_bytes, quant_flash_bytes(&m));
 	}
 	unlink(tmp);
 	if (loaded)

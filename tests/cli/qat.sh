@@ -1,0 +1,70 @@
+#!/bin/sh
+# tests/cli/qat.sh — quantisation-aware training on a tiny slice of Fashion-MNIST: kd --qat
+# ternary writes a checkpoint whose pointwise weights are already ternary, resumes after SIGTERM to
+# the uninterrupted result, refuses a changed --sparsity on --resume; quantize --weight-format ternary
+# deploys it with check-cost's ternary flash, and the emitted model is bit-exact on the host and on
+# the Cortex-M7 in QEMU.
+. "$(dirname "$0")/../lib.sh"
+
+if [ ! -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+	skip "Fashion-MNIST is not installed"
+	done_testing
+fi
+ARCH='{"input_channels":1,"blocks":[{"output_channels":16,"num_layers":1,"kernel_size":3,"stride":2,"expansion_factor":1,"use_se":false,"se_ratio":0,"conv_type":"depthwise","skip_op":"identity","activation":"relu6"},{"output_channels":32,"num_layers":2,"kernel_size":3,"stride":2,"expansion_factor":2,"use_se":true,"se_ratio":0.25,"conv_type":"mbconv","skip_op":"residual","activation":"swish"}]}'
+SMALL="--train-limit 512 --val-split 0.005 --test-limit 200 --batch 64 --threads 1 --no-progress"
+echo "{\"id\":\"q\",\"arch\":$ARCH}" >"$TMP/q.jsonl"
+"$BIN/full-train" $SMALL --epochs 1 --out "$TMP/float.safetensors" <"$TMP/q.jsonl" >"$TMP/float.jsonl" 2>/dev/null
+check_eq "full-train: the float network" "$?" 0
+
+QAT="$SMALL --student $TMP/float.safetensors --teacher $TMP/float.safetensors --qat ternary --sparsity 0.5 --epochs 3 --seed 3"
+"$BIN/kd" $QAT --out "$TMP/ref.safetensors" <"$TMP/q.jsonl" >"$TMP/ref.out" 2>/dev/null
+check_eq "kd --qat ternary: exit 0" "$?" 0
+check "the record says qat ternary, sparsity 0.5" jq -e '.kd | .qat == "ternary" and .sparsity == 0.5 and .test_acc >= 0' "$TMP/ref.out"
+
+# SIGTERM after the first epoch, then --resume: the same result as the uninterrupted run.
+"$BIN/kd" $QAT --out "$TMP/int.safetensors" <"$TMP/q.jsonl" >"$TMP/int.out" 2>/dev/null &
+pid=$!
+i=0
+while [ ! -s "$TMP/int.safetensors.state" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+kill -TERM $pid
+wait $pid
+check_eq "SIGTERM: exit 1" "$?" 1
+"$BIN/kd" $QAT --out "$TMP/int.safetensors" --resume <"$TMP/q.jsonl" >"$TMP/res.out" 2>"$TMP/res.err"
+check_eq "--resume: exit 0" "$?" 0
+check "--resume says where it continues" grep -q "resuming" "$TMP/res.err"
+check_eq "resumed QAT = uninterrupted QAT (test_acc, train_loss)" \
+	"$(jq -c '[.kd.test_acc, .kd.train_loss]' "$TMP/res.out")" "$(jq -c '[.kd.test_acc, .kd.train_loss]' "$TMP/ref.out")"
+check "resumed checkpoint = uninterrupted checkpoint, byte for byte" cmp "$TMP/int.safetensors" "$TMP/ref.safetensors"
+"$BIN/kd" $QAT --sparsity 0.7 --out "$TMP/int.safetensors" --resume <"$TMP/q.jsonl" >/dev/null 2>"$TMP/chg.err"
+check_eq "--resume with another --sparsity: exit 2" "$?" 2
+check "and names it with both values" grep -q -- "--sparsity was 0.5 .* this run has 0.7" "$TMP/chg.err"
+"$BIN/kd" $QAT --qat int8 --out "$TMP/int.safetensors" --resume <"$TMP/q.jsonl" >/dev/null 2>"$TMP/chg2.err"
+check_eq "--resume with --qat int8 after ternary: exit 2" "$?" 2
+"$BIN/kd" $SMALL --qat int4 </dev/null >/dev/null 2>&1
+check_eq "--qat int4: exit 2" "$?" 2
+
+# The checkpoint is what is deployed: re-quantising it to ternary changes no decision (the float
+# accuracy of the file is the QAT accuracy), at check-cost's ternary flash.
+"$BIN/quantize" --weights "$TMP/ref.safetensors" --weight-format ternary --sparsity 0.5 --dataset fashion-mnist \
+	--calib 64 --eval 200 -o "$TMP/t.safetensors" <"$TMP/ref.out" >"$TMP/t.out" 2>/dev/null
+check_eq "quantize --weight-format ternary: exit 0" "$?" 0
+check_eq "quantize's float accuracy of the QAT checkpoint = kd's test_acc" \
+	"$(jq .quant.float_acc "$TMP/t.out")" "$(jq .kd.test_acc "$TMP/t.out")"
+check "ternary zero fraction 0.5 (per channel (int)(0.5 n))" jq -e '.quant.ternary_zero_fraction | . > 0.49 and . <= 0.5' "$TMP/t.out"
+check_eq "quant.flash_bytes = check-cost --weight-format ternary" "$(jq .quant.flash_bytes "$TMP/t.out")" \
+	"$("$BIN/check-cost" --resolution 28 --classes 10 --weight-format ternary <"$TMP/q.jsonl" | jq .cost.flash_bytes)"
+
+# The ternary model emitted as C: bit-exact against quantize's reference on the host and the M7.
+"$BIN/emit-c" --model "$TMP/t.safetensors" --name tq -o "$TMP/tq" --test-vectors 4 \
+	--dataset fashion-mnist </dev/null >"$TMP/e.out" 2>/dev/null
+check "emit-c: packed ternary weights and the add/subtract kernel" grep -q "lmq_pw_t2" "$TMP/tq/tq.c"
+check_eq "host: 4/4 test vectors match" "$(make -s -C "$TMP/tq" host-test 2>&1 | tail -1)" "4/4 test vectors match"
+if command -v qemu-system-arm >/dev/null && command -v arm-none-eabi-gcc >/dev/null; then
+	check "the ternary model's flash formula is within 1% of its Cortex-M7 build ($(jq -c '[.emit.flash_formula_bytes, .emit.flash_bytes]' "$TMP/e.out"))" \
+		jq -e '.emit | (.flash_formula_bytes - .flash_bytes) | fabs <= 0.01 * $f' --argjson f "$(jq .emit.flash_bytes "$TMP/e.out")" "$TMP/e.out"
+	make -s -C "$TMP/tq" m7-test QEMU_TIMEOUT=120 >"$TMP/m7" 2>&1
+	check_eq "Cortex-M7 (QEMU): 4/4 test vectors match" "$(tail -1 "$TMP/m7")" "4/4 test vectors match"
+else
+	skip "qemu-system-arm or arm-none-eabi-gcc is not installed"
+fi
+done_testing

@@ -1,0 +1,205 @@
+/* test_qat.c — quantisation-aware training (qat.h): the per-channel int8 and ternary rules, which
+ * tensors each mode quantises and how (depthwise channel-last layout), the straight-through
+ * estimator (the gradients QAT computes are exactly those of the network holding the quantised
+ * weights, and the float weights come back bit for bit), idempotence (a QAT checkpoint
+ * re-quantises to itself, as quantize does), and the float path untouched without --qat. */
+#include "t.h"
+#include "core/arch.h"
+#include "core/util.h"
+#include "engine/net.h"
+#include "engine/qat.h"
+#include "core/options.h"
+#include "engine/train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *ARCH =
+	"{\"input_channels\":1,\"blocks\":["
+	"{\"output_channels\":8,\"num_layers\":1,\"kernel_size\":3,\"stride\":2,\"expansion_factor\":1,"
+	"\"use_se\":false,\"se_ratio\":0,\"conv_type\":\"depthwise\",\"skip_op\":\"identity\",\"activation\":\"relu6\"},"
+	"{\"output_channels\":16,\"num_layers\":2,\"kernel_size\":3,\"stride\":2,\"expansion_factor\":2,"
+	"\"use_se\":true,\"se_ratio\":0.25,\"conv_type\":\"mbconv\",\"skip_op\":\"residual\",\"activation\":\"swish\"}]}";
+
+#define B 4
+#define RES 16
+
+static struct net *small_net(uint64_t seed)
+{
+	struct arch a;
+	char err[256];
+	cJSON *j = cJSON_Parse(ARCH);
+	if (arch_parse(j, &a, err, sizeof err))
+		die("%s", err);
+	cJSON_Delete(j);
+	struct net *n = net_new(&a, RES, RES, 10, B, 0.0f, err, sizeof err);
+	if (!n)
+		die("%s", err);
+	net_init_weights(n, seed);
+	return n;
+}
+
+static void batch(float *x, int *y)
+{
+	uint64_t s = 12345;
+	for (int i = 0; i < B * RES * RES; i++) {
+		s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+		x[i] = (float)((s >> 40) % 2001) / 1000.0f - 1.0f;
+	}
+	for (int i = 0; i < B; i++)
+		y[i] = i * 3 % 10;
+}
+
+static void test_channel_rules(void)
+{
+	const float w[8] = {0.5f, -0.1f, 0.02f, -0.7f, 0.3f, -0.05f, 0.0f, 0.9f};
+	int8_t q[8];
+	float s = qat_int8_channel(w, 8, q);
+	T_NEAR(s, 0.9 / 127, 1e-6, "int8: scale max|w|/127");
+	T_CHECK(q[7] == 127 && q[3] == -99 && q[0] == 71 && q[6] == 0, "int8: codes round(w/s)");
+	float z[3] = {0, 0, 0};
+	T_CHECK(qat_int8_channel(z, 3, q) == 1.0f && !q[0] && !q[1] && !q[2], "int8: all-zero channel");
+
+	float tmp[8];
+	float alpha = qat_ternary_channel(w, 8, 0.5, tmp, q);
+	int zeros = 0;
+	for (int j = 0; j < 8; j++)
+		zeros += q[j] == 0;
+	T_CHECK(zeros == 4, "ternary 0.5: (int)(0.5*8) = 4 zeros (got %d)", zeros);
+	T_CHECK(q[7] == 1 && q[3] == -1 && q[0] == 1 && q[4] == 1 && q[1] == 0 && q[6] == 0,
+		"ternary: the largest |w| keep their sign, the smallest become 0");
+	T_NEAR(alpha, (0.9 + 0.7 + 0.5 + 0.3) / 4, 1e-6, "ternary: alpha = mean |w| of the kept");
+	alpha = qat_ternary_channel(w, 8, 0.0, tmp, q);
+	T_CHECK(q[6] == 0 && q[2] == 1, "ternary 0: only exact zeros become 0");
+}
+
+/* QAT's tensors are the weights of every graph op with a conv; ternary only on pointwise. */
+static void test_tensors(void)
+{
+	struct net *n = small_net(1);
+	struct qat *q8 = qat_new(n, QAT_INT8, 0.5), *qt = qat_new(n, QAT_TERNARY, 0.75);
+	struct graph g;
+	graph_build(&n->an, false, &g);
+	int convs = 0, pw = 0, tern = 0;
+	for (int i = 0; i < g.nops; i++) {
+		convs += g.ops[i].conv[0] != 0;
+		pw += g.ops[i].kind == OP_PW;
+	}
+	for (int i = 0; i < qt->ntensors; i++)
+		tern += qt->t[i].ternary;
+	T_CHECK(q8->ntensors == convs && qt->ntensors == convs, "every conv and linear is quantised (%d)", convs);
+	T_CHECK(tern == pw, "ternary: the %d pointwise convs (got %d)", pw, tern);
+	graph_free(&g);
+
+	float *before = xmalloc(n->nparams * sizeof *before);
+	memcpy(before, n->params, n->nparams * sizeof *before);
+	qat_quantize(qt, n);
+	int good = 1, dw_ok = 1;
+	for (int i = 0; i < qt->ntensors; i++) {
+		const struct qat_tensor *t = &qt->t[i];
+		for (int c = 0; c < t->cout; c++) {
+			int zeros = 0;
+			float amax_q = 0, amax_w = 0;
+			for (int j = 0; j < t->per; j++) {
+				size_t at = t->off + (size_t)c * t->cstride + (size_t)j * t->jstride;
+				zeros += n->params[at] == 0;
+				amax_q = fmaxf(amax_q, fabsf(n->params[at]));
+				amax_w = fmaxf(amax_w, fabsf(before[at]));
+			}
+			if (t->ternary && zeros != (int)(0.75 * t->per))
+				good = 0;
+			if (!t->ternary && t->jstride != 1 && fabsf(amax_q - amax_w) > 1e-6f * amax_w)
+				dw_ok = 0; /* int8 keeps each channel's max: its own scale */
+		}
+	}
+	T_CHECK(good, "ternary 0.75: every pointwise channel has (int)(0.75 * per) zeros");
+	T_CHECK(dw_ok, "depthwise [k][k][C]: each channel quantised with its own scale");
+	qat_restore(qt, n);
+	T_CHECK(!memcmp(before, n->params, n->nparams * sizeof *before),
+		"restore gives the float weights back bit for bit");
+	free(before);
+	qat_free(q8);
+	qat_free(qt);
+	net_free(n);
+}
+
+/* The straight-through estimator: QAT's gradients are those of the network that holds the
+ * quantised weights; quantising quantised weights changes nothing. */
+static void test_ste(enum qat_mode mode)
+{
+	const char *name = qat_mode_name(mode);
+	struct net *a = small_net(2), *b = small_net(2);
+	struct qat *q = qat_new(a, mode, 0.5);
+	float x[B * RES * RES];
+	int y[B];
+	batch(x, y);
+	float *master = xmalloc(a->nparams * sizeof *master);
+	memcpy(master, a->params, a->nparams * sizeof *master);
+
+	qat_quantize(q, a);
+	memcpy(b->params, a->params, b->nparams * sizeof *b->params); /* b holds w_q, no QAT */
+	net_forward(a, x, B, 1);
+	double la = net_loss(a, y, B);
+	net_backward(a, B);
+	qat_restore(q, a);
+	net_forward(b, x, B, 1);
+	double lb = net_loss(b, y, B);
+	net_backward(b, B);
+	T_CHECK(la == lb, "%s: the QAT loss is the loss at the quantised weights", name);
+	T_CHECK(!memcmp(a->grads, b->grads, a->nparams * sizeof *a->grads),
+		"%s: STE: d L/d w = d L/d w_q, bit for bit", name);
+	T_CHECK(!memcmp(a->params, master, a->nparams * sizeof *master),
+		"%s: the float weights are back for the optimizer step", name);
+	double moved = 0;
+	for (size_t i = 0; i < a->nparams; i++)
+		moved = fmax(moved, fabs((double)b->params[i] - master[i]));
+	T_CHECK(moved > 0, "%s: the quantised weights differ from the float ones", name);
+
+	/* idempotent: a QAT checkpoint (b's weights) quantises to itself */
+	struct qat *qb = qat_new(b, mode, 0.5);
+	float *wq = xmalloc(b->nparams * sizeof *wq);
+	memcpy(wq, b->params, b->nparams * sizeof *wq);
+	qat_quantize(qb, b);
+	double drift = 0;
+	for (size_t i = 0; i < b->nparams; i++)
+		drift = fmax(drift, fabs((double)b->params[i] - wq[i]) / fmax(fabs(wq[i]), 1e-30));
+	T_CHECK(drift < 1e-5, "%s: quantising quantised weights keeps them (relative change %.2g)",
+		name, drift);
+	qat_restore(qb, b);
+	free(wq);
+	qat_free(qb);
+	free(master);
+	qat_free(q);
+	net_free(a);
+	net_free(b);
+}
+
+/* The options: off by default (the training loop then never calls qat.c), parsed and checked. */
+static void test_off(void)
+{
+	struct train_opts o;
+	train_defaults(&o, RECIPE_KD);
+	T_CHECK(o.qat == QAT_OFF, "QAT is off by default");
+	char err[256];
+	T_CHECK(options_set(train_opt_table, &o, "qat", "ternary", err, sizeof err) == 1 &&
+			o.qat == QAT_TERNARY, "--qat ternary");
+	T_CHECK(options_set(train_opt_table, &o, "sparsity", "0.7", err, sizeof err) == 1 &&
+			o.qat_sparsity == 0.7, "--sparsity 0.7");
+	T_CHECK(train_option_arity("qat") == 1 && train_option_arity("sparsity") == 1,
+		"--qat and --sparsity take a value");
+	enum qat_mode m;
+	T_CHECK(qat_mode_parse("int4", &m) == -1, "--qat int4 is refused");
+	T_CHECK(options_set(train_opt_table, &o, "qat", "int4", err, sizeof err) == -1,
+		"--qat int4 is refused by the option table");
+}
+
+int main(void)
+{
+	test_channel_rules();
+	test_tensors();
+	test_ste(QAT_INT8);
+	test_ste(QAT_TERNARY);
+	test_off();
+	return t_done();
+}
