@@ -649,17 +649,34 @@ int quant_save(const struct qmodel *m, const char *path, const char *const *extr
 	return rc;
 }
 
-static int copy_tensor(const struct st_file *f, const char *name, enum st_dtype dt, int64_t n,
-		       void **dst, char *err, size_t errlen)
+/* Copies tensor name, which must be dt and exactly [rows] (cols 0) or [rows][cols] as quant_save
+ * writes it: a permuted or reshaped tensor of the right size is refused. */
+static int copy_tensor(const struct st_file *f, const char *name, enum st_dtype dt, int64_t rows,
+		       int64_t cols, void **dst, char *err, size_t errlen)
 {
-	int64_t shape[1] = {n};
 	const struct st_tensor *t = st_find(f, name);
-	if (!t || t->numel != n) {
-		snprintf(err, errlen, "%s: tensor %s is missing or has %lld elements, want %lld",
-			 f->path, name, t ? (long long)t->numel : 0LL, (long long)n);
+	char want[64];
+	if (cols)
+		snprintf(want, sizeof want, "[%lld, %lld]", (long long)rows, (long long)cols);
+	else
+		snprintf(want, sizeof want, "[%lld]", (long long)rows);
+	if (!t) {
+		snprintf(err, errlen, "%s: tensor %s is missing (want %s %s)", f->path, name,
+			 st_dtype_name(dt), want);
 		return -1;
 	}
-	(void)shape;
+	int shape_ok = cols ? t->ndim == 2 && t->shape[0] == rows && t->shape[1] == cols
+			    : t->ndim == 1 && t->shape[0] == rows;
+	if (!shape_ok) {
+		char got[160];
+		int n = snprintf(got, sizeof got, "[");
+		for (int d = 0; d < t->ndim && n < (int)sizeof got - 24; d++)
+			n += snprintf(got + n, sizeof got - n, "%s%lld", d ? ", " : "",
+				      (long long)t->shape[d]);
+		snprintf(got + n, sizeof got - n, "]");
+		snprintf(err, errlen, "%s: tensor %s has shape %s, want %s", f->path, name, got, want);
+		return -1;
+	}
 	if (t->dtype != dt) {
 		snprintf(err, errlen, "%s: tensor %s is %s, want %s", f->path, name,
 			 st_dtype_name(t->dtype), st_dtype_name(dt));
@@ -711,11 +728,11 @@ int quant_load(const char *path, struct qmodel *m, char *err, size_t errlen)
 	quant_graph_build(&a, net, m);
 	float *ts = NULL, *ps = NULL;
 	int32_t *tz = NULL, *pz = NULL, *cl = NULL;
-	if (copy_tensor(&f, "tensors.scale", ST_F32, m->ntensors, (void **)&ts, err, errlen) ||
-	    copy_tensor(&f, "tensors.zero_point", ST_I32, m->ntensors, (void **)&tz, err, errlen) ||
-	    copy_tensor(&f, "ops.pre_scale", ST_F32, m->nops, (void **)&ps, err, errlen) ||
-	    copy_tensor(&f, "ops.pre_zero_point", ST_I32, m->nops, (void **)&pz, err, errlen) ||
-	    copy_tensor(&f, "ops.clamp", ST_I32, 2 * m->nops, (void **)&cl, err, errlen)) {
+	if (copy_tensor(&f, "tensors.scale", ST_F32, m->ntensors, 0, (void **)&ts, err, errlen) ||
+	    copy_tensor(&f, "tensors.zero_point", ST_I32, m->ntensors, 0, (void **)&tz, err, errlen) ||
+	    copy_tensor(&f, "ops.pre_scale", ST_F32, m->nops, 0, (void **)&ps, err, errlen) ||
+	    copy_tensor(&f, "ops.pre_zero_point", ST_I32, m->nops, 0, (void **)&pz, err, errlen) ||
+	    copy_tensor(&f, "ops.clamp", ST_I32, m->nops, 2, (void **)&cl, err, errlen)) {
 		free(ts);
 		free(tz);
 		free(ps);
@@ -757,7 +774,7 @@ int quant_load(const char *path, struct qmodel *m, char *err, size_t errlen)
 			char t2[160];
 			NAMEF(t2, o, "weight_t2");
 			if (o->kind == QOP_PW && st_find(&f, t2)) {
-				if (copy_tensor(&f, t2, ST_U8, (o->cout * per + 3) / 4, (void **)&o->w2,
+				if (copy_tensor(&f, t2, ST_U8, (o->cout * per + 3) / 4, 0, (void **)&o->w2,
 						err, errlen)) {
 					bad = 1;
 					break;
@@ -769,13 +786,13 @@ int quant_load(const char *path, struct qmodel *m, char *err, size_t errlen)
 				}
 			}
 			if ((!o->w2 &&
-			     copy_tensor(&f, nm[0], ST_I8, o->cout * per, (void **)&o->w, err, errlen)) ||
-			    copy_tensor(&f, nm[1], ST_I32, o->cout, (void **)&o->bias, err, errlen) ||
-			    copy_tensor(&f, nm[2], ST_I32, o->cout, (void **)&o->mult, err, errlen) ||
-			    copy_tensor(&f, nm[3], ST_I8, o->cout, (void **)&o->shift, err, errlen) ||
-			    copy_tensor(&f, nm[4], ST_F32, o->cout, (void **)&o->wscale, err, errlen) ||
+			     copy_tensor(&f, nm[0], ST_I8, o->cout, per, (void **)&o->w, err, errlen)) ||
+			    copy_tensor(&f, nm[1], ST_I32, o->cout, 0, (void **)&o->bias, err, errlen) ||
+			    copy_tensor(&f, nm[2], ST_I32, o->cout, 0, (void **)&o->mult, err, errlen) ||
+			    copy_tensor(&f, nm[3], ST_I8, o->cout, 0, (void **)&o->shift, err, errlen) ||
+			    copy_tensor(&f, nm[4], ST_F32, o->cout, 0, (void **)&o->wscale, err, errlen) ||
 			    (is_lut(o->act) &&
-			     copy_tensor(&f, nm[5], ST_I8, 256, (void **)&o->lut, err, errlen))) {
+			     copy_tensor(&f, nm[5], ST_I8, 256, 0, (void **)&o->lut, err, errlen))) {
 				bad = 1;
 				break;
 			}

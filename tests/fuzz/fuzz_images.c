@@ -35,7 +35,7 @@ static void check_loaded(const struct dataset *d)
 	int idx = 0;
 	float out[8 * 8 * 3];
 	int32_t label;
-	dataset_batch_nchw(d, &idx, 1, 8, 8, d->c, NULL, NULL, out, &label);
+	dataset_batch(d, &idx, 1, 8, 8, d->c, NULL, NULL, out, &label); /* [1][8][8][c] */
 }
 
 /* Writes the input's files into a fresh sub-folder "run" and returns the path to load. */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "t.h"
+#include "core/safetensors.h"
 #include "cost/cost.h"
 #include "int8/fold.h"
 #include "int8/int8_ref.h"
@@ -123,6 +124,61 @@ static int paper_arch(const char *model, struct arch *a)
 }
 
 /* A paper model at 32x32: calibrate on random images, quantise, save, load, compare. */
+/* A copy of the int8 model file src at dst with the first tensor named like suffix reshaped: a
+ * 2-D [a][b] becomes [b][a], a 1-D [n] becomes [1][n]. The bytes stay the same. */
+static void write_reshaped(const char *src, const char *dst, const char *suffix)
+{
+	struct st_file f;
+	char err[256];
+	if (st_open(src, &f, err, sizeof err))
+		return;
+	struct st_writer *w = st_writer_new();
+	int done = 0;
+	for (int i = 0; i < f.ntensors; i++) {
+		const struct st_tensor *t = &f.tensors[i];
+		int64_t shape[2] = {t->shape[0], t->ndim > 1 ? t->shape[1] : 0};
+		int ndim = t->ndim;
+		size_t ls = strlen(suffix), ln = strlen(t->name);
+		if (!done && ln >= ls && !strcmp(t->name + ln - ls, suffix)) {
+			done = 1;
+			if (ndim == 2) {
+				shape[0] = t->shape[1];
+				shape[1] = t->shape[0];
+			} else {
+				ndim = 2;
+				shape[0] = 1;
+				shape[1] = t->shape[0];
+			}
+		}
+		st_writer_add(w, t->name, t->dtype, ndim, shape, t->data);
+	}
+	for (const cJSON *m = f.metadata ? f.metadata->child : NULL; m; m = m->next)
+		st_writer_meta(w, m->string, m->valuestring);
+	st_writer_save(w, dst);
+	st_writer_free(w);
+	st_close(&f);
+}
+
+/* quant_load takes every tensor at exactly the shape quant_save writes: the right number of
+ * elements in another shape (a transposed weight, a bias as a row) is refused, the tensor named. */
+static void test_exact_shapes(const char *model, const char *saved)
+{
+	static const char *const suffixes[] = {".weight", ".bias", "ops.clamp"};
+	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+		char bad[] = "/tmp/lmnas-quant-shape-XXXXXX", err[512] = "";
+		int fd = mkstemp(bad);
+		close(fd);
+		write_reshaped(saved, bad, suffixes[i]);
+		struct qmodel m;
+		int rc = quant_load(bad, &m, err, sizeof err);
+		T_CHECK(rc != 0 && strstr(err, "has shape"), "%s: a reshaped %s tensor is refused (%s)",
+			model, suffixes[i], err);
+		if (rc == 0)
+			quant_free(&m);
+		unlink(bad);
+	}
+}
+
 static void test_model(const char *model, double ternary)
 {
 	char path[512], err[512];
@@ -197,6 +253,8 @@ static void test_model(const char *model, double ternary)
 			"%s: check-cost --weight-format ternary flash %lld = the ternary model's %zu", model,
 			(long long)ct.flash_bytes, quant_flash_bytes(&m));
 	}
+	if (ternary < 0)
+		test_exact_shapes(model, tmp);
 	unlink(tmp);
 	if (loaded)
 		quant_free(&m2);
