@@ -25,6 +25,10 @@ const char check_opts_help[] =
 	"                      (cost.train_us_per_image, one thread, check-cost --train-time)\n"
 	"                      exceeds US\n"
 	"                      (for the four limits, 0 means no limit: the default)\n"
+	"  --exec layer|patched  how the int8 model runs, for the arena: layer by layer (the\n"
+	"                      default), or its first layers row-streamed (patched) with as many\n"
+	"                      layers as give the smallest arena (cost.patch_layers)\n"
+	"  --patch-layers N    row-stream exactly the first N layers (0: layer by layer)\n"
 	"  --space FILE        reject values outside the search space (data/search-space.json)\n"
 	"  --seen FILE         reject archs whose id is already in that JSONL history\n";
 
@@ -103,7 +107,7 @@ int check_opts_parse(struct check_opts *o, const char *opt, const char *val)
 {
 	static const char *const known[] = {"--resolution", "--classes", "--macs-min", "--macs-max",
 					    "--sram-max", "--flash-max", "--space", "--seen",
-					    "--train-us-max"};
+					    "--train-us-max", "--exec", "--patch-layers"};
 	size_t k = 0;
 	while (k < sizeof known / sizeof known[0] && strcmp(opt, known[k]))
 		k++;
@@ -151,6 +155,21 @@ int check_opts_parse(struct check_opts *o, const char *opt, const char *val)
 			log_error("--train-us-max %s: expected microseconds per training image", val);
 			return -1;
 		}
+		return 1;
+	case 9:
+		if (strcmp(val, "layer") && strcmp(val, "patched")) {
+			log_error("--exec %s: expected layer or patched", val);
+			return -1;
+		}
+		o->patch_layers = strcmp(val, "layer") ? STREAM_AUTO : 0;
+		return 1;
+	case 10:
+		if (parse_int(val, 0, ARCH_MAX_TOTAL_LAYERS, &n)) {
+			log_error("--patch-layers %s: expected a number of layers, 0..%d", val,
+				  ARCH_MAX_TOTAL_LAYERS);
+			return -1;
+		}
+		o->patch_layers = (int)n;
 		return 1;
 	case 6:
 		if (!o->own_space)
@@ -208,6 +227,8 @@ static void add_cost(cJSON *cost, const struct cost *c)
 	cJSON_AddStringToObject(cost, "arena_op", c->arena_op);
 	cJSON_AddNumberToObject(cost, "stack_bytes", (double)c->stack_bytes);
 	cJSON_AddNumberToObject(cost, "sram_bytes", (double)c->sram_bytes);
+	cJSON_AddNumberToObject(cost, "patch_layers", c->patch_layers);
+	cJSON_AddNumberToObject(cost, "patch_macs_overhead", c->patch_macs_overhead);
 }
 
 static void check_limits(const struct cost *c, const struct check_opts *o, cJSON *list)
@@ -323,7 +344,7 @@ int check_record(cJSON *rec, const struct check_opts *o)
 		goto done;
 	}
 	struct cost c;
-	if (cost_compute(net, &c, err, sizeof err)) {
+	if (cost_compute_exec(net, o->patch_layers, &c, err, sizeof err)) {
 		/* A planner self-check failure is a bug in lmnas, not in the arch: say so. */
 		log_error("internal error for arch %s: %s", id, err);
 		violation(list, "arch", NULL, NULL, "lmnas could not plan this arch's memory (%s)", err);

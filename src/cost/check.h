@@ -22,6 +22,7 @@ struct check_opts {
 	int res_h, res_w, classes;   /* defaults 160x160 and 100 classes, the paper's setting */
 	double macs_min, macs_max;   /* 0 = no limit */
 	double sram_max, flash_max;  /* bytes, 0 = no limit; sram_max applies to cost.sram_bytes */
+	int patch_layers;            /* layers row-streamed (cost_compute_exec): 0, N, STREAM_AUTO */
 	double train_us_max;         /* estimated training us per image (train_time.h), 0 = no limit */
 	const struct space *space;   /* NULL = no space check */
 	/* the seen-id set for --seen: sorted, for bsearch */
@@ -34,7 +35,7 @@ void check_opts_init(struct check_opts *o);
 void check_opts_free(struct check_opts *o);
 
 /* Parses one shared command-line option (--resolution --classes --macs-min --macs-max --sram-max
- * --flash-max --train-us-max --space --seen) with its value; returns 1 if it was one of them, 0 if not, -1 (after
+ * --flash-max --train-us-max --space --seen --exec --patch-layers) with its value; returns 1 if it was one of them, 0 if not, -1 (after
  * a message) if its value is bad. check-cost and gen-arch both use this, so their options match. */
 int check_opts_parse(struct check_opts *o, const char *opt, const char *val);
 

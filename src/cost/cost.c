@@ -1,6 +1,7 @@
 /* cost.c — MACs, params, flash, layer-by-layer peak SRAM and the planned arena (see cost.h). */
 #include "cost/cost.h"
 #include "cost/plan.h"
+#include "cost/stream.h"
 #include "core/util.h"
 
 #include <stdio.h>
@@ -82,10 +83,62 @@ int64_t cost_sram_bytes(int64_t arena_bytes, int64_t stack_bytes)
 	return (arena_bytes + COST_RAM_ALIGN - 1) / COST_RAM_ALIGN * COST_RAM_ALIGN + stack_bytes;
 }
 
+int64_t cost_stream_flash(const struct graph *g, const struct streams *s)
+{
+	(void)g;
+	return s->nsteps;
+}
+
+void cost_exec_graph(const struct arch_net *net, int patch_layers, struct graph *g,
+		     struct streams *s)
+{
+	graph_build(net, true, g);
+	stream_build(g, cost_patch_layers(net, patch_layers), s);
+}
+
+/* The planned arena with the first n layers streamed, or -1 with err. */
+static int64_t arena_with(const struct arch_net *net, int n, char *err, size_t errlen)
+{
+	struct graph g;
+	struct streams s;
+	graph_build(net, true, &g);
+	stream_build(&g, n, &s);
+	struct plan_tensor *t = xcalloc(g.ntensors, sizeof *t);
+	int64_t arena = cost_plan_graph(&g, t, err, errlen);
+	free(t);
+	stream_free(&s);
+	graph_free(&g);
+	return arena;
+}
+
+int cost_patch_layers(const struct arch_net *net, int patch_layers)
+{
+	if (patch_layers != STREAM_AUTO)
+		return patch_layers < 0 ? 0 : patch_layers > net->nlayers ? net->nlayers : patch_layers;
+	char err[256];
+	int best = 0;
+	int64_t best_arena = arena_with(net, 0, err, sizeof err);
+	for (int n = 1; n <= net->nlayers; n++) {
+		int64_t a = arena_with(net, n, err, sizeof err);
+		if (a >= 0 && (best_arena < 0 || a < best_arena)) {
+			best = n;
+			best_arena = a;
+		}
+	}
+	return best;
+}
+
 int cost_compute(const struct arch_net *net, struct cost *c, char *err, size_t errlen)
+{
+	return cost_compute_exec(net, 0, c, err, errlen);
+}
+
+int cost_compute_exec(const struct arch_net *net, int patch_layers, struct cost *c, char *err,
+		      size_t errlen)
 {
 	memset(c, 0, sizeof *c);
 	struct graph g;
+	struct streams s;
 	int at;
 
 	graph_build(net, false, &g);
@@ -97,7 +150,11 @@ int cost_compute(const struct arch_net *net, struct cost *c, char *err, size_t e
 	graph_op_name(&g, at, c->peak_op, sizeof c->peak_op);
 	graph_free(&g);
 
-	graph_build(net, true, &g);
+	c->patch_layers = cost_patch_layers(net, patch_layers);
+	cost_exec_graph(net, c->patch_layers, &g, &s);
+	c->patch_steps = s.nsteps;
+	c->patch_macs_overhead = c->macs ? (double)(s.step_macs - s.streamed_macs) / c->macs : 0;
+	c->flash_bytes += cost_stream_flash(&g, &s);
 	struct plan_tensor *t = xcalloc(g.ntensors, sizeof *t);
 	c->arena_bytes = cost_plan_graph(&g, t, err, errlen);
 	if (c->arena_bytes >= 0) {
@@ -107,6 +164,7 @@ int cost_compute(const struct arch_net *net, struct cost *c, char *err, size_t e
 		free(used);
 	}
 	free(t);
+	stream_free(&s);
 	graph_free(&g);
 	c->stack_bytes = COST_STACK_BYTES;
 	c->sram_bytes = cost_sram_bytes(c->arena_bytes, c->stack_bytes);

@@ -25,6 +25,7 @@
 
 #include "core/arch.h"
 #include "cost/graph.h"
+#include "cost/stream.h"
 
 #define COST_LUT_BYTES 256
 #define COST_PER_CHANNEL_BYTES 9
@@ -53,6 +54,10 @@ struct cost {
 	int64_t stack_bytes;     /* COST_STACK_BYTES */
 	int64_t sram_bytes;      /* cost_sram_bytes(arena_bytes, stack_bytes) */
 	int64_t block_macs[ARCH_MAX_BLOCKS]; /* MACs per block (for messages) */
+	int patch_layers;        /* layers row-streamed (stream.h), 0 = layer by layer */
+	int64_t patch_steps;     /* row steps of the streams */
+	double patch_macs_overhead; /* MACs the streams compute beyond layer by layer, as a
+				       fraction of macs (0: rows are never recomputed) */
 };
 
 /* Counts MACs, params and flash of a graph (either variant: the counts do not depend on
@@ -76,6 +81,24 @@ int64_t cost_sram_bytes(int64_t arena_bytes, int64_t stack_bytes);
 /* Everything, including the layer-by-layer peak and the planned arena. Returns 0, or -1 with err
  * when the planner's self-check fails (a bug). */
 int cost_compute(const struct arch_net *net, struct cost *c, char *err, size_t errlen);
+
+/* As cost_compute, with the first patch_layers layers row-streamed (stream.h): 0 is layer by
+ * layer, STREAM_AUTO the number with the smallest arena (the fewest among equals). */
+int cost_compute_exec(const struct arch_net *net, int patch_layers, struct cost *c, char *err,
+		      size_t errlen);
+
+/* The patch_layers cost_compute_exec uses: STREAM_AUTO resolved, others clamped to the layers. */
+int cost_patch_layers(const struct arch_net *net, int patch_layers);
+
+/* The graph as deployed: in place, the first patch_layers (resolved) layers streamed. Free both
+ * with graph_free and stream_free. */
+struct streams;
+void cost_exec_graph(const struct arch_net *net, int patch_layers, struct graph *g,
+		     struct streams *s);
+
+/* Flash the streams add to a model of graph g (step tables, the row kernels and their calls;
+ * cost.h "flash"), negative when they save some. */
+int64_t cost_stream_flash(const struct graph *g, const struct streams *s);
 
 /* Plans the in-place graph: fills t (g->ntensors entries, from graph tensors) and returns the
  * arena, or -1 with err. emit-c uses this to place its tensors. */

@@ -42,6 +42,7 @@ static struct qop *add_op(struct qmodel *m, enum qop_kind kind, const char *name
 	o->in2 = in2;
 	o->out = out;
 	o->scratch = -1;
+	o->scratch_t = -1;
 	o->cal_pre_slot = -1;
 	o->k = 1;
 	o->stride = 1;
@@ -89,7 +90,7 @@ static void add_graph_op(struct qmodel *m, const struct graph *g, int i, int *tm
 	}
 	struct qop *o = add_op(m, kind[go->kind], go->name, tmap[go->in[0]],
 			       go->nin > 1 ? tmap[go->in[1]] : -1, tmap[go->out]);
-	o->scratch = scratch;
+	o->scratch = o->scratch_t = scratch;
 	o->np = to->h * to->w;
 	o->cin = ti->c;
 	o->cout = to->c;
@@ -115,7 +116,8 @@ static void add_graph_op(struct qmodel *m, const struct graph *g, int i, int *tm
 }
 
 /* Places every tensor with the shared planner (plan.h, cost_plan_graph): the arena is exactly
- * the one check-cost reports as cost.arena_bytes. */
+ * the one check-cost reports as cost.arena_bytes. tmap: graph tensor -> int8 tensor, or -1 for
+ * a scratch a streamed depthwise does not use. */
 static void plan(struct qmodel *m, const struct graph *g, const int *tmap)
 {
 	char err[256];
@@ -124,17 +126,18 @@ static void plan(struct qmodel *m, const struct graph *g, const int *tmap)
 	if (arena < 0)
 		die("planner: %s", err);
 	for (int t = 0; t < g->ntensors; t++)
-		m->t[tmap[t]].offset = (size_t)pt[t].offset;
+		if (tmap[t] >= 0)
+			m->t[tmap[t]].offset = (size_t)pt[t].offset;
 	for (int i = 0; i < m->nops; i++) {
 		struct qop *o = &m->ops[i];
 		const struct g_op *go = &g->ops[i];
-		if (pt[go->out].shares >= 0)
-			m->t[o->out].alias = o->in;
+		m->t[o->out].alias = pt[go->out].shares >= 0 ? o->in : -1;
 		if (o->kind == QOP_DW) {
-			if (go->scratch < 0)
-				o->scratch = -1; /* out of place: written directly */
+			/* out of place (or streamed): written directly */
+			o->scratch = go->scratch < 0 ? -1 : o->scratch_t;
 			size_t io = m->t[o->in].offset, oo = m->t[o->out].offset;
-			if (io != oo && io < oo + m->t[o->out].size && oo < io + m->t[o->in].size)
+			if (io != oo && io < oo + m->t[o->out].size && oo < io + m->t[o->in].size &&
+			    m->st.stream_of[i] < 0)
 				die("planner: %s overlaps its input at a different offset", o->name);
 		}
 	}
@@ -144,6 +147,31 @@ static void plan(struct qmodel *m, const struct graph *g, const int *tmap)
 	graph_op_name(g, at, m->peak_op, sizeof m->peak_op);
 	free(used);
 	free(pt);
+}
+
+void quant_replan(struct qmodel *m, int patch_layers)
+{
+	struct graph g;
+	stream_free(&m->st);
+	m->patch_layers = cost_patch_layers(&m->net, patch_layers);
+	cost_exec_graph(&m->net, m->patch_layers, &g, &m->st);
+	int *tmap = xmalloc(sizeof(int) * g.ntensors);
+	for (int t = 0; t < g.ntensors; t++)
+		tmap[t] = -1;
+	tmap[g.input] = m->input;
+	for (int i = 0; i < g.nops; i++) {
+		tmap[g.ops[i].out] = m->ops[i].out;
+		if (g.ops[i].scratch >= 0)
+			tmap[g.ops[i].scratch] = m->ops[i].scratch_t;
+	}
+	for (int t = 0; t < g.ntensors; t++)
+		if (tmap[t] >= 0) {
+			m->t[tmap[t]].rows = g.tensors[t].h;
+			m->t[tmap[t]].ring = m->st.ring[t];
+		}
+	plan(m, &g, tmap);
+	free(tmap);
+	graph_free(&g);
 }
 
 void quant_graph_build(const struct arch *a, const struct arch_net *net, struct qmodel *m)
@@ -162,9 +190,9 @@ void quant_graph_build(const struct arch *a, const struct arch_net *net, struct 
 	for (int i = 0; i < g.nops; i++)
 		add_graph_op(m, &g, i, tmap);
 	m->logits = tmap[g.output];
-	plan(m, &g, tmap);
 	free(tmap);
 	graph_free(&g);
+	quant_replan(m, 0);
 }
 
 static void free_params(struct qop *o)
@@ -189,6 +217,7 @@ void quant_free(struct qmodel *m)
 		free_params(&m->ops[i]);
 	free(m->ops);
 	free(m->t);
+	stream_free(&m->st);
 	m->ops = NULL;
 	m->t = NULL;
 }
