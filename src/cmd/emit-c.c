@@ -20,6 +20,7 @@
 static const char usage[] =
 	"usage: emit-c --model Q.safetensors --name NAME -o DIR [--sram-max B] [--stack B]\n"
 	"              [--test-vectors N] [--dataset D [--data F]] [--no-build]\n"
+	"              [--exec layer|patched] [--patch-layers N]\n"
 	"  Writes NAME.h, NAME.c, int8_ref.h (the shared kernels), NAME_test.c, startup_m7.c,\n"
 	"  m7.ld, a Makefile, a CMakeLists.txt and a README.md into DIR. `make -C DIR host-test`\n"
 	"  and `make -C DIR m7-test` build and run the test vectors (on the host; on a Cortex-M7\n"
@@ -32,6 +33,11 @@ static const char usage[] =
 	"  --test-vectors  the first N test-split images and their reference int8 logits.\n"
 	"  --dataset, --data  as quantize's: the test vectors' images, and the normalisation and\n"
 	"               class names the header gives when the model's metadata lacks them.\n"
+	"  --exec       layer: run op by op (default); patched: row-stream the first layers, as\n"
+	"               many as give the smallest arena (check-cost --exec patched plans the same).\n"
+	"               The test vectors' logits are then the layer-by-layer reference's, and the\n"
+	"               record fails if the patched host reference differs on any of them.\n"
+	"  --patch-layers N  row-stream exactly the first N layers.\n"
 	"  --no-build   do not compile the model with arm-none-eabi-gcc to measure its flash.\n"
 	"  Static files come from the templates in <data>/emit ($LMNAS_DATA, else data/ next to\n"
 	"  bin/).\n"
@@ -42,6 +48,7 @@ struct opts {
 	const char *model, *name, *dir, *dataset, *data;
 	double sram_max, stack;
 	int nvec, build;
+	int patch_layers; /* 0: layer by layer, N, STREAM_AUTO */
 };
 
 /* The kernels file next to the program: <bin>/../src/int8/int8_ref.h, or $LMNAS_KERNELS. */
@@ -242,6 +249,7 @@ static void describe(cJSON *e, const struct opts *o, const struct qmodel *m, con
 	cJSON_AddItemToArray(files, cJSON_CreateString("README.md"));
 	cJSON_AddNumberToObject(e, "arena_bytes", (double)m->arena_bytes);
 	cJSON_AddStringToObject(e, "peak_op", m->peak_op);
+	cJSON_AddNumberToObject(e, "patch_layers", m->patch_layers);
 	cJSON_AddNumberToObject(e, "flash_formula_bytes", (double)quant_flash_bytes(m));
 	if (flash >= 0)
 		cJSON_AddNumberToObject(e, "flash_bytes", (double)flash);
@@ -278,7 +286,7 @@ static int load_vector_images(const struct opts *o, int h, int w, int c, int *n,
 }
 
 /* The test vectors: the first nvec images quantised, and their reference logits. */
-static int test_vectors(const struct opts *o, const struct qmodel *m, struct emit_opts *eo,
+static int test_vectors(const struct opts *o, struct qmodel *m, struct emit_opts *eo,
 			char *err, size_t errlen)
 {
 	size_t isz = m->t[m->input].size;
@@ -291,14 +299,27 @@ static int test_vectors(const struct opts *o, const struct qmodel *m, struct emi
 	eo->nvec = o->nvec < n ? o->nvec : n;
 	int8_t *vin = xmalloc(isz * eo->nvec);
 	int8_t *vout = xmalloc((size_t)m->net.classes * eo->nvec);
+	int8_t *got = xmalloc((size_t)m->net.classes);
+	int patched = m->patch_layers, bad = -1;
+	quant_replan(m, 0); /* the expected logits: layer by layer */
 	for (int i = 0; i < eo->nvec; i++) {
 		quant_input(m, images + i * isz, isz, vin + i * isz);
 		int8_ref_run(m, vin + i * isz, NULL, vout + (size_t)i * m->net.classes, NULL);
 	}
+	quant_replan(m, patched);
+	for (int i = 0; patched && i < eo->nvec && bad < 0; i++) {
+		int8_ref_run(m, vin + i * isz, NULL, got, NULL);
+		if (memcmp(got, vout + (size_t)i * m->net.classes, (size_t)m->net.classes))
+			bad = i;
+	}
+	free(got);
 	free(images);
 	free(labels);
 	eo->vec_in = vin;
 	eo->vec_out = vout;
+	if (bad >= 0)
+		return fail(err, errlen, "the row-streamed model's logits differ from layer by layer "
+			    "on test vector %d (a bug in lmnas); use --exec layer", bad);
 	return 0;
 }
 
@@ -310,6 +331,8 @@ static int run(void *ctx, cJSON *e, char *err, size_t errlen)
 	struct qmodel m;
 	if (quant_load(o->model, &m, err, errlen))
 		return -1;
+	if (o->patch_layers)
+		quant_replan(&m, o->patch_layers);
 	char name[64], kpath[PATH_MAX], tpath[PATH_MAX], tmp[PATH_MAX];
 	emit_sanitize(o->name, name, sizeof name);
 	kernels_path(kpath, sizeof kpath);
@@ -414,6 +437,10 @@ int main(int argc, char **argv)
 			;
 		else if (!strcmp(a, "--test-vectors") && !parse_int(v, 0, 10000, &n))
 			o.nvec = (int)n;
+		else if (!strcmp(a, "--exec") && (!strcmp(v, "layer") || !strcmp(v, "patched")))
+			o.patch_layers = strcmp(v, "layer") ? STREAM_AUTO : 0;
+		else if (!strcmp(a, "--patch-layers") && !parse_int(v, 0, ARCH_MAX_TOTAL_LAYERS, &n))
+			o.patch_layers = (int)n;
 		else {
 			fprintf(stderr, "emit-c: bad option or value: %s %s\n%s", a, v, usage);
 			return EXIT_USAGE;

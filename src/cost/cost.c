@@ -83,10 +83,34 @@ int64_t cost_sram_bytes(int64_t arena_bytes, int64_t stack_bytes)
 	return (arena_bytes + COST_RAM_ALIGN - 1) / COST_RAM_ALIGN * COST_RAM_ALIGN + stack_bytes;
 }
 
+/* A stream's loop, a switch case of a streamed op per kernel (its row pointers computed in
+ * place), and lmq_dw_row's code: measured as cost.h says. */
+#define STREAM_LOOP_BYTES 104
+#define DW_ROW_KERNEL_BYTES 740
+static const int case_bytes[COST_NKERNELS] = {96, 96, 18, 16, 36, 67};
+
+int64_t cost_stream_code_bytes(int nstreams, int nsteps, const int streamed[COST_NKERNELS],
+			       const int calls[COST_NKERNELS])
+{
+	int64_t b = (int64_t)STREAM_LOOP_BYTES * nstreams + nsteps;
+	for (int k = 0; k < COST_NKERNELS; k++)
+		b += (int64_t)(case_bytes[k] - call_bytes[k]) * streamed[k];
+	if (streamed[COST_K_DW])
+		b += DW_ROW_KERNEL_BYTES;
+	if (streamed[COST_K_DW] && streamed[COST_K_DW] == calls[COST_K_DW])
+		b -= kernel_bytes[COST_K_DW];
+	return b;
+}
+
 int64_t cost_stream_flash(const struct graph *g, const struct streams *s)
 {
-	(void)g;
-	return s->nsteps;
+	int streamed[COST_NKERNELS] = {0}, calls[COST_NKERNELS] = {0};
+	for (int i = 0; i < g->nops; i++) {
+		enum cost_kernel k = cost_op_kernel(&g->ops[i]);
+		calls[k]++;
+		streamed[k] += s->stream_of[i] >= 0;
+	}
+	return cost_stream_code_bytes(s->nstreams, s->nsteps, streamed, calls);
 }
 
 void cost_exec_graph(const struct arch_net *net, int patch_layers, struct graph *g,

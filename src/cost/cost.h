@@ -96,8 +96,13 @@ struct streams;
 void cost_exec_graph(const struct arch_net *net, int patch_layers, struct graph *g,
 		     struct streams *s);
 
-/* Flash the streams add to a model of graph g (step tables, the row kernels and their calls;
- * cost.h "flash"), negative when they save some. */
+/* Flash the streams add to a model (cost.h "flash"): per stream its loop and step table (a byte
+ * per step), per streamed op its switch case instead of its call, lmq_dw_row's code instead of
+ * lmq_dw's when no depthwise runs whole. streamed[k] of the calls[k] ops calling kernel k are
+ * streamed. Fitted to arm-none-eabi-size of 9 emitted models (within 16 bytes). */
+int64_t cost_stream_code_bytes(int nstreams, int nsteps, const int streamed[COST_NKERNELS],
+			       const int calls[COST_NKERNELS]);
+/* The same for graph g streamed as s. */
 int64_t cost_stream_flash(const struct graph *g, const struct streams *s);
 
 /* Plans the in-place graph: fills t (g->ntensors entries, from graph tensors) and returns the

@@ -867,12 +867,13 @@ size_t quant_flash_bytes(const struct qmodel *m)
 	static const enum cost_kernel kernel[] = {
 		[QOP_PW] = COST_K_PW, [QOP_DW] = COST_K_DW, [QOP_GAP] = COST_K_GAP,
 		[QOP_SCALE] = COST_K_SCALE, [QOP_ADD] = COST_K_ADD};
-	int calls[COST_NKERNELS] = {0};
+	int calls[COST_NKERNELS] = {0}, streamed[COST_NKERNELS] = {0};
 	size_t b = 0;
 	for (int i = 0; i < m->nops; i++) {
 		const struct qop *o = &m->ops[i];
 		enum cost_kernel k = o->w2 ? COST_K_PW_T2 : kernel[o->kind];
 		calls[k]++;
+		streamed[k] += m->st.stream_of && m->st.stream_of[i] >= 0;
 		b += (size_t)cost_op_struct_bytes(k);
 		if (o->kind != QOP_PW && o->kind != QOP_DW)
 			continue;
@@ -881,5 +882,6 @@ size_t quant_flash_bytes(const struct qmodel *m)
 		if (is_lut(o->act))
 			b += COST_LUT_BYTES;
 	}
-	return b + (size_t)cost_code_bytes(calls);
+	return b + (size_t)cost_code_bytes(calls) +
+	       (size_t)cost_stream_code_bytes(m->st.nstreams, m->st.nsteps, streamed, calls);
 }
