@@ -101,8 +101,11 @@ static int print_plan(FILE *f, const cJSON *rec, int patch_layers)
 	} else {
 		struct graph g;
 		struct streams s;
-		int streamed = cost_patch_layers(net, patch_layers);
-		cost_exec_graph(net, streamed, &g, &s);
+		struct stream_exec *x = xmalloc(sizeof *x);
+		cost_pick_exec(net, patch_layers, x);
+		cost_exec_graph(net, x, &g, &s);
+		int streamed = x->layers;
+		free(x);
 		struct plan_tensor *t = xcalloc(g.ntensors, sizeof *t);
 		int64_t arena = cost_plan_graph(&g, t, err, sizeof err);
 		fprintf(f, "# arch %s at %dx%d, %d classes: int8 arena with in-place ops", id ? id : "?",

@@ -250,6 +250,7 @@ static void describe(cJSON *e, const struct opts *o, const struct qmodel *m, con
 	cJSON_AddNumberToObject(e, "arena_bytes", (double)m->arena_bytes);
 	cJSON_AddStringToObject(e, "peak_op", m->peak_op);
 	cJSON_AddNumberToObject(e, "patch_layers", m->patch_layers);
+	cJSON_AddNumberToObject(e, "patch_streams", m->st.nstreams);
 	cJSON_AddNumberToObject(e, "flash_formula_bytes", (double)quant_flash_bytes(m));
 	if (flash >= 0)
 		cJSON_AddNumberToObject(e, "flash_bytes", (double)flash);
@@ -301,12 +302,15 @@ static int test_vectors(const struct opts *o, struct qmodel *m, struct emit_opts
 	int8_t *vout = xmalloc((size_t)m->net.classes * eo->nvec);
 	int8_t *got = xmalloc((size_t)m->net.classes);
 	int patched = m->patch_layers, bad = -1;
+	struct stream_exec *x = xmalloc(sizeof *x);
+	*x = m->exec;
 	quant_replan(m, 0); /* the expected logits: layer by layer */
 	for (int i = 0; i < eo->nvec; i++) {
 		quant_input(m, images + i * isz, isz, vin + i * isz);
 		int8_ref_run(m, vin + i * isz, NULL, vout + (size_t)i * m->net.classes, NULL);
 	}
-	quant_replan(m, patched);
+	quant_replan_exec(m, x);
+	free(x);
 	for (int i = 0; patched && i < eo->nvec && bad < 0; i++) {
 		int8_ref_run(m, vin + i * isz, NULL, got, NULL);
 		if (memcmp(got, vout + (size_t)i * m->net.classes, (size_t)m->net.classes))

@@ -26,8 +26,9 @@ const char check_opts_help[] =
 	"                      exceeds US\n"
 	"                      (for the four limits, 0 means no limit: the default)\n"
 	"  --exec layer|patched  how the int8 model runs, for the arena: layer by layer (the\n"
-	"                      default), or its first layers row-streamed (patched) with as many\n"
-	"                      layers as give the smallest arena (cost.patch_layers)\n"
+	"                      default), or its first layers row-streamed (patched), as many and\n"
+	"                      in as many streams as give the smallest arena (cost.patch_layers,\n"
+	"                      cost.patch_streams)\n"
 	"  --patch-layers N    row-stream exactly the first N layers (0: layer by layer)\n"
 	"  --space FILE        reject values outside the search space (data/search-space.json)\n"
 	"  --seen FILE         reject archs whose id is already in that JSONL history\n";
@@ -228,6 +229,7 @@ static void add_cost(cJSON *cost, const struct cost *c)
 	cJSON_AddNumberToObject(cost, "stack_bytes", (double)c->stack_bytes);
 	cJSON_AddNumberToObject(cost, "sram_bytes", (double)c->sram_bytes);
 	cJSON_AddNumberToObject(cost, "patch_layers", c->patch_layers);
+	cJSON_AddNumberToObject(cost, "patch_streams", c->patch_streams);
 	cJSON_AddNumberToObject(cost, "patch_macs_overhead", c->patch_macs_overhead);
 }
 

@@ -113,43 +113,73 @@ int64_t cost_stream_flash(const struct graph *g, const struct streams *s)
 	return cost_stream_code_bytes(s->nstreams, s->nsteps, streamed, calls);
 }
 
-void cost_exec_graph(const struct arch_net *net, int patch_layers, struct graph *g,
+void cost_exec_graph(const struct arch_net *net, const struct stream_exec *x, struct graph *g,
 		     struct streams *s)
 {
 	graph_build(net, true, g);
-	stream_build(g, cost_patch_layers(net, patch_layers), s);
+	stream_build(g, x, s);
 }
 
-/* The planned arena with the first n layers streamed, or -1 with err. */
-static int64_t arena_with(const struct arch_net *net, int n, char *err, size_t errlen)
+/* The planned arena with x streamed, or INT64_MAX when the planner's self-check fails. */
+static int64_t arena_with(const struct arch_net *net, const struct stream_exec *x)
 {
 	struct graph g;
 	struct streams s;
-	graph_build(net, true, &g);
-	stream_build(&g, n, &s);
+	char err[256];
+	cost_exec_graph(net, x, &g, &s);
 	struct plan_tensor *t = xcalloc(g.ntensors, sizeof *t);
-	int64_t arena = cost_plan_graph(&g, t, err, errlen);
+	int64_t arena = cost_plan_graph(&g, t, err, sizeof err);
 	free(t);
 	stream_free(&s);
 	graph_free(&g);
-	return arena;
+	return arena < 0 ? INT64_MAX : arena;
 }
 
-int cost_patch_layers(const struct arch_net *net, int patch_layers)
+/* Splits x's streams after a layer while that lowers the arena (best split first); returns the
+ * arena. */
+static int64_t add_splits(const struct arch_net *net, struct stream_exec *x, int64_t arena)
 {
-	if (patch_layers != STREAM_AUTO)
-		return patch_layers < 0 ? 0 : patch_layers > net->nlayers ? net->nlayers : patch_layers;
-	char err[256];
-	int best = 0;
-	int64_t best_arena = arena_with(net, 0, err, sizeof err);
+	for (;;) {
+		int best = -1;
+		for (int l = 0; l + 1 < x->layers; l++) {
+			if (x->split[l])
+				continue;
+			x->split[l] = 1;
+			int64_t a = arena_with(net, x);
+			x->split[l] = 0;
+			if (a < arena) {
+				arena = a;
+				best = l;
+			}
+		}
+		if (best < 0)
+			return arena;
+		x->split[best] = 1;
+	}
+}
+
+void cost_pick_exec(const struct arch_net *net, int patch_layers, struct stream_exec *x)
+{
+	memset(x, 0, sizeof *x);
+	if (patch_layers != STREAM_AUTO) {
+		x->layers = patch_layers < 0 ? 0 : patch_layers > net->nlayers ? net->nlayers
+										   : patch_layers;
+		return;
+	}
+	/* each number of first layers with its best splits; the smallest arena wins */
+	struct stream_exec *best = xcalloc(1, sizeof *best);
+	int64_t best_arena = arena_with(net, best);
 	for (int n = 1; n <= net->nlayers; n++) {
-		int64_t a = arena_with(net, n, err, sizeof err);
-		if (a >= 0 && (best_arena < 0 || a < best_arena)) {
-			best = n;
+		memset(x, 0, sizeof *x);
+		x->layers = n;
+		int64_t a = add_splits(net, x, arena_with(net, x));
+		if (a < best_arena) {
+			*best = *x;
 			best_arena = a;
 		}
 	}
-	return best;
+	*x = *best;
+	free(best);
 }
 
 int cost_compute(const struct arch_net *net, struct cost *c, char *err, size_t errlen)
@@ -174,9 +204,13 @@ int cost_compute_exec(const struct arch_net *net, int patch_layers, struct cost 
 	graph_op_name(&g, at, c->peak_op, sizeof c->peak_op);
 	graph_free(&g);
 
-	c->patch_layers = cost_patch_layers(net, patch_layers);
-	cost_exec_graph(net, c->patch_layers, &g, &s);
+	struct stream_exec *x = xmalloc(sizeof *x);
+	cost_pick_exec(net, patch_layers, x);
+	cost_exec_graph(net, x, &g, &s);
+	c->patch_layers = x->layers;
+	c->patch_streams = s.nstreams;
 	c->patch_steps = s.nsteps;
+	free(x);
 	c->patch_macs_overhead = c->macs ? (double)(s.step_macs - s.streamed_macs) / c->macs : 0;
 	c->flash_bytes += cost_stream_flash(&g, &s);
 	struct plan_tensor *t = xcalloc(g.ntensors, sizeof *t);

@@ -55,6 +55,7 @@ struct cost {
 	int64_t sram_bytes;      /* cost_sram_bytes(arena_bytes, stack_bytes) */
 	int64_t block_macs[ARCH_MAX_BLOCKS]; /* MACs per block (for messages) */
 	int patch_layers;        /* layers row-streamed (stream.h), 0 = layer by layer */
+	int patch_streams;       /* streams they form */
 	int64_t patch_steps;     /* row steps of the streams */
 	double patch_macs_overhead; /* MACs the streams compute beyond layer by layer, as a
 				       fraction of macs (0: rows are never recomputed) */
@@ -83,17 +84,19 @@ int64_t cost_sram_bytes(int64_t arena_bytes, int64_t stack_bytes);
 int cost_compute(const struct arch_net *net, struct cost *c, char *err, size_t errlen);
 
 /* As cost_compute, with the first patch_layers layers row-streamed (stream.h): 0 is layer by
- * layer, STREAM_AUTO the number with the smallest arena (the fewest among equals). */
+ * layer, STREAM_AUTO the choice of cost_pick_exec. */
 int cost_compute_exec(const struct arch_net *net, int patch_layers, struct cost *c, char *err,
 		      size_t errlen);
 
-/* The patch_layers cost_compute_exec uses: STREAM_AUTO resolved, others clamped to the layers. */
-int cost_patch_layers(const struct arch_net *net, int patch_layers);
+/* What cost_compute_exec streams for patch_layers: N (clamped to the layers) is the first N
+ * layers in as few streams as SE allows; STREAM_AUTO is the number of first layers with the
+ * smallest arena (the fewest among equals), then split after layers, best split first, while
+ * that lowers the arena. */
+void cost_pick_exec(const struct arch_net *net, int patch_layers, struct stream_exec *x);
 
-/* The graph as deployed: in place, the first patch_layers (resolved) layers streamed. Free both
- * with graph_free and stream_free. */
-struct streams;
-void cost_exec_graph(const struct arch_net *net, int patch_layers, struct graph *g,
+/* The graph as deployed: in place, streamed as x says. Free both with graph_free and
+ * stream_free. */
+void cost_exec_graph(const struct arch_net *net, const struct stream_exec *x, struct graph *g,
 		     struct streams *s);
 
 /* Flash the streams add to a model (cost.h "flash"): per stream its loop and step table (a byte

@@ -125,18 +125,24 @@ static void schedule(struct sched *c, int sid)
 	free(sink);
 }
 
-/* The runs of streamable ops of the first patch_layers layers (at most STREAM_MAX_OPS each);
- * a run of one op is left to the layer-by-layer code. */
-static void find_runs(const struct graph *g, int patch_layers, struct streams *s)
+/* Whether ops a and a + 1 may be in one run: both streamable, and no split between their layers. */
+static int joins(const struct graph *g, const struct stream_exec *x, int a)
+{
+	const struct g_op *o = &g->ops[a], *p = &g->ops[a + 1];
+	return streamable(p, x->layers) && !(p->layer != o->layer && x->split[o->layer]);
+}
+
+/* The runs of streamable ops of the first x->layers layers, split where x says (at most
+ * STREAM_MAX_OPS each); a run of one op is left to the layer-by-layer code. */
+static void find_runs(const struct graph *g, const struct stream_exec *x, struct streams *s)
 {
 	for (int op = 0; op < g->nops;) {
-		if (!streamable(&g->ops[op], patch_layers)) {
+		if (!streamable(&g->ops[op], x->layers)) {
 			op++;
 			continue;
 		}
 		int end = op;
-		while (end + 1 < g->nops && end + 1 - op < STREAM_MAX_OPS &&
-		       streamable(&g->ops[end + 1], patch_layers))
+		while (end + 1 < g->nops && end + 1 - op < STREAM_MAX_OPS && joins(g, x, end))
 			end++;
 		if (end > op) {
 			s->first[s->nstreams] = op;
@@ -173,7 +179,7 @@ static void apply(struct graph *g, const struct streams *s)
 	}
 }
 
-void stream_build(struct graph *g, int patch_layers, struct streams *s)
+void stream_build(struct graph *g, const struct stream_exec *x, struct streams *s)
 {
 	memset(s, 0, sizeof *s);
 	int n = g->nops > 0 ? g->nops : 1;
@@ -186,7 +192,7 @@ void stream_build(struct graph *g, int patch_layers, struct streams *s)
 		s->stream_of[i] = -1;
 	for (int t = 0; t < g->ntensors; t++)
 		s->ring[t] = g->tensors[t].h;
-	find_runs(g, patch_layers, s);
+	find_runs(g, x, s);
 	struct sched c = {g, s, xcalloc(n, sizeof(int)), xmalloc(sizeof(int) * g->ntensors), 0};
 	for (int t = 0; t < g->ntensors; t++)
 		c.producer[t] = -1;

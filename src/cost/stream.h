@@ -27,6 +27,12 @@
 /* patch_layers value meaning "the N with the smallest arena" (cost_compute_exec). */
 #define STREAM_AUTO (-1)
 
+/* What is streamed: the first `layers` layers, with a stream ending after layer l when split[l]. */
+struct stream_exec {
+	int layers;
+	unsigned char split[ARCH_MAX_TOTAL_LAYERS];
+};
+
 struct streams {
 	int nstreams;
 	int *first, *last;      /* [nstreams] op range, inclusive */
@@ -41,11 +47,11 @@ struct streams {
 	int64_t streamed_macs;  /* MACs of the streamed ops, layer by layer */
 };
 
-/* Streams the first patch_layers layers of g (0: none) and rewrites g's tensors for the planner:
+/* Streams what x says of g (x->layers 0: nothing) and rewrites g's tensors for the planner:
  * a ring tensor's bytes become ring x w x c, every tensor a stream touches lives across the whole
  * stream, tensors written in a stream reuse nothing in place, and a streamed depthwise needs no
  * scratch (op->scratch = -1, its scratch tensor 0 bytes). */
-void stream_build(struct graph *g, int patch_layers, struct streams *s);
+void stream_build(struct graph *g, const struct stream_exec *x, struct streams *s);
 void stream_free(struct streams *s);
 
 /* The rows [*lo, *hi] of its input(s) that output row r of op reads. */

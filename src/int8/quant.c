@@ -151,10 +151,19 @@ static void plan(struct qmodel *m, const struct graph *g, const int *tmap)
 
 void quant_replan(struct qmodel *m, int patch_layers)
 {
+	struct stream_exec *x = xmalloc(sizeof *x);
+	cost_pick_exec(&m->net, patch_layers, x);
+	quant_replan_exec(m, x);
+	free(x);
+}
+
+void quant_replan_exec(struct qmodel *m, const struct stream_exec *x)
+{
 	struct graph g;
 	stream_free(&m->st);
-	m->patch_layers = cost_patch_layers(&m->net, patch_layers);
-	cost_exec_graph(&m->net, m->patch_layers, &g, &m->st);
+	m->exec = *x;
+	m->patch_layers = x->layers;
+	cost_exec_graph(&m->net, &m->exec, &g, &m->st);
 	int *tmap = xmalloc(sizeof(int) * g.ntensors);
 	for (int t = 0; t < g.ntensors; t++)
 		tmap[t] = -1;

@@ -80,6 +80,7 @@ struct qmodel {
 	size_t arena_bytes;
 	char peak_op[128];     /* op where the arena peak is reached */
 	int patch_layers;      /* the first layers run row-streamed (stream.h), 0: none */
+	struct stream_exec exec; /* how (cost_pick_exec) */
 	struct streams st;     /* their streams and schedule (st.stream_of NULL before a plan) */
 };
 
@@ -87,9 +88,11 @@ struct qmodel {
 void quant_graph_build(const struct arch *a, const struct arch_net *net, struct qmodel *m);
 void quant_free(struct qmodel *m);
 /* Plans m again with its first patch_layers layers row-streamed (0: layer by layer; STREAM_AUTO:
- * as many as give the smallest arena, cost_patch_layers): offsets, rings, arena and schedule,
+ * cost_pick_exec's choice): offsets, rings, arena and schedule,
  * the very plan check-cost reports for the same choice. Parameters are kept. */
 void quant_replan(struct qmodel *m, int patch_layers);
+/* The same with the choice made: streamed as x says (a copy is kept in m->exec). */
+void quant_replan_exec(struct qmodel *m, const struct stream_exec *x);
 
 /* Calibration ranges: min/max per (layer + 1, slot); layer -1 = input, nlayers = logits.
  * Optional second pass (quant_calib_hist_begin, then observe again): a histogram of every

@@ -22,6 +22,10 @@ if [ -f "$PM/qwnet-core.json" ]; then
 		check_eq "$name: layer by layer is still $today" \
 			"$("$CC_" --exec layer "$PM/$name.json" | jq .cost.arena_bytes)" "$today"
 	done
+	for m in lmanet-core qwnet-core; do
+		check "$m: at most half of today's 307200, in several streams" \
+			jq -e '.cost.arena_bytes <= 153600 and .cost.patch_streams > 1' "$TMP/$m.cost"
+	done
 	"$CC_" --exec patched --plan "$PM/lmanet-core.json" >"$TMP/plan"
 	check "--plan shows the row-streamed ops and their rings" \
 		sh -c "grep -q 'row-streamed 0: ops' '$TMP/plan' && grep -q 'ring 5 rows of' '$TMP/plan'"

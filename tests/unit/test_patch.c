@@ -100,6 +100,7 @@ static int same_streamed(const struct arch *a, int h, int patch_layers, const ch
 	struct cost c;
 	ok &= cost_compute_exec(net, patch_layers, &c, err, sizeof err) == 0 &&
 	      c.arena_bytes == *arena_patched && c.patch_layers == m.patch_layers &&
+	      c.patch_streams == m.st.nstreams &&
 	      c.patch_macs_overhead == 0;
 	if (!ok)
 		printf("# %s: streamed %d layers: logits %s, arena %lld vs check-cost %lld\n", what,
