@@ -135,27 +135,19 @@ static int64_t arena_with(const struct arch_net *net, const struct stream_exec *
 	return arena < 0 ? INT64_MAX : arena;
 }
 
-/* Splits x's streams after a layer while that lowers the arena (best split first); returns the
- * arena. */
+/* Splits x's streams after each layer in turn where that lowers the arena (one pass, first layer
+ * first); returns the arena. */
 static int64_t add_splits(const struct arch_net *net, struct stream_exec *x, int64_t arena)
 {
-	for (;;) {
-		int best = -1;
-		for (int l = 0; l + 1 < x->layers; l++) {
-			if (x->split[l])
-				continue;
-			x->split[l] = 1;
-			int64_t a = arena_with(net, x);
+	for (int l = 0; l + 1 < x->layers; l++) {
+		x->split[l] = 1;
+		int64_t a = arena_with(net, x);
+		if (a < arena)
+			arena = a;
+		else
 			x->split[l] = 0;
-			if (a < arena) {
-				arena = a;
-				best = l;
-			}
-		}
-		if (best < 0)
-			return arena;
-		x->split[best] = 1;
 	}
+	return arena;
 }
 
 void cost_pick_exec(const struct arch_net *net, int patch_layers, struct stream_exec *x)

@@ -89,9 +89,9 @@ int cost_compute_exec(const struct arch_net *net, int patch_layers, struct cost 
 		      size_t errlen);
 
 /* What cost_compute_exec streams for patch_layers: N (clamped to the layers) is the first N
- * layers in as few streams as SE allows; STREAM_AUTO is the number of first layers with the
- * smallest arena (the fewest among equals), then split after layers, best split first, while
- * that lowers the arena. */
+ * layers in as few streams as SE allows; STREAM_AUTO tries each number of first layers, each
+ * with a stream split after every layer where that lowers the arena (one pass, first layer
+ * first), and keeps the smallest arena (the fewest layers among equals). */
 void cost_pick_exec(const struct arch_net *net, int patch_layers, struct stream_exec *x);
 
 /* The graph as deployed: in place, streamed as x says. Free both with graph_free and
