@@ -10,6 +10,7 @@
 #include "cost/graph.h"
 #include "cost/latency.h"
 #include "cost/plan.h"
+#include "cost/stream.h"
 #include "core/record.h"
 #include "cost/train_time.h"
 #include "core/util.h"
@@ -36,25 +37,38 @@ static const char footer[] =
 
 struct plan_ctx {
 	const struct graph *g;
+	const struct streams *s;
 };
 
 static char *op_name_cb(int op, char *buf, size_t n, const void *ctx)
 {
-	return graph_op_name(((const struct plan_ctx *)ctx)->g, op, buf, n);
+	const struct plan_ctx *c = ctx;
+	char name[200];
+	graph_op_name(c->g, op, name, sizeof name);
+	int sid = c->s->stream_of[op];
+	if (sid >= 0)
+		snprintf(buf, n, "[row-streamed %d: ops %d..%d] %s", sid, c->s->first[sid],
+			 c->s->last[sid], name);
+	else
+		snprintf(buf, n, "%s", name);
+	return buf;
 }
 
 static char *tensor_name_cb(int t, char *buf, size_t n, const void *ctx)
 {
-	const struct g_tensor *x = &((const struct plan_ctx *)ctx)->g->tensors[t];
+	const struct plan_ctx *c = ctx;
+	const struct g_tensor *x = &c->g->tensors[t];
 	if (x->scratch)
 		snprintf(buf, n, "scratch %dx%d", x->h, x->w);
+	else if (c->s->ring[t] < x->h)
+		snprintf(buf, n, "ring %d rows of %dx%dx%d", c->s->ring[t], x->h, x->w, x->c);
 	else
 		snprintf(buf, n, "%dx%dx%d", x->h, x->w, x->c);
 	return buf;
 }
 
 /* Prints the plan of rec's arch (already checked: cost.resolution/classes are set). */
-static int print_plan(FILE *f, const cJSON *rec)
+static int print_plan(FILE *f, const cJSON *rec, int patch_layers)
 {
 	struct arch a;
 	char err[512];
@@ -78,15 +92,24 @@ static int print_plan(FILE *f, const cJSON *rec)
 		fprintf(f, "# arch %s: %s\n\n", id ? id : "?", err);
 	} else {
 		struct graph g;
-		graph_build(net, true, &g);
+		struct streams s;
+		struct stream_exec *x = xmalloc(sizeof *x);
+		cost_pick_exec(net, patch_layers, x);
+		cost_exec_graph(net, x, &g, &s);
+		int streamed = x->layers;
+		free(x);
 		struct plan_tensor *t = xcalloc(g.ntensors, sizeof *t);
 		int64_t arena = cost_plan_graph(&g, t, err, sizeof err);
-		fprintf(f, "# arch %s at %dx%d, %d classes: int8 arena with in-place ops\n",
-			id ? id : "?", h, w, classes);
+		fprintf(f, "# arch %s at %dx%d, %d classes: int8 arena with in-place ops", id ? id : "?",
+			h, w, classes);
+		if (streamed)
+			fprintf(f, ", the first %d layers row-streamed (%d streams, %d row steps, "
+				"no MAC repeated)", streamed, s.nstreams, s.nsteps);
+		fputs("\n", f);
 		if (arena < 0) {
 			fprintf(f, "# planner self-check failed: %s\n", err);
 		} else {
-			struct plan_ctx ctx = {&g};
+			struct plan_ctx ctx = {&g, &s};
 			plan_print(f, t, g.ntensors, g.nops, arena, op_name_cb, tensor_name_cb, &ctx);
 			rc = 0;
 		}
@@ -94,6 +117,7 @@ static int print_plan(FILE *f, const cJSON *rec)
 			record_number(rec, "cost.peak_sram_bytes", -1),
 			record_string(rec, "cost.peak_op") ? record_string(rec, "cost.peak_op") : "?");
 		free(t);
+		stream_free(&s);
 		graph_free(&g);
 	}
 	free(net);
@@ -155,7 +179,9 @@ struct run {
 static const struct opt run_options[] = {
 	{"drop", NULL, OPT_FLAG, AT(drop), 0, 0, "write only accepted records"},
 	{"plan", NULL, OPT_FLAG, AT(plan), 0, 0,
-	 "print the int8 memory plan of each arch, per op, instead of\nthe records"},
+	 "print the int8 memory plan of each arch, per op, instead of\n"
+	 "the records (with --exec patched: the row-streamed ops and\n"
+	 "their ring buffers)"},
 	{"latency", NULL, OPT_FLAG, AT(latency), 0, 0,
 	 "print the predicted Cortex-M7 instructions of each op of each\n"
 	 "arch, one JSON line per op ({id, op, name, kind, features,\n"
@@ -195,7 +221,7 @@ static void handle(struct run *r, cJSON *rec)
 	if (r->train_time)
 		add_train_time(rec);
 	if (r->plan) {
-		print_plan(stdout, rec);
+		print_plan(stdout, rec, r->opts->patch_layers);
 		fflush(stdout);
 	} else if (r->latency) {
 		print_latency(stdout, rec);

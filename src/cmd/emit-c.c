@@ -41,6 +41,7 @@ struct opts {
 	const char *model, *name, *dir, *dataset, *data;
 	double sram_max, stack;
 	int nvec, build;
+	int patch_layers; /* 0: layer by layer, N, STREAM_AUTO */
 };
 
 /* The kernels file next to the program: <bin>/../src/int8/int8_ref.h, or $LMNAS_KERNELS. */
@@ -243,6 +244,8 @@ static void describe(cJSON *e, const struct opts *o, const struct qmodel *m, con
 	cJSON_AddItemToArray(files, cJSON_CreateString("README.md"));
 	cJSON_AddNumberToObject(e, "arena_bytes", (double)m->arena_bytes);
 	cJSON_AddStringToObject(e, "peak_op", m->peak_op);
+	cJSON_AddNumberToObject(e, "patch_layers", m->patch_layers);
+	cJSON_AddNumberToObject(e, "patch_streams", m->st.nstreams);
 	cJSON_AddNumberToObject(e, "flash_formula_bytes", (double)quant_flash_bytes(m));
 	if (flash >= 0)
 		cJSON_AddNumberToObject(e, "flash_bytes", (double)flash);
@@ -279,7 +282,7 @@ static int load_vector_images(const struct opts *o, int h, int w, int c, int *n,
 }
 
 /* The test vectors: the first nvec images quantised, and their reference logits. */
-static int test_vectors(const struct opts *o, const struct qmodel *m, struct emit_opts *eo,
+static int test_vectors(const struct opts *o, struct qmodel *m, struct emit_opts *eo,
 			char *err, size_t errlen)
 {
 	size_t isz = m->t[m->input].size;
@@ -292,14 +295,30 @@ static int test_vectors(const struct opts *o, const struct qmodel *m, struct emi
 	eo->nvec = o->nvec < n ? o->nvec : n;
 	int8_t *vin = xmalloc(isz * eo->nvec);
 	int8_t *vout = xmalloc((size_t)m->net.classes * eo->nvec);
+	int8_t *got = xmalloc((size_t)m->net.classes);
+	int patched = m->patch_layers, bad = -1;
+	struct stream_exec *x = xmalloc(sizeof *x);
+	*x = m->exec;
+	quant_replan(m, 0); /* the expected logits: layer by layer */
 	for (int i = 0; i < eo->nvec; i++) {
 		quant_input(m, images + i * isz, isz, vin + i * isz);
 		int8_ref_run(m, vin + i * isz, NULL, vout + (size_t)i * m->net.classes, NULL);
 	}
+	quant_replan_exec(m, x);
+	free(x);
+	for (int i = 0; patched && i < eo->nvec && bad < 0; i++) {
+		int8_ref_run(m, vin + i * isz, NULL, got, NULL);
+		if (memcmp(got, vout + (size_t)i * m->net.classes, (size_t)m->net.classes))
+			bad = i;
+	}
+	free(got);
 	free(images);
 	free(labels);
 	eo->vec_in = vin;
 	eo->vec_out = vout;
+	if (bad >= 0)
+		return fail(err, errlen, "the row-streamed model's logits differ from layer by layer "
+			    "on test vector %d (a bug in lmnas); use --exec layer", bad);
 	return 0;
 }
 
@@ -311,6 +330,8 @@ static int run(void *ctx, cJSON *e, char *err, size_t errlen)
 	struct qmodel m;
 	if (quant_load(o->model, &m, err, errlen))
 		return -1;
+	if (o->patch_layers)
+		quant_replan(&m, o->patch_layers);
 	char name[64], kpath[PATH_MAX], tpath[PATH_MAX], tmp[PATH_MAX];
 	emit_sanitize(o->name, name, sizeof name);
 	kernels_path(kpath, sizeof kpath);
@@ -385,6 +406,15 @@ static int set_stack(void *base, const char *v, char *err, size_t errlen)
 }
 
 #define AT(field) offsetof(struct opts, field)
+static int set_exec(void *base, const char *v, char *err, size_t errlen)
+{
+	struct opts *o = base;
+	if (strcmp(v, "layer") && strcmp(v, "patched"))
+		return fail(err, errlen, "'%s' is not layer or patched", v);
+	o->patch_layers = strcmp(v, "layer") ? STREAM_AUTO : 0;
+	return 0;
+}
+
 static const struct opt options[] = {
 	{"model", "Q", OPT_STRING, AT(model), 0, 0, "the int8 model (quantize's output)"},
 	{"name", "NAME", OPT_STRING, AT(name), 0, 0,
@@ -403,6 +433,14 @@ static const struct opt options[] = {
 	 "and class names the header gives when the model's metadata lacks\n"
 	 "them"},
 	{"data", "F", OPT_STRING, AT(data), 0, 0, "the dataset's file or folder"},
+	{"exec", "layer|patched", OPT_CALL, 0, 0, 0,
+	 "layer: run op by op (default); patched: row-stream the first\n"
+	 "layers, as many as give the smallest arena (check-cost --exec\n"
+	 "patched plans the same). The test vectors' logits are then the\n"
+	 "layer-by-layer reference's, and the record fails if the patched\n"
+	 "host reference differs on any of them", 0, set_exec},
+	{"patch-layers", "N", OPT_INT, AT(patch_layers), 0, ARCH_MAX_TOTAL_LAYERS,
+	 "row-stream exactly the first N layers"},
 	{"no-build", NULL, OPT_UNSET, AT(build), 0, 0,
 	 "do not compile the model with arm-none-eabi-gcc to measure its flash"},
 	{"help", NULL, OPT_HELP, 0, 0, 0, "this text", 0, NULL, 'h'},

@@ -120,6 +120,15 @@ static int set_weight_format(void *base, const char *v, char *err, size_t errlen
 	return 0;
 }
 
+static int set_exec(void *base, const char *v, char *err, size_t errlen)
+{
+	struct check_opts *o = base;
+	if (strcmp(v, "layer") && strcmp(v, "patched"))
+		return fail(err, errlen, "'%s' is not layer or patched", v);
+	o->patch_layers = strcmp(v, "layer") ? STREAM_AUTO : 0;
+	return 0;
+}
+
 static int set_seen(void *base, const char *v, char *err, size_t errlen)
 {
 	return check_opts_load_seen(base, v) ? fail(err, errlen, "cannot read '%s'", v) : 0;
@@ -154,6 +163,13 @@ const struct opt check_opt_table[] = {
 	{"latency-max", "MS", OPT_DOUBLE, AT(latency_max), 0, 1e6,
 	 "reject when cost.m7_ms exceeds MS milliseconds\n"
 	 "(for the five limits, 0 means no limit: the default)"},
+	{"exec", "layer|patched", OPT_CALL, 0, 0, 0,
+	 "how the int8 model runs, for the arena: layer by layer (the\n"
+	 "default), or its first layers row-streamed (patched), as many and\n"
+	 "in as many streams as give the smallest arena (cost.patch_layers,\n"
+	 "cost.patch_streams)", 0, set_exec},
+	{"patch-layers", "N", OPT_INT, AT(patch_layers), 0, ARCH_MAX_TOTAL_LAYERS,
+	 "row-stream exactly the first N layers (0: layer by layer)"},
 	{"space", "FILE", OPT_CALL, 0, 0, 0,
 	 "reject values outside the search space (data/search-space.json)", 0, set_space},
 	{"seen", "FILE", OPT_CALL, 0, 0, 0, "reject archs whose id is already in that JSONL history",
@@ -216,6 +232,9 @@ static void add_cost(cJSON *cost, const struct cost *c, double mhz)
 	cJSON_AddNumberToObject(cost, "sram_bytes", (double)c->sram_bytes);
 	cJSON_AddNumberToObject(cost, "m7_instructions", round(c->m7_instructions));
 	cJSON_AddNumberToObject(cost, "m7_ms", round(latency_ms(c->m7_instructions, mhz) * 1e3) / 1e3);
+	cJSON_AddNumberToObject(cost, "patch_layers", c->patch_layers);
+	cJSON_AddNumberToObject(cost, "patch_streams", c->patch_streams);
+	cJSON_AddNumberToObject(cost, "patch_macs_overhead", c->patch_macs_overhead);
 }
 
 static void check_limits(const struct cost *c, const struct check_opts *o, cJSON *list)
@@ -339,7 +358,8 @@ int check_record(cJSON *rec, const struct check_opts *o)
 		goto done;
 	}
 	struct cost c;
-	if (cost_compute_w(net, o->ternary ? COST_W_TERNARY : COST_W_INT8, &c, err, sizeof err)) {
+	if (cost_compute_with(net, o->ternary ? COST_W_TERNARY : COST_W_INT8, o->patch_layers, &c, err,
+			      sizeof err)) {
 		/* A planner self-check failure is a bug in lmnas, not in the arch: say so. */
 		log_error("internal error for arch %s: %s", id, err);
 		violation(list, "arch", NULL, NULL, "lmnas could not plan this arch's memory (%s)", err);

@@ -23,6 +23,7 @@ struct check_opts {
 	int res_h, res_w, classes;   /* defaults 160x160 and 100 classes, the paper's setting */
 	double macs_min, macs_max;   /* 0 = no limit */
 	double sram_max, flash_max;  /* bytes, 0 = no limit; sram_max applies to cost.sram_bytes */
+	int patch_layers;            /* layers row-streamed (cost_compute_exec): 0, N, STREAM_AUTO */
 	double train_us_max;         /* estimated training us per image (train_time.h), 0 = no limit */
 	double mcu_mhz;              /* clock of cost.m7_ms (default 216) */
 	double latency_max;          /* cost.m7_ms limit, 0 = no limit */
@@ -39,7 +40,8 @@ void check_opts_init(struct check_opts *o);
 void check_opts_free(struct check_opts *o);
 
 /* The shared options (--resolution --classes --macs-min --macs-max --sram-max --flash-max
- * --train-us-max --mcu-mhz --latency-max --space --seen): check-cost and gen-arch both parse this table (options.h, with
+ * --train-us-max --mcu-mhz --latency-max --weight-format --exec --patch-layers --space --seen):
+ * check-cost and gen-arch both parse this table (options.h, with
  * base a struct check_opts), so their options match. A new limit is one line there. */
 extern const struct opt check_opt_table[];
 

@@ -2,6 +2,7 @@
 #include "cost/cost.h"
 #include "cost/latency.h"
 #include "cost/plan.h"
+#include "cost/stream.h"
 #include "core/util.h"
 
 #include <stdio.h>
@@ -106,16 +107,120 @@ int64_t cost_sram_bytes(int64_t arena_bytes, int64_t stack_bytes)
 	return (arena_bytes + COST_RAM_ALIGN - 1) / COST_RAM_ALIGN * COST_RAM_ALIGN + stack_bytes;
 }
 
+/* A stream's loop, a switch case of a streamed op per kernel (its row pointers computed in
+ * place), and lmq_dw_row's code: measured as cost.h says. */
+#define STREAM_LOOP_BYTES 104
+#define DW_ROW_KERNEL_BYTES 740
+static const int case_bytes[COST_NKERNELS] = {96, 96, 18, 16, 36, 67};
+
+int64_t cost_stream_code_bytes(int nstreams, int nsteps, const int streamed[COST_NKERNELS],
+			       const int calls[COST_NKERNELS])
+{
+	int64_t b = (int64_t)STREAM_LOOP_BYTES * nstreams + nsteps;
+	for (int k = 0; k < COST_NKERNELS; k++)
+		b += (int64_t)(case_bytes[k] - call_bytes[k]) * streamed[k];
+	if (streamed[COST_K_DW])
+		b += DW_ROW_KERNEL_BYTES;
+	if (streamed[COST_K_DW] && streamed[COST_K_DW] == calls[COST_K_DW])
+		b -= kernel_bytes[COST_K_DW];
+	return b;
+}
+
+int64_t cost_stream_flash(const struct graph *g, const struct streams *s)
+{
+	int streamed[COST_NKERNELS] = {0}, calls[COST_NKERNELS] = {0};
+	for (int i = 0; i < g->nops; i++) {
+		enum cost_kernel k = cost_op_kernel(&g->ops[i]);
+		calls[k]++;
+		streamed[k] += s->stream_of[i] >= 0;
+	}
+	return cost_stream_code_bytes(s->nstreams, s->nsteps, streamed, calls);
+}
+
+void cost_exec_graph(const struct arch_net *net, const struct stream_exec *x, struct graph *g,
+		     struct streams *s)
+{
+	graph_build(net, true, g);
+	stream_build(g, x, s);
+}
+
+/* The planned arena with x streamed, or INT64_MAX when the planner's self-check fails. */
+static int64_t arena_with(const struct arch_net *net, const struct stream_exec *x)
+{
+	struct graph g;
+	struct streams s;
+	char err[256];
+	cost_exec_graph(net, x, &g, &s);
+	struct plan_tensor *t = xcalloc(g.ntensors, sizeof *t);
+	int64_t arena = cost_plan_graph(&g, t, err, sizeof err);
+	free(t);
+	stream_free(&s);
+	graph_free(&g);
+	return arena < 0 ? INT64_MAX : arena;
+}
+
+/* Splits x's streams after each layer in turn where that lowers the arena (one pass, first layer
+ * first); returns the arena. */
+static int64_t add_splits(const struct arch_net *net, struct stream_exec *x, int64_t arena)
+{
+	for (int l = 0; l + 1 < x->layers; l++) {
+		x->split[l] = 1;
+		int64_t a = arena_with(net, x);
+		if (a < arena)
+			arena = a;
+		else
+			x->split[l] = 0;
+	}
+	return arena;
+}
+
+void cost_pick_exec(const struct arch_net *net, int patch_layers, struct stream_exec *x)
+{
+	memset(x, 0, sizeof *x);
+	if (patch_layers != STREAM_AUTO) {
+		x->layers = patch_layers < 0 ? 0 : patch_layers > net->nlayers ? net->nlayers
+										   : patch_layers;
+		return;
+	}
+	/* each number of first layers with its best splits; the smallest arena wins */
+	struct stream_exec *best = xcalloc(1, sizeof *best);
+	int64_t best_arena = arena_with(net, best);
+	for (int n = 1; n <= net->nlayers; n++) {
+		memset(x, 0, sizeof *x);
+		x->layers = n;
+		int64_t a = add_splits(net, x, arena_with(net, x));
+		if (a < best_arena) {
+			*best = *x;
+			best_arena = a;
+		}
+	}
+	*x = *best;
+	free(best);
+}
+
 int cost_compute(const struct arch_net *net, struct cost *c, char *err, size_t errlen)
 {
-	return cost_compute_w(net, COST_W_INT8, c, err, errlen);
+	return cost_compute_with(net, COST_W_INT8, 0, c, err, errlen);
 }
 
 int cost_compute_w(const struct arch_net *net, enum cost_weights w, struct cost *c, char *err,
 		   size_t errlen)
 {
+	return cost_compute_with(net, w, 0, c, err, errlen);
+}
+
+int cost_compute_exec(const struct arch_net *net, int patch_layers, struct cost *c, char *err,
+		      size_t errlen)
+{
+	return cost_compute_with(net, COST_W_INT8, patch_layers, c, err, errlen);
+}
+
+int cost_compute_with(const struct arch_net *net, enum cost_weights w, int patch_layers,
+		      struct cost *c, char *err, size_t errlen)
+{
 	memset(c, 0, sizeof *c);
 	struct graph g;
+	struct streams s;
 	int at;
 
 	graph_build(net, false, &g);
@@ -127,8 +232,16 @@ int cost_compute_w(const struct arch_net *net, enum cost_weights w, struct cost 
 	graph_op_name(&g, at, c->peak_op, sizeof c->peak_op);
 	graph_free(&g);
 
-	graph_build(net, true, &g);
-	c->m7_instructions = latency_instructions(&g);
+	struct stream_exec *x = xmalloc(sizeof *x);
+	cost_pick_exec(net, patch_layers, x);
+	cost_exec_graph(net, x, &g, &s);
+	c->patch_layers = x->layers;
+	c->patch_streams = s.nstreams;
+	c->patch_steps = s.nsteps;
+	free(x);
+	c->patch_macs_overhead = c->macs ? (double)(s.step_macs - s.streamed_macs) / c->macs : 0;
+	c->flash_bytes += cost_stream_flash(&g, &s);
+	c->m7_instructions = latency_instructions(&g); /* layer by layer: rows are not modelled */
 	struct plan_tensor *t = xcalloc(g.ntensors, sizeof *t);
 	c->arena_bytes = cost_plan_graph(&g, t, err, errlen);
 	if (c->arena_bytes >= 0) {
@@ -138,6 +251,7 @@ int cost_compute_w(const struct arch_net *net, enum cost_weights w, struct cost 
 		free(used);
 	}
 	free(t);
+	stream_free(&s);
 	graph_free(&g);
 	c->stack_bytes = COST_STACK_BYTES;
 	c->sram_bytes = cost_sram_bytes(c->arena_bytes, c->stack_bytes);

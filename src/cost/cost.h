@@ -25,6 +25,7 @@
 
 #include "core/arch.h"
 #include "cost/graph.h"
+#include "cost/stream.h"
 
 #define COST_LUT_BYTES 256
 #define COST_PER_CHANNEL_BYTES 9
@@ -54,6 +55,11 @@ struct cost {
 	int64_t sram_bytes;      /* cost_sram_bytes(arena_bytes, stack_bytes) */
 	int64_t block_macs[ARCH_MAX_BLOCKS]; /* MACs per block (for messages) */
 	double m7_instructions;  /* predicted instructions of one inference (latency.h) */
+	int patch_layers;        /* layers row-streamed (stream.h), 0 = layer by layer */
+	int patch_streams;       /* streams they form */
+	int64_t patch_steps;     /* row steps of the streams */
+	double patch_macs_overhead; /* MACs the streams compute beyond layer by layer, as a
+				       fraction of macs (0: rows are never recomputed) */
 };
 
 /* The deployed weight format: int8 everywhere, or sparse ternary on the layers' pointwise convs
@@ -90,6 +96,35 @@ int cost_compute(const struct arch_net *net, struct cost *c, char *err, size_t e
 /* The same with the flash of weight format w. */
 int cost_compute_w(const struct arch_net *net, enum cost_weights w, struct cost *c, char *err,
 		   size_t errlen);
+
+/* As cost_compute, with the first patch_layers layers row-streamed (stream.h): 0 is layer by
+ * layer, STREAM_AUTO the choice of cost_pick_exec. */
+int cost_compute_exec(const struct arch_net *net, int patch_layers, struct cost *c, char *err,
+		      size_t errlen);
+
+/* Both: the flash of weight format w, the first patch_layers layers row-streamed. */
+int cost_compute_with(const struct arch_net *net, enum cost_weights w, int patch_layers,
+		      struct cost *c, char *err, size_t errlen);
+
+/* What cost_compute_exec streams for patch_layers: N (clamped to the layers) is the first N
+ * layers in as few streams as SE allows; STREAM_AUTO tries each number of first layers, each
+ * with a stream split after every layer where that lowers the arena (one pass, first layer
+ * first), and keeps the smallest arena (the fewest layers among equals). */
+void cost_pick_exec(const struct arch_net *net, int patch_layers, struct stream_exec *x);
+
+/* The graph as deployed: in place, streamed as x says. Free both with graph_free and
+ * stream_free. */
+void cost_exec_graph(const struct arch_net *net, const struct stream_exec *x, struct graph *g,
+		     struct streams *s);
+
+/* Flash the streams add to a model (cost.h "flash"): per stream its loop and step table (a byte
+ * per step), per streamed op its switch case instead of its call, lmq_dw_row's code instead of
+ * lmq_dw's when no depthwise runs whole. streamed[k] of the calls[k] ops calling kernel k are
+ * streamed. Fitted to arm-none-eabi-size of 9 emitted models (within 16 bytes). */
+int64_t cost_stream_code_bytes(int nstreams, int nsteps, const int streamed[COST_NKERNELS],
+			       const int calls[COST_NKERNELS]);
+/* The same for graph g streamed as s. */
+int64_t cost_stream_flash(const struct graph *g, const struct streams *s);
 
 /* Plans the in-place graph: fills t (g->ntensors entries, from graph tensors) and returns the
  * arena, or -1 with err. emit-c uses this to place its tensors. */

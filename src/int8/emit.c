@@ -331,6 +331,76 @@ static void write_call(FILE *f, const struct qop *o, int i, const struct qmodel 
 	fprintf(f, "\tLMNAS_OP_DONE(%d);\n", i);
 }
 
+/* "lmq_row(A + offset, r_, ring, row bytes)": row r_ of tensor t in its ring (cost/stream.h). */
+static void put_row_of(FILE *f, const struct qmodel *m, int t)
+{
+	const struct qtensor *x = &m->t[t];
+	fprintf(f, "lmq_row(A + %zu, r_, %d, %zu)", x->offset, x->ring, x->size / x->rows);
+}
+
+/* The call making output row r_ of streamed op i (patch.c's step, as C). */
+static void write_row_call(FILE *f, const struct qop *o, int i, const struct qmodel *m)
+{
+	const struct qtensor *ti = &m->t[o->in], *to = &m->t[o->out];
+	int np = o->np / to->rows;
+	fprintf(f, "\t\t\tcase %d: /* %s */\n\t\t\t\t", i - m->st.first[m->st.stream_of[i]],
+		o->name);
+	switch (o->kind) {
+	case QOP_PW:
+		fprintf(f, "lmq_pw%s(", o->w2 ? "_t2" : "");
+		put_row_of(f, m, o->in);
+		fprintf(f, ", %d, %d, %ld, w%d, %d, &rq%d, ", np, o->cin, (long)ti->zp, i, o->cout, i);
+		break;
+	case QOP_DW:
+		fprintf(f, "lmq_dw_row(A + %zu, %d, %d, %d, %d, %ld, w%d, %d, %d, %d, r_, %d, &rq%d, ",
+			ti->offset, o->h, ti->ring, o->wd, o->cout, (long)ti->zp, i, o->k, o->stride,
+			o->pad, o->ow, i);
+		break;
+	default: /* QOP_ADD: the only other streamed op */
+		fputs("lmq_add(", f);
+		put_row_of(f, m, o->in);
+		fprintf(f, ", %ld, ", (long)ti->zp);
+		put_row_of(f, m, o->in2);
+		fprintf(f, ", %ld, %d, em%d, es%d, %ld, ", (long)m->t[o->in2].zp, np, i, i,
+			(long)to->zp);
+		break;
+	}
+	put_row_of(f, m, o->out);
+	fputs(");\n\t\t\t\tbreak;\n", f);
+}
+
+/* Stream sid: its steps, each one output row of one op (the table steps<sid> numbers them
+ * from the stream's first op), in the order of cost/stream.c's schedule. */
+static void write_stream(FILE *f, const struct qmodel *m, int sid)
+{
+	const struct streams *s = &m->st;
+	int a = s->first[sid], b = s->last[sid];
+	int n = s->step_begin[sid + 1] - s->step_begin[sid];
+	fprintf(f, "\t/* %d..%d: row-streamed, %d steps of one output row each */\n\t{\n"
+		"\t\tint32_t s_, r_, row_[%d] = {0};\n\t\tfor (s_ = 0; s_ < %d; s_++) {\n"
+		"\t\t\tr_ = row_[steps%d[s_]]++;\n\t\t\tswitch (steps%d[s_]) {\n",
+		a, b, n, b - a + 1, n, sid, sid);
+	for (int i = a; i <= b; i++)
+		write_row_call(f, &m->ops[i], i, m);
+	fputs("\t\t\t}\n\t\t}\n\t}\n", f);
+}
+
+/* The step tables of the streams. */
+static void write_steps(FILE *f, const struct qmodel *m)
+{
+	const struct streams *s = &m->st;
+	for (int sid = 0; sid < s->nstreams; sid++) {
+		int n = s->step_begin[sid + 1] - s->step_begin[sid];
+		fprintf(f, "\n/* stream %d: the op (from %s) of each row step */\n"
+			"static const uint8_t steps%d[%d] LMNAS_PARAM = {", sid,
+			m->ops[s->first[sid]].name, sid, n);
+		for (int k = 0; k < n; k++)
+			fprintf(f, "%s%d,", k % 32 ? "" : "\n\t",
+				s->steps[s->step_begin[sid] + k] - s->first[sid]);
+		fputs("\n};\n", f);
+	}
+}
+
 /* The build options of NAME.c (documented in NAME.h): alignment and linker sections. */
 static const char source_options[] =
 	"#ifndef LMNAS_ARENA_ALIGN\n#define LMNAS_ARENA_ALIGN 8\n#endif\n"
@@ -356,8 +426,16 @@ static void write_entry_points(FILE *f, const struct qmodel *m, const char *name
 		"\tint32_t i, best = 0;\n", up);
 	fprintf(f, "\tfor (i = 0; i < %s_INPUT_SIZE; i++)\n\t\tA[%zu + i] = input[i];\n"
 		"\tLMNAS_OP_DONE(-1);\n", up, m->t[m->input].offset);
-	for (int i = 0; i < m->nops; i++)
-		write_call(f, &m->ops[i], i, m);
+	for (int i = 0; i < m->nops; i++) {
+		int sid = m->st.stream_of ? m->st.stream_of[i] : -1;
+		if (sid < 0) {
+			write_call(f, &m->ops[i], i, m);
+		} else if (i == m->st.first[sid]) {
+			write_stream(f, m, sid);
+			/* the instruction count (m7_count.h) books a whole stream to its last op */
+			fprintf(f, "\tLMNAS_OP_DONE(%d);\n", m->st.last[sid]);
+		}
+	}
 	size_t lo = m->t[m->logits].offset;
 	fprintf(f, "\tfor (i = 0; i < %s_CLASSES; i++) {\n"
 		"\t\tif (logits)\n\t\t\tlogits[i] = A[%zu + i];\n"
@@ -380,6 +458,7 @@ static void write_source(FILE *f, const struct qmodel *m, const char *name, cons
 		"static int8_t arena[%s_ARENA_BYTES] LMNAS_ARENA;\n#endif\n", up);
 	for (int i = 0; i < m->nops; i++)
 		write_params(f, &m->ops[i], i, m);
+	write_steps(f, m);
 	write_entry_points(f, m, name, up);
 }
 

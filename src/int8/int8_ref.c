@@ -31,6 +31,8 @@ void int8_ref_run(const struct qmodel *m, const int8_t *q_in, int8_t *arena, int
 		const struct qtensor *ti = &m->t[o->in];
 		int8_t *x = arena + ti->offset, *y = arena + m->t[o->out].offset;
 		struct lmq_rq rq;
+		if (int8_stream_op(m, i, arena))
+			continue;
 		switch (o->kind) {
 		case QOP_PW:
 			rq = conv_rq(m, o);
@@ -66,4 +68,9 @@ void int8_ref_run(const struct qmodel *m, const int8_t *q_in, int8_t *arena, int
 			logits[c] = tl->scale * (float)(lq[c] - tl->zp);
 	}
 	free(own);
+}
+
+void int8_ref_rq(const struct qmodel *m, const struct qop *o, struct lmq_rq *rq)
+{
+	*rq = conv_rq(m, o);
 }

@@ -220,4 +220,41 @@ LMQ_KERNEL void lmq_add(const int8_t *a, int32_t a_zp, const int8_t *b, int32_t 
 		y[i] = lmq_clamp(lmq_sat32((int64_t)lmq_mbqm(sum, mult[2], shift[2]) + y_zp), -128, 127);
 	}
 }
+/* ---- row-streamed execution (cost/stream.h) ----
+ * A tensor [h][w][c] may be held as a ring of `ring` rows (ring == h: the whole tensor): row r is
+ * at x + (r % ring) * w * c. The streamed ops run one output row at a time with the kernels
+ * above (pointwise and add on a row of w positions) and lmq_dw_row, each row computed exactly as
+ * the whole-tensor kernels compute it. */
+static inline int8_t *lmq_row(int8_t *x, int32_t r, int32_t ring, int32_t row_bytes)
+{
+	return x + (r % ring) * row_bytes;
+}
+
+/* Output row oy of lmq_dw, reading input rows from a ring of `ring` rows of x [h][wd][c]:
+ * y: [ow][c]. y must not overlap the rows read. */
+LMQ_KERNEL void lmq_dw_row(const int8_t *x, int32_t h, int32_t ring, int32_t wd, int32_t c,
+			      int32_t x_zp, const int8_t *w, int32_t k, int32_t s, int32_t pad,
+			      int32_t oy, int32_t ow, const struct lmq_rq *rq, int8_t *y)
+{
+	int32_t ch, ox, ky, kx;
+	for (ox = 0; ox < ow; ox++)
+		for (ch = 0; ch < c; ch++) {
+			const int8_t *wc = w + ch * k * k;
+			int32_t acc = 0;
+			for (ky = 0; ky < k; ky++) {
+				int32_t iy = oy * s - pad + ky;
+				const int8_t *xr;
+				if (iy < 0 || iy >= h)
+					continue;
+				xr = x + (iy % ring) * wd * c;
+				for (kx = 0; kx < k; kx++) {
+					int32_t ix = ox * s - pad + kx;
+					if (ix < 0 || ix >= wd)
+						continue;
+					acc += ((int32_t)xr[ix * c + ch] - x_zp) * wc[ky * k + kx];
+				}
+			}
+			y[ox * c + ch] = lmq_requant(acc, rq, ch);
+		}
+}
 #endif

@@ -43,6 +43,7 @@ static struct qop *add_op(struct qmodel *m, enum qop_kind kind, const char *name
 	o->in2 = in2;
 	o->out = out;
 	o->scratch = -1;
+	o->scratch_t = -1;
 	o->cal_pre_slot = -1;
 	o->k = 1;
 	o->stride = 1;
@@ -90,7 +91,7 @@ static void add_graph_op(struct qmodel *m, const struct graph *g, int i, int *tm
 	}
 	struct qop *o = add_op(m, kind[go->kind], go->name, tmap[go->in[0]],
 			       go->nin > 1 ? tmap[go->in[1]] : -1, tmap[go->out]);
-	o->scratch = scratch;
+	o->scratch = o->scratch_t = scratch;
 	o->np = to->h * to->w;
 	o->cin = ti->c;
 	o->cout = to->c;
@@ -116,7 +117,8 @@ static void add_graph_op(struct qmodel *m, const struct graph *g, int i, int *tm
 }
 
 /* Places every tensor with the shared planner (plan.h, cost_plan_graph): the arena is exactly
- * the one check-cost reports as cost.arena_bytes. */
+ * the one check-cost reports as cost.arena_bytes. tmap: graph tensor -> int8 tensor, or -1 for
+ * a scratch a streamed depthwise does not use. */
 static void plan(struct qmodel *m, const struct graph *g, const int *tmap)
 {
 	char err[256];
@@ -125,17 +127,18 @@ static void plan(struct qmodel *m, const struct graph *g, const int *tmap)
 	if (arena < 0)
 		die("planner: %s", err);
 	for (int t = 0; t < g->ntensors; t++)
-		m->t[tmap[t]].offset = (size_t)pt[t].offset;
+		if (tmap[t] >= 0)
+			m->t[tmap[t]].offset = (size_t)pt[t].offset;
 	for (int i = 0; i < m->nops; i++) {
 		struct qop *o = &m->ops[i];
 		const struct g_op *go = &g->ops[i];
-		if (pt[go->out].shares >= 0)
-			m->t[o->out].alias = o->in;
+		m->t[o->out].alias = pt[go->out].shares >= 0 ? o->in : -1;
 		if (o->kind == QOP_DW) {
-			if (go->scratch < 0)
-				o->scratch = -1; /* out of place: written directly */
+			/* out of place (or streamed): written directly */
+			o->scratch = go->scratch < 0 ? -1 : o->scratch_t;
 			size_t io = m->t[o->in].offset, oo = m->t[o->out].offset;
-			if (io != oo && io < oo + m->t[o->out].size && oo < io + m->t[o->in].size)
+			if (io != oo && io < oo + m->t[o->out].size && oo < io + m->t[o->in].size &&
+			    m->st.stream_of[i] < 0)
 				die("planner: %s overlaps its input at a different offset", o->name);
 		}
 	}
@@ -145,6 +148,40 @@ static void plan(struct qmodel *m, const struct graph *g, const int *tmap)
 	graph_op_name(g, at, m->peak_op, sizeof m->peak_op);
 	free(used);
 	free(pt);
+}
+
+void quant_replan(struct qmodel *m, int patch_layers)
+{
+	struct stream_exec *x = xmalloc(sizeof *x);
+	cost_pick_exec(&m->net, patch_layers, x);
+	quant_replan_exec(m, x);
+	free(x);
+}
+
+void quant_replan_exec(struct qmodel *m, const struct stream_exec *x)
+{
+	struct graph g;
+	stream_free(&m->st);
+	m->exec = *x;
+	m->patch_layers = x->layers;
+	cost_exec_graph(&m->net, &m->exec, &g, &m->st);
+	int *tmap = xmalloc(sizeof(int) * g.ntensors);
+	for (int t = 0; t < g.ntensors; t++)
+		tmap[t] = -1;
+	tmap[g.input] = m->input;
+	for (int i = 0; i < g.nops; i++) {
+		tmap[g.ops[i].out] = m->ops[i].out;
+		if (g.ops[i].scratch >= 0)
+			tmap[g.ops[i].scratch] = m->ops[i].scratch_t;
+	}
+	for (int t = 0; t < g.ntensors; t++)
+		if (tmap[t] >= 0) {
+			m->t[tmap[t]].rows = g.tensors[t].h;
+			m->t[tmap[t]].ring = m->st.ring[t];
+		}
+	plan(m, &g, tmap);
+	free(tmap);
+	graph_free(&g);
 }
 
 void quant_graph_build(const struct arch *a, const struct arch_net *net, struct qmodel *m)
@@ -163,9 +200,9 @@ void quant_graph_build(const struct arch *a, const struct arch_net *net, struct 
 	for (int i = 0; i < g.nops; i++)
 		add_graph_op(m, &g, i, tmap);
 	m->logits = tmap[g.output];
-	plan(m, &g, tmap);
 	free(tmap);
 	graph_free(&g);
+	quant_replan(m, 0);
 }
 
 static void free_params(struct qop *o)
@@ -190,6 +227,7 @@ void quant_free(struct qmodel *m)
 		free_params(&m->ops[i]);
 	free(m->ops);
 	free(m->t);
+	stream_free(&m->st);
 	m->ops = NULL;
 	m->t = NULL;
 }
@@ -832,12 +870,13 @@ size_t quant_flash_bytes(const struct qmodel *m)
 	static const enum cost_kernel kernel[] = {
 		[QOP_PW] = COST_K_PW, [QOP_DW] = COST_K_DW, [QOP_GAP] = COST_K_GAP,
 		[QOP_SCALE] = COST_K_SCALE, [QOP_ADD] = COST_K_ADD};
-	int calls[COST_NKERNELS] = {0};
+	int calls[COST_NKERNELS] = {0}, streamed[COST_NKERNELS] = {0};
 	size_t b = 0;
 	for (int i = 0; i < m->nops; i++) {
 		const struct qop *o = &m->ops[i];
 		enum cost_kernel k = o->w2 ? COST_K_PW_T2 : kernel[o->kind];
 		calls[k]++;
+		streamed[k] += m->st.stream_of && m->st.stream_of[i] >= 0;
 		b += (size_t)cost_op_struct_bytes(k);
 		if (o->kind != QOP_PW && o->kind != QOP_DW)
 			continue;
@@ -846,5 +885,6 @@ size_t quant_flash_bytes(const struct qmodel *m)
 		if (is_lut(o->act))
 			b += COST_LUT_BYTES;
 	}
-	return b + (size_t)cost_code_bytes(calls);
+	return b + (size_t)cost_code_bytes(calls) +
+	       (size_t)cost_stream_code_bytes(m->st.nstreams, m->st.nsteps, streamed, calls);
 }

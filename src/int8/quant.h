@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include "core/arch.h"
 #include "int8/fold.h"
+#include "cost/stream.h"
 
 /* The largest int32 bias: the accumulator (below 2^28 for the arch limits) plus it stays an
  * int32. A channel whose bias would exceed it at scale s_in * s_w gets a larger s_w. */
@@ -38,6 +39,8 @@ struct qtensor {
 	int alias;            /* tensor whose buffer this one reuses (in place), or -1 */
 	int cal_layer, cal_slot; /* calibration source (fold.h slots), cal_slot -1 = none */
 	size_t offset;        /* in the arena, from the planner */
+	int rows, ring;       /* height, and rows held in the arena (ring < rows: a ring buffer of
+				 a row-streamed op, lmq_row) */
 };
 
 struct qop {
@@ -45,6 +48,7 @@ struct qop {
 	char name[128];        /* PyTorch-like prefix, e.g. layers.1.layers.0.expand */
 	int in, in2, out;     /* tensor ids (in2: SE gate / add's second operand, else -1) */
 	int scratch;          /* depthwise scratch tensor id, else -1 */
+	int scratch_t;        /* depthwise: its scratch tensor, used or not (else -1) */
 	int np;               /* output positions (pw, scale, add: elements / channels) */
 	int h, wd, oh, ow;    /* spatial sizes (dw, gap) */
 	int cin, cout, k, stride, pad;
@@ -75,11 +79,20 @@ struct qmodel {
 	int input, logits;    /* tensor ids */
 	size_t arena_bytes;
 	char peak_op[128];     /* op where the arena peak is reached */
+	int patch_layers;      /* the first layers run row-streamed (stream.h), 0: none */
+	struct stream_exec exec; /* how (cost_pick_exec) */
+	struct streams st;     /* their streams and schedule (st.stream_of NULL before a plan) */
 };
 
 /* Builds the op graph and plan for an expanded arch (no parameters yet). */
 void quant_graph_build(const struct arch *a, const struct arch_net *net, struct qmodel *m);
 void quant_free(struct qmodel *m);
+/* Plans m again with its first patch_layers layers row-streamed (0: layer by layer; STREAM_AUTO:
+ * cost_pick_exec's choice): offsets, rings, arena and schedule,
+ * the very plan check-cost reports for the same choice. Parameters are kept. */
+void quant_replan(struct qmodel *m, int patch_layers);
+/* The same with the choice made: streamed as x says (a copy is kept in m->exec). */
+void quant_replan_exec(struct qmodel *m, const struct stream_exec *x);
 
 /* Calibration ranges: min/max per (layer + 1, slot); layer -1 = input, nlayers = logits.
  * Optional second pass (quant_calib_hist_begin, then observe again): a histogram of every
@@ -133,6 +146,13 @@ int quant_is_int8_file(const char *path);
  * logits: [classes] dequantised (may be NULL). */
 void int8_ref_run(const struct qmodel *m, const int8_t *q_in, int8_t *arena, int8_t *logits_q,
 		  float *logits);
+
+/* Runs op i when it is row-streamed (the whole stream at its first op; patch.c) and returns 1;
+ * returns 0 for an op that runs whole. */
+int int8_stream_op(const struct qmodel *m, int i, int8_t *arena);
+/* The requantisation of a conv op, for the kernels (int8_ref.c). */
+struct lmq_rq;
+void int8_ref_rq(const struct qmodel *m, const struct qop *o, struct lmq_rq *rq);
 
 /* Human-readable plan, one op per line (for --plan and messages). */
 void quant_print_plan(const struct qmodel *m, FILE *f);
