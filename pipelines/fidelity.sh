@@ -5,8 +5,11 @@
 # rho between the two validation accuracies (bin/rank-corr), the two rankings, and a scatter plot.
 # With EQUAL_SECONDS > 0 it also trains each design for the same estimated TIME (the images its
 # estimated speed fits in EQUAL_SECONDS, cosine to zero) and ranks them by that accuracy: what a
-# demo with a fixed training time actually ships. Every setting is an environment variable or a
-# NAME=value argument:
+# demo with a fixed training time actually ships. With ZERO_COST > 0 it also scores each design
+# untrained (mini-train --zero-cost: NASWOT and the gradient norm, a fraction of the proxy's time)
+# and reports how NASWOT alone, and NASWOT combined with the proxy (the sum of the two ranks),
+# rank the designs against the reference. Every setting is an environment variable or a NAME=value
+# argument:
 #
 #   pipelines/fidelity.sh RUN=runs/fidelity N=16 PROXY_ARGS="--epochs 1 --train-limit 20000 ..."
 #
@@ -31,6 +34,9 @@
 #                    check-cost --train-time), with EQUAL_ARGS ("--schedule cosine --lr 0.2
 #                    --warmup-epochs 0.2 --batch 128 --no-autoaugment --crop-pad 2 --test-limit
 #                    1000": the demo's full-training settings)
+#   ZERO_COST (64: images; 0: off)  the zero-cost scores at initialisation (seed SEED): pairs
+#                    get naswot, grad_norm and combined (proxy rank + NASWOT rank, average ranks
+#                    over the designs; higher is better), fidelity.json their tau/rho
 #   CACHE=dir (runs/fidelity-cache)  one result per (settings, design id): CACHE/KEY/ID.json,
 #                    KEY a hash of the mini-train options (CACHE/KEY/settings.txt names them). A
 #                    second run with a new PROXY_ARGS reuses the reference results.
@@ -42,8 +48,8 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${BIN:-$ROOT/bin}
 
-# Internal: `fidelity.sh --train-one DIR OPTIONS...` trains the record on stdin into DIR/ID.json
-# unless it is there (GNU parallel calls it once per design).
+# Internal: `fidelity.sh --train-one DIR OPTIONS...` trains (or, with --zero-cost, scores) the
+# record on stdin into DIR/ID.json unless it is there (GNU parallel calls it once per design).
 if [ "${1:-}" = --train-one ]; then
 	dir=$2
 	shift 2
@@ -52,7 +58,8 @@ if [ "${1:-}" = --train-one ]; then
 	case $id in '' | *[!0-9a-zA-Z_-]*) echo "fidelity: a record without a usable id" >&2; exit 1 ;; esac
 	[ -s "$dir/$id.json" ] && exit 0
 	printf '%s\n' "$rec" | "$BIN/mini-train" --all "$@" >"$dir/$id.json.tmp" 2>"$dir/$id.log" || true
-	if jq -e -s 'length == 1 and .[0].mini.val_acc != null' "$dir/$id.json.tmp" >/dev/null 2>&1; then
+	if jq -e -s 'length == 1 and (.[0].mini.val_acc != null or .[0].zero_cost.naswot != null)' \
+		"$dir/$id.json.tmp" >/dev/null 2>&1; then
 		mv "$dir/$id.json.tmp" "$dir/$id.json"
 	else
 		echo "fidelity: $id failed with $(basename "$dir"): $(tail -1 "$dir/$id.log")" >&2
@@ -76,13 +83,14 @@ default_target # DATASET DATA RESOLUTION CLASSES INPUT_CHANNELS MACS_MAX SRAM_MA
 PROXY_ARGS=${PROXY_ARGS-"--epochs 1 --train-limit 20000 --schedule cosine --lr 0.2 --warmup-epochs 0.2 --batch 128 --no-autoaugment --crop-pad 2 --test-limit 1000"}
 REF_ARGS=${REF_ARGS-"--epochs 1 --schedule cosine --lr 0.2 --warmup-epochs 0.2 --batch 128 --no-autoaugment --crop-pad 2 --mixup 0 --test-limit 1000"}
 EQUAL_SECONDS=${EQUAL_SECONDS:-0}
+ZERO_COST=${ZERO_COST:-64}
 EQUAL_ARGS=${EQUAL_ARGS-"--schedule cosine --lr 0.2 --warmup-epochs 0.2 --batch 128 --no-autoaugment --crop-pad 2 --test-limit 1000"}
 CACHE=${CACHE:-runs/fidelity-cache}
 PLOT=${PLOT:-1}
 
 log() { echo "fidelity: $*" >&2; }
 die() { echo "fidelity: error: $*" >&2; exit 2; }
-whole_numbers N SEED GEN_SEED JOBS THREADS EQUAL_SECONDS
+whole_numbers N SEED GEN_SEED JOBS THREADS EQUAL_SECONDS ZERO_COST
 [ "$N" -ge 2 ] || die "N must be at least 2 (a rank correlation needs pairs)"
 for p in gen-arch check-cost mini-train rank-corr; do [ -x "$BIN/$p" ] || die "$BIN/$p is missing: run make"; done
 command -v jq >/dev/null || die "jq is missing (make deps)"
@@ -127,6 +135,7 @@ REF_DIR=$(cache_dir "$REF_ARGS")
 	echo "designs: $n ($([ -n "$DESIGNS" ] && echo "from $DESIGNS" || echo "gen-arch --strategy random --seed $GEN_SEED $CHECK"))"
 	echo "proxy:     mini-train $COMMON $PROXY_ARGS   ($PROXY_DIR)"
 	echo "reference: mini-train $COMMON $REF_ARGS   ($REF_DIR)"
+	[ "$ZERO_COST" -gt 0 ] && echo "zero-cost: mini-train $COMMON --zero-cost $ZERO_COST   ($(cache_dir "--zero-cost $ZERO_COST"))"
 	[ "$EQUAL_SECONDS" -gt 0 ] &&
 		echo "equal time: $EQUAL_SECONDS estimated seconds each: mini-train $COMMON --epochs 1 --train-limit <images that fit> $EQUAL_ARGS"
 	echo "threads per training: $THREADS, $JOBS in parallel"
@@ -142,6 +151,10 @@ train_all() { # dir options
 		log "some trainings failed (their logs: $dir/ID.log)"
 }
 t0=$(date +%s)
+if [ "$ZERO_COST" -gt 0 ]; then
+	log "zero-cost scores: $n designs, $ZERO_COST images each"
+	train_all "$(cache_dir "--zero-cost $ZERO_COST")" "--zero-cost $ZERO_COST"
+fi
 log "proxy: $n designs"
 train_all "$PROXY_DIR" "$PROXY_ARGS"
 log "reference: $n designs"
@@ -160,9 +173,11 @@ fi
 log "trainings done in $(($(date +%s) - t0)) s"
 
 # 3. The pairs: one line per design with both accuracies (designs missing either are left out).
-result() { # dir id -> the mini stage, or null
-	if [ -s "$1/$2.json" ]; then jq -c '.mini' "$1/$2.json"; else echo null; fi
+result() { # dir id [stage] -> the mini (or the named) stage, or null
+	if [ -s "$1/$2.json" ]; then jq -c ".${3:-mini}" "$1/$2.json"; else echo null; fi
 }
+ZC_DIR=
+[ "$ZERO_COST" -gt 0 ] && ZC_DIR=$(cache_dir "--zero-cost $ZERO_COST")
 while IFS= read -r rec; do
 	id=$(echo "$rec" | jq -r .id)
 	eq=null
@@ -170,13 +185,24 @@ while IFS= read -r rec; do
 		d=$(jq -r --arg id "$id" 'select(.id == $id) | .dir' "$RUN/.equal-dirs.jsonl")
 		eq=$(result "$d" "$id")
 	fi
+	zc=null
+	[ -n "$ZC_DIR" ] && zc=$(result "$ZC_DIR" "$id" zero_cost)
 	echo "$rec" | jq -c --argjson p "$(result "$PROXY_DIR" "$id")" --argjson r "$(result "$REF_DIR" "$id")" \
-		--argjson e "$eq" \
+		--argjson e "$eq" --argjson z "$zc" \
 		'{id, macs: .cost.macs, params: .cost.params, train_us_per_image: .cost.train_us_per_image,
 		  proxy_acc: $p.val_acc, proxy_seconds: $p.seconds, proxy_ips: $p.images_per_s,
 		  ref_acc: $r.val_acc, ref_test_acc: $r.test_acc, ref_seconds: $r.seconds,
-		  equal_acc: $e.val_acc, equal_images: $e.train_images}'
-done <"$RUN/designs.jsonl" | jq -c 'select(.proxy_acc != null and .ref_acc != null)' >"$RUN/pairs.jsonl.tmp"
+		  equal_acc: $e.val_acc, equal_images: $e.train_images,
+		  naswot: $z.naswot, grad_norm: $z.grad_norm}'
+done <"$RUN/designs.jsonl" | jq -c 'select(.proxy_acc != null and .ref_acc != null)' |
+	jq -s -c '
+	# average ranks (1 = lowest) of f over the array; null where f is null
+	def ranks(f): map(f) as $v | [$v[] as $x | if $x == null then null else
+		([$v[] | select(. != null and . < $x)] | length) +
+		(([$v[] | select(. == $x)] | length) + 1) / 2 end];
+	ranks(.proxy_acc) as $p | ranks(.naswot) as $z
+	| to_entries | map(.value + {combined: (if $z[.key] == null then null else $p[.key] + $z[.key] end)})
+	| .[]' >"$RUN/pairs.jsonl.tmp"
 mv "$RUN/pairs.jsonl.tmp" "$RUN/pairs.jsonl"
 np=$(grep -c '' "$RUN/pairs.jsonl" || true)
 [ "$np" -ge 2 ] || die "fewer than 2 designs have both results"
@@ -187,18 +213,29 @@ corr() { # jq-expression-for-x jq-expression-for-y
 pr=$(corr .proxy_acc .ref_acc)
 er=null
 ep=null
+zr=null
+cr=null
+gr=null
+if [ "$ZERO_COST" -gt 0 ]; then
+	zr=$(corr .naswot .ref_acc)
+	gr=$(corr .grad_norm .ref_acc)
+	cr=$(corr .combined .ref_acc)
+fi
 if [ "$EQUAL_SECONDS" -gt 0 ]; then
 	er=$(corr .equal_acc .ref_acc)
 	ep=$(corr .proxy_acc .equal_acc)
 fi
 jq -n -c --argjson pr "$pr" --argjson er "$er" --argjson ep "$ep" --arg proxy "$PROXY_ARGS" \
 	--arg ref "$REF_ARGS" --arg common "$COMMON" --argjson eqs "$EQUAL_SECONDS" \
+	--argjson zc "$ZERO_COST" --argjson zr "$zr" --argjson gr "$gr" --argjson cr "$cr" \
 	--slurpfile p "$RUN/pairs.jsonl" \
 	'def mean(f): (map(f) | add / length);
 	 {designs: ($p | length), common: $common,
 	  proxy: {args: $proxy, seconds_mean: ($p | mean(.proxy_seconds))},
 	  reference: {args: $ref, seconds_mean: ($p | mean(.ref_seconds))},
 	  proxy_vs_reference: $pr,
+	  zero_cost: (if $zc > 0 then {images: $zc, naswot_vs_reference: $zr,
+		grad_norm_vs_reference: $gr, combined_vs_reference: $cr} else null end),
 	  equal_time: (if $eqs > 0 then {seconds: $eqs, vs_reference: $er, proxy_vs_equal_time: $ep} else null end)}' \
 	>"$RUN/fidelity.json.tmp"
 mv "$RUN/fidelity.json.tmp" "$RUN/fidelity.json"
@@ -212,6 +249,8 @@ jq -s -r '(sort_by(-.ref_acc) | map(.id)) as $r | (sort_by(-.proxy_acc) | map(.i
 	   (if .[0].equal_acc != null then $e[$i] else "-" end)])
 	| @tsv' "$RUN/pairs.jsonl" | column -t -s "$(printf '\t')" | sed 's/^/fidelity: /' >&2
 jq -r '"fidelity: \(.designs) designs: proxy vs reference Kendall tau \(.proxy_vs_reference.kendall_tau * 1000 | round / 1000), Spearman rho \(.proxy_vs_reference.spearman_rho * 1000 | round / 1000); mean seconds per design: proxy \(.proxy.seconds_mean | round), reference \(.reference.seconds_mean | round)"' \
+	"$RUN/fidelity.json" >&2
+[ "$ZERO_COST" -gt 0 ] && jq -r '.zero_cost | "fidelity: zero-cost vs reference: NASWOT tau \(.naswot_vs_reference.kendall_tau * 1000 | round / 1000), grad-norm tau \(.grad_norm_vs_reference.kendall_tau * 1000 | round / 1000); proxy + NASWOT ranks: tau \(.combined_vs_reference.kendall_tau * 1000 | round / 1000), rho \(.combined_vs_reference.spearman_rho * 1000 | round / 1000)"' \
 	"$RUN/fidelity.json" >&2
 [ "$EQUAL_SECONDS" -gt 0 ] && jq -r '"fidelity: equal time vs reference: tau \(.equal_time.vs_reference.kendall_tau * 1000 | round / 1000); proxy vs equal time: tau \(.equal_time.proxy_vs_equal_time.kendall_tau * 1000 | round / 1000)"' \
 	"$RUN/fidelity.json" >&2

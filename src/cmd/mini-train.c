@@ -6,6 +6,7 @@
 #include "core/record.h"
 #include "engine/train.h"
 #include "engine/train_main.h"
+#include "engine/zero_cost.h"
 #include "core/util.h"
 
 #include <omp.h>
@@ -18,6 +19,7 @@ struct mini {
 	int bench_warmup;
 	int bench_peak; /* --peak: also the SGEMM peak and the fraction of it reached */
 	int all; /* train every record with an arch, checked or not */
+	int zero_cost; /* --zero-cost N: score N images at initialisation instead of training */
 };
 
 static const char about[] =
@@ -42,6 +44,10 @@ static const struct opt mini_options[] = {
 	{"peak", NULL, OPT_FLAG, AT(bench_peak), 0, 0,
 	 "with --benchmark: also time a large SGEMM on the same threads\n"
 	 "(bench.sgemm_peak_gflops) and report bench.fraction_of_peak"},
+	{"zero-cost", "N", OPT_INT, AT(zero_cost), 2, 1024,
+	 "no training: score each design at initialisation on N training\n"
+	 "images and add \"zero_cost\": naswot (log|det| of the images'\n"
+	 "activation-pattern agreement), grad_norm"},
 	{0},
 };
 #undef AT
@@ -97,6 +103,45 @@ static int benchmark(const struct train_opts *o, const struct mini *m)
 	return failed ? EXIT_RECORDS : EXIT_OK;
 }
 
+/* --zero-cost: the zero_cost stage of every selected record; the others pass through. */
+static int zero_cost_main(const struct train_opts *o, const struct mini *m,
+			  int (*select)(const cJSON *rec, void *ctx))
+{
+	char err[1024];
+	struct train_data td;
+	net_set_threads(o->threads);
+	int loaded = 0, failed = 0, rc;
+	struct record_reader r;
+	record_reader_init(&r, stdin, "stdin");
+	cJSON *rec;
+	while ((rc = record_next(&r, &rec)) != 0) {
+		if (rc < 0) {
+			failed = 1;
+			continue;
+		}
+		rec = record_normalize(rec);
+		if (select(rec, (void *)m)) {
+			if (!loaded && train_data_load(o, &td, err, sizeof err))
+				die("%s", err);
+			loaded = 1;
+			cJSON *stage = record_stage(rec, "zero_cost");
+			if (zero_cost_record(o, &td, rec, m->zero_cost, stage, err, sizeof err)) {
+				record_stage_error(rec, "zero_cost", "%s", err);
+				log_error("record %s: %s", record_string(rec, "id") ? record_string(rec, "id")
+										: "without id", err);
+				failed = 1;
+			}
+		}
+		if (record_write(stdout, rec))
+			die("cannot write to stdout");
+		cJSON_Delete(rec);
+	}
+	record_reader_free(&r);
+	if (loaded)
+		train_data_free(&td);
+	return failed ? EXIT_RECORDS : EXIT_OK;
+}
+
 static int select_checked(const cJSON *rec, void *ctx)
 {
 	const struct mini *m = ctx;
@@ -116,5 +161,7 @@ int main(int argc, char **argv)
 	train_parse_args(&o, argc, argv, about, mini_options, &m);
 	if (m.bench_steps)
 		return benchmark(&o, &m);
+	if (m.zero_cost)
+		return zero_cost_main(&o, &m, select_checked);
 	return train_main_loop(&o, select_checked, &m);
 }
