@@ -608,13 +608,25 @@ void quant_input(const struct qmodel *m, const float *x, size_t n, int8_t *q)
 
 /* ---- the int8 file ---- */
 
-#define NAMEF(buf, op, part) snprintf(buf, sizeof buf, "%s.%s", (op)->name, part)
+/* The int8 file's tensors of a convolution op, "OPNAME.SUFFIX": the one place they are spelled. */
+enum qparam { QP_WEIGHT, QP_WEIGHT_T2, QP_BIAS, QP_MULT, QP_SHIFT, QP_WSCALE, QP_LUT, QP_N };
+#define QP_NAME_MAX 160
+
+static void qparam_names(const struct qop *o, char names[QP_N][QP_NAME_MAX])
+{
+	static const char *const suffix[QP_N] = {
+		[QP_WEIGHT] = "weight", [QP_WEIGHT_T2] = "weight_t2", [QP_BIAS] = "bias",
+		[QP_MULT] = "mult", [QP_SHIFT] = "shift", [QP_WSCALE] = "wscale", [QP_LUT] = "lut",
+	};
+	for (int p = 0; p < QP_N; p++)
+		snprintf(names[p], QP_NAME_MAX, "%s.%s", o->name, suffix[p]);
+}
 
 int quant_save(const struct qmodel *m, const char *path, const char *const *extra_meta, char *err,
 	       size_t errlen)
 {
 	struct st_writer *w = st_writer_new();
-	char (*names)[6][160] = xcalloc(m->nops, sizeof *names);
+	char (*names)[QP_N][QP_NAME_MAX] = xcalloc(m->nops, sizeof *names); /* alive until saved */
 	float *tscale = xmalloc(sizeof(float) * m->ntensors);
 	int32_t *tzp = xmalloc(sizeof(int32_t) * m->ntensors);
 	float *pscale = xmalloc(sizeof(float) * m->nops);
@@ -632,26 +644,21 @@ int quant_save(const struct qmodel *m, const char *path, const char *const *extr
 		clamp[2 * i + 1] = o->hi;
 		if (o->kind == QOP_PW || o->kind == QOP_DW) {
 			int64_t ws[2] = {o->cout, (int64_t)o->cin * o->k * o->k}, cs[1] = {o->cout};
+			char (*nm)[QP_NAME_MAX] = names[i];
+			qparam_names(o, nm);
 			if (o->w2) {
 				int64_t ps[1] = {(ws[0] * ws[1] + 3) / 4};
-				NAMEF(names[i][0], o, "weight_t2");
-				st_writer_add(w, names[i][0], ST_U8, 1, ps, o->w2);
+				st_writer_add(w, nm[QP_WEIGHT_T2], ST_U8, 1, ps, o->w2);
 			} else {
-				NAMEF(names[i][0], o, "weight");
-				st_writer_add(w, names[i][0], ST_I8, 2, ws, o->w);
+				st_writer_add(w, nm[QP_WEIGHT], ST_I8, 2, ws, o->w);
 			}
-			NAMEF(names[i][1], o, "bias");
-			st_writer_add(w, names[i][1], ST_I32, 1, cs, o->bias);
-			NAMEF(names[i][2], o, "mult");
-			st_writer_add(w, names[i][2], ST_I32, 1, cs, o->mult);
-			NAMEF(names[i][3], o, "shift");
-			st_writer_add(w, names[i][3], ST_I8, 1, cs, o->shift);
-			NAMEF(names[i][4], o, "wscale");
-			st_writer_add(w, names[i][4], ST_F32, 1, cs, o->wscale);
+			st_writer_add(w, nm[QP_BIAS], ST_I32, 1, cs, o->bias);
+			st_writer_add(w, nm[QP_MULT], ST_I32, 1, cs, o->mult);
+			st_writer_add(w, nm[QP_SHIFT], ST_I8, 1, cs, o->shift);
+			st_writer_add(w, nm[QP_WSCALE], ST_F32, 1, cs, o->wscale);
 			if (o->lut) {
 				int64_t ls[1] = {256};
-				NAMEF(names[i][5], o, "lut");
-				st_writer_add(w, names[i][5], ST_I8, 1, ls, o->lut);
+				st_writer_add(w, nm[QP_LUT], ST_I8, 1, ls, o->lut);
 			}
 		}
 	}
@@ -801,18 +808,12 @@ int quant_load(const char *path, struct qmodel *m, char *err, size_t errlen)
 		o->lo = cl[2 * i];
 		o->hi = cl[2 * i + 1];
 		if (o->kind == QOP_PW || o->kind == QOP_DW) {
-			char nm[6][160];
+			char nm[QP_N][QP_NAME_MAX];
 			int64_t per = (int64_t)o->cin * o->k * o->k;
-			NAMEF(nm[0], o, "weight");
-			NAMEF(nm[1], o, "bias");
-			NAMEF(nm[2], o, "mult");
-			NAMEF(nm[3], o, "shift");
-			NAMEF(nm[4], o, "wscale");
-			NAMEF(nm[5], o, "lut");
-			char t2[160];
-			NAMEF(t2, o, "weight_t2");
-			if (o->kind == QOP_PW && st_find(&f, t2)) {
-				if (copy_tensor(&f, t2, ST_U8, (o->cout * per + 3) / 4, 0, (void **)&o->w2,
+			qparam_names(o, nm);
+			if (o->kind == QOP_PW && st_find(&f, nm[QP_WEIGHT_T2])) {
+				if (copy_tensor(&f, nm[QP_WEIGHT_T2], ST_U8, (o->cout * per + 3) / 4, 0,
+						(void **)&o->w2,
 						err, errlen)) {
 					bad = 1;
 					break;
@@ -824,13 +825,14 @@ int quant_load(const char *path, struct qmodel *m, char *err, size_t errlen)
 				}
 			}
 			if ((!o->w2 &&
-			     copy_tensor(&f, nm[0], ST_I8, o->cout, per, (void **)&o->w, err, errlen)) ||
-			    copy_tensor(&f, nm[1], ST_I32, o->cout, 0, (void **)&o->bias, err, errlen) ||
-			    copy_tensor(&f, nm[2], ST_I32, o->cout, 0, (void **)&o->mult, err, errlen) ||
-			    copy_tensor(&f, nm[3], ST_I8, o->cout, 0, (void **)&o->shift, err, errlen) ||
-			    copy_tensor(&f, nm[4], ST_F32, o->cout, 0, (void **)&o->wscale, err, errlen) ||
+			     copy_tensor(&f, nm[QP_WEIGHT], ST_I8, o->cout, per, (void **)&o->w, err, errlen)) ||
+			    copy_tensor(&f, nm[QP_BIAS], ST_I32, o->cout, 0, (void **)&o->bias, err, errlen) ||
+			    copy_tensor(&f, nm[QP_MULT], ST_I32, o->cout, 0, (void **)&o->mult, err, errlen) ||
+			    copy_tensor(&f, nm[QP_SHIFT], ST_I8, o->cout, 0, (void **)&o->shift, err, errlen) ||
+			    copy_tensor(&f, nm[QP_WSCALE], ST_F32, o->cout, 0, (void **)&o->wscale, err,
+					errlen) ||
 			    (is_lut(o->act) &&
-			     copy_tensor(&f, nm[5], ST_I8, 256, 0, (void **)&o->lut, err, errlen))) {
+			     copy_tensor(&f, nm[QP_LUT], ST_I8, 256, 0, (void **)&o->lut, err, errlen))) {
 				bad = 1;
 				break;
 			}
