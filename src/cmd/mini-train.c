@@ -103,43 +103,12 @@ static int benchmark(const struct train_opts *o, const struct mini *m)
 	return failed ? EXIT_RECORDS : EXIT_OK;
 }
 
-/* --zero-cost: the zero_cost stage of every selected record; the others pass through. */
-static int zero_cost_main(const struct train_opts *o, const struct mini *m,
-			  int (*select)(const cJSON *rec, void *ctx))
+/* --zero-cost: the zero_cost stage of a selected record (train_main_loop_job's job). */
+static int zero_cost_job(const struct train_opts *o, struct train_data *td, cJSON *rec,
+			 cJSON *stage, void *ctx, char *err, size_t errlen)
 {
-	char err[1024];
-	struct train_data td;
-	net_set_threads(o->threads);
-	int loaded = 0, failed = 0, rc;
-	struct record_reader r;
-	record_reader_init(&r, stdin, "stdin");
-	cJSON *rec;
-	while ((rc = record_next(&r, &rec)) != 0) {
-		if (rc < 0) {
-			failed = 1;
-			continue;
-		}
-		rec = record_normalize(rec);
-		if (select(rec, (void *)m)) {
-			if (!loaded && train_data_load(o, &td, err, sizeof err))
-				die("%s", err);
-			loaded = 1;
-			cJSON *stage = record_stage(rec, "zero_cost");
-			if (zero_cost_record(o, &td, rec, m->zero_cost, stage, err, sizeof err)) {
-				record_stage_error(rec, "zero_cost", "%s", err);
-				log_error("record %s: %s", record_string(rec, "id") ? record_string(rec, "id")
-										: "without id", err);
-				failed = 1;
-			}
-		}
-		if (record_write(stdout, rec))
-			die("cannot write to stdout");
-		cJSON_Delete(rec);
-	}
-	record_reader_free(&r);
-	if (loaded)
-		train_data_free(&td);
-	return failed ? EXIT_RECORDS : EXIT_OK;
+	const struct mini *m = ctx;
+	return zero_cost_record(o, td, rec, m->zero_cost, stage, err, errlen);
 }
 
 static int select_checked(const cJSON *rec, void *ctx)
@@ -162,6 +131,6 @@ int main(int argc, char **argv)
 	if (m.bench_steps)
 		return benchmark(&o, &m);
 	if (m.zero_cost)
-		return zero_cost_main(&o, &m, select_checked);
+		return train_main_loop_job(&o, "zero_cost", select_checked, zero_cost_job, &m);
 	return train_main_loop(&o, select_checked, &m);
 }

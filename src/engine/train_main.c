@@ -7,8 +7,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+static int train_job(const struct train_opts *o, struct train_data *td, cJSON *rec, cJSON *stage,
+		     void *ctx, char *err, size_t errlen)
+{
+	(void)ctx;
+	int interrupted;
+	return train_record(o, td, rec, stage, &interrupted, err, errlen);
+}
+
 int train_main_loop(const struct train_opts *o, int (*select)(const cJSON *rec, void *ctx),
 		    void *ctx)
+{
+	return train_main_loop_job(o, o->stage, select, train_job, ctx);
+}
+
+int train_main_loop_job(const struct train_opts *o, const char *stage_key,
+			int (*select)(const cJSON *rec, void *ctx), train_job_fn job, void *ctx)
 {
 	char err[1024];
 	struct train_data td;
@@ -30,14 +44,13 @@ int train_main_loop(const struct train_opts *o, int (*select)(const cJSON *rec, 
 					die("%s", err);
 				loaded = 1;
 			}
-			cJSON *stage = record_stage(rec, o->stage);
-			int interrupted, trc = train_record(o, &td, rec, stage, &interrupted, err,
-							     sizeof err);
+			cJSON *stage = record_stage(rec, stage_key);
+			int trc = job(o, &td, rec, stage, ctx, err, sizeof err);
 			if (trc == -2)
 				die("%s", err);
 			if (trc) {
-				record_stage(rec, o->stage);
-				record_stage_error(rec, o->stage, "%s", err);
+				record_stage(rec, stage_key); /* a failed stage holds only its error */
+				record_stage_error(rec, stage_key, "%s", err);
 				log_error("%s%s%s: %s", record_string(rec, "id") ? "record " : "",
 					  record_string(rec, "id") ? record_string(rec, "id") : "",
 					  record_string(rec, "id") ? "" : "record", err);
