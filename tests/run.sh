@@ -11,8 +11,17 @@ failed=0
 skipped=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-for t in build/tests/test_* tests/cli/*.sh; do
-	[ -x "$t" ] || continue
+# what should run: one binary per unit test source, every CLI script. A missing binary or a script
+# that is not executable is a failure, not a silent skip (it would otherwise never run again).
+tests=$(for c in tests/unit/test_*.c; do [ -e "$c" ] && basename "$c" .c | sed 's|^|build/tests/|'; done
+	for s in tests/cli/*.sh; do [ -e "$s" ] && echo "$s"; done)
+for t in $tests; do
+	if [ ! -x "$t" ]; then
+		failed=$((failed + 1))
+		if [ -e "$t" ]; then why="is not executable (chmod +x it)"; else why="was not built"; fi
+		echo "FAIL $t $why"
+		continue
+	fi
 	start=$(date +%s)
 	"$t" >"$log" 2>&1
 	rc=$?
