@@ -55,21 +55,33 @@ DEB_PACKAGES := build-essential libopenblas-dev libcjson-dev libcurl4-openssl-de
 .PHONY: all check deps bench fuzz clean search demo report fidelity compare
 all: $(PROGRAMS) $(TESTS)
 
-build/obj/%.o: src/%.c $(wildcard src/*/*.h)
+# Each compile writes the headers it read (-MMD; -MP so a deleted header is not an error) to a .d
+# file that make reads back: a header edit rebuilds only the files that include it
+# (tests/cli/build-deps.sh). An object without its .d (a tree built before this rule) is rebuilt
+# once; the object is touched after its .d so it is never older than it.
+DEPFLAGS = -MMD -MP -MF build/dep/$(subst /,-,$@).d
+
+build/obj/%.o: src/%.c build/obj/%.d
 	@mkdir -p $(dir $@)
-	$(CC) $(LMNAS_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(LMNAS_CFLAGS) $(CFLAGS) -MMD -MP -MF build/obj/$*.d -c -o $@ $<
+	@touch $@
+
+build/obj/%.d: ;
+.PRECIOUS: build/obj/%.d
 
 build/liblmnas.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
 bin/%: src/cmd/%.c build/liblmnas.a
-	@mkdir -p bin
-	$(CC) $(LMNAS_CFLAGS) $(CFLAGS) -o $@ $< build/liblmnas.a $(LMNAS_LDLIBS) $(LDLIBS)
+	@mkdir -p bin build/dep
+	$(CC) $(LMNAS_CFLAGS) $(CFLAGS) $(DEPFLAGS) -o $@ $< build/liblmnas.a $(LMNAS_LDLIBS) $(LDLIBS)
 
-build/tests/%: tests/unit/%.c tests/unit/t.h build/liblmnas.a
-	@mkdir -p build/tests
-	$(CC) $(LMNAS_CFLAGS) $(CFLAGS) -Itests/unit -o $@ $< build/liblmnas.a $(LMNAS_LDLIBS) $(LDLIBS)
+build/tests/%: tests/unit/%.c build/liblmnas.a
+	@mkdir -p build/tests build/dep
+	$(CC) $(LMNAS_CFLAGS) $(CFLAGS) $(DEPFLAGS) -Itests/unit -o $@ $< build/liblmnas.a $(LMNAS_LDLIBS) $(LDLIBS)
+
+-include $(wildcard build/dep/*.d) $(LIB_OBJ:.o=.d)
 
 check: deps all
 	@tests/run.sh
