@@ -97,6 +97,104 @@ static const struct opt check_heading[] = {
 	{0},
 };
 
+/* Reads the feedback(1) object at PATH into g (the front, population, rejections, tried ids);
+ * returns it, to be deleted when the candidates are written. */
+static cJSON *load_feedback(struct gen_ctx *g, const char *path)
+{
+	const char *why;
+	char *text = read_file(path, 64u << 20, NULL, &why);
+	if (!text)
+		die("--feedback %s: %s", path, why);
+	cJSON *fb = cJSON_Parse(text);
+	free(text);
+	if (!cJSON_IsObject(fb))
+		die("--feedback %s: not a JSON object", path);
+	g->feedback = fb;
+	gen_remember_feedback(g);
+	return fb;
+}
+
+/* What the llm strategy holds beside g: the prompt templates, the search space's text, the client. */
+struct llm_setup {
+	struct llm_client client;
+	char *tmpl[4]; /* system, generate, retry, explain */
+	char *space_text;
+};
+
+/* Loads the prompt templates from PROMPTS (else DATA/prompts) and the space file's text, and
+ * opens the model server's client; dies with a message naming the file or server that failed. */
+static void llm_setup_open(struct llm_setup *ls, struct gen_ctx *g, struct llm_opts *lo,
+			   const char *prompts, const char *data, const char *space_file)
+{
+	char pdir[PATH_MAX + 16], err[512];
+	if (prompts)
+		snprintf(pdir, sizeof pdir, "%s", prompts);
+	else
+		snprintf(pdir, sizeof pdir, "%s/prompts", data);
+	static const char *const names[] = { "system", "generate", "retry", "explain" };
+	for (int k = 0; k < 4; k++)
+		if (!(ls->tmpl[k] = prompt_template(pdir, names[k], err, sizeof err)))
+			die("%s", err);
+	g->tmpl_system = ls->tmpl[0];
+	g->tmpl_generate = ls->tmpl[1];
+	g->tmpl_retry = ls->tmpl[2];
+	g->tmpl_explain = ls->tmpl[3];
+	const char *why;
+	if (!(ls->space_text = read_file(space_file, 1 << 20, NULL, &why)))
+		die("%s: %s", space_file, why);
+	g->space_text = ls->space_text;
+	if (lo->transcripts)
+		mkdir(lo->transcripts, 0755);
+	if (llm_open(&ls->client, lo, err, sizeof err))
+		die("%s", err);
+	g->llm = &ls->client;
+	g->model = lo->model;
+}
+
+static void llm_setup_close(struct llm_setup *ls)
+{
+	llm_close(&ls->client);
+	for (int k = 0; k < 4; k++)
+		free(ls->tmpl[k]);
+	free(ls->space_text);
+}
+
+/* Writes COUNT candidates of STRATEGY to stdout; returns how many carry gen.error. */
+static int write_candidates(struct gen_ctx *g, const char *strategy, long count)
+{
+	int failed = 0;
+	for (long k = 0; k < count; k++) {
+		cJSON *rec = !strcmp(strategy, "llm")	  ? strategy_llm_next(g)
+			     : !strcmp(strategy, "random") ? strategy_random_next(g)
+							   : strategy_evolve_next(g);
+		if (record_get(rec, "gen.error")) {
+			failed++;
+			log_error("candidate %ld: %s", k + 1, record_string(rec, "gen.error"));
+		}
+		if (record_write(stdout, rec))
+			die("write error on stdout");
+		cJSON_Delete(rec);
+	}
+	return failed;
+}
+
+/* The search's state from the options: budgets and space (CHECK), strategy settings (GA). */
+static void gen_ctx_init(struct gen_ctx *g, struct check_opts *check, const struct gen_args *ga)
+{
+	memset(g, 0, sizeof *g);
+	g->check = check;
+	g->space = check->space;
+	g->input_channels = (int)ga->in_ch;
+	g->iteration = (int)ga->iteration;
+	g->max_tries = (int)ga->max_tries;
+	g->tournament = (int)ga->tourn;
+	g->fresh_prob = 0.1;
+	g->max_retries = (int)ga->retries;
+	g->explain = ga->explain;
+	g->dataset = ga->dataset;
+	prng_seed(&g->rng, (uint64_t)ga->seed);
+}
+
 int main(int argc, char **argv)
 {
 	util_init(argv[0]);
@@ -115,10 +213,9 @@ int main(int argc, char **argv)
 						      {check_heading, NULL, NULL},
 						      {check_opt_table, &check, NULL}}};
 	options_parse(&prog, argc, argv);
-	const char *strategy = ga.strategy, *feedback_path = ga.feedback;
-	bool is_llm = !strcmp(strategy, "llm");
-	if (!is_llm && strcmp(strategy, "random") && strcmp(strategy, "evolve"))
-		die("--strategy must be random, evolve or llm, not '%s'", strategy);
+	bool is_llm = !strcmp(ga.strategy, "llm");
+	if (!is_llm && strcmp(ga.strategy, "random") && strcmp(ga.strategy, "evolve"))
+		die("--strategy must be random, evolve or llm, not '%s'", ga.strategy);
 
 	char data[PATH_MAX], path[PATH_MAX + 64], err[512];
 	data_dir(data, sizeof data, NULL);
@@ -127,85 +224,18 @@ int main(int argc, char **argv)
 		if (check_opts_load_space(&check, path, err, sizeof err))
 			die("cannot load the default search space %s (give --space FILE): %s", path, err);
 	}
-	char space_file[PATH_MAX + 64];
-	snprintf(space_file, sizeof space_file, "%s", check.space_path);
 
 	struct gen_ctx g;
-	memset(&g, 0, sizeof g);
-	g.check = &check;
-	g.space = check.space;
-	g.input_channels = (int)ga.in_ch;
-	g.iteration = (int)ga.iteration;
-	g.max_tries = (int)ga.max_tries;
-	g.tournament = (int)ga.tourn;
-	g.fresh_prob = 0.1;
-	g.max_retries = (int)ga.retries;
-	g.explain = ga.explain;
-	g.dataset = ga.dataset;
-	prng_seed(&g.rng, (uint64_t)ga.seed);
-
-	cJSON *fb = NULL;
-	if (feedback_path) {
-		const char *why;
-		char *text = read_file(feedback_path, 64u << 20, NULL, &why);
-		if (!text)
-			die("--feedback %s: %s", feedback_path, why);
-		fb = cJSON_Parse(text);
-		free(text);
-		if (!cJSON_IsObject(fb))
-			die("--feedback %s: not a JSON object", feedback_path);
-		g.feedback = fb;
-		gen_remember_feedback(&g);
-	}
-
-	struct llm_client client;
-	char *tmpl[4] = { NULL, NULL, NULL, NULL };
-	char *space_text = NULL;
-	if (is_llm) {
-		char pdir[PATH_MAX + 16];
-		if (ga.prompts)
-			snprintf(pdir, sizeof pdir, "%s", ga.prompts);
-		else
-			snprintf(pdir, sizeof pdir, "%s/prompts", data);
-		static const char *const names[] = { "system", "generate", "retry", "explain" };
-		for (int k = 0; k < 4; k++)
-			if (!(tmpl[k] = prompt_template(pdir, names[k], err, sizeof err)))
-				die("%s", err);
-		g.tmpl_system = tmpl[0];
-		g.tmpl_generate = tmpl[1];
-		g.tmpl_retry = tmpl[2];
-		g.tmpl_explain = tmpl[3];
-		const char *why;
-		space_text = read_file(space_file, 1 << 20, NULL, &why);
-		if (!space_text)
-			die("%s: %s", space_file, why);
-		g.space_text = space_text;
-		if (lo.transcripts)
-			mkdir(lo.transcripts, 0755);
-		if (llm_open(&client, &lo, err, sizeof err))
-			die("%s", err);
-		g.llm = &client;
-		g.model = lo.model;
-	}
-
-	int failed = 0;
-	for (long k = 0; k < ga.count; k++) {
-		cJSON *rec = is_llm ? strategy_llm_next(&g)
-				    : !strcmp(strategy, "random") ? strategy_random_next(&g)
-								  : strategy_evolve_next(&g);
-		if (record_get(rec, "gen.error")) {
-			failed++;
-			log_error("candidate %ld: %s", k + 1, record_string(rec, "gen.error"));
-		}
-		if (record_write(stdout, rec))
-			die("write error on stdout");
-		cJSON_Delete(rec);
-	}
+	gen_ctx_init(&g, &check, &ga);
+	cJSON *fb = ga.feedback ? load_feedback(&g, ga.feedback) : NULL;
+	struct llm_setup ls = {0};
 	if (is_llm)
-		llm_close(&client);
-	for (int k = 0; k < 4; k++)
-		free(tmpl[k]);
-	free(space_text);
+		llm_setup_open(&ls, &g, &lo, ga.prompts, data, check.space_path);
+
+	int failed = write_candidates(&g, ga.strategy, ga.count);
+
+	if (is_llm)
+		llm_setup_close(&ls);
 	free(g.ids);
 	cJSON_Delete(g.proposed);
 	cJSON_Delete(fb);
