@@ -79,3 +79,13 @@ cJSON *gen_stamp(const struct gen_ctx *g, cJSON *rec, const char *strategy, int 
 	cJSON_AddNumberToObject(gen, "attempts", attempts);
 	return gen;
 }
+
+cJSON *gen_give_up(const struct gen_ctx *g, cJSON *last, const char *strategy, const char *samples)
+{
+	cJSON *gen = gen_stamp(g, last, strategy, g->max_tries);
+	char msg[160];
+	snprintf(msg, sizeof msg, "no accepted arch in %d %s; the limits may be too tight",
+		 g->max_tries, samples);
+	cJSON_AddStringToObject(gen, "error", msg);
+	return last;
+}

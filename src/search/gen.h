@@ -57,6 +57,9 @@ cJSON *gen_try(struct gen_ctx *g, cJSON *arch_json, bool *ok);
 
 /* Sets rec.gen (strategy, model, iteration, attempts). */
 cJSON *gen_stamp(const struct gen_ctx *g, cJSON *rec, const char *strategy, int attempts);
+/* A sampling strategy's answer after max_tries rejected samples: the last one, stamped, with
+ * gen.error "no accepted arch in N SAMPLES; the limits may be too tight". */
+cJSON *gen_give_up(const struct gen_ctx *g, cJSON *last, const char *strategy, const char *samples);
 
 /* A uniform arch of the search space. */
 void strategy_random_arch(const struct space *s, int input_channels, struct prng *r, struct arch *a);

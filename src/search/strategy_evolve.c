@@ -78,10 +78,5 @@ cJSON *strategy_evolve_next(struct gen_ctx *g)
 			return last;
 		}
 	}
-	cJSON *gen = gen_stamp(g, last, "evolve", g->max_tries);
-	char msg[128];
-	snprintf(msg, sizeof msg, "no accepted arch in %d evolution tries; the limits may be too tight",
-		 g->max_tries);
-	cJSON_AddStringToObject(gen, "error", msg);
-	return last;
+	return gen_give_up(g, last, "evolve", "evolution tries");
 }

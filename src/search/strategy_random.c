@@ -125,10 +125,5 @@ cJSON *strategy_random_next(struct gen_ctx *g)
 			return last;
 		}
 	}
-	cJSON *gen = gen_stamp(g, last, "random", g->max_tries);
-	char msg[128];
-	snprintf(msg, sizeof msg, "no accepted arch in %d random samples; the limits may be too tight",
-		 g->max_tries);
-	cJSON_AddStringToObject(gen, "error", msg);
-	return last;
+	return gen_give_up(g, last, "random", "random samples");
 }
