@@ -62,6 +62,12 @@ check "emit-c: the depthwise convs are ternary too" grep -q "lmq_dw_t3(" "$TMP/t
 check_eq "emit-c: two int8 convs are left, the first one and the classifier" \
 	"$(grep -o 'LMQ_PW(\|LMQ_DW(' "$TMP/tq/tq.c" | tr '\n' ' ')" "LMQ_DW( LMQ_PW( "
 check_eq "host: 4/4 test vectors match" "$(make -s -C "$TMP/tq" host-test 2>&1 | tail -1)" "4/4 test vectors match"
+# Row-streamed (--exec patched): the ternary depthwise row kernel gives the layer-by-layer logits.
+"$BIN/emit-c" --model "$TMP/t.safetensors" --name tp -o "$TMP/tp" --exec patched --test-vectors 4 \
+	--dataset fashion-mnist --no-build </dev/null >"$TMP/p.out" 2>/dev/null
+check_eq "emit-c --exec patched: exit 0 (the streamed reference matches layer by layer)" "$?" 0
+check "the streamed model calls lmq_dw_row_t3" grep -q "lmq_dw_row_t3(" "$TMP/tp/tp.c"
+check_eq "patched host: 4/4 test vectors match" "$(make -s -C "$TMP/tp" host-test 2>&1 | tail -1)" "4/4 test vectors match"
 if command -v qemu-system-arm >/dev/null && command -v arm-none-eabi-gcc >/dev/null; then
 	check "the ternary model's flash formula is within 0.1% of its Cortex-M7 build ($(jq -c '[.emit.flash_formula_bytes, .emit.flash_bytes]' "$TMP/e.out"))" \
 		jq -e '.emit | (.flash_formula_bytes - .flash_bytes) | fabs <= 0.001 * $f' --argjson f "$(jq .emit.flash_bytes "$TMP/e.out")" "$TMP/e.out"
