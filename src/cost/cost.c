@@ -33,7 +33,8 @@ int64_t cost_op_flash_w(const struct g_op *op, enum cost_weights w)
 /* Code bytes of each kernel (compiled once) and of one call to it in NAME_run, from
  * arm-none-eabi-size of emitted models (see cost.h). The Cortex-M7 build selects the DSP
  * kernels of int8_dsp.h: pointwise is lmq_pw_dsp (2072), depthwise lmq_dw_dsp (1956) with the
- * plain lmq_dw (1324) it falls back to (kernels above 7x7, rows over 192 bytes padded). */
+ * plain lmq_dw (1324) it falls back to (kernels above 7x7, rows over 192 bytes padded); ternary
+ * convs call lmq_pw_t3 (692) and lmq_dw_t3 (1044), row-streamed lmq_dw_row_t3 (908). */
 static const int kernel_bytes[COST_NKERNELS] = {2072, 692, 1956 + 1324, 1044, 100, 480, 1024};
 static const int call_bytes[COST_NKERNELS] = {40, 40, 55, 55, 16, 36, 33};
 
