@@ -64,8 +64,9 @@
 #   QUANT_EVAL (0: all)  test images for quantize's float and int8 accuracy
 #   QUANT_ARGS ("")  extra quantize options
 #   WEIGHTS (int8)   int8, or ternary: kd then trains the student through sparse ternary
-#                    pointwise weights (kd --qat ternary --sparsity SPARSITY, quantisation-aware)
-#                    and always goes forward, and quantize packs them 2 bits a weight
+#                    weights (kd --qat ternary --sparsity SPARSITY, quantisation-aware; all convs
+#                    but the first and the classifier) and always goes forward, and quantize
+#                    packs them 1.6 bits a weight
 #                    (--weight-format ternary)   SPARSITY (0.5)  fraction of zero ternary weights
 #   THREADS (all cores)  QEMU=0 skips the Cortex-M7 run  LLM_URL, LLM_MODEL, GEN_ARGS: see search.sh
 #

@@ -23,6 +23,8 @@
 #                    --train-us-max): generated designs over it are rejected like a budget
 #   LATENCY_MAX ()   the longest predicted inference on the Cortex-M7, in ms at MCU_MHZ (216)
 #                    (check-cost --latency-max, cost.m7_ms): rejected like a budget
+#   WEIGHTS (int8)   int8 | ternary: the deployed weights whose flash FLASH_MAX limits
+#                    (gen-arch --weight-format, check-cost(1))
 #   MINI_ARGS="..."   mini-train options; default a short run: "--epochs 1 --train-limit 20000
 #                     --schedule cosine --lr 0.2 --warmup-epochs 0.2 --batch 128 --no-autoaugment
 #                     --crop-pad 2 --test-limit 1000" (one epoch, the lr going to zero by its end:
@@ -82,6 +84,7 @@ MACS_MIN=${MACS_MIN:-}
 TRAIN_US_MAX=${TRAIN_US_MAX:-}
 LATENCY_MAX=${LATENCY_MAX:-}
 MCU_MHZ=${MCU_MHZ:-216}
+WEIGHTS=${WEIGHTS:-int8}
 # A short mini-train by default so a first run takes minutes; MINI_ARGS= (empty) gives the paper's
 # full 30-epoch mini recipe on the whole training split.
 MINI_ARGS=${MINI_ARGS-"--epochs 1 --train-limit 20000 --schedule cosine --lr 0.2 --warmup-epochs 0.2 --batch 128 --no-autoaugment --crop-pad 2 --test-limit 1000"}
@@ -97,6 +100,7 @@ PARETO_ARGS=${PARETO_ARGS:-}
 PLOT=${PLOT:-1}
 
 case $STRATEGY in evolve | random | llm) ;; *) die "STRATEGY must be evolve, random or llm" ;; esac
+case $WEIGHTS in int8 | ternary) ;; *) die "WEIGHTS must be int8 or ternary" ;; esac
 whole_numbers ITER CANDIDATES JOBS SEED
 for p in gen-arch pareto feedback; do [ -x "$BIN/$p" ] || die "$BIN/$p is missing: run make"; done
 [ "$MINI_TRAIN" != "$MINI_DEFAULT" ] || [ -x "$BIN/mini-train" ] || die "$BIN/mini-train is missing: run make"
@@ -141,7 +145,7 @@ history() {
 		"$EVAL" "$REJ"
 }
 
-CHECK="--resolution $RESOLUTION --classes $CLASSES --macs-max $MACS_MAX --sram-max $SRAM_MAX --flash-max $FLASH_MAX"
+CHECK="--resolution $RESOLUTION --classes $CLASSES --macs-max $MACS_MAX --sram-max $SRAM_MAX --flash-max $FLASH_MAX --weight-format $WEIGHTS"
 [ -n "$MACS_MIN" ] && CHECK="$CHECK --macs-min $MACS_MIN"
 [ -n "$TRAIN_US_MAX" ] && CHECK="$CHECK --train-us-max $TRAIN_US_MAX"
 [ -n "$LATENCY_MAX" ] && CHECK="$CHECK --latency-max $LATENCY_MAX --mcu-mhz $MCU_MHZ"
@@ -193,7 +197,7 @@ lost_records() {
 }
 
 log "run directory $RUN: $ITER iterations of $CANDIDATES candidates, strategy $STRATEGY, $JOBS jobs"
-log "budgets: MACs <= $MACS_MAX, SRAM <= $SRAM_MAX, flash <= $FLASH_MAX${LATENCY_MAX:+, latency <= $LATENCY_MAX ms at $MCU_MHZ MHz} at ${RESOLUTION}x$RESOLUTION, $CLASSES classes"
+log "budgets: MACs <= $MACS_MAX, SRAM <= $SRAM_MAX, flash <= $FLASH_MAX ($WEIGHTS weights)${LATENCY_MAX:+, latency <= $LATENCY_MAX ms at $MCU_MHZ MHz} at ${RESOLUTION}x$RESOLUTION, $CLASSES classes"
 t_start=$(date +%s)
 for f in "$CAND" "$REJ" "$EVAL"; do repair "$f"; done
 i=1

@@ -268,9 +268,9 @@ static const struct opt options[] = {
 	{"eval", "N", OPT_INT, AT(eval), 1, 100000000, "test images scored (default all)"},
 	{"plan", NULL, OPT_FLAG, AT(plan), 0, 0, "print the int8 memory plan on stderr"},
 	{"weight-format", "F", OPT_CALL, 0, 0, 0,
-	 "int8 (default), or ternary: sparse ternary pointwise convs\n"
-	 "(fraction S of zeros per output channel), packed 2 bits\n"
-	 "per weight", 0, set_format},
+	 "int8 (default), or ternary: sparse ternary weights (fraction S\n"
+	 "of zeros per output channel) in every conv but the first and\n"
+	 "the classifier, packed 1.6 bits per weight", 0, set_format},
 	{"sparsity", "S", OPT_DOUBLE, AT(sparsity), 0, 0.99, "ternary: the fraction of zeros",
 	 OPT_SHOW_DEFAULT},
 	{"output", "Q", OPT_STRING, AT(out), 0, 0, "the int8 model to write", 0, NULL, 'o'},

@@ -150,8 +150,9 @@ const struct opt check_opt_table[] = {
 	 "reject when the int8 model (cost.flash_bytes) exceeds BYTES"},
 	{"weight-format", "int8|ternary", OPT_CALL, 0, 0, 0,
 	 "the deployed weights: int8 (default), or sparse ternary\n"
-	 "pointwise convs at 2 bits a weight (quantize --weight-format\n"
-	 "ternary): their flash in cost.flash_bytes and for --flash-max", 0, set_weight_format},
+	 "convs (all but the first and the classifier) at 1.6 bits a\n"
+	 "weight (quantize --weight-format ternary): their flash in\n"
+	 "cost.flash_bytes and for --flash-max", 0, set_weight_format},
 	{"train-us-max", "US", OPT_DOUBLE, AT(train_us_max), 0, 1e12,
 	 "reject when the estimated training time per image\n"
 	 "(cost.train_us_per_image, one thread, check-cost --train-time)\n"

@@ -11,7 +11,8 @@
 
 int cost_op_ternary(const struct g_op *op, enum cost_weights w)
 {
-	return w == COST_W_TERNARY && op->kind == OP_PW;
+	/* graph_build's tensor 0 is the network input */
+	return w == COST_W_TERNARY && op->weights > 0 && op->kind != OP_LINEAR && op->in[0] != 0;
 }
 
 int64_t cost_op_flash(const struct g_op *op)
@@ -21,8 +22,9 @@ int64_t cost_op_flash(const struct g_op *op)
 
 int64_t cost_op_flash_w(const struct g_op *op, enum cost_weights w)
 {
-	int64_t weights = cost_op_ternary(op, w) ? (op->weights + 3) / 4 : op->weights;
-	int64_t bytes = weights + (int64_t)COST_PER_CHANNEL_BYTES * op->out_ch;
+	int64_t bytes = cost_op_ternary(op, w)
+				? (op->weights + 4) / 5 + (int64_t)COST_PER_CHANNEL_BYTES_T3 * op->out_ch
+				: op->weights + (int64_t)COST_PER_CHANNEL_BYTES * op->out_ch;
 	if (op->act == OPACT_SIGMOID || op->act == OPACT_SWISH || op->act == OPACT_LEAKYRELU)
 		bytes += COST_LUT_BYTES;
 	return bytes;
@@ -31,13 +33,16 @@ int64_t cost_op_flash_w(const struct g_op *op, enum cost_weights w)
 /* Code bytes of each kernel (compiled once) and of one call to it in NAME_run, from
  * arm-none-eabi-size of emitted models (see cost.h). The Cortex-M7 build selects the DSP
  * kernels of int8_dsp.h: pointwise is lmq_pw_dsp (2072), depthwise lmq_dw_dsp (1956) with the
- * plain lmq_dw (1324) it falls back to (kernels above 7x7, rows over 192 bytes padded). */
-static const int kernel_bytes[COST_NKERNELS] = {2072, 652, 1956 + 1324, 100, 480, 1024};
-static const int call_bytes[COST_NKERNELS] = {40, 40, 55, 16, 36, 33};
+ * plain lmq_dw (1324) it falls back to (kernels above 7x7, rows over 192 bytes padded); ternary
+ * convs call lmq_pw_t3 (692) and lmq_dw_t3 (1044), row-streamed lmq_dw_row_t3 (908). */
+static const int kernel_bytes[COST_NKERNELS] = {2072, 692, 1956 + 1324, 1044, 100, 480, 1024};
+static const int call_bytes[COST_NKERNELS] = {40, 40, 55, 55, 16, 36, 33};
 
 enum cost_kernel cost_op_kernel_w(const struct g_op *op, enum cost_weights w)
 {
-	return cost_op_ternary(op, w) ? COST_K_PW_T2 : cost_op_kernel(op);
+	if (!cost_op_ternary(op, w))
+		return cost_op_kernel(op);
+	return op->kind == OP_DW ? COST_K_DW_T3 : COST_K_PW_T3;
 }
 
 enum cost_kernel cost_op_kernel(const struct g_op *op)
@@ -54,8 +59,10 @@ enum cost_kernel cost_op_kernel(const struct g_op *op)
 
 int64_t cost_op_struct_bytes(enum cost_kernel k)
 {
-	if (k == COST_K_PW || k == COST_K_PW_T2 || k == COST_K_DW)
+	if (k == COST_K_PW || k == COST_K_DW)
 		return COST_RQ_BYTES;
+	if (k == COST_K_PW_T3 || k == COST_K_DW_T3)
+		return COST_RQ3_BYTES;
 	return k == COST_K_ADD ? COST_ADD_BYTES : 0;
 }
 
@@ -111,7 +118,8 @@ int64_t cost_sram_bytes(int64_t arena_bytes, int64_t stack_bytes)
  * place), and lmq_dw_row's code: measured as cost.h says. */
 #define STREAM_LOOP_BYTES 104
 #define DW_ROW_KERNEL_BYTES 740
-static const int case_bytes[COST_NKERNELS] = {96, 96, 18, 16, 36, 67};
+#define DW_ROW_T3_KERNEL_BYTES 908
+static const int case_bytes[COST_NKERNELS] = {96, 96, 18, 28, 16, 36, 67};
 
 int64_t cost_stream_code_bytes(int nstreams, int nsteps, const int streamed[COST_NKERNELS],
 			       const int calls[COST_NKERNELS])
@@ -123,6 +131,10 @@ int64_t cost_stream_code_bytes(int nstreams, int nsteps, const int streamed[COST
 		b += DW_ROW_KERNEL_BYTES;
 	if (streamed[COST_K_DW] && streamed[COST_K_DW] == calls[COST_K_DW])
 		b -= kernel_bytes[COST_K_DW];
+	if (streamed[COST_K_DW_T3])
+		b += DW_ROW_T3_KERNEL_BYTES;
+	if (streamed[COST_K_DW_T3] && streamed[COST_K_DW_T3] == calls[COST_K_DW_T3])
+		b -= kernel_bytes[COST_K_DW_T3];
 	return b;
 }
 

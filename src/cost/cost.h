@@ -9,7 +9,10 @@
  *                 channel (int32 bias, int32 requant multiplier, int8 shift), plus 256 bytes per
  *                 lookup table: one per op applying sigmoid (SE), swish or leakyrelu
  *                 (cost_op_flash; what the PyTorch golden files check);
- *               structs: a 28-byte struct lmq_rq per conv, 15 bytes per residual add;
+ *               ternary convs (--weight-format ternary, cost_op_ternary): ceil(weights / 5)
+ *                 + 5 bytes per output channel (int16 bias, int16 multiplier, int8 shift);
+ *               structs: a 28-byte struct lmq_rq per conv (32-byte lmq_rq3 when ternary),
+ *                 15 bytes per residual add;
  *               code (flash_code_bytes): each kernel the model calls, once, plus a call per op,
  *                 plus the run function's frame. The code sizes are measured with Debian's
  *                 arm-none-eabi-gcc 12.2, -O2 -mcpu=cortex-m7 -mthumb (tests/cli/emit-c.sh
@@ -29,6 +32,8 @@
 
 #define COST_LUT_BYTES 256
 #define COST_PER_CHANNEL_BYTES 9
+/* A ternary conv's per channel: int16 bias, int16 multiplier, int8 shift (struct lmq_rq3). */
+#define COST_PER_CHANNEL_BYTES_T3 5
 #define COST_ARENA_ALIGN 1
 /* The stack reserved in SRAM next to the arena (emit-c's --stack default and the linker
  * script's _stack_size); a multiple of 8, the AAPCS stack alignment. */
@@ -37,9 +42,10 @@
 #define COST_RAM_ALIGN 4
 
 /* The kernels of int8_ref.h a model calls; an op calls one (cost_op_kernel). */
-enum cost_kernel { COST_K_PW, COST_K_PW_T2, COST_K_DW, COST_K_GAP, COST_K_SCALE, COST_K_ADD,
-		   COST_NKERNELS };
+enum cost_kernel { COST_K_PW, COST_K_PW_T3, COST_K_DW, COST_K_DW_T3, COST_K_GAP, COST_K_SCALE,
+		   COST_K_ADD, COST_NKERNELS };
 #define COST_RQ_BYTES 28  /* struct lmq_rq of a conv: 4 pointers, 3 int32 */
+#define COST_RQ3_BYTES 32 /* struct lmq_rq3 of a ternary conv: 4 pointers, 4 int32 */
 #define COST_ADD_BYTES 15 /* a residual add's 3 int32 multipliers and 3 int8 shifts */
 #define COST_RUN_BYTES 128 /* NAME_run's frame: input copy, argmax, prologue */
 
@@ -62,11 +68,13 @@ struct cost {
 				       fraction of macs (0: rows are never recomputed) */
 };
 
-/* The deployed weight format: int8 everywhere, or sparse ternary on the layers' pointwise convs
- * (expand, project, residual projection) packed 2 bits a weight and run by lmq_pw_t2, the rest
- * int8 (quantize --weight-format ternary, check-cost --weight-format ternary). */
+/* The deployed weight format: int8 everywhere, or sparse ternary in every conv (pointwise,
+ * depthwise, SE) but the first one (it reads the image: its few weights cost little flash and
+ * much accuracy) and the classifier, packed base 3 (ceil(weights / 5) bytes) with 5 bytes per
+ * output channel, run by lmq_pw_t3 and lmq_dw_t3 (quantize --weight-format ternary, check-cost
+ * --weight-format ternary, QAT's ternary mode; int8_ref.h "sparse ternary weights"). */
 enum cost_weights { COST_W_INT8, COST_W_TERNARY };
-/* 1 when op's weights are ternary in that format. */
+/* 1 when op's weights are ternary in that format: the one rule of quantize, QAT and check-cost. */
 int cost_op_ternary(const struct g_op *op, enum cost_weights w);
 
 /* Counts MACs, params and flash of a graph (either variant: the counts do not depend on

@@ -1,6 +1,7 @@
 /* qat.c — fake-quantised weights with a straight-through estimator. See qat.h. */
 #include "engine/qat.h"
 #include "core/util.h"
+#include "cost/cost.h"
 
 #include <float.h>
 #include <math.h>
@@ -100,7 +101,8 @@ struct qat *qat_new(const struct net *n, enum qat_mode mode, double sparsity)
 		const struct g_op *op = &g.ops[i];
 		if (!op->conv[0])
 			continue;
-		struct qat_tensor t = tensor_of(n, op, mode == QAT_TERNARY && op->kind == OP_PW);
+		struct qat_tensor t = tensor_of(n, op, mode == QAT_TERNARY &&
+							 cost_op_ternary(op, COST_W_TERNARY));
 		maxper = t.per > maxper ? t.per : maxper;
 		q->t[q->ntensors++] = t;
 	}

@@ -6,10 +6,10 @@
  * weights unchanged: the straight-through estimator d w_q / d w = 1.
  *
  *   int8:    per output channel, s = max|w| / 127, w_q = s * clamp(round(w / s), -127, 127)
- *   ternary: the pointwise convs of the layers (expand, project, residual projection: the ops
- *            quantize --weight-format ternary makes ternary) per output channel: the fraction
+ *   ternary: the convs quantize --weight-format ternary makes ternary (cost_op_ternary: all
+ *            but the first conv and the classifier) per output channel: the fraction
  *            `sparsity` of smallest |w| become 0, the rest +-alpha, alpha = mean |w| of the kept
- *            ones; every other weight (depthwise, SE, classifier) as int8.
+ *            ones; the first conv and the classifier as int8.
  *
  * Both are per output channel and invariant to a positive or negative per-channel factor, so
  * quantising before BN folding gives the weights quantize computes after it (the same codes;

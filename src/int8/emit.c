@@ -151,6 +151,22 @@ static void put_i32(FILE *f, const char *decl, const int32_t *v, size_t n)
 	fputs("\n};\n", f);
 }
 
+static void put_i16(FILE *f, const char *decl, const int16_t *v, size_t n)
+{
+	fprintf(f, "%s[%zu] LMNAS_PARAM = {", decl, n);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s%d,", i % 12 ? "" : "\n\t", v[i]);
+	fputs("\n};\n", f);
+}
+
+static void put_u8(FILE *f, const char *decl, const uint8_t *v, size_t n)
+{
+	fprintf(f, "%s[%zu] LMNAS_PARAM = {", decl, n);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s%u,", i % 24 ? "" : "\n\t", v[i]);
+	fputs("\n};\n", f);
+}
+
 static int save(const char *dir, const char *file, char *buf, size_t len, char *err,
 		size_t errlen)
 {
@@ -250,6 +266,42 @@ static void write_header(FILE *f, const struct qmodel *m, const struct emit_opts
 
 /* ---- NAME.c ---- */
 
+/* "lutI" of a conv applying a table, "0" otherwise. */
+static const char *lut_name(const struct qop *o, int i)
+{
+	static char name[32];
+	snprintf(name, sizeof name, "lut%d", i);
+	return o->lut ? name : "0";
+}
+
+static void write_lut(FILE *f, const struct qop *o, int i)
+{
+	char decl[64];
+	if (!o->lut)
+		return;
+	snprintf(decl, sizeof decl, "static const int8_t lut%d", i);
+	put_i8(f, decl, o->lut, 256);
+}
+
+/* A ternary conv: packed weights, 16-bit biases and multipliers, struct lmq_rq3. */
+static void write_ternary_params(FILE *f, const struct qop *o, int i, const struct qmodel *m)
+{
+	char decl[64];
+	size_t nw = (size_t)o->cout * o->cin * o->k * o->k;
+	snprintf(decl, sizeof decl, "static const uint8_t w%d", i);
+	put_u8(f, decl, o->w3, (nw + 4) / 5);
+	snprintf(decl, sizeof decl, "static const int16_t b%d", i);
+	put_i16(f, decl, o->bias16, o->cout);
+	snprintf(decl, sizeof decl, "static const int16_t m%d", i);
+	put_i16(f, decl, o->mult16, o->cout);
+	snprintf(decl, sizeof decl, "static const int8_t s%d", i);
+	put_i8(f, decl, o->shift, o->cout);
+	write_lut(f, o, i);
+	fprintf(f, "static const struct lmq_rq3 rq%d = {b%d, m%d, s%d, %s, %d, %ld, %ld, %ld};\n",
+		i, i, i, i, lut_name(o, i), o->bshift,
+		(long)(o->lut ? o->pre_zp : m->t[o->out].zp), (long)o->lo, (long)o->hi);
+}
+
 static void write_params(FILE *f, const struct qop *o, int i, const struct qmodel *m)
 {
 	char decl[64];
@@ -258,32 +310,22 @@ static void write_params(FILE *f, const struct qop *o, int i, const struct qmode
 		fprintf(f, "\n/* %s: %s %dx%d, %d -> %d channels */\n", o->name,
 			o->kind == QOP_DW ? "depthwise" : "pointwise", o->k, o->k,
 			o->kind == QOP_DW ? o->cout : o->cin, o->cout);
-		if (o->w2) {
-			snprintf(decl, sizeof decl, "static const uint8_t w%d", i);
-			fprintf(f, "%s[%zu] LMNAS_PARAM = {", decl, (nw + 3) / 4);
-			for (size_t j = 0; j < (nw + 3) / 4; j++)
-				fprintf(f, "%s%u,", j % 24 ? "" : "\n\t", o->w2[j]);
-			fputs("\n};\n", f);
-		} else {
-			snprintf(decl, sizeof decl, "static const int8_t w%d", i);
-			put_i8(f, decl, o->w, nw);
+		if (o->w3) {
+			write_ternary_params(f, o, i, m);
+			return;
 		}
+		snprintf(decl, sizeof decl, "static const int8_t w%d", i);
+		put_i8(f, decl, o->w, nw);
 		snprintf(decl, sizeof decl, "static const int32_t b%d", i);
 		put_i32(f, decl, o->bias, o->cout);
 		snprintf(decl, sizeof decl, "static const int32_t m%d", i);
 		put_i32(f, decl, o->mult, o->cout);
 		snprintf(decl, sizeof decl, "static const int8_t s%d", i);
 		put_i8(f, decl, o->shift, o->cout);
-		if (o->lut) {
-			snprintf(decl, sizeof decl, "static const int8_t lut%d", i);
-			put_i8(f, decl, o->lut, 256);
-		}
-		fprintf(f, "static const struct lmq_rq rq%d = {b%d, m%d, s%d, %ld, %ld, %ld, ", i, i,
-			i, i, (long)(o->lut ? o->pre_zp : m->t[o->out].zp), (long)o->lo, (long)o->hi);
-		if (o->lut)
-			fprintf(f, "lut%d};\n", i);
-		else
-			fputs("0};\n", f);
+		write_lut(f, o, i);
+		fprintf(f, "static const struct lmq_rq rq%d = {b%d, m%d, s%d, %ld, %ld, %ld, %s};\n",
+			i, i, i, i, (long)(o->lut ? o->pre_zp : m->t[o->out].zp), (long)o->lo,
+			(long)o->hi, lut_name(o, i));
 	} else if (o->kind == QOP_ADD) {
 		fprintf(f, "\n/* %s */\n", o->name);
 		snprintf(decl, sizeof decl, "static const int32_t em%d", i);
@@ -300,12 +342,12 @@ static void write_call(FILE *f, const struct qop *o, int i, const struct qmodel 
 	switch (o->kind) {
 	case QOP_PW:
 		fprintf(f, "\t%s(A + %zu, %d, %d, %ld, w%d, %d, &rq%d, A + %zu);\n",
-			o->w2 ? "lmq_pw_t2" : "LMQ_PW", ti->offset, o->np, o->cin, (long)ti->zp, i,
+			o->w3 ? "lmq_pw_t3" : "LMQ_PW", ti->offset, o->np, o->cin, (long)ti->zp, i,
 			o->cout, i, to->offset);
 		break;
 	case QOP_DW:
-		fprintf(f, "\tLMQ_DW(A + %zu, %d, %d, %d, %ld, w%d, %d, %d, %d, %d, %d, &rq%d, "
-			"A + %zu, ", ti->offset, o->h, o->wd, o->cout, (long)ti->zp, i, o->k,
+		fprintf(f, "\t%s(A + %zu, %d, %d, %d, %ld, w%d, %d, %d, %d, %d, %d, &rq%d, "
+			"A + %zu, ", o->w3 ? "lmq_dw_t3" : "LMQ_DW", ti->offset, o->h, o->wd, o->cout, (long)ti->zp, i, o->k,
 			o->stride, o->pad, o->oh, o->ow, i, to->offset);
 		if (o->scratch >= 0)
 			fprintf(f, "A + %zu);\n", m->t[o->scratch].offset);
@@ -347,13 +389,13 @@ static void write_row_call(FILE *f, const struct qop *o, int i, const struct qmo
 		o->name);
 	switch (o->kind) {
 	case QOP_PW:
-		fprintf(f, "lmq_pw%s(", o->w2 ? "_t2" : "");
+		fprintf(f, "lmq_pw%s(", o->w3 ? "_t3" : "");
 		put_row_of(f, m, o->in);
 		fprintf(f, ", %d, %d, %ld, w%d, %d, &rq%d, ", np, o->cin, (long)ti->zp, i, o->cout, i);
 		break;
 	case QOP_DW:
-		fprintf(f, "lmq_dw_row(A + %zu, %d, %d, %d, %d, %ld, w%d, %d, %d, %d, r_, %d, &rq%d, ",
-			ti->offset, o->h, ti->ring, o->wd, o->cout, (long)ti->zp, i, o->k, o->stride,
+		fprintf(f, "lmq_dw_row%s(A + %zu, %d, %d, %d, %d, %ld, w%d, %d, %d, %d, r_, %d, &rq%d, ",
+			o->w3 ? "_t3" : "", ti->offset, o->h, ti->ring, o->wd, o->cout, (long)ti->zp, i, o->k, o->stride,
 			o->pad, o->ow, i);
 		break;
 	default: /* QOP_ADD: the only other streamed op */

@@ -19,6 +19,20 @@ static struct lmq_rq conv_rq(const struct qmodel *m, const struct qop *o)
 	return rq;
 }
 
+static struct lmq_rq3 conv_rq3(const struct qmodel *m, const struct qop *o)
+{
+	struct lmq_rq3 rq;
+	rq.bias16 = o->bias16;
+	rq.mult16 = o->mult16;
+	rq.shift = o->shift;
+	rq.lut = o->lut;
+	rq.bshift = o->bshift;
+	rq.out_zp = o->lut ? o->pre_zp : m->t[o->out].zp;
+	rq.lo = o->lo;
+	rq.hi = o->hi;
+	return rq;
+}
+
 void int8_ref_run(const struct qmodel *m, const int8_t *q_in, int8_t *arena, int8_t *logits_q,
 		  float *logits)
 {
@@ -31,21 +45,30 @@ void int8_ref_run(const struct qmodel *m, const int8_t *q_in, int8_t *arena, int
 		const struct qtensor *ti = &m->t[o->in];
 		int8_t *x = arena + ti->offset, *y = arena + m->t[o->out].offset;
 		struct lmq_rq rq;
+		struct lmq_rq3 rq3;
 		if (int8_stream_op(m, i, arena))
 			continue;
 		switch (o->kind) {
 		case QOP_PW:
 			rq = conv_rq(m, o);
-			if (o->w2)
-				lmq_pw_t2(x, o->np, o->cin, ti->zp, o->w2, o->cout, &rq, y);
+			rq3 = conv_rq3(m, o);
+			if (o->w3)
+				lmq_pw_t3(x, o->np, o->cin, ti->zp, o->w3, o->cout, &rq3, y);
 			else
 				lmq_pw(x, o->np, o->cin, ti->zp, o->w, o->cout, &rq, y);
 			break;
-		case QOP_DW:
+		case QOP_DW: {
+			int8_t *scratch = o->scratch >= 0 ? arena + m->t[o->scratch].offset : NULL;
 			rq = conv_rq(m, o);
-			lmq_dw(x, o->h, o->wd, o->cout, ti->zp, o->w, o->k, o->stride, o->pad, o->oh,
-			       o->ow, &rq, y, o->scratch >= 0 ? arena + m->t[o->scratch].offset : NULL);
+			rq3 = conv_rq3(m, o);
+			if (o->w3)
+				lmq_dw_t3(x, o->h, o->wd, o->cout, ti->zp, o->w3, o->k, o->stride,
+					  o->pad, o->oh, o->ow, &rq3, y, scratch);
+			else
+				lmq_dw(x, o->h, o->wd, o->cout, ti->zp, o->w, o->k, o->stride, o->pad,
+				       o->oh, o->ow, &rq, y, scratch);
 			break;
+		}
 		case QOP_GAP:
 			lmq_gap(x, o->np, o->cout, y);
 			break;
@@ -73,4 +96,9 @@ void int8_ref_run(const struct qmodel *m, const int8_t *q_in, int8_t *arena, int
 void int8_ref_rq(const struct qmodel *m, const struct qop *o, struct lmq_rq *rq)
 {
 	*rq = conv_rq(m, o);
+}
+
+void int8_ref_rq3(const struct qmodel *m, const struct qop *o, struct lmq_rq3 *rq)
+{
+	*rq = conv_rq3(m, o);
 }

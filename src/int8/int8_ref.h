@@ -109,26 +109,142 @@ LMQ_KERNEL void lmq_pw(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp,
 	}
 }
 
-/* Pointwise convolution with sparse ternary weights packed 2 bits each (code 0: 0, 1: +1,
- * 2: -1; weight j of the flat [cout][cin] array in bits 2*(j%4) of byte j/4); the per-channel
- * scale is in the requantisation multiplier. Otherwise as lmq_pw. No multiplication: each input
- * is added (+1), subtracted (-1) or masked out (0). */
-LMQ_KERNEL void lmq_pw_t2(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp,
-			     const uint8_t *w2, int32_t cout, const struct lmq_rq *rq, int8_t *y)
+/* ---- sparse ternary weights (quantize --weight-format ternary) ----
+ * Every conv's weights are -1, 0 or +1 times a per-channel scale that is folded into the
+ * requantisation multiplier. They are packed base 3, five to a byte (1.6 bits a weight): weight
+ * j of a conv's flat [cout][cin*k*k] array is trit j % 5 of byte j / 5, the byte being
+ * t0 + 3 t1 + 9 t2 + 27 t3 + 81 t4 (at most 242), trit 0: 0, 1: +1, 2: -1. The kernels only add
+ * and subtract inputs (the decoding divides bytes by 3, never an input).
+ *
+ * Their per-channel parameters are narrower than lmq_rq's (5 bytes a channel instead of 9):
+ * bias16[c] * 2^bshift is the int32 bias (bshift 0..15, one per conv, the smallest at which
+ * every bias fits int16), mult16[c] * 2^16 the Q31 multiplier (mult16 in 2^14..2^15-1, or 0),
+ * i.e. the int32 bias rounded to a multiple of 2^bshift and the multiplier to 15 bits, as
+ * quant.c rounds them (quant_ternary_params). Both products fit int32: |bias16| * 2^15 <= 2^30,
+ * mult16 * 2^16 < 2^31; the accumulator magnitude is at most 255 * cin * k * k (< 2^31 for the
+ * arch limits), and the sum with the bias is saturated in 64 bits as lmq_requant does. */
+struct lmq_rq3 {
+	const int16_t *bias16; /* [cout] */
+	const int16_t *mult16; /* [cout] */
+	const int8_t *shift;   /* [cout] */
+	const int8_t *lut;     /* [256] indexed by q + 128, or 0 */
+	int32_t bshift;        /* 0..15 */
+	int32_t out_zp, lo, hi;
+};
+
+static inline int8_t lmq_requant3(int32_t acc, const struct lmq_rq3 *rq, int c)
+{
+	int32_t bias = (int32_t)rq->bias16[c] * ((int32_t)1 << rq->bshift);
+	int32_t v = lmq_sat32((int64_t)acc + bias);
+	int8_t q = lmq_clamp(lmq_sat32((int64_t)lmq_mbqm(v, (int32_t)rq->mult16[c] * 65536,
+							 rq->shift[c]) + rq->out_zp),
+			     rq->lo, rq->hi);
+	return rq->lut ? rq->lut[q + 128] : q;
+}
+
+/* Sequential reader of packed trits, from weight j on. */
+struct lmq_trits {
+	const uint8_t *p;  /* the next byte to load */
+	uint32_t cur;      /* the loaded byte's trits not yet read */
+	int32_t left;      /* how many */
+};
+
+static inline void lmq_trits_at(struct lmq_trits *r, const uint8_t *w3, int32_t j)
+{
+	int32_t i;
+	r->p = w3 + j / 5;
+	r->cur = *r->p++;
+	r->left = 5 - j % 5;
+	for (i = 0; i < j % 5; i++)
+		r->cur /= 3;
+}
+
+/* The next trit: 0, 1 (+1) or 2 (-1). */
+static inline int32_t lmq_trit(struct lmq_trits *r)
+{
+	int32_t t;
+	if (!r->left) {
+		r->cur = *r->p++;
+		r->left = 5;
+	}
+	t = (int32_t)(r->cur % 3);
+	r->cur /= 3;
+	r->left--;
+	return t;
+}
+
+/* v added (trit 1), subtracted (trit 2) or left out (trit 0): no multiplication. */
+static inline int32_t lmq_tadd(int32_t acc, int32_t v, int32_t t)
+{
+	return acc + (v & -(t & 1)) - (v & -(t >> 1));
+}
+
+/* Pointwise convolution (also SE's and the classifier's linear layers, np = 1) with packed
+ * ternary weights w3 [ceil(cout*cin/5)]; otherwise as lmq_pw. */
+LMQ_KERNEL void lmq_pw_t3(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp,
+			     const uint8_t *w3, int32_t cout, const struct lmq_rq3 *rq, int8_t *y)
 {
 	int32_t p, o, i;
+	struct lmq_trits r;
 	for (p = 0; p < np; p++) {
 		const int8_t *xp = x + p * cin;
 		int8_t *yp = y + p * cout;
+		lmq_trits_at(&r, w3, 0);
 		for (o = 0; o < cout; o++) {
-			int32_t acc = 0, j = o * cin;
-			for (i = 0; i < cin; i++, j++) {
-				int32_t code = (w2[j >> 2] >> ((j & 3) * 2)) & 3;
-				int32_t v = (int32_t)xp[i] - x_zp;
-				acc += (v & -(code & 1)) - (v & -(code >> 1));
-			}
-			yp[o] = lmq_requant(acc, rq, o);
+			int32_t acc = 0;
+			for (i = 0; i < cin; i++)
+				acc = lmq_tadd(acc, (int32_t)xp[i] - x_zp, lmq_trit(&r));
+			yp[o] = lmq_requant3(acc, rq, o);
 		}
+	}
+}
+
+/* The k*k trits of depthwise channel ch into t (k <= LMQ_DW_KMAX). */
+#define LMQ_DW_KMAX 15
+static inline void lmq_dw_trits(const uint8_t *w3, int32_t ch, int32_t k, int8_t *t)
+{
+	struct lmq_trits r;
+	int32_t j;
+	lmq_trits_at(&r, w3, ch * k * k);
+	for (j = 0; j < k * k; j++)
+		t[j] = (int8_t)lmq_trit(&r);
+}
+
+/* Depthwise convolution with packed ternary weights w3 [ceil(c*k*k/5)], k <= LMQ_DW_KMAX;
+ * otherwise (scratch, in place) as lmq_dw. */
+LMQ_KERNEL void lmq_dw_t3(const int8_t *x, int32_t h, int32_t wd, int32_t c, int32_t x_zp,
+			     const uint8_t *w3, int32_t k, int32_t s, int32_t pad, int32_t oh,
+			     int32_t ow, const struct lmq_rq3 *rq, int8_t *y, int8_t *scratch)
+{
+	int32_t ch, oy, ox, ky, kx, p;
+	int8_t t[LMQ_DW_KMAX * LMQ_DW_KMAX];
+	for (ch = 0; ch < c; ch++) {
+		lmq_dw_trits(w3, ch, k, t);
+		for (oy = 0; oy < oh; oy++)
+			for (ox = 0; ox < ow; ox++) {
+				int32_t acc = 0;
+				int8_t q;
+				for (ky = 0; ky < k; ky++) {
+					int32_t iy = oy * s - pad + ky;
+					if (iy < 0 || iy >= h)
+						continue;
+					for (kx = 0; kx < k; kx++) {
+						int32_t ix = ox * s - pad + kx;
+						if (ix < 0 || ix >= wd)
+							continue;
+						acc = lmq_tadd(acc, (int32_t)x[(iy * wd + ix) * c + ch] - x_zp,
+							       t[ky * k + kx]);
+					}
+				}
+				q = lmq_requant3(acc, rq, ch);
+				if (scratch)
+					scratch[oy * ow + ox] = q;
+				else
+					y[(oy * ow + ox) * c + ch] = q;
+			}
+		if (scratch)
+			for (p = 0; p < oh * ow; p++)
+				y[p * c + ch] = scratch[p];
 	}
 }
 
@@ -256,5 +372,33 @@ LMQ_KERNEL void lmq_dw_row(const int8_t *x, int32_t h, int32_t ring, int32_t wd,
 			}
 			y[ox * c + ch] = lmq_requant(acc, rq, ch);
 		}
+}
+/* Output row oy of lmq_dw_t3 from a ring of rows, as lmq_dw_row. */
+LMQ_KERNEL void lmq_dw_row_t3(const int8_t *x, int32_t h, int32_t ring, int32_t wd, int32_t c,
+				 int32_t x_zp, const uint8_t *w3, int32_t k, int32_t s, int32_t pad,
+				 int32_t oy, int32_t ow, const struct lmq_rq3 *rq, int8_t *y)
+{
+	int32_t ch, ox, ky, kx;
+	int8_t t[LMQ_DW_KMAX * LMQ_DW_KMAX];
+	for (ch = 0; ch < c; ch++) {
+		lmq_dw_trits(w3, ch, k, t);
+		for (ox = 0; ox < ow; ox++) {
+			int32_t acc = 0;
+			for (ky = 0; ky < k; ky++) {
+				int32_t iy = oy * s - pad + ky;
+				const int8_t *xr;
+				if (iy < 0 || iy >= h)
+					continue;
+				xr = x + (iy % ring) * wd * c;
+				for (kx = 0; kx < k; kx++) {
+					int32_t ix = ox * s - pad + kx;
+					if (ix < 0 || ix >= wd)
+						continue;
+					acc = lmq_tadd(acc, (int32_t)xr[ix * c + ch] - x_zp, t[ky * k + kx]);
+				}
+			}
+			y[ox * c + ch] = lmq_requant3(acc, rq, ch);
+		}
+	}
 }
 #endif

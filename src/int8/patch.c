@@ -21,19 +21,26 @@ static void step(const struct qmodel *m, int i, int r, int8_t *arena)
 	int8_t *y = row_of(m, o->out, r, arena);
 	int32_t np = (int32_t)(o->np / to->rows); /* positions (pw) or elements (add) in a row */
 	struct lmq_rq rq;
+	struct lmq_rq3 rq3;
 	switch (o->kind) {
 	case QOP_PW:
 		int8_ref_rq(m, o, &rq);
-		if (o->w2)
-			lmq_pw_t2(row_of(m, o->in, r, arena), np, o->cin, ti->zp, o->w2, o->cout, &rq,
-				  y);
+		int8_ref_rq3(m, o, &rq3);
+		if (o->w3)
+			lmq_pw_t3(row_of(m, o->in, r, arena), np, o->cin, ti->zp, o->w3, o->cout,
+				  &rq3, y);
 		else
 			lmq_pw(row_of(m, o->in, r, arena), np, o->cin, ti->zp, o->w, o->cout, &rq, y);
 		break;
 	case QOP_DW:
 		int8_ref_rq(m, o, &rq);
-		lmq_dw_row(arena + ti->offset, o->h, ti->ring, o->wd, o->cout, ti->zp, o->w, o->k,
-			   o->stride, o->pad, r, o->ow, &rq, y);
+		int8_ref_rq3(m, o, &rq3);
+		if (o->w3)
+			lmq_dw_row_t3(arena + ti->offset, o->h, ti->ring, o->wd, o->cout, ti->zp,
+				      o->w3, o->k, o->stride, o->pad, r, o->ow, &rq3, y);
+		else
+			lmq_dw_row(arena + ti->offset, o->h, ti->ring, o->wd, o->cout, ti->zp, o->w,
+				   o->k, o->stride, o->pad, r, o->ow, &rq, y);
 		break;
 	case QOP_ADD:
 		lmq_add(row_of(m, o->in, r, arena), ti->zp, row_of(m, o->in2, r, arena),

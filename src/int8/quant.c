@@ -213,8 +213,11 @@ static void free_params(struct qop *o)
 	free(o->shift);
 	free(o->wscale);
 	free(o->lut);
-	free(o->w2);
-	o->w2 = NULL;
+	free(o->w3);
+	free(o->bias16);
+	free(o->mult16);
+	o->w3 = NULL;
+	o->bias16 = o->mult16 = NULL;
 	o->w = NULL;
 	o->bias = o->mult = NULL;
 	o->shift = o->lut = NULL;
@@ -424,14 +427,83 @@ static int checked_multiplier(double real, int32_t *mult, int *shift, const char
 	return 0;
 }
 
+static size_t conv_weights(const struct qop *o)
+{
+	return (size_t)o->cout * o->cin * o->k * o->k;
+}
+
+/* o->w (codes -1, 0, 1) packed base 3 into o->w3 (int8_ref.h). */
 static void pack_ternary(struct qop *o)
 {
-	size_t n = (size_t)o->cout * o->cin;
-	o->w2 = xcalloc((n + 3) / 4, 1);
+	static const unsigned pow3[5] = {1, 3, 9, 27, 81};
+	size_t n = conv_weights(o);
+	o->w3 = xcalloc((n + 4) / 5, 1);
 	for (size_t j = 0; j < n; j++) {
-		unsigned code = o->w[j] == 1 ? 1u : o->w[j] == -1 ? 2u : 0u;
-		o->w2[j >> 2] |= (uint8_t)(code << ((j & 3) * 2));
+		unsigned trit = o->w[j] == 1 ? 1u : o->w[j] == -1 ? 2u : 0u;
+		o->w3[j / 5] = (uint8_t)(o->w3[j / 5] + trit * pow3[j % 5]);
 	}
+}
+
+/* o->w3 unpacked into o->w (codes -1, 0, 1); -1 when a byte is above 242 (not 5 trits). */
+static int unpack_ternary(struct qop *o)
+{
+	size_t n = conv_weights(o);
+	o->w = xmalloc(n ? n : 1);
+	for (size_t b = 0; b < (n + 4) / 5; b++)
+		if (o->w3[b] > 242)
+			return -1;
+	for (size_t j = 0; j < n; j++) {
+		unsigned v = o->w3[j / 5];
+		for (size_t i = 0; i < j % 5; i++)
+			v /= 3;
+		o->w[j] = (int8_t)(v % 3 == 1 ? 1 : v % 3 == 2 ? -1 : 0);
+	}
+	return 0;
+}
+
+/* round(v / 2^e), ties away from zero, in 64 bits. */
+static int64_t round_pot(int64_t v, int e)
+{
+	int64_t h = e ? (int64_t)1 << (e - 1) : 0;
+	return v >= 0 ? (v + h) >> e : -((-v + h) >> e);
+}
+
+int quant_ternary_params(struct qop *o, int exact, char *err, size_t errlen)
+{
+	int e = 0;
+	for (int c = 0; c < o->cout; c++)
+		while (e < 15 && (round_pot(o->bias[c], e) > INT16_MAX ||
+				  round_pot(o->bias[c], e) < INT16_MIN))
+			e++;
+	o->bshift = e;
+	free(o->bias16);
+	free(o->mult16);
+	o->bias16 = xmalloc(sizeof(int16_t) * (o->cout ? o->cout : 1));
+	o->mult16 = xmalloc(sizeof(int16_t) * (o->cout ? o->cout : 1));
+	for (int c = 0; c < o->cout; c++) {
+		int64_t b = round_pot(o->bias[c], e), m = round_pot(o->mult[c], 16);
+		int sh = o->shift[c];
+		if (m == 32768) { /* 2^15 * 2^shift = 2^14 * 2^(shift + 1) */
+			m = 16384;
+			sh++;
+		}
+		if (b > INT16_MAX || b < INT16_MIN || m < 0 || m > INT16_MAX || sh > 30 || sh < -31)
+			return fail(err, errlen, "%s (channel %d): bias %ld, multiplier %ld or shift "
+				    "%d has no 16-bit ternary form", o->name, c, (long)o->bias[c],
+				    (long)o->mult[c], sh);
+		int32_t bias = (int32_t)(b * ((int64_t)1 << e)), mult = (int32_t)(m * 65536);
+		if (exact && (bias != o->bias[c] || mult != o->mult[c] || sh != o->shift[c]))
+			return fail(err, errlen, "%s (channel %d): bias %ld or multiplier %ld is not "
+				    "of a ternary conv's 16-bit form (bias a multiple of 2^%d, "
+				    "multiplier of 2^16)", o->name, c, (long)o->bias[c],
+				    (long)o->mult[c], e);
+		o->bias16[c] = (int16_t)b;
+		o->mult16[c] = (int16_t)m;
+		o->bias[c] = bias;
+		o->mult[c] = mult;
+		o->shift[c] = (int8_t)sh;
+	}
+	return 0;
 }
 
 /* Weights of one output channel: int8 symmetric (or ternary when tsp >= 0) into q; returns
@@ -499,8 +571,11 @@ static int quantize_conv(struct qmodel *m, struct qop *o, const struct fconv *c,
 		o->shift[ch] = (int8_t)sh;
 		o->wscale[ch] = sw;
 	}
-	if (tsp >= 0)
+	if (tsp >= 0) {
 		pack_ternary(o);
+		if (quant_ternary_params(o, 0, err, errlen))
+			return -1;
+	}
 	int32_t zp = is_lut(o->act) ? o->pre_zp : tout->zp;
 	o->lo = -128;
 	o->hi = 127;
@@ -553,11 +628,11 @@ double quant_ternary_zero_fraction(const struct qmodel *m)
 	size_t zeros = 0, n = 0;
 	for (int i = 0; i < m->nops; i++) {
 		const struct qop *o = &m->ops[i];
-		if (!o->w2)
+		if (!o->w3)
 			continue;
-		for (size_t j = 0; j < (size_t)o->cout * o->cin; j++)
+		for (size_t j = 0; j < conv_weights(o); j++)
 			zeros += o->w[j] == 0;
-		n += (size_t)o->cout * o->cin;
+		n += conv_weights(o);
 	}
 	return n ? (double)zeros / n : 0;
 }
@@ -590,8 +665,8 @@ int quant_from_float(const struct fnet *fn, const struct qcalib *cal, double ter
 		}
 		int rc = o->kind == QOP_PW || o->kind == QOP_DW /* op i is the graph's op i */
 				 ? quantize_conv(m, o, &fn->conv[i],
-						 fn->g.ops[i].kind == OP_PW ? ternary_sparsity : -1, err,
-						 errlen)
+						 cost_op_ternary(&fn->g.ops[i], COST_W_TERNARY)
+							 ? ternary_sparsity : -1, err, errlen)
 				 : elementwise_params(m, o, err, errlen);
 		if (rc)
 			return -1;
@@ -609,13 +684,13 @@ void quant_input(const struct qmodel *m, const float *x, size_t n, int8_t *q)
 /* ---- the int8 file ---- */
 
 /* The int8 file's tensors of a convolution op, "OPNAME.SUFFIX": the one place they are spelled. */
-enum qparam { QP_WEIGHT, QP_WEIGHT_T2, QP_BIAS, QP_MULT, QP_SHIFT, QP_WSCALE, QP_LUT, QP_N };
+enum qparam { QP_WEIGHT, QP_WEIGHT_T3, QP_BIAS, QP_MULT, QP_SHIFT, QP_WSCALE, QP_LUT, QP_N };
 #define QP_NAME_MAX 160
 
 static void qparam_names(const struct qop *o, char names[QP_N][QP_NAME_MAX])
 {
 	static const char *const suffix[QP_N] = {
-		[QP_WEIGHT] = "weight", [QP_WEIGHT_T2] = "weight_t2", [QP_BIAS] = "bias",
+		[QP_WEIGHT] = "weight", [QP_WEIGHT_T3] = "weight_t3", [QP_BIAS] = "bias",
 		[QP_MULT] = "mult", [QP_SHIFT] = "shift", [QP_WSCALE] = "wscale", [QP_LUT] = "lut",
 	};
 	for (int p = 0; p < QP_N; p++)
@@ -646,9 +721,9 @@ int quant_save(const struct qmodel *m, const char *path, const char *const *extr
 			int64_t ws[2] = {o->cout, (int64_t)o->cin * o->k * o->k}, cs[1] = {o->cout};
 			char (*nm)[QP_NAME_MAX] = names[i];
 			qparam_names(o, nm);
-			if (o->w2) {
-				int64_t ps[1] = {(ws[0] * ws[1] + 3) / 4};
-				st_writer_add(w, nm[QP_WEIGHT_T2], ST_U8, 1, ps, o->w2);
+			if (o->w3) {
+				int64_t ps[1] = {(ws[0] * ws[1] + 4) / 5};
+				st_writer_add(w, nm[QP_WEIGHT_T3], ST_U8, 1, ps, o->w3);
 			} else {
 				st_writer_add(w, nm[QP_WEIGHT], ST_I8, 2, ws, o->w);
 			}
@@ -811,20 +886,20 @@ int quant_load(const char *path, struct qmodel *m, char *err, size_t errlen)
 			char nm[QP_N][QP_NAME_MAX];
 			int64_t per = (int64_t)o->cin * o->k * o->k;
 			qparam_names(o, nm);
-			if (o->kind == QOP_PW && st_find(&f, nm[QP_WEIGHT_T2])) {
-				if (copy_tensor(&f, nm[QP_WEIGHT_T2], ST_U8, (o->cout * per + 3) / 4, 0,
-						(void **)&o->w2,
-						err, errlen)) {
+			if (st_find(&f, nm[QP_WEIGHT_T3])) {
+				if (copy_tensor(&f, nm[QP_WEIGHT_T3], ST_U8, (o->cout * per + 4) / 5, 0,
+						(void **)&o->w3, err, errlen)) {
 					bad = 1;
 					break;
 				}
-				o->w = xmalloc((size_t)o->cout * per);
-				for (int64_t j = 0; j < o->cout * per; j++) {
-					int code = (o->w2[j >> 2] >> ((j & 3) * 2)) & 3;
-					o->w[j] = (int8_t)((code & 1) - (code >> 1));
+				if (unpack_ternary(o)) {
+					snprintf(err, errlen, "%s: %s: a byte above 242 is not 5 trits",
+						 path, nm[QP_WEIGHT_T3]);
+					bad = 1;
+					break;
 				}
 			}
-			if ((!o->w2 &&
+			if ((!o->w3 &&
 			     copy_tensor(&f, nm[QP_WEIGHT], ST_I8, o->cout, per, (void **)&o->w, err, errlen)) ||
 			    copy_tensor(&f, nm[QP_BIAS], ST_I32, o->cout, 0, (void **)&o->bias, err, errlen) ||
 			    copy_tensor(&f, nm[QP_MULT], ST_I32, o->cout, 0, (void **)&o->mult, err, errlen) ||
@@ -842,6 +917,8 @@ int quant_load(const char *path, struct qmodel *m, char *err, size_t errlen)
 						 path, o->name);
 					bad = 1;
 				}
+			if (!bad && o->w3 && quant_ternary_params(o, 1, err, errlen))
+				bad = 1;
 			if (bad)
 				break;
 		} else if (elementwise_params(m, o, err, errlen)) {
@@ -876,14 +953,16 @@ size_t quant_flash_bytes(const struct qmodel *m)
 	size_t b = 0;
 	for (int i = 0; i < m->nops; i++) {
 		const struct qop *o = &m->ops[i];
-		enum cost_kernel k = o->w2 ? COST_K_PW_T2 : kernel[o->kind];
+		enum cost_kernel k = !o->w3 ? kernel[o->kind] : o->kind == QOP_DW ? COST_K_DW_T3
+										 : COST_K_PW_T3;
 		calls[k]++;
 		streamed[k] += m->st.stream_of && m->st.stream_of[i] >= 0;
 		b += (size_t)cost_op_struct_bytes(k);
 		if (o->kind != QOP_PW && o->kind != QOP_DW)
 			continue;
 		size_t nw = (size_t)o->cout * o->cin * o->k * o->k;
-		b += (o->w2 ? (nw + 3) / 4 : nw) + COST_PER_CHANNEL_BYTES * (size_t)o->cout;
+		b += o->w3 ? (nw + 4) / 5 + COST_PER_CHANNEL_BYTES_T3 * (size_t)o->cout
+			   : nw + COST_PER_CHANNEL_BYTES * (size_t)o->cout;
 		if (is_lut(o->act))
 			b += COST_LUT_BYTES;
 	}

@@ -63,7 +63,11 @@ struct qop {
 	int8_t *shift;        /* [cout] */
 	float *wscale;        /* [cout] */
 	int8_t *lut;          /* [256] or NULL */
-	uint8_t *w2;          /* ternary pointwise: [ceil(cout*cin/4)] packed 2-bit codes, or NULL */
+	/* ternary conv (w3 not NULL; int8_ref.h "sparse ternary weights"): w holds the codes
+	 * -1/0/1 too, bias and mult the exact int32 values of bias16 * 2^bshift and mult16 * 2^16 */
+	uint8_t *w3;          /* [ceil(cout*cin*k*k/5)] weights packed base 3, or NULL */
+	int16_t *bias16, *mult16; /* [cout] */
+	int bshift;
 	int32_t lo, hi;
 	/* scale (1 entry) and add (3 entries: a, b, out) */
 	int32_t emult[3];
@@ -114,10 +118,11 @@ void quant_calib_mse(struct qcalib *c);
 
 /* Quantises a folded float network (m built for fn->net: m's op i is fn->g's op i) with
  * calibration ranges.
- * ternary_sparsity < 0: int8 weights everywhere. Otherwise the pointwise convs of the layers
- * (expand, project, residual projection; not SE, depthwise or the classifier) get sparse ternary
- * weights: per output channel the fraction ternary_sparsity of smallest |w| become 0, the rest
- * +-alpha with alpha = mean |w| of the kept ones; packed 2 bits per weight.
+ * ternary_sparsity < 0: int8 weights everywhere. Otherwise every conv (pointwise, depthwise,
+ * SE, classifier) gets sparse ternary weights: per output channel the fraction ternary_sparsity
+ * of smallest |w| become 0, the rest +-alpha with alpha = mean |w| of the kept ones, folded into
+ * the multiplier; packed base 3 (1.6 bits a weight) with 16-bit biases and multipliers
+ * (quant_ternary_params).
  * Returns 0, or -1 with err naming the op and channel when a weight is not finite, a bias does
  * not fit QUANT_BIAS_MAX at its scale, or a requantisation multiplier is 2^30 or more (scales so small
  * that the int32 kernels would saturate): such a model is refused rather than emitted wrong. */
@@ -125,6 +130,14 @@ int quant_from_float(const struct fnet *fn, const struct qcalib *cal, double ter
 		     struct qmodel *m, char *err, size_t errlen);
 /* Fraction of zero weights over the ternary ops (0 when none). */
 double quant_ternary_zero_fraction(const struct qmodel *m);
+
+/* The narrow per-channel parameters of ternary conv o (int8_ref.h, struct lmq_rq3) from its
+ * int32 bias, mult and shift: bshift is the smallest in 0..15 at which every bias / 2^bshift
+ * rounded fits int16, each multiplier is rounded to 15 bits (mult16 = 2^15 becomes 2^14 with the
+ * shift one higher); o->bias and o->mult are set to the values the device uses (bias16 *
+ * 2^bshift, mult16 * 2^16). Returns 0, or -1 with err when a shift leaves -31..30.
+ * With exact = 1 (a loaded file) the values must already be those: -1 with err otherwise. */
+int quant_ternary_params(struct qop *o, int exact, char *err, size_t errlen);
 
 /* TFLite QuantizeMultiplier: real = mult * 2^shift / 2^31. */
 void quant_multiplier(double real, int32_t *mult, int *shift);
@@ -153,12 +166,15 @@ int int8_stream_op(const struct qmodel *m, int i, int8_t *arena);
 /* The requantisation of a conv op, for the kernels (int8_ref.c). */
 struct lmq_rq;
 void int8_ref_rq(const struct qmodel *m, const struct qop *o, struct lmq_rq *rq);
+/* ... and of a ternary conv op. */
+struct lmq_rq3;
+void int8_ref_rq3(const struct qmodel *m, const struct qop *o, struct lmq_rq3 *rq);
 
 /* Human-readable plan, one op per line (for --plan and messages). */
 void quant_print_plan(const struct qmodel *m, FILE *f);
 
 
-/* Flash bytes of the deployed model by the check-cost formula (cost.h "flash_bytes"), with
- * ternary weights at 2 bits and their kernel: parameters, structs and code. */
+/* Flash bytes of the deployed model by the check-cost formula (cost.h "flash_bytes"), ternary
+ * convs included: parameters, structs and code. */
 size_t quant_flash_bytes(const struct qmodel *m);
 #endif

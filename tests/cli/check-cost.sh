@@ -119,13 +119,19 @@ check "--latency: every op predicted, kinds pw dw gap scale add" \
 total=$("$CC_BIN" --resolution 28 --classes 10 "$TMP/qwnet-core.json" | jq .cost.m7_instructions)
 check "the ops sum to cost.m7_instructions but for the input copy and argmax (within 2%)" \
 	jq -s -e --argjson t "$total" '(map(.m7_instructions) | add) as $s | $s <= $t and ($t - $s) / $t < 0.02' "$TMP/lat"
-# --weight-format ternary: the flash of sparse ternary pointwise convs (2 bits a weight), also for --flash-max
+# --weight-format ternary: the flash of sparse ternary convs (1.6 bits a weight), also for --flash-max
 WT='{"input_channels":1,"blocks":[{"output_channels":64,"num_layers":2,"kernel_size":3,"stride":2,"expansion_factor":4,"use_se":false,"se_ratio":0,"conv_type":"mbconv","skip_op":"residual","activation":"relu6"}]}'
 f8=$(echo "{\"arch\":$WT}" | "$CC_BIN" --resolution 28 --classes 10 | jq .cost.flash_bytes)
 ft=$(echo "{\"arch\":$WT}" | "$CC_BIN" --resolution 28 --classes 10 --weight-format ternary | jq .cost.flash_bytes)
 check "--weight-format ternary: less flash than int8 ($ft < $f8)" test "$ft" -lt "$f8"
 check_eq "--flash-max at the ternary flash: accepted" \
 	"$(echo "{\"arch\":$WT}" | "$CC_BIN" --resolution 28 --classes 10 --weight-format ternary --flash-max "$ft" | jq .check.ok)" true
+# the demo's design (README): ternary depthwise and SE weights and 16-bit per-channel parameters
+# bring its flash to at most a third of int8's (pointwise-only 2-bit ternary left 56 percent)
+DEMO='{"input_channels":1,"blocks":[{"output_channels":24,"num_layers":1,"kernel_size":7,"stride":2,"expansion_factor":1,"use_se":false,"se_ratio":0,"conv_type":"depthwise","skip_op":"identity","activation":"relu6"},{"output_channels":32,"num_layers":1,"kernel_size":5,"stride":2,"expansion_factor":6,"use_se":false,"se_ratio":0,"conv_type":"mbconv","skip_op":"identity","activation":"relu6"},{"output_channels":96,"num_layers":2,"kernel_size":7,"stride":2,"expansion_factor":1,"use_se":false,"se_ratio":0,"conv_type":"depthwise","skip_op":"residual","activation":"relu6"},{"output_channels":64,"num_layers":2,"kernel_size":7,"stride":2,"expansion_factor":1,"use_se":true,"se_ratio":0.25,"conv_type":"depthwise","skip_op":"residual","activation":"swish"},{"output_channels":160,"num_layers":3,"kernel_size":5,"stride":1,"expansion_factor":1,"use_se":false,"se_ratio":0,"conv_type":"depthwise","skip_op":"identity","activation":"leakyrelu"}]}'
+f8=$(echo "{\"arch\":$DEMO}" | "$CC_BIN" --resolution 28 --classes 10 | jq .cost.flash_bytes)
+ft=$(echo "{\"arch\":$DEMO}" | "$CC_BIN" --resolution 28 --classes 10 --weight-format ternary | jq .cost.flash_bytes)
+check "the demo's design: ternary flash at most a third of int8's ($ft * 3 <= $f8)" test $((ft * 3)) -le "$f8"
 "$CC_BIN" --weight-format int4 </dev/null 2>/dev/null
 check_eq "--weight-format int4: exit 2" "$?" 2
 done_testing

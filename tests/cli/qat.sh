@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/cli/qat.sh — quantisation-aware training on a tiny slice of Fashion-MNIST: kd --qat
-# ternary writes a checkpoint whose pointwise weights are already ternary, resumes after SIGTERM to
+# ternary writes a checkpoint whose weights are already ternary, resumes after SIGTERM to
 # the uninterrupted result, refuses a changed --sparsity on --resume; quantize --weight-format ternary
 # deploys it with check-cost's ternary flash, and the emitted model is bit-exact on the host and on
 # the Cortex-M7 in QEMU.
@@ -57,11 +57,20 @@ check_eq "quant.flash_bytes = check-cost --weight-format ternary" "$(jq .quant.f
 # The ternary model emitted as C: bit-exact against quantize's reference on the host and the M7.
 "$BIN/emit-c" --model "$TMP/t.safetensors" --name tq -o "$TMP/tq" --test-vectors 4 \
 	--dataset fashion-mnist </dev/null >"$TMP/e.out" 2>/dev/null
-check "emit-c: packed ternary weights and the add/subtract kernel" grep -q "lmq_pw_t2" "$TMP/tq/tq.c"
+check "emit-c: packed ternary weights and the add/subtract kernels" grep -q "lmq_pw_t3" "$TMP/tq/tq.c"
+check "emit-c: the depthwise convs are ternary too" grep -q "lmq_dw_t3(" "$TMP/tq/tq.c"
+check_eq "emit-c: two int8 convs are left, the first one and the classifier" \
+	"$(grep -o 'LMQ_PW(\|LMQ_DW(' "$TMP/tq/tq.c" | tr '\n' ' ')" "LMQ_DW( LMQ_PW( "
 check_eq "host: 4/4 test vectors match" "$(make -s -C "$TMP/tq" host-test 2>&1 | tail -1)" "4/4 test vectors match"
+# Row-streamed (--exec patched): the ternary depthwise row kernel gives the layer-by-layer logits.
+"$BIN/emit-c" --model "$TMP/t.safetensors" --name tp -o "$TMP/tp" --exec patched --test-vectors 4 \
+	--dataset fashion-mnist --no-build </dev/null >"$TMP/p.out" 2>/dev/null
+check_eq "emit-c --exec patched: exit 0 (the streamed reference matches layer by layer)" "$?" 0
+check "the streamed model calls lmq_dw_row_t3" grep -q "lmq_dw_row_t3(" "$TMP/tp/tp.c"
+check_eq "patched host: 4/4 test vectors match" "$(make -s -C "$TMP/tp" host-test 2>&1 | tail -1)" "4/4 test vectors match"
 if command -v qemu-system-arm >/dev/null && command -v arm-none-eabi-gcc >/dev/null; then
-	check "the ternary model's flash formula is within 1% of its Cortex-M7 build ($(jq -c '[.emit.flash_formula_bytes, .emit.flash_bytes]' "$TMP/e.out"))" \
-		jq -e '.emit | (.flash_formula_bytes - .flash_bytes) | fabs <= 0.01 * $f' --argjson f "$(jq .emit.flash_bytes "$TMP/e.out")" "$TMP/e.out"
+	check "the ternary model's flash formula is within 0.1% of its Cortex-M7 build ($(jq -c '[.emit.flash_formula_bytes, .emit.flash_bytes]' "$TMP/e.out"))" \
+		jq -e '.emit | (.flash_formula_bytes - .flash_bytes) | fabs <= 0.001 * $f' --argjson f "$(jq .emit.flash_bytes "$TMP/e.out")" "$TMP/e.out"
 	make -s -C "$TMP/tq" m7-test QEMU_TIMEOUT=120 >"$TMP/m7" 2>&1
 	check_eq "Cortex-M7 (QEMU): 4/4 test vectors match" "$(tail -1 "$TMP/m7")" "4/4 test vectors match"
 else

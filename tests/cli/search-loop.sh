@@ -198,6 +198,16 @@ check "every evaluation names the host that ran it (mini.host)" \
 	jq -e -s --arg h "$(hostname)" 'length == 3 and all(.mini.host == $h)' "$TMP/lose/evaluated.jsonl"
 check "the log says a candidate got no record" grep -q 'got no record from the evaluator' "$TMP/e9"
 check "pareto sees it: counted as failed in the summary" jq -e '.counts.failed == 1' "$TMP/lose/summary.json"
+# WEIGHTS=ternary: the search budgets the ternary flash (gen-arch --weight-format ternary).
+"$S" RUN="$TMP/tern" ITER=1 CANDIDATES=3 JOBS=2 STRATEGY=random SEED=7 WEIGHTS=ternary >/dev/null 2>"$TMP/et"
+check_eq "WEIGHTS=ternary: exit 0" "$?" 0
+jq -c '{arch, resolution, classes}' "$TMP/tern/candidates.jsonl" |
+	"$ROOT/bin/check-cost" --weight-format ternary | jq -c .cost.flash_bytes >"$TMP/tern.flash"
+check_eq "WEIGHTS=ternary: the candidates' cost.flash_bytes is check-cost --weight-format ternary's" \
+	"$(jq -c .cost.flash_bytes "$TMP/tern/candidates.jsonl" | tr '\n' ' ')" "$(tr '\n' ' ' <"$TMP/tern.flash")"
+check "WEIGHTS=ternary: the log names the weights" grep -q 'ternary weights' "$TMP/et"
+"$S" WEIGHTS=int4 RUN="$TMP/x" >/dev/null 2>&1
+check_eq "a bad WEIGHTS: exit 2" "$?" 2
 "$S" STRATEGY=sideways RUN="$TMP/x" >/dev/null 2>&1
 check_eq "a bad STRATEGY: exit 2" "$?" 2
 "$S" --help | grep -q SSHLOGIN

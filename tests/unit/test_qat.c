@@ -74,47 +74,67 @@ static void test_channel_rules(void)
 	T_CHECK(q[6] == 0 && q[2] == 1, "ternary 0: only exact zeros become 0");
 }
 
-/* QAT's tensors are the weights of every graph op with a conv; ternary only on pointwise. */
+/* QAT's tensors are the weights of every graph op with a conv; in ternary mode all of them but
+ * the first conv and the classifier (depthwise and SE too: quantize --weight-format ternary makes
+ * them so). */
 static void test_tensors(void)
 {
 	struct net *n = small_net(1);
 	struct qat *q8 = qat_new(n, QAT_INT8, 0.5), *qt = qat_new(n, QAT_TERNARY, 0.75);
 	struct graph g;
 	graph_build(&n->an, false, &g);
-	int convs = 0, pw = 0, tern = 0;
+	int convs = 0, dw = 0, tern = 0, first_int8 = 0, linear_int8 = 0;
 	for (int i = 0; i < g.nops; i++) {
 		convs += g.ops[i].conv[0] != 0;
-		pw += g.ops[i].kind == OP_PW;
+		dw += g.ops[i].kind == OP_DW && g.ops[i].in[0] != g.input;
 	}
-	for (int i = 0; i < qt->ntensors; i++)
-		tern += qt->t[i].ternary;
+	for (int i = 0, t = 0; i < g.nops; i++) {
+		if (!g.ops[i].conv[0])
+			continue;
+		tern += qt->t[t].ternary;
+		first_int8 += g.ops[i].in[0] == g.input && !qt->t[t].ternary;
+		linear_int8 += g.ops[i].kind == OP_LINEAR && !qt->t[t].ternary;
+		t++;
+	}
 	T_CHECK(q8->ntensors == convs && qt->ntensors == convs, "every conv and linear is quantised (%d)", convs);
-	T_CHECK(tern == pw, "ternary: the %d pointwise convs (got %d)", pw, tern);
+	T_CHECK(tern == convs - 2 && first_int8 == 1 && linear_int8 == 1 && dw > 0,
+		"ternary: all %d convs but the first and the classifier, %d depthwise among them "
+		"(got %d)", convs, dw, tern);
 	graph_free(&g);
 
 	float *before = xmalloc(n->nparams * sizeof *before);
 	memcpy(before, n->params, n->nparams * sizeof *before);
-	qat_quantize(qt, n);
 	int good = 1, dw_ok = 1;
+	qat_quantize(q8, n);
+	for (int i = 0; i < q8->ntensors; i++) {
+		const struct qat_tensor *t = &q8->t[i];
+		for (int c = 0; c < t->cout; c++) {
+			float amax_q = 0, amax_w = 0;
+			for (int j = 0; j < t->per; j++) {
+				size_t at = t->off + (size_t)c * t->cstride + (size_t)j * t->jstride;
+				amax_q = fmaxf(amax_q, fabsf(n->params[at]));
+				amax_w = fmaxf(amax_w, fabsf(before[at]));
+			}
+			if (t->jstride != 1 && fabsf(amax_q - amax_w) > 1e-6f * amax_w)
+				dw_ok = 0; /* int8 keeps each channel's max: its own scale */
+		}
+	}
+	qat_restore(q8, n);
+	qat_quantize(qt, n);
 	for (int i = 0; i < qt->ntensors; i++) {
 		const struct qat_tensor *t = &qt->t[i];
 		for (int c = 0; c < t->cout; c++) {
 			int zeros = 0;
-			float amax_q = 0, amax_w = 0;
 			for (int j = 0; j < t->per; j++) {
 				size_t at = t->off + (size_t)c * t->cstride + (size_t)j * t->jstride;
 				zeros += n->params[at] == 0;
-				amax_q = fmaxf(amax_q, fabsf(n->params[at]));
-				amax_w = fmaxf(amax_w, fabsf(before[at]));
 			}
 			if (t->ternary && zeros != (int)(0.75 * t->per))
 				good = 0;
-			if (!t->ternary && t->jstride != 1 && fabsf(amax_q - amax_w) > 1e-6f * amax_w)
-				dw_ok = 0; /* int8 keeps each channel's max: its own scale */
 		}
 	}
-	T_CHECK(good, "ternary 0.75: every pointwise channel has (int)(0.75 * per) zeros");
-	T_CHECK(dw_ok, "depthwise [k][k][C]: each channel quantised with its own scale");
+	T_CHECK(good, "ternary 0.75: every channel of every ternary conv (depthwise [k][k][C] too) has (int)(0.75 * per) zeros");
+	T_CHECK(dw_ok, "int8 depthwise [k][k][C]: each channel quantised with its own scale");
 	qat_restore(qt, n);
 	T_CHECK(!memcmp(before, n->params, n->nparams * sizeof *before),
 		"restore gives the float weights back bit for bit");

@@ -80,31 +80,111 @@ static void test_dw_inplace(void)
 	T_CHECK(ok, "in-place depthwise (stride 1 and 2) equals out-of-place");
 }
 
-/* The packed ternary kernel equals the int8 kernel on weights in {-1, 0, 1}. */
-static void test_ternary_kernel(void)
+/* Random trits as int8 codes -1/0/1 in w and packed base 3 (int8_ref.h) in w3 [ceil(n/5)]. */
+static void random_trits(int8_t *w, uint8_t *w3, int n)
+{
+	static const int pow3[5] = {1, 3, 9, 27, 81};
+	memset(w3, 0, (size_t)(n + 4) / 5);
+	for (int j = 0; j < n; j++) {
+		int t = (int)(rnd() % 3);
+		w[j] = (int8_t)(t == 1 ? 1 : t == 2 ? -1 : 0);
+		w3[j / 5] = (uint8_t)(w3[j / 5] + t * pow3[j % 5]);
+	}
+}
+
+/* Random ternary requantisation of cout channels: the narrow form in rq3 and the same values
+ * as int32 in rq (bias16 * 2^bshift, mult16 * 2^16), biases large enough to need bshift. */
+struct rq_pair {
+	int16_t bias16[16], mult16[16];
+	int32_t bias[16], mult[16];
+	int8_t shift[16];
+	struct lmq_rq rq;
+	struct lmq_rq3 rq3;
+};
+
+static void random_rq_pair(struct rq_pair *p, int cout, int bshift, int lo, int hi)
+{
+	for (int o = 0; o < cout; o++) {
+		p->bias16[o] = (int16_t)((int32_t)(rnd() % 65536) - 32768);
+		p->mult16[o] = (int16_t)(16384 + rnd() % 16384);
+		p->shift[o] = (int8_t)(-(int)(rnd() % 8) - bshift);
+		p->bias[o] = p->bias16[o] * (1 << bshift);
+		p->mult[o] = p->mult16[o] * 65536;
+	}
+	struct lmq_rq rq = {p->bias, p->mult, p->shift, 5, lo, hi, 0};
+	struct lmq_rq3 rq3 = {p->bias16, p->mult16, p->shift, 0, bshift, 5, lo, hi};
+	p->rq = rq;
+	p->rq3 = rq3;
+}
+
+/* The packed ternary kernels equal the int8 kernels on weights in {-1, 0, 1} with the same
+ * requantisation: pointwise (at every start trit of a channel: cin 13 is not a multiple of 5),
+ * depthwise out of place, in place with a scratch, and row by row from a ring. */
+static void test_ternary_kernels(void)
 {
 	enum { NP = 5, CIN = 13, COUT = 7 };
 	int8_t x[NP * CIN], w[COUT * CIN], y1[NP * COUT], y2[NP * COUT];
-	uint8_t w2[(COUT * CIN + 3) / 4] = {0};
-	int32_t bias[COUT], mult[COUT];
-	int8_t shift[COUT];
+	uint8_t w3[(COUT * CIN + 4) / 5];
+	struct rq_pair p;
 	for (int i = 0; i < NP * CIN; i++)
 		x[i] = (int8_t)(rnd() % 256 - 128);
-	for (int j = 0; j < COUT * CIN; j++) {
-		int code = (int)(rnd() % 3);
-		w[j] = (int8_t)(code == 1 ? 1 : code == 2 ? -1 : 0);
-		w2[j >> 2] |= (uint8_t)(code << ((j & 3) * 2));
-	}
-	for (int o = 0; o < COUT; o++) {
-		int sh;
-		bias[o] = (int32_t)(rnd() % 201) - 100;
-		quant_multiplier(0.02 + 0.01 * o, &mult[o], &sh);
-		shift[o] = (int8_t)sh;
-	}
-	struct lmq_rq rq = {bias, mult, shift, 5, -128, 127, 0};
-	lmq_pw(x, NP, CIN, -7, w, COUT, &rq, y1);
-	lmq_pw_t2(x, NP, CIN, -7, w2, COUT, &rq, y2);
-	T_CHECK(!memcmp(y1, y2, sizeof y1), "2-bit packed ternary pointwise equals int8 pointwise");
+	random_trits(w, w3, COUT * CIN);
+	random_rq_pair(&p, COUT, 3, -128, 127);
+	lmq_pw(x, NP, CIN, -7, w, COUT, &p.rq, y1);
+	lmq_pw_t3(x, NP, CIN, -7, w3, COUT, &p.rq3, y2);
+	T_CHECK(!memcmp(y1, y2, sizeof y1), "base-3 packed ternary pointwise equals int8 pointwise");
+
+	int ok = 1, row_ok = 1;
+	for (int k = 3; k <= 7; k += 2)
+		for (int stride = 1; stride <= 2; stride++) {
+			enum { H = 9, W = 8, C = 11 };
+			int pad = k / 2, oh = (H + 2 * pad - k) / stride + 1, ow = (W + 2 * pad - k) / stride + 1;
+			int8_t xd[H * W * C], wd[C * 49], ya[H * W * C], yb[H * W * C], buf[H * W * C];
+			int8_t scratch[H * W], row[W * C];
+			uint8_t wd3[(C * 49 + 4) / 5];
+			for (int i = 0; i < H * W * C; i++)
+				xd[i] = (int8_t)(rnd() % 256 - 128);
+			random_trits(wd, wd3, C * k * k);
+			random_rq_pair(&p, C, (k + stride) % 4, -20, 90);
+			lmq_dw(xd, H, W, C, 3, wd, k, stride, pad, oh, ow, &p.rq, ya, 0);
+			lmq_dw_t3(xd, H, W, C, 3, wd3, k, stride, pad, oh, ow, &p.rq3, yb, 0);
+			ok &= !memcmp(ya, yb, (size_t)oh * ow * C);
+			memcpy(buf, xd, sizeof buf);
+			lmq_dw_t3(buf, H, W, C, 3, wd3, k, stride, pad, oh, ow, &p.rq3, buf, scratch);
+			ok &= !memcmp(ya, buf, (size_t)oh * ow * C);
+			for (int r = 0; r < oh; r++) { /* a ring of all rows: row r as the whole */
+				lmq_dw_row_t3(xd, H, H, W, C, 3, wd3, k, stride, pad, r, ow, &p.rq3, row);
+				row_ok &= !memcmp(row, ya + (size_t)r * ow * C, (size_t)ow * C);
+			}
+		}
+	T_CHECK(ok, "base-3 ternary depthwise (3x3..7x7, stride 1 and 2, in place) equals int8 depthwise");
+	T_CHECK(row_ok, "ternary depthwise row by row equals the whole tensor");
+}
+
+/* quant_ternary_params: the smallest bias shift, 15-bit multipliers with the 2^15 carry, the
+ * device values written back, and a loaded file's values that are not of that form refused. */
+static void test_ternary_params(void)
+{
+	int32_t bias[3] = {40000, -70000, 5}, mult[3] = {(int32_t)2147483000, 1 << 30, 1234567890};
+	int8_t shift[3] = {-3, -4, -5};
+	struct qop o = {.cout = 3, .bias = bias, .mult = mult, .shift = shift};
+	char err[256];
+	snprintf(o.name, sizeof o.name, "t");
+	T_CHECK(!quant_ternary_params(&o, 0, err, sizeof err), "ternary params of a conv");
+	T_CHECK(o.bshift == 2, "bias shift 2 (-70000 / 4 = -17500 fits int16, / 2 does not): %d",
+		o.bshift);
+	T_CHECK(o.bias16[0] == 10000 && o.bias16[1] == -17500 && o.bias16[2] == 1 && bias[2] == 4,
+		"biases rounded to multiples of 2^2 (5 -> 4)");
+	T_CHECK(o.mult16[0] == 16384 && shift[0] == -2 && mult[0] == 1 << 30,
+		"a multiplier rounding to 2^15 becomes 2^14 with the shift one higher");
+	T_CHECK(o.mult16[1] == 16384 && o.mult16[2] == (int16_t)((1234567890 + 32768) >> 16) &&
+		mult[2] == o.mult16[2] * 65536, "multipliers rounded to 15 bits");
+	T_CHECK(!quant_ternary_params(&o, 1, err, sizeof err), "the rounded values are exact");
+	bias[2] = 5;
+	T_CHECK(quant_ternary_params(&o, 1, err, sizeof err) && strstr(err, "multiple of 2^2"),
+		"a loaded bias not a multiple of 2^bshift is refused: %s", err);
+	free(o.bias16);
+	free(o.mult16);
 }
 
 /* The arch of a published model (shared/paper-models/NAME.json); -1 after a skip when absent. */
@@ -242,11 +322,22 @@ static void test_model(const char *model, double ternary)
 	if (ternary < 0) {
 		T_CHECK(agree >= n * 3 / 4, "%s: int8 agrees with float on >= 75%% of images", model);
 	} else {
+		int rule = 1, dw3 = 0;
+		for (int i = 0; i < m.nops; i++) {
+			const struct qop *o = &m.ops[i];
+			if (o->kind != QOP_PW && o->kind != QOP_DW)
+				continue;
+			rule &= !o->w3 == !cost_op_ternary(&fn.g.ops[i], COST_W_TERNARY);
+			dw3 += o->kind == QOP_DW && o->w3;
+		}
+		T_CHECK(rule && dw3 > 0 && !m.ops[0].w3 && !m.ops[m.nops - 1].w3,
+			"%s: every conv ternary (%d depthwise) but the first and the classifier", model,
+			dw3);
 		double z = quant_ternary_zero_fraction(&m);
 		T_CHECK(fabs(z - ternary) < 0.02, "%s: ternary zero fraction %.3f", model, z);
 		T_CHECK(loaded && quant_ternary_zero_fraction(&m2) == z &&
 			quant_flash_bytes(&m2) == quant_flash_bytes(&m),
-			"%s: ternary weights survive save/load (packed 2 bits)", model);
+			"%s: ternary weights survive save/load (packed base 3)", model);
 		struct cost ct;
 		cost_compute_w(&fn.net, COST_W_TERNARY, &ct, err, sizeof err);
 		T_CHECK(ct.flash_bytes == (int64_t)quant_flash_bytes(&m),
@@ -389,7 +480,8 @@ int main(void)
 	test_no_overflow();
 	test_extreme_weights();
 	test_dw_inplace();
-	test_ternary_kernel();
+	test_ternary_kernels();
+	test_ternary_params();
 	test_model("qwnet-core", -1);
 	test_model("qwnet-core", 0.5);
 	test_model("lmanet-core", -1);
