@@ -317,13 +317,13 @@ static void write_call(FILE *f, const struct qop *o, int i, const struct qmodel 
 			to->offset);
 		break;
 	case QOP_SCALE:
-		fprintf(f, "\tlmq_scale(A + %zu, %d, %d, %ld, A + %zu, %ld, %ld, %d, %ld, A + %zu);\n",
+		fprintf(f, "\tLMQ_SCALE(A + %zu, %d, %d, %ld, A + %zu, %ld, %ld, %d, %ld, A + %zu);\n",
 			ti->offset, o->np, o->cout, (long)ti->zp, m->t[o->in2].offset,
 			(long)m->t[o->in2].zp, (long)o->emult[0], o->eshift[0], (long)to->zp,
 			to->offset);
 		break;
 	case QOP_ADD:
-		fprintf(f, "\tlmq_add(A + %zu, %ld, A + %zu, %ld, %d, em%d, es%d, %ld, A + %zu);\n",
+		fprintf(f, "\tLMQ_ADD(A + %zu, %ld, A + %zu, %ld, %d, em%d, es%d, %ld, A + %zu);\n",
 			ti->offset, (long)ti->zp, m->t[o->in2].offset, (long)m->t[o->in2].zp, o->np,
 			i, i, (long)to->zp, to->offset);
 		break;
@@ -347,7 +347,7 @@ static void write_row_call(FILE *f, const struct qop *o, int i, const struct qmo
 		o->name);
 	switch (o->kind) {
 	case QOP_PW:
-		fprintf(f, "lmq_pw%s(", o->w2 ? "_t2" : "");
+		fputs(o->w2 ? "lmq_pw_t2(" : "LMQ_PW(", f);
 		put_row_of(f, m, o->in);
 		fprintf(f, ", %d, %d, %ld, w%d, %d, &rq%d, ", np, o->cin, (long)ti->zp, i, o->cout, i);
 		break;
@@ -357,7 +357,7 @@ static void write_row_call(FILE *f, const struct qop *o, int i, const struct qmo
 			o->pad, o->ow, i);
 		break;
 	default: /* QOP_ADD: the only other streamed op */
-		fputs("lmq_add(", f);
+		fputs("LMQ_ADD(", f);
 		put_row_of(f, m, o->in);
 		fprintf(f, ", %ld, ", (long)ti->zp);
 		put_row_of(f, m, o->in2);

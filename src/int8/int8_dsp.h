@@ -20,9 +20,13 @@
 #if defined(__ARM_FEATURE_DSP) && !defined(LMNAS_PLAIN_KERNELS)
 #define LMQ_PW lmq_pw_dsp
 #define LMQ_DW lmq_dw_dsp
+#define LMQ_ADD lmq_add_dsp
+#define LMQ_SCALE lmq_scale_dsp
 #else
 #define LMQ_PW lmq_pw
 #define LMQ_DW lmq_dw
+#define LMQ_ADD lmq_add
+#define LMQ_SCALE lmq_scale
 #endif
 
 /* ---- the instructions: a pair of 16-bit halves in a 32-bit word, low half first ---- */
@@ -106,17 +110,64 @@ static inline int32_t lmq_qadd(int32_t a, int32_t b)
 /* lmq_requant with fewer instructions, bit for bit the same: for a right shift (shift <= 0) and
  * a multiplier above INT32_MIN (every multiplier quantize makes is in [2^30, 2^31)), lmq_srdhm is
  * round-half-up of a * b / 2^31 = (a * b + 2^30) >> 31 for either sign (its nudge and truncation
- * combined), and the saturating sums are QADD. Other cases take lmq_requant. */
+ * combined: one SMLAL), and the saturating sums are QADD. Other cases take lmq_requant. */
+static inline int32_t lmq_srdhm_dsp(int32_t a, int32_t mult)
+{
+	return (int32_t)(((int64_t)a * mult + ((int64_t)1 << 30)) >> 31);
+}
+
+/* lmq_rdbpot(t, e) for 0 <= e <= 31 when t + half cannot overflow: half = 2^e / 2 (0 for e 0),
+ * nadj = -1 for e > 0, else 0. Ties away from zero: t >= 0 rounds (t + half) >> e, t < 0
+ * (t + half - 1) >> e (gemmlowp's threshold test, in three instructions). */
+static inline int32_t lmq_rdbpot_dsp(int32_t t, int32_t e, int32_t half, int32_t nadj)
+{
+	return (t + half + ((t >> 31) & nadj)) >> e;
+}
+
+/* A conv output's requantisation on the fast path: shift = -e with 1 <= e <= LMQ_RQ_FAST_MAX_E
+ * and mult != INT32_MIN (lmq_rq_fast_ok). The sum t + half may exceed int32 only when t is
+ * near INT32_MAX; QADD then gives INT32_MAX >> e >= 2^(31 - e) - 1 >= 511 in place of a larger
+ * value, and both clamp to hi (<= 127) after adding out_zp (>= -128): the same byte. */
+#define LMQ_RQ_FAST_MAX_E 22
+static inline int lmq_rq_fast_ok(int32_t mult, int32_t shift)
+{
+	return mult != INT32_MIN && shift <= -1 && shift >= -LMQ_RQ_FAST_MAX_E;
+}
+
+static inline int8_t lmq_rq_fast_h(int32_t acc, int32_t bias, int32_t mult, int32_t e,
+				   int32_t half, int32_t out_zp, int32_t lo, int32_t hi,
+				   const int8_t *lut)
+{
+	int32_t t = lmq_srdhm_dsp(lmq_qadd(acc, bias), mult);
+	int32_t q = (lmq_qadd(t, half + (t >> 31)) >> e) + out_zp;
+	q = q < lo ? lo : q > hi ? hi : q;
+	return lut ? lut[q + 128] : (int8_t)q;
+}
+
+/* half = 2^(e - 1), computed here */
+static inline int8_t lmq_rq_fast(int32_t acc, int32_t bias, int32_t mult, int32_t e,
+				 int32_t out_zp, int32_t lo, int32_t hi, const int8_t *lut)
+{
+	return lmq_rq_fast_h(acc, bias, mult, e, (int32_t)(1u << (e - 1)), out_zp, lo, hi, lut);
+}
+
+/* Whether every channel of rq takes the fast path. */
+static inline int lmq_rq_all_fast(const struct lmq_rq *rq, int32_t cout)
+{
+	int32_t o;
+	for (o = 0; o < cout; o++)
+		if (!lmq_rq_fast_ok(rq->mult[o], rq->shift[o]))
+			return 0;
+	return 1;
+}
+
+/* Output channel c of rq: the fast path when it applies, else lmq_requant. */
 static inline int8_t lmq_requant_dsp(int32_t acc, const struct lmq_rq *rq, int c)
 {
-	int32_t shift = rq->shift[c], mult = rq->mult[c], v, q;
-	if (shift > 0 || mult == INT32_MIN)
+	if (!lmq_rq_fast_ok(rq->mult[c], rq->shift[c]))
 		return lmq_requant(acc, rq, c);
-	v = lmq_qadd(acc, rq->bias[c]);
-	v = (int32_t)(((int64_t)v * mult + ((int64_t)1 << 30)) >> 31);
-	q = lmq_qadd(lmq_rdbpot(v, -shift), rq->out_zp);
-	q = q < rq->lo ? rq->lo : q > rq->hi ? rq->hi : q;
-	return rq->lut ? rq->lut[q + 128] : (int8_t)q;
+	return lmq_rq_fast(acc, rq->bias[c], rq->mult[c], -rq->shift[c], rq->out_zp, rq->lo,
+			   rq->hi, rq->lut);
 }
 
 /* Four bytes from any address (one LDR on the M7, which allows unaligned words). */
@@ -150,47 +201,107 @@ static inline int32_t lmq_dot_dsp(const int8_t *x, const int8_t *w, int32_t cin,
 	return acc;
 }
 
-/* Two output channels (weights w0, w1) of one pixel: the input widened once for both. */
-static inline void lmq_dot2_dsp(const int8_t *x, const int8_t *w0, const int8_t *w1,
-				int32_t cin, int32_t x_zp, int32_t *acc0, int32_t *acc1)
+/* The largest cin whose pixel pairs lmq_pw_dsp widens into its stack buffer (cin words,
+ * 2.5 KiB); larger ones run one output at a time. */
+#define LMQ_PW_BUF_CIN 640
+
+/* Two pixels x0, x1 [cin] minus x_zp, widened to 16 bits for lmq_dot22_dsp: for each group g
+ * of 4 inputs, buf[4g..4g+3] = x0 {0, 2}, x0 {1, 3}, x1 {0, 2}, x1 {1, 3} (the order of
+ * SXTB16 and its ror 8 on the weights). A tail of cin % 4 is not widened. */
+static inline void lmq_widen2(const int8_t *x0, const int8_t *x1, int32_t cin, int32_t x_zp,
+			      uint32_t *buf)
 {
 	uint32_t off = lmq_zp_pair(x_zp);
-	int32_t a0 = 0, a1 = 0, i;
-	for (i = 0; i + 4 <= cin; i += 4) {
-		uint32_t xv = lmq_read4(x + i);
-		uint32_t xa = lmq_sxtab16(off, xv), xb = lmq_sxtab16_ror8(off, xv);
-		uint32_t wv = lmq_read4(w0 + i);
-		a0 = lmq_smlad(xa, lmq_sxtb16(wv), a0);
-		a0 = lmq_smlad(xb, lmq_sxtb16_ror8(wv), a0);
-		wv = lmq_read4(w1 + i);
-		a1 = lmq_smlad(xa, lmq_sxtb16(wv), a1);
-		a1 = lmq_smlad(xb, lmq_sxtb16_ror8(wv), a1);
+	int32_t i;
+	for (i = 0; i + 4 <= cin; i += 4, buf += 4) {
+		uint32_t v0 = lmq_read4(x0 + i), v1 = lmq_read4(x1 + i);
+		buf[0] = lmq_sxtab16(off, v0);
+		buf[1] = lmq_sxtab16_ror8(off, v0);
+		buf[2] = lmq_sxtab16(off, v1);
+		buf[3] = lmq_sxtab16_ror8(off, v1);
 	}
-	for (; i < cin; i++) {
-		int32_t xi = (int32_t)x[i] - x_zp;
-		a0 += xi * w0[i];
-		a1 += xi * w1[i];
-	}
-	*acc0 = a0;
-	*acc1 = a1;
 }
 
-/* As lmq_pw: x [np][cin], w [cout][cin], y [np][cout], y not overlapping x. */
+/* Two pixels (widened in buf, int8 in x0, x1 for the tail) by two output channels (weights
+ * w0, w1): each weight word, widened once, feeds four SMLADs. acc[2 * pixel + channel]. */
+static inline void lmq_dot22_dsp(const uint32_t *buf, const int8_t *x0, const int8_t *x1,
+				 const int8_t *w0, const int8_t *w1, int32_t cin, int32_t x_zp,
+				 int32_t acc[4])
+{
+	int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0, i;
+	for (i = 0; i + 4 <= cin; i += 4, buf += 4) {
+		uint32_t wv = lmq_read4(w0 + i);
+		uint32_t wa = lmq_sxtb16(wv), wb = lmq_sxtb16_ror8(wv);
+		a00 = lmq_smlad(buf[0], wa, a00);
+		a00 = lmq_smlad(buf[1], wb, a00);
+		a10 = lmq_smlad(buf[2], wa, a10);
+		a10 = lmq_smlad(buf[3], wb, a10);
+		wv = lmq_read4(w1 + i);
+		wa = lmq_sxtb16(wv);
+		wb = lmq_sxtb16_ror8(wv);
+		a01 = lmq_smlad(buf[0], wa, a01);
+		a01 = lmq_smlad(buf[1], wb, a01);
+		a11 = lmq_smlad(buf[2], wa, a11);
+		a11 = lmq_smlad(buf[3], wb, a11);
+	}
+	for (; i < cin; i++) {
+		int32_t xi0 = (int32_t)x0[i] - x_zp, xi1 = (int32_t)x1[i] - x_zp;
+		a00 += xi0 * w0[i];
+		a01 += xi0 * w1[i];
+		a10 += xi1 * w0[i];
+		a11 += xi1 * w1[i];
+	}
+	acc[0] = a00;
+	acc[1] = a01;
+	acc[2] = a10;
+	acc[3] = a11;
+}
+
+/* The fast-path requantisation of output channel o (every channel fast: lmq_rq_all_fast) of
+ * two pixels: acc0 to *y0, acc1 to *y1, the channel's parameters loaded once. */
+static inline void lmq_rq_fast_2px(int32_t acc0, int32_t acc1, const struct lmq_rq *r, int32_t o,
+				   int8_t *y0, int8_t *y1)
+{
+	int32_t bias = r->bias[o], mult = r->mult[o], e = -r->shift[o];
+	int32_t half = (int32_t)(1u << (e - 1));
+	*y0 = lmq_rq_fast_h(acc0, bias, mult, e, half, r->out_zp, r->lo, r->hi, r->lut);
+	*y1 = lmq_rq_fast_h(acc1, bias, mult, e, half, r->out_zp, r->lo, r->hi, r->lut);
+}
+
+/* lmq_pw_dsp when some channel needs the general requantisation: one output at a time. */
+static void lmq_pw_dsp_general(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp,
+			       const int8_t *w, int32_t cout, const struct lmq_rq *rq, int8_t *y)
+{
+	int32_t p, o;
+	for (p = 0; p < np; p++)
+		for (o = 0; o < cout; o++)
+			y[p * cout + o] = lmq_requant_dsp(lmq_dot_dsp(x + p * cin, w + o * cin, cin,
+								      x_zp), rq, o);
+}
+
+/* As lmq_pw: x [np][cin], w [cout][cin], y [np][cout], y not overlapping x. Pixels and output
+ * channels two by two (CMSIS-NN's 2x2 blocking), each pixel pair widened once into buf; an odd
+ * last pixel pairs with itself, an odd last channel with itself. */
 LMQ_KERNEL void lmq_pw_dsp(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp,
 			   const int8_t *w, int32_t cout, const struct lmq_rq *rq, int8_t *y)
 {
 	const struct lmq_rq r = *rq; /* a local copy: the stores to y cannot change it */
-	int32_t p, o, a0, a1;
-	for (p = 0; p < np; p++) {
-		const int8_t *xp = x + p * cin;
-		int8_t *yp = y + p * cout;
-		for (o = 0; o + 2 <= cout; o += 2) {
-			lmq_dot2_dsp(xp, w + o * cin, w + (o + 1) * cin, cin, x_zp, &a0, &a1);
-			yp[o] = lmq_requant_dsp(a0, &r, o);
-			yp[o + 1] = lmq_requant_dsp(a1, &r, o + 1);
+	uint32_t buf[LMQ_PW_BUF_CIN];
+	int32_t p, o, acc[4];
+	if (cin > LMQ_PW_BUF_CIN || !lmq_rq_all_fast(&r, cout)) {
+		lmq_pw_dsp_general(x, np, cin, x_zp, w, cout, &r, y);
+		return;
+	}
+	for (p = 0; p < np; p += 2) {
+		const int8_t *x0 = x + p * cin, *x1 = p + 1 < np ? x0 + cin : x0;
+		int8_t *y0 = y + p * cout, *y1 = p + 1 < np ? y0 + cout : y0;
+		lmq_widen2(x0, x1, cin, x_zp, buf);
+		for (o = 0; o < cout; o += 2) {
+			int32_t o1 = o + 1 < cout ? o + 1 : o;
+			lmq_dot22_dsp(buf, x0, x1, w + o * cin, w + o1 * cin, cin, x_zp, acc);
+			lmq_rq_fast_2px(acc[0], acc[2], &r, o, y0 + o, y1 + o);
+			lmq_rq_fast_2px(acc[1], acc[3], &r, o1, y0 + o1, y1 + o1);
 		}
-		if (o < cout)
-			yp[o] = lmq_requant_dsp(lmq_dot_dsp(xp, w + o * cin, cin, x_zp), &r, o);
 	}
 }
 
@@ -264,7 +375,7 @@ static inline void lmq_dw_pack(const int8_t *wc, int32_t k, uint32_t wa[][LMQ_DW
 /* One channel's requantisation, its parameters loaded once (as lmq_requant_dsp). */
 struct lmq_rq1 {
 	const struct lmq_rq *rq;
-	int32_t c, bias, mult, shift, out_zp, lo, hi;
+	int32_t c, fast, bias, mult, e, out_zp, lo, hi;
 	const int8_t *lut;
 };
 
@@ -272,9 +383,10 @@ static inline void lmq_rq1_init(struct lmq_rq1 *r, const struct lmq_rq *rq, int3
 {
 	r->rq = rq;
 	r->c = c;
+	r->fast = lmq_rq_fast_ok(rq->mult[c], rq->shift[c]);
 	r->bias = rq->bias[c];
 	r->mult = rq->mult[c];
-	r->shift = rq->shift[c];
+	r->e = -rq->shift[c];
 	r->out_zp = rq->out_zp;
 	r->lo = rq->lo;
 	r->hi = rq->hi;
@@ -283,14 +395,9 @@ static inline void lmq_rq1_init(struct lmq_rq1 *r, const struct lmq_rq *rq, int3
 
 static inline int8_t lmq_requant1(int32_t acc, const struct lmq_rq1 *r)
 {
-	int32_t v, q;
-	if (r->shift > 0 || r->mult == INT32_MIN)
+	if (!r->fast)
 		return lmq_requant(acc, r->rq, r->c);
-	v = lmq_qadd(acc, r->bias);
-	v = (int32_t)(((int64_t)v * r->mult + ((int64_t)1 << 30)) >> 31);
-	q = lmq_qadd(lmq_rdbpot(v, -r->shift), r->out_zp);
-	q = q < r->lo ? r->lo : q > r->hi ? r->hi : q;
-	return r->lut ? r->lut[q + 128] : (int8_t)q;
+	return lmq_rq_fast(acc, r->bias, r->mult, r->e, r->out_zp, r->lo, r->hi, r->lut);
 }
 
 /* One output row of a channel: out[ox * ostep] for ox < ow (unrolled for 3x3, 5x5, 7x7). */
@@ -352,6 +459,74 @@ LMQ_KERNEL void lmq_dw_dsp(const int8_t *x, int32_t h, int32_t wd, int32_t c, in
 		if (scratch)
 			for (p = 0; p < oh * ow; p++)
 				y[p * c + ch] = scratch[p];
+	}
+}
+/* ---- residual add and SE scaling ----
+ * Their operands are small (a scaled input of an add below 255 * 2^20 < 2^28, an SE product
+ * below 255^2), so with right shifts only (shift <= 0) and multipliers above INT32_MIN no sum
+ * can overflow: each lmq_mbqm is one SMLAL (lmq_srdhm_dsp) and lmq_rdbpot_dsp, and the
+ * saturations of the plain kernels never act. Otherwise the plain kernel runs. */
+
+/* The rounding of a right shift by e (0..31): lmq_rdbpot_dsp's half and nadj. */
+struct lmq_shr {
+	int32_t e, half, nadj;
+};
+
+static inline struct lmq_shr lmq_shr_of(int32_t shift)
+{
+	struct lmq_shr r;
+	r.e = -shift;
+	r.half = (int32_t)((1u << r.e) >> 1);
+	r.nadj = r.e ? -1 : 0;
+	return r;
+}
+
+static inline int32_t lmq_mbqm_small(int32_t x, int32_t mult, struct lmq_shr r)
+{
+	return lmq_rdbpot_dsp(lmq_srdhm_dsp(x, mult), r.e, r.half, r.nadj);
+}
+
+/* As lmq_add (same arguments; y may be a or b). */
+LMQ_KERNEL void lmq_add_dsp(const int8_t *a, int32_t a_zp, const int8_t *b, int32_t b_zp,
+			    int32_t n, const int32_t *mult, const int8_t *shift, int32_t y_zp,
+			    int8_t *y)
+{
+	int32_t ma = mult[0], mb = mult[1], my = mult[2], i;
+	struct lmq_shr ra, rb, ry;
+	if (shift[0] > 0 || shift[1] > 0 || shift[2] > 0 || ma == INT32_MIN || mb == INT32_MIN ||
+	    my == INT32_MIN) {
+		lmq_add(a, a_zp, b, b_zp, n, mult, shift, y_zp, y);
+		return;
+	}
+	ra = lmq_shr_of(shift[0]);
+	rb = lmq_shr_of(shift[1]);
+	ry = lmq_shr_of(shift[2]);
+	for (i = 0; i < n; i++) {
+		int32_t sa = lmq_mbqm_small(((int32_t)a[i] - a_zp) * (1 << LMQ_ADD_LEFT_SHIFT), ma, ra);
+		int32_t sb = lmq_mbqm_small(((int32_t)b[i] - b_zp) * (1 << LMQ_ADD_LEFT_SHIFT), mb, rb);
+		y[i] = lmq_clamp(lmq_mbqm_small(sa + sb, my, ry) + y_zp, -128, 127);
+	}
+}
+
+/* As lmq_scale (same arguments; y may be x): channel by channel, its gate in a register. */
+LMQ_KERNEL void lmq_scale_dsp(const int8_t *x, int32_t np, int32_t c, int32_t x_zp,
+			      const int8_t *g, int32_t g_zp, int32_t mult, int32_t shift,
+			      int32_t y_zp, int8_t *y)
+{
+	int32_t p, ch;
+	struct lmq_shr r;
+	if (shift > 0 || mult == INT32_MIN) {
+		lmq_scale(x, np, c, x_zp, g, g_zp, mult, shift, y_zp, y);
+		return;
+	}
+	r = lmq_shr_of(shift);
+	for (ch = 0; ch < c; ch++) {
+		int32_t gc = (int32_t)g[ch] - g_zp;
+		const int8_t *xp = x + ch;
+		int8_t *yp = y + ch;
+		for (p = 0; p < np; p++, xp += c, yp += c)
+			*yp = lmq_clamp(lmq_mbqm_small(((int32_t)*xp - x_zp) * gc, mult, r) + y_zp,
+					-128, 127);
 	}
 }
 #endif
