@@ -151,16 +151,6 @@ static inline int8_t lmq_rq_fast(int32_t acc, int32_t bias, int32_t mult, int32_
 	return lmq_rq_fast_h(acc, bias, mult, e, (int32_t)(1u << (e - 1)), out_zp, lo, hi, lut);
 }
 
-/* Whether every channel of rq takes the fast path. */
-static inline int lmq_rq_all_fast(const struct lmq_rq *rq, int32_t cout)
-{
-	int32_t o;
-	for (o = 0; o < cout; o++)
-		if (!lmq_rq_fast_ok(rq->mult[o], rq->shift[o]))
-			return 0;
-	return 1;
-}
-
 /* Output channel c of rq: the fast path when it applies, else lmq_requant. */
 static inline int8_t lmq_requant_dsp(int32_t acc, const struct lmq_rq *rq, int c)
 {
@@ -257,18 +247,23 @@ static inline void lmq_dot22_dsp(const uint32_t *buf, const int8_t *x0, const in
 	acc[3] = a11;
 }
 
-/* The fast-path requantisation of output channel o (every channel fast: lmq_rq_all_fast) of
- * two pixels: acc0 to *y0, acc1 to *y1, the channel's parameters loaded once. */
+/* The requantisation of output channel o of two pixels: acc0 to *y0, acc1 to *y1, the
+ * channel's parameters loaded once; the fast path when it applies to the channel. */
 static inline void lmq_rq_fast_2px(int32_t acc0, int32_t acc1, const struct lmq_rq *r, int32_t o,
 				   int8_t *y0, int8_t *y1)
 {
-	int32_t bias = r->bias[o], mult = r->mult[o], e = -r->shift[o];
-	int32_t half = (int32_t)(1u << (e - 1));
+	int32_t bias = r->bias[o], mult = r->mult[o], e = -r->shift[o], half;
+	if (!lmq_rq_fast_ok(mult, -e)) {
+		*y0 = lmq_requant(acc0, r, o);
+		*y1 = lmq_requant(acc1, r, o);
+		return;
+	}
+	half = (int32_t)(1u << (e - 1));
 	*y0 = lmq_rq_fast_h(acc0, bias, mult, e, half, r->out_zp, r->lo, r->hi, r->lut);
 	*y1 = lmq_rq_fast_h(acc1, bias, mult, e, half, r->out_zp, r->lo, r->hi, r->lut);
 }
 
-/* lmq_pw_dsp when some channel needs the general requantisation: one output at a time. */
+/* lmq_pw_dsp for a cin too long for its buffer: one output at a time. */
 static void lmq_pw_dsp_general(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp,
 			       const int8_t *w, int32_t cout, const struct lmq_rq *rq, int8_t *y)
 {
@@ -288,7 +283,7 @@ LMQ_KERNEL void lmq_pw_dsp(const int8_t *x, int32_t np, int32_t cin, int32_t x_z
 	const struct lmq_rq r = *rq; /* a local copy: the stores to y cannot change it */
 	uint32_t buf[LMQ_PW_BUF_CIN];
 	int32_t p, o, acc[4];
-	if (cin > LMQ_PW_BUF_CIN || !lmq_rq_all_fast(&r, cout)) {
+	if (cin > LMQ_PW_BUF_CIN) {
 		lmq_pw_dsp_general(x, np, cin, x_zp, w, cout, &r, y);
 		return;
 	}

@@ -10,6 +10,15 @@
 #include "int8/int8_dsp.h"
 #include "int8/quant.h"
 
+/* Whether every channel of rq takes the kernels' fast requantisation. */
+static int rq_all_fast(const struct lmq_rq *rq, int32_t cout)
+{
+	for (int32_t o = 0; o < cout; o++)
+		if (!lmq_rq_fast_ok(rq->mult[o], rq->shift[o]))
+			return 0;
+	return 1;
+}
+
 static uint64_t lcg = 0x9E3779B97F4A7C15ull;
 static uint32_t rnd(void)
 {
@@ -64,7 +73,7 @@ static int make_rq(struct rq_store *s, int cout, int with_lut, int fast)
 	if (rnd() % 3 == 0)
 		rq.lo = rq.out_zp, rq.hi = 127; /* relu as clamping */
 	s->rq = rq;
-	return !fast || lmq_rq_all_fast(&s->rq, cout); /* 0: the fast parameters are not */
+	return !fast || rq_all_fast(&s->rq, cout); /* 0: the fast parameters are not */
 }
 
 static void test_pw(void)
@@ -91,6 +100,19 @@ static void test_pw(void)
 	T_CHECK(same, "pointwise: DSP equals plain on %d random shapes (cin 1..63, odd cout, "
 		"unaligned, zero points -128 and 127, lookup tables, fast and general requantisation)", cases);
 	T_CHECK(fastok, "pointwise: half the cases on the fast requantisation path");
+	{ /* a cin past the kernel's widening buffer: the one-output-at-a-time path */
+		int np = 3, cin = LMQ_PW_BUF_CIN + 5, cout = 5;
+		struct rq_store s;
+		for (int i = 0; i < np * cin; i++)
+			x[i] = rnd8();
+		for (int i = 0; i < cout * cin; i++)
+			w[i] = rnd8();
+		make_rq(&s, cout, 0, 1);
+		lmq_pw(x, np, cin, 3, w, cout, &s.rq, y1);
+		lmq_pw_dsp(x, np, cin, 3, w, cout, &s.rq, y2);
+		T_CHECK(!memcmp(y1, y2, (size_t)np * cout), "pointwise with cin %d > %d (no "
+			"buffer): DSP equals plain", cin, LMQ_PW_BUF_CIN);
+	}
 }
 
 static void test_dw(void)
