@@ -303,35 +303,47 @@ LMQ_KERNEL void lmq_pw_dsp(const int8_t *x, int32_t np, int32_t cin, int32_t x_z
 /* ---- depthwise ----
  * Channel by channel, as lmq_dw (so the same in-place rule holds). The rows of the channel a
  * window needs are gathered, padded with x_zp (whose x - x_zp is 0, as lmq_dw's skipped taps),
- * into k contiguous row buffers on the stack, each filled once per channel; then every output
- * reads taps four at a time with one word load: SXTAB16 gives taps {0, 2} and {1, 3} minus the
- * zero point, SMLAD multiplies them by the weights packed the same way (0 past the kernel). */
+ * into k contiguous row buffers on the stack, each filled once per channel; then two adjacent
+ * outputs at a time read their taps four at a time with one word load: SXTAB16 gives the bytes
+ * {0, 2} and {1, 3} of the word minus the zero point, and each of the two outputs multiplies
+ * them (SMLAD) by its weights packed the same way, the second output's shifted by the stride
+ * (0 outside the kernel): one load and two widenings feed four SMLADs. */
 
-/* The largest kernel, and the longest padded row (input width + 2 * pad + 3 bytes read past a
- * row's last tap), the DSP depthwise takes; larger ones run lmq_dw. Stack: k * LMQ_DW_ROW
- * bytes of rows and 2 * k * 2 words of weights, under 1.4 KiB. */
+/* The largest kernel and stride, and the longest padded row (input width + 2 * pad + stride +
+ * 3 bytes: the words the last output pair reads), the DSP depthwise takes; others run lmq_dw.
+ * Stack: k * LMQ_DW_ROW bytes of rows and k * LMQ_DW_WORDS * 4 words of weights, under
+ * 1.7 KiB. */
 #define LMQ_DW_DSP_MAX_K 7
+#define LMQ_DW_DSP_MAX_S 2
 #define LMQ_DW_ROW 192
-#define LMQ_DW_WORDS 2 /* words of 4 taps per kernel row: (LMQ_DW_DSP_MAX_K + 3) / 4 */
+/* words of 4 taps per kernel row for an output pair: (LMQ_DW_DSP_MAX_K + LMQ_DW_DSP_MAX_S + 3) / 4 */
+#define LMQ_DW_WORDS 3
 
-/* One output: k rows from rows[ky] + at, four taps per word. wa/wb: weights of taps {4j, 4j+2}
- * and {4j+1, 4j+3} of each row. Inlined with a constant k, the loops unroll. */
-static inline int32_t lmq_dw_window_dsp(const int8_t *const *rows, int32_t at, int32_t k,
-					uint32_t off, const uint32_t wa[][LMQ_DW_WORDS],
-					const uint32_t wb[][LMQ_DW_WORDS])
+/* Two outputs: k rows from rows[ky] + at, nw words of four taps each. wp[ky][j]: the weights of
+ * bytes {0, 2} and {1, 3} of word j for the first output, then for the second. Inlined with a
+ * constant nw, the inner loop unrolls. */
+static inline void lmq_dw_window2_dsp(const int8_t *const *rows, int32_t at, int32_t k,
+				      int32_t nw, uint32_t off,
+				      const uint32_t wp[][LMQ_DW_WORDS][4], int32_t acc[2])
 {
-	int32_t acc = 0, ky, j;
-	for (ky = 0; ky < k; ky++)
-		for (j = 0; j < (k + 3) / 4; j++) {
-			uint32_t v = lmq_read4(rows[ky] + at + 4 * j);
-			acc = lmq_smlad(lmq_sxtab16(off, v), wa[ky][j], acc);
-			acc = lmq_smlad(lmq_sxtab16_ror8(off, v), wb[ky][j], acc);
+	int32_t a0 = 0, a1 = 0, ky, j;
+	for (ky = 0; ky < k; ky++) {
+		const int8_t *r = rows[ky] + at;
+		for (j = 0; j < nw; j++) {
+			uint32_t v = lmq_read4(r + 4 * j);
+			uint32_t xa = lmq_sxtab16(off, v), xb = lmq_sxtab16_ror8(off, v);
+			a0 = lmq_smlad(xa, wp[ky][j][0], a0);
+			a0 = lmq_smlad(xb, wp[ky][j][1], a0);
+			a1 = lmq_smlad(xa, wp[ky][j][2], a1);
+			a1 = lmq_smlad(xb, wp[ky][j][3], a1);
 		}
-	return acc;
+	}
+	acc[0] = a0;
+	acc[1] = a1;
 }
 
 /* Input row iy of channel 0 of x (x already offset to the channel), padded: buf[pad + ix] =
- * x[iy][ix] for 0 <= ix < wd, x_zp around it and for the 3 bytes past (len bytes in all). */
+ * x[iy][ix] for 0 <= ix < wd, x_zp around it and past it (len bytes in all). */
 static inline void lmq_dw_gather(int8_t *buf, int32_t len, const int8_t *x, int32_t h, int32_t wd,
 				 int32_t c, int32_t x_zp, int32_t iy, int32_t pad)
 {
@@ -344,27 +356,40 @@ static inline void lmq_dw_gather(int8_t *buf, int32_t len, const int8_t *x, int3
 	}
 	for (i = 0; i < pad; i++)
 		buf[i] = (int8_t)x_zp;
-	for (i = 0; i < wd; i++, src += c)
-		buf[pad + i] = *src;
-	for (i = pad + wd; i < len; i++)
+	buf += pad;
+	for (i = 0; i + 4 <= wd; i += 4, src += 4 * c) {
+		buf[i] = src[0];
+		buf[i + 1] = src[c];
+		buf[i + 2] = src[2 * c];
+		buf[i + 3] = src[3 * c];
+	}
+	for (; i < wd; i++, src += c)
+		buf[i] = *src;
+	for (i = wd; i < len - pad; i++)
 		buf[i] = (int8_t)x_zp;
 }
 
-/* The weights of channel wc packed for lmq_dw_window_dsp. */
-static inline void lmq_dw_pack(const int8_t *wc, int32_t k, uint32_t wa[][LMQ_DW_WORDS],
-			       uint32_t wb[][LMQ_DW_WORDS])
+/* The weights of channel wc packed for lmq_dw_window2_dsp, the second output s bytes on: byte b
+ * of word j is tap 4j + b of the first output and tap 4j + b - s of the second. Each kernel row
+ * goes through lane[], its taps at LMQ_DW_DSP_MAX_S.. and zeros around them. */
+static inline void lmq_dw_pack(const int8_t *wc, int32_t k, int32_t s, int32_t nw,
+			       uint32_t wp[][LMQ_DW_WORDS][4])
 {
-	int32_t ky, j;
-	for (ky = 0; ky < k; ky++)
-		for (j = 0; j < LMQ_DW_WORDS; j++) {
-			int32_t t = 4 * j, r = ky * k;
-			uint32_t w0 = t < k ? (uint16_t)wc[r + t] : 0u;
-			uint32_t w1 = t + 1 < k ? (uint16_t)wc[r + t + 1] : 0u;
-			uint32_t w2 = t + 2 < k ? (uint16_t)wc[r + t + 2] : 0u;
-			uint32_t w3 = t + 3 < k ? (uint16_t)wc[r + t + 3] : 0u;
-			wa[ky][j] = w0 | w2 << 16;
-			wb[ky][j] = w1 | w3 << 16;
+	uint32_t lane[LMQ_DW_DSP_MAX_S + 4 * LMQ_DW_WORDS];
+	const uint32_t *l0 = lane + LMQ_DW_DSP_MAX_S, *l1 = l0 - s;
+	int32_t ky, j, t;
+	for (t = 0; t < LMQ_DW_DSP_MAX_S + 4 * LMQ_DW_WORDS; t++)
+		lane[t] = 0;
+	for (ky = 0; ky < k; ky++) {
+		for (t = 0; t < k; t++)
+			lane[LMQ_DW_DSP_MAX_S + t] = (uint16_t)wc[ky * k + t];
+		for (j = 0; j < nw; j++) {
+			wp[ky][j][0] = l0[4 * j] | l0[4 * j + 2] << 16;
+			wp[ky][j][1] = l0[4 * j + 1] | l0[4 * j + 3] << 16;
+			wp[ky][j][2] = l1[4 * j] | l1[4 * j + 2] << 16;
+			wp[ky][j][3] = l1[4 * j + 1] | l1[4 * j + 3] << 16;
 		}
+	}
 }
 
 /* One channel's requantisation, its parameters loaded once (as lmq_requant_dsp). */
@@ -395,23 +420,23 @@ static inline int8_t lmq_requant1(int32_t acc, const struct lmq_rq1 *r)
 	return lmq_rq_fast(acc, r->bias, r->mult, r->e, r->out_zp, r->lo, r->hi, r->lut);
 }
 
-/* One output row of a channel: out[ox * ostep] for ox < ow (unrolled for 3x3, 5x5, 7x7). */
-static inline void lmq_dw_row_dsp(const int8_t *const *rows, int32_t k, int32_t s, int32_t ow,
-				  uint32_t off, const uint32_t wa[][LMQ_DW_WORDS],
-				  const uint32_t wb[][LMQ_DW_WORDS], const struct lmq_rq1 *r,
-				  int8_t *out, int32_t ostep)
+/* One output row of a channel: out[ox * ostep] for ox < ow, two at a time (an odd last one
+ * computed with a second output past the row, not stored). Unrolled for 1, 2 and 3 words. */
+static inline void lmq_dw_row_dsp(const int8_t *const *rows, int32_t k, int32_t s, int32_t nw,
+				  int32_t ow, uint32_t off, const uint32_t wp[][LMQ_DW_WORDS][4],
+				  const struct lmq_rq1 *r, int8_t *out, int32_t ostep)
 {
-	int32_t ox, acc;
-	for (ox = 0; ox < ow; ox++) {
-		if (k == 3)
-			acc = lmq_dw_window_dsp(rows, ox * s, 3, off, wa, wb);
-		else if (k == 5)
-			acc = lmq_dw_window_dsp(rows, ox * s, 5, off, wa, wb);
-		else if (k == 7)
-			acc = lmq_dw_window_dsp(rows, ox * s, 7, off, wa, wb);
+	int32_t ox, acc[2];
+	for (ox = 0; ox < ow; ox += 2) {
+		if (nw == 1)
+			lmq_dw_window2_dsp(rows, ox * s, k, 1, off, wp, acc);
+		else if (nw == 2)
+			lmq_dw_window2_dsp(rows, ox * s, k, 2, off, wp, acc);
 		else
-			acc = lmq_dw_window_dsp(rows, ox * s, k, off, wa, wb);
-		out[ox * ostep] = lmq_requant1(acc, r);
+			lmq_dw_window2_dsp(rows, ox * s, k, 3, off, wp, acc);
+		out[ox * ostep] = lmq_requant1(acc[0], r);
+		if (ox + 1 < ow)
+			out[(ox + 1) * ostep] = lmq_requant1(acc[1], r);
 	}
 }
 
@@ -422,18 +447,18 @@ LMQ_KERNEL void lmq_dw_dsp(const int8_t *x, int32_t h, int32_t wd, int32_t c, in
 {
 	int8_t buf[LMQ_DW_DSP_MAX_K][LMQ_DW_ROW];
 	int32_t held[LMQ_DW_DSP_MAX_K]; /* the input row in each buffer */
-	uint32_t wa[LMQ_DW_DSP_MAX_K][LMQ_DW_WORDS], wb[LMQ_DW_DSP_MAX_K][LMQ_DW_WORDS];
+	uint32_t wp[LMQ_DW_DSP_MAX_K][LMQ_DW_WORDS][4];
 	const int8_t *rows[LMQ_DW_DSP_MAX_K];
 	uint32_t off = lmq_zp_pair(x_zp);
-	int32_t len = wd + 2 * pad + 3, ch, oy, ky, p;
-	if (k > LMQ_DW_DSP_MAX_K || len > LMQ_DW_ROW || pad < 0 || s < 1) {
+	int32_t len = wd + 2 * pad + s + 3, nw = (k + s + 3) / 4, ch, oy, ky, p;
+	if (k > LMQ_DW_DSP_MAX_K || s > LMQ_DW_DSP_MAX_S || len > LMQ_DW_ROW || pad < 0 || s < 1) {
 		lmq_dw(x, h, wd, c, x_zp, w, k, s, pad, oh, ow, rq, y, scratch);
 		return;
 	}
 	for (ch = 0; ch < c; ch++) {
 		struct lmq_rq1 r;
 		lmq_rq1_init(&r, rq, ch);
-		lmq_dw_pack(w + ch * k * k, k, wa, wb);
+		lmq_dw_pack(w + ch * k * k, k, s, nw, wp);
 		for (ky = 0; ky < k; ky++)
 			held[ky] = -1 - pad - k; /* no row yet */
 		for (oy = 0; oy < oh; oy++) {
@@ -446,8 +471,8 @@ LMQ_KERNEL void lmq_dw_dsp(const int8_t *x, int32_t h, int32_t wd, int32_t c, in
 				}
 				rows[ky] = buf[slot];
 			}
-			lmq_dw_row_dsp(rows, k, s, ow, off, (const uint32_t(*)[LMQ_DW_WORDS])wa,
-				       (const uint32_t(*)[LMQ_DW_WORDS])wb, &r,
+			lmq_dw_row_dsp(rows, k, s, nw, ow, off,
+				       (const uint32_t(*)[LMQ_DW_WORDS][4])wp, &r,
 				       scratch ? scratch + oy * ow : y + oy * ow * c + ch,
 				       scratch ? 1 : c);
 		}
@@ -456,6 +481,7 @@ LMQ_KERNEL void lmq_dw_dsp(const int8_t *x, int32_t h, int32_t wd, int32_t c, in
 				y[p * c + ch] = scratch[p];
 	}
 }
+
 /* ---- residual add and SE scaling ----
  * Their operands are small (a scaled input of an add below 255 * 2^20 < 2^28, an SE product
  * below 255^2), so with right shifts only (shift <= 0) and multipliers above INT32_MIN no sum
