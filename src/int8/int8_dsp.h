@@ -264,7 +264,7 @@ static inline void lmq_rq_fast_2px(int32_t acc0, int32_t acc1, const struct lmq_
 }
 
 /* lmq_pw_dsp for a cin too long for its buffer: one output at a time. */
-static void lmq_pw_dsp_general(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp,
+static inline void lmq_pw_dsp_general(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp,
 			       const int8_t *w, int32_t cout, const struct lmq_rq *rq, int8_t *y)
 {
 	int32_t p, o;
@@ -440,6 +440,53 @@ static inline void lmq_dw_row_dsp(const int8_t *const *rows, int32_t k, int32_t 
 	}
 }
 
+/* Small outputs (fewer than LMQ_DW_DIRECT_OUT per channel: a few pixels, mostly border) go
+ * direct, tap by tap over the taps inside the image only: gathering rows and packing weights
+ * per channel would cost more than the windows. */
+#define LMQ_DW_DIRECT_OUT 32
+
+/* The kernel taps inside an input of n pixels for output o (first in *t0, end returned). */
+static inline int32_t lmq_dw_taps(int32_t o, int32_t s, int32_t pad, int32_t k, int32_t n,
+				  int32_t *t0)
+{
+	int32_t i0 = o * s - pad;
+	*t0 = i0 < 0 ? -i0 : 0;
+	return n - i0 < k ? n - i0 : k;
+}
+
+/* lmq_dw_dsp's direct path (same arguments and in-place rule). */
+static inline void lmq_dw_direct(const int8_t *x, int32_t h, int32_t wd, int32_t c, int32_t x_zp,
+			  const int8_t *w, int32_t k, int32_t s, int32_t pad, int32_t oh,
+			  int32_t ow, const struct lmq_rq *rq, int8_t *y, int8_t *scratch)
+{
+	int32_t ch, oy, ox, ky, kx, ky0, ky1, kx0, kx1, p;
+	for (ch = 0; ch < c; ch++) {
+		const int8_t *wc = w + ch * k * k;
+		struct lmq_rq1 r;
+		lmq_rq1_init(&r, rq, ch);
+		for (oy = 0; oy < oh; oy++) {
+			ky1 = lmq_dw_taps(oy, s, pad, k, h, &ky0);
+			for (ox = 0; ox < ow; ox++) {
+				const int8_t *xo = x + ((oy * s - pad) * wd + ox * s - pad) * c + ch;
+				int32_t acc = 0;
+				kx1 = lmq_dw_taps(ox, s, pad, k, wd, &kx0);
+				for (ky = ky0; ky < ky1; ky++) {
+					const int8_t *xr = xo + ky * wd * c, *wr = wc + ky * k;
+					for (kx = kx0; kx < kx1; kx++)
+						acc += ((int32_t)xr[kx * c] - x_zp) * wr[kx];
+				}
+				if (scratch)
+					scratch[oy * ow + ox] = lmq_requant1(acc, &r);
+				else
+					y[(oy * ow + ox) * c + ch] = lmq_requant1(acc, &r);
+			}
+		}
+		if (scratch)
+			for (p = 0; p < oh * ow; p++)
+				y[p * c + ch] = scratch[p];
+	}
+}
+
 /* As lmq_dw (same arguments, same in-place rule with a scratch). */
 LMQ_KERNEL void lmq_dw_dsp(const int8_t *x, int32_t h, int32_t wd, int32_t c, int32_t x_zp,
 			   const int8_t *w, int32_t k, int32_t s, int32_t pad, int32_t oh,
@@ -453,6 +500,10 @@ LMQ_KERNEL void lmq_dw_dsp(const int8_t *x, int32_t h, int32_t wd, int32_t c, in
 	int32_t len = wd + 2 * pad + s + 3, nw = (k + s + 3) / 4, ch, oy, ky, p;
 	if (k > LMQ_DW_DSP_MAX_K || s > LMQ_DW_DSP_MAX_S || len > LMQ_DW_ROW || pad < 0 || s < 1) {
 		lmq_dw(x, h, wd, c, x_zp, w, k, s, pad, oh, ow, rq, y, scratch);
+		return;
+	}
+	if (oh * ow < LMQ_DW_DIRECT_OUT) {
+		lmq_dw_direct(x, h, wd, c, x_zp, w, k, s, pad, oh, ow, rq, y, scratch);
 		return;
 	}
 	for (ch = 0; ch < c; ch++) {

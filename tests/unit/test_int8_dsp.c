@@ -121,7 +121,7 @@ static void test_dw(void)
 	static int8_t x[MAXH * MAXH * MAXC], xi[MAXH * MAXH * MAXC], xd[MAXH * MAXH * MAXC];
 	static int8_t w[MAXC * MAXK * MAXK], y1[MAXH * MAXH * MAXC], y2[MAXH * MAXH * MAXC];
 	int8_t scratch[MAXH * MAXH];
-	int same = 1, inplace = 1, cases = 0, fastok = 1;
+	int same = 1, inplace = 1, cases = 0, fastok = 1, direct = 0;
 	for (int t = 0; t < 200; t++) {
 		int k = 1 + 2 * (int)(rnd() % 5), stride = 1 + (int)(rnd() % 2);
 		int h = k + (int)(rnd() % (MAXH - k + 1)), wd = 1 + (int)(rnd() % MAXH);
@@ -136,6 +136,7 @@ static void test_dw(void)
 		fastok &= make_rq(&s, c, t % 4 == 0, t % 2);
 		lmq_dw(x, h, wd, c, zp, w, k, stride, pad, oh, ow, &s.rq, y1, 0);
 		lmq_dw_dsp(x, h, wd, c, zp, w, k, stride, pad, oh, ow, &s.rq, y2, 0);
+		direct += oh * ow < LMQ_DW_DIRECT_OUT;
 		same &= !memcmp(y1, y2, (size_t)oh * ow * c);
 		if (stride == 1) { /* in place with a scratch, as the planner places it */
 			lmq_dw(xi, h, wd, c, zp, w, k, stride, pad, oh, ow, &s.rq, xi, scratch);
@@ -147,6 +148,8 @@ static void test_dw(void)
 	T_CHECK(same, "depthwise: DSP equals plain on %d random shapes (k 1..9, stride 1 and 2, "
 		"borders, zero points -128 and 127)", cases);
 	T_CHECK(fastok, "depthwise: half the cases on the fast requantisation path");
+	T_CHECK(direct > 20 && cases - direct > 20, "depthwise: %d cases on the direct path (small "
+		"outputs), %d on the windows", direct, cases - direct);
 	T_CHECK(inplace, "depthwise in place with a scratch: DSP equals plain and out of place");
 }
 
