@@ -32,11 +32,24 @@ int64_t cost_op_flash_w(const struct g_op *op, enum cost_weights w)
 
 /* Code bytes of each kernel (compiled once) and of one call to it in NAME_run, from
  * arm-none-eabi-size of emitted models (see cost.h). The Cortex-M7 build selects the DSP
- * kernels of int8_dsp.h: pointwise is lmq_pw_dsp (2072), depthwise lmq_dw_dsp (1956) with the
- * plain lmq_dw (1324) it falls back to (kernels above 7x7, rows over 192 bytes padded); ternary
- * convs call lmq_pw_t3 (692) and lmq_dw_t3 (1044), row-streamed lmq_dw_row_t3 (908). */
-static const int kernel_bytes[COST_NKERNELS] = {2072, 692, 1956 + 1324, 1044, 100, 480, 1024};
+ * kernels of int8_dsp.h: pointwise is lmq_pw_dsp (3868), depthwise lmq_dw_dsp (4304) with the
+ * plain lmq_dw (1322) it falls back to (kernels above 7x7, strides above 2, rows over 192 bytes
+ * padded), SE scale lmq_scale_dsp (238) and add lmq_add_dsp (422) with the plain ones (480,
+ * 1022) they fall back to (left shifts); ternary convs call lmq_pw_t3 (692) and lmq_dw_t3
+ * (1044), row-streamed lmq_dw_row_t3 (908). */
+static const int kernel_bytes[COST_NKERNELS] = {3868, 692, 4304 + 1322, 1044, 100, 238 + 480,
+						 422 + 1022};
+/* A ternary model calls the plain int8 kernels for its few int8 ops (the first conv, the
+ * classifier, SE scales and adds: emit.c, int8_kernel): lmq_pw (616), lmq_dw (1322), lmq_scale
+ * (480), lmq_add (1022); the DSP ones would add about 7 kB to its code. */
+static const int kernel_bytes_plain[COST_NKERNELS] = {616, 692, 1322, 1044, 100, 480, 1022};
 static const int call_bytes[COST_NKERNELS] = {40, 40, 55, 55, 16, 36, 33};
+
+/* The kernel sizes of a model with these calls: a model that calls a ternary kernel is ternary. */
+static const int *kernel_sizes(const int calls[COST_NKERNELS])
+{
+	return calls[COST_K_PW_T3] || calls[COST_K_DW_T3] ? kernel_bytes_plain : kernel_bytes;
+}
 
 enum cost_kernel cost_op_kernel_w(const struct g_op *op, enum cost_weights w)
 {
@@ -68,10 +81,11 @@ int64_t cost_op_struct_bytes(enum cost_kernel k)
 
 int64_t cost_code_bytes(const int calls[COST_NKERNELS])
 {
+	const int *kb = kernel_sizes(calls);
 	int64_t bytes = COST_RUN_BYTES;
 	for (int k = 0; k < COST_NKERNELS; k++)
 		if (calls[k])
-			bytes += kernel_bytes[k] + (int64_t)call_bytes[k] * calls[k];
+			bytes += kb[k] + (int64_t)call_bytes[k] * calls[k];
 	return bytes;
 }
 
@@ -124,17 +138,18 @@ static const int case_bytes[COST_NKERNELS] = {96, 96, 18, 28, 16, 36, 67};
 int64_t cost_stream_code_bytes(int nstreams, int nsteps, const int streamed[COST_NKERNELS],
 			       const int calls[COST_NKERNELS])
 {
+	const int *kb = kernel_sizes(calls);
 	int64_t b = (int64_t)STREAM_LOOP_BYTES * nstreams + nsteps;
 	for (int k = 0; k < COST_NKERNELS; k++)
 		b += (int64_t)(case_bytes[k] - call_bytes[k]) * streamed[k];
 	if (streamed[COST_K_DW])
 		b += DW_ROW_KERNEL_BYTES;
 	if (streamed[COST_K_DW] && streamed[COST_K_DW] == calls[COST_K_DW])
-		b -= kernel_bytes[COST_K_DW];
+		b -= kb[COST_K_DW];
 	if (streamed[COST_K_DW_T3])
 		b += DW_ROW_T3_KERNEL_BYTES;
 	if (streamed[COST_K_DW_T3] && streamed[COST_K_DW_T3] == calls[COST_K_DW_T3])
-		b -= kernel_bytes[COST_K_DW_T3];
+		b -= kb[COST_K_DW_T3];
 	return b;
 }
 

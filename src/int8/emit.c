@@ -335,6 +335,18 @@ static void write_params(FILE *f, const struct qop *o, int i, const struct qmode
 	}
 }
 
+/* The kernel an int8 op calls: int8_dsp.h's macro (DSP kernels on cores that have them, plain
+ * elsewhere), or in a ternary model the plain kernel: its few int8 ops (the first conv, the
+ * classifier, SE scales, adds) are a small part of its time, and the DSP kernels would add about
+ * 7 kB to its code (cost.c, kernel_sizes, counts the same). */
+static const char *int8_kernel(const struct qmodel *m, const char *plain, const char *dsp_macro)
+{
+	for (int i = 0; i < m->nops; i++)
+		if (m->ops[i].w3)
+			return plain;
+	return dsp_macro;
+}
+
 static void write_call(FILE *f, const struct qop *o, int i, const struct qmodel *m)
 {
 	const struct qtensor *ti = &m->t[o->in], *to = &m->t[o->out];
@@ -342,12 +354,12 @@ static void write_call(FILE *f, const struct qop *o, int i, const struct qmodel 
 	switch (o->kind) {
 	case QOP_PW:
 		fprintf(f, "\t%s(A + %zu, %d, %d, %ld, w%d, %d, &rq%d, A + %zu);\n",
-			o->w3 ? "lmq_pw_t3" : "LMQ_PW", ti->offset, o->np, o->cin, (long)ti->zp, i,
+			o->w3 ? "lmq_pw_t3" : int8_kernel(m, "lmq_pw", "LMQ_PW"), ti->offset, o->np, o->cin, (long)ti->zp, i,
 			o->cout, i, to->offset);
 		break;
 	case QOP_DW:
 		fprintf(f, "\t%s(A + %zu, %d, %d, %d, %ld, w%d, %d, %d, %d, %d, %d, &rq%d, "
-			"A + %zu, ", o->w3 ? "lmq_dw_t3" : "LMQ_DW", ti->offset, o->h, o->wd, o->cout, (long)ti->zp, i, o->k,
+			"A + %zu, ", o->w3 ? "lmq_dw_t3" : int8_kernel(m, "lmq_dw", "LMQ_DW"), ti->offset, o->h, o->wd, o->cout, (long)ti->zp, i, o->k,
 			o->stride, o->pad, o->oh, o->ow, i, to->offset);
 		if (o->scratch >= 0)
 			fprintf(f, "A + %zu);\n", m->t[o->scratch].offset);
@@ -359,14 +371,14 @@ static void write_call(FILE *f, const struct qop *o, int i, const struct qmodel 
 			to->offset);
 		break;
 	case QOP_SCALE:
-		fprintf(f, "\tlmq_scale(A + %zu, %d, %d, %ld, A + %zu, %ld, %ld, %d, %ld, A + %zu);\n",
-			ti->offset, o->np, o->cout, (long)ti->zp, m->t[o->in2].offset,
+		fprintf(f, "\t%s(A + %zu, %d, %d, %ld, A + %zu, %ld, %ld, %d, %ld, A + %zu);\n",
+			int8_kernel(m, "lmq_scale", "LMQ_SCALE"), ti->offset, o->np, o->cout, (long)ti->zp, m->t[o->in2].offset,
 			(long)m->t[o->in2].zp, (long)o->emult[0], o->eshift[0], (long)to->zp,
 			to->offset);
 		break;
 	case QOP_ADD:
-		fprintf(f, "\tlmq_add(A + %zu, %ld, A + %zu, %ld, %d, em%d, es%d, %ld, A + %zu);\n",
-			ti->offset, (long)ti->zp, m->t[o->in2].offset, (long)m->t[o->in2].zp, o->np,
+		fprintf(f, "\t%s(A + %zu, %ld, A + %zu, %ld, %d, em%d, es%d, %ld, A + %zu);\n",
+			int8_kernel(m, "lmq_add", "LMQ_ADD"), ti->offset, (long)ti->zp, m->t[o->in2].offset, (long)m->t[o->in2].zp, o->np,
 			i, i, (long)to->zp, to->offset);
 		break;
 	}
@@ -389,7 +401,7 @@ static void write_row_call(FILE *f, const struct qop *o, int i, const struct qmo
 		o->name);
 	switch (o->kind) {
 	case QOP_PW:
-		fprintf(f, "lmq_pw%s(", o->w3 ? "_t3" : "");
+		fprintf(f, "%s(", o->w3 ? "lmq_pw_t3" : int8_kernel(m, "lmq_pw", "LMQ_PW"));
 		put_row_of(f, m, o->in);
 		fprintf(f, ", %d, %d, %ld, w%d, %d, &rq%d, ", np, o->cin, (long)ti->zp, i, o->cout, i);
 		break;
@@ -399,7 +411,7 @@ static void write_row_call(FILE *f, const struct qop *o, int i, const struct qmo
 			o->pad, o->ow, i);
 		break;
 	default: /* QOP_ADD: the only other streamed op */
-		fputs("lmq_add(", f);
+		fprintf(f, "%s(", int8_kernel(m, "lmq_add", "LMQ_ADD"));
 		put_row_of(f, m, o->in);
 		fprintf(f, ", %ld, ", (long)ti->zp);
 		put_row_of(f, m, o->in2);

@@ -20,9 +20,13 @@
 #if defined(__ARM_FEATURE_DSP) && !defined(LMNAS_PLAIN_KERNELS)
 #define LMQ_PW lmq_pw_dsp
 #define LMQ_DW lmq_dw_dsp
+#define LMQ_ADD lmq_add_dsp
+#define LMQ_SCALE lmq_scale_dsp
 #else
 #define LMQ_PW lmq_pw
 #define LMQ_DW lmq_dw
+#define LMQ_ADD lmq_add
+#define LMQ_SCALE lmq_scale
 #endif
 
 /* ---- the instructions: a pair of 16-bit halves in a 32-bit word, low half first ---- */
@@ -106,17 +110,54 @@ static inline int32_t lmq_qadd(int32_t a, int32_t b)
 /* lmq_requant with fewer instructions, bit for bit the same: for a right shift (shift <= 0) and
  * a multiplier above INT32_MIN (every multiplier quantize makes is in [2^30, 2^31)), lmq_srdhm is
  * round-half-up of a * b / 2^31 = (a * b + 2^30) >> 31 for either sign (its nudge and truncation
- * combined), and the saturating sums are QADD. Other cases take lmq_requant. */
+ * combined: one SMLAL), and the saturating sums are QADD. Other cases take lmq_requant. */
+static inline int32_t lmq_srdhm_dsp(int32_t a, int32_t mult)
+{
+	return (int32_t)(((int64_t)a * mult + ((int64_t)1 << 30)) >> 31);
+}
+
+/* lmq_rdbpot(t, e) for 0 <= e <= 31 when t + half cannot overflow: half = 2^e / 2 (0 for e 0),
+ * nadj = -1 for e > 0, else 0. Ties away from zero: t >= 0 rounds (t + half) >> e, t < 0
+ * (t + half - 1) >> e (gemmlowp's threshold test, in three instructions). */
+static inline int32_t lmq_rdbpot_dsp(int32_t t, int32_t e, int32_t half, int32_t nadj)
+{
+	return (t + half + ((t >> 31) & nadj)) >> e;
+}
+
+/* A conv output's requantisation on the fast path: shift = -e with 1 <= e <= LMQ_RQ_FAST_MAX_E
+ * and mult != INT32_MIN (lmq_rq_fast_ok). The sum t + half may exceed int32 only when t is
+ * near INT32_MAX; QADD then gives INT32_MAX >> e >= 2^(31 - e) - 1 >= 511 in place of a larger
+ * value, and both clamp to hi (<= 127) after adding out_zp (>= -128): the same byte. */
+#define LMQ_RQ_FAST_MAX_E 22
+static inline int lmq_rq_fast_ok(int32_t mult, int32_t shift)
+{
+	return mult != INT32_MIN && shift <= -1 && shift >= -LMQ_RQ_FAST_MAX_E;
+}
+
+static inline int8_t lmq_rq_fast_h(int32_t acc, int32_t bias, int32_t mult, int32_t e,
+				   int32_t half, int32_t out_zp, int32_t lo, int32_t hi,
+				   const int8_t *lut)
+{
+	int32_t t = lmq_srdhm_dsp(lmq_qadd(acc, bias), mult);
+	int32_t q = (lmq_qadd(t, half + (t >> 31)) >> e) + out_zp;
+	q = q < lo ? lo : q > hi ? hi : q;
+	return lut ? lut[q + 128] : (int8_t)q;
+}
+
+/* half = 2^(e - 1), computed here */
+static inline int8_t lmq_rq_fast(int32_t acc, int32_t bias, int32_t mult, int32_t e,
+				 int32_t out_zp, int32_t lo, int32_t hi, const int8_t *lut)
+{
+	return lmq_rq_fast_h(acc, bias, mult, e, (int32_t)(1u << (e - 1)), out_zp, lo, hi, lut);
+}
+
+/* Output channel c of rq: the fast path when it applies, else lmq_requant. */
 static inline int8_t lmq_requant_dsp(int32_t acc, const struct lmq_rq *rq, int c)
 {
-	int32_t shift = rq->shift[c], mult = rq->mult[c], v, q;
-	if (shift > 0 || mult == INT32_MIN)
+	if (!lmq_rq_fast_ok(rq->mult[c], rq->shift[c]))
 		return lmq_requant(acc, rq, c);
-	v = lmq_qadd(acc, rq->bias[c]);
-	v = (int32_t)(((int64_t)v * mult + ((int64_t)1 << 30)) >> 31);
-	q = lmq_qadd(lmq_rdbpot(v, -shift), rq->out_zp);
-	q = q < rq->lo ? rq->lo : q > rq->hi ? rq->hi : q;
-	return rq->lut ? rq->lut[q + 128] : (int8_t)q;
+	return lmq_rq_fast(acc, rq->bias[c], rq->mult[c], -rq->shift[c], rq->out_zp, rq->lo,
+			   rq->hi, rq->lut);
 }
 
 /* Four bytes from any address (one LDR on the M7, which allows unaligned words). */
@@ -150,82 +191,159 @@ static inline int32_t lmq_dot_dsp(const int8_t *x, const int8_t *w, int32_t cin,
 	return acc;
 }
 
-/* Two output channels (weights w0, w1) of one pixel: the input widened once for both. */
-static inline void lmq_dot2_dsp(const int8_t *x, const int8_t *w0, const int8_t *w1,
-				int32_t cin, int32_t x_zp, int32_t *acc0, int32_t *acc1)
+/* The largest cin whose pixel pairs lmq_pw_dsp widens into its stack buffer (cin words,
+ * 2.5 KiB); larger ones run one output at a time. */
+#define LMQ_PW_BUF_CIN 640
+
+/* Two pixels x0, x1 [cin] minus x_zp, widened to 16 bits for lmq_dot22_dsp: for each group g
+ * of 4 inputs, buf[4g..4g+3] = x0 {0, 2}, x0 {1, 3}, x1 {0, 2}, x1 {1, 3} (the order of
+ * SXTB16 and its ror 8 on the weights). A tail of cin % 4 is not widened. */
+static inline void lmq_widen2(const int8_t *x0, const int8_t *x1, int32_t cin, int32_t x_zp,
+			      uint32_t *buf)
 {
 	uint32_t off = lmq_zp_pair(x_zp);
-	int32_t a0 = 0, a1 = 0, i;
-	for (i = 0; i + 4 <= cin; i += 4) {
-		uint32_t xv = lmq_read4(x + i);
-		uint32_t xa = lmq_sxtab16(off, xv), xb = lmq_sxtab16_ror8(off, xv);
-		uint32_t wv = lmq_read4(w0 + i);
-		a0 = lmq_smlad(xa, lmq_sxtb16(wv), a0);
-		a0 = lmq_smlad(xb, lmq_sxtb16_ror8(wv), a0);
-		wv = lmq_read4(w1 + i);
-		a1 = lmq_smlad(xa, lmq_sxtb16(wv), a1);
-		a1 = lmq_smlad(xb, lmq_sxtb16_ror8(wv), a1);
+	int32_t i;
+	for (i = 0; i + 4 <= cin; i += 4, buf += 4) {
+		uint32_t v0 = lmq_read4(x0 + i), v1 = lmq_read4(x1 + i);
+		buf[0] = lmq_sxtab16(off, v0);
+		buf[1] = lmq_sxtab16_ror8(off, v0);
+		buf[2] = lmq_sxtab16(off, v1);
+		buf[3] = lmq_sxtab16_ror8(off, v1);
 	}
-	for (; i < cin; i++) {
-		int32_t xi = (int32_t)x[i] - x_zp;
-		a0 += xi * w0[i];
-		a1 += xi * w1[i];
-	}
-	*acc0 = a0;
-	*acc1 = a1;
 }
 
-/* As lmq_pw: x [np][cin], w [cout][cin], y [np][cout], y not overlapping x. */
+/* Two pixels (widened in buf, int8 in x0, x1 for the tail) by two output channels (weights
+ * w0, w1): each weight word, widened once, feeds four SMLADs. acc[2 * pixel + channel]. */
+static inline void lmq_dot22_dsp(const uint32_t *buf, const int8_t *x0, const int8_t *x1,
+				 const int8_t *w0, const int8_t *w1, int32_t cin, int32_t x_zp,
+				 int32_t acc[4])
+{
+	int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0, i;
+	for (i = 0; i + 4 <= cin; i += 4, buf += 4) {
+		uint32_t wv = lmq_read4(w0 + i);
+		uint32_t wa = lmq_sxtb16(wv), wb = lmq_sxtb16_ror8(wv);
+		a00 = lmq_smlad(buf[0], wa, a00);
+		a00 = lmq_smlad(buf[1], wb, a00);
+		a10 = lmq_smlad(buf[2], wa, a10);
+		a10 = lmq_smlad(buf[3], wb, a10);
+		wv = lmq_read4(w1 + i);
+		wa = lmq_sxtb16(wv);
+		wb = lmq_sxtb16_ror8(wv);
+		a01 = lmq_smlad(buf[0], wa, a01);
+		a01 = lmq_smlad(buf[1], wb, a01);
+		a11 = lmq_smlad(buf[2], wa, a11);
+		a11 = lmq_smlad(buf[3], wb, a11);
+	}
+	for (; i < cin; i++) {
+		int32_t xi0 = (int32_t)x0[i] - x_zp, xi1 = (int32_t)x1[i] - x_zp;
+		a00 += xi0 * w0[i];
+		a01 += xi0 * w1[i];
+		a10 += xi1 * w0[i];
+		a11 += xi1 * w1[i];
+	}
+	acc[0] = a00;
+	acc[1] = a01;
+	acc[2] = a10;
+	acc[3] = a11;
+}
+
+/* The requantisation of output channel o of two pixels: acc0 to *y0, acc1 to *y1, the
+ * channel's parameters loaded once; the fast path when it applies to the channel. */
+static inline void lmq_rq_fast_2px(int32_t acc0, int32_t acc1, const struct lmq_rq *r, int32_t o,
+				   int8_t *y0, int8_t *y1)
+{
+	int32_t bias = r->bias[o], mult = r->mult[o], e = -r->shift[o], half;
+	if (!lmq_rq_fast_ok(mult, -e)) {
+		*y0 = lmq_requant(acc0, r, o);
+		*y1 = lmq_requant(acc1, r, o);
+		return;
+	}
+	half = (int32_t)(1u << (e - 1));
+	*y0 = lmq_rq_fast_h(acc0, bias, mult, e, half, r->out_zp, r->lo, r->hi, r->lut);
+	*y1 = lmq_rq_fast_h(acc1, bias, mult, e, half, r->out_zp, r->lo, r->hi, r->lut);
+}
+
+/* lmq_pw_dsp for a cin too long for its buffer: one output at a time. */
+static inline void lmq_pw_dsp_general(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp,
+			       const int8_t *w, int32_t cout, const struct lmq_rq *rq, int8_t *y)
+{
+	int32_t p, o;
+	for (p = 0; p < np; p++)
+		for (o = 0; o < cout; o++)
+			y[p * cout + o] = lmq_requant_dsp(lmq_dot_dsp(x + p * cin, w + o * cin, cin,
+								      x_zp), rq, o);
+}
+
+/* As lmq_pw: x [np][cin], w [cout][cin], y [np][cout], y not overlapping x. Pixels and output
+ * channels two by two (CMSIS-NN's 2x2 blocking), each pixel pair widened once into buf; an odd
+ * last pixel pairs with itself, an odd last channel with itself. */
 LMQ_KERNEL void lmq_pw_dsp(const int8_t *x, int32_t np, int32_t cin, int32_t x_zp,
 			   const int8_t *w, int32_t cout, const struct lmq_rq *rq, int8_t *y)
 {
 	const struct lmq_rq r = *rq; /* a local copy: the stores to y cannot change it */
-	int32_t p, o, a0, a1;
-	for (p = 0; p < np; p++) {
-		const int8_t *xp = x + p * cin;
-		int8_t *yp = y + p * cout;
-		for (o = 0; o + 2 <= cout; o += 2) {
-			lmq_dot2_dsp(xp, w + o * cin, w + (o + 1) * cin, cin, x_zp, &a0, &a1);
-			yp[o] = lmq_requant_dsp(a0, &r, o);
-			yp[o + 1] = lmq_requant_dsp(a1, &r, o + 1);
+	uint32_t buf[LMQ_PW_BUF_CIN];
+	int32_t p, o, acc[4];
+	if (cin > LMQ_PW_BUF_CIN) {
+		lmq_pw_dsp_general(x, np, cin, x_zp, w, cout, &r, y);
+		return;
+	}
+	for (p = 0; p < np; p += 2) {
+		const int8_t *x0 = x + p * cin, *x1 = p + 1 < np ? x0 + cin : x0;
+		int8_t *y0 = y + p * cout, *y1 = p + 1 < np ? y0 + cout : y0;
+		lmq_widen2(x0, x1, cin, x_zp, buf);
+		for (o = 0; o < cout; o += 2) {
+			int32_t o1 = o + 1 < cout ? o + 1 : o;
+			lmq_dot22_dsp(buf, x0, x1, w + o * cin, w + o1 * cin, cin, x_zp, acc);
+			lmq_rq_fast_2px(acc[0], acc[2], &r, o, y0 + o, y1 + o);
+			lmq_rq_fast_2px(acc[1], acc[3], &r, o1, y0 + o1, y1 + o1);
 		}
-		if (o < cout)
-			yp[o] = lmq_requant_dsp(lmq_dot_dsp(xp, w + o * cin, cin, x_zp), &r, o);
 	}
 }
 
 /* ---- depthwise ----
  * Channel by channel, as lmq_dw (so the same in-place rule holds). The rows of the channel a
  * window needs are gathered, padded with x_zp (whose x - x_zp is 0, as lmq_dw's skipped taps),
- * into k contiguous row buffers on the stack, each filled once per channel; then every output
- * reads taps four at a time with one word load: SXTAB16 gives taps {0, 2} and {1, 3} minus the
- * zero point, SMLAD multiplies them by the weights packed the same way (0 past the kernel). */
+ * into k contiguous row buffers on the stack, each filled once per channel; then two adjacent
+ * outputs at a time read their taps four at a time with one word load: SXTAB16 gives the bytes
+ * {0, 2} and {1, 3} of the word minus the zero point, and each of the two outputs multiplies
+ * them (SMLAD) by its weights packed the same way, the second output's shifted by the stride
+ * (0 outside the kernel): one load and two widenings feed four SMLADs. */
 
-/* The largest kernel, and the longest padded row (input width + 2 * pad + 3 bytes read past a
- * row's last tap), the DSP depthwise takes; larger ones run lmq_dw. Stack: k * LMQ_DW_ROW
- * bytes of rows and 2 * k * 2 words of weights, under 1.4 KiB. */
+/* The largest kernel and stride, and the longest padded row (input width + 2 * pad + stride +
+ * 3 bytes: the words the last output pair reads), the DSP depthwise takes; others run lmq_dw.
+ * Stack: k * LMQ_DW_ROW bytes of rows and k * LMQ_DW_WORDS * 4 words of weights, under
+ * 1.7 KiB. */
 #define LMQ_DW_DSP_MAX_K 7
+#define LMQ_DW_DSP_MAX_S 2
 #define LMQ_DW_ROW 192
-#define LMQ_DW_WORDS 2 /* words of 4 taps per kernel row: (LMQ_DW_DSP_MAX_K + 3) / 4 */
+/* words of 4 taps per kernel row for an output pair: (LMQ_DW_DSP_MAX_K + LMQ_DW_DSP_MAX_S + 3) / 4 */
+#define LMQ_DW_WORDS 3
 
-/* One output: k rows from rows[ky] + at, four taps per word. wa/wb: weights of taps {4j, 4j+2}
- * and {4j+1, 4j+3} of each row. Inlined with a constant k, the loops unroll. */
-static inline int32_t lmq_dw_window_dsp(const int8_t *const *rows, int32_t at, int32_t k,
-					uint32_t off, const uint32_t wa[][LMQ_DW_WORDS],
-					const uint32_t wb[][LMQ_DW_WORDS])
+/* Two outputs: k rows from rows[ky] + at, nw words of four taps each. wp[ky][j]: the weights of
+ * bytes {0, 2} and {1, 3} of word j for the first output, then for the second. Inlined with a
+ * constant nw, the inner loop unrolls. */
+static inline void lmq_dw_window2_dsp(const int8_t *const *rows, int32_t at, int32_t k,
+				      int32_t nw, uint32_t off,
+				      const uint32_t wp[][LMQ_DW_WORDS][4], int32_t acc[2])
 {
-	int32_t acc = 0, ky, j;
-	for (ky = 0; ky < k; ky++)
-		for (j = 0; j < (k + 3) / 4; j++) {
-			uint32_t v = lmq_read4(rows[ky] + at + 4 * j);
-			acc = lmq_smlad(lmq_sxtab16(off, v), wa[ky][j], acc);
-			acc = lmq_smlad(lmq_sxtab16_ror8(off, v), wb[ky][j], acc);
+	int32_t a0 = 0, a1 = 0, ky, j;
+	for (ky = 0; ky < k; ky++) {
+		const int8_t *r = rows[ky] + at;
+		for (j = 0; j < nw; j++) {
+			uint32_t v = lmq_read4(r + 4 * j);
+			uint32_t xa = lmq_sxtab16(off, v), xb = lmq_sxtab16_ror8(off, v);
+			a0 = lmq_smlad(xa, wp[ky][j][0], a0);
+			a0 = lmq_smlad(xb, wp[ky][j][1], a0);
+			a1 = lmq_smlad(xa, wp[ky][j][2], a1);
+			a1 = lmq_smlad(xb, wp[ky][j][3], a1);
 		}
-	return acc;
+	}
+	acc[0] = a0;
+	acc[1] = a1;
 }
 
 /* Input row iy of channel 0 of x (x already offset to the channel), padded: buf[pad + ix] =
- * x[iy][ix] for 0 <= ix < wd, x_zp around it and for the 3 bytes past (len bytes in all). */
+ * x[iy][ix] for 0 <= ix < wd, x_zp around it and past it (len bytes in all). */
 static inline void lmq_dw_gather(int8_t *buf, int32_t len, const int8_t *x, int32_t h, int32_t wd,
 				 int32_t c, int32_t x_zp, int32_t iy, int32_t pad)
 {
@@ -238,33 +356,46 @@ static inline void lmq_dw_gather(int8_t *buf, int32_t len, const int8_t *x, int3
 	}
 	for (i = 0; i < pad; i++)
 		buf[i] = (int8_t)x_zp;
-	for (i = 0; i < wd; i++, src += c)
-		buf[pad + i] = *src;
-	for (i = pad + wd; i < len; i++)
+	buf += pad;
+	for (i = 0; i + 4 <= wd; i += 4, src += 4 * c) {
+		buf[i] = src[0];
+		buf[i + 1] = src[c];
+		buf[i + 2] = src[2 * c];
+		buf[i + 3] = src[3 * c];
+	}
+	for (; i < wd; i++, src += c)
+		buf[i] = *src;
+	for (i = wd; i < len - pad; i++)
 		buf[i] = (int8_t)x_zp;
 }
 
-/* The weights of channel wc packed for lmq_dw_window_dsp. */
-static inline void lmq_dw_pack(const int8_t *wc, int32_t k, uint32_t wa[][LMQ_DW_WORDS],
-			       uint32_t wb[][LMQ_DW_WORDS])
+/* The weights of channel wc packed for lmq_dw_window2_dsp, the second output s bytes on: byte b
+ * of word j is tap 4j + b of the first output and tap 4j + b - s of the second. Each kernel row
+ * goes through lane[], its taps at LMQ_DW_DSP_MAX_S.. and zeros around them. */
+static inline void lmq_dw_pack(const int8_t *wc, int32_t k, int32_t s, int32_t nw,
+			       uint32_t wp[][LMQ_DW_WORDS][4])
 {
-	int32_t ky, j;
-	for (ky = 0; ky < k; ky++)
-		for (j = 0; j < LMQ_DW_WORDS; j++) {
-			int32_t t = 4 * j, r = ky * k;
-			uint32_t w0 = t < k ? (uint16_t)wc[r + t] : 0u;
-			uint32_t w1 = t + 1 < k ? (uint16_t)wc[r + t + 1] : 0u;
-			uint32_t w2 = t + 2 < k ? (uint16_t)wc[r + t + 2] : 0u;
-			uint32_t w3 = t + 3 < k ? (uint16_t)wc[r + t + 3] : 0u;
-			wa[ky][j] = w0 | w2 << 16;
-			wb[ky][j] = w1 | w3 << 16;
+	uint32_t lane[LMQ_DW_DSP_MAX_S + 4 * LMQ_DW_WORDS];
+	const uint32_t *l0 = lane + LMQ_DW_DSP_MAX_S, *l1 = l0 - s;
+	int32_t ky, j, t;
+	for (t = 0; t < LMQ_DW_DSP_MAX_S + 4 * LMQ_DW_WORDS; t++)
+		lane[t] = 0;
+	for (ky = 0; ky < k; ky++) {
+		for (t = 0; t < k; t++)
+			lane[LMQ_DW_DSP_MAX_S + t] = (uint16_t)wc[ky * k + t];
+		for (j = 0; j < nw; j++) {
+			wp[ky][j][0] = l0[4 * j] | l0[4 * j + 2] << 16;
+			wp[ky][j][1] = l0[4 * j + 1] | l0[4 * j + 3] << 16;
+			wp[ky][j][2] = l1[4 * j] | l1[4 * j + 2] << 16;
+			wp[ky][j][3] = l1[4 * j + 1] | l1[4 * j + 3] << 16;
 		}
+	}
 }
 
 /* One channel's requantisation, its parameters loaded once (as lmq_requant_dsp). */
 struct lmq_rq1 {
 	const struct lmq_rq *rq;
-	int32_t c, bias, mult, shift, out_zp, lo, hi;
+	int32_t c, fast, bias, mult, e, out_zp, lo, hi;
 	const int8_t *lut;
 };
 
@@ -272,9 +403,10 @@ static inline void lmq_rq1_init(struct lmq_rq1 *r, const struct lmq_rq *rq, int3
 {
 	r->rq = rq;
 	r->c = c;
+	r->fast = lmq_rq_fast_ok(rq->mult[c], rq->shift[c]);
 	r->bias = rq->bias[c];
 	r->mult = rq->mult[c];
-	r->shift = rq->shift[c];
+	r->e = -rq->shift[c];
 	r->out_zp = rq->out_zp;
 	r->lo = rq->lo;
 	r->hi = rq->hi;
@@ -283,33 +415,75 @@ static inline void lmq_rq1_init(struct lmq_rq1 *r, const struct lmq_rq *rq, int3
 
 static inline int8_t lmq_requant1(int32_t acc, const struct lmq_rq1 *r)
 {
-	int32_t v, q;
-	if (r->shift > 0 || r->mult == INT32_MIN)
+	if (!r->fast)
 		return lmq_requant(acc, r->rq, r->c);
-	v = lmq_qadd(acc, r->bias);
-	v = (int32_t)(((int64_t)v * r->mult + ((int64_t)1 << 30)) >> 31);
-	q = lmq_qadd(lmq_rdbpot(v, -r->shift), r->out_zp);
-	q = q < r->lo ? r->lo : q > r->hi ? r->hi : q;
-	return r->lut ? r->lut[q + 128] : (int8_t)q;
+	return lmq_rq_fast(acc, r->bias, r->mult, r->e, r->out_zp, r->lo, r->hi, r->lut);
 }
 
-/* One output row of a channel: out[ox * ostep] for ox < ow (unrolled for 3x3, 5x5, 7x7). */
-static inline void lmq_dw_row_dsp(const int8_t *const *rows, int32_t k, int32_t s, int32_t ow,
-				  uint32_t off, const uint32_t wa[][LMQ_DW_WORDS],
-				  const uint32_t wb[][LMQ_DW_WORDS], const struct lmq_rq1 *r,
-				  int8_t *out, int32_t ostep)
+/* One output row of a channel: out[ox * ostep] for ox < ow, two at a time (an odd last one
+ * computed with a second output past the row, not stored). Unrolled for 1, 2 and 3 words. */
+static inline void lmq_dw_row_dsp(const int8_t *const *rows, int32_t k, int32_t s, int32_t nw,
+				  int32_t ow, uint32_t off, const uint32_t wp[][LMQ_DW_WORDS][4],
+				  const struct lmq_rq1 *r, int8_t *out, int32_t ostep)
 {
-	int32_t ox, acc;
-	for (ox = 0; ox < ow; ox++) {
-		if (k == 3)
-			acc = lmq_dw_window_dsp(rows, ox * s, 3, off, wa, wb);
-		else if (k == 5)
-			acc = lmq_dw_window_dsp(rows, ox * s, 5, off, wa, wb);
-		else if (k == 7)
-			acc = lmq_dw_window_dsp(rows, ox * s, 7, off, wa, wb);
+	int32_t ox, acc[2];
+	for (ox = 0; ox < ow; ox += 2) {
+		if (nw == 1)
+			lmq_dw_window2_dsp(rows, ox * s, k, 1, off, wp, acc);
+		else if (nw == 2)
+			lmq_dw_window2_dsp(rows, ox * s, k, 2, off, wp, acc);
 		else
-			acc = lmq_dw_window_dsp(rows, ox * s, k, off, wa, wb);
-		out[ox * ostep] = lmq_requant1(acc, r);
+			lmq_dw_window2_dsp(rows, ox * s, k, 3, off, wp, acc);
+		out[ox * ostep] = lmq_requant1(acc[0], r);
+		if (ox + 1 < ow)
+			out[(ox + 1) * ostep] = lmq_requant1(acc[1], r);
+	}
+}
+
+/* Small outputs (fewer than LMQ_DW_DIRECT_OUT per channel: a few pixels, mostly border) go
+ * direct, tap by tap over the taps inside the image only: gathering rows and packing weights
+ * per channel would cost more than the windows. */
+#define LMQ_DW_DIRECT_OUT 32
+
+/* The kernel taps inside an input of n pixels for output o (first in *t0, end returned). */
+static inline int32_t lmq_dw_taps(int32_t o, int32_t s, int32_t pad, int32_t k, int32_t n,
+				  int32_t *t0)
+{
+	int32_t i0 = o * s - pad;
+	*t0 = i0 < 0 ? -i0 : 0;
+	return n - i0 < k ? n - i0 : k;
+}
+
+/* lmq_dw_dsp's direct path (same arguments and in-place rule). */
+static inline void lmq_dw_direct(const int8_t *x, int32_t h, int32_t wd, int32_t c, int32_t x_zp,
+			  const int8_t *w, int32_t k, int32_t s, int32_t pad, int32_t oh,
+			  int32_t ow, const struct lmq_rq *rq, int8_t *y, int8_t *scratch)
+{
+	int32_t ch, oy, ox, ky, kx, ky0, ky1, kx0, kx1, p;
+	for (ch = 0; ch < c; ch++) {
+		const int8_t *wc = w + ch * k * k;
+		struct lmq_rq1 r;
+		lmq_rq1_init(&r, rq, ch);
+		for (oy = 0; oy < oh; oy++) {
+			ky1 = lmq_dw_taps(oy, s, pad, k, h, &ky0);
+			for (ox = 0; ox < ow; ox++) {
+				const int8_t *xo = x + ((oy * s - pad) * wd + ox * s - pad) * c + ch;
+				int32_t acc = 0;
+				kx1 = lmq_dw_taps(ox, s, pad, k, wd, &kx0);
+				for (ky = ky0; ky < ky1; ky++) {
+					const int8_t *xr = xo + ky * wd * c, *wr = wc + ky * k;
+					for (kx = kx0; kx < kx1; kx++)
+						acc += ((int32_t)xr[kx * c] - x_zp) * wr[kx];
+				}
+				if (scratch)
+					scratch[oy * ow + ox] = lmq_requant1(acc, &r);
+				else
+					y[(oy * ow + ox) * c + ch] = lmq_requant1(acc, &r);
+			}
+		}
+		if (scratch)
+			for (p = 0; p < oh * ow; p++)
+				y[p * c + ch] = scratch[p];
 	}
 }
 
@@ -320,18 +494,22 @@ LMQ_KERNEL void lmq_dw_dsp(const int8_t *x, int32_t h, int32_t wd, int32_t c, in
 {
 	int8_t buf[LMQ_DW_DSP_MAX_K][LMQ_DW_ROW];
 	int32_t held[LMQ_DW_DSP_MAX_K]; /* the input row in each buffer */
-	uint32_t wa[LMQ_DW_DSP_MAX_K][LMQ_DW_WORDS], wb[LMQ_DW_DSP_MAX_K][LMQ_DW_WORDS];
+	uint32_t wp[LMQ_DW_DSP_MAX_K][LMQ_DW_WORDS][4];
 	const int8_t *rows[LMQ_DW_DSP_MAX_K];
 	uint32_t off = lmq_zp_pair(x_zp);
-	int32_t len = wd + 2 * pad + 3, ch, oy, ky, p;
-	if (k > LMQ_DW_DSP_MAX_K || len > LMQ_DW_ROW || pad < 0 || s < 1) {
+	int32_t len = wd + 2 * pad + s + 3, nw = (k + s + 3) / 4, ch, oy, ky, p;
+	if (k > LMQ_DW_DSP_MAX_K || s > LMQ_DW_DSP_MAX_S || len > LMQ_DW_ROW || pad < 0 || s < 1) {
 		lmq_dw(x, h, wd, c, x_zp, w, k, s, pad, oh, ow, rq, y, scratch);
+		return;
+	}
+	if (oh * ow < LMQ_DW_DIRECT_OUT) {
+		lmq_dw_direct(x, h, wd, c, x_zp, w, k, s, pad, oh, ow, rq, y, scratch);
 		return;
 	}
 	for (ch = 0; ch < c; ch++) {
 		struct lmq_rq1 r;
 		lmq_rq1_init(&r, rq, ch);
-		lmq_dw_pack(w + ch * k * k, k, wa, wb);
+		lmq_dw_pack(w + ch * k * k, k, s, nw, wp);
 		for (ky = 0; ky < k; ky++)
 			held[ky] = -1 - pad - k; /* no row yet */
 		for (oy = 0; oy < oh; oy++) {
@@ -344,14 +522,83 @@ LMQ_KERNEL void lmq_dw_dsp(const int8_t *x, int32_t h, int32_t wd, int32_t c, in
 				}
 				rows[ky] = buf[slot];
 			}
-			lmq_dw_row_dsp(rows, k, s, ow, off, (const uint32_t(*)[LMQ_DW_WORDS])wa,
-				       (const uint32_t(*)[LMQ_DW_WORDS])wb, &r,
+			lmq_dw_row_dsp(rows, k, s, nw, ow, off,
+				       (const uint32_t(*)[LMQ_DW_WORDS][4])wp, &r,
 				       scratch ? scratch + oy * ow : y + oy * ow * c + ch,
 				       scratch ? 1 : c);
 		}
 		if (scratch)
 			for (p = 0; p < oh * ow; p++)
 				y[p * c + ch] = scratch[p];
+	}
+}
+
+/* ---- residual add and SE scaling ----
+ * Their operands are small (a scaled input of an add below 255 * 2^20 < 2^28, an SE product
+ * below 255^2), so with right shifts only (shift <= 0) and multipliers above INT32_MIN no sum
+ * can overflow: each lmq_mbqm is one SMLAL (lmq_srdhm_dsp) and lmq_rdbpot_dsp, and the
+ * saturations of the plain kernels never act. Otherwise the plain kernel runs. */
+
+/* The rounding of a right shift by e (0..31): lmq_rdbpot_dsp's half and nadj. */
+struct lmq_shr {
+	int32_t e, half, nadj;
+};
+
+static inline struct lmq_shr lmq_shr_of(int32_t shift)
+{
+	struct lmq_shr r;
+	r.e = -shift;
+	r.half = (int32_t)((1u << r.e) >> 1);
+	r.nadj = r.e ? -1 : 0;
+	return r;
+}
+
+static inline int32_t lmq_mbqm_small(int32_t x, int32_t mult, struct lmq_shr r)
+{
+	return lmq_rdbpot_dsp(lmq_srdhm_dsp(x, mult), r.e, r.half, r.nadj);
+}
+
+/* As lmq_add (same arguments; y may be a or b). */
+LMQ_KERNEL void lmq_add_dsp(const int8_t *a, int32_t a_zp, const int8_t *b, int32_t b_zp,
+			    int32_t n, const int32_t *mult, const int8_t *shift, int32_t y_zp,
+			    int8_t *y)
+{
+	int32_t ma = mult[0], mb = mult[1], my = mult[2], i;
+	struct lmq_shr ra, rb, ry;
+	if (shift[0] > 0 || shift[1] > 0 || shift[2] > 0 || ma == INT32_MIN || mb == INT32_MIN ||
+	    my == INT32_MIN) {
+		lmq_add(a, a_zp, b, b_zp, n, mult, shift, y_zp, y);
+		return;
+	}
+	ra = lmq_shr_of(shift[0]);
+	rb = lmq_shr_of(shift[1]);
+	ry = lmq_shr_of(shift[2]);
+	for (i = 0; i < n; i++) {
+		int32_t sa = lmq_mbqm_small(((int32_t)a[i] - a_zp) * (1 << LMQ_ADD_LEFT_SHIFT), ma, ra);
+		int32_t sb = lmq_mbqm_small(((int32_t)b[i] - b_zp) * (1 << LMQ_ADD_LEFT_SHIFT), mb, rb);
+		y[i] = lmq_clamp(lmq_mbqm_small(sa + sb, my, ry) + y_zp, -128, 127);
+	}
+}
+
+/* As lmq_scale (same arguments; y may be x): channel by channel, its gate in a register. */
+LMQ_KERNEL void lmq_scale_dsp(const int8_t *x, int32_t np, int32_t c, int32_t x_zp,
+			      const int8_t *g, int32_t g_zp, int32_t mult, int32_t shift,
+			      int32_t y_zp, int8_t *y)
+{
+	int32_t p, ch;
+	struct lmq_shr r;
+	if (shift > 0 || mult == INT32_MIN) {
+		lmq_scale(x, np, c, x_zp, g, g_zp, mult, shift, y_zp, y);
+		return;
+	}
+	r = lmq_shr_of(shift);
+	for (ch = 0; ch < c; ch++) {
+		int32_t gc = (int32_t)g[ch] - g_zp;
+		const int8_t *xp = x + ch;
+		int8_t *yp = y + ch;
+		for (p = 0; p < np; p++, xp += c, yp += c)
+			*yp = lmq_clamp(lmq_mbqm_small(((int32_t)*xp - x_zp) * gc, mult, r) + y_zp,
+					-128, 127);
 	}
 }
 #endif

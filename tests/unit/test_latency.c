@@ -68,23 +68,28 @@ static void test_features(void)
 		sum += latency_op_instructions(&g, i);
 		if (!strcmp(g.ops[i].role, "project")) { /* 6x6 pixels, 24 -> 18 */
 			found++;
-			T_CHECK(k == LAT_PW && f[1] == 36 && f[2] == 36 * 18 && f[3] == 36 * 9 * 6 &&
-				f[4] == 0, "project 1x1: pixels, outputs, 4-wide steps of two channels");
+			T_CHECK(k == LAT_PW && f[1] == 36 && f[2] == 36 * 18 && f[3] == 18 * 9 * 6 &&
+				f[4] == 0 && f[5] == 18 * 6, "project 1x1: pixels, outputs, 4-wide steps "
+				"of 18 pixel pairs by 9 channel pairs, 18 pairs widened");
 		}
 		if (!strcmp(g.ops[i].role, "expand")) { /* 12x12 pixels, 8 -> 24 */
 			found++;
-			T_CHECK(k == LAT_PW && f[3] == 144 * 12 * 2, "expand 1x1: 8 inputs are 2 steps");
+			T_CHECK(k == LAT_PW && f[3] == 72 * 12 * 2, "expand 1x1: 8 inputs are 2 steps");
 		}
 		if (!strcmp(g.ops[i].role, "dw")) { /* 12x12x24 -> 6x6, 5x5 stride 2 pad 2 */
 			found++;
-			T_CHECK(k == LAT_DW && f[1] == 24 * 5 && f[2] == 24 * 36 && f[3] == 24 * 36 * 5 * 2 &&
-				f[4] == 24 * latency_dw_rows(6, 5, 2) * (12 + 4 + 3) && f[5] == 24 * 6,
-				"depthwise 5x5: rows, outputs, two 4-tap words per row, gathered bytes");
+			/* 36 outputs per channel: the windows (LMQ_DW_DIRECT_OUT 32) */
+			T_CHECK(k == LAT_DW && f[1] == 24 * 5 && f[2] == 24 * 36 &&
+				f[3] == 24 * 6 * 3 * 5 * 2 &&
+				f[4] == 24 * latency_dw_rows(6, 5, 2) * (12 + 4 + 2 + 3) && f[5] == 24 * 6,
+				"depthwise 5x5: rows, outputs, two 4-tap words per row of an output pair, "
+				"gathered bytes");
 		}
 		if (!strcmp(g.ops[i].role, "classifier")) {
 			found++;
-			T_CHECK(k == LAT_PW && f[1] == 1 && f[2] == 7 && f[3] == 4 * 4 && f[4] == 7 * 2,
-				"classifier: one pixel, 18 inputs = 4 steps and 2 tail MACs");
+			T_CHECK(k == LAT_PW && f[1] == 1 && f[2] == 7 && f[3] == 4 * 4 && f[4] == 4 * 2,
+				"classifier: one pixel (a pair with itself), 4 channel pairs, 18 inputs = 4 "
+				"steps and 2 tail steps");
 		}
 	}
 	T_CHECK(found == 4, "expand, dw, project and classifier found");
@@ -95,9 +100,27 @@ static void test_features(void)
 	graph_free(&g);
 }
 
+/* The taps of the direct depthwise, counted by brute force. */
+static void test_dw_taps(void)
+{
+	int same = 1;
+	for (int k = 1; k <= 7; k += 2)
+		for (int s = 1; s <= 2; s++)
+			for (int n = 1; n <= 9; n++) {
+				int pad = k / 2, on = (n + 2 * pad - k) / s + 1, taps = 0;
+				for (int o = 0; o < on; o++)
+					for (int t = 0; t < k; t++)
+						taps += o * s - pad + t >= 0 && o * s - pad + t < n;
+				same &= latency_dw_taps(on, n, k, s, pad) == taps;
+			}
+	T_CHECK(same, "direct depthwise: the taps inside the input (k 1..7, stride 1 and 2, "
+		"inputs 1..9)");
+}
+
 int main(void)
 {
 	test_dw_rows();
+	test_dw_taps();
 	test_features();
 	return t_done();
 }
