@@ -18,7 +18,11 @@ tests=$(for c in tests/unit/test_*.c; do [ -e "$c" ] && basename "$c" .c | sed '
 for t in $tests; do
 	if [ ! -x "$t" ]; then
 		failed=$((failed + 1))
-		if [ -e "$t" ]; then why="is not executable (chmod +x it)"; else why="was not built"; fi
+		case $t in
+		build/*) why="was not built" ;;
+		*) why="is missing" ;;
+		esac
+		[ -e "$t" ] && why="is not executable (chmod +x it)"
 		echo "FAIL $t $why"
 		continue
 	fi
