@@ -299,7 +299,7 @@ static void write_ternary_params(FILE *f, const struct qop *o, int i, const stru
 	write_lut(f, o, i);
 	fprintf(f, "static const struct lmq_rq3 rq%d = {b%d, m%d, s%d, %s, %d, %ld, %ld, %ld};\n",
 		i, i, i, i, lut_name(o, i), o->bshift,
-		(long)(o->lut ? o->pre_zp : m->t[o->out].zp), (long)o->lo, (long)o->hi);
+		(long)quant_requant_zp(m, o), (long)o->lo, (long)o->hi);
 }
 
 static void write_params(FILE *f, const struct qop *o, int i, const struct qmodel *m)
@@ -324,7 +324,7 @@ static void write_params(FILE *f, const struct qop *o, int i, const struct qmode
 		put_i8(f, decl, o->shift, o->cout);
 		write_lut(f, o, i);
 		fprintf(f, "static const struct lmq_rq rq%d = {b%d, m%d, s%d, %ld, %ld, %ld, %s};\n",
-			i, i, i, i, (long)(o->lut ? o->pre_zp : m->t[o->out].zp), (long)o->lo,
+			i, i, i, i, (long)quant_requant_zp(m, o), (long)o->lo,
 			(long)o->hi, lut_name(o, i));
 	} else if (o->kind == QOP_ADD) {
 		fprintf(f, "\n/* %s */\n", o->name);

@@ -12,7 +12,7 @@ static struct lmq_rq conv_rq(const struct qmodel *m, const struct qop *o)
 	rq.bias = o->bias;
 	rq.mult = o->mult;
 	rq.shift = o->shift;
-	rq.out_zp = o->lut ? o->pre_zp : m->t[o->out].zp;
+	rq.out_zp = quant_requant_zp(m, o);
 	rq.lo = o->lo;
 	rq.hi = o->hi;
 	rq.lut = o->lut;
@@ -27,7 +27,7 @@ static struct lmq_rq3 conv_rq3(const struct qmodel *m, const struct qop *o)
 	rq.shift = o->shift;
 	rq.lut = o->lut;
 	rq.bshift = o->bshift;
-	rq.out_zp = o->lut ? o->pre_zp : m->t[o->out].zp;
+	rq.out_zp = quant_requant_zp(m, o);
 	rq.lo = o->lo;
 	rq.hi = o->hi;
 	return rq;

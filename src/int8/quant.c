@@ -623,6 +623,11 @@ static int elementwise_params(struct qmodel *m, struct qop *o, char *err, size_t
 	return 0;
 }
 
+int32_t quant_requant_zp(const struct qmodel *m, const struct qop *o)
+{
+	return o->lut ? o->pre_zp : m->t[o->out].zp;
+}
+
 double quant_ternary_zero_fraction(const struct qmodel *m)
 {
 	size_t zeros = 0, n = 0;

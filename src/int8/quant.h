@@ -130,6 +130,9 @@ int quant_from_float(const struct fnet *fn, const struct qcalib *cal, double ter
 		     struct qmodel *m, char *err, size_t errlen);
 /* Fraction of zero weights over the ternary ops (0 when none). */
 double quant_ternary_zero_fraction(const struct qmodel *m);
+/* The zero point conv o's requantisation rounds to: its lookup table's input when it ends in a
+ * table activation, else its output tensor's. */
+int32_t quant_requant_zp(const struct qmodel *m, const struct qop *o);
 
 /* The narrow per-channel parameters of ternary conv o (int8_ref.h, struct lmq_rq3) from its
  * int32 bias, mult and shift: bshift is the smallest in 0..15 at which every bias / 2^bshift
