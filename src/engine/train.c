@@ -485,8 +485,9 @@ static int checkpoint_write(const struct run *r, const char *out, int epochs_don
 	return rc;
 }
 
-/* Every recorded option must be the one in effect now. Returns 0, or -1 with err naming the
- * first that differs and both values. */
+/* Every recorded option must be the one in effect now, and every option in effect must have been
+ * recorded (some are recorded only when on, e.g. --qat, --label-smoothing). Returns 0, or -1 with
+ * err naming the first that differs and both values. */
 static int state_check_options(const struct run *r, const struct st_file *f, const char *out,
 			       char *err, size_t errlen)
 {
@@ -495,13 +496,28 @@ static int state_check_options(const struct run *r, const struct st_file *f, con
 	for (int i = 0; i < nopts; i++) {
 		const char *was = st_meta(f, opts[i].key);
 		if (!was)
-			return fail(err, errlen, "%s: incomplete resume state (no \"%s\"); remove %s and "
-				    "%s to start over", f->path, opts[i].key, out, f->path);
+			return fail(err, errlen, "--resume: %s is %s in this run but was not given when "
+				    "%s was written; give the same options, or remove %s and %s to start "
+				    "over", opts[i].key + strlen("option "), opts[i].value, f->path, out,
+				    f->path);
 		if (strcmp(was, opts[i].value))
 			return fail(err, errlen, "--resume: %s was %s when %s was written, this run has "
 				    "%s; give the same options, or remove %s and %s to start over",
 				    opts[i].key + strlen("option "), was, f->path, opts[i].value, out,
 				    f->path);
+	}
+	const cJSON *m;
+	cJSON_ArrayForEach(m, f->metadata) {
+		if (strncmp(m->string, "option ", strlen("option ")))
+			continue;
+		int now = 0;
+		for (int i = 0; i < nopts && !now; i++)
+			now = !strcmp(opts[i].key, m->string);
+		if (!now)
+			return fail(err, errlen, "--resume: %s was %s when %s was written, this run does "
+				    "not give it; give the same options, or remove %s and %s to start over",
+				    m->string + strlen("option "), cJSON_IsString(m) ? m->valuestring : "?",
+				    f->path, out, f->path);
 	}
 	return 0;
 }

@@ -38,6 +38,9 @@ check "resumed checkpoint = uninterrupted checkpoint, byte for byte" cmp "$TMP/i
 "$BIN/kd" $QAT --sparsity 0.7 --out "$TMP/int.safetensors" --resume <"$TMP/q.jsonl" >/dev/null 2>"$TMP/chg.err"
 check_eq "--resume with another --sparsity: exit 2" "$?" 2
 check "and names it with both values" grep -q -- "--sparsity was 0.5 .* this run has 0.7" "$TMP/chg.err"
+"$BIN/kd" $(echo "$QAT" | sed 's/--qat ternary//') --out "$TMP/int.safetensors" --resume <"$TMP/q.jsonl" >/dev/null 2>"$TMP/noqat.err"
+check_eq "--resume of a ternary QAT state without --qat: exit 2" "$?" 2
+check "it names the option the state was written with" grep -q -- "--qat was ternary when .* this run does not give it" "$TMP/noqat.err"
 "$BIN/kd" $QAT --qat int8 --out "$TMP/int.safetensors" --resume <"$TMP/q.jsonl" >/dev/null 2>"$TMP/chg2.err"
 check_eq "--resume with --qat int8 after ternary: exit 2" "$?" 2
 "$BIN/kd" $SMALL --qat int4 </dev/null >/dev/null 2>&1
