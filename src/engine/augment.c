@@ -57,6 +57,25 @@ static void crop_flip(const struct augment *a, void *img, int h, int w, int c, s
 		hflip(img, h, w, c, elem);
 }
 
+void augment_erase(const struct augment *a, float *img, int h, int w, int c, struct prng *rng)
+{
+	if (!(a->erase_p > 0) || prng_unit(rng) >= a->erase_p)
+		return;
+	double area = (double)h * w, log_lo = log(0.3), log_hi = log(3.3);
+	for (int attempt = 0; attempt < 10; attempt++) {
+		double target = area * (0.02 + 0.31 * prng_unit(rng));
+		double aspect = exp(log_lo + (log_hi - log_lo) * prng_unit(rng));
+		int eh = (int)lround(sqrt(target * aspect)), ew = (int)lround(sqrt(target / aspect));
+		if (eh < 1 || ew < 1 || eh >= h || ew >= w)
+			continue;
+		int top = (int)prng_below(rng, (uint64_t)(h - eh + 1));
+		int left = (int)prng_below(rng, (uint64_t)(w - ew + 1));
+		for (int y = top; y < top + eh; y++)
+			memset(img + ((size_t)y * w + left) * c, 0, (size_t)ew * c * sizeof *img);
+		return;
+	}
+}
+
 void augment_u8(const struct augment *a, uint8_t *img, int h, int w, int c, struct prng *rng)
 {
 	crop_flip(a, img, h, w, c, 1, rng);

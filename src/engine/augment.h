@@ -28,6 +28,7 @@ struct augment {
 			  * uniform random offset (torchvision RandomCrop(size, padding=crop_pad)) */
 	int hflip;       /* 1: mirror left-right with probability 0.5 */
 	int autoaugment; /* 1: AutoAugment, CIFAR10 policy (uint8 images only) */
+	double erase_p;  /* > 0: random erasing with this probability (augment_erase) */
 };
 
 /* img: [h][w][c] uint8 (c is 1 or 3 for AutoAugment), changed in place. */
@@ -35,6 +36,12 @@ void augment_u8(const struct augment *a, uint8_t *img, int h, int w, int c, stru
 /* img: [h][w][c] float (already normalised: the crop pads with 0). Crop and flip only;
  * AutoAugment needs uint8 pixels and is skipped. */
 void augment_f32(const struct augment *a, float *img, int h, int w, int c, struct prng *rng);
+
+/* Random erasing (Zhong et al. 2020; torchvision RandomErasing(p, scale=(0.02, 0.33),
+ * ratio=(0.3, 3.3), value=0)): with probability a->erase_p, up to 10 tries to draw a rectangle of
+ * a uniform 2-33% of the area and a log-uniform aspect that fits, set to 0 (the mean, as img is
+ * normalised). img: [h][w][c] float. Draws nothing when erase_p is 0. */
+void augment_erase(const struct augment *a, float *img, int h, int w, int c, struct prng *rng);
 
 /* ---- AutoAugment operations, exposed for tests. img: [h][w][c] uint8, in place. ---- */
 enum aa_op {

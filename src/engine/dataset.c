@@ -673,6 +673,8 @@ void dataset_batch(const struct dataset *d, const int *idx, int count, int out_h
 			if (aug)
 				augment_f32(aug, imgf, d->h, d->w, d->c, rng);
 		}
+		if (aug)
+			augment_erase(aug, imgf, d->h, d->w, d->c, rng);
 		resize_map(imgf, d->w, d->c, &ay, &ax, out_h, out_w, out_c, out + (size_t)i * out_stride);
 		if (labels)
 			labels[i] = d->labels ? d->labels[j] : -1;

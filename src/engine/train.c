@@ -232,37 +232,42 @@ static void softmax_t(const float *z, int n, double T, double *p)
 }
 
 double train_loss_mix(const float *logits, float *dlogits, const int32_t *ya, const int32_t *yb,
-		      double lam, int B, int C, double *p)
+		      double lam, double eps, int B, int C, double *p)
 {
-	double loss = 0;
+	double loss = 0, off = eps / C; /* target: (1 - eps)·one-hot + eps / C, mixed by lam */
 	for (int i = 0; i < B; i++) {
 		const float *z = logits + (size_t)i * C;
 		softmax_t(z, C, 1.0, p);
-		loss += -lam * log(p[ya[i]] + 1e-30) - (1 - lam) * log(p[yb[i]] + 1e-30);
-		for (int k = 0; k < C; k++)
-			dlogits[(size_t)i * C + k] =
-				(float)((p[k] - lam * (k == ya[i]) - (1 - lam) * (k == yb[i])) / B);
+		for (int k = 0; k < C; k++) {
+			double q = off + (1 - eps) * (lam * (k == ya[i]) + (1 - lam) * (k == yb[i]));
+			if (q > 0)
+				loss -= q * log(p[k] + 1e-30);
+			dlogits[(size_t)i * C + k] = (float)((p[k] - q) / B);
+		}
 	}
 	return loss / B;
 }
 
 double train_loss_kd(const float *logits, float *dlogits, const int32_t *y, const float *tlogits,
-		     double alpha, double T, int B, int C, double *p, double *ps, double *pt)
+		     double alpha, double eps, double T, int B, int C, double *p, double *ps, double *pt)
 {
-	double loss = 0;
+	double loss = 0, off = eps / C;
 	for (int i = 0; i < B; i++) {
 		const float *z = logits + (size_t)i * C, *zt = tlogits + (size_t)i * C;
 		softmax_t(z, C, 1.0, p);
 		softmax_t(z, C, T, ps);
 		softmax_t(zt, C, T, pt);
-		double kl = 0;
-		for (int k = 0; k < C; k++)
+		double kl = 0, ce = 0;
+		for (int k = 0; k < C; k++) {
+			double q = off + (1 - eps) * (k == y[i]);
+			if (q > 0)
+				ce -= q * log(p[k] + 1e-30);
 			if (pt[k] > 0)
 				kl += pt[k] * (log(pt[k]) - log(ps[k] + 1e-30));
-		loss += alpha * -log(p[y[i]] + 1e-30) + (1 - alpha) * T * T * kl;
-		for (int k = 0; k < C; k++)
-			dlogits[(size_t)i * C + k] = (float)((alpha * (p[k] - (k == y[i])) +
-							      (1 - alpha) * T * (ps[k] - pt[k])) / B);
+			dlogits[(size_t)i * C + k] =
+				(float)((alpha * (p[k] - q) + (1 - alpha) * T * (ps[k] - pt[k])) / B);
+		}
+		loss += alpha * ce + (1 - alpha) * T * T * kl;
 	}
 	return loss / B;
 }
@@ -390,6 +395,10 @@ static int run_options(const struct run *r, struct run_option *list)
 	add_option(list, &n, "--no-flip", "%s", o->hflip ? "off (flips)" : "on");
 	add_option(list, &n, "--autoaugment", "%s", o->autoaugment ? "on" : "off");
 	add_option(list, &n, "--mixup", "%.15g", o->mixup_alpha);
+	if (o->label_smoothing > 0) /* recorded only when on: states written before them resume */
+		add_option(list, &n, "--label-smoothing", "%.15g", o->label_smoothing);
+	if (o->erase_p > 0)
+		add_option(list, &n, "--random-erasing", "%.15g", o->erase_p);
 	add_option(list, &n, "--seed", "%" PRIu64, o->seed);
 	add_option(list, &n, "--bn-recalibrate", "%d", o->bn_recalibrate);
 	if (o->recipe == RECIPE_KD) {
@@ -648,8 +657,9 @@ static int run_epoch(struct run *r, struct sgd *opt, struct prng *rng, int epoch
 	int *order = xmalloc((size_t)ntrain * sizeof *order);
 	memcpy(order, td->split.train, (size_t)ntrain * sizeof *order);
 	prng_shuffle(rng, order, ntrain);
-	struct augment aug = {.crop_pad = o->crop_pad, .hflip = o->hflip, .autoaugment = o->autoaugment};
-	int use_aug = aug.crop_pad > 0 || aug.hflip || aug.autoaugment;
+	struct augment aug = {.crop_pad = o->crop_pad, .hflip = o->hflip, .autoaugment = o->autoaugment,
+			      .erase_p = o->erase_p};
+	int use_aug = aug.crop_pad > 0 || aug.hflip || aug.autoaugment || aug.erase_p > 0;
 	double loss_sum = 0, t0 = now_seconds(), lr = 0;
 	long seen = 0, correct = 0;
 	int rc = 0;
@@ -683,9 +693,11 @@ static int run_epoch(struct run *r, struct sgd *opt, struct prng *rng, int epoch
 			qat_quantize(r->qat, r->n);
 		const float *logits = net_forward(r->n, r->x, b, 1);
 		float *dl = net_dlogits(r->n);
-		double loss = tl ? train_loss_kd(logits, dl, r->y, tl, alpha, o->kd_temperature, b, C,
+		double loss = tl ? train_loss_kd(logits, dl, r->y, tl, alpha, o->label_smoothing,
+						 o->kd_temperature, b, C,
 						 r->p, r->ps, r->pt)
-				 : train_loss_mix(logits, dl, r->y, r->yb, lam, b, C, r->p);
+				 : train_loss_mix(logits, dl, r->y, r->yb, lam, o->label_smoothing, b, C,
+						  r->p);
 		if (!isfinite(loss)) {
 			if (r->qat)
 				qat_restore(r->qat, r->n);

@@ -41,7 +41,9 @@ struct train_opts {
 	float dropout;
 	/* augmentation */
 	int crop_pad, hflip, autoaugment;
-	double mixup_alpha; /* 0: off */
+	double mixup_alpha;     /* 0: off */
+	double label_smoothing; /* eps of the cross-entropy's targets (0: off) */
+	double erase_p;         /* random erasing's probability per image (0: off) */
 	/* distillation */
 	const char *student, *teacher, *teacher_logits;
 	double kd_temperature, kd_alpha, kd_alpha_final;
@@ -73,13 +75,14 @@ double train_kd_alpha(const struct train_opts *o, int epoch);
 
 /* Losses, mean over the batch B of logits [B][C]; dlogits [B][C] gets d loss / d logits; p, ps,
  * pt: scratch [C].
- * train_loss_mix: lam·CE(ya) + (1 − lam)·CE(yb) (MixUp; lam = 1 and yb = ya: cross-entropy).
- * train_loss_kd: α·CE(y) + (1 − α)·T²·KL(p_t ‖ p_s), p = softmax(z / T), the KL summed over the
+ * train_loss_mix: lam·CE(ya) + (1 − lam)·CE(yb) (MixUp; lam = 1 and yb = ya: cross-entropy), each
+ * target smoothed to (1 − eps)·one-hot + eps / C (label smoothing; eps = 0: none).
+ * train_loss_kd: α·CE(y) + (1 − α)·T²·KL(p_t ‖ p_s) (CE smoothed as above), p = softmax(z / T), the KL summed over the
  * classes and averaged over the batch (PyTorch's KLDivLoss(reduction="batchmean")). */
 double train_loss_mix(const float *logits, float *dlogits, const int32_t *ya, const int32_t *yb,
-		      double lam, int B, int C, double *p);
+		      double lam, double eps, int B, int C, double *p);
 double train_loss_kd(const float *logits, float *dlogits, const int32_t *y, const float *tlogits,
-		     double alpha, double T, int B, int C, double *p, double *ps, double *pt);
+		     double alpha, double eps, double T, int B, int C, double *p, double *ps, double *pt);
 
 /* Loaded data shared by every record of a run. */
 struct train_data {

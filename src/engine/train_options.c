@@ -109,6 +109,11 @@ const struct opt train_opt_table[] = {
 	{"autoaugment", NULL, OPT_FLAG, AT(autoaugment), 0, 0, "AutoAugment's ImageNet policy", SHOW},
 	{"no-autoaugment", NULL, OPT_UNSET, AT(autoaugment), 0, 0, "no AutoAugment", SHOW},
 	{"mixup", "ALPHA", OPT_DOUBLE, AT(mixup_alpha), 0, 100, "MixUp's alpha (0 = off)", SHOW},
+	{"random-erasing", "P", OPT_DOUBLE, AT(erase_p), 0, 1,
+	 "erase a random rectangle (2-33% of the image, aspect 0.3-3.3)\n"
+	 "to the mean with probability P (0 = off)", SHOW},
+	{"label-smoothing", "EPS", OPT_DOUBLE, AT(label_smoothing), 0, 1,
+	 "cross-entropy against (1 - EPS)·one-hot + EPS/classes", SHOW},
 	{NULL, NULL, OPT_NONE, 0, 0, 0, "run:"},
 	{"seed", "N", OPT_U64, AT(seed), 0, 4611686018427387904.0,
 	 "weights, split, shuffle and augmentation", SHOW},
@@ -176,11 +181,12 @@ void train_parse_args(struct train_opts *o, int argc, char **argv, const char *a
 	train_finish_opts(o, given(seen, "epochs"), given(seen, "warmup-epochs"),
 			  given(seen, "step-every"));
 	if (o->recipe == RECIPE_KD && o->teacher_logits && (o->crop_pad || o->hflip || o->autoaugment ||
-							      o->mixup_alpha > 0)) {
+							      o->mixup_alpha > 0 || o->erase_p > 0)) {
 		/* Precomputed logits belong to the unaugmented images. */
 		o->crop_pad = 0;
 		o->hflip = 0;
 		o->autoaugment = 0;
 		o->mixup_alpha = 0;
+		o->erase_p = 0;
 	}
 }

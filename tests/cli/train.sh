@@ -106,7 +106,9 @@ check "a finished state next to an older checkpoint: the checkpoint is rewritten
 # --resume refuses options that change the result, naming the option and both values.
 for opt in "--lr 0.1:--lr.*0.5.*0.1" "--weight-decay 0.001:--weight-decay.*0.0001.*0.001" \
 	"--mixup 0.5:--mixup.*0.2.*0.5" "--resolution 24:--resolution.*28x28.*24x24" \
-	"--no-autoaugment:--autoaugment.*on.*off"; do
+	"--no-autoaugment:--autoaugment.*on.*off" \
+	"--label-smoothing 0.1:--label-smoothing is 0.1 in this run but was not given" \
+	"--random-erasing 0.25:--random-erasing is 0.25 in this run but was not given"; do
 	args=${opt%%:*} want=${opt#*:}
 	"$BIN/full-train" $FULL $args --out "$TMP/int.safetensors" --resume <"$TMP/f.jsonl" >/dev/null 2>"$TMP/chg.err"
 	check_eq "--resume with $args: exit 2" "$?" 2

@@ -315,6 +315,51 @@ static void test_mixup(void)
 	T_CHECK(extreme > 1000, "Beta(0.2, 0.2) is U-shaped: %d of 2000 lambdas outside [0.1, 0.9]", extreme);
 }
 
+/* Random erasing: a zeroed rectangle of 2-33% of the image inside it, else the image untouched;
+ * about p of the images; nothing drawn when off. */
+static void test_erase(void)
+{
+	enum { H = 28, W = 20, C = 2, N = 2000 };
+	float img[H * W * C];
+	struct prng r, r0;
+	prng_seed(&r, 21);
+	struct augment on = {.erase_p = 0.5}, off = {0};
+	int erased = 0, shapes_ok = 1, min_area = H * W, max_area = 0;
+	for (int t = 0; t < N; t++) {
+		for (int i = 0; i < H * W * C; i++)
+			img[i] = 1.0f;
+		augment_erase(&on, img, H, W, C, &r);
+		int top = H, bottom = -1, left = W, right = -1, zeros = 0;
+		for (int y = 0; y < H; y++)
+			for (int x = 0; x < W; x++) {
+				int z = img[(y * W + x) * C] == 0;
+				shapes_ok &= z == (img[(y * W + x) * C + 1] == 0); /* every channel */
+				if (z) {
+					zeros++;
+					top = y < top ? y : top;
+					bottom = y > bottom ? y : bottom;
+					left = x < left ? x : left;
+					right = x > right ? x : right;
+				}
+			}
+		if (!zeros)
+			continue;
+		erased++;
+		int area = (bottom - top + 1) * (right - left + 1);
+		shapes_ok &= area == zeros; /* one solid rectangle */
+		min_area = area < min_area ? area : min_area;
+		max_area = area > max_area ? area : max_area;
+	}
+	T_CHECK(shapes_ok, "random erasing zeroes one solid rectangle across every channel");
+	T_CHECK(erased > N * 0.45 && erased < N * 0.55, "random erasing p 0.5 erases %d of %d", erased, N);
+	T_CHECK(min_area >= 0.02 * H * W - W && max_area <= 0.33 * H * W + H + W,
+		"erased areas %d..%d of %d pixels: 2-33%% up to rounding", min_area, max_area, H * W);
+	prng_seed(&r, 5);
+	prng_seed(&r0, 5);
+	augment_erase(&off, img, H, W, C, &r);
+	T_CHECK(prng_u64(&r) == prng_u64(&r0), "random erasing off draws no random numbers");
+}
+
 static void test_batch_with_augment(void)
 {
 	/* dataset_batch with AutoAugment: reproducible for a seed, differs from no augmentation. */
@@ -350,6 +395,7 @@ int main(void)
 	test_policy();
 	test_random();
 	test_mixup();
+	test_erase();
 	test_batch_with_augment();
 	return t_done();
 }

@@ -71,7 +71,7 @@ static void test_alpha(void)
 }
 
 /* Central differences of loss(logits) against the analytic dlogits. */
-static double check_grad(int kd, double lam_or_alpha)
+static double check_grad_eps(int kd, double lam_or_alpha, double eps)
 {
 	enum { B = 3, C = 4 };
 	float z[B * C], tl[B * C], dz[B * C], dummy[B * C];
@@ -82,18 +82,18 @@ static double check_grad(int kd, double lam_or_alpha)
 		tl[i] = (float)(2.0 * cos(i * 0.9));
 	}
 	if (kd)
-		train_loss_kd(z, dz, ya, tl, lam_or_alpha, 2.5, B, C, p, ps, pt);
+		train_loss_kd(z, dz, ya, tl, lam_or_alpha, eps, 2.5, B, C, p, ps, pt);
 	else
-		train_loss_mix(z, dz, ya, yb, lam_or_alpha, B, C, p);
+		train_loss_mix(z, dz, ya, yb, lam_or_alpha, eps, B, C, p);
 	double worst = 0, h = 1e-2;
 	for (int i = 0; i < B * C; i++) {
 		float keep = z[i];
 		z[i] = keep + (float)h;
-		double up = kd ? train_loss_kd(z, dummy, ya, tl, lam_or_alpha, 2.5, B, C, p, ps, pt)
-			       : train_loss_mix(z, dummy, ya, yb, lam_or_alpha, B, C, p);
+		double up = kd ? train_loss_kd(z, dummy, ya, tl, lam_or_alpha, eps, 2.5, B, C, p, ps, pt)
+			       : train_loss_mix(z, dummy, ya, yb, lam_or_alpha, eps, B, C, p);
 		z[i] = keep - (float)h;
-		double dn = kd ? train_loss_kd(z, dummy, ya, tl, lam_or_alpha, 2.5, B, C, p, ps, pt)
-			       : train_loss_mix(z, dummy, ya, yb, lam_or_alpha, B, C, p);
+		double dn = kd ? train_loss_kd(z, dummy, ya, tl, lam_or_alpha, eps, 2.5, B, C, p, ps, pt)
+			       : train_loss_mix(z, dummy, ya, yb, lam_or_alpha, eps, B, C, p);
 		z[i] = keep;
 		double num = (up - dn) / (2 * h), err = fabs(num - dz[i]);
 		worst = err > worst ? err : worst;
@@ -101,29 +101,45 @@ static double check_grad(int kd, double lam_or_alpha)
 	return worst;
 }
 
+static double check_grad(int kd, double lam_or_alpha)
+{
+	return check_grad_eps(kd, lam_or_alpha, 0);
+}
+
 static void test_losses(void)
 {
 	float z[2] = {0, 0}, dz[2];
 	int32_t y[1] = {1};
 	double p[2], ps[2], pt[2];
-	T_NEAR(train_loss_mix(z, dz, y, y, 1.0, 1, 2, p), log(2.0), 1e-9, "CE of equal logits = ln 2");
+	T_NEAR(train_loss_mix(z, dz, y, y, 1.0, 0, 1, 2, p), log(2.0), 1e-9, "CE of equal logits = ln 2");
 	T_NEAR(dz[1], -0.5, 1e-7, "d CE / d z_label = p - 1");
 	float zs[3] = {1, 2, 3}, zt[3] = {1, 2, 3}, d3[3];
 	int32_t y3[1] = {2};
 	double p3[3], ps3[3], pt3[3];
-	double ce = train_loss_mix(zs, d3, y3, y3, 1.0, 1, 3, p3);
-	T_NEAR(train_loss_kd(zs, d3, y3, zt, 1.0, 10, 1, 3, p3, ps3, pt3), ce, 1e-9, "kd with alpha 1 is CE");
-	T_NEAR(train_loss_kd(zs, d3, y3, zt, 0.0, 10, 1, 3, p3, ps3, pt3), 0, 1e-9,
+	double ce = train_loss_mix(zs, d3, y3, y3, 1.0, 0, 1, 3, p3);
+	T_NEAR(train_loss_kd(zs, d3, y3, zt, 1.0, 0, 10, 1, 3, p3, ps3, pt3), ce, 1e-9, "kd with alpha 1 is CE");
+	T_NEAR(train_loss_kd(zs, d3, y3, zt, 0.0, 0, 10, 1, 3, p3, ps3, pt3), 0, 1e-9,
 	       "kd with alpha 0 and the teacher's own logits: KL 0");
 	/* Hand value: T = 1, alpha 0, teacher one-hot-ish: KL = sum pt log(pt/ps). */
 	float a2[2] = {0, 0}, t2[2] = {0, (float)log(3.0)}; /* pt = (1/4, 3/4), ps = (1/2, 1/2) */
 	double kl = 0.25 * log(0.5) + 0.75 * log(1.5);
-	T_NEAR(train_loss_kd(a2, dz, y, t2, 0.0, 1.0, 1, 2, p, ps, pt), kl, 1e-6, "KL(p_t || p_s) by hand");
+	T_NEAR(train_loss_kd(a2, dz, y, t2, 0.0, 0, 1.0, 1, 2, p, ps, pt), kl, 1e-6, "KL(p_t || p_s) by hand");
 	T_NEAR(dz[0], 0.5 - 0.25, 1e-6, "d KL / d z_s = (p_s - p_t)·T at T = 1");
 	T_CHECK(check_grad(0, 1.0) < 1e-4, "CE gradient vs central differences");
 	T_CHECK(check_grad(0, 0.3) < 1e-4, "MixUp loss gradient vs central differences");
 	T_CHECK(check_grad(1, 0.4) < 1e-4, "KD loss gradient vs central differences (T 2.5)");
 	T_CHECK(check_grad(1, 0.0) < 1e-4, "pure KL gradient vs central differences");
+	T_CHECK(check_grad_eps(0, 1.0, 0.1) < 1e-4, "label-smoothed CE gradient vs central differences");
+	T_CHECK(check_grad_eps(0, 0.3, 0.2) < 1e-4, "label-smoothed MixUp gradient vs central differences");
+	T_CHECK(check_grad_eps(1, 0.4, 0.1) < 1e-4, "KD loss with a smoothed CE: gradient vs central differences");
+	/* By hand: C = 3, eps 0.3, logits (1, 2, 3), label 2: q = (0.1, 0.1, 0.8). */
+	double pz[3], s3 = exp(1.0) + exp(2.0) + exp(3.0), ls;
+	for (int k = 0; k < 3; k++)
+		pz[k] = exp(k + 1.0) / s3;
+	ls = train_loss_mix(zs, d3, y3, y3, 1.0, 0.3, 1, 3, p3);
+	T_NEAR(ls, -(0.1 * log(pz[0]) + 0.1 * log(pz[1]) + 0.8 * log(pz[2])), 1e-9,
+	       "label smoothing 0.3: CE against (0.1, 0.1, 0.8)");
+	T_NEAR(d3[0], pz[0] - 0.1, 1e-6, "label smoothing: d / d z_k = p_k - q_k");
 }
 
 static void test_helpers(void)
