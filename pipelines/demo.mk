@@ -13,7 +13,8 @@ include settings.mk
 .SUFFIXES:
 
 STAGE  := $(ROOT)/pipelines/demo-stage.sh
-EPOCHS := $(STAGE) epochs $(TRAIN_IMAGES) $(TRAIN_MINUTES) $(RESOLUTION) $(CLASSES)
+EPOCHS := $(STAGE) epochs $(TRAIN_IMAGES) $(STUDENT_MINUTES) $(RESOLUTION) $(CLASSES)
+TEACHER_EPOCHS_OF := $(STAGE) epochs $(TRAIN_IMAGES) $(TRAIN_MINUTES) $(RESOLUTION) $(CLASSES)
 DS     := --dataset $(DATASET) $(if $(DATA),--data $(DATA))
 TDS    := $(if $(TEST_DATA),--test-data $(TEST_DATA))
 # --train-limit N, or nothing when N is 0 (all images)
@@ -35,9 +36,10 @@ $(FRONT):
 # 2. The design to deploy. The search ranks designs after a short mini-training, but what ships
 #    is trained for TRAIN_MINUTES: a design that trains too slowly for MIN_EPOCHS epochs in that
 #    time ends up behind a faster one. So the search's front holds only designs whose estimated
-#    training time (check-cost --train-time: one thread, as the student trains beside the
-#    teacher; computed from the op graph, nothing is timed) fits MIN_EPOCHS epochs in 90% of
-#    TRAIN_MINUTES (data loading and the end-of-training evaluation), and the choice is the most
+#    training time (check-cost --train-time: one thread, computed from the op graph, nothing is
+#    timed) fits MIN_EPOCHS epochs in 90% of STUDENT_MINUTES (TRAIN_MINUTES beside the teacher on
+#    half the threads; alone, TEACHER_WIDTH=0, times THREAD_SPEEDUP; 10% for data loading and the
+#    end-of-training evaluation), and the choice is the most
 #    accurate of them (validation), else, when none fits, the fastest design evaluated. Epochs:
 #    what the estimate fits, at most FULL_EPOCHS. Deterministic: the same SEED gives the same
 #    design and epochs.
@@ -65,7 +67,7 @@ plan.txt: chosen.jsonl
 # unchanged). It is not deployed, so it may exceed the budgets.
 teacher-arch.jsonl: chosen.jsonl
 	jq -c --argjson w $(TEACHER_WIDTH) '{id: (.id + "-teacher"), arch: (.arch | .blocks |= map(.output_channels *= $$w)), resolution, classes}' \
-		$< | $(EPOCHS) teacher_epochs $(TEACHER_EPOCHS) >$@.tmp
+		$< | $(TEACHER_EPOCHS_OF) teacher_epochs $(TEACHER_EPOCHS) >$@.tmp
 	jq -e .demo.teacher_epochs $@.tmp >/dev/null 2>&1 || { rm -f $@.tmp; echo "demo: error: the teacher could not be costed" >&2; exit 1; }
 	mv $@.tmp $@
 
@@ -89,17 +91,33 @@ teacher.jsonl: teacher-arch.jsonl
 #    teacher trained in the same minutes may not be stronger). Chosen on the validation split;
 #    the test split is only reported. With WEIGHTS=ternary the distilled student always goes
 #    forward: only it was trained through its ternary weights (QAT_ARGS).
-kd.jsonl: full.jsonl teacher.jsonl
+#    TEACHER_WIDTH=0: no teacher; with WEIGHTS=ternary kd trains the ternary student from its
+#    full-trained self (the float network as the teacher), with int8 there is no kd stage.
+ifeq ($(TEACHER_WIDTH),0)
+TEACHER_CKPT := $(RUN)/student-full.safetensors
+TEACHER_REC  :=
+else
+TEACHER_CKPT := $(RUN)/teacher.safetensors
+TEACHER_REC  := teacher.jsonl
+endif
+kd.jsonl: full.jsonl $(TEACHER_REC)
 	$(STAGE) filter kd full.jsonl $@ $(BIN)/kd $(DS) $(TDS) --resolution $(RESOLUTION) \
 		--epochs $(KD_EPOCHS) $(call lim,$(KD_LIMIT)) --seed $(SEED) --threads $(THREADS) \
-		--no-progress $(TRAIN_ARGS) $(KD_ARGS) $(QAT_ARGS) --teacher $(RUN)/teacher.safetensors --resume \
+		--no-progress $(TRAIN_ARGS) $(KD_ARGS) $(QAT_ARGS) --teacher $(TEACHER_CKPT) --resume \
 		--out $(RUN)/student-kd.safetensors
 
+ifeq ($(TEACHER_WIDTH)$(WEIGHTS),0int8)
+deploy.jsonl: full.jsonl
+	jq -c --arg full $(RUN)/student-full.safetensors '.demo += {deployed: "student", weights: $$full}' \
+		$< >$@.tmp
+	mv $@.tmp $@
+else
 deploy.jsonl: kd.jsonl
 	jq -c --arg kd $(RUN)/student-kd.safetensors --arg full $(RUN)/student-full.safetensors \
 		'.demo += (if .kd.val_acc >= .kd.val_acc_before or .kd.qat then {deployed: "kd", weights: $$kd} else {deployed: "full", weights: $$full} end)' \
 		$< >$@.tmp
 	mv $@.tmp $@
+endif
 
 # 6. int8.
 quant.jsonl: deploy.jsonl

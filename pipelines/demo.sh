@@ -31,10 +31,10 @@
 #   LATENCY_MAX ()  MCU_MHZ (216)  the longest predicted inference on the Cortex-M7, in ms
 #                    (check-cost --latency-max): passed to the search, rejected like a budget
 #   MINI_EPOCHS (1)  MINI_LIMIT (20000)  mini-training per candidate (epochs, training images)
-#   TRAIN_MINUTES (16)  the student and the teacher train side by side for about this long: each
-#                    gets the epochs its estimated speed fits (check-cost --train-time: one
-#                    thread, from the op graph, so the same SEED gives the same design and epochs
-#                    however busy the machine is)
+#   TRAIN_MINUTES (16)  the student and the teacher train side by side for about this long (the
+#                    student alone with TEACHER_WIDTH=0): each gets the epochs its estimated speed
+#                    fits (check-cost --train-time: one thread, from the op graph, so the same SEED
+#                    gives the same design and epochs however busy the machine is)
 #   MIN_EPOCHS (20)  the search only generates (check-cost --train-us-max) and only keeps on its
 #                    front (pareto --train-minutes) designs whose estimate fits this many epochs
 #                    of TRAIN_IMAGES in 90% of TRAIN_MINUTES, and the most accurate is chosen (measured on one front: two 2.2M-MAC
@@ -45,7 +45,13 @@
 #                    safetensors)
 #   FULL_EPOCHS (40) FULL_LIMIT (0: all) full training of the chosen design (epochs at most)
 #   TEACHER_WIDTH (2) TEACHER_EPOCHS (40) TEACHER_LIMIT (0: all)   the wider teacher, epochs at
-#                    most (it must beat the student, or distillation costs accuracy)
+#                    most (it must beat the student, or distillation costs accuracy).
+#                    TEACHER_WIDTH=0: no teacher and no distillation: the student trains alone on
+#                    all THREADS, its epochs from the one-thread estimate times THREAD_SPEEDUP
+#                    (WEIGHTS=ternary: kd then distils the student from its full-trained self)
+#   THREAD_SPEEDUP (1.5)  how much faster one training runs on THREADS threads than on one (for
+#                    TEACHER_WIDTH=0; a fixed figure, so the same SEED gives the same epochs:
+#                    measured 1.3-1.8x on five designs at 28x28, batch 128, two threads)
 #   KD_EPOCHS (2)    KD_LIMIT (0: all)      distillation (the teacher runs on every batch)
 #   TRAIN_ARGS ("--no-autoaugment --crop-pad 2")  options for full-train, teacher and kd: short
 #                    runs learn faster without the paper's heavy augmentation (crop + flip stay on)
@@ -141,6 +147,7 @@ setting FULL_LIMIT 0
 setting TRAIN_IMAGES "$(train_split_images)"
 setting TEACHER_WIDTH 2
 setting TEACHER_EPOCHS 40
+setting THREAD_SPEEDUP 1.5
 setting TEACHER_LIMIT 0
 setting KD_EPOCHS 2
 setting KD_LIMIT 0
@@ -173,16 +180,27 @@ SRAM_MAX_BYTES=$("$BIN/bytes" "$SRAM_MAX") || die "SRAM_MAX: '$SRAM_MAX' is not 
 "$BIN/bytes" "$FLASH_MAX" >/dev/null || die "FLASH_MAX: '$FLASH_MAX' is not a size (e.g. 256KiB)"
 
 # ---- Derived from the settings (handed to the stages with them).
+# STUDENT_MINUTES: one-thread minutes of the student's training, which the estimates fill: beside
+# the teacher it has half the threads for TRAIN_MINUTES; alone (TEACHER_WIDTH=0) all of them.
+awk -v s="$THREAD_SPEEDUP" 'BEGIN { exit !(s >= 1 && s <= 64) }' ||
+	die "THREAD_SPEEDUP=$THREAD_SPEEDUP: a number from 1 to 64"
+if [ "$TEACHER_WIDTH" = 0 ]; then
+	STUDENT_MINUTES=$(awk -v m="$TRAIN_MINUTES" -v s="$THREAD_SPEEDUP" -v t="$THREADS" \
+		'BEGIN { print (t > 1 ? m * s : m) }')
+	TRAIN_THREADS=$THREADS
+else
+	STUDENT_MINUTES=$TRAIN_MINUTES
+	TRAIN_THREADS=$((THREADS / 2 > 0 ? THREADS / 2 : 1)) # the student and the teacher side by side
+fi
 # The time the search may spend per training image, one thread: MIN_EPOCHS_FIT epochs of
 # TRAIN_IMAGES in 90% of TRAIN_MINUTES. gen-arch rejects slower designs as it rejects a budget
 # (check-cost --train-us-max, from the deterministic estimate), so every design the search
 # evaluates can be chosen, and pareto keeps the same limit on the front (PARETO_MINUTES).
 MIN_EPOCHS_FIT=$((MIN_EPOCHS < FULL_EPOCHS ? MIN_EPOCHS : FULL_EPOCHS))
-TRAIN_US_MAX=$(awk -v m="$TRAIN_MINUTES" -v e="$MIN_EPOCHS_FIT" -v n="$TRAIN_IMAGES" \
+TRAIN_US_MAX=$(awk -v m="$STUDENT_MINUTES" -v e="$MIN_EPOCHS_FIT" -v n="$TRAIN_IMAGES" \
 	'BEGIN { printf "%.0f", m * 0.9 * 60e6 / (e * n) }')
-PARETO_MINUTES=$(awk -v m="$TRAIN_MINUTES" 'BEGIN { print m * 0.9 }')
-TRAIN_THREADS=$((THREADS / 2 > 0 ? THREADS / 2 : 1)) # the student and the teacher side by side
-DERIVED="ROOT BIN MIN_EPOCHS_FIT TRAIN_US_MAX PARETO_MINUTES TRAIN_THREADS QAT_ARGS"
+PARETO_MINUTES=$(awk -v m="$STUDENT_MINUTES" 'BEGIN { print m * 0.9 }')
+DERIVED="ROOT BIN MIN_EPOCHS_FIT TRAIN_US_MAX PARETO_MINUTES TRAIN_THREADS STUDENT_MINUTES QAT_ARGS"
 
 mkdir -p "$RUN"
 RUN=$(cd "$RUN" && pwd)
@@ -239,29 +257,42 @@ banner 1 "search: $STRATEGY, $ITER iterations x $CANDIDATES candidates, mini-tra
 make_stage "search/front-$(printf %03d "$ITER").jsonl"
 
 banner 2 "choose: the most accurate design on the validation front (each trains $MIN_EPOCHS epochs in $TRAIN_MINUTES minutes)"
-make_stage chosen.jsonl plan.txt teacher-arch.jsonl
+if [ "$TEACHER_WIDTH" = 0 ]; then make_stage chosen.jsonl plan.txt; else make_stage chosen.jsonl plan.txt teacher-arch.jsonl; fi
 jq -r '"demo: chose \(.id): val_acc \(.mini.val_acc * 10000 | round / 100)%, \(.demo.full_epochs) epochs, \(.cost.macs) MACs, \(.cost.params) params, arena \(.cost.arena_bytes) B, flash \(.cost.flash_bytes) B"' \
 	"$RUN/chosen.jsonl" >&2
 
-# Their per-epoch lines are prefixed with "student |" and "teacher |".
-banner 3 "full-train the chosen design: $(jq -r .demo.full_epochs "$RUN/chosen.jsonl") epochs (side by side with the teacher)"
-banner 4 "teacher: the chosen design x$TEACHER_WIDTH channels, $(jq -r .demo.teacher_epochs "$RUN/teacher-arch.jsonl") epochs (side by side with the student)"
-make_stage full.jsonl teacher.jsonl
 # A percentage, or "n/a" when not measured (no test split: safetensors/folder/csv without TEST_DATA).
 PCT='def pct: if . == null then "n/a" else "\(. * 10000 | round / 100)%" end;'
-jq -r "$PCT"'"demo: full-train: test_acc \(.full.test_acc | pct)"' "$RUN/full.jsonl" >&2
-jq -r "$PCT"'"demo: teacher: \(.cost.macs) MACs, \(.cost.params) params, test_acc \(.full.test_acc | pct)"' \
-	"$RUN/teacher.jsonl" >&2
+if [ "$TEACHER_WIDTH" = 0 ]; then
+	banner 3 "full-train the chosen design: $(jq -r .demo.full_epochs "$RUN/chosen.jsonl") epochs on $THREADS threads (no teacher: TEACHER_WIDTH=0)"
+	make_stage full.jsonl
+	jq -r "$PCT"'"demo: full-train: test_acc \(.full.test_acc | pct)"' "$RUN/full.jsonl" >&2
+	banner 4 "teacher: none (TEACHER_WIDTH=0)"
+else
+	# Their per-epoch lines are prefixed with "student |" and "teacher |".
+	banner 3 "full-train the chosen design: $(jq -r .demo.full_epochs "$RUN/chosen.jsonl") epochs (side by side with the teacher)"
+	banner 4 "teacher: the chosen design x$TEACHER_WIDTH channels, $(jq -r .demo.teacher_epochs "$RUN/teacher-arch.jsonl") epochs (side by side with the student)"
+	make_stage full.jsonl teacher.jsonl
+	jq -r "$PCT"'"demo: full-train: test_acc \(.full.test_acc | pct)"' "$RUN/full.jsonl" >&2
+	jq -r "$PCT"'"demo: teacher: \(.cost.macs) MACs, \(.cost.params) params, test_acc \(.full.test_acc | pct)"' \
+		"$RUN/teacher.jsonl" >&2
+fi
 
-banner 5 "kd: the student from the teacher, $KD_EPOCHS epochs"
-make_stage kd.jsonl deploy.jsonl
-jq -r "$PCT"'"demo: kd: test_acc \(.kd.test_acc_before | pct) -> \(.kd.test_acc | pct)"' \
-	"$RUN/kd.jsonl" >&2
-jq -r 'def p: (. * 10000 | round) as $x | "\($x / 100 | floor).\($x % 100 | tostring | if length < 2 then "0" + . else . end)";
-	if .demo.deployed == "kd"
-	then "demo: deployed: the distilled student (val_acc \(.kd.val_acc_before | p)% -> \(.kd.val_acc | p)%)"
-	else "demo: deployed: the student as full-trained: distillation lowered val_acc \(.kd.val_acc_before | p)% -> \(.kd.val_acc | p)%" end' \
-	"$RUN/deploy.jsonl" >&2
+if [ "$TEACHER_WIDTH" = 0 ] && [ "$WEIGHTS" = int8 ]; then
+	banner 5 "kd: none (no teacher)"
+	make_stage deploy.jsonl
+	echo "demo: deployed: the student as full-trained (no teacher)" >&2
+else
+	banner 5 "kd: the student from $([ "$TEACHER_WIDTH" = 0 ] && echo "its full-trained self" || echo "the teacher"), $KD_EPOCHS epochs"
+	make_stage kd.jsonl deploy.jsonl
+	jq -r "$PCT"'"demo: kd: test_acc \(.kd.test_acc_before | pct) -> \(.kd.test_acc | pct)"' \
+		"$RUN/kd.jsonl" >&2
+	jq -r 'def p: (. * 10000 | round) as $x | "\($x / 100 | floor).\($x % 100 | tostring | if length < 2 then "0" + . else . end)";
+		if .demo.deployed == "kd"
+		then "demo: deployed: the distilled student (val_acc \(.kd.val_acc_before | p)% -> \(.kd.val_acc | p)%)"
+		else "demo: deployed: the student as full-trained: distillation lowered val_acc \(.kd.val_acc_before | p)% -> \(.kd.val_acc | p)%" end' \
+		"$RUN/deploy.jsonl" >&2
+fi
 
 banner 6 "quantize: int8, calibrated on $CALIB training images"
 make_stage quant.jsonl

@@ -195,6 +195,7 @@ kd_val="$(pct "$(val "$RUN/kd.jsonl" .kd.val_acc_before)") → $(pct "$(val "$RU
 case $(val "$RUN/quant.jsonl" .demo.deployed) in
 full) deployed_line="Deployed: the student as full-trained, since distillation lowered its validation accuracy ($kd_val)." ;;
 kd) deployed_line="Deployed: the distilled student (validation accuracy $kd_val)." ;;
+student) deployed_line="Deployed: the student as full-trained (no teacher: TEACHER_WIDTH=0)." ;;
 *) deployed_line= ;;
 esac
 int8_acc=$(val "$RUN/quant.jsonl" .quant.int8_acc)
@@ -261,8 +262,9 @@ budget_line=$(val "$RUN/budget.json" '"MACs ≤ \(.macs_max), peak SRAM ≤ \(.s
 	echo "|---|---|---|---|---|---|---|---|---|---|"
 	echo "| \`$final_id\` | $(pct "$full_acc") | $(pct "$kd_acc") | $(pct "$int8_acc") | $(num "$macs") | $(num "$params") |" \
 		"$(num "$flash") | $(num "$arena")$arena_note | $(num "$peak_ll") | $(mins "$search_s") |"
-	echo "| teacher (×$(val "$RUN/budget.json" .teacher_width) channels, not deployed) | $(pct "$(val "$RUN/teacher.jsonl" .full.test_acc)") | | |" \
-		"$(num "$(val "$RUN/teacher.jsonl" .cost.macs)") | $(num "$(val "$RUN/teacher.jsonl" .cost.params)") | | | | |"
+	[ -s "$RUN/teacher.jsonl" ] &&
+		echo "| teacher (×$(val "$RUN/budget.json" .teacher_width) channels, not deployed) | $(pct "$(val "$RUN/teacher.jsonl" .full.test_acc)") | | |" \
+			"$(num "$(val "$RUN/teacher.jsonl" .cost.macs)") | $(num "$(val "$RUN/teacher.jsonl" .cost.params)") | | | | |"
 	echo
 	echo "Float and KD accuracy are on the test split (all 10,000 images unless TRAIN_ARGS limits it);" \
 		"int8 on the first $(val "$RUN/quant.jsonl" .quant.eval_images) test images, where the same" \
@@ -280,9 +282,16 @@ budget_line=$(val "$RUN/budget.json" '"MACs ≤ \(.macs_max), peak SRAM ≤ \(.s
 	echo "| int8 | $(pct "$w8") | $(num "$(flash_of int8)") |"
 	echo "| ternary (sparsity $(val "$RUN/kd.jsonl" '.kd.sparsity // 0.5')) | $(pct "$wt") | $(num "$(flash_of ternary)") |"
 	echo
-	echo "Training: the student $(val "$RUN/full.jsonl" .full.epochs) epochs, the teacher" \
-		"$(val "$RUN/teacher.jsonl" .full.epochs) epochs side by side with it, then" \
-		"$(val "$RUN/kd.jsonl" .kd.epochs) epochs of distillation. $deployed_line"
+	if [ -s "$RUN/teacher.jsonl" ]; then
+		echo "Training: the student $(val "$RUN/full.jsonl" .full.epochs) epochs, the teacher" \
+			"$(val "$RUN/teacher.jsonl" .full.epochs) epochs side by side with it, then" \
+			"$(val "$RUN/kd.jsonl" .kd.epochs) epochs of distillation. $deployed_line"
+	elif [ -s "$RUN/kd.jsonl" ]; then
+		echo "Training: the student $(val "$RUN/full.jsonl" .full.epochs) epochs alone (no teacher), then" \
+			"$(val "$RUN/kd.jsonl" .kd.epochs) epochs of distillation from its full-trained self. $deployed_line"
+	else
+		echo "Training: the student $(val "$RUN/full.jsonl" .full.epochs) epochs alone, no teacher. $deployed_line"
+	fi
 	echo
 	echo "![Peak SRAM per op](sram.png)"
 	echo

@@ -49,6 +49,29 @@ check "command.txt holds the settings given" sh -c "grep -q \"SRAM_MAX='512kB'\"
 check "and the defaults" sh -c "grep -q \"ITER='3'\" '$TMP/c/command.txt' && grep -q \"FLASH_MAX='256KiB'\" '$TMP/c/command.txt' &&
 	grep -q \"KD_ARGS='--lr 0.02'\" '$TMP/c/command.txt'"
 
+# TEACHER_WIDTH=0: no teacher. The student's epochs are what the estimate fits in TRAIN_MINUTES
+# times THREAD_SPEEDUP (it has every thread), it trains on all THREADS, no teacher is made, and
+# with int8 weights the full-trained student is deployed without a kd stage. The stub full-train
+# writes a result (its arguments in args.txt); the real quantize then fails on its fake
+# checkpoint, which ends the run after deploy.jsonl.
+mkdir -p "$TMP/nt/bin" "$TMP/d/search"
+for p in gen-arch check-cost mini-train pareto feedback quantize emit-c bytes; do ln -s "$BIN/$p" "$TMP/nt/bin/$p"; done
+printf '#!/bin/sh\necho "$*" >"%s/args.txt"\nexec jq -c ".full = {test_acc: 0.9, val_acc: 0.9, epochs: 1}"\n' "$TMP/nt" >"$TMP/nt/bin/full-train"
+printf '#!/bin/sh\necho "kd: must not run" >&2\ntouch "%s/kd-ran"\nexit 2\n' "$TMP/nt" >"$TMP/nt/bin/kd"
+chmod +x "$TMP/nt/bin/full-train" "$TMP/nt/bin/kd"
+cp "$TMP/front.jsonl" "$TMP/d/search/front-003.jsonl"
+BIN=$TMP/nt/bin "$D" RUN="$TMP/d" QEMU=0 TEACHER_WIDTH=0 THREADS=2 THREAD_SPEEDUP=1.5 >/dev/null 2>"$TMP/d.log"
+check_eq "TEACHER_WIDTH=0: the same design is chosen" "$(jq -r .id "$TMP/d/chosen.jsonl")" 212f074e4fc2db81
+want=$(awk -v us="$us" 'BEGIN { e = int(16 * 1.5 * 60 * 0.9 * 1e6 / (us * 54000)); print (e > 40 ? 40 : e) }')
+check_eq "TEACHER_WIDTH=0: its epochs fit 16 minutes at 1.5x the one-thread estimate" \
+	"$(jq -r .demo.full_epochs "$TMP/d/chosen.jsonl")" "$want"
+check "TEACHER_WIDTH=0: the student trains on both threads" grep -q -- "--threads 2 " "$TMP/nt/args.txt"
+check "TEACHER_WIDTH=0: no teacher is made" test ! -e "$TMP/d/teacher-arch.jsonl" -a ! -e "$TMP/d/teacher.jsonl"
+check "TEACHER_WIDTH=0, int8: no kd; the full-trained student is deployed" \
+	sh -c "test ! -e '$TMP/nt/kd-ran' && jq -e '.demo.deployed == \"student\" and (.demo.weights | endswith(\"student-full.safetensors\"))' '$TMP/d/deploy.jsonl' >/dev/null"
+BIN=$TMP/nt/bin "$D" RUN="$TMP/e" QEMU=0 TEACHER_WIDTH=0 THREAD_SPEEDUP=0.5 >/dev/null 2>"$TMP/e.log"
+check_eq "THREAD_SPEEDUP=0.5 is refused: exit 2" "$?" 2
+
 # The demo hands its limit to the search's pareto.
 check "the demo passes --train-minutes to the search" grep -q 'PARETO_ARGS="--train-minutes' "$ROOT/pipelines/demo.mk"
 check "search.sh hands PARETO_ARGS to pareto" grep -q 'pareto" $REFS $PARETO_ARGS' "$ROOT/pipelines/search.sh"

@@ -82,6 +82,15 @@ check "it says the full-trained student was deployed, with the val_acc that deci
 jq -c '.demo.deployed = "kd"' "$RUN/quant.jsonl" >"$TMP/q" && mv "$TMP/q" "$RUN/quant.jsonl"
 "$R" "$RUN" 2>/dev/null
 check "or the distilled one" grep -q 'Deployed: the distilled student' "$M"
+# No teacher (TEACHER_WIDTH=0, int8): no teacher row, no kd; the student as full-trained.
+mv "$RUN/teacher.jsonl" "$TMP/teacher.keep" && mv "$RUN/kd.jsonl" "$TMP/kd.keep"
+jq -c '.demo.deployed = "student"' "$RUN/quant.jsonl" >"$TMP/q" && mv "$TMP/q" "$RUN/quant.jsonl"
+"$R" "$RUN" 2>/dev/null
+check "no teacher: it says the student was deployed as full-trained, without a teacher" \
+	grep -q 'Deployed: the student as full-trained (no teacher: TEACHER_WIDTH=0)' "$M"
+check "no teacher: the training line says it trained alone, and no teacher row" \
+	sh -c "grep -q '^Training: the student [0-9]* epochs alone, no teacher' '$M' && ! grep -q '^| teacher (' '$M'"
+mv "$TMP/teacher.keep" "$RUN/teacher.jsonl" && mv "$TMP/kd.keep" "$RUN/kd.jsonl"
 
 # Latency per op beside SRAM per op: check-cost's prediction for every op of the plan, and the
 # QEMU count of each op when m7-count.txt is there.
