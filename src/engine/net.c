@@ -170,12 +170,14 @@ static int build_add(struct builder *b, int x, int skip)
 	return out;
 }
 
-/* The head's global average pool, then the dropout before the classifier. */
-static int build_pool(struct builder *b, int x)
+/* The head's global average pool (its output named name), then the dropout before the
+ * classifier. */
+static int build_pool(struct builder *b, int x, const char *name)
 {
 	struct net *n = b->n;
 	int C = n->t[x].c;
 	int g = add_tensor(b, 1, 1, C);
+	snprintf(n->t[g].name, sizeof n->t[g].name, "%s", name);
 	add_op(b, NOP_GAP, x)->out = g;
 	int d = add_tensor(b, 1, 1, C);
 	struct net_op *op = add_op(b, NOP_DROPOUT, g);
@@ -237,13 +239,15 @@ static void build_op(struct builder *b, const struct graph *g, int i, int *tmap)
 		y = build_add(b, x, tmap[op->in[1]]);
 		break;
 	case OP_POOL:
-		y = build_pool(b, x);
-		break;
+		y = build_pool(b, x, op->name); /* the dropout's output: no int8 tensor */
+		tmap[op->out] = y;
+		return;
 	case OP_LINEAR:
 		y = build_linear(b, op->conv, x, o->c);
 		break;
 	}
 	tmap[op->out] = y;
+	snprintf(b->n->t[y].name, sizeof b->n->t[y].name, "%s", op->name);
 }
 
 /* Backward order: the last consumer of a tensor (first in backward) writes its gradient, the
@@ -319,6 +323,7 @@ struct net *net_new(const struct arch *a, int in_h, int in_w, int classes, int m
 	graph_build(&n->an, false, &g);
 	int *tmap = xmalloc(sizeof(int) * g.ntensors);
 	tmap[g.input] = add_tensor(&b, in_h, in_w, a->input_channels);
+	snprintf(n->t[0].name, sizeof n->t[0].name, "input");
 	for (int i = 0; i < g.nops; i++)
 		build_op(&b, &g, i, tmap);
 	n->logits = tmap[g.output];
@@ -380,6 +385,7 @@ void net_free(struct net *n)
 	free(n->bufs);
 	free(n->batches_tracked);
 	free(n->pwwork.buf);
+	free(n->xin);
 	free(n);
 }
 
@@ -423,6 +429,12 @@ const float *net_forward(struct net *n, const float *images, int batch, int trai
 	/* The input tensor is the caller's batch itself, NHWC as dataset_batch fills it: no op
 	 * writes its input, and it has no gradient. */
 	n->t[0].val = (float *)images;
+	if (n->tap.forward) {
+		size_t len = n->t[0].per_image * (size_t)batch;
+		memcpy(n->xin, images, sizeof(float) * len);
+		n->tap.forward(n->tap.ctx, 0, n->xin, len, train);
+		n->t[0].val = n->xin;
+	}
 	float *P = n->params, *Bf = n->bufs;
 	for (int i = 0; i < n->nops; i++) {
 		struct net_op *op = &n->ops[i];
@@ -471,6 +483,8 @@ const float *net_forward(struct net *n, const float *images, int batch, int trai
 			linear_forward(y->val, x->val, P + op->w, P + op->b, batch, op->cin, op->cout);
 			break;
 		}
+		if (n->tap.forward && y->name[0])
+			n->tap.forward(n->tap.ctx, op->out, y->val, y->per_image * (size_t)batch, train);
 	}
 	return n->t[n->logits].val;
 }
@@ -495,6 +509,8 @@ void net_backward(struct net *n, int batch)
 		const struct net_tensor *y = &n->t[op->out];
 		int M = batch * x->h * x->w;
 		float *dx = x->grad;
+		if (n->tap.backward && y->name[0])
+			n->tap.backward(n->tap.ctx, op->out, y->grad, y->per_image * (size_t)batch);
 		switch (op->kind) {
 		case NOP_CONV1X1:
 			conv1x1_backward(dx, G + op->w, y->grad, x->val, P + op->w, M, op->cin,
@@ -538,6 +554,17 @@ void net_backward(struct net *n, int batch)
 			break;
 		}
 	}
+}
+
+void net_set_tap(struct net *n, const struct net_tap *tap)
+{
+	if (!tap) {
+		memset(&n->tap, 0, sizeof n->tap);
+		return;
+	}
+	n->tap = *tap;
+	if (!n->xin)
+		n->xin = xmalloc(sizeof(float) * n->t[0].per_image * (size_t)n->max_batch);
 }
 
 const struct net_entry *net_find(const struct net *n, const char *name)

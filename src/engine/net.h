@@ -39,6 +39,8 @@ enum net_op_kind {
 struct net_tensor {
 	int h, w, c;
 	size_t per_image;
+	char name[48];     /* the int8 model's tensor it becomes (graph.h op name; "input"), or ""
+			      for one the int8 model does not have (a conv before its BN, dropout) */
 	float *val, *grad; /* [max_batch][h][w][c]; the network input: the caller's, grad NULL */
 };
 
@@ -72,6 +74,17 @@ struct net_entry {
 	int bn;             /* for running_var entries: the BN index, else -1 */
 };
 
+/* A tap on the activations (qat_act.h fake-quantises them through it): forward is called on
+ * the network input (a copy the tap may rewrite) and on every named tensor (net_tensor.name)
+ * right after the op that writes it, before any op reads it; backward on a named tensor's
+ * gradient once it is complete, before the op that wrote the tensor runs backward. n: elements
+ * (batch * per_image). */
+struct net_tap {
+	void (*forward)(void *ctx, int tensor, float *val, size_t n, int train);
+	void (*backward)(void *ctx, int tensor, float *grad, size_t n);
+	void *ctx;
+};
+
 struct net {
 	struct arch arch;
 	struct arch_net an;
@@ -94,6 +107,8 @@ struct net {
 	int nops;
 	int logits; /* tensor index of the logits */
 	struct pw_work pwwork; /* conv1x1 weight-gradient scratch, shared by every conv1x1 */
+	struct net_tap tap;    /* forward NULL: none */
+	float *xin;            /* [max_batch][H][W][C] the input copy the tap rewrites */
 };
 
 /* Builds the network of the arch's op list (graph.h) for in_h x in_w inputs, classes outputs, up
@@ -120,6 +135,9 @@ double net_loss(struct net *n, const int *labels, int batch);
 float *net_dlogits(struct net *n);
 /* Backward through the last (training) forward; writes every parameter gradient to grads. */
 void net_backward(struct net *n, int batch);
+
+/* Installs tap (copied; NULL removes it). */
+void net_set_tap(struct net *n, const struct net_tap *tap);
 
 /* The entry called name, or NULL. */
 const struct net_entry *net_find(const struct net *n, const char *name);
