@@ -1,5 +1,6 @@
 /* net.c — building a network from an arch and running it forward and backward. See net.h. */
 #include "engine/net.h"
+#include "engine/nn_act.h"
 #include "engine/nn_bn.h"
 #include "engine/nn_head.h"
 #include "core/prng.h"
@@ -369,6 +370,8 @@ void net_free(struct net *n)
 		struct net_op *op = &n->ops[i];
 		free(op->mean);
 		free(op->invstd);
+		free(op->pre);
+		free(op->dpre);
 		free(op->se.p);
 		free(op->se.z1);
 		free(op->se.s);
@@ -432,7 +435,7 @@ const float *net_forward(struct net *n, const float *images, int batch, int trai
 	if (n->tap.forward) {
 		size_t len = n->t[0].per_image * (size_t)batch;
 		memcpy(n->xin, images, sizeof(float) * len);
-		n->tap.forward(n->tap.ctx, 0, n->xin, len, train);
+		n->tap.forward(n->tap.ctx, 0, 0, n->xin, len, train);
 		n->t[0].val = n->xin;
 	}
 	float *P = n->params, *Bf = n->bufs;
@@ -451,17 +454,25 @@ const float *net_forward(struct net *n, const float *images, int batch, int trai
 			depthwise_forward(y->val, x->val, P + op->w, &s, &op->dwwork);
 			break;
 		}
-		case NOP_BN:
+		case NOP_BN: {
+			/* split: BN into pre, the tap, then the activation into y */
+			float *z = op->pre ? op->pre : y->val;
+			int act = op->pre ? BN_NO_ACT : op->bn_act;
 			if (train) {
-				bn_forward_train(y->val, op->mean, op->invstd, Bf + op->rmean,
-						 Bf + op->rvar, x->val, P + op->w, P + op->b, M, x->c,
-						 op->bn_act);
+				bn_forward_train(z, op->mean, op->invstd, Bf + op->rmean, Bf + op->rvar,
+						 x->val, P + op->w, P + op->b, M, x->c, act);
 				n->batches_tracked[op->bn]++;
 			} else {
-				bn_forward_infer(y->val, x->val, P + op->w, P + op->b, Bf + op->rmean,
-						 Bf + op->rvar, M, x->c, op->bn_act);
+				bn_forward_infer(z, x->val, P + op->w, P + op->b, Bf + op->rmean,
+						 Bf + op->rvar, M, x->c, act);
+			}
+			if (op->pre) {
+				if (n->tap.forward)
+					n->tap.forward(n->tap.ctx, op->out, 1, z, (size_t)M * x->c, train);
+				act_forward((enum act)op->bn_act, y->val, z, (size_t)M * x->c);
 			}
 			break;
+		}
 		case NOP_SE:
 			se_forward(y->val, &op->se, x->val, P + op->w, P + op->b, P + op->w2, P + op->b2,
 				   batch, x->h * x->w, x->c, op->se_ch);
@@ -484,7 +495,7 @@ const float *net_forward(struct net *n, const float *images, int batch, int trai
 			break;
 		}
 		if (n->tap.forward && y->name[0])
-			n->tap.forward(n->tap.ctx, op->out, y->val, y->per_image * (size_t)batch, train);
+			n->tap.forward(n->tap.ctx, op->out, 0, y->val, y->per_image * (size_t)batch, train);
 	}
 	return n->t[n->logits].val;
 }
@@ -510,7 +521,7 @@ void net_backward(struct net *n, int batch)
 		int M = batch * x->h * x->w;
 		float *dx = x->grad;
 		if (n->tap.backward && y->name[0])
-			n->tap.backward(n->tap.ctx, op->out, y->grad, y->per_image * (size_t)batch);
+			n->tap.backward(n->tap.ctx, op->out, 0, y->grad, y->per_image * (size_t)batch);
 		switch (op->kind) {
 		case NOP_CONV1X1:
 			conv1x1_backward(dx, G + op->w, y->grad, x->val, P + op->w, M, op->cin,
@@ -524,8 +535,19 @@ void net_backward(struct net *n, int batch)
 			break;
 		}
 		case NOP_BN:
-			bn_backward(dx, G + op->w, G + op->b, y->grad, x->val, op->mean, op->invstd,
-				    P + op->w, P + op->b, M, x->c, op->accum, op->bn_act);
+			if (op->pre) { /* split: the activation's backward, the tap, then BN's */
+				size_t len = (size_t)M * x->c;
+				act_backward((enum act)op->bn_act, op->dpre, y->grad, op->pre, len, 0);
+				if (n->tap.backward)
+					n->tap.backward(n->tap.ctx, op->out, 1, op->dpre, len);
+				bn_backward(dx, G + op->w, G + op->b, op->dpre, x->val, op->mean,
+					    op->invstd, P + op->w, P + op->b, M, x->c, op->accum,
+					    BN_NO_ACT);
+			} else {
+				bn_backward(dx, G + op->w, G + op->b, y->grad, x->val, op->mean,
+					    op->invstd, P + op->w, P + op->b, M, x->c, op->accum,
+					    op->bn_act);
+			}
 			break;
 		case NOP_SE:
 			se_backward(dx, G + op->w, G + op->b, G + op->w2, G + op->b2, &op->se, y->grad,
@@ -565,6 +587,18 @@ void net_set_tap(struct net *n, const struct net_tap *tap)
 	n->tap = *tap;
 	if (!n->xin)
 		n->xin = xmalloc(sizeof(float) * n->t[0].per_image * (size_t)n->max_batch);
+}
+
+void net_split_act(struct net *n, int i)
+{
+	struct net_op *op = &n->ops[i];
+	if (op->kind != NOP_BN || op->bn_act == BN_NO_ACT)
+		die("net_split_act: op %d is not a BN with an activation", i);
+	if (op->pre)
+		return;
+	size_t len = n->t[op->out].per_image * (size_t)n->max_batch;
+	op->pre = xcalloc(len, sizeof(float));
+	op->dpre = xcalloc(len, sizeof(float));
 }
 
 const struct net_entry *net_find(const struct net *n, const char *name)

@@ -57,6 +57,8 @@ struct net_op {
 	struct dw_work dwwork;     /* NOP_DW scratch for the fast kernels */
 	int bn_act;                /* NOP_BN: the activation fused after it (enum act) or BN_NO_ACT */
 	float *mean, *invstd;      /* NOP_BN saved statistics [C] */
+	float *pre, *dpre;         /* NOP_BN split from its activation (net_split_act): the value
+				      before it and its gradient [max_batch][H][W][C], else NULL */
 	struct se_saved se;        /* NOP_SE saved values */
 	float *mask;               /* NOP_DROPOUT [max_batch][C] */
 };
@@ -78,10 +80,12 @@ struct net_entry {
  * the network input (a copy the tap may rewrite) and on every named tensor (net_tensor.name)
  * right after the op that writes it, before any op reads it; backward on a named tensor's
  * gradient once it is complete, before the op that wrote the tensor runs backward. n: elements
- * (batch * per_image). */
+ * (batch * per_image). pre = 1: the value before the activation of a BN split from it
+ * (net_split_act), tensor being the BN's output: forward between BN and the activation, backward
+ * on its gradient between the activation's backward and BN's. */
 struct net_tap {
-	void (*forward)(void *ctx, int tensor, float *val, size_t n, int train);
-	void (*backward)(void *ctx, int tensor, float *grad, size_t n);
+	void (*forward)(void *ctx, int tensor, int pre, float *val, size_t n, int train);
+	void (*backward)(void *ctx, int tensor, int pre, float *grad, size_t n);
 	void *ctx;
 };
 
@@ -138,6 +142,9 @@ void net_backward(struct net *n, int batch);
 
 /* Installs tap (copied; NULL removes it). */
 void net_set_tap(struct net *n, const struct net_tap *tap);
+/* Runs BN op i (a NOP_BN with an activation) and its activation as two passes, keeping the value
+ * between them for the tap (pre = 1). The same results as fused, slower. */
+void net_split_act(struct net *n, int i);
 
 /* The entry called name, or NULL. */
 const struct net_entry *net_find(const struct net *n, const char *name);

@@ -71,10 +71,10 @@ static void batch_range(const float *x, size_t n, float *mn, float *mx)
 }
 
 /* The tap's forward: observe (training), then round. */
-static void tap_forward(void *ctx, int tensor, float *val, size_t n, int train)
+static void tap_forward(void *ctx, int tensor, int pre, float *val, size_t n, int train)
 {
 	struct qat_act *a = ctx;
-	int i = a->point_of[tensor];
+	int i = pre ? a->pre_point_of[tensor] : a->point_of[tensor];
 	if (i < 0)
 		return;
 	struct qat_act_point *p = &a->p[i];
@@ -102,10 +102,10 @@ static void tap_forward(void *ctx, int tensor, float *val, size_t n, int train)
 }
 
 /* The tap's backward: no gradient through a clipped value. */
-static void tap_backward(void *ctx, int tensor, float *grad, size_t n)
+static void tap_backward(void *ctx, int tensor, int pre, float *grad, size_t n)
 {
 	struct qat_act *a = ctx;
-	int i = a->point_of[tensor];
+	int i = pre ? a->pre_point_of[tensor] : a->point_of[tensor];
 	if (i < 0 || !grad)
 		return;
 	const uint8_t *mask = a->p[i].mask;
@@ -115,13 +115,26 @@ static void tap_backward(void *ctx, int tensor, float *grad, size_t n)
 			grad[j] = 0;
 }
 
-/* The op of n that writes tensor t, or NULL (the input). */
-static const struct net_op *writer(const struct net *n, int t)
+/* The index of the op of n that writes tensor t, or -1 (the input). */
+static int writer(const struct net *n, int t)
 {
 	for (int i = 0; i < n->nops; i++)
 		if (n->ops[i].out == t)
-			return &n->ops[i];
-	return NULL;
+			return i;
+	return -1;
+}
+
+/* A new point on tensor t (pre: before its activation), its range not yet observed. */
+static struct qat_act_point *add_point(struct qat_act *a, int t, int pre)
+{
+	struct qat_act_point *p = &a->p[a->npoints++];
+	p->tensor = t;
+	p->pre = pre;
+	p->tie = -1;
+	p->mn = FLT_MAX;
+	p->mx = -FLT_MAX;
+	p->mask = xmalloc(a->n->t[t].per_image * (size_t)a->n->max_batch);
+	return p;
 }
 
 struct qat_act *qat_act_new(struct net *n)
@@ -129,21 +142,24 @@ struct qat_act *qat_act_new(struct net *n)
 	struct qat_act *a = xcalloc(1, sizeof *a);
 	a->n = n;
 	a->point_of = xmalloc(sizeof(int) * (size_t)n->nt);
-	a->p = xcalloc((size_t)n->nt, sizeof *a->p);
+	a->pre_point_of = xmalloc(sizeof(int) * (size_t)n->nt);
+	a->p = xcalloc(2 * (size_t)n->nt, sizeof *a->p);
 	for (int t = 0; t < n->nt; t++) {
-		a->point_of[t] = -1;
+		a->point_of[t] = a->pre_point_of[t] = -1;
 		if (!n->t[t].name[0])
 			continue;
-		struct qat_act_point *p = &a->p[a->npoints];
-		p->tensor = t;
-		p->tie = -1;
-		p->mn = FLT_MAX;
-		p->mx = -FLT_MAX;
-		p->mask = xmalloc(n->t[t].per_image * (size_t)n->max_batch);
-		const struct net_op *w = writer(n, t);
-		if (w && w->kind == NOP_GAP) /* tensors are made in order: its input has its point */
-			p->tie = a->point_of[w->in];
-		a->point_of[t] = a->npoints++;
+		int w = writer(n, t);
+		const struct net_op *op = w >= 0 ? &n->ops[w] : NULL;
+		if (op && op->kind == NOP_BN &&
+		    (op->bn_act == ACT_SWISH || op->bn_act == ACT_LEAKYRELU)) { /* int8: a table */
+			net_split_act(n, w);
+			add_point(a, t, 1);
+			a->pre_point_of[t] = a->npoints - 1;
+		}
+		struct qat_act_point *p = add_point(a, t, 0);
+		if (op && op->kind == NOP_GAP) /* tensors are made in order: its input has its point */
+			p->tie = a->point_of[op->in];
+		a->point_of[t] = a->npoints - 1;
 	}
 	struct net_tap tap = {tap_forward, tap_backward, a};
 	net_set_tap(n, &tap);
@@ -159,7 +175,16 @@ void qat_act_free(struct qat_act *a)
 		free(a->p[i].mask);
 	free(a->p);
 	free(a->point_of);
+	free(a->pre_point_of);
 	free(a);
+}
+
+/* "NAME" of the tensor, or "NAME.pre" for the value before its activation. */
+static const char *point_name(const struct qat_act *a, const struct qat_act_point *p, char *buf,
+			      size_t len)
+{
+	snprintf(buf, len, "%s%s", a->n->t[p->tensor].name, p->pre ? QAT_ACT_PRE : "");
+	return buf;
 }
 
 int qat_act_nranges(const struct qat_act *a)
@@ -178,9 +203,9 @@ char *qat_act_ranges_json(const struct qat_act *a)
 		if (p->tie >= 0 || !p->seen)
 			continue;
 		/* %.9g: the float comes back exactly */
-		char text[64];
+		char text[64], name[64];
 		snprintf(text, sizeof text, "[%.9g,%.9g]", (double)p->mn, (double)p->mx);
-		cJSON_AddItemToObject(o, a->n->t[p->tensor].name, cJSON_Parse(text));
+		cJSON_AddItemToObject(o, point_name(a, p, name, sizeof name), cJSON_Parse(text));
 	}
 	char *s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -192,8 +217,9 @@ char *qat_act_ranges_json(const struct qat_act *a)
 /* The own-range point called name, or -1. */
 static int point_named(const struct qat_act *a, const char *name)
 {
+	char buf[64];
 	for (int i = 0; i < a->npoints; i++)
-		if (a->p[i].tie < 0 && !strcmp(a->n->t[a->p[i].tensor].name, name))
+		if (a->p[i].tie < 0 && !strcmp(point_name(a, &a->p[i], buf, sizeof buf), name))
 			return i;
 	return -1;
 }

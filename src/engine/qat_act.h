@@ -18,10 +18,11 @@
  *   backward (straight-through estimator): d x_q / d x = 1 where round(x / s) + zp lies in
  *            -128..127, 0 outside (a clipped value gets no gradient).
  *
- * The pooled vector (head and SE: GAP) keeps its input's grid, as the int8 pool does, and has no
- * range of its own. Not rounded (the int8 model rounds them, calibrated at quantize): inside SE,
- * the pooled, squeezed and gate vectors, and the value before a lookup-table activation (swish,
- * LeakyReLU).
+ * A conv ending in a lookup-table activation (swish, LeakyReLU) is requantised before its table
+ * too: that value ("NAME.pre") is rounded to a grid of its own between BN and the activation
+ * (net_split_act). The pooled vector (head and SE: GAP) keeps its input's grid, as the int8 pool
+ * does, and has no range of its own. Not rounded (the int8 model rounds them, calibrated at
+ * quantize): inside SE, the pooled, squeezed and gate vectors.
  *
  * The ranges travel as JSON text {"NAME": [mn, mx], ...} (qat_act_ranges_json) in the
  * checkpoint's and the resume state's metadata under QAT_ACT_META; quantize uses them instead of
@@ -34,6 +35,7 @@
 
 #define QAT_ACT_META "qat_activation_ranges"
 #define QAT_ACT_MOMENTUM 0.01f
+#define QAT_ACT_PRE ".pre" /* the name suffix of a value before its activation */
 
 /* The int8 grid of range [mn, mx] (widened to include 0; mn > mx: never observed, [0, 0]). */
 void qat_act_qparams(float mn, float mx, float *scale, int32_t *zp);
@@ -45,6 +47,7 @@ void qat_act_fake_quant(float *x, size_t n, float mn, float mx, uint8_t *mask);
 
 struct qat_act_point {
 	int tensor;         /* net tensor index */
+	int pre;            /* 1: the value before the activation of the BN writing tensor */
 	int tie;            /* the point whose range it uses (GAP: its input's), or -1: its own */
 	float mn, mx;       /* the range */
 	int seen;           /* 1 once a training batch has set the range */
@@ -56,6 +59,7 @@ struct qat_act {
 	int npoints;
 	struct qat_act_point *p;
 	int *point_of;      /* [n->nt] tensor -> point, or -1 */
+	int *pre_point_of;  /* [n->nt] tensor -> the point before its activation, or -1 */
 };
 
 /* The points of every named tensor of n, installed as n's tap. Free with qat_act_free (which

@@ -361,6 +361,17 @@ static void range_qparams(float mn, float mx, float *scale, int32_t *zp)
  * pre-activation's), or 0. */
 static int calib_slot_named(const struct qmodel *m, const char *name, int *row, int *slot)
 {
+	size_t len = strlen(name), sl = strlen(QAT_ACT_PRE);
+	if (len > sl && !strcmp(name + len - sl, QAT_ACT_PRE)) {
+		for (int i = 0; i < m->nops; i++)
+			if (m->ops[i].cal_pre_slot >= 0 && strlen(m->ops[i].name) == len - sl &&
+			    !strncmp(m->ops[i].name, name, len - sl)) {
+				*row = m->ops[i].cal_layer + 1;
+				*slot = m->ops[i].cal_pre_slot;
+				return 1;
+			}
+		return 0;
+	}
 	for (int i = 0; i < m->ntensors; i++)
 		if (m->t[i].cal_slot >= 0 && !strcmp(m->t[i].name, name)) {
 			*row = m->t[i].cal_layer + 1;

@@ -9,6 +9,7 @@
 #include "core/arch.h"
 #include "core/util.h"
 #include "engine/net.h"
+#include "engine/nn_bn.h"
 #include "engine/qat_act.h"
 #include "int8/quant.h"
 
@@ -130,27 +131,35 @@ static void test_network_points(void)
 	for (int i = 0; i < a->npoints; i++)
 		ties += a->p[i].tie >= 0;
 	/* input; layer 0: dw, project; layers 1, 2: expand, dw, se.scale, project (+ add in 2);
-	 * head: pool, classifier */
-	T_CHECK(a->npoints == points && points == 14 && ties == 1,
-		"14 points (input, 10 convs and SE, the add, the pool, the logits), the pool tied "
-		"(got %d, %d tied)", a->npoints, ties);
+	 * head: pool, classifier; and before the swish tables of the 4 expand and dw convs */
+	int pre = 0;
+	for (int i = 0; i < a->npoints; i++)
+		pre += a->p[i].pre;
+	T_CHECK(a->npoints == points + 4 && points == 14 && ties == 1 && pre == 4,
+		"18 points (input, 10 convs and SE, the add, the pool, the logits, 4 before a swish), "
+		"the pool tied (got %d, %d tied, %d before a table)", a->npoints, ties, pre);
 	net_forward(n, x, B, 1);
 	int all_on_grid = 1, pool_input_grid = 0;
 	for (int i = 0; i < a->npoints; i++) {
 		const struct qat_act_point *p = &a->p[i], *r = p->tie >= 0 ? &a->p[p->tie] : p;
 		const struct net_tensor *t = &n->t[p->tensor];
+		const float *v = t->val;
+		for (int o = 0; p->pre && o < n->nops; o++)
+			if (n->ops[o].out == p->tensor)
+				v = n->ops[o].pre;
 		float s;
 		int32_t zp;
 		qat_act_qparams(r->mn, r->mx, &s, &zp);
 		for (size_t j = 0; j < t->per_image * B; j++) {
-			double c = t->val[j] / s + zp;
+			double c = v[j] / s + zp;
 			all_on_grid &= fabs(c - round(c)) < 2e-3 && c > -128.5 && c < 127.5;
 		}
 		pool_input_grid += p->tie >= 0 && !strcmp(t->name, "pool");
 	}
-	T_CHECK(all_on_grid, "after a training forward every point's values are on its grid");
+	T_CHECK(all_on_grid, "after a training forward every point's values are on its grid (those "
+		"before a table too)");
 	T_CHECK(pool_input_grid == 1, "the pool keeps its input's grid");
-	T_CHECK(qat_act_nranges(a) == 13, "13 ranges of their own are set");
+	T_CHECK(qat_act_nranges(a) == 17, "17 ranges of their own are set");
 	qat_act_free(a);
 	T_CHECK(n->tap.forward == NULL, "qat_act_free removes the tap");
 	net_free(n);
@@ -169,8 +178,11 @@ static void test_observers(void)
 	float *ref = xmalloc(sizeof(float) * B * 10);
 	memcpy(ref, net_forward(plain, x, B, 0), sizeof(float) * B * 10);
 	const float *lo = net_forward(n, x, B, 0);
-	T_CHECK(!memcmp(lo, ref, sizeof(float) * B * 10),
-		"inference before any training batch: the float network's logits");
+	double d = 0;
+	for (int j = 0; j < B * 10; j++)
+		d = fmax(d, fabs(lo[j] - ref[j]));
+	T_CHECK(d <= 1e-5, "inference before any training batch: the float network's logits (the "
+		"split BNs' rounding apart: %.2g)", d);
 	float bmn = FLT_MAX, bmx = -FLT_MAX;
 	for (int i = 0; i < B * RES * RES; i++) {
 		bmn = fminf(bmn, x[i]);
@@ -240,6 +252,42 @@ static void test_backward_mask(void)
 	net_free(n);
 }
 
+/* A BN split from its activation (the value before a table is rounded there) computes what the
+ * fused kernel does, forward and backward. */
+static void test_split(void)
+{
+	struct net *f = small_net(5), *sp = small_net(5);
+	float x[B * RES * RES];
+	int y[B];
+	batch(x, y, 13);
+	int split = 0;
+	for (int i = 0; i < sp->nops; i++)
+		if (sp->ops[i].kind == NOP_BN && sp->ops[i].bn_act != BN_NO_ACT) {
+			net_split_act(sp, i);
+			split++;
+		}
+	double dl = 0, dg = 0, gmax = 0;
+	const float *lf = net_forward(f, x, B, 1);
+	net_loss(f, y, B);
+	net_backward(f, B);
+	float lfv[B * 10];
+	memcpy(lfv, lf, sizeof lfv);
+	const float *ls = net_forward(sp, x, B, 1);
+	net_loss(sp, y, B);
+	net_backward(sp, B);
+	for (int j = 0; j < B * 10; j++)
+		dl = fmax(dl, fabs(lfv[j] - ls[j]));
+	for (size_t i = 0; i < f->nparams; i++) {
+		dg = fmax(dg, fabs(f->grads[i] - sp->grads[i]));
+		gmax = fmax(gmax, fabs(f->grads[i]));
+	}
+	T_CHECK(split == 5 && dl <= 1e-5, "%d BNs split: the logits of the fused kernels (max diff %.2g)",
+		split, dl);
+	T_CHECK(dg <= 1e-5 * fmax(gmax, 1), "and their gradients (max diff %.2g of %.2g)", dg, gmax);
+	net_free(f);
+	net_free(sp);
+}
+
 /* The ranges' JSON: back exactly; refusals name the entry. */
 static void test_json(void)
 {
@@ -253,11 +301,11 @@ static void test_json(void)
 	char *js = qat_act_ranges_json(a);
 	char err[256];
 	int set = qat_act_ranges_parse(b, js, err, sizeof err);
-	int same = set == 13;
+	int same = set == 17;
 	for (int i = 0; i < a->npoints; i++)
 		same &= a->p[i].tie >= 0 ||
 			(a->p[i].mn == b->p[i].mn && a->p[i].mx == b->p[i].mx && b->p[i].seen);
-	T_CHECK(same, "JSON round trip: 13 ranges back bit for bit (%d set)", set);
+	T_CHECK(same, "JSON round trip: 17 ranges back bit for bit (%d set)", set);
 	T_CHECK(qat_act_ranges_parse(b, "{\"nope\":[0,1]}", err, sizeof err) == -1 &&
 			strstr(err, "nope"), "an unknown tensor is refused: %s", err);
 	T_CHECK(qat_act_ranges_parse(b, "{\"input\":[2,1]}", err, sizeof err) == -1,
@@ -274,13 +322,19 @@ static void test_json(void)
 	struct qcalib cal;
 	quant_calib_init(&cal, n->an.nlayers);
 	int used = quant_calib_use_qat(&cal, &q, js, err, sizeof err);
-	int match = used == 13;
+	int match = used == 17;
 	for (int i = 0; i < a->npoints; i++) {
 		const struct qat_act_point *p = &a->p[i];
 		if (p->tie >= 0)
 			continue;
 		int found = 0;
-		for (int t = 0; t < q.ntensors; t++)
+		for (int o = 0; p->pre && o < q.nops; o++)
+			if (q.ops[o].cal_pre_slot >= 0 && !strcmp(q.ops[o].name, n->t[p->tensor].name)) {
+				found = 1;
+				match &= cal.mn[q.ops[o].cal_layer + 1][q.ops[o].cal_pre_slot] == p->mn &&
+					 cal.mx[q.ops[o].cal_layer + 1][q.ops[o].cal_pre_slot] == p->mx;
+			}
+		for (int t = 0; !p->pre && t < q.ntensors; t++)
 			if (q.t[t].cal_slot >= 0 && !strcmp(q.t[t].name, n->t[p->tensor].name)) {
 				found = 1;
 				match &= cal.mn[q.t[t].cal_layer + 1][q.t[t].cal_slot] == p->mn &&
@@ -288,8 +342,8 @@ static void test_json(void)
 			}
 		match &= found;
 	}
-	T_CHECK(match, "quant_calib_use_qat: all 13 ranges land on the int8 tensors of those names (%d)",
-		used);
+	T_CHECK(match, "quant_calib_use_qat: all 17 ranges land on the int8 tensors of those names, "
+		"NAME.pre on the value before NAME's table (%d)", used);
 	T_CHECK(quant_calib_use_qat(&cal, &q, "{\"layers.0.layers.0.dw.scratch\":[0,1]}", err,
 				    sizeof err) == -1, "quantize refuses a name that is not a calibrated tensor");
 	quant_calib_free(&cal);
@@ -308,6 +362,7 @@ int main(void)
 	test_network_points();
 	test_observers();
 	test_backward_mask();
+	test_split();
 	test_json();
 	return t_done();
 }
