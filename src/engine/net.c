@@ -234,6 +234,9 @@ static void build_op(struct builder *b, const struct graph *g, int i, int *tmap)
 		const struct g_op *fc2 = &g->ops[g->tensors[op->in[1]].first];
 		const struct g_op *fc1 = &g->ops[g->tensors[fc2->in[0]].first];
 		y = build_se(b, fc1->conv, fc2->conv, g->tensors[fc1->out].c, x);
+		struct net_op *se = &b->n->ops[b->n->nops - 1];
+		snprintf(se->se_names[0], sizeof se->se_names[0], "%s", fc1->name);
+		snprintf(se->se_names[1], sizeof se->se_names[1], "%s", fc2->name);
 		break;
 	}
 	case OP_ADD:
@@ -435,7 +438,7 @@ const float *net_forward(struct net *n, const float *images, int batch, int trai
 	if (n->tap.forward) {
 		size_t len = n->t[0].per_image * (size_t)batch;
 		memcpy(n->xin, images, sizeof(float) * len);
-		n->tap.forward(n->tap.ctx, 0, 0, n->xin, len, train);
+		n->tap.forward(n->tap.ctx, 0, NP_OUT, n->xin, len, train);
 		n->t[0].val = n->xin;
 	}
 	float *P = n->params, *Bf = n->bufs;
@@ -468,12 +471,14 @@ const float *net_forward(struct net *n, const float *images, int batch, int trai
 			}
 			if (op->pre) {
 				if (n->tap.forward)
-					n->tap.forward(n->tap.ctx, op->out, 1, z, (size_t)M * x->c, train);
+					n->tap.forward(n->tap.ctx, op->out, NP_PRE, z, (size_t)M * x->c,
+						       train);
 				act_forward((enum act)op->bn_act, y->val, z, (size_t)M * x->c);
 			}
 			break;
 		}
 		case NOP_SE:
+			op->se.train = train;
 			se_forward(y->val, &op->se, x->val, P + op->w, P + op->b, P + op->w2, P + op->b2,
 				   batch, x->h * x->w, x->c, op->se_ch);
 			break;
@@ -495,7 +500,8 @@ const float *net_forward(struct net *n, const float *images, int batch, int trai
 			break;
 		}
 		if (n->tap.forward && y->name[0])
-			n->tap.forward(n->tap.ctx, op->out, 0, y->val, y->per_image * (size_t)batch, train);
+			n->tap.forward(n->tap.ctx, op->out, NP_OUT, y->val,
+				       y->per_image * (size_t)batch, train);
 	}
 	return n->t[n->logits].val;
 }
@@ -521,7 +527,8 @@ void net_backward(struct net *n, int batch)
 		int M = batch * x->h * x->w;
 		float *dx = x->grad;
 		if (n->tap.backward && y->name[0])
-			n->tap.backward(n->tap.ctx, op->out, 0, y->grad, y->per_image * (size_t)batch);
+			n->tap.backward(n->tap.ctx, op->out, NP_OUT, y->grad,
+					y->per_image * (size_t)batch);
 		switch (op->kind) {
 		case NOP_CONV1X1:
 			conv1x1_backward(dx, G + op->w, y->grad, x->val, P + op->w, M, op->cin,
@@ -539,7 +546,7 @@ void net_backward(struct net *n, int batch)
 				size_t len = (size_t)M * x->c;
 				act_backward((enum act)op->bn_act, op->dpre, y->grad, op->pre, len, 0);
 				if (n->tap.backward)
-					n->tap.backward(n->tap.ctx, op->out, 1, op->dpre, len);
+					n->tap.backward(n->tap.ctx, op->out, NP_PRE, op->dpre, len);
 				bn_backward(dx, G + op->w, G + op->b, op->dpre, x->val, op->mean,
 					    op->invstd, P + op->w, P + op->b, M, x->c, op->accum,
 					    BN_NO_ACT);
@@ -578,8 +585,31 @@ void net_backward(struct net *n, int batch)
 	}
 }
 
+/* An SE op's se_tap: the net's tap on the part of the op's output tensor. */
+static void se_tap_forward(void *ctx, enum se_part part, float *v, size_t len, int train)
+{
+	struct net_se_ctx *c = ctx;
+	c->n->tap.forward(c->n->tap.ctx, c->tensor, (enum net_part)(NP_SE_POOL + part), v, len, train);
+}
+
+static void se_tap_backward(void *ctx, enum se_part part, float *g, size_t len)
+{
+	struct net_se_ctx *c = ctx;
+	c->n->tap.backward(c->n->tap.ctx, c->tensor, (enum net_part)(NP_SE_POOL + part), g, len);
+}
+
 void net_set_tap(struct net *n, const struct net_tap *tap)
 {
+	for (int i = 0; i < n->nops; i++) {
+		struct net_op *op = &n->ops[i];
+		if (op->kind != NOP_SE)
+			continue;
+		op->se_ctx = (struct net_se_ctx){n, op->out};
+		if (tap)
+			op->se.tap = (struct se_tap){se_tap_forward, se_tap_backward, &op->se_ctx};
+		else
+			memset(&op->se.tap, 0, sizeof op->se.tap);
+	}
 	if (!tap) {
 		memset(&n->tap, 0, sizeof n->tap);
 		return;

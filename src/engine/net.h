@@ -44,6 +44,29 @@ struct net_tensor {
 	float *val, *grad; /* [max_batch][h][w][c]; the network input: the caller's, grad NULL */
 };
 
+/* Which value of a tensor a tap sees: the tensor itself; the value before the activation of
+ * the BN writing it when split (net_split_act); or, for an SE op's output, one inside the SE
+ * (nn_se.h, NP_SE_POOL + enum se_part). */
+enum net_part { NP_OUT, NP_PRE, NP_SE_POOL, NP_SE_FC1, NP_SE_FC2_PRE, NP_SE_GATE, NP_NPARTS };
+
+/* A tap on the activations (qat_act.h fake-quantises them through it): forward is called on
+ * the network input (a copy the tap may rewrite) and on every named tensor (net_tensor.name)
+ * right after the op that writes it, before any op reads it; backward on a named tensor's
+ * gradient once it is complete, before the op that wrote the tensor runs backward. n: elements
+ * (batch * per_image). NP_PRE: forward between BN and the activation, backward on its gradient
+ * between the activation's backward and BN's. The SE parts: as nn_se.h's se_tap says. */
+struct net_tap {
+	void (*forward)(void *ctx, int tensor, enum net_part part, float *val, size_t n, int train);
+	void (*backward)(void *ctx, int tensor, enum net_part part, float *grad, size_t n);
+	void *ctx;
+};
+
+/* What an SE op's se_tap calls the net's tap with. */
+struct net_se_ctx {
+	struct net *n;
+	int tensor;   /* the SE op's output */
+};
+
 /* One operation: out = f(in[, in2]) with parameters at offsets into params/grads. */
 struct net_op {
 	enum net_op_kind kind;
@@ -60,6 +83,8 @@ struct net_op {
 	float *pre, *dpre;         /* NOP_BN split from its activation (net_split_act): the value
 				      before it and its gradient [max_batch][H][W][C], else NULL */
 	struct se_saved se;        /* NOP_SE saved values */
+	struct net_se_ctx se_ctx;  /* NOP_SE: its se.tap's context */
+	char se_names[2][48];      /* NOP_SE: the graph's names of its two 1x1 convs (fc1, fc2) */
 	float *mask;               /* NOP_DROPOUT [max_batch][C] */
 };
 
@@ -74,19 +99,6 @@ struct net_entry {
 	int64_t shape[4];
 	int dw_layout;      /* stored as [k][k][C]; PyTorch's is [C][1][k][k] */
 	int bn;             /* for running_var entries: the BN index, else -1 */
-};
-
-/* A tap on the activations (qat_act.h fake-quantises them through it): forward is called on
- * the network input (a copy the tap may rewrite) and on every named tensor (net_tensor.name)
- * right after the op that writes it, before any op reads it; backward on a named tensor's
- * gradient once it is complete, before the op that wrote the tensor runs backward. n: elements
- * (batch * per_image). pre = 1: the value before the activation of a BN split from it
- * (net_split_act), tensor being the BN's output: forward between BN and the activation, backward
- * on its gradient between the activation's backward and BN's. */
-struct net_tap {
-	void (*forward)(void *ctx, int tensor, int pre, float *val, size_t n, int train);
-	void (*backward)(void *ctx, int tensor, int pre, float *grad, size_t n);
-	void *ctx;
 };
 
 struct net {

@@ -71,15 +71,15 @@ static void batch_range(const float *x, size_t n, float *mn, float *mx)
 }
 
 /* The tap's forward: observe (training), then round. */
-static void tap_forward(void *ctx, int tensor, int pre, float *val, size_t n, int train)
+static void tap_forward(void *ctx, int tensor, enum net_part part, float *val, size_t n, int train)
 {
 	struct qat_act *a = ctx;
-	int i = pre ? a->pre_point_of[tensor] : a->point_of[tensor];
+	int i = a->point_of[tensor][part];
 	if (i < 0)
 		return;
 	struct qat_act_point *p = &a->p[i];
 	struct qat_act_point *r = p->tie >= 0 ? &a->p[p->tie] : p;
-	if (train && p->tie < 0) {
+	if (train && p->tie < 0 && !p->fixed) {
 		float lo, hi;
 		batch_range(val, n, &lo, &hi);
 		if (isfinite(lo) && isfinite(hi)) {
@@ -102,10 +102,10 @@ static void tap_forward(void *ctx, int tensor, int pre, float *val, size_t n, in
 }
 
 /* The tap's backward: no gradient through a clipped value. */
-static void tap_backward(void *ctx, int tensor, int pre, float *grad, size_t n)
+static void tap_backward(void *ctx, int tensor, enum net_part part, float *grad, size_t n)
 {
 	struct qat_act *a = ctx;
-	int i = pre ? a->pre_point_of[tensor] : a->point_of[tensor];
+	int i = a->point_of[tensor][part];
 	if (i < 0 || !grad)
 		return;
 	const uint8_t *mask = a->p[i].mask;
@@ -124,42 +124,61 @@ static int writer(const struct net *n, int t)
 	return -1;
 }
 
-/* A new point on tensor t (pre: before its activation), its range not yet observed. */
-static struct qat_act_point *add_point(struct qat_act *a, int t, int pre)
+/* A new point on part of tensor t (written by op), per_image values an image, its range not yet
+ * observed. */
+static struct qat_act_point *add_point(struct qat_act *a, int t, enum net_part part, int op,
+				       size_t per_image)
 {
-	struct qat_act_point *p = &a->p[a->npoints++];
+	struct qat_act_point *p = &a->p[a->npoints];
 	p->tensor = t;
-	p->pre = pre;
+	p->part = part;
+	p->op = op;
 	p->tie = -1;
 	p->mn = FLT_MAX;
 	p->mx = -FLT_MAX;
-	p->mask = xmalloc(a->n->t[t].per_image * (size_t)a->n->max_batch);
+	p->mask = xmalloc(per_image * (size_t)a->n->max_batch);
+	a->point_of[t][part] = a->npoints++;
 	return p;
+}
+
+/* The points inside SE op w (output t): the pool on its input's grid, the squeezed vector, the
+ * excitation before the sigmoid, the gate on its fixed grid. */
+static void add_se_points(struct qat_act *a, int t, int w)
+{
+	const struct net_op *op = &a->n->ops[w];
+	add_point(a, t, NP_SE_POOL, w, (size_t)op->cin)->tie = a->point_of[op->in][NP_OUT];
+	add_point(a, t, NP_SE_FC1, w, (size_t)op->se_ch);
+	add_point(a, t, NP_SE_FC2_PRE, w, (size_t)op->cin);
+	struct qat_act_point *g = add_point(a, t, NP_SE_GATE, w, (size_t)op->cin);
+	g->fixed = g->seen = 1;
+	g->mn = 0;
+	g->mx = 255.0f / 256.0f;
 }
 
 struct qat_act *qat_act_new(struct net *n)
 {
 	struct qat_act *a = xcalloc(1, sizeof *a);
 	a->n = n;
-	a->point_of = xmalloc(sizeof(int) * (size_t)n->nt);
-	a->pre_point_of = xmalloc(sizeof(int) * (size_t)n->nt);
-	a->p = xcalloc(2 * (size_t)n->nt, sizeof *a->p);
+	a->point_of = xmalloc(sizeof *a->point_of * (size_t)n->nt);
+	a->p = xcalloc(NP_NPARTS * (size_t)n->nt, sizeof *a->p);
 	for (int t = 0; t < n->nt; t++) {
-		a->point_of[t] = a->pre_point_of[t] = -1;
+		for (int k = 0; k < NP_NPARTS; k++)
+			a->point_of[t][k] = -1;
 		if (!n->t[t].name[0])
 			continue;
 		int w = writer(n, t);
 		const struct net_op *op = w >= 0 ? &n->ops[w] : NULL;
+		size_t per = n->t[t].per_image;
 		if (op && op->kind == NOP_BN &&
 		    (op->bn_act == ACT_SWISH || op->bn_act == ACT_LEAKYRELU)) { /* int8: a table */
 			net_split_act(n, w);
-			add_point(a, t, 1);
-			a->pre_point_of[t] = a->npoints - 1;
+			add_point(a, t, NP_PRE, w, per);
 		}
-		struct qat_act_point *p = add_point(a, t, 0);
+		if (op && op->kind == NOP_SE)
+			add_se_points(a, t, w);
+		struct qat_act_point *p = add_point(a, t, NP_OUT, w, per);
 		if (op && op->kind == NOP_GAP) /* tensors are made in order: its input has its point */
-			p->tie = a->point_of[op->in];
-		a->point_of[t] = a->npoints - 1;
+			p->tie = a->point_of[op->in][NP_OUT];
 	}
 	struct net_tap tap = {tap_forward, tap_backward, a};
 	net_set_tap(n, &tap);
@@ -175,23 +194,36 @@ void qat_act_free(struct qat_act *a)
 		free(a->p[i].mask);
 	free(a->p);
 	free(a->point_of);
-	free(a->pre_point_of);
 	free(a);
 }
 
-/* "NAME" of the tensor, or "NAME.pre" for the value before its activation. */
 static const char *point_name(const struct qat_act *a, const struct qat_act_point *p, char *buf,
 			      size_t len)
 {
-	snprintf(buf, len, "%s%s", a->n->t[p->tensor].name, p->pre ? QAT_ACT_PRE : "");
+	const char *name = a->n->t[p->tensor].name;
+	if (p->part == NP_SE_FC1 || p->part == NP_SE_FC2_PRE)
+		name = a->n->ops[p->op].se_names[p->part == NP_SE_FC1 ? 0 : 1];
+	int pre = p->part == NP_PRE || p->part == NP_SE_FC2_PRE;
+	snprintf(buf, len, "%s%s", name, pre ? QAT_ACT_PRE : "");
 	return buf;
+}
+
+const char *qat_act_point_name(const struct qat_act *a, int i, char *buf, size_t len)
+{
+	return point_name(a, &a->p[i], buf, len);
+}
+
+/* Whether p has a range of its own, saved and loaded. */
+static int own_range(const struct qat_act_point *p)
+{
+	return p->tie < 0 && !p->fixed;
 }
 
 int qat_act_nranges(const struct qat_act *a)
 {
 	int k = 0;
 	for (int i = 0; i < a->npoints; i++)
-		k += a->p[i].tie < 0 && a->p[i].seen;
+		k += own_range(&a->p[i]) && a->p[i].seen;
 	return k;
 }
 
@@ -200,7 +232,7 @@ char *qat_act_ranges_json(const struct qat_act *a)
 	cJSON *o = cJSON_CreateObject();
 	for (int i = 0; i < a->npoints; i++) {
 		const struct qat_act_point *p = &a->p[i];
-		if (p->tie >= 0 || !p->seen)
+		if (!own_range(p) || !p->seen)
 			continue;
 		/* %.9g: the float comes back exactly */
 		char text[64], name[64];
@@ -219,7 +251,7 @@ static int point_named(const struct qat_act *a, const char *name)
 {
 	char buf[64];
 	for (int i = 0; i < a->npoints; i++)
-		if (a->p[i].tie < 0 && !strcmp(point_name(a, &a->p[i], buf, sizeof buf), name))
+		if (own_range(&a->p[i]) && !strcmp(point_name(a, &a->p[i], buf, sizeof buf), name))
 			return i;
 	return -1;
 }

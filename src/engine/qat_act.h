@@ -20,9 +20,10 @@
  *
  * A conv ending in a lookup-table activation (swish, LeakyReLU) is requantised before its table
  * too: that value ("NAME.pre") is rounded to a grid of its own between BN and the activation
- * (net_split_act). The pooled vector (head and SE: GAP) keeps its input's grid, as the int8 pool
- * does, and has no range of its own. Not rounded (the int8 model rounds them, calibrated at
- * quantize): inside SE, the pooled, squeezed and gate vectors.
+ * (net_split_act). Inside SE (nn_se.h's tap): the squeezed vector after ReLU ("...se.fc1"), the
+ * excitation before its sigmoid table ("...se.fc2.pre") and the gate on quantize's fixed grid
+ * (scale 1/256, zero point -128). A pooled vector (head and SE: GAP) keeps its input's grid, as
+ * the int8 pool does, and has no range of its own.
  *
  * The ranges travel as JSON text {"NAME": [mn, mx], ...} (qat_act_ranges_json) in the
  * checkpoint's and the resume state's metadata under QAT_ACT_META; quantize uses them instead of
@@ -47,19 +48,20 @@ void qat_act_fake_quant(float *x, size_t n, float mn, float mx, uint8_t *mask);
 
 struct qat_act_point {
 	int tensor;         /* net tensor index */
-	int pre;            /* 1: the value before the activation of the BN writing tensor */
+	enum net_part part; /* which of its values (net.h) */
+	int op;             /* the op writing tensor (-1: the input) */
 	int tie;            /* the point whose range it uses (GAP: its input's), or -1: its own */
+	int fixed;          /* 1: a fixed range (the SE gate: [0, 255/256], quantize's 1/256 grid) */
 	float mn, mx;       /* the range */
 	int seen;           /* 1 once a training batch has set the range */
-	uint8_t *mask;      /* [max_batch * per_image] the last training forward's clip mask */
+	uint8_t *mask;      /* [max_batch * values per image] the last training forward's clip mask */
 };
 
 struct qat_act {
 	struct net *n;
 	int npoints;
 	struct qat_act_point *p;
-	int *point_of;      /* [n->nt] tensor -> point, or -1 */
-	int *pre_point_of;  /* [n->nt] tensor -> the point before its activation, or -1 */
+	int (*point_of)[NP_NPARTS]; /* [n->nt][part] -> point, or -1 */
 };
 
 /* The points of every named tensor of n, installed as n's tap. Free with qat_act_free (which
@@ -67,6 +69,10 @@ struct qat_act {
 struct qat_act *qat_act_new(struct net *n);
 void qat_act_free(struct qat_act *a);
 
+/* The name point i's range is saved under (quantize's name of that int8 tensor): the tensor's,
+ * "NAME.pre" for the value before a table, the SE's 1x1 convs' ("...se.fc1", "...se.fc2.pre").
+ * Returns buf. */
+const char *qat_act_point_name(const struct qat_act *a, int i, char *buf, size_t len);
 /* The number of points with a range of their own that is set. */
 int qat_act_nranges(const struct qat_act *a);
 /* The ranges of the points that have one (seen, not tied) as a JSON object, malloc'd text. */

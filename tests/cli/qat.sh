@@ -50,8 +50,8 @@ check_eq "--qat int4: exit 2" "$?" 2
 Q8="$SMALL --student $TMP/float.safetensors --teacher $TMP/float.safetensors --qat int8 --epochs 3 --seed 3"
 "$BIN/kd" $Q8 --out "$TMP/r8.safetensors" <"$TMP/q.jsonl" >"$TMP/r8.out" 2>/dev/null
 check_eq "kd --qat int8: exit 0" "$?" 0
-check_eq "the record counts 17 activation ranges (input, 8 convs, 2 SE scales, the add, the logits, 4 before a swish table)" \
-	"$(jq .kd.qat_activation_ranges "$TMP/r8.out")" 17
+check_eq "the record counts 21 activation ranges (input, 8 convs, 2 SE scales, the add, the logits, 4 before a swish table, 2 in each SE)" \
+	"$(jq .kd.qat_activation_ranges "$TMP/r8.out")" 21
 check "the checkpoint carries them" grep -a -q '"qat_activation_ranges":"{\\"input\\":\[' "$TMP/r8.safetensors"
 "$BIN/kd" $Q8 --out "$TMP/i8.safetensors" <"$TMP/q.jsonl" >/dev/null 2>&1 &
 pid=$!
@@ -69,8 +69,8 @@ check "resumed int8 QAT checkpoint = uninterrupted one, byte for byte (ranges in
 "$BIN/quantize" --weights "$TMP/r8.safetensors" --dataset fashion-mnist --calib 64 --eval 200 \
 	-o "$TMP/q8.safetensors" <"$TMP/r8.out" >"$TMP/q8.out" 2>"$TMP/q8.err"
 check_eq "quantize the int8 QAT checkpoint: exit 0" "$?" 0
-check "quantize says the ranges come from QAT" grep -q "17 activation ranges from its QAT" "$TMP/q8.err"
-check_eq "quant.qat_ranges = kd.qat_activation_ranges" "$(jq .quant.qat_ranges "$TMP/q8.out")" 17
+check "quantize says the ranges come from QAT" grep -q "21 activation ranges from its QAT" "$TMP/q8.err"
+check_eq "quant.qat_ranges = kd.qat_activation_ranges" "$(jq .quant.qat_ranges "$TMP/q8.out")" 21
 "$BIN/quantize" --weights "$TMP/r8.safetensors" --dataset fashion-mnist --calib 64 --eval 200 \
 	--ignore-qat-ranges -o "$TMP/c8.safetensors" </dev/null >"$TMP/c8.out" 2>"$TMP/c8.err"
 check_eq "--ignore-qat-ranges: qat_ranges 0" "$(jq .quant.qat_ranges "$TMP/c8.out")" 0

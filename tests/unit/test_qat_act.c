@@ -131,35 +131,47 @@ static void test_network_points(void)
 	for (int i = 0; i < a->npoints; i++)
 		ties += a->p[i].tie >= 0;
 	/* input; layer 0: dw, project; layers 1, 2: expand, dw, se.scale, project (+ add in 2);
-	 * head: pool, classifier; and before the swish tables of the 4 expand and dw convs */
-	int pre = 0;
-	for (int i = 0; i < a->npoints; i++)
-		pre += a->p[i].pre;
-	T_CHECK(a->npoints == points + 4 && points == 14 && ties == 1 && pre == 4,
-		"18 points (input, 10 convs and SE, the add, the pool, the logits, 4 before a swish), "
-		"the pool tied (got %d, %d tied, %d before a table)", a->npoints, ties, pre);
+	 * head: pool, classifier; before the swish tables of the 4 expand and dw convs; inside each
+	 * SE: pool, fc1, fc2.pre, gate */
+	int pre = 0, fixed = 0;
+	for (int i = 0; i < a->npoints; i++) {
+		pre += a->p[i].part == NP_PRE;
+		fixed += a->p[i].fixed;
+	}
+	T_CHECK(a->npoints == points + 4 + 8 && points == 14 && ties == 3 && pre == 4 && fixed == 2,
+		"26 points (input, 10 convs and SE scales, the add, the pool, the logits, 4 before a "
+		"swish, 4 in each SE), the 3 pools tied, the 2 gates fixed (got %d, %d tied, %d before "
+		"a table, %d fixed)", a->npoints, ties, pre, fixed);
 	net_forward(n, x, B, 1);
 	int all_on_grid = 1, pool_input_grid = 0;
 	for (int i = 0; i < a->npoints; i++) {
 		const struct qat_act_point *p = &a->p[i], *r = p->tie >= 0 ? &a->p[p->tie] : p;
 		const struct net_tensor *t = &n->t[p->tensor];
+		const struct net_op *op = p->op >= 0 ? &n->ops[p->op] : NULL;
 		const float *v = t->val;
-		for (int o = 0; p->pre && o < n->nops; o++)
-			if (n->ops[o].out == p->tensor)
-				v = n->ops[o].pre;
+		size_t len = t->per_image * B;
+		if (p->part == NP_PRE)
+			v = op->pre;
+		if (p->part == NP_SE_POOL || p->part == NP_SE_GATE || p->part == NP_SE_FC1) {
+			v = p->part == NP_SE_POOL ? op->se.p : p->part == NP_SE_GATE ? op->se.s
+										 : op->se.dz1;
+			len = (size_t)B * (p->part == NP_SE_FC1 ? op->se_ch : op->cin);
+		}
+		if (p->part == NP_SE_FC2_PRE)
+			continue; /* the sigmoid has overwritten it */
 		float s;
 		int32_t zp;
 		qat_act_qparams(r->mn, r->mx, &s, &zp);
-		for (size_t j = 0; j < t->per_image * B; j++) {
+		for (size_t j = 0; j < len; j++) {
 			double c = v[j] / s + zp;
 			all_on_grid &= fabs(c - round(c)) < 2e-3 && c > -128.5 && c < 127.5;
 		}
 		pool_input_grid += p->tie >= 0 && !strcmp(t->name, "pool");
 	}
 	T_CHECK(all_on_grid, "after a training forward every point's values are on its grid (those "
-		"before a table too)");
+		"before a table and inside SE too, the gate on 1/256)");
 	T_CHECK(pool_input_grid == 1, "the pool keeps its input's grid");
-	T_CHECK(qat_act_nranges(a) == 17, "17 ranges of their own are set");
+	T_CHECK(qat_act_nranges(a) == 21, "21 ranges of their own are set");
 	qat_act_free(a);
 	T_CHECK(n->tap.forward == NULL, "qat_act_free removes the tap");
 	net_free(n);
@@ -226,7 +238,7 @@ static void test_backward_mask(void)
 	float x[B * RES * RES];
 	int y[B];
 	batch(x, y, 9);
-	uint8_t *mask = a->p[a->point_of[n->logits]].mask;
+	uint8_t *mask = a->p[a->point_of[n->logits][NP_OUT]].mask;
 	const struct net_entry *bias = net_find(n, "classifier.bias");
 	float full[10];
 	net_forward(n, x, B, 1);
@@ -301,11 +313,11 @@ static void test_json(void)
 	char *js = qat_act_ranges_json(a);
 	char err[256];
 	int set = qat_act_ranges_parse(b, js, err, sizeof err);
-	int same = set == 17;
+	int same = set == 21;
 	for (int i = 0; i < a->npoints; i++)
 		same &= a->p[i].tie >= 0 ||
 			(a->p[i].mn == b->p[i].mn && a->p[i].mx == b->p[i].mx && b->p[i].seen);
-	T_CHECK(same, "JSON round trip: 17 ranges back bit for bit (%d set)", set);
+	T_CHECK(same, "JSON round trip: 21 ranges back bit for bit (%d set)", set);
 	T_CHECK(qat_act_ranges_parse(b, "{\"nope\":[0,1]}", err, sizeof err) == -1 &&
 			strstr(err, "nope"), "an unknown tensor is refused: %s", err);
 	T_CHECK(qat_act_ranges_parse(b, "{\"input\":[2,1]}", err, sizeof err) == -1,
@@ -322,27 +334,32 @@ static void test_json(void)
 	struct qcalib cal;
 	quant_calib_init(&cal, n->an.nlayers);
 	int used = quant_calib_use_qat(&cal, &q, js, err, sizeof err);
-	int match = used == 17;
+	int match = used == 21;
 	for (int i = 0; i < a->npoints; i++) {
 		const struct qat_act_point *p = &a->p[i];
-		if (p->tie >= 0)
+		if (p->tie >= 0 || p->fixed)
 			continue;
+		char name[64];
+		qat_act_point_name(a, i, name, sizeof name);
+		char *dot = strstr(name, ".pre");
+		if (dot)
+			*dot = 0;
 		int found = 0;
-		for (int o = 0; p->pre && o < q.nops; o++)
-			if (q.ops[o].cal_pre_slot >= 0 && !strcmp(q.ops[o].name, n->t[p->tensor].name)) {
+		for (int o = 0; dot && o < q.nops; o++)
+			if (q.ops[o].cal_pre_slot >= 0 && !strcmp(q.ops[o].name, name)) {
 				found = 1;
 				match &= cal.mn[q.ops[o].cal_layer + 1][q.ops[o].cal_pre_slot] == p->mn &&
 					 cal.mx[q.ops[o].cal_layer + 1][q.ops[o].cal_pre_slot] == p->mx;
 			}
-		for (int t = 0; !p->pre && t < q.ntensors; t++)
-			if (q.t[t].cal_slot >= 0 && !strcmp(q.t[t].name, n->t[p->tensor].name)) {
+		for (int t = 0; !dot && t < q.ntensors; t++)
+			if (q.t[t].cal_slot >= 0 && !strcmp(q.t[t].name, name)) {
 				found = 1;
 				match &= cal.mn[q.t[t].cal_layer + 1][q.t[t].cal_slot] == p->mn &&
 					 cal.mx[q.t[t].cal_layer + 1][q.t[t].cal_slot] == p->mx;
 			}
 		match &= found;
 	}
-	T_CHECK(match, "quant_calib_use_qat: all 17 ranges land on the int8 tensors of those names, "
+	T_CHECK(match, "quant_calib_use_qat: all 21 ranges land on the int8 tensors of those names, "
 		"NAME.pre on the value before NAME's table (%d)", used);
 	T_CHECK(quant_calib_use_qat(&cal, &q, "{\"layers.0.layers.0.dw.scratch\":[0,1]}", err,
 				    sizeof err) == -1, "quantize refuses a name that is not a calibrated tensor");
