@@ -361,6 +361,13 @@ static void test_json(void)
 	}
 	T_CHECK(match, "quant_calib_use_qat: all 21 ranges land on the int8 tensors of those names, "
 		"NAME.pre on the value before NAME's table (%d)", used);
+	int calibrated = 0;
+	for (int t = 0; t < q.ntensors; t++)
+		calibrated += q.t[t].cal_slot >= 0;
+	for (int o = 0; o < q.nops; o++)
+		calibrated += q.ops[o].cal_pre_slot >= 0;
+	T_CHECK(calibrated == used, "QAT trains every range quantize would calibrate (%d of %d)", used,
+		calibrated);
 	T_CHECK(quant_calib_use_qat(&cal, &q, "{\"layers.0.layers.0.dw.scratch\":[0,1]}", err,
 				    sizeof err) == -1, "quantize refuses a name that is not a calibrated tensor");
 	quant_calib_free(&cal);
