@@ -5,6 +5,8 @@
 #include <string.h>
 #include "engine/checkpoint.h"
 #include "engine/dataset.h"
+#include "engine/qat_act.h"
+#include "core/safetensors.h"
 #include "int8/fold.h"
 #include "engine/nn_head.h"
 #include "int8/quant.h"
@@ -17,6 +19,7 @@ static const char about[] =
 	"usage: quantize --weights W.safetensors [--arch A.json] --dataset D [--data F]\n"
 	"                [--test-data F] [--calib N] [--calib-method mse|minmax] [--resolution HxW]\n"
 	"                [--eval N] [--plan] [--weight-format int8|ternary [--sparsity S]]\n"
+	"                [--ignore-qat-ranges]\n"
 	"                -o Q.safetensors\n"
 	"  D: fashion-mnist | cifar10 | cifar100 | safetensors | folder | csv (default safetensors;\n"
 	"  --data is the file or folder, default the Debian path for fashion-mnist; images are\n"
@@ -24,7 +27,9 @@ static const char about[] =
 	"  copied into the int8 model). Folds batch norm, calibrates\n"
 	"  activation ranges on the first N training images (--calib, default 4), quantises to\n"
 	"  int8 (per-channel weights, per-tensor activations, fixed-point\n"
-	"  requantisation, lookup tables) and writes the int8 model. Records on stdin (if any) get\n"
+	"  requantisation, lookup tables) and writes the int8 model. A checkpoint of int8\n"
+	"  QAT carries the activation ranges it trained with: those are used instead of\n"
+	"  calibrated ones (unless --ignore-qat-ranges), the others calibrated. Records on stdin (if any) get\n"
 	"  a \"quant\" key: float and int8 accuracy (or top-1 agreement without labels), arena and\n"
 	"  flash bytes, paths; accuracy on the test split (--eval N images, default all; --test-data\n"
 	"  F: the test file or folder, read as D for safetensors/folder/csv, else as safetensors;\n"
@@ -34,7 +39,7 @@ static const char about[] =
 
 struct opts {
 	const char *weights, *arch, *dataset, *data, *test_data, *out;
-	int res_h, res_w, calib, eval, plan, mse, ternary;
+	int res_h, res_w, calib, eval, plan, mse, ternary, ignore_qat;
 	double sparsity;
 };
 
@@ -91,6 +96,26 @@ static const char *eval_split(const struct opts *o)
 	return own_file && !o->test_data ? "train" : "test";
 }
 
+/* The activation ranges int8 QAT trained with (qat_act.h) replace the calibrated ones in cal,
+ * when the checkpoint has them and --ignore-qat-ranges is not given. Returns how many (0: none),
+ * or -1 with err. */
+static int use_qat_ranges(const struct opts *o, const struct qmodel *m, struct qcalib *cal,
+			  char *err, size_t errlen)
+{
+	if (o->ignore_qat)
+		return 0;
+	struct st_file f;
+	if (st_open(o->weights, &f, err, errlen))
+		return -1;
+	const char *json = st_meta(&f, QAT_ACT_META);
+	char why[256];
+	int used = json ? quant_calib_use_qat(cal, m, json, why, sizeof why) : 0;
+	if (used < 0)
+		fail(err, errlen, "%s: %s (--ignore-qat-ranges calibrates them all)", o->weights, why);
+	st_close(&f);
+	return used;
+}
+
 /* A record_job: quantises once; fills q (the "quant" object) or returns -1 with err. */
 static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 {
@@ -139,8 +164,13 @@ static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 	}
 	struct qmodel *m = xcalloc(1, sizeof *m);
 	quant_graph_build(&fn->arch, net, m);
+	int nqat = use_qat_ranges(o, m, &cal, err, errlen);
+	if (nqat > 0)
+		log_info("%s: %d activation ranges from its QAT (%s), the others calibrated on %d "
+			 "images", o->weights, nqat, QAT_ACT_META, ncal);
 	/* a model the int8 kernels cannot represent is refused (quant.error), not evaluated */
-	int rc = quant_from_float(fn, &cal, o->ternary ? o->sparsity : -1, m, err, errlen);
+	int rc = nqat < 0 ? -1 : quant_from_float(fn, &cal, o->ternary ? o->sparsity : -1, m, err,
+						   errlen);
 	if (!rc && o->plan)
 		quant_print_plan(m, stderr);
 	int neval = rc ? 0 : o->eval > 0 && o->eval < nt ? o->eval : nt;
@@ -175,6 +205,7 @@ static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 		cJSON_AddNumberToObject(q, "eval_images", neval);
 		cJSON_AddNumberToObject(q, "calib_images", ncal);
 		cJSON_AddStringToObject(q, "calib_method", o->mse ? "mse" : "minmax");
+		cJSON_AddNumberToObject(q, "qat_ranges", nqat);
 		cJSON_AddStringToObject(q, "weight_format", o->ternary ? "ternary" : "int8");
 		if (o->ternary)
 			cJSON_AddNumberToObject(q, "ternary_zero_fraction",
@@ -267,6 +298,8 @@ static const struct opt options[] = {
 	 set_resolution},
 	{"eval", "N", OPT_INT, AT(eval), 1, 100000000, "test images scored (default all)"},
 	{"plan", NULL, OPT_FLAG, AT(plan), 0, 0, "print the int8 memory plan on stderr"},
+	{"ignore-qat-ranges", NULL, OPT_FLAG, AT(ignore_qat), 0, 0,
+	 "calibrate every activation range, also those the checkpoint's\nint8 QAT trained with"},
 	{"weight-format", "F", OPT_CALL, 0, 0, 0,
 	 "int8 (default), or ternary: sparse ternary weights (fraction S\n"
 	 "of zeros per output channel) in every conv but the first and\n"

@@ -1,5 +1,6 @@
 /* net.c — building a network from an arch and running it forward and backward. See net.h. */
 #include "engine/net.h"
+#include "engine/nn_act.h"
 #include "engine/nn_bn.h"
 #include "engine/nn_head.h"
 #include "core/prng.h"
@@ -170,12 +171,14 @@ static int build_add(struct builder *b, int x, int skip)
 	return out;
 }
 
-/* The head's global average pool, then the dropout before the classifier. */
-static int build_pool(struct builder *b, int x)
+/* The head's global average pool (its output named name), then the dropout before the
+ * classifier. */
+static int build_pool(struct builder *b, int x, const char *name)
 {
 	struct net *n = b->n;
 	int C = n->t[x].c;
 	int g = add_tensor(b, 1, 1, C);
+	snprintf(n->t[g].name, sizeof n->t[g].name, "%s", name);
 	add_op(b, NOP_GAP, x)->out = g;
 	int d = add_tensor(b, 1, 1, C);
 	struct net_op *op = add_op(b, NOP_DROPOUT, g);
@@ -231,19 +234,24 @@ static void build_op(struct builder *b, const struct graph *g, int i, int *tmap)
 		const struct g_op *fc2 = &g->ops[g->tensors[op->in[1]].first];
 		const struct g_op *fc1 = &g->ops[g->tensors[fc2->in[0]].first];
 		y = build_se(b, fc1->conv, fc2->conv, g->tensors[fc1->out].c, x);
+		struct net_op *se = &b->n->ops[b->n->nops - 1];
+		snprintf(se->se_names[0], sizeof se->se_names[0], "%s", fc1->name);
+		snprintf(se->se_names[1], sizeof se->se_names[1], "%s", fc2->name);
 		break;
 	}
 	case OP_ADD:
 		y = build_add(b, x, tmap[op->in[1]]);
 		break;
 	case OP_POOL:
-		y = build_pool(b, x);
-		break;
+		y = build_pool(b, x, op->name); /* the dropout's output: no int8 tensor */
+		tmap[op->out] = y;
+		return;
 	case OP_LINEAR:
 		y = build_linear(b, op->conv, x, o->c);
 		break;
 	}
 	tmap[op->out] = y;
+	snprintf(b->n->t[y].name, sizeof b->n->t[y].name, "%s", op->name);
 }
 
 /* Backward order: the last consumer of a tensor (first in backward) writes its gradient, the
@@ -319,6 +327,7 @@ struct net *net_new(const struct arch *a, int in_h, int in_w, int classes, int m
 	graph_build(&n->an, false, &g);
 	int *tmap = xmalloc(sizeof(int) * g.ntensors);
 	tmap[g.input] = add_tensor(&b, in_h, in_w, a->input_channels);
+	snprintf(n->t[0].name, sizeof n->t[0].name, "input");
 	for (int i = 0; i < g.nops; i++)
 		build_op(&b, &g, i, tmap);
 	n->logits = tmap[g.output];
@@ -364,6 +373,8 @@ void net_free(struct net *n)
 		struct net_op *op = &n->ops[i];
 		free(op->mean);
 		free(op->invstd);
+		free(op->pre);
+		free(op->dpre);
 		free(op->se.p);
 		free(op->se.z1);
 		free(op->se.s);
@@ -380,6 +391,7 @@ void net_free(struct net *n)
 	free(n->bufs);
 	free(n->batches_tracked);
 	free(n->pwwork.buf);
+	free(n->xin);
 	free(n);
 }
 
@@ -423,6 +435,12 @@ const float *net_forward(struct net *n, const float *images, int batch, int trai
 	/* The input tensor is the caller's batch itself, NHWC as dataset_batch fills it: no op
 	 * writes its input, and it has no gradient. */
 	n->t[0].val = (float *)images;
+	if (n->tap.forward) {
+		size_t len = n->t[0].per_image * (size_t)batch;
+		memcpy(n->xin, images, sizeof(float) * len);
+		n->tap.forward(n->tap.ctx, 0, NP_OUT, n->xin, len, train);
+		n->t[0].val = n->xin;
+	}
 	float *P = n->params, *Bf = n->bufs;
 	for (int i = 0; i < n->nops; i++) {
 		struct net_op *op = &n->ops[i];
@@ -439,18 +457,28 @@ const float *net_forward(struct net *n, const float *images, int batch, int trai
 			depthwise_forward(y->val, x->val, P + op->w, &s, &op->dwwork);
 			break;
 		}
-		case NOP_BN:
+		case NOP_BN: {
+			/* split: BN into pre, the tap, then the activation into y */
+			float *z = op->pre ? op->pre : y->val;
+			int act = op->pre ? BN_NO_ACT : op->bn_act;
 			if (train) {
-				bn_forward_train(y->val, op->mean, op->invstd, Bf + op->rmean,
-						 Bf + op->rvar, x->val, P + op->w, P + op->b, M, x->c,
-						 op->bn_act);
+				bn_forward_train(z, op->mean, op->invstd, Bf + op->rmean, Bf + op->rvar,
+						 x->val, P + op->w, P + op->b, M, x->c, act);
 				n->batches_tracked[op->bn]++;
 			} else {
-				bn_forward_infer(y->val, x->val, P + op->w, P + op->b, Bf + op->rmean,
-						 Bf + op->rvar, M, x->c, op->bn_act);
+				bn_forward_infer(z, x->val, P + op->w, P + op->b, Bf + op->rmean,
+						 Bf + op->rvar, M, x->c, act);
+			}
+			if (op->pre) {
+				if (n->tap.forward)
+					n->tap.forward(n->tap.ctx, op->out, NP_PRE, z, (size_t)M * x->c,
+						       train);
+				act_forward((enum act)op->bn_act, y->val, z, (size_t)M * x->c);
 			}
 			break;
+		}
 		case NOP_SE:
+			op->se.train = train;
 			se_forward(y->val, &op->se, x->val, P + op->w, P + op->b, P + op->w2, P + op->b2,
 				   batch, x->h * x->w, x->c, op->se_ch);
 			break;
@@ -471,6 +499,9 @@ const float *net_forward(struct net *n, const float *images, int batch, int trai
 			linear_forward(y->val, x->val, P + op->w, P + op->b, batch, op->cin, op->cout);
 			break;
 		}
+		if (n->tap.forward && y->name[0])
+			n->tap.forward(n->tap.ctx, op->out, NP_OUT, y->val,
+				       y->per_image * (size_t)batch, train);
 	}
 	return n->t[n->logits].val;
 }
@@ -495,6 +526,9 @@ void net_backward(struct net *n, int batch)
 		const struct net_tensor *y = &n->t[op->out];
 		int M = batch * x->h * x->w;
 		float *dx = x->grad;
+		if (n->tap.backward && y->name[0])
+			n->tap.backward(n->tap.ctx, op->out, NP_OUT, y->grad,
+					y->per_image * (size_t)batch);
 		switch (op->kind) {
 		case NOP_CONV1X1:
 			conv1x1_backward(dx, G + op->w, y->grad, x->val, P + op->w, M, op->cin,
@@ -508,8 +542,19 @@ void net_backward(struct net *n, int batch)
 			break;
 		}
 		case NOP_BN:
-			bn_backward(dx, G + op->w, G + op->b, y->grad, x->val, op->mean, op->invstd,
-				    P + op->w, P + op->b, M, x->c, op->accum, op->bn_act);
+			if (op->pre) { /* split: the activation's backward, the tap, then BN's */
+				size_t len = (size_t)M * x->c;
+				act_backward((enum act)op->bn_act, op->dpre, y->grad, op->pre, len, 0);
+				if (n->tap.backward)
+					n->tap.backward(n->tap.ctx, op->out, NP_PRE, op->dpre, len);
+				bn_backward(dx, G + op->w, G + op->b, op->dpre, x->val, op->mean,
+					    op->invstd, P + op->w, P + op->b, M, x->c, op->accum,
+					    BN_NO_ACT);
+			} else {
+				bn_backward(dx, G + op->w, G + op->b, y->grad, x->val, op->mean,
+					    op->invstd, P + op->w, P + op->b, M, x->c, op->accum,
+					    op->bn_act);
+			}
 			break;
 		case NOP_SE:
 			se_backward(dx, G + op->w, G + op->b, G + op->w2, G + op->b2, &op->se, y->grad,
@@ -538,6 +583,52 @@ void net_backward(struct net *n, int batch)
 			break;
 		}
 	}
+}
+
+/* An SE op's se_tap: the net's tap on the part of the op's output tensor. */
+static void se_tap_forward(void *ctx, enum se_part part, float *v, size_t len, int train)
+{
+	struct net_se_ctx *c = ctx;
+	c->n->tap.forward(c->n->tap.ctx, c->tensor, (enum net_part)(NP_SE_POOL + part), v, len, train);
+}
+
+static void se_tap_backward(void *ctx, enum se_part part, float *g, size_t len)
+{
+	struct net_se_ctx *c = ctx;
+	c->n->tap.backward(c->n->tap.ctx, c->tensor, (enum net_part)(NP_SE_POOL + part), g, len);
+}
+
+void net_set_tap(struct net *n, const struct net_tap *tap)
+{
+	for (int i = 0; i < n->nops; i++) {
+		struct net_op *op = &n->ops[i];
+		if (op->kind != NOP_SE)
+			continue;
+		op->se_ctx = (struct net_se_ctx){n, op->out};
+		if (tap)
+			op->se.tap = (struct se_tap){se_tap_forward, se_tap_backward, &op->se_ctx};
+		else
+			memset(&op->se.tap, 0, sizeof op->se.tap);
+	}
+	if (!tap) {
+		memset(&n->tap, 0, sizeof n->tap);
+		return;
+	}
+	n->tap = *tap;
+	if (!n->xin)
+		n->xin = xmalloc(sizeof(float) * n->t[0].per_image * (size_t)n->max_batch);
+}
+
+void net_split_act(struct net *n, int i)
+{
+	struct net_op *op = &n->ops[i];
+	if (op->kind != NOP_BN || op->bn_act == BN_NO_ACT)
+		die("net_split_act: op %d is not a BN with an activation", i);
+	if (op->pre)
+		return;
+	size_t len = n->t[op->out].per_image * (size_t)n->max_batch;
+	op->pre = xcalloc(len, sizeof(float));
+	op->dpre = xcalloc(len, sizeof(float));
 }
 
 const struct net_entry *net_find(const struct net *n, const char *name)

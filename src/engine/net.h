@@ -39,7 +39,32 @@ enum net_op_kind {
 struct net_tensor {
 	int h, w, c;
 	size_t per_image;
+	char name[48];     /* the int8 model's tensor it becomes (graph.h op name; "input"), or ""
+			      for one the int8 model does not have (a conv before its BN, dropout) */
 	float *val, *grad; /* [max_batch][h][w][c]; the network input: the caller's, grad NULL */
+};
+
+/* Which value of a tensor a tap sees: the tensor itself; the value before the activation of
+ * the BN writing it when split (net_split_act); or, for an SE op's output, one inside the SE
+ * (nn_se.h, NP_SE_POOL + enum se_part). */
+enum net_part { NP_OUT, NP_PRE, NP_SE_POOL, NP_SE_FC1, NP_SE_FC2_PRE, NP_SE_GATE, NP_NPARTS };
+
+/* A tap on the activations (qat_act.h fake-quantises them through it): forward is called on
+ * the network input (a copy the tap may rewrite) and on every named tensor (net_tensor.name)
+ * right after the op that writes it, before any op reads it; backward on a named tensor's
+ * gradient once it is complete, before the op that wrote the tensor runs backward. n: elements
+ * (batch * per_image). NP_PRE: forward between BN and the activation, backward on its gradient
+ * between the activation's backward and BN's. The SE parts: as nn_se.h's se_tap says. */
+struct net_tap {
+	void (*forward)(void *ctx, int tensor, enum net_part part, float *val, size_t n, int train);
+	void (*backward)(void *ctx, int tensor, enum net_part part, float *grad, size_t n);
+	void *ctx;
+};
+
+/* What an SE op's se_tap calls the net's tap with. */
+struct net_se_ctx {
+	struct net *n;
+	int tensor;   /* the SE op's output */
 };
 
 /* One operation: out = f(in[, in2]) with parameters at offsets into params/grads. */
@@ -55,7 +80,11 @@ struct net_op {
 	struct dw_work dwwork;     /* NOP_DW scratch for the fast kernels */
 	int bn_act;                /* NOP_BN: the activation fused after it (enum act) or BN_NO_ACT */
 	float *mean, *invstd;      /* NOP_BN saved statistics [C] */
+	float *pre, *dpre;         /* NOP_BN split from its activation (net_split_act): the value
+				      before it and its gradient [max_batch][H][W][C], else NULL */
 	struct se_saved se;        /* NOP_SE saved values */
+	struct net_se_ctx se_ctx;  /* NOP_SE: its se.tap's context */
+	char se_names[2][48];      /* NOP_SE: the graph's names of its two 1x1 convs (fc1, fc2) */
 	float *mask;               /* NOP_DROPOUT [max_batch][C] */
 };
 
@@ -94,6 +123,8 @@ struct net {
 	int nops;
 	int logits; /* tensor index of the logits */
 	struct pw_work pwwork; /* conv1x1 weight-gradient scratch, shared by every conv1x1 */
+	struct net_tap tap;    /* forward NULL: none */
+	float *xin;            /* [max_batch][H][W][C] the input copy the tap rewrites */
 };
 
 /* Builds the network of the arch's op list (graph.h) for in_h x in_w inputs, classes outputs, up
@@ -120,6 +151,12 @@ double net_loss(struct net *n, const int *labels, int batch);
 float *net_dlogits(struct net *n);
 /* Backward through the last (training) forward; writes every parameter gradient to grads. */
 void net_backward(struct net *n, int batch);
+
+/* Installs tap (copied; NULL removes it). */
+void net_set_tap(struct net *n, const struct net_tap *tap);
+/* Runs BN op i (a NOP_BN with an activation) and its activation as two passes, keeping the value
+ * between them for the tap (pre = 1). The same results as fused, slower. */
+void net_split_act(struct net *n, int i);
 
 /* The entry called name, or NULL. */
 const struct net_entry *net_find(const struct net *n, const char *name);

@@ -45,14 +45,24 @@ void se_forward(float *y, struct se_saved *sv, const float *x, const float *w1, 
 		for (int c = 0; c < C; c++)
 			p[c] /= (float)P;
 	}
+	const struct se_tap *tap = sv->tap.forward ? &sv->tap : NULL;
+	size_t nc = (size_t)N * C, nr = (size_t)N * R;
+	if (tap)
+		tap->forward(tap->ctx, SE_POOL, sv->p, nc, sv->train);
 	/* z1 = p·w1ᵀ + b1; a1 = relu(z1) (kept in dz1 until the backward needs the room) */
 	fc_forward(sv->z1, sv->p, w1, b1, N, C, R);
-	for (size_t i = 0; i < (size_t)N * R; i++)
+	for (size_t i = 0; i < nr; i++)
 		sv->dz1[i] = sv->z1[i] > 0 ? sv->z1[i] : 0;
+	if (tap)
+		tap->forward(tap->ctx, SE_FC1, sv->dz1, nr, sv->train);
 	/* s = sigmoid(a1·w2ᵀ + b2) */
 	fc_forward(sv->s, sv->dz1, w2, b2, N, R, C);
-	for (size_t i = 0; i < (size_t)N * C; i++)
+	if (tap)
+		tap->forward(tap->ctx, SE_FC2_PRE, sv->s, nc, sv->train);
+	for (size_t i = 0; i < nc; i++)
 		sv->s[i] = 1.0f / (1.0f + expf(-sv->s[i]));
+	if (tap)
+		tap->forward(tap->ctx, SE_GATE, sv->s, nc, sv->train);
 	#pragma omp parallel for schedule(static)
 	for (int n = 0; n < N; n++) {
 		const float *restrict s = sv->s + (size_t)n * C;
@@ -68,20 +78,26 @@ void se_backward(float *dx, float *dw1, float *db1, float *dw2, float *db2, stru
 		 const float *dy, const float *x, const float *w1, const float *w2, int N, int P,
 		 int C, int R, int accum)
 {
-	/* dz2 = (Σ_P dy·x)·s(1-s), per image, into dp */
+	const struct se_tap *tap = sv->tap.backward ? &sv->tap : NULL;
+	size_t nc = (size_t)N * C, nr = (size_t)N * R;
+	/* ds = Σ_P dy·x per image, into dp */
 	#pragma omp parallel for schedule(static)
 	for (int n = 0; n < N; n++) {
 		const float *restrict xn = x + (size_t)n * P * C, *restrict gn = dy + (size_t)n * P * C;
-		const float *restrict s = sv->s + (size_t)n * C;
-		float *restrict dz2 = sv->dp + (size_t)n * C;
+		float *restrict ds = sv->dp + (size_t)n * C;
 		for (int c = 0; c < C; c++)
-			dz2[c] = 0;
+			ds[c] = 0;
 		for (int i = 0; i < P; i++)
 			for (int c = 0; c < C; c++)
-				dz2[c] += gn[(size_t)i * C + c] * xn[(size_t)i * C + c];
-		for (int c = 0; c < C; c++)
-			dz2[c] *= s[c] * (1 - s[c]);
+				ds[c] += gn[(size_t)i * C + c] * xn[(size_t)i * C + c];
 	}
+	if (tap)
+		tap->backward(tap->ctx, SE_GATE, sv->dp, nc);
+	/* dz2 = ds·s(1-s) */
+	for (size_t i = 0; i < nc; i++)
+		sv->dp[i] *= sv->s[i] * (1 - sv->s[i]);
+	if (tap)
+		tap->backward(tap->ctx, SE_FC2_PRE, sv->dp, nc);
 	/* dw2 = dz2ᵀ·a1 (a1 is in dz1), db2 = Σ dz2 */
 	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, R, N, 1.0f, sv->dp, C, sv->dz1, R,
 		    0.0f, dw2, R);
@@ -89,7 +105,9 @@ void se_backward(float *dx, float *dw1, float *db1, float *dw2, float *db2, stru
 	/* dz1 = (dz2·w2) ⊙ [z1 > 0] */
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, R, C, 1.0f, sv->dp, C, w2, R,
 		    0.0f, sv->dz1, R);
-	for (size_t i = 0; i < (size_t)N * R; i++)
+	if (tap)
+		tap->backward(tap->ctx, SE_FC1, sv->dz1, nr);
+	for (size_t i = 0; i < nr; i++)
 		sv->dz1[i] = sv->z1[i] > 0 ? sv->dz1[i] : 0;
 	/* dw1 = dz1ᵀ·p, db1 = Σ dz1 */
 	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, R, C, N, 1.0f, sv->dz1, R, sv->p, C,
@@ -100,6 +118,8 @@ void se_backward(float *dx, float *dw1, float *db1, float *dw2, float *db2, stru
 	/* the gradient through the pool: dp = dz1·w1 / P (dz2 no longer needed) */
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, R, 1.0f / (float)P, sv->dz1, R,
 		    w1, C, 0.0f, sv->dp, C);
+	if (tap) /* the gradient at the pooled mean (the 1/P folded in: a mask is linear) */
+		tap->backward(tap->ctx, SE_POOL, sv->dp, nc);
 	/* dx (+)= dy·s + dp */
 	#pragma omp parallel for schedule(static)
 	for (int n = 0; n < N; n++) {

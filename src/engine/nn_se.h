@@ -5,10 +5,25 @@
  * [N][C]) for the backward. */
 #ifndef LMNAS_NN_SE_H
 #define LMNAS_NN_SE_H
+#include <stddef.h>
+
+/* The values inside SE a tap may rewrite (fake quantisation), in the order the forward makes
+ * them: p, a1 = relu(z1), z2 (before the sigmoid) and the gate s. */
+enum se_part { SE_POOL, SE_FC1, SE_FC2_PRE, SE_GATE, SE_NPARTS };
+/* forward: called on each part right after it is computed (v: [n], rewritable); backward: on the
+ * gradient at that part once it is complete, before it flows further back. The backward then
+ * takes the rounded values as they are (the sigmoid's derivative at the rounded gate). */
+struct se_tap {
+	void (*forward)(void *ctx, enum se_part part, float *v, size_t n, int train);
+	void (*backward)(void *ctx, enum se_part part, float *g, size_t n);
+	void *ctx;
+};
 
 struct se_saved {
 	float *p, *z1, *s;  /* [N][C], [N][R], [N][C] */
 	float *dp, *dz1;    /* backward scratch: [N][C], [N][R] */
+	struct se_tap tap;  /* forward NULL: none */
+	int train;          /* se_forward's: whether the tap observes */
 };
 
 void se_forward(float *y, struct se_saved *sv, const float *x, const float *w1, const float *b1,

@@ -4,6 +4,7 @@
 #include "engine/checkpoint.h"
 #include "engine/net.h"
 #include "engine/nn_head.h"
+#include "engine/qat_act.h"
 #include "core/prng.h"
 #include "core/record.h"
 #include "core/safetensors.h"
@@ -325,6 +326,7 @@ struct run {
 	struct train_data *td;
 	struct net *n, *teacher;
 	struct qat *qat; /* NULL without --qat */
+	struct qat_act *act; /* --qat int8: the fake-quantised activations (qat_act.h), else NULL */
 	int H, W, Cin, C; /* the input size and class count in effect (options, then the record) */
 	float dropout;
 	char arch_id[17];
@@ -445,13 +447,26 @@ static int run_meta(const struct run *r, const struct run_option *opts, int nopt
 	return k;
 }
 
+/* With activation QAT, their ranges (QAT_ACT_META) appended to meta at *k (NULL-terminated
+ * again); returns the text to free after the save, or NULL. */
+static char *add_act_ranges(const struct run *r, const char **meta, int *k)
+{
+	if (!r->act)
+		return NULL;
+	char *ranges = qat_act_ranges_json(r->act);
+	meta[(*k)++] = QAT_ACT_META;
+	meta[(*k)++] = ranges;
+	meta[*k] = NULL;
+	return ranges;
+}
+
 static int state_save(const struct run *r, const char *out, const struct sgd *opt,
 		      const struct prng *rng, int epochs_done, double seconds, char *err,
 		      size_t errlen)
 {
 	char path[4200], ed[32], steps[32], prng_text[80], drng[32], secs[40];
 	struct run_option opts[RUN_OPTIONS];
-	const char *meta[2 * (RUN_OPTIONS + 11) + 1];
+	const char *meta[2 * (RUN_OPTIONS + 12) + 1];
 	state_path(out, path, sizeof path);
 	snprintf(ed, sizeof ed, "%d", epochs_done);
 	snprintf(steps, sizeof steps, "%ld", opt->steps);
@@ -465,9 +480,11 @@ static int state_save(const struct run *r, const char *out, const struct sgd *op
 			       "seconds", secs, NULL};
 	for (int i = 0; extra[i]; i++)
 		meta[k++] = extra[i];
-	meta[k] = NULL;
-	return checkpoint_save_extra(r->n, path, meta, "resume.momentum", opt->buf,
-				     (int64_t)opt->n, err, errlen);
+	char *ranges = add_act_ranges(r, meta, &k);
+	int rc = checkpoint_save_extra(r->n, path, meta, "resume.momentum", opt->buf,
+				       (int64_t)opt->n, err, errlen);
+	free(ranges);
+	return rc;
 }
 
 static int checkpoint_write(const struct run *r, const char *out, int epochs_done,
@@ -475,7 +492,7 @@ static int checkpoint_write(const struct run *r, const char *out, int epochs_don
 {
 	char ed[32];
 	struct run_option opts[RUN_OPTIONS];
-	const char *meta[2 * (RUN_OPTIONS + 11) + 1];
+	const char *meta[2 * (RUN_OPTIONS + 12) + 1];
 	snprintf(ed, sizeof ed, "%d", epochs_done);
 	int nopts = run_options(r, opts);
 	int k = run_meta(r, opts, nopts, ed, meta);
@@ -484,6 +501,7 @@ static int checkpoint_write(const struct run *r, const char *out, int epochs_don
 		meta[k++] = "1";
 		meta[k] = NULL;
 	}
+	char *ranges = add_act_ranges(r, meta, &k);
 	/* with QAT the checkpoint holds what is deployed: the quantised weights */
 	int fake = r->qat && !r->qat->quantized;
 	if (fake)
@@ -491,6 +509,7 @@ static int checkpoint_write(const struct run *r, const char *out, int epochs_don
 	int rc = checkpoint_save(r->n, out, meta, err, errlen);
 	if (fake)
 		qat_restore(r->qat, r->n);
+	free(ranges);
 	return rc;
 }
 
@@ -528,6 +547,23 @@ static int state_check_options(const struct run *r, const struct st_file *f, con
 				    m->string + strlen("option "), cJSON_IsString(m) ? m->valuestring : "?",
 				    f->path, out, f->path);
 	}
+	return 0;
+}
+
+/* The activation ranges of a resume state, when it has them (a state of weights-only int8 QAT
+ * has none: they are observed afresh, and it says so). Returns 0, or -1 with err. */
+static int load_act_ranges(struct run *r, const struct st_file *f, char *err, size_t errlen)
+{
+	const char *json = st_meta(f, QAT_ACT_META);
+	if (!json) {
+		if (!r->o->quiet)
+			log_info("%s: no activation ranges (weights-only QAT): observing them afresh",
+				 f->path);
+		return 0;
+	}
+	char why[512];
+	if (qat_act_ranges_parse(r->act, json, why, sizeof why) < 0)
+		return fail(err, errlen, "%s: %s", f->path, why);
 	return 0;
 }
 
@@ -590,6 +626,8 @@ static int state_load(struct run *r, const char *out, struct sgd *opt, struct pr
 		fail(err, errlen, "%s: bad resume state (epochs_done, sgd_steps, seconds or RNG)", path);
 		goto out;
 	}
+	if (r->act && load_act_ranges(r, &f, err, errlen))
+		goto out;
 	*epochs_done = (int)edl;
 	opt->steps = stl;
 	*seconds = secd;
@@ -631,6 +669,7 @@ static int checkpoint_matches(const char *out, int epochs_done, char *why, size_
 
 static void run_free(struct run *r)
 {
+	qat_act_free(r->act); /* before its net: it removes its tap */
 	net_free(r->n);
 	net_free(r->teacher);
 	qat_free(r->qat);
@@ -909,6 +948,8 @@ int train_record(const struct train_opts *o, struct train_data *td, const cJSON 
 		goto out;
 	if (o->qat != QAT_OFF)
 		r.qat = qat_new(r.n, o->qat, o->qat_sparsity);
+	if (o->qat == QAT_INT8)
+		r.act = qat_act_new(r.n);
 	size_t per = (size_t)r.Cin * r.H * r.W;
 	r.x = xmalloc((size_t)o->batch * per * sizeof *r.x);
 	r.y = xmalloc((size_t)o->batch * sizeof *r.y);
@@ -1010,6 +1051,8 @@ int train_record(const struct train_opts *o, struct train_data *td, const cJSON 
 		cJSON_AddStringToObject(stage, "qat", qat_mode_name(o->qat));
 		if (o->qat == QAT_TERNARY)
 			cJSON_AddNumberToObject(stage, "sparsity", o->qat_sparsity);
+		if (r.act)
+			cJSON_AddNumberToObject(stage, "qat_activation_ranges", qat_act_nranges(r.act));
 	}
 	if (out[0])
 		cJSON_AddStringToObject(stage, "checkpoint", out);

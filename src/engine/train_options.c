@@ -131,7 +131,8 @@ const struct opt train_opt_table[] = {
 	{"qat", "int8|ternary", OPT_CALL, 0, 0, 0,
 	 "train through fake-quantised weights (straight-through\n"
 	 "estimator); the checkpoint holds the quantised weights, for\n"
-	 "quantize (ternary: --weight-format ternary with the same\n--sparsity)", 0, set_qat},
+	 "quantize (ternary: --weight-format ternary with the same\n--sparsity); "
+	 "int8 rounds the activations too, on ranges\nthe checkpoint carries to quantize", 0, set_qat},
 	{"sparsity", "S", OPT_DOUBLE, AT(qat_sparsity), 0, 0.99,
 	 "ternary: fraction of zero weights per channel", SHOW},
 	{"help", NULL, OPT_HELP, 0, 0, 0, "this text"},

@@ -10,6 +10,8 @@
 #include "cost/plan.h"
 #include "engine/dataset.h"
 #include "engine/qat.h"
+#include "engine/qat_act.h"
+#include <cJSON.h>
 #include "core/safetensors.h"
 #include "core/util.h"
 #include "int8/int8_ref.h"
@@ -349,22 +351,63 @@ void quant_calib_observe(void *ctx, int layer, enum fslot slot, const float *x, 
 	}
 }
 
-/* Asymmetric int8 parameters of a range (widened to include 0). */
+/* Asymmetric int8 parameters of a range (widened to include 0): the rule QAT trains with. */
 static void range_qparams(float mn, float mx, float *scale, int32_t *zp)
 {
-	if (mn > mx)
-		mn = mx = 0; /* never observed */
-	if (mn > 0)
-		mn = 0;
-	if (mx < 0)
-		mx = 0;
-	double s = ((double)mx - mn) / 255.0;
-	if (s < 1e-8)
-		s = 1e-8;
-	double z = -128.0 - mn / s;
-	long zr = lround(z);
-	*scale = (float)s;
-	*zp = (int32_t)(zr < -128 ? -128 : zr > 127 ? 127 : zr);
+	qat_act_qparams(mn, mx, scale, zp);
+}
+
+/* The calibrated tensor called name: 1 with its row and slot in c (a LUT op's "NAME.pre": its
+ * pre-activation's), or 0. */
+static int calib_slot_named(const struct qmodel *m, const char *name, int *row, int *slot)
+{
+	size_t len = strlen(name), sl = strlen(QAT_ACT_PRE);
+	if (len > sl && !strcmp(name + len - sl, QAT_ACT_PRE)) {
+		for (int i = 0; i < m->nops; i++)
+			if (m->ops[i].cal_pre_slot >= 0 && strlen(m->ops[i].name) == len - sl &&
+			    !strncmp(m->ops[i].name, name, len - sl)) {
+				*row = m->ops[i].cal_layer + 1;
+				*slot = m->ops[i].cal_pre_slot;
+				return 1;
+			}
+		return 0;
+	}
+	for (int i = 0; i < m->ntensors; i++)
+		if (m->t[i].cal_slot >= 0 && !strcmp(m->t[i].name, name)) {
+			*row = m->t[i].cal_layer + 1;
+			*slot = m->t[i].cal_slot;
+			return 1;
+		}
+	return 0;
+}
+
+int quant_calib_use_qat(struct qcalib *c, const struct qmodel *m, const char *json, char *err,
+			size_t errlen)
+{
+	cJSON *o = cJSON_Parse(json);
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		return fail(err, errlen, "%s is not a JSON object", QAT_ACT_META);
+	}
+	int used = 0;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, o)
+	{
+		int row, slot;
+		float mn, mx;
+		const char *name = e->string ? e->string : "";
+		if (!calib_slot_named(m, name, &row, &slot) || qat_act_range_item(e, &mn, &mx)) {
+			fail(err, errlen, "%s: \"%.60s\" is not [min, max] of an activation of this "
+			     "network", QAT_ACT_META, name);
+			cJSON_Delete(o);
+			return -1;
+		}
+		c->mn[row][slot] = mn;
+		c->mx[row][slot] = mx;
+		used++;
+	}
+	cJSON_Delete(o);
+	return used;
 }
 
 /* ---- quantisation ---- */
@@ -405,13 +448,7 @@ static float act_real(enum qact a, float v)
 
 static int8_t quantize_value(double v, float scale, int32_t zp)
 {
-	double r = v / scale;
-	if (!(r >= -1e9)) /* also NaN */
-		r = -1e9;
-	if (r > 1e9)
-		r = 1e9;
-	long q = lround(r) + zp;
-	return (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
+	return qat_act_code(v, scale, zp);
 }
 
 /* The requantisation multiplier real = mult * 2^shift / 2^31, or -1 with err when it cannot be

@@ -116,6 +116,13 @@ void quant_calib_observe(void *ctx, int layer, enum fslot slot, const float *x, 
 void quant_calib_hist_begin(struct qcalib *c);
 void quant_calib_mse(struct qcalib *c);
 
+/* Replaces calibrated ranges with those QAT trained on: json is a checkpoint's
+ * qat_activation_ranges (qat_act.h), {"TENSOR": [min, max], ...} named as m's tensors. Returns
+ * the number replaced, or -1 with err (not an object, a name that is not a calibrated tensor of
+ * m, a value that is not [min, max]). */
+int quant_calib_use_qat(struct qcalib *c, const struct qmodel *m, const char *json, char *err,
+			size_t errlen);
+
 /* Quantises a folded float network (m built for fn->net: m's op i is fn->g's op i) with
  * calibration ranges.
  * ternary_sparsity < 0: int8 weights everywhere. Otherwise every conv (pointwise, depthwise,

@@ -3,7 +3,9 @@
 # ternary writes a checkpoint whose weights are already ternary, resumes after SIGTERM to
 # the uninterrupted result, refuses a changed --sparsity on --resume; quantize --weight-format ternary
 # deploys it with check-cost's ternary flash, and the emitted model is bit-exact on the host and on
-# the Cortex-M7 in QEMU.
+# the Cortex-M7 in QEMU. kd --qat int8 rounds the activations too: their ranges are in the
+# checkpoint and the resume state (a resumed run is byte for byte the uninterrupted one), and
+# quantize deploys them unless --ignore-qat-ranges.
 . "$(dirname "$0")/../lib.sh"
 
 if [ ! -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
@@ -45,6 +47,38 @@ check "it names the option the state was written with" grep -q -- "--qat was ter
 check_eq "--resume with --qat int8 after ternary: exit 2" "$?" 2
 "$BIN/kd" $SMALL --qat int4 </dev/null >/dev/null 2>&1
 check_eq "--qat int4: exit 2" "$?" 2
+
+# int8 QAT with activations: SIGTERM after the first epoch, --resume, the same checkpoint (ranges
+# included, in its metadata).
+Q8="$SMALL --student $TMP/float.safetensors --teacher $TMP/float.safetensors --qat int8 --epochs 3 --seed 3"
+"$BIN/kd" $Q8 --out "$TMP/r8.safetensors" <"$TMP/q.jsonl" >"$TMP/r8.out" 2>/dev/null
+check_eq "kd --qat int8: exit 0" "$?" 0
+check_eq "the record counts 21 activation ranges (input, 8 convs, 2 SE scales, the add, the logits, 4 before a swish table, 2 in each SE)" \
+	"$(jq .kd.qat_activation_ranges "$TMP/r8.out")" 21
+check "the checkpoint carries them" grep -a -q '"qat_activation_ranges":"{\\"input\\":\[' "$TMP/r8.safetensors"
+"$BIN/kd" $Q8 --out "$TMP/i8.safetensors" <"$TMP/q.jsonl" >/dev/null 2>&1 &
+pid=$!
+i=0
+while [ ! -s "$TMP/i8.safetensors.state" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+kill -TERM $pid
+wait $pid
+check_eq "int8 QAT, SIGTERM: exit 1" "$?" 1
+check "the resume state carries the ranges" grep -a -q qat_activation_ranges "$TMP/i8.safetensors.state"
+"$BIN/kd" $Q8 --out "$TMP/i8.safetensors" --resume <"$TMP/q.jsonl" >"$TMP/i8.out" 2>/dev/null
+check_eq "int8 QAT --resume: exit 0" "$?" 0
+check "resumed int8 QAT checkpoint = uninterrupted one, byte for byte (ranges included)" \
+	cmp "$TMP/i8.safetensors" "$TMP/r8.safetensors"
+# quantize deploys the trained ranges (and says so), or calibrates them all when told
+"$BIN/quantize" --weights "$TMP/r8.safetensors" --dataset fashion-mnist --calib 64 --eval 200 \
+	-o "$TMP/q8.safetensors" <"$TMP/r8.out" >"$TMP/q8.out" 2>"$TMP/q8.err"
+check_eq "quantize the int8 QAT checkpoint: exit 0" "$?" 0
+check "quantize says the ranges come from QAT" grep -q "21 activation ranges from its QAT" "$TMP/q8.err"
+check_eq "quant.qat_ranges = kd.qat_activation_ranges" "$(jq .quant.qat_ranges "$TMP/q8.out")" 21
+"$BIN/quantize" --weights "$TMP/r8.safetensors" --dataset fashion-mnist --calib 64 --eval 200 \
+	--ignore-qat-ranges -o "$TMP/c8.safetensors" </dev/null >"$TMP/c8.out" 2>"$TMP/c8.err"
+check_eq "--ignore-qat-ranges: qat_ranges 0" "$(jq .quant.qat_ranges "$TMP/c8.out")" 0
+check "--ignore-qat-ranges: another model (calibrated ranges)" sh -c "! cmp -s '$TMP/q8.safetensors' '$TMP/c8.safetensors'"
+check "--ignore-qat-ranges: not a word of QAT ranges" sh -c "! grep -q 'from its QAT' '$TMP/c8.err'"
 
 # The checkpoint is what is deployed: re-quantising it to ternary changes no decision (the float
 # accuracy of the file is the QAT accuracy), at check-cost's ternary flash.

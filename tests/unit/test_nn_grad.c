@@ -208,7 +208,7 @@ static void se_ref(const double *v, double *y)
 static void se_run(const float *v, float *y, const float *dy, float *g)
 {
 	float p[SN * SC], z1[SN * SR], s[SN * SC], dp[SN * SC], dz1[SN * SR];
-	struct se_saved sv = {p, z1, s, dp, dz1};
+	struct se_saved sv = {.p = p, .z1 = z1, .s = s, .dp = dp, .dz1 = dz1};
 	const float *w1 = v + SE_NX, *b1 = w1 + SR * SC, *w2 = b1 + SR, *b2 = w2 + SC * SR;
 	float *gw1 = g + SE_NX, *gb1 = gw1 + SR * SC, *gw2 = gb1 + SR, *gb2 = gw2 + SC * SR;
 	se_forward(y, &sv, v, w1, b1, w2, b2, SN, SP, SC, SR);
