@@ -20,11 +20,15 @@
 #if defined(__ARM_FEATURE_DSP) && !defined(LMNAS_PLAIN_KERNELS)
 #define LMQ_PW lmq_pw_dsp
 #define LMQ_DW lmq_dw_dsp
+#define LMQ_DWG lmq_dwg_dsp
+#define LMQ_DW_GROUPED 1
 #define LMQ_ADD lmq_add_dsp
 #define LMQ_SCALE lmq_scale_dsp
 #else
 #define LMQ_PW lmq_pw
 #define LMQ_DW lmq_dw
+#define LMQ_DWG lmq_dw
+#define LMQ_DW_GROUPED 0
 #define LMQ_ADD lmq_add
 #define LMQ_SCALE lmq_scale
 #endif
@@ -61,6 +65,15 @@ static inline uint32_t lmq_sxtab16_ror8(uint32_t a, uint32_t v)
 	__asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(v));
 	return r;
 }
+/* acc + a.lo * b.lo, acc + a.hi * b.hi */
+static inline int32_t lmq_smlabb(uint32_t a, uint32_t b, int32_t acc)
+{
+	return __smlabb((int32_t)a, (int32_t)b, acc);
+}
+static inline int32_t lmq_smlatt(uint32_t a, uint32_t b, int32_t acc)
+{
+	return __smlatt((int32_t)a, (int32_t)b, acc);
+}
 /* a + b saturated to int32 */
 static inline int32_t lmq_qadd(int32_t a, int32_t b)
 {
@@ -92,6 +105,14 @@ static inline int32_t lmq_smlad(uint32_t a, uint32_t b, int32_t acc)
 {
 	return (int32_t)((uint32_t)acc + (uint32_t)(lmq_lo16(a) * lmq_lo16(b)) +
 			 (uint32_t)(lmq_hi16(a) * lmq_hi16(b)));
+}
+static inline int32_t lmq_smlabb(uint32_t a, uint32_t b, int32_t acc)
+{
+	return (int32_t)((uint32_t)acc + (uint32_t)(lmq_lo16(a) * lmq_lo16(b)));
+}
+static inline int32_t lmq_smlatt(uint32_t a, uint32_t b, int32_t acc)
+{
+	return (int32_t)((uint32_t)acc + (uint32_t)(lmq_hi16(a) * lmq_hi16(b)));
 }
 static inline uint32_t lmq_sxtb16_ror8(uint32_t v)
 {
@@ -454,36 +475,49 @@ static inline int32_t lmq_dw_taps(int32_t o, int32_t s, int32_t pad, int32_t k, 
 	return n - i0 < k ? n - i0 : k;
 }
 
+/* Channel ch of a depthwise, tap by tap over the taps inside the input: tap t of its kernel is
+ * wc[t * wstep] (1: lmq_dw's layout, 4: a channel of a group in lmq_dwg_layout's). Its outputs
+ * go to out[p * ostep], p < oh * ow. */
+static inline void lmq_dw_direct_ch(const int8_t *x, int32_t h, int32_t wd, int32_t c,
+				    int32_t ch, int32_t x_zp, const int8_t *wc, int32_t wstep,
+				    int32_t k, int32_t s, int32_t pad, int32_t oh, int32_t ow,
+				    const struct lmq_rq *rq, int8_t *out, int32_t ostep)
+{
+	int32_t oy, ox, ky, kx, ky0, ky1, kx0, kx1;
+	struct lmq_rq1 r;
+	lmq_rq1_init(&r, rq, ch);
+	for (oy = 0; oy < oh; oy++) {
+		ky1 = lmq_dw_taps(oy, s, pad, k, h, &ky0);
+		for (ox = 0; ox < ow; ox++) {
+			const int8_t *xo = x + ((oy * s - pad) * wd + ox * s - pad) * c + ch;
+			int32_t acc = 0;
+			kx1 = lmq_dw_taps(ox, s, pad, k, wd, &kx0);
+			for (ky = ky0; ky < ky1; ky++) {
+				const int8_t *xr = xo + ky * wd * c, *wr = wc + ky * k * wstep;
+				for (kx = kx0; kx < kx1; kx++)
+					acc += ((int32_t)xr[kx * c] - x_zp) * wr[kx * wstep];
+			}
+			out[(oy * ow + ox) * ostep] = lmq_requant1(acc, &r);
+		}
+	}
+}
+
 /* lmq_dw_dsp's direct path (same arguments and in-place rule). */
 static inline void lmq_dw_direct(const int8_t *x, int32_t h, int32_t wd, int32_t c, int32_t x_zp,
 			  const int8_t *w, int32_t k, int32_t s, int32_t pad, int32_t oh,
 			  int32_t ow, const struct lmq_rq *rq, int8_t *y, int8_t *scratch)
 {
-	int32_t ch, oy, ox, ky, kx, ky0, ky1, kx0, kx1, p;
+	int32_t ch, p;
 	for (ch = 0; ch < c; ch++) {
-		const int8_t *wc = w + ch * k * k;
-		struct lmq_rq1 r;
-		lmq_rq1_init(&r, rq, ch);
-		for (oy = 0; oy < oh; oy++) {
-			ky1 = lmq_dw_taps(oy, s, pad, k, h, &ky0);
-			for (ox = 0; ox < ow; ox++) {
-				const int8_t *xo = x + ((oy * s - pad) * wd + ox * s - pad) * c + ch;
-				int32_t acc = 0;
-				kx1 = lmq_dw_taps(ox, s, pad, k, wd, &kx0);
-				for (ky = ky0; ky < ky1; ky++) {
-					const int8_t *xr = xo + ky * wd * c, *wr = wc + ky * k;
-					for (kx = kx0; kx < kx1; kx++)
-						acc += ((int32_t)xr[kx * c] - x_zp) * wr[kx];
-				}
-				if (scratch)
-					scratch[oy * ow + ox] = lmq_requant1(acc, &r);
-				else
-					y[(oy * ow + ox) * c + ch] = lmq_requant1(acc, &r);
-			}
+		if (!scratch) {
+			lmq_dw_direct_ch(x, h, wd, c, ch, x_zp, w + ch * k * k, 1, k, s, pad, oh,
+					 ow, rq, y + ch, c);
+			continue;
 		}
-		if (scratch)
-			for (p = 0; p < oh * ow; p++)
-				y[p * c + ch] = scratch[p];
+		lmq_dw_direct_ch(x, h, wd, c, ch, x_zp, w + ch * k * k, 1, k, s, pad, oh, ow, rq,
+				 scratch, 1);
+		for (p = 0; p < oh * ow; p++)
+			y[p * c + ch] = scratch[p];
 	}
 }
 
@@ -530,6 +564,125 @@ LMQ_KERNEL void lmq_dw_dsp(const int8_t *x, int32_t h, int32_t wd, int32_t c, in
 		if (scratch)
 			for (p = 0; p < oh * ow; p++)
 				y[p * c + ch] = scratch[p];
+	}
+}
+
+/* ---- depthwise on channel groups ----
+ * On small output maps (at most LMQ_DWG_MAX_OUT pixels per channel), where lmq_dw_dsp's row
+ * gathering and weight packing per channel outweigh the windows, four adjacent channels at a
+ * time, tap by tap over the taps inside the input: one word load gives the four channels' input
+ * at a tap (x is [h][w][c]), SXTAB16 and its ror 8 widen it minus the zero point, and the four
+ * weights of the tap, one word in the grouped layout emit-c writes (lmq_dwg_layout), widened
+ * by SXTB16, multiply it one channel each (SMLABB, SMLATT). Nothing is gathered or packed. */
+#define LMQ_DWG_MAX_OUT 64
+
+/* Whether the emitted model runs a depthwise with an oh x ow output as lmq_dwg_dsp (and so its
+ * weights in lmq_dwg_layout). */
+static inline int lmq_dw_grouped(int32_t oh, int32_t ow)
+{
+	return oh * ow <= LMQ_DWG_MAX_OUT;
+}
+
+/* Depthwise weights w [c][k][k] (lmq_dw's) in lmq_dwg_dsp's layout g: for each group of four
+ * channels c0 = 0, 4, .. (c0 + 4 <= c) g[c0 * k * k + 4 * t + j] = tap t of channel c0 + j;
+ * the last c % 4 channels as in w. The same bytes, so the same flash. */
+static inline void lmq_dwg_layout(const int8_t *w, int32_t c, int32_t k, int8_t *g)
+{
+	int32_t kk = k * k, c0, t, j;
+	for (c0 = 0; c0 + 4 <= c; c0 += 4)
+		for (t = 0; t < kk; t++)
+			for (j = 0; j < 4; j++)
+				g[c0 * kk + 4 * t + j] = w[(c0 + j) * kk + t];
+	for (; c0 < c; c0++)
+		for (t = 0; t < kk; t++)
+			g[c0 * kk + t] = w[c0 * kk + t];
+}
+
+/* The sums of four channels at one output: nky x nkx taps, the first input at xr (rows rstep
+ * bytes apart, pixels c), their weights at wr (kernel rows 4 * k bytes apart). acc[j]: channel
+ * j of the group. */
+static inline void lmq_dwg_sum4(const int8_t *xr, int32_t rstep, int32_t c, const int8_t *wr,
+				int32_t k, int32_t nky, int32_t nkx, uint32_t off, int32_t acc[4])
+{
+	int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, ky, kx;
+	for (ky = 0; ky < nky; ky++, xr += rstep, wr += 4 * k) {
+		const int8_t *xp = xr, *wp = wr;
+		for (kx = 0; kx < nkx; kx++, xp += c, wp += 4) {
+			uint32_t v = lmq_read4(xp), wv = lmq_read4(wp);
+			uint32_t xa = lmq_sxtab16(off, v), xb = lmq_sxtab16_ror8(off, v);
+			uint32_t wa = lmq_sxtb16(wv), wb = lmq_sxtb16_ror8(wv);
+			a0 = lmq_smlabb(xa, wa, a0);
+			a2 = lmq_smlatt(xa, wa, a2);
+			a1 = lmq_smlabb(xb, wb, a1);
+			a3 = lmq_smlatt(xb, wb, a3);
+		}
+	}
+	acc[0] = a0;
+	acc[1] = a1;
+	acc[2] = a2;
+	acc[3] = a3;
+}
+
+/* Channels c0..c0+3 of every output into out[p * ostep + j] (p < oh * ow, j < 4); wg: the
+ * group's weights [k * k][4]. */
+static inline void lmq_dwg_group(const int8_t *x, int32_t h, int32_t wd, int32_t c, int32_t c0,
+				 uint32_t off, const int8_t *wg, int32_t k, int32_t s, int32_t pad,
+				 int32_t oh, int32_t ow, const struct lmq_rq *rq, int8_t *out,
+				 int32_t ostep)
+{
+	struct lmq_rq1 r[4];
+	int32_t oy, ox, ky0, ky1, kx0, kx1, j, acc[4];
+	for (j = 0; j < 4; j++)
+		lmq_rq1_init(&r[j], rq, c0 + j);
+	for (oy = 0; oy < oh; oy++) {
+		ky1 = lmq_dw_taps(oy, s, pad, k, h, &ky0);
+		for (ox = 0; ox < ow; ox++, out += ostep) {
+			kx1 = lmq_dw_taps(ox, s, pad, k, wd, &kx0);
+			acc[0] = acc[1] = acc[2] = acc[3] = 0;
+			if (ky1 > ky0 && kx1 > kx0)
+				lmq_dwg_sum4(x + ((oy * s - pad + ky0) * wd + ox * s - pad + kx0) * c + c0,
+					     wd * c, c, wg + 4 * (ky0 * k + kx0), k, ky1 - ky0,
+					     kx1 - kx0, off, acc);
+			for (j = 0; j < 4; j++)
+				out[j] = lmq_requant1(acc[j], &r[j]);
+		}
+	}
+}
+
+/* As lmq_dw (same arguments and in-place rule), its weights w in lmq_dwg_layout. In place
+ * (a scratch), a group's outputs wait in a stack buffer of LMQ_DWG_MAX_OUT pixels; a larger
+ * output in place goes channel by channel through the scratch. */
+LMQ_KERNEL void lmq_dwg_dsp(const int8_t *x, int32_t h, int32_t wd, int32_t c, int32_t x_zp,
+			    const int8_t *w, int32_t k, int32_t s, int32_t pad, int32_t oh,
+			    int32_t ow, const struct lmq_rq *rq, int8_t *y, int8_t *scratch)
+{
+	int8_t buf[4 * LMQ_DWG_MAX_OUT];
+	uint32_t off = lmq_zp_pair(x_zp);
+	int32_t kk = k * k, np = oh * ow, c0 = 0, ch, j, p;
+	int grouped = !scratch || np <= LMQ_DWG_MAX_OUT;
+	for (; grouped && c0 + 4 <= c; c0 += 4) {
+		if (!scratch) {
+			lmq_dwg_group(x, h, wd, c, c0, off, w + c0 * kk, k, s, pad, oh, ow, rq,
+				      y + c0, c);
+			continue;
+		}
+		lmq_dwg_group(x, h, wd, c, c0, off, w + c0 * kk, k, s, pad, oh, ow, rq, buf, 4);
+		for (p = 0; p < np; p++)
+			for (j = 0; j < 4; j++)
+				y[p * c + c0 + j] = buf[4 * p + j];
+	}
+	for (ch = c0; ch < c; ch++) { /* the last c % 4 (or, large in place, every) channels */
+		int in_group = ch < c - c % 4; /* its weights every 4th byte of its group's */
+		const int8_t *wc = in_group ? w + (ch - ch % 4) * kk + ch % 4 : w + ch * kk;
+		int32_t step = in_group ? 4 : 1;
+		if (!scratch) {
+			lmq_dw_direct_ch(x, h, wd, c, ch, x_zp, wc, step, k, s, pad, oh, ow, rq,
+					 y + ch, c);
+			continue;
+		}
+		lmq_dw_direct_ch(x, h, wd, c, ch, x_zp, wc, step, k, s, pad, oh, ow, rq, scratch, 1);
+		for (p = 0; p < np; p++)
+			y[p * c + ch] = scratch[p];
 	}
 }
 

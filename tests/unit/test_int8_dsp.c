@@ -153,6 +153,51 @@ static void test_dw(void)
 	T_CHECK(inplace, "depthwise in place with a scratch: DSP equals plain and out of place");
 }
 
+/* lmq_dwg_dsp on lmq_dwg_layout's weights against lmq_dw on the plain ones: channel counts with
+ * every remainder mod 4, outputs from 1x1 to past LMQ_DWG_MAX_OUT (in place there: channel by
+ * channel through the scratch), kernels 1..9, strides 1..3, unaligned input. */
+static void test_dwg(void)
+{
+	enum { MAXH = 12, MAXC = 19, MAXK = 9 };
+	static int8_t x[MAXH * MAXH * MAXC + 1], xi[MAXH * MAXH * MAXC], xd[MAXH * MAXH * MAXC];
+	static int8_t w[MAXC * MAXK * MAXK], wg[MAXC * MAXK * MAXK];
+	static int8_t y1[MAXH * MAXH * MAXC], y2[MAXH * MAXH * MAXC], scratch[MAXH * MAXH];
+	int same = 1, inplace = 1, cases = 0, large = 0, rems[4] = {0, 0, 0, 0};
+	for (int t = 0; t < 300; t++) {
+		int k = 1 + 2 * (int)(rnd() % 5), stride = 1 + (int)(rnd() % 3);
+		int h = 1 + (int)(rnd() % MAXH), wd = 1 + (int)(rnd() % MAXH);
+		int c = 1 + (int)(rnd() % MAXC), pad = k / 2;
+		int oh = (h + 2 * pad - k) / stride + 1, ow = (wd + 2 * pad - k) / stride + 1;
+		int32_t zp = t % 3 == 0 ? (t % 2 ? -128 : 127) : (int32_t)(rnd() % 256) - 128;
+		struct rq_store s;
+		if (oh < 1 || ow < 1)
+			continue;
+		for (int i = 0; i < h * wd * c; i++)
+			x[i + 1] = xi[i] = xd[i] = rnd8();
+		for (int i = 0; i < c * k * k; i++)
+			w[i] = t % 7 == 0 ? -128 : rnd8();
+		lmq_dwg_layout(w, c, k, wg);
+		make_rq(&s, c, t % 4 == 0, t % 2);
+		lmq_dw(x + 1, h, wd, c, zp, w, k, stride, pad, oh, ow, &s.rq, y1, 0);
+		lmq_dwg_dsp(x + 1, h, wd, c, zp, wg, k, stride, pad, oh, ow, &s.rq, y2, 0);
+		same &= !memcmp(y1, y2, (size_t)oh * ow * c);
+		if (oh <= h && ow <= wd) { /* in place, as the planner places it */
+			lmq_dw(xi, h, wd, c, zp, w, k, stride, pad, oh, ow, &s.rq, xi, scratch);
+			lmq_dwg_dsp(xd, h, wd, c, zp, wg, k, stride, pad, oh, ow, &s.rq, xd, scratch);
+			inplace &= !memcmp(xi, xd, (size_t)oh * ow * c) &&
+				   !memcmp(xd, y1, (size_t)oh * ow * c);
+			large += oh * ow > LMQ_DWG_MAX_OUT;
+		}
+		rems[c % 4]++;
+		cases++;
+	}
+	T_CHECK(same, "grouped depthwise: DSP on grouped weights equals plain on %d random shapes "
+		"(c %% 4 = 0, 1, 2, 3: %d, %d, %d, %d cases; k 1..9, stride 1..3, unaligned)", cases,
+		rems[0], rems[1], rems[2], rems[3]);
+	T_CHECK(inplace && large > 5, "grouped depthwise in place equals plain (%d past the group "
+		"buffer, through the scratch)", large);
+}
+
 /* A multiplier and shift of scale 2^-e times [0.5, 1) (e 0..31, the fast path), or, when
  * general, sometimes a scale above 1 (a left shift: the plain kernel). */
 static void rnd_mult(int general, int32_t *mult, int8_t *shift)
@@ -208,6 +253,7 @@ int main(void)
 	test_intrinsics();
 	test_pw();
 	test_dw();
+	test_dwg();
 	test_add_scale();
 	return t_done();
 }
