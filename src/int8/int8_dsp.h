@@ -5,10 +5,11 @@
  *
  * Bit-exact with the plain kernels of int8_ref.h (include that first): the same int32 sums,
  * only in another order (no overflow, see int8_ref.h), and the same requantisation in fewer
- * instructions (lmq_requant_dsp). emit-c copies
- * this file next to int8_ref.h; the model calls LMQ_PW and LMQ_DW, which are these kernels when
- * compiling for a core with the extension (__ARM_FEATURE_DSP) and the plain ones otherwise, or
- * when LMNAS_PLAIN_KERNELS is defined. Elsewhere (the host) the intrinsics are plain C with the
+ * instructions (lmq_requant_dsp). emit-c copies this file next to int8_ref.h; the model calls
+ * LMQ_PW, LMQ_DW, LMQ_DWG (a depthwise of a small output, its weights in lmq_dwg_layout where
+ * LMQ_DW_GROUPED), LMQ_ADD and LMQ_SCALE, which are these kernels when compiling for a core
+ * with the extension (__ARM_FEATURE_DSP) and the plain ones otherwise, or when
+ * LMNAS_PLAIN_KERNELS is defined. Elsewhere (the host) the intrinsics are plain C with the
  * instructions' semantics, so tests/unit/test_int8_dsp.c checks the kernels bit for bit against
  * the plain ones on the host; the emitted model's test vectors check them in QEMU. */
 #ifndef LMNAS_INT8_DSP_H
