@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-KINDS = ["pw", "dw", "dw_direct", "gap", "scale", "add"]
+KINDS = ["pw", "dw", "dw_group", "gap", "scale", "add"]
 NFEAT = 6
 
 

@@ -19,8 +19,8 @@
 #define LATENCY_NFEAT 6
 #define LATENCY_DEFAULT_MHZ 216.0 /* STM32F7 */
 
-/* LAT_DW: lmq_dw_dsp's windows; LAT_DW_DIRECT: its direct path for small outputs. */
-enum latency_kind { LAT_PW, LAT_DW, LAT_DW_DIRECT, LAT_GAP, LAT_SCALE, LAT_ADD, LAT_NKINDS };
+/* LAT_DW: lmq_dw_dsp's windows; LAT_DW_GROUP: lmq_dwg_dsp (small outputs, channels by four). */
+enum latency_kind { LAT_PW, LAT_DW, LAT_DW_GROUP, LAT_GAP, LAT_SCALE, LAT_ADD, LAT_NKINDS };
 
 /* The kind of op (which kernel it calls) and its features, f[0] = 1. */
 enum latency_kind latency_features(const struct graph *g, int op, double f[LATENCY_NFEAT]);
@@ -35,13 +35,13 @@ double latency_instructions(const struct graph *g);
 double latency_dw_rows(int out_h, int k, int s);
 
 /* Kernel taps inside an input of n pixels, summed over the out_n outputs (kernel k, stride s,
- * padding pad): the taps per channel of the direct depthwise are this for the rows times this
+ * padding pad): the taps per channel of the grouped depthwise are this for the rows times this
  * for the columns. */
 double latency_dw_taps(int out_n, int n, int k, int s, int pad);
 
 /* Milliseconds at mhz, one instruction per cycle. */
 double latency_ms(double instructions, double mhz);
 
-/* The kind's name ("pw", "dw", "dw_direct", "gap", "scale", "add"), for the fit. */
+/* The kind's name ("pw", "dw", "dw_group", "gap", "scale", "add"), for the fit. */
 const char *latency_kind_name(enum latency_kind k);
 #endif

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cost/cost.h"
+#include "int8/int8_dsp.h" /* lmq_dw_grouped, lmq_dwg_layout */
 #include "core/util.h"
 
 char *emit_sanitize(const char *name, char *out, size_t outlen)
@@ -302,6 +303,40 @@ static void write_ternary_params(FILE *f, const struct qop *o, int i, const stru
 		(long)quant_requant_zp(m, o), (long)o->lo, (long)o->hi);
 }
 
+/* The kernel an int8 op calls: int8_dsp.h's macro (DSP kernels on cores that have them, plain
+ * elsewhere), or in a ternary model the plain kernel: its few int8 ops (the first conv, the
+ * classifier, SE scales, adds) are a small part of its time, and the DSP kernels would add about
+ * 7 kB to its code (cost.c, kernel_sizes, counts the same). */
+static const char *int8_kernel(const struct qmodel *m, const char *plain, const char *dsp_macro)
+{
+	for (int i = 0; i < m->nops; i++)
+		if (m->ops[i].w3)
+			return plain;
+	return dsp_macro;
+}
+
+/* Whether depthwise op i runs int8_dsp.h's grouped kernel (LMQ_DWG; its weights in
+ * lmq_dwg_layout when the DSP kernels are in): int8, a small output (lmq_dw_grouped), not
+ * streamed (the row kernels read lmq_dw's layout), in a model on the DSP kernels. */
+static int dw_grouped(const struct qmodel *m, const struct qop *o, int i)
+{
+	return o->kind == QOP_DW && !o->w3 && !(m->st.stream_of && m->st.stream_of[i] >= 0) &&
+	       lmq_dw_grouped(o->oh, o->ow) && int8_kernel(m, "plain", "dsp")[0] == 'd';
+}
+
+/* The weights of depthwise op i: both layouts, lmq_dwg_layout's where LMQ_DW_GROUPED. */
+static void put_dw_grouped(FILE *f, const char *decl, const struct qop *o, size_t nw)
+{
+	int8_t *g = xmalloc(nw);
+	lmq_dwg_layout(o->w, o->cout, o->k, g);
+	fputs("#if LMQ_DW_GROUPED /* int8_dsp.h's lmq_dwg_dsp: channels by four, tap-major */\n", f);
+	put_i8(f, decl, g, nw);
+	fputs("#else\n", f);
+	put_i8(f, decl, o->w, nw);
+	fputs("#endif\n", f);
+	free(g);
+}
+
 static void write_params(FILE *f, const struct qop *o, int i, const struct qmodel *m)
 {
 	char decl[64];
@@ -315,7 +350,10 @@ static void write_params(FILE *f, const struct qop *o, int i, const struct qmode
 			return;
 		}
 		snprintf(decl, sizeof decl, "static const int8_t w%d", i);
-		put_i8(f, decl, o->w, nw);
+		if (dw_grouped(m, o, i))
+			put_dw_grouped(f, decl, o, nw);
+		else
+			put_i8(f, decl, o->w, nw);
 		snprintf(decl, sizeof decl, "static const int32_t b%d", i);
 		put_i32(f, decl, o->bias, o->cout);
 		snprintf(decl, sizeof decl, "static const int32_t m%d", i);
@@ -335,18 +373,6 @@ static void write_params(FILE *f, const struct qop *o, int i, const struct qmode
 	}
 }
 
-/* The kernel an int8 op calls: int8_dsp.h's macro (DSP kernels on cores that have them, plain
- * elsewhere), or in a ternary model the plain kernel: its few int8 ops (the first conv, the
- * classifier, SE scales, adds) are a small part of its time, and the DSP kernels would add about
- * 7 kB to its code (cost.c, kernel_sizes, counts the same). */
-static const char *int8_kernel(const struct qmodel *m, const char *plain, const char *dsp_macro)
-{
-	for (int i = 0; i < m->nops; i++)
-		if (m->ops[i].w3)
-			return plain;
-	return dsp_macro;
-}
-
 static void write_call(FILE *f, const struct qop *o, int i, const struct qmodel *m)
 {
 	const struct qtensor *ti = &m->t[o->in], *to = &m->t[o->out];
@@ -359,7 +385,7 @@ static void write_call(FILE *f, const struct qop *o, int i, const struct qmodel 
 		break;
 	case QOP_DW:
 		fprintf(f, "\t%s(A + %zu, %d, %d, %d, %ld, w%d, %d, %d, %d, %d, %d, &rq%d, "
-			"A + %zu, ", o->w3 ? "lmq_dw_t3" : int8_kernel(m, "lmq_dw", "LMQ_DW"), ti->offset, o->h, o->wd, o->cout, (long)ti->zp, i, o->k,
+			"A + %zu, ", o->w3 ? "lmq_dw_t3" : dw_grouped(m, o, i) ? "LMQ_DWG" : int8_kernel(m, "lmq_dw", "LMQ_DW"), ti->offset, o->h, o->wd, o->cout, (long)ti->zp, i, o->k,
 			o->stride, o->pad, o->oh, o->ow, i, to->offset);
 		if (o->scratch >= 0)
 			fprintf(f, "A + %zu);\n", m->t[o->scratch].offset);

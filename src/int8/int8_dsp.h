@@ -5,10 +5,11 @@
  *
  * Bit-exact with the plain kernels of int8_ref.h (include that first): the same int32 sums,
  * only in another order (no overflow, see int8_ref.h), and the same requantisation in fewer
- * instructions (lmq_requant_dsp). emit-c copies
- * this file next to int8_ref.h; the model calls LMQ_PW and LMQ_DW, which are these kernels when
- * compiling for a core with the extension (__ARM_FEATURE_DSP) and the plain ones otherwise, or
- * when LMNAS_PLAIN_KERNELS is defined. Elsewhere (the host) the intrinsics are plain C with the
+ * instructions (lmq_requant_dsp). emit-c copies this file next to int8_ref.h; the model calls
+ * LMQ_PW, LMQ_DW, LMQ_DWG (a depthwise of a small output, its weights in lmq_dwg_layout where
+ * LMQ_DW_GROUPED), LMQ_ADD and LMQ_SCALE, which are these kernels when compiling for a core
+ * with the extension (__ARM_FEATURE_DSP) and the plain ones otherwise, or when
+ * LMNAS_PLAIN_KERNELS is defined. Elsewhere (the host) the intrinsics are plain C with the
  * instructions' semantics, so tests/unit/test_int8_dsp.c checks the kernels bit for bit against
  * the plain ones on the host; the emitted model's test vectors check them in QEMU. */
 #ifndef LMNAS_INT8_DSP_H
@@ -20,11 +21,15 @@
 #if defined(__ARM_FEATURE_DSP) && !defined(LMNAS_PLAIN_KERNELS)
 #define LMQ_PW lmq_pw_dsp
 #define LMQ_DW lmq_dw_dsp
+#define LMQ_DWG lmq_dwg_dsp
+#define LMQ_DW_GROUPED 1
 #define LMQ_ADD lmq_add_dsp
 #define LMQ_SCALE lmq_scale_dsp
 #else
 #define LMQ_PW lmq_pw
 #define LMQ_DW lmq_dw
+#define LMQ_DWG lmq_dw
+#define LMQ_DW_GROUPED 0
 #define LMQ_ADD lmq_add
 #define LMQ_SCALE lmq_scale
 #endif
@@ -61,10 +66,26 @@ static inline uint32_t lmq_sxtab16_ror8(uint32_t a, uint32_t v)
 	__asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(v));
 	return r;
 }
+/* acc + a.lo * b.lo, acc + a.hi * b.hi */
+static inline int32_t lmq_smlabb(uint32_t a, uint32_t b, int32_t acc)
+{
+	return __smlabb((int32_t)a, (int32_t)b, acc);
+}
+static inline int32_t lmq_smlatt(uint32_t a, uint32_t b, int32_t acc)
+{
+	return __smlatt((int32_t)a, (int32_t)b, acc);
+}
 /* a + b saturated to int32 */
 static inline int32_t lmq_qadd(int32_t a, int32_t b)
 {
 	return __qadd(a, b);
+}
+/* (a * b + 2^31) >> 32 (SMMULR; not in ACLE) */
+static inline int32_t lmq_smmulr(int32_t a, int32_t b)
+{
+	int32_t r;
+	__asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+	return r;
 }
 #else
 static inline int32_t lmq_lo16(uint32_t v)
@@ -93,6 +114,14 @@ static inline int32_t lmq_smlad(uint32_t a, uint32_t b, int32_t acc)
 	return (int32_t)((uint32_t)acc + (uint32_t)(lmq_lo16(a) * lmq_lo16(b)) +
 			 (uint32_t)(lmq_hi16(a) * lmq_hi16(b)));
 }
+static inline int32_t lmq_smlabb(uint32_t a, uint32_t b, int32_t acc)
+{
+	return (int32_t)((uint32_t)acc + (uint32_t)(lmq_lo16(a) * lmq_lo16(b)));
+}
+static inline int32_t lmq_smlatt(uint32_t a, uint32_t b, int32_t acc)
+{
+	return (int32_t)((uint32_t)acc + (uint32_t)(lmq_hi16(a) * lmq_hi16(b)));
+}
 static inline uint32_t lmq_sxtb16_ror8(uint32_t v)
 {
 	return lmq_sxtb16(v >> 8 | v << 24);
@@ -105,12 +134,14 @@ static inline int32_t lmq_qadd(int32_t a, int32_t b)
 {
 	return lmq_sat32((int64_t)a + b);
 }
+static inline int32_t lmq_smmulr(int32_t a, int32_t b)
+{
+	return (int32_t)(((int64_t)a * b + ((int64_t)1 << 31)) >> 32);
+}
 #endif
 
-/* lmq_requant with fewer instructions, bit for bit the same: for a right shift (shift <= 0) and
- * a multiplier above INT32_MIN (every multiplier quantize makes is in [2^30, 2^31)), lmq_srdhm is
- * round-half-up of a * b / 2^31 = (a * b + 2^30) >> 31 for either sign (its nudge and truncation
- * combined: one SMLAL), and the saturating sums are QADD. Other cases take lmq_requant. */
+/* lmq_srdhm for a multiplier above INT32_MIN: round-half-up of a * b / 2^31 = (a * b + 2^30)
+ * >> 31 for either sign (its nudge and truncation combined: one SMLAL). */
 static inline int32_t lmq_srdhm_dsp(int32_t a, int32_t mult)
 {
 	return (int32_t)(((int64_t)a * mult + ((int64_t)1 << 30)) >> 31);
@@ -124,31 +155,43 @@ static inline int32_t lmq_rdbpot_dsp(int32_t t, int32_t e, int32_t half, int32_t
 	return (t + half + ((t >> 31) & nadj)) >> e;
 }
 
-/* A conv output's requantisation on the fast path: shift = -e with 1 <= e <= LMQ_RQ_FAST_MAX_E
- * and mult != INT32_MIN (lmq_rq_fast_ok). The sum t + half may exceed int32 only when t is
- * near INT32_MAX; QADD then gives INT32_MAX >> e >= 2^(31 - e) - 1 >= 511 in place of a larger
- * value, and both clamp to hi (<= 127) after adding out_zp (>= -128): the same byte. */
-#define LMQ_RQ_FAST_MAX_E 22
+/* lmq_requant of a conv output with fewer instructions, bit for bit the same, on the fast path
+ * (lmq_rq_fast_ok): shift = -e with 1 <= e <= LMQ_RQ_FAST_MAX_E and mult in [2^30, 2^31)
+ * (every multiplier quantize makes). With a = acc + bias saturated (QADD, as lmq_requant),
+ * lmq_srdhm(a, mult) = (a * mult + 2^30) >> 31 = (2a * mult + 2^31) >> 32: one SMMULR of 2a
+ * (QADD a, a) when -2^30 <= a < 2^30. Then |t| <= 2^29, so lmq_rdbpot(t, e) + out_zp =
+ * (t + hz + (t >> 31)) >> e with hz = 2^(e - 1) + out_zp * 2^e (|hz| < 2^29: no overflow; a
+ * multiple of 2^e passes through the shift). Otherwise 2a saturates; then, as mult >= 2^30,
+ * the exact t and the one computed are both >= 2^29 (a >= 2^30) or both <= -2^29, so the
+ * rounded shift is >= 256 (<= -256) for e <= 21 and both clamp to hi (lo) whatever out_zp
+ * (-128..127): the same byte. */
+#define LMQ_RQ_FAST_MAX_E 21
 static inline int lmq_rq_fast_ok(int32_t mult, int32_t shift)
 {
-	return mult != INT32_MIN && shift <= -1 && shift >= -LMQ_RQ_FAST_MAX_E;
+	return mult >= (1 << 30) && shift <= -1 && shift >= -LMQ_RQ_FAST_MAX_E;
+}
+
+/* lmq_rq_fast_h's hz: 2^(e - 1) + out_zp * 2^e */
+static inline int32_t lmq_rq_hz(int32_t e, int32_t out_zp)
+{
+	return (int32_t)(1u << (e - 1)) + out_zp * (int32_t)(1u << e);
 }
 
 static inline int8_t lmq_rq_fast_h(int32_t acc, int32_t bias, int32_t mult, int32_t e,
-				   int32_t half, int32_t out_zp, int32_t lo, int32_t hi,
-				   const int8_t *lut)
+				   int32_t hz, int32_t lo, int32_t hi, const int8_t *lut)
 {
-	int32_t t = lmq_srdhm_dsp(lmq_qadd(acc, bias), mult);
-	int32_t q = (lmq_qadd(t, half + (t >> 31)) >> e) + out_zp;
+	int32_t a = lmq_qadd(acc, bias);
+	int32_t t = lmq_smmulr(lmq_qadd(a, a), mult);
+	int32_t q = (t + hz + (t >> 31)) >> e;
 	q = q < lo ? lo : q > hi ? hi : q;
 	return lut ? lut[q + 128] : (int8_t)q;
 }
 
-/* half = 2^(e - 1), computed here */
+/* hz computed here */
 static inline int8_t lmq_rq_fast(int32_t acc, int32_t bias, int32_t mult, int32_t e,
 				 int32_t out_zp, int32_t lo, int32_t hi, const int8_t *lut)
 {
-	return lmq_rq_fast_h(acc, bias, mult, e, (int32_t)(1u << (e - 1)), out_zp, lo, hi, lut);
+	return lmq_rq_fast_h(acc, bias, mult, e, lmq_rq_hz(e, out_zp), lo, hi, lut);
 }
 
 /* Output channel c of rq: the fast path when it applies, else lmq_requant. */
@@ -252,15 +295,15 @@ static inline void lmq_dot22_dsp(const uint32_t *buf, const int8_t *x0, const in
 static inline void lmq_rq_fast_2px(int32_t acc0, int32_t acc1, const struct lmq_rq *r, int32_t o,
 				   int8_t *y0, int8_t *y1)
 {
-	int32_t bias = r->bias[o], mult = r->mult[o], e = -r->shift[o], half;
+	int32_t bias = r->bias[o], mult = r->mult[o], e = -r->shift[o], hz;
 	if (!lmq_rq_fast_ok(mult, -e)) {
 		*y0 = lmq_requant(acc0, r, o);
 		*y1 = lmq_requant(acc1, r, o);
 		return;
 	}
-	half = (int32_t)(1u << (e - 1));
-	*y0 = lmq_rq_fast_h(acc0, bias, mult, e, half, r->out_zp, r->lo, r->hi, r->lut);
-	*y1 = lmq_rq_fast_h(acc1, bias, mult, e, half, r->out_zp, r->lo, r->hi, r->lut);
+	hz = lmq_rq_hz(e, r->out_zp);
+	*y0 = lmq_rq_fast_h(acc0, bias, mult, e, hz, r->lo, r->hi, r->lut);
+	*y1 = lmq_rq_fast_h(acc1, bias, mult, e, hz, r->lo, r->hi, r->lut);
 }
 
 /* lmq_pw_dsp for a cin too long for its buffer: one output at a time. */
@@ -395,7 +438,7 @@ static inline void lmq_dw_pack(const int8_t *wc, int32_t k, int32_t s, int32_t n
 /* One channel's requantisation, its parameters loaded once (as lmq_requant_dsp). */
 struct lmq_rq1 {
 	const struct lmq_rq *rq;
-	int32_t c, fast, bias, mult, e, out_zp, lo, hi;
+	int32_t c, fast, bias, mult, e, hz, lo, hi;
 	const int8_t *lut;
 };
 
@@ -407,7 +450,7 @@ static inline void lmq_rq1_init(struct lmq_rq1 *r, const struct lmq_rq *rq, int3
 	r->bias = rq->bias[c];
 	r->mult = rq->mult[c];
 	r->e = -rq->shift[c];
-	r->out_zp = rq->out_zp;
+	r->hz = r->fast ? lmq_rq_hz(r->e, rq->out_zp) : 0;
 	r->lo = rq->lo;
 	r->hi = rq->hi;
 	r->lut = rq->lut;
@@ -417,7 +460,7 @@ static inline int8_t lmq_requant1(int32_t acc, const struct lmq_rq1 *r)
 {
 	if (!r->fast)
 		return lmq_requant(acc, r->rq, r->c);
-	return lmq_rq_fast(acc, r->bias, r->mult, r->e, r->out_zp, r->lo, r->hi, r->lut);
+	return lmq_rq_fast_h(acc, r->bias, r->mult, r->e, r->hz, r->lo, r->hi, r->lut);
 }
 
 /* One output row of a channel: out[ox * ostep] for ox < ow, two at a time (an odd last one
@@ -440,53 +483,6 @@ static inline void lmq_dw_row_dsp(const int8_t *const *rows, int32_t k, int32_t 
 	}
 }
 
-/* Small outputs (fewer than LMQ_DW_DIRECT_OUT per channel: a few pixels, mostly border) go
- * direct, tap by tap over the taps inside the image only: gathering rows and packing weights
- * per channel would cost more than the windows. */
-#define LMQ_DW_DIRECT_OUT 32
-
-/* The kernel taps inside an input of n pixels for output o (first in *t0, end returned). */
-static inline int32_t lmq_dw_taps(int32_t o, int32_t s, int32_t pad, int32_t k, int32_t n,
-				  int32_t *t0)
-{
-	int32_t i0 = o * s - pad;
-	*t0 = i0 < 0 ? -i0 : 0;
-	return n - i0 < k ? n - i0 : k;
-}
-
-/* lmq_dw_dsp's direct path (same arguments and in-place rule). */
-static inline void lmq_dw_direct(const int8_t *x, int32_t h, int32_t wd, int32_t c, int32_t x_zp,
-			  const int8_t *w, int32_t k, int32_t s, int32_t pad, int32_t oh,
-			  int32_t ow, const struct lmq_rq *rq, int8_t *y, int8_t *scratch)
-{
-	int32_t ch, oy, ox, ky, kx, ky0, ky1, kx0, kx1, p;
-	for (ch = 0; ch < c; ch++) {
-		const int8_t *wc = w + ch * k * k;
-		struct lmq_rq1 r;
-		lmq_rq1_init(&r, rq, ch);
-		for (oy = 0; oy < oh; oy++) {
-			ky1 = lmq_dw_taps(oy, s, pad, k, h, &ky0);
-			for (ox = 0; ox < ow; ox++) {
-				const int8_t *xo = x + ((oy * s - pad) * wd + ox * s - pad) * c + ch;
-				int32_t acc = 0;
-				kx1 = lmq_dw_taps(ox, s, pad, k, wd, &kx0);
-				for (ky = ky0; ky < ky1; ky++) {
-					const int8_t *xr = xo + ky * wd * c, *wr = wc + ky * k;
-					for (kx = kx0; kx < kx1; kx++)
-						acc += ((int32_t)xr[kx * c] - x_zp) * wr[kx];
-				}
-				if (scratch)
-					scratch[oy * ow + ox] = lmq_requant1(acc, &r);
-				else
-					y[(oy * ow + ox) * c + ch] = lmq_requant1(acc, &r);
-			}
-		}
-		if (scratch)
-			for (p = 0; p < oh * ow; p++)
-				y[p * c + ch] = scratch[p];
-	}
-}
-
 /* As lmq_dw (same arguments, same in-place rule with a scratch). */
 LMQ_KERNEL void lmq_dw_dsp(const int8_t *x, int32_t h, int32_t wd, int32_t c, int32_t x_zp,
 			   const int8_t *w, int32_t k, int32_t s, int32_t pad, int32_t oh,
@@ -500,10 +496,6 @@ LMQ_KERNEL void lmq_dw_dsp(const int8_t *x, int32_t h, int32_t wd, int32_t c, in
 	int32_t len = wd + 2 * pad + s + 3, nw = (k + s + 3) / 4, ch, oy, ky, p;
 	if (k > LMQ_DW_DSP_MAX_K || s > LMQ_DW_DSP_MAX_S || len > LMQ_DW_ROW || pad < 0 || s < 1) {
 		lmq_dw(x, h, wd, c, x_zp, w, k, s, pad, oh, ow, rq, y, scratch);
-		return;
-	}
-	if (oh * ow < LMQ_DW_DIRECT_OUT) {
-		lmq_dw_direct(x, h, wd, c, x_zp, w, k, s, pad, oh, ow, rq, y, scratch);
 		return;
 	}
 	for (ch = 0; ch < c; ch++) {
@@ -530,6 +522,152 @@ LMQ_KERNEL void lmq_dw_dsp(const int8_t *x, int32_t h, int32_t wd, int32_t c, in
 		if (scratch)
 			for (p = 0; p < oh * ow; p++)
 				y[p * c + ch] = scratch[p];
+	}
+}
+
+/* ---- depthwise on channel groups ----
+ * On small output maps (at most LMQ_DWG_MAX_OUT pixels per channel), where lmq_dw_dsp's row
+ * gathering and weight packing per channel outweigh the windows, four adjacent channels at a
+ * time, tap by tap over the taps inside the input: one word load gives the four channels' input
+ * at a tap (x is [h][w][c]), SXTAB16 and its ror 8 widen it minus the zero point, and the four
+ * weights of the tap, one word in the grouped layout emit-c writes (lmq_dwg_layout), widened
+ * by SXTB16, multiply it one channel each (SMLABB, SMLATT). Nothing is gathered or packed. */
+#define LMQ_DWG_MAX_OUT 64
+
+/* Whether the emitted model runs a depthwise with an oh x ow output as lmq_dwg_dsp (and so its
+ * weights in lmq_dwg_layout). */
+static inline int lmq_dw_grouped(int32_t oh, int32_t ow)
+{
+	return oh * ow <= LMQ_DWG_MAX_OUT;
+}
+
+/* The kernel taps inside an input of n pixels for output o (first in *t0, end returned). */
+static inline int32_t lmq_dw_taps(int32_t o, int32_t s, int32_t pad, int32_t k, int32_t n,
+				  int32_t *t0)
+{
+	int32_t i0 = o * s - pad;
+	*t0 = i0 < 0 ? -i0 : 0;
+	return n - i0 < k ? n - i0 : k;
+}
+
+/* Channel ch of a depthwise, tap by tap over the taps inside the input: tap t of its kernel is
+ * wc[t * wstep] (1: lmq_dw's layout, 4: a channel of a group in lmq_dwg_layout's). Its outputs
+ * go to out[p * ostep], p < oh * ow. */
+static inline void lmq_dw_direct_ch(const int8_t *x, int32_t h, int32_t wd, int32_t c,
+				    int32_t ch, int32_t x_zp, const int8_t *wc, int32_t wstep,
+				    int32_t k, int32_t s, int32_t pad, int32_t oh, int32_t ow,
+				    const struct lmq_rq *rq, int8_t *out, int32_t ostep)
+{
+	int32_t oy, ox, ky, kx, ky0, ky1, kx0, kx1;
+	struct lmq_rq1 r;
+	lmq_rq1_init(&r, rq, ch);
+	for (oy = 0; oy < oh; oy++) {
+		ky1 = lmq_dw_taps(oy, s, pad, k, h, &ky0);
+		for (ox = 0; ox < ow; ox++) {
+			const int8_t *xo = x + ((oy * s - pad) * wd + ox * s - pad) * c + ch;
+			int32_t acc = 0;
+			kx1 = lmq_dw_taps(ox, s, pad, k, wd, &kx0);
+			for (ky = ky0; ky < ky1; ky++) {
+				const int8_t *xr = xo + ky * wd * c, *wr = wc + ky * k * wstep;
+				for (kx = kx0; kx < kx1; kx++)
+					acc += ((int32_t)xr[kx * c] - x_zp) * wr[kx * wstep];
+			}
+			out[(oy * ow + ox) * ostep] = lmq_requant1(acc, &r);
+		}
+	}
+}
+
+/* Depthwise weights w [c][k][k] (lmq_dw's) in lmq_dwg_dsp's layout g: for each group of four
+ * channels c0 = 0, 4, .. (c0 + 4 <= c) g[c0 * k * k + 4 * t + j] = tap t of channel c0 + j;
+ * the last c % 4 channels as in w. The same bytes, so the same flash. */
+static inline void lmq_dwg_layout(const int8_t *w, int32_t c, int32_t k, int8_t *g)
+{
+	int32_t kk = k * k, c0, t, j;
+	for (c0 = 0; c0 + 4 <= c; c0 += 4)
+		for (t = 0; t < kk; t++)
+			for (j = 0; j < 4; j++)
+				g[c0 * kk + 4 * t + j] = w[(c0 + j) * kk + t];
+	for (; c0 < c; c0++)
+		for (t = 0; t < kk; t++)
+			g[c0 * kk + t] = w[c0 * kk + t];
+}
+
+/* The sums of four channels at one output: nky x nkx taps, the first input at xr (rows rstep
+ * bytes apart, pixels c), their weights at wr (kernel rows 4 * k bytes apart). acc[j]: channel
+ * j of the group. */
+static inline void lmq_dwg_sum4(const int8_t *xr, int32_t rstep, int32_t c, const int8_t *wr,
+				int32_t k, int32_t nky, int32_t nkx, uint32_t off, int32_t acc[4])
+{
+	int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, ky, kx;
+	for (ky = 0; ky < nky; ky++, xr += rstep, wr += 4 * k) {
+		const int8_t *xp = xr, *wp = wr;
+		for (kx = 0; kx < nkx; kx++, xp += c, wp += 4) {
+			uint32_t v = lmq_read4(xp), wv = lmq_read4(wp);
+			uint32_t xa = lmq_sxtab16(off, v), xb = lmq_sxtab16_ror8(off, v);
+			uint32_t wa = lmq_sxtb16(wv), wb = lmq_sxtb16_ror8(wv);
+			a0 = lmq_smlabb(xa, wa, a0);
+			a2 = lmq_smlatt(xa, wa, a2);
+			a1 = lmq_smlabb(xb, wb, a1);
+			a3 = lmq_smlatt(xb, wb, a3);
+		}
+	}
+	acc[0] = a0;
+	acc[1] = a1;
+	acc[2] = a2;
+	acc[3] = a3;
+}
+
+/* Channels c0..c0+3 of every output into out[p * ostep + j] (p < oh * ow, j < 4); wg: the
+ * group's weights [k * k][4]. */
+static inline void lmq_dwg_group(const int8_t *x, int32_t h, int32_t wd, int32_t c, int32_t c0,
+				 uint32_t off, const int8_t *wg, int32_t k, int32_t s, int32_t pad,
+				 int32_t oh, int32_t ow, const struct lmq_rq *rq, int8_t *out,
+				 int32_t ostep)
+{
+	struct lmq_rq1 r[4];
+	int32_t oy, ox, ky0, ky1, kx0, kx1, j, acc[4];
+	for (j = 0; j < 4; j++)
+		lmq_rq1_init(&r[j], rq, c0 + j);
+	for (oy = 0; oy < oh; oy++) {
+		ky1 = lmq_dw_taps(oy, s, pad, k, h, &ky0);
+		for (ox = 0; ox < ow; ox++, out += ostep) {
+			kx1 = lmq_dw_taps(ox, s, pad, k, wd, &kx0);
+			acc[0] = acc[1] = acc[2] = acc[3] = 0;
+			if (ky1 > ky0 && kx1 > kx0)
+				lmq_dwg_sum4(x + ((oy * s - pad + ky0) * wd + ox * s - pad + kx0) * c + c0,
+					     wd * c, c, wg + 4 * (ky0 * k + kx0), k, ky1 - ky0,
+					     kx1 - kx0, off, acc);
+			for (j = 0; j < 4; j++)
+				out[j] = lmq_requant1(acc[j], &r[j]);
+		}
+	}
+}
+
+/* As lmq_dw (same arguments and in-place rule), its weights w in lmq_dwg_layout. In place
+ * (a scratch), a group's outputs wait in a stack buffer of LMQ_DWG_MAX_OUT pixels; a larger
+ * output in place goes channel by channel through the scratch. */
+LMQ_KERNEL void lmq_dwg_dsp(const int8_t *x, int32_t h, int32_t wd, int32_t c, int32_t x_zp,
+			    const int8_t *w, int32_t k, int32_t s, int32_t pad, int32_t oh,
+			    int32_t ow, const struct lmq_rq *rq, int8_t *y, int8_t *scratch)
+{
+	int8_t buf[4 * LMQ_DWG_MAX_OUT];
+	uint32_t off = lmq_zp_pair(x_zp);
+	int32_t kk = k * k, np = oh * ow, c0 = 0, ch, j, p;
+	int grouped = !scratch || np <= LMQ_DWG_MAX_OUT;
+	for (; grouped && c0 + 4 <= c; c0 += 4) {
+		lmq_dwg_group(x, h, wd, c, c0, off, w + c0 * kk, k, s, pad, oh, ow, rq,
+			      scratch ? buf : y + c0, scratch ? 4 : c);
+		for (p = 0; scratch && p < np; p++)
+			for (j = 0; j < 4; j++)
+				y[p * c + c0 + j] = buf[4 * p + j];
+	}
+	for (ch = c0; ch < c; ch++) { /* the last c % 4 (or, large in place, every) channels */
+		int in_group = ch < c - c % 4; /* its weights every 4th byte of its group's */
+		const int8_t *wc = in_group ? w + (ch - ch % 4) * kk + ch % 4 : w + ch * kk;
+		lmq_dw_direct_ch(x, h, wd, c, ch, x_zp, wc, in_group ? 4 : 1, k, s, pad, oh, ow, rq,
+				 scratch ? scratch : y + ch, scratch ? 1 : c);
+		for (p = 0; scratch && p < np; p++)
+			y[p * c + ch] = scratch[p];
 	}
 }
 

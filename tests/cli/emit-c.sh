@@ -42,6 +42,8 @@ check_eq "same classes on host and M7" "$(grep '^vector' "$TMP/m7")" "$(grep '^v
 check "the DSP kernels copied verbatim" cmp "$ROOT/src/int8/int8_dsp.h" "$TMP/out/int8_dsp.h"
 check "the model calls the DSP-or-plain pointwise and depthwise" sh -c "grep -q 'LMQ_PW(' '$TMP/out/qw_net_32.c' && grep -q 'LMQ_DW(' '$TMP/out/qw_net_32.c'"
 check "the M7 build has the DSP kernels (SMLAD)" sh -c "arm-none-eabi-objdump -d '$TMP/out/qw_net_32_m7_model.o' | grep -q smlad"
+check "its small depthwise layers call the grouped kernel, their weights in both layouts" sh -c "grep -q 'LMQ_DWG(' '$TMP/out/qw_net_32.c' && grep -q '^#if LMQ_DW_GROUPED' '$TMP/out/qw_net_32.c'"
+check "the M7 build has the grouped depthwise (SMLABB)" sh -c "arm-none-eabi-objdump -d '$TMP/out/qw_net_32_m7_model.o' | grep -q smlabb"
 make -s -C "$TMP/out" m7-test PLAIN=1 QEMU_TIMEOUT=120 >"$TMP/m7p" 2>&1
 check_eq "QEMU Cortex-M7, plain kernels (PLAIN=1): 3/3 test vectors match" "$(tail -1 "$TMP/m7p")" "3/3 test vectors match"
 check "PLAIN=1 has no SMLAD" sh -c "! arm-none-eabi-objdump -d '$TMP/out/qw_net_32_m7_plain_model.o' | grep -q smlad"

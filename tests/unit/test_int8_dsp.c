@@ -57,7 +57,8 @@ static int make_rq(struct rq_store *s, int cout, int with_lut, int fast)
 	for (int o = 0; o < cout; o++) {
 		int sh, e = 1 + (int)(rnd() % LMQ_RQ_FAST_MAX_E);
 		s->bias[o] = o % 7 == 6 ? (o % 2 ? INT32_MAX - 5 : INT32_MIN + 5) /* saturates */
-				      : (int32_t)(rnd() % 40001) - 20000;
+			   : o % 7 == 5 ? (o % 2 ? 1 : -1) * ((1 << 30) + (int32_t)(rnd() % 4001) - 2000)
+				      : (int32_t)(rnd() % 40001) - 20000; /* 5: 2a saturates or not */
 		if (fast) /* 2^-e times [0.5, 1), some just below 1 (mult 2^31 - 2) */
 			quant_multiplier(ldexp(o % 3 == 0 ? 1 - 1e-9 : 0.5 + rnd() % 1000 / 2000.0, -e),
 					 &s->mult[o], &sh);
@@ -74,6 +75,38 @@ static int make_rq(struct rq_store *s, int cout, int with_lut, int fast)
 		rq.lo = rq.out_zp, rq.hi = 127; /* relu as clamping */
 	s->rq = rq;
 	return !fast || rq_all_fast(&s->rq, cout); /* 0: the fast parameters are not */
+}
+
+/* lmq_requant_dsp against lmq_requant, one output at a time, where the fast path is argued:
+ * acc + bias near +-2^30 (where QADD a, a saturates) and +-2^31, multipliers in [2^30, 2^31)
+ * and some below 2^30 or negative (not the fast path), every shift from left 3 to right 31,
+ * zero points -128..127, relu-like clamps. */
+static void test_requant(void)
+{
+	static const int32_t near[] = {0, 1 << 30, -(1 << 30), INT32_MAX, INT32_MIN, 1 << 29};
+	int same = 1, fast = 0, n = 0;
+	for (int t = 0; t < 200000; t++) {
+		int32_t bias = 0, mult, acc = (int32_t)(rnd() % 200001) - 100000;
+		int8_t shift = (int8_t)(3 - (int)(rnd() % 35));
+		int8_t q1, q2;
+		if (t % 4 != 3) /* acc + bias near a boundary */
+			bias = lmq_sat32((int64_t)near[rnd() % 6] - acc + (int32_t)(rnd() % 2001) - 1000);
+		mult = (int32_t)(rnd() % (1u << 30)); /* below 2^30: not the fast path */
+		if (t % 16 == 14)
+			mult = -mult;
+		else if (t % 8 != 6)
+			mult += 1 << 30;
+		struct lmq_rq rq = {&bias, &mult, &shift, (int32_t)(rnd() % 256) - 128, -128, 127, 0};
+		if (t % 3 == 0)
+			rq.lo = rq.out_zp;
+		q1 = lmq_requant(acc, &rq, 0);
+		q2 = lmq_requant_dsp(acc, &rq, 0);
+		same &= q1 == q2;
+		fast += lmq_rq_fast_ok(mult, shift);
+		n++;
+	}
+	T_CHECK(same && fast > n / 3, "requantisation: fast and general paths equal lmq_requant "
+		"on %d cases (%d on the fast path), sums near +-2^30 and +-2^31", n, fast);
 }
 
 static void test_pw(void)
@@ -121,7 +154,7 @@ static void test_dw(void)
 	static int8_t x[MAXH * MAXH * MAXC], xi[MAXH * MAXH * MAXC], xd[MAXH * MAXH * MAXC];
 	static int8_t w[MAXC * MAXK * MAXK], y1[MAXH * MAXH * MAXC], y2[MAXH * MAXH * MAXC];
 	int8_t scratch[MAXH * MAXH];
-	int same = 1, inplace = 1, cases = 0, fastok = 1, direct = 0;
+	int same = 1, inplace = 1, cases = 0, fastok = 1;
 	for (int t = 0; t < 200; t++) {
 		int k = 1 + 2 * (int)(rnd() % 5), stride = 1 + (int)(rnd() % 2);
 		int h = k + (int)(rnd() % (MAXH - k + 1)), wd = 1 + (int)(rnd() % MAXH);
@@ -136,7 +169,6 @@ static void test_dw(void)
 		fastok &= make_rq(&s, c, t % 4 == 0, t % 2);
 		lmq_dw(x, h, wd, c, zp, w, k, stride, pad, oh, ow, &s.rq, y1, 0);
 		lmq_dw_dsp(x, h, wd, c, zp, w, k, stride, pad, oh, ow, &s.rq, y2, 0);
-		direct += oh * ow < LMQ_DW_DIRECT_OUT;
 		same &= !memcmp(y1, y2, (size_t)oh * ow * c);
 		if (stride == 1) { /* in place with a scratch, as the planner places it */
 			lmq_dw(xi, h, wd, c, zp, w, k, stride, pad, oh, ow, &s.rq, xi, scratch);
@@ -148,9 +180,52 @@ static void test_dw(void)
 	T_CHECK(same, "depthwise: DSP equals plain on %d random shapes (k 1..9, stride 1 and 2, "
 		"borders, zero points -128 and 127)", cases);
 	T_CHECK(fastok, "depthwise: half the cases on the fast requantisation path");
-	T_CHECK(direct > 20 && cases - direct > 20, "depthwise: %d cases on the direct path (small "
-		"outputs), %d on the windows", direct, cases - direct);
 	T_CHECK(inplace, "depthwise in place with a scratch: DSP equals plain and out of place");
+}
+
+/* lmq_dwg_dsp on lmq_dwg_layout's weights against lmq_dw on the plain ones: channel counts with
+ * every remainder mod 4, outputs from 1x1 to past LMQ_DWG_MAX_OUT (in place there: channel by
+ * channel through the scratch), kernels 1..9, strides 1..3, unaligned input. */
+static void test_dwg(void)
+{
+	enum { MAXH = 12, MAXC = 19, MAXK = 9 };
+	static int8_t x[MAXH * MAXH * MAXC + 1], xi[MAXH * MAXH * MAXC], xd[MAXH * MAXH * MAXC];
+	static int8_t w[MAXC * MAXK * MAXK], wg[MAXC * MAXK * MAXK];
+	static int8_t y1[MAXH * MAXH * MAXC], y2[MAXH * MAXH * MAXC], scratch[MAXH * MAXH];
+	int same = 1, inplace = 1, cases = 0, large = 0, rems[4] = {0, 0, 0, 0};
+	for (int t = 0; t < 300; t++) {
+		int k = 1 + 2 * (int)(rnd() % 5), stride = 1 + (int)(rnd() % 3);
+		int h = 1 + (int)(rnd() % MAXH), wd = 1 + (int)(rnd() % MAXH);
+		int c = 1 + (int)(rnd() % MAXC), pad = k / 2;
+		int oh = (h + 2 * pad - k) / stride + 1, ow = (wd + 2 * pad - k) / stride + 1;
+		int32_t zp = t % 3 == 0 ? (t % 2 ? -128 : 127) : (int32_t)(rnd() % 256) - 128;
+		struct rq_store s;
+		if (oh < 1 || ow < 1)
+			continue;
+		for (int i = 0; i < h * wd * c; i++)
+			x[i + 1] = xi[i] = xd[i] = rnd8();
+		for (int i = 0; i < c * k * k; i++)
+			w[i] = t % 7 == 0 ? -128 : rnd8();
+		lmq_dwg_layout(w, c, k, wg);
+		make_rq(&s, c, t % 4 == 0, t % 2);
+		lmq_dw(x + 1, h, wd, c, zp, w, k, stride, pad, oh, ow, &s.rq, y1, 0);
+		lmq_dwg_dsp(x + 1, h, wd, c, zp, wg, k, stride, pad, oh, ow, &s.rq, y2, 0);
+		same &= !memcmp(y1, y2, (size_t)oh * ow * c);
+		if (oh <= h && ow <= wd) { /* in place, as the planner places it */
+			lmq_dw(xi, h, wd, c, zp, w, k, stride, pad, oh, ow, &s.rq, xi, scratch);
+			lmq_dwg_dsp(xd, h, wd, c, zp, wg, k, stride, pad, oh, ow, &s.rq, xd, scratch);
+			inplace &= !memcmp(xi, xd, (size_t)oh * ow * c) &&
+				   !memcmp(xd, y1, (size_t)oh * ow * c);
+			large += oh * ow > LMQ_DWG_MAX_OUT;
+		}
+		rems[c % 4]++;
+		cases++;
+	}
+	T_CHECK(same, "grouped depthwise: DSP on grouped weights equals plain on %d random shapes "
+		"(c %% 4 = 0, 1, 2, 3: %d, %d, %d, %d cases; k 1..9, stride 1..3, unaligned)", cases,
+		rems[0], rems[1], rems[2], rems[3]);
+	T_CHECK(inplace && large > 5, "grouped depthwise in place equals plain (%d past the group "
+		"buffer, through the scratch)", large);
 }
 
 /* A multiplier and shift of scale 2^-e times [0.5, 1) (e 0..31, the fast path), or, when
@@ -206,8 +281,10 @@ static void test_add_scale(void)
 int main(void)
 {
 	test_intrinsics();
+	test_requant();
 	test_pw();
 	test_dw();
+	test_dwg();
 	test_add_scale();
 	return t_done();
 }

@@ -78,12 +78,12 @@ static void test_features(void)
 		}
 		if (!strcmp(g.ops[i].role, "dw")) { /* 12x12x24 -> 6x6, 5x5 stride 2 pad 2 */
 			found++;
-			/* 36 outputs per channel: the windows (LMQ_DW_DIRECT_OUT 32) */
-			T_CHECK(k == LAT_DW && f[1] == 24 * 5 && f[2] == 24 * 36 &&
-				f[3] == 24 * 6 * 3 * 5 * 2 &&
-				f[4] == 24 * latency_dw_rows(6, 5, 2) * (12 + 4 + 2 + 3) && f[5] == 24 * 6,
-				"depthwise 5x5: rows, outputs, two 4-tap words per row of an output pair, "
-				"gathered bytes");
+			/* 36 outputs per channel: channel groups (LMQ_DWG_MAX_OUT 64); per output
+			 * row or column 3, 5, 5, 5, 5, 4 taps inside the input: 27 */
+			T_CHECK(k == LAT_DW_GROUP && f[1] == 6 && f[2] == 24 * 36 &&
+				f[3] == 6 * 27 * 27 && f[4] == 6 * 27 * 6 && f[5] == 0,
+				"depthwise 5x5: 6 groups of 4 channels, outputs, 27 x 27 taps and 27 x 6 "
+				"kernel rows per group, no tail");
 		}
 		if (!strcmp(g.ops[i].role, "classifier")) {
 			found++;
