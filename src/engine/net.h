@@ -93,7 +93,7 @@ struct net {
 	struct net_op *ops;
 	int nops;
 	int logits; /* tensor index of the logits */
-	struct pw_work pwwork; /* conv1x1 weight-gradient scratch, shared by every conv1x1 */
+	struct pw_work pwwork; /* conv1x1 scratch (weight gradient, transposed weights), shared */
 };
 
 /* Builds the network of the arch's op list (graph.h) for in_h x in_w inputs, classes outputs, up

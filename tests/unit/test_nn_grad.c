@@ -12,6 +12,7 @@
 #include "engine/nn_head.h"
 #include "engine/nn_se.h"
 #include "engine/net.h"
+#include "engine/sgemm_small.h"
 #include "core/prng.h"
 #include "t.h"
 #include "core/util.h"
@@ -93,7 +94,9 @@ static void pw_ref(const double *v, double *y)
 }
 static void pw_run(const float *v, float *y, const float *dy, float *g)
 {
-	conv1x1_forward(y, v, v + PM * PCI, PM, PCI, PCO);
+	static float buf[PCI * PCO]; /* pw_work_floats(PCI, PCO, 1) */
+	struct pw_work wk = {buf, 1};
+	conv1x1_forward(y, v, v + PM * PCI, PM, PCI, PCO, &wk);
 	conv1x1_backward(g, g + PM * PCI, dy, v, v + PM * PCI, PM, PCI, PCO, 0, NULL);
 }
 
@@ -402,8 +405,41 @@ static void check_swish_exp(void)
 	free(x), free(y), free(g), free(one), free(zero);
 }
 
+/* sgemm_small against its plain loops: A as rows and transposed, written and added, with
+ * partial blocks of rows and columns (masked lanes) and K over one slice. */
+static void check_sgemm_small(int M, int N, int K, int trans_a, int add)
+{
+	float *a = xmalloc(4 * (size_t)M * K), *b = xmalloc(4 * (size_t)K * (N + 3));
+	float *c1 = xmalloc(4 * (size_t)M * (N + 5)), *c2 = xmalloc(4 * (size_t)M * (N + 5));
+	for (size_t i = 0; i < (size_t)M * K; i++)
+		a[i] = (float)urand();
+	for (size_t i = 0; i < (size_t)K * (N + 3); i++)
+		b[i] = (float)urand();
+	for (size_t i = 0; i < (size_t)M * (N + 5); i++)
+		c1[i] = c2[i] = (float)urand();
+	size_t ars = trans_a ? 1 : (size_t)K, aks = trans_a ? (size_t)M : 1;
+	/* B and C with row strides wider than N: columns past N are never read or written */
+	sgemm_small(M, N, K, a, ars, aks, b, N + 3, c1, N + 5, add);
+	sgemm_small_ref(M, N, K, a, ars, aks, b, N + 3, c2, N + 5, add);
+	double d = 0;
+	for (size_t i = 0; i < (size_t)M * (N + 5); i++)
+		d = fmax(d, fabs(c1[i] - c2[i]) / (1 + sqrt((double)K)));
+	T_CHECK(d < 1e-5, "sgemm_small %dx%dx%d%s%s = plain loops (%.2g)", M, N, K,
+		trans_a ? " Aᵀ" : "", add ? " added" : "", d);
+	free(a), free(b), free(c1), free(c2);
+}
+
 static void check_fast_vs_plain(void)
 {
+	if (!sgemm_small_available()) {
+		t_skip("sgemm_small: this CPU has no AVX2 + FMA");
+	} else {
+		check_sgemm_small(13, 37, 5, 0, 0);
+		check_sgemm_small(6, 16, 300, 0, 1);
+		check_sgemm_small(29, 3, 600, 1, 0);
+		check_sgemm_small(7, 24, 40, 1, 1);
+		check_sgemm_small(1, 8, 1, 0, 0);
+	}
 	check_swish_exp();
 	for (int a = 0; a < 3; a++)
 		check_bn_act_fused_vs_plain((enum act)a);
@@ -422,7 +458,8 @@ static void check_fast_vs_plain(void)
 		a[i] = (float)urand();
 	for (int i = 0; i < co * ci; i++)
 		b[i] = (float)urand();
-	conv1x1_forward(c1, a, b, M, ci, co);
+	struct pw_work pw = {xmalloc(sizeof(float) * pw_work_floats(ci, co, 2)), 2};
+	conv1x1_forward(c1, a, b, M, ci, co, &pw);
 	conv1x1_forward_ref(c2, a, b, M, ci, co);
 	double d = 0;
 	for (int i = 0; i < M * co; i++)
@@ -433,7 +470,6 @@ static void check_fast_vs_plain(void)
 	float *dw1 = xmalloc(4 * co * ci), *dw2 = xmalloc(4 * co * ci);
 	for (int i = 0; i < M * ci; i++)
 		dx1[i] = dx2[i] = (float)urand();
-	struct pw_work pw = {xmalloc(sizeof(float) * pw_work_floats(ci, co, 2)), 2};
 	conv1x1_backward(dx1, dw1, c1, a, b, M, ci, co, 1, &pw);
 	conv1x1_backward_ref(dx2, dw2, c1, a, b, M, ci, co, 1);
 	d = 0;
