@@ -451,6 +451,17 @@ static void check_fast_vs_plain(void)
 		(struct dw_shape){.N = 2, .H = 9, .W = 9, .C = 37, .k = 7, .stride = 1, .pad = 3});
 	check_dw_fast_vs_plain( /* stride 1 with many channels: backward without replication */
 		(struct dw_shape){.N = 3, .H = 7, .W = 6, .C = 80, .k = 3, .stride = 1, .pad = 1});
+	/* channels a multiple of 8, rows wide enough for blocks of 8, 4 and 1 interior pixels */
+	check_dw_fast_vs_plain(
+		(struct dw_shape){.N = 2, .H = 12, .W = 21, .C = 16, .k = 3, .stride = 1, .pad = 1});
+	check_dw_fast_vs_plain(
+		(struct dw_shape){.N = 2, .H = 11, .W = 37, .C = 24, .k = 5, .stride = 2, .pad = 2});
+	check_dw_fast_vs_plain(
+		(struct dw_shape){.N = 3, .H = 9, .W = 23, .C = 8, .k = 7, .stride = 1, .pad = 3});
+	check_dw_fast_vs_plain( /* 7x7 with more channels than one group of 32 (and a partial one) */
+		(struct dw_shape){.N = 2, .H = 9, .W = 19, .C = 72, .k = 7, .stride = 1, .pad = 3});
+	check_dw_fast_vs_plain( /* no interior: every pixel on the border */
+		(struct dw_shape){.N = 2, .H = 4, .W = 4, .C = 8, .k = 7, .stride = 1, .pad = 3});
 	int M = 300, ci = 37, co = 29;
 	float *a = xmalloc(4 * M * ci), *b = xmalloc(4 * co * ci), *c1 = xmalloc(4 * M * co);
 	float *c2 = xmalloc(4 * M * co);
