@@ -380,6 +380,43 @@ static void check_bn_act_fused_vs_plain(enum act a)
 	free(x), free(dy), free(dz), free(y1), free(z), free(y2), free(dx1), free(dx2), free(dzp);
 }
 
+/* BN on a narrow tensor (3 channels, run as [M/16][48]) against double precision: the output,
+ * the saved and running statistics, and the parameter gradients. */
+static void check_bn_narrow(void)
+{
+	enum { M = 96, C = 3 };
+	float x[M * C], y[M * C], dy[M * C], dx[M * C], gamma[C] = {1.5f, 0.5f, 2}, beta[C] = {0, 1, -1};
+	float mean[C], invstd[C], rm[C] = {0}, rv[C] = {1, 1, 1}, dg[C], db[C];
+	for (int i = 0; i < M * C; i++)
+		x[i] = (float)(3 * urand() + (i % C)), dy[i] = (float)urand();
+	bn_forward_train(y, mean, invstd, rm, rv, x, gamma, beta, M, C, BN_NO_ACT);
+	bn_backward(dx, dg, db, dy, x, mean, invstd, gamma, beta, M, C, 0, BN_NO_ACT);
+	double worst = 0;
+	for (int c = 0; c < C; c++) {
+		double mu = 0, var = 0, sdy = 0, sdyx = 0;
+		for (int m = 0; m < M; m++)
+			mu += x[m * C + c] / (double)M;
+		for (int m = 0; m < M; m++)
+			var += (x[m * C + c] - mu) * (x[m * C + c] - mu) / M;
+		double is = 1 / sqrt(var + 1e-5);
+		for (int m = 0; m < M; m++) {
+			double xh = (x[m * C + c] - mu) * is;
+			worst = fmax(worst, fabs(y[m * C + c] - (xh * gamma[c] + beta[c])));
+			sdy += dy[m * C + c], sdyx += dy[m * C + c] * xh;
+		}
+		for (int m = 0; m < M; m++) {
+			double xh = (x[m * C + c] - mu) * is;
+			double d = gamma[c] * is / M * (M * dy[m * C + c] - sdy - xh * sdyx);
+			worst = fmax(worst, fabs(dx[m * C + c] - d));
+		}
+		worst = fmax(worst, fabs(mean[c] - mu) + fabs(invstd[c] - is) / is);
+		worst = fmax(worst, fabs(rm[c] - 0.1 * mu) + fabs(rv[c] - (0.9 + 0.1 * var * M / (M - 1))));
+		worst = fmax(worst, (fabs(db[c] - sdy) + fabs(dg[c] - sdyx)) / M);
+	}
+	T_CHECK(worst < 1e-5, "batchnorm on 3 channels (rows grouped 16 at a time) = double reference "
+		"(y, dx, statistics, running statistics, dgamma, dbeta: %.2g)", worst);
+}
+
 /* The fused kernels' swish (its own vectorised e^x) against double precision, over a range
  * that covers both tails. */
 static void check_swish_exp(void)
@@ -441,6 +478,7 @@ static void check_fast_vs_plain(void)
 		check_sgemm_small(1, 8, 1, 0, 0);
 	}
 	check_swish_exp();
+	check_bn_narrow();
 	for (int a = 0; a < 3; a++)
 		check_bn_act_fused_vs_plain((enum act)a);
 	check_dw_fast_vs_plain(
