@@ -498,6 +498,10 @@ static void check_fast_vs_plain(void)
 		(struct dw_shape){.N = 3, .H = 9, .W = 23, .C = 8, .k = 7, .stride = 1, .pad = 3});
 	check_dw_fast_vs_plain( /* 7x7 with more channels than one group of 32 (and a partial one) */
 		(struct dw_shape){.N = 2, .H = 9, .W = 19, .C = 72, .k = 7, .stride = 1, .pad = 3});
+	check_dw_fast_vs_plain( /* strided, fewer than 8 channels: the first layer's kernels */
+		(struct dw_shape){.N = 3, .H = 13, .W = 11, .C = 3, .k = 3, .stride = 2, .pad = 1});
+	check_dw_fast_vs_plain(
+		(struct dw_shape){.N = 2, .H = 10, .W = 9, .C = 5, .k = 5, .stride = 2, .pad = 2});
 	check_dw_fast_vs_plain( /* no interior: every pixel on the border */
 		(struct dw_shape){.N = 2, .H = 4, .W = 4, .C = 8, .k = 7, .stride = 1, .pad = 3});
 	int M = 300, ci = 37, co = 29;
