@@ -104,7 +104,7 @@ static int sum_threads(int M)
 static int row_group(int M, int C)
 {
 	int r = 1;
-	while (r * C < BN_WIDE && M % (2 * r) == 0)
+	while (C > 0 && r * C < BN_WIDE && M % (2 * r) == 0)
 		r *= 2;
 	return r;
 }
