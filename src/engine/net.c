@@ -449,7 +449,7 @@ const float *net_forward(struct net *n, const float *images, int batch, int trai
 		int M = batch * x->h * x->w;
 		switch (op->kind) {
 		case NOP_CONV1X1:
-			conv1x1_forward(y->val, x->val, P + op->w, M, op->cin, op->cout);
+			conv1x1_forward(y->val, x->val, P + op->w, M, op->cin, op->cout, &n->pwwork);
 			break;
 		case NOP_DW: {
 			struct dw_shape s = op->dws;

@@ -122,7 +122,7 @@ struct net {
 	struct net_op *ops;
 	int nops;
 	int logits; /* tensor index of the logits */
-	struct pw_work pwwork; /* conv1x1 weight-gradient scratch, shared by every conv1x1 */
+	struct pw_work pwwork; /* conv1x1 scratch (weight gradient, transposed weights), shared */
 	struct net_tap tap;    /* forward NULL: none */
 	float *xin;            /* [max_batch][H][W][C] the input copy the tap rewrites */
 };

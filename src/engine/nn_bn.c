@@ -94,6 +94,39 @@ static int sum_threads(int M)
 	return M < 64 * t ? 1 : t;
 }
 
+/* Narrow tensors are run as wide ones: [M][C] is read as [M/r][r·C] (the same memory), with
+ * every per-channel array repeated r times and the sums folded back to C channels. A row of 3
+ * or 16 channels is too short for the vector loops, and the per-row work (the fused
+ * activation's call, the block sums) would cost as much as the arithmetic. r: the power of 2
+ * that brings r·C to BN_WIDE channels or more, as far as it divides M. */
+#define BN_WIDE 64
+
+static int row_group(int M, int C)
+{
+	int r = 1;
+	while (C > 0 && r * C < BN_WIDE && M % (2 * r) == 0)
+		r *= 2;
+	return r;
+}
+
+/* dst[j·C + c] = src[c] for j < r */
+static void repeat(float *dst, const float *src, int C, int r)
+{
+	for (int j = 0; j < r; j++)
+		for (int c = 0; c < C; c++)
+			dst[(size_t)j * C + c] = src[c];
+}
+
+/* s[c] = Σ_j wide[j·C + c] for j < r */
+static void fold(double *s, const double *wide, int C, int r)
+{
+	for (int c = 0; c < C; c++) {
+		s[c] = 0;
+		for (int j = 0; j < r; j++)
+			s[c] += wide[(size_t)j * C + c];
+	}
+}
+
 /* y = act(x·scale[c] + shift[c]), or without act (BN_NO_ACT) the affine map alone */
 static void scale_shift(float *y, const float *x, const float *scale, const float *shift, int M,
 			int C, int act)
@@ -115,14 +148,21 @@ void bn_forward_train(float *y, float *mean, float *invstd, float *run_mean, flo
 		      const float *x, const float *gamma, const float *beta, int M, int C, int act)
 {
 	/* One pass, shifted by the first row (a sample near the mean) so that
-	 * var = Σd²/M - (Σd/M)² does not cancel. */
-	int threads = sum_threads(M);
-	double *work = __builtin_alloca(sizeof(double) * 2 * (size_t)threads * C);
+	 * var = Σd²/M - (Σd/M)² does not cancel. Run as [M/r][r·C] (row_group). */
+	const int r = row_group(M, C), Mr = M / r, Cr = C * r;
+	int threads = sum_threads(Mr);
+	double *work = __builtin_alloca(sizeof(double) * 2 * (size_t)threads * Cr);
+	double *w1 = __builtin_alloca(sizeof(double) * (size_t)Cr);
+	double *w2 = __builtin_alloca(sizeof(double) * (size_t)Cr);
 	double *s1 = __builtin_alloca(sizeof(double) * (size_t)C);
 	double *s2 = __builtin_alloca(sizeof(double) * (size_t)C);
-	float *scale = __builtin_alloca(sizeof(float) * (size_t)C);
-	float *shift = __builtin_alloca(sizeof(float) * (size_t)C);
-	channel_sums(s1, s2, x, NULL, x, NULL, M, C, work, threads);
+	float *k = __builtin_alloca(sizeof(float) * (size_t)Cr);
+	float *scale = __builtin_alloca(sizeof(float) * (size_t)Cr);
+	float *shift = __builtin_alloca(sizeof(float) * (size_t)Cr);
+	repeat(k, x, C, r);
+	channel_sums(w1, w2, x, NULL, k, NULL, Mr, Cr, work, threads);
+	fold(s1, w1, C, r);
+	fold(s2, w2, C, r);
 	for (int c = 0; c < C; c++) {
 		double dm = s1[c] / M, m = x[c] + dm;
 		double var = s2[c] / M - dm * dm;
@@ -136,19 +176,24 @@ void bn_forward_train(float *y, float *mean, float *invstd, float *run_mean, flo
 		run_mean[c] = (float)((1 - BN_MOMENTUM) * run_mean[c] + BN_MOMENTUM * m);
 		run_var[c] = (float)((1 - BN_MOMENTUM) * run_var[c] + BN_MOMENTUM * unbiased);
 	}
-	scale_shift(y, x, scale, shift, M, C, act);
+	repeat(scale + C, scale, C, r - 1);
+	repeat(shift + C, shift, C, r - 1);
+	scale_shift(y, x, scale, shift, Mr, Cr, act);
 }
 
 void bn_forward_infer(float *y, const float *x, const float *gamma, const float *beta,
 		      const float *run_mean, const float *run_var, int M, int C, int act)
 {
-	float *scale = __builtin_alloca(sizeof(float) * (size_t)C);
-	float *shift = __builtin_alloca(sizeof(float) * (size_t)C);
+	const int r = row_group(M, C); /* [M/r][r·C]: row_group */
+	float *scale = __builtin_alloca(sizeof(float) * (size_t)C * r);
+	float *shift = __builtin_alloca(sizeof(float) * (size_t)C * r);
 	for (int c = 0; c < C; c++) {
 		scale[c] = gamma[c] / sqrtf(run_var[c] + BN_EPS);
 		shift[c] = beta[c] - run_mean[c] * scale[c];
 	}
-	scale_shift(y, x, scale, shift, M, C, act);
+	repeat(scale + C, scale, C, r - 1);
+	repeat(shift + C, shift, C, r - 1);
+	scale_shift(y, x, scale, shift, M / r, C * r, act);
 }
 
 /* With xhat = (x - mean)·invstd and dz the gradient at BN's output (dy itself, or, with the
@@ -159,21 +204,30 @@ void bn_backward(float *dx, float *dgamma, float *dbeta, float *dy, const float 
 		 const float *mean, const float *invstd, const float *gamma, const float *beta,
 		 int M, int C, int accum, int act)
 {
-	int threads = sum_threads(M);
-	double *work = __builtin_alloca(sizeof(double) * 2 * (size_t)threads * C);
+	const int r = row_group(M, C), Mr = M / r, Cr = C * r; /* [M/r][r·C]: row_group */
+	int threads = sum_threads(Mr);
+	double *work = __builtin_alloca(sizeof(double) * 2 * (size_t)threads * Cr);
+	double *w1 = __builtin_alloca(sizeof(double) * (size_t)Cr);
+	double *w2 = __builtin_alloca(sizeof(double) * (size_t)Cr);
 	double *sdz = __builtin_alloca(sizeof(double) * (size_t)C);
 	double *sdzx = __builtin_alloca(sizeof(double) * (size_t)C);
-	float *scale = __builtin_alloca(sizeof(float) * (size_t)C);
-	float *shift = __builtin_alloca(sizeof(float) * (size_t)C);
+	float *scale = __builtin_alloca(sizeof(float) * (size_t)Cr);
+	float *shift = __builtin_alloca(sizeof(float) * (size_t)Cr);
+	float *k = __builtin_alloca(sizeof(float) * (size_t)Cr);
 	for (int c = 0; c < C; c++) { /* as the forward computed them, so z is the same */
 		scale[c] = gamma[c] * invstd[c];
 		shift[c] = beta[c] - mean[c] * scale[c];
 	}
+	repeat(scale + C, scale, C, r - 1);
+	repeat(shift + C, shift, C, r - 1);
+	repeat(k, mean, C, r);
 	struct dz_rows dz = {dy, act, scale, shift};
-	channel_sums(sdz, sdzx, dy, x, mean, act == BN_NO_ACT ? NULL : &dz, M, C, work,
+	channel_sums(w1, w2, dy, x, k, act == BN_NO_ACT ? NULL : &dz, Mr, Cr, work,
 		     threads); /* Σdz, Σdz·(x - mean) */
-	float *a = __builtin_alloca(sizeof(float) * (size_t)C);
-	float *b = __builtin_alloca(sizeof(float) * (size_t)C);
+	fold(sdz, w1, C, r);
+	fold(sdzx, w2, C, r);
+	float *a = __builtin_alloca(sizeof(float) * (size_t)Cr);
+	float *b = __builtin_alloca(sizeof(float) * (size_t)Cr);
 	for (int c = 0; c < C; c++) {
 		double dg = invstd[c] * sdzx[c]; /* Σ dz·xhat */
 		dgamma[c] = (float)dg;
@@ -185,16 +239,18 @@ void bn_backward(float *dx, float *dgamma, float *dbeta, float *dy, const float 
 	}
 	if (!dx)
 		return;
+	repeat(a + C, a, C, r - 1);
+	repeat(b + C, b, C, r - 1);
 	#pragma omp parallel for schedule(static)
-	for (int m = 0; m < M; m++) {
-		const float *restrict g = dy + (size_t)m * C; /* dz by now */
-		const float *restrict xr = x + (size_t)m * C;
-		float *restrict d = dx + (size_t)m * C;
+	for (int m = 0; m < Mr; m++) {
+		const float *restrict g = dy + (size_t)m * Cr; /* dz by now */
+		const float *restrict xr = x + (size_t)m * Cr;
+		float *restrict d = dx + (size_t)m * Cr;
 		if (accum)
-			for (int c = 0; c < C; c++)
+			for (int c = 0; c < Cr; c++)
 				d[c] += scale[c] * g[c] + a[c] * xr[c] + b[c];
 		else
-			for (int c = 0; c < C; c++)
+			for (int c = 0; c < Cr; c++)
 				d[c] = scale[c] * g[c] + a[c] * xr[c] + b[c];
 	}
 }

@@ -1,6 +1,7 @@
 /* nn_conv.h — convolutions on NHWC float activations, forward and backward side by side.
  *
- *   conv1x1: pointwise convolution = one GEMM (OpenBLAS cblas_sgemm).
+ *   conv1x1: pointwise convolution = one GEMM (sgemm_small.h where the CPU has AVX2 + FMA,
+ *     otherwise OpenBLAS cblas_sgemm).
  *     x: [M][cin] (M = N*H*W pixels), w: [cout][cin] (PyTorch OIHW with H=W=1), y: [M][cout]
  *   depthwise: k x k, stride s, padding p, one filter per channel.
  *     x: [N][H][W][C], w: [k][k][C] (transposed from PyTorch's [C][1][k][k]), y: [N][OH][OW][C]
@@ -16,17 +17,21 @@
 void gemm_rows(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda,
 	       const float *B, int ldb, float beta, float *C, int ldc);
 
-/* Scratch for conv1x1_backward's weight gradient dw = dyᵀ·x, a sum over all M pixels: the
- * pixels are split across threads and every thread but the first writes its partial [cout][cin]
- * product here (pw_work_floats floats, made once at net build). Without it (NULL, or more
- * threads than it has room for) the threads split dw's rows and each reads every pixel. */
+/* Scratch of the 1x1 convolutions (pw_work_floats floats, made once at net build):
+ *  - conv1x1_backward's weight gradient dw = dyᵀ·x is a sum over all M pixels: the pixels are
+ *    split across threads and every thread but the first writes its partial [cout][cin] product
+ *    here. Without it (NULL, or more threads than it has room for) the threads split dw's rows
+ *    and each reads every pixel;
+ *  - conv1x1_forward writes the transposed weights [cin][cout] here for sgemm_small (without
+ *    it, OpenBLAS multiplies by the weights as they are). */
 struct pw_work {
 	float *buf;
 	int threads; /* the most threads buf has room for */
 };
 size_t pw_work_floats(int cin, int cout, int threads);
 
-void conv1x1_forward(float *y, const float *x, const float *w, int M, int cin, int cout);
+void conv1x1_forward(float *y, const float *x, const float *w, int M, int cin, int cout,
+		     const struct pw_work *work);
 void conv1x1_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
 		      int M, int cin, int cout, int accum, const struct pw_work *work);
 

@@ -12,6 +12,7 @@
 #include "engine/nn_head.h"
 #include "engine/nn_se.h"
 #include "engine/net.h"
+#include "engine/sgemm_small.h"
 #include "core/prng.h"
 #include "t.h"
 #include "core/util.h"
@@ -93,7 +94,9 @@ static void pw_ref(const double *v, double *y)
 }
 static void pw_run(const float *v, float *y, const float *dy, float *g)
 {
-	conv1x1_forward(y, v, v + PM * PCI, PM, PCI, PCO);
+	static float buf[PCI * PCO]; /* pw_work_floats(PCI, PCO, 1) */
+	struct pw_work wk = {buf, 1};
+	conv1x1_forward(y, v, v + PM * PCI, PM, PCI, PCO, &wk);
 	conv1x1_backward(g, g + PM * PCI, dy, v, v + PM * PCI, PM, PCI, PCO, 0, NULL);
 }
 
@@ -377,6 +380,43 @@ static void check_bn_act_fused_vs_plain(enum act a)
 	free(x), free(dy), free(dz), free(y1), free(z), free(y2), free(dx1), free(dx2), free(dzp);
 }
 
+/* BN on a narrow tensor (3 channels, run as [M/16][48]) against double precision: the output,
+ * the saved and running statistics, and the parameter gradients. */
+static void check_bn_narrow(void)
+{
+	enum { M = 96, C = 3 };
+	float x[M * C], y[M * C], dy[M * C], dx[M * C], gamma[C] = {1.5f, 0.5f, 2}, beta[C] = {0, 1, -1};
+	float mean[C], invstd[C], rm[C] = {0}, rv[C] = {1, 1, 1}, dg[C], db[C];
+	for (int i = 0; i < M * C; i++)
+		x[i] = (float)(3 * urand() + (i % C)), dy[i] = (float)urand();
+	bn_forward_train(y, mean, invstd, rm, rv, x, gamma, beta, M, C, BN_NO_ACT);
+	bn_backward(dx, dg, db, dy, x, mean, invstd, gamma, beta, M, C, 0, BN_NO_ACT);
+	double worst = 0;
+	for (int c = 0; c < C; c++) {
+		double mu = 0, var = 0, sdy = 0, sdyx = 0;
+		for (int m = 0; m < M; m++)
+			mu += x[m * C + c] / (double)M;
+		for (int m = 0; m < M; m++)
+			var += (x[m * C + c] - mu) * (x[m * C + c] - mu) / M;
+		double is = 1 / sqrt(var + 1e-5);
+		for (int m = 0; m < M; m++) {
+			double xh = (x[m * C + c] - mu) * is;
+			worst = fmax(worst, fabs(y[m * C + c] - (xh * gamma[c] + beta[c])));
+			sdy += dy[m * C + c], sdyx += dy[m * C + c] * xh;
+		}
+		for (int m = 0; m < M; m++) {
+			double xh = (x[m * C + c] - mu) * is;
+			double d = gamma[c] * is / M * (M * dy[m * C + c] - sdy - xh * sdyx);
+			worst = fmax(worst, fabs(dx[m * C + c] - d));
+		}
+		worst = fmax(worst, fabs(mean[c] - mu) + fabs(invstd[c] - is) / is);
+		worst = fmax(worst, fabs(rm[c] - 0.1 * mu) + fabs(rv[c] - (0.9 + 0.1 * var * M / (M - 1))));
+		worst = fmax(worst, (fabs(db[c] - sdy) + fabs(dg[c] - sdyx)) / M);
+	}
+	T_CHECK(worst < 1e-5, "batchnorm on 3 channels (rows grouped 16 at a time) = double reference "
+		"(y, dx, statistics, running statistics, dgamma, dbeta: %.2g)", worst);
+}
+
 /* The fused kernels' swish (its own vectorised e^x) against double precision, over a range
  * that covers both tails. */
 static void check_swish_exp(void)
@@ -402,9 +442,43 @@ static void check_swish_exp(void)
 	free(x), free(y), free(g), free(one), free(zero);
 }
 
+/* sgemm_small against its plain loops: A as rows and transposed, written and added, with
+ * partial blocks of rows and columns (masked lanes) and K over one slice. */
+static void check_sgemm_small(int M, int N, int K, int trans_a, int add)
+{
+	float *a = xmalloc(4 * (size_t)M * K), *b = xmalloc(4 * (size_t)K * (N + 3));
+	float *c1 = xmalloc(4 * (size_t)M * (N + 5)), *c2 = xmalloc(4 * (size_t)M * (N + 5));
+	for (size_t i = 0; i < (size_t)M * K; i++)
+		a[i] = (float)urand();
+	for (size_t i = 0; i < (size_t)K * (N + 3); i++)
+		b[i] = (float)urand();
+	for (size_t i = 0; i < (size_t)M * (N + 5); i++)
+		c1[i] = c2[i] = (float)urand();
+	size_t ars = trans_a ? 1 : (size_t)K, aks = trans_a ? (size_t)M : 1;
+	/* B and C with row strides wider than N: columns past N are never read or written */
+	sgemm_small(M, N, K, a, ars, aks, b, N + 3, c1, N + 5, add);
+	sgemm_small_ref(M, N, K, a, ars, aks, b, N + 3, c2, N + 5, add);
+	double d = 0;
+	for (size_t i = 0; i < (size_t)M * (N + 5); i++)
+		d = fmax(d, fabs(c1[i] - c2[i]) / (1 + sqrt((double)K)));
+	T_CHECK(d < 1e-5, "sgemm_small %dx%dx%d%s%s = plain loops (%.2g)", M, N, K,
+		trans_a ? " Aᵀ" : "", add ? " added" : "", d);
+	free(a), free(b), free(c1), free(c2);
+}
+
 static void check_fast_vs_plain(void)
 {
+	if (!sgemm_small_available()) {
+		t_skip("sgemm_small: this CPU has no AVX2 + FMA");
+	} else {
+		check_sgemm_small(13, 37, 5, 0, 0);
+		check_sgemm_small(6, 16, 300, 0, 1);
+		check_sgemm_small(29, 3, 600, 1, 0);
+		check_sgemm_small(7, 24, 40, 1, 1);
+		check_sgemm_small(1, 8, 1, 0, 0);
+	}
 	check_swish_exp();
+	check_bn_narrow();
 	for (int a = 0; a < 3; a++)
 		check_bn_act_fused_vs_plain((enum act)a);
 	check_dw_fast_vs_plain(
@@ -415,6 +489,21 @@ static void check_fast_vs_plain(void)
 		(struct dw_shape){.N = 2, .H = 9, .W = 9, .C = 37, .k = 7, .stride = 1, .pad = 3});
 	check_dw_fast_vs_plain( /* stride 1 with many channels: backward without replication */
 		(struct dw_shape){.N = 3, .H = 7, .W = 6, .C = 80, .k = 3, .stride = 1, .pad = 1});
+	/* channels a multiple of 8, rows wide enough for blocks of 8, 4 and 1 interior pixels */
+	check_dw_fast_vs_plain(
+		(struct dw_shape){.N = 2, .H = 12, .W = 21, .C = 16, .k = 3, .stride = 1, .pad = 1});
+	check_dw_fast_vs_plain(
+		(struct dw_shape){.N = 2, .H = 11, .W = 37, .C = 24, .k = 5, .stride = 2, .pad = 2});
+	check_dw_fast_vs_plain(
+		(struct dw_shape){.N = 3, .H = 9, .W = 23, .C = 8, .k = 7, .stride = 1, .pad = 3});
+	check_dw_fast_vs_plain( /* 7x7 with more channels than one group of 32 (and a partial one) */
+		(struct dw_shape){.N = 2, .H = 9, .W = 19, .C = 72, .k = 7, .stride = 1, .pad = 3});
+	check_dw_fast_vs_plain( /* strided, fewer than 8 channels: the first layer's kernels */
+		(struct dw_shape){.N = 3, .H = 13, .W = 11, .C = 3, .k = 3, .stride = 2, .pad = 1});
+	check_dw_fast_vs_plain(
+		(struct dw_shape){.N = 2, .H = 10, .W = 9, .C = 5, .k = 5, .stride = 2, .pad = 2});
+	check_dw_fast_vs_plain( /* no interior: every pixel on the border */
+		(struct dw_shape){.N = 2, .H = 4, .W = 4, .C = 8, .k = 7, .stride = 1, .pad = 3});
 	int M = 300, ci = 37, co = 29;
 	float *a = xmalloc(4 * M * ci), *b = xmalloc(4 * co * ci), *c1 = xmalloc(4 * M * co);
 	float *c2 = xmalloc(4 * M * co);
@@ -422,7 +511,8 @@ static void check_fast_vs_plain(void)
 		a[i] = (float)urand();
 	for (int i = 0; i < co * ci; i++)
 		b[i] = (float)urand();
-	conv1x1_forward(c1, a, b, M, ci, co);
+	struct pw_work pw = {xmalloc(sizeof(float) * pw_work_floats(ci, co, 2)), 2};
+	conv1x1_forward(c1, a, b, M, ci, co, &pw);
 	conv1x1_forward_ref(c2, a, b, M, ci, co);
 	double d = 0;
 	for (int i = 0; i < M * co; i++)
@@ -433,7 +523,6 @@ static void check_fast_vs_plain(void)
 	float *dw1 = xmalloc(4 * co * ci), *dw2 = xmalloc(4 * co * ci);
 	for (int i = 0; i < M * ci; i++)
 		dx1[i] = dx2[i] = (float)urand();
-	struct pw_work pw = {xmalloc(sizeof(float) * pw_work_floats(ci, co, 2)), 2};
 	conv1x1_backward(dx1, dw1, c1, a, b, M, ci, co, 1, &pw);
 	conv1x1_backward_ref(dx2, dw2, c1, a, b, M, ci, co, 1);
 	d = 0;

@@ -1,0 +1,25 @@
+/* sgemm_small.h — single-threaded C (+)= A·B for the thin shapes of the 1x1 convolutions.
+ *
+ * The pointwise convolutions of small nets multiply a long matrix by a narrow one (K and N from
+ * 3 to a few hundred channels, M up to hundreds of thousands of pixels). A general SGEMM packs
+ * both operands and clears C in passes of their own before it computes; at these shapes those
+ * passes cost as much as the arithmetic. This kernel reads A and B where they lie and keeps a
+ * 6 x 16 block of C in AVX2 registers over a whole slice of K: no packing, no separate pass
+ * over C.
+ *
+ *   C[m][n] = Σ_k A(m, k)·B[k][n]  (+ C[m][n] when add),  m < M, n < N, k < K
+ *   A(m, k) = a[m·ars + k·aks]: a row-major A has ars = lda, aks = 1; a transposed one (Aᵀ
+ *   stored [K][M]) has ars = 1, aks = lda. B is row-major with row stride ldb, C with ldc.
+ *
+ * sgemm_small needs AVX2 and FMA: call it only when sgemm_small_available() (checked on the
+ * CPU the program runs on). sgemm_small_ref is the same product in plain loops. */
+#ifndef LMNAS_SGEMM_SMALL_H
+#define LMNAS_SGEMM_SMALL_H
+#include <stddef.h>
+
+int sgemm_small_available(void);
+void sgemm_small(int M, int N, int K, const float *a, size_t ars, size_t aks, const float *b,
+		 size_t ldb, float *c, size_t ldc, int add);
+void sgemm_small_ref(int M, int N, int K, const float *a, size_t ars, size_t aks,
+		     const float *b, size_t ldb, float *c, size_t ldc, int add);
+#endif
