@@ -60,11 +60,9 @@
 #                    a two-epoch fine-tune of a converged student wants a gentler lr than 0.05)
 #   MINI_ARGS ("--schedule cosine --lr 0.2 --warmup-epochs 0.2 --batch 128 --no-autoaugment
 #                    --crop-pad 2 --test-limit 1000")  mini-train: one epoch on 20000 images with
-#                    the full training's lr and batch, the lr going to zero by its end. Measured
-#                    with pipelines/fidelity.sh on 16 random designs (5M MACs at most), Kendall tau
-#                    against one epoch on the whole split 0.58, against two epochs 0.34 (the old
-#                    proxy, two epochs on 5000 images at a constant lr 0.1 and batch 64: 0.27 and
-#                    0.19), for 1.96x its CPU time: better, still far from a reliable ranking. The
+#                    the full training's lr and batch, the lr going to zero by its end (how well it
+#                    ranks designs, measured with pipelines/fidelity.sh: README.md, "Does the
+#                    search's ranking mean anything?"). The
 #                    search ranks on the validation split, so its test accuracy is only a glance
 #   CALIB (1000)  VECTORS (20)  NAME (fmnist_net)   quantize / emit-c
 #   QUANT_EVAL (0: all)  test images for quantize's float and int8 accuracy

@@ -28,9 +28,8 @@
 #   MINI_ARGS="..."   mini-train options; default a short run: "--epochs 1 --train-limit 20000
 #                     --schedule cosine --lr 0.2 --warmup-epochs 0.2 --batch 128 --no-autoaugment
 #                     --crop-pad 2 --test-limit 1000" (one epoch, the lr going to zero by its end:
-#                     the proxy that ranked designs best in pipelines/fidelity.sh: Kendall tau 0.34
-#                     on 16 designs against two epochs on the whole split, where two epochs of 5000
-#                     images at a constant lr gave 0.19);
+#                     the proxy that ranked designs best in pipelines/fidelity.sh; its measured
+#                     rank correlation is in README.md, "Does the search's ranking mean anything?");
 #                     MINI_ARGS= (empty) trains with the paper's full mini recipe
 #   MINI_TRAIN="cmd"  the evaluator command (reads one record on stdin, writes it with mini.val_acc);
 #                     default: bin/mini-train --dataset $DATASET --resolution $RESOLUTION
