@@ -4,6 +4,7 @@
  * weights, and the float weights come back bit for bit), idempotence (a QAT checkpoint
  * re-quantises to itself, as quantize does), and the float path untouched without --qat. */
 #include "t.h"
+#include "small_net.h"
 #include "core/arch.h"
 #include "core/util.h"
 #include "engine/net.h"
@@ -15,30 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *ARCH =
-	"{\"input_channels\":1,\"blocks\":["
-	"{\"output_channels\":8,\"num_layers\":1,\"kernel_size\":3,\"stride\":2,\"expansion_factor\":1,"
-	"\"use_se\":false,\"se_ratio\":0,\"conv_type\":\"depthwise\",\"skip_op\":\"identity\",\"activation\":\"relu6\"},"
-	"{\"output_channels\":16,\"num_layers\":2,\"kernel_size\":3,\"stride\":2,\"expansion_factor\":2,"
-	"\"use_se\":true,\"se_ratio\":0.25,\"conv_type\":\"mbconv\",\"skip_op\":\"residual\",\"activation\":\"swish\"}]}";
-
-#define B 4
-#define RES 16
-
-static struct net *small_net(uint64_t seed)
-{
-	struct arch a;
-	char err[256];
-	cJSON *j = cJSON_Parse(ARCH);
-	if (arch_parse(j, &a, err, sizeof err))
-		die("%s", err);
-	cJSON_Delete(j);
-	struct net *n = net_new(&a, RES, RES, 10, B, 0.0f, err, sizeof err);
-	if (!n)
-		die("%s", err);
-	net_init_weights(n, seed);
-	return n;
-}
+#define B SMALL_NET_BATCH
+#define RES SMALL_NET_RES
 
 static void batch(float *x, int *y)
 {
