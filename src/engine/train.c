@@ -232,15 +232,22 @@ static void softmax_t(const float *z, int n, double T, double *p)
 		p[i] /= s;
 }
 
+/* The cross-entropy's target for class k: lam·one-hot(ya) + (1 − lam)·one-hot(yb), smoothed to
+ * (1 − eps)·that + eps / C. */
+static double target_prob(int k, int32_t ya, int32_t yb, double lam, double eps, int C)
+{
+	return eps / C + (1 - eps) * (lam * (k == ya) + (1 - lam) * (k == yb));
+}
+
 double train_loss_mix(const float *logits, float *dlogits, const int32_t *ya, const int32_t *yb,
 		      double lam, double eps, int B, int C, double *p)
 {
-	double loss = 0, off = eps / C; /* target: (1 - eps)·one-hot + eps / C, mixed by lam */
+	double loss = 0;
 	for (int i = 0; i < B; i++) {
 		const float *z = logits + (size_t)i * C;
 		softmax_t(z, C, 1.0, p);
 		for (int k = 0; k < C; k++) {
-			double q = off + (1 - eps) * (lam * (k == ya[i]) + (1 - lam) * (k == yb[i]));
+			double q = target_prob(k, ya[i], yb[i], lam, eps, C);
 			if (q > 0)
 				loss -= q * log(p[k] + 1e-30);
 			dlogits[(size_t)i * C + k] = (float)((p[k] - q) / B);
@@ -252,7 +259,7 @@ double train_loss_mix(const float *logits, float *dlogits, const int32_t *ya, co
 double train_loss_kd(const float *logits, float *dlogits, const int32_t *y, const float *tlogits,
 		     double alpha, double eps, double T, int B, int C, double *p, double *ps, double *pt)
 {
-	double loss = 0, off = eps / C;
+	double loss = 0;
 	for (int i = 0; i < B; i++) {
 		const float *z = logits + (size_t)i * C, *zt = tlogits + (size_t)i * C;
 		softmax_t(z, C, 1.0, p);
@@ -260,7 +267,7 @@ double train_loss_kd(const float *logits, float *dlogits, const int32_t *y, cons
 		softmax_t(zt, C, T, pt);
 		double kl = 0, ce = 0;
 		for (int k = 0; k < C; k++) {
-			double q = off + (1 - eps) * (k == y[i]);
+			double q = target_prob(k, y[i], y[i], 1, eps, C);
 			if (q > 0)
 				ce -= q * log(p[k] + 1e-30);
 			if (pt[k] > 0)
