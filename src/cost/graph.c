@@ -296,3 +296,29 @@ int64_t graph_live_peak(const struct graph *g, int *peak_op)
 		*peak_op = at;
 	return peak;
 }
+
+/* Whether kernel offset d (0..k-1) along one axis meets an input pixel for some output index:
+ * output i reads input i * stride + d - pad. */
+static int tap_meets_input(int d, int in, int out, int stride, int pad)
+{
+	for (int i = 0; i < out; i++) {
+		int x = i * stride + d - pad;
+		if (x >= 0 && x < in)
+			return 1;
+	}
+	return 0;
+}
+
+int graph_live_taps(const struct graph *g, const struct g_op *op, unsigned char *live)
+{
+	const struct g_tensor *in = &g->tensors[op->in[0]], *out = &g->tensors[op->out];
+	int k = op->kernel, n = 0;
+	for (int ky = 0; ky < k; ky++)
+		for (int kx = 0; kx < k; kx++) {
+			int on = tap_meets_input(ky, in->h, out->h, op->stride, op->pad) &&
+				 tap_meets_input(kx, in->w, out->w, op->stride, op->pad);
+			live[ky * k + kx] = (unsigned char)on;
+			n += on;
+		}
+	return n;
+}

@@ -105,4 +105,10 @@ char *graph_op_name(const struct graph *g, int op, char *buf, size_t n);
 /* Layer-by-layer peak: max over ops of the bytes of every tensor alive during the op (its inputs,
  * its output and every tensor held for later), no reuse. Sets *peak_op. */
 int64_t graph_live_peak(const struct graph *g, int *peak_op);
+
+/* The taps of op's k x k kernel that meet an input pixel at some output pixel: live[ky * k + kx]
+ * = 1, and 0 for a tap that only ever meets padding (a 5x5 depthwise on a 2x2 map uses its
+ * centre 3x3). Pointwise ops (k = 1) have their one tap live. Returns the number of live taps;
+ * live holds op->kernel^2 entries. */
+int graph_live_taps(const struct graph *g, const struct g_op *op, unsigned char *live);
 #endif

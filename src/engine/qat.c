@@ -49,18 +49,22 @@ static int cmp_float(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-float qat_ternary_channel(const float *w, int n, double sparsity, float *tmp, int8_t *q)
+float qat_ternary_channel(const float *w, int n, const unsigned char *live, double sparsity,
+			  float *tmp, int8_t *q)
 {
+	int nlive = 0;
 	for (int j = 0; j < n; j++)
-		tmp[j] = fabsf(w[j]);
-	qsort(tmp, (size_t)n, sizeof *tmp, cmp_float);
-	int k = (int)(sparsity * n);
+		if (!live || live[j])
+			tmp[nlive++] = fabsf(w[j]);
+	qsort(tmp, (size_t)nlive, sizeof *tmp, cmp_float);
+	int k = (int)(sparsity * nlive);
 	float thr = k > 0 ? tmp[k - 1] : 0.0f; /* an exact zero stays 0 */
 	double sum = 0;
 	int kept = 0;
 	for (int j = 0; j < n; j++) {
-		q[j] = fabsf(w[j]) > thr ? (w[j] > 0 ? 1 : -1) : 0;
-		if (q[j]) {
+		int on = (!live || live[j]) && fabsf(w[j]) > thr;
+		q[j] = on ? (w[j] > 0 ? 1 : -1) : 0;
+		if (on) {
 			sum += fabsf(w[j]);
 			kept++;
 		}
@@ -69,7 +73,8 @@ float qat_ternary_channel(const float *w, int n, double sparsity, float *tmp, in
 }
 
 /* The quantised tensor of graph op `op` (one with weights). */
-static struct qat_tensor tensor_of(const struct net *n, const struct g_op *op, int ternary)
+static struct qat_tensor tensor_of(const struct net *n, const struct graph *g,
+				    const struct g_op *op, int ternary)
 {
 	char name[96];
 	graph_tensor_name(name, sizeof name, op->conv, PT_WEIGHT);
@@ -84,6 +89,10 @@ static struct qat_tensor tensor_of(const struct net *n, const struct g_op *op, i
 	} else { /* [Cout][...] */
 		t.jstride = 1;
 		t.cstride = (size_t)t.per;
+	}
+	if (ternary && op->kind == OP_DW) { /* a depthwise channel's weights are its k x k taps */
+		t.live = xmalloc((size_t)t.per);
+		graph_live_taps(g, op, t.live);
 	}
 	return t;
 }
@@ -101,7 +110,7 @@ struct qat *qat_new(const struct net *n, enum qat_mode mode, double sparsity)
 		const struct g_op *op = &g.ops[i];
 		if (!op->conv[0])
 			continue;
-		struct qat_tensor t = tensor_of(n, op, mode == QAT_TERNARY &&
+		struct qat_tensor t = tensor_of(n, &g, op, mode == QAT_TERNARY &&
 							 cost_op_ternary(op, COST_W_TERNARY));
 		maxper = t.per > maxper ? t.per : maxper;
 		q->t[q->ntensors++] = t;
@@ -118,6 +127,8 @@ void qat_free(struct qat *q)
 {
 	if (!q)
 		return;
+	for (int i = 0; i < q->ntensors; i++)
+		free(q->t[i].live);
 	free(q->t);
 	free(q->master);
 	free(q->scratch);
@@ -132,7 +143,8 @@ static void quantize_channel(struct qat *q, const struct qat_tensor *t, float *p
 	float *w = params + t->off + (size_t)c * t->cstride;
 	for (int j = 0; j < t->per; j++)
 		q->scratch[j] = w[(size_t)j * t->jstride];
-	float s = t->ternary ? qat_ternary_channel(q->scratch, t->per, q->sparsity, q->sorted, q->codes)
+	float s = t->ternary ? qat_ternary_channel(q->scratch, t->per, t->live, q->sparsity,
+						  q->sorted, q->codes)
 			     : qat_int8_channel(q->scratch, t->per, q->codes);
 	for (int j = 0; j < t->per; j++)
 		w[(size_t)j * t->jstride] = s * q->codes[j];

@@ -7,9 +7,11 @@
  *
  *   int8:    per output channel, s = max|w| / 127, w_q = s * clamp(round(w / s), -127, 127)
  *   ternary: the convs quantize --weight-format ternary makes ternary (cost_op_ternary: all
- *            but the first conv and the classifier) per output channel: the fraction
- *            `sparsity` of smallest |w| become 0, the rest +-alpha, alpha = mean |w| of the kept
- *            ones; the first conv and the classifier as int8.
+ *            but the first conv and the classifier) per output channel: a depthwise tap that
+ *            only ever meets padding is 0 (its weight never touches the image; left in, it
+ *            would take a zero's place and leave the taps that matter nearly binary), of the
+ *            others the fraction `sparsity` of smallest |w| become 0, the rest +-alpha, alpha =
+ *            mean |w| of the kept ones; the first conv and the classifier as int8.
  *
  * Both are per output channel and invariant to a positive or negative per-channel factor, so
  * quantising before BN folding gives the weights quantize computes after it (the same codes;
@@ -33,6 +35,7 @@ struct qat_tensor {
 	int cout, per;
 	size_t jstride, cstride;
 	int ternary;
+	unsigned char *live; /* [per] taps that meet the image (depthwise, ternary), or NULL */
 };
 
 struct qat {
@@ -63,8 +66,10 @@ void qat_restore(struct qat *q, struct net *n);
 /* One channel, w [n] contiguous. int8: writes codes -127..127 to q and returns the scale
  * (max|w| / 127; 1 when all are zero). */
 float qat_int8_channel(const float *w, int n, int8_t *q);
-/* Ternary (the one rule, quant.c uses it too): the (int)(sparsity * n) smallest |w| become 0,
- * the rest sign(w) into q; returns alpha, the mean |w| of the kept ones (1 when none is kept).
- * tmp: [n] scratch. */
-float qat_ternary_channel(const float *w, int n, double sparsity, float *tmp, int8_t *q);
+/* Ternary (the one rule, quant.c uses it too): a tap whose live[j] is 0 (it only ever meets
+ * padding: graph_live_taps) becomes 0; of the live weights, the (int)(sparsity * live count)
+ * smallest |w| become 0 and the rest sign(w) into q. live NULL: every weight is live. Returns
+ * alpha, the mean |w| of the kept ones (1 when none is kept). tmp: [n] scratch. */
+float qat_ternary_channel(const float *w, int n, const unsigned char *live, double sparsity,
+			  float *tmp, int8_t *q);
 #endif

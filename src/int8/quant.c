@@ -543,9 +543,11 @@ int quant_ternary_params(struct qop *o, int exact, char *err, size_t errlen)
 	return 0;
 }
 
-/* Weights of one output channel: int8 symmetric (or ternary when tsp >= 0) into q; returns
- * the weight scale, at least min_scale for int8, or -1 when a weight is not finite. */
-static float quantize_channel(const float *w, int per, double tsp, double min_scale, int8_t *q)
+/* Weights of one output channel: int8 symmetric (or ternary when tsp >= 0, live: its taps that
+ * meet the image, or NULL) into q; returns the weight scale, at least min_scale for int8, or -1
+ * when a weight is not finite. */
+static float quantize_channel(const float *w, int per, double tsp, const unsigned char *live,
+			      double min_scale, int8_t *q)
 {
 	float amax = 0;
 	for (int j = 0; j < per; j++) {
@@ -555,7 +557,7 @@ static float quantize_channel(const float *w, int per, double tsp, double min_sc
 	}
 	if (tsp >= 0) { /* the rule QAT trains with (qat.h) */
 		float *tmp = xmalloc(sizeof(float) * per);
-		float alpha = qat_ternary_channel(w, per, tsp, tmp, q);
+		float alpha = qat_ternary_channel(w, per, live, tsp, tmp, q);
 		free(tmp);
 		return alpha;
 	}
@@ -574,9 +576,10 @@ static float quantize_channel(const float *w, int per, double tsp, double min_sc
 }
 
 /* Returns 0, or -1 with err when a weight, bias or scale cannot be represented: the kernels'
- * int32 arithmetic is then not asked to hold it. */
+ * int32 arithmetic is then not asked to hold it. tsp: the ternary sparsity, or -1 for int8;
+ * live: the taps of a ternary depthwise that meet the image (graph_live_taps), or NULL. */
 static int quantize_conv(struct qmodel *m, struct qop *o, const struct fconv *c, double tsp,
-			 char *err, size_t errlen)
+			 const unsigned char *live, char *err, size_t errlen)
 {
 	int per = c->cin * c->k * c->k;
 	const struct qtensor *tin = &m->t[o->in], *tout = &m->t[o->out];
@@ -590,7 +593,7 @@ static int quantize_conv(struct qmodel *m, struct qop *o, const struct fconv *c,
 		/* a channel whose weights all but vanish (BN folded a tiny gamma into them) keeps a
 		 * weight scale at which its bias still fits QUANT_BIAS_MAX */
 		double min_scale = fabs(c->b[ch]) / ((double)tin->scale * QUANT_BIAS_MAX) * 1.001;
-		float sw = quantize_channel(c->w + (size_t)ch * per, per, tsp, min_scale,
+		float sw = quantize_channel(c->w + (size_t)ch * per, per, tsp, live, min_scale,
 					    o->w + (size_t)ch * per);
 		if (sw < 0)
 			return fail(err, errlen, "%s (channel %d): a weight is not finite", o->name, ch);
@@ -679,6 +682,23 @@ double quant_ternary_zero_fraction(const struct qmodel *m)
 	return n ? (double)zeros / n : 0;
 }
 
+/* The conv of op i (the graph's op i), ternary where cost_op_ternary says so. */
+static int quantize_op_conv(struct qmodel *m, const struct fnet *fn, int i, double ternary_sparsity,
+			    char *err, size_t errlen)
+{
+	const struct g_op *gop = &fn->g.ops[i];
+	if (!cost_op_ternary(gop, COST_W_TERNARY))
+		return quantize_conv(m, &m->ops[i], &fn->conv[i], -1, NULL, err, errlen);
+	unsigned char *live = NULL;
+	if (gop->kind == OP_DW) {
+		live = xmalloc((size_t)gop->kernel * gop->kernel);
+		graph_live_taps(&fn->g, gop, live);
+	}
+	int rc = quantize_conv(m, &m->ops[i], &fn->conv[i], ternary_sparsity, live, err, errlen);
+	free(live);
+	return rc;
+}
+
 int quant_from_float(const struct fnet *fn, const struct qcalib *cal, double ternary_sparsity,
 		     struct qmodel *m, char *err, size_t errlen)
 {
@@ -705,10 +725,8 @@ int quant_from_float(const struct fnet *fn, const struct qcalib *cal, double ter
 			range_qparams(cal->mn[l][o->cal_pre_slot], cal->mx[l][o->cal_pre_slot],
 				      &o->pre_scale, &o->pre_zp);
 		}
-		int rc = o->kind == QOP_PW || o->kind == QOP_DW /* op i is the graph's op i */
-				 ? quantize_conv(m, o, &fn->conv[i],
-						 cost_op_ternary(&fn->g.ops[i], COST_W_TERNARY)
-							 ? ternary_sparsity : -1, err, errlen)
+		int rc = o->kind == QOP_PW || o->kind == QOP_DW
+				 ? quantize_op_conv(m, fn, i, ternary_sparsity, err, errlen)
 				 : elementwise_params(m, o, err, errlen);
 		if (rc)
 			return -1;

@@ -190,6 +190,54 @@ static void test_graph_shape(void)
 	cJSON_Delete(j);
 }
 
+/* graph_live_taps: on an 8x8 image, a 3x3 stride-2 depthwise (-> 4x4) meets the image with
+ * every tap; a 7x7 stride-2 one on 4x4 (-> 2x2) never with its first row and column (output i
+ * reads input 2i + d - 3); a 5x5 stride-1 one on 2x2 only with its centre 3x3. */
+static void test_live_taps(void)
+{
+	const char *text =
+		"{\"input_channels\":1,\"blocks\":["
+		"{\"output_channels\":8,\"num_layers\":1,\"kernel_size\":3,\"stride\":2,\"expansion_factor\":1,"
+		"\"use_se\":false,\"se_ratio\":0,\"conv_type\":\"depthwise\",\"skip_op\":\"identity\",\"activation\":\"relu6\"},"
+		"{\"output_channels\":8,\"num_layers\":1,\"kernel_size\":7,\"stride\":2,\"expansion_factor\":1,"
+		"\"use_se\":false,\"se_ratio\":0,\"conv_type\":\"depthwise\",\"skip_op\":\"identity\",\"activation\":\"relu6\"},"
+		"{\"output_channels\":8,\"num_layers\":1,\"kernel_size\":5,\"stride\":1,\"expansion_factor\":1,"
+		"\"use_se\":false,\"se_ratio\":0,\"conv_type\":\"depthwise\",\"skip_op\":\"identity\",\"activation\":\"relu6\"}]}";
+	cJSON *j = cJSON_Parse(text);
+	struct arch a;
+	char err[256];
+	T_CHECK(arch_parse(j, &a, err, sizeof err) == 0 && arch_expand(&a, 8, 8, 10, &net, err, sizeof err) == 0,
+		"the three-depthwise arch expands at 8x8");
+	struct graph g;
+	graph_build(&net, false, &g);
+	int want_live[3] = {9, 36, 9}, got[3] = {0}, ndw = 0, pattern_ok = 1;
+	for (int i = 0; i < g.nops; i++) {
+		const struct g_op *op = &g.ops[i];
+		if (op->kind != OP_DW || ndw == 3)
+			continue;
+		unsigned char live[49];
+		got[ndw] = graph_live_taps(&g, op, live);
+		for (int ky = 0; ky < op->kernel; ky++)
+			for (int kx = 0; kx < op->kernel; kx++) {
+				int want = ndw == 0 ? 1
+					   : ndw == 1 ? ky > 0 && kx > 0
+						      : ky >= 1 && ky <= 3 && kx >= 1 && kx <= 3;
+				pattern_ok &= live[ky * op->kernel + kx] == want;
+			}
+		ndw++;
+	}
+	T_CHECK(ndw == 3 && got[0] == want_live[0] && got[1] == want_live[1] && got[2] == want_live[2],
+		"live taps 9 of 9, 36 of 49, 9 of 25 (got %d, %d, %d)", got[0], got[1], got[2]);
+	T_CHECK(pattern_ok, "the dead taps are the first row and column (7x7 on 4x4), the rim (5x5 on 2x2)");
+	unsigned char one;
+	for (int i = 0; i < g.nops; i++)
+		if (g.ops[i].kind == OP_LINEAR)
+			T_CHECK(graph_live_taps(&g, &g.ops[i], &one) == 1 && one == 1,
+				"the classifier's one tap is live");
+	graph_free(&g);
+	cJSON_Delete(j);
+}
+
 /* The op list names every op and the PyTorch modules of its weights as the reference model does
  * (the paper models' golden tests load them; this spells out an mbconv layer with SE and a
  * projected residual, a depthwise layer, and the head). */
@@ -448,6 +496,7 @@ int main(void)
 	test_arena_bounds();
 	test_graph_shape();
 	test_graph_names();
+	test_live_taps();
 	test_space();
 	test_bad_archs();
 	test_limits_and_options();

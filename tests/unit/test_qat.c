@@ -41,7 +41,7 @@ static void test_channel_rules(void)
 	T_CHECK(qat_int8_channel(z, 3, q) == 1.0f && !q[0] && !q[1] && !q[2], "int8: all-zero channel");
 
 	float tmp[8];
-	float alpha = qat_ternary_channel(w, 8, 0.5, tmp, q);
+	float alpha = qat_ternary_channel(w, 8, NULL, 0.5, tmp, q);
 	int zeros = 0;
 	for (int j = 0; j < 8; j++)
 		zeros += q[j] == 0;
@@ -49,8 +49,16 @@ static void test_channel_rules(void)
 	T_CHECK(q[7] == 1 && q[3] == -1 && q[0] == 1 && q[4] == 1 && q[1] == 0 && q[6] == 0,
 		"ternary: the largest |w| keep their sign, the smallest become 0");
 	T_NEAR(alpha, (0.9 + 0.7 + 0.5 + 0.3) / 4, 1e-6, "ternary: alpha = mean |w| of the kept");
-	alpha = qat_ternary_channel(w, 8, 0.0, tmp, q);
+	alpha = qat_ternary_channel(w, 8, NULL, 0.0, tmp, q);
 	T_CHECK(q[6] == 0 && q[2] == 1, "ternary 0: only exact zeros become 0");
+
+	/* taps 6 and 7 only ever meet padding: 0 whatever their size; the sparsity counts the six
+	 * live ones: (int)(0.5*6) = 3 zeros among them (|w| 0.02, 0.05, 0.1) */
+	const unsigned char live[8] = {1, 1, 1, 1, 1, 1, 0, 0};
+	alpha = qat_ternary_channel(w, 8, live, 0.5, tmp, q);
+	const int8_t want[8] = {1, 0, 0, -1, 1, 0, 0, 0};
+	T_CHECK(!memcmp(q, want, sizeof want), "ternary with dead taps: dead 0 (even |w| 0.9), 3 of 6 live 0");
+	T_NEAR(alpha, (0.5 + 0.7 + 0.3) / 3, 1e-6, "ternary with dead taps: alpha = mean |w| of the kept live");
 }
 
 /* QAT's tensors are the weights of every graph op with a conv; in ternary mode all of them but
@@ -174,6 +182,60 @@ static void test_ste(enum qat_mode mode)
 	net_free(b);
 }
 
+/* Depthwise kernels that overhang their maps: on an 8x8 image, 3x3 stride 2 (-> 4x4, all 9 taps
+ * meet it), 7x7 stride 2 (-> 2x2, 36 of 49), 5x5 stride 2 (-> 1x1, 4 of 25), 5x5 stride 1 on 1x1
+ * (only the centre): ternary QAT zeroes the taps that never meet the image and counts the
+ * sparsity over the others (qat.h). */
+static void test_dead_taps(void)
+{
+	const char *text =
+		"{\"input_channels\":1,\"blocks\":["
+		"{\"output_channels\":8,\"num_layers\":1,\"kernel_size\":3,\"stride\":2,\"expansion_factor\":1,"
+		"\"use_se\":false,\"se_ratio\":0,\"conv_type\":\"depthwise\",\"skip_op\":\"identity\",\"activation\":\"relu6\"},"
+		"{\"output_channels\":8,\"num_layers\":1,\"kernel_size\":7,\"stride\":2,\"expansion_factor\":1,"
+		"\"use_se\":false,\"se_ratio\":0,\"conv_type\":\"depthwise\",\"skip_op\":\"identity\",\"activation\":\"relu6\"},"
+		"{\"output_channels\":8,\"num_layers\":1,\"kernel_size\":5,\"stride\":2,\"expansion_factor\":1,"
+		"\"use_se\":false,\"se_ratio\":0,\"conv_type\":\"depthwise\",\"skip_op\":\"identity\",\"activation\":\"relu6\"},"
+		"{\"output_channels\":8,\"num_layers\":1,\"kernel_size\":5,\"stride\":1,\"expansion_factor\":1,"
+		"\"use_se\":false,\"se_ratio\":0,\"conv_type\":\"depthwise\",\"skip_op\":\"identity\",\"activation\":\"relu6\"}]}";
+	struct arch a;
+	char err[256];
+	cJSON *j = cJSON_Parse(text);
+	T_CHECK(!arch_parse(j, &a, err, sizeof err), "the overhanging arch parses");
+	cJSON_Delete(j);
+	struct net *n = net_new(&a, 8, 8, 10, 2, 0.0f, err, sizeof err);
+	if (!T_CHECK(n != NULL, "the overhanging net builds%s%s", n ? "" : ": ", n ? "" : err))
+		return;
+	net_init_weights(n, 5);
+	struct qat *q = qat_new(n, QAT_TERNARY, 0.5);
+	qat_quantize(q, n);
+	int masked = 0, dead_zero = 1, live_zeros_ok = 1;
+	for (int i = 0; i < q->ntensors; i++) {
+		const struct qat_tensor *t = &q->t[i];
+		if (!t->live)
+			continue;
+		int nlive = 0;
+		for (int jj = 0; jj < t->per; jj++)
+			nlive += t->live[jj];
+		masked += nlive < t->per;
+		for (int c = 0; c < t->cout; c++) {
+			int zeros = 0;
+			for (int jj = 0; jj < t->per; jj++) {
+				float v = n->params[t->off + (size_t)c * t->cstride + (size_t)jj * t->jstride];
+				dead_zero &= t->live[jj] || v == 0;
+				zeros += t->live[jj] && v == 0;
+			}
+			live_zeros_ok &= zeros == (int)(0.5 * nlive);
+		}
+	}
+	T_CHECK(masked == 3, "three depthwise convs overhang their maps: %d", masked);
+	T_CHECK(dead_zero, "every tap that never meets the image is 0");
+	T_CHECK(live_zeros_ok, "every channel has (int)(0.5 * live taps) zeros among its live taps");
+	qat_restore(q, n);
+	qat_free(q);
+	net_free(n);
+}
+
 /* The options: off by default (the training loop then never calls qat.c), parsed and checked. */
 static void test_off(void)
 {
@@ -199,6 +261,7 @@ int main(void)
 	test_tensors();
 	test_ste(QAT_INT8);
 	test_ste(QAT_TERNARY);
+	test_dead_taps();
 	test_off();
 	return t_done();
 }
