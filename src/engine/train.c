@@ -487,6 +487,7 @@ static int state_save(const struct run *r, const char *out, const struct sgd *op
 			       "seconds", secs, NULL};
 	for (int i = 0; extra[i]; i++)
 		meta[k++] = extra[i];
+	meta[k] = NULL;
 	char *ranges = add_act_ranges(r, meta, &k);
 	int rc = checkpoint_save_extra(r->n, path, meta, "resume.momentum", opt->buf,
 				       (int64_t)opt->n, err, errlen);
