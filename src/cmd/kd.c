@@ -31,9 +31,9 @@ int main(int argc, char **argv)
 	struct train_opts o;
 	train_defaults(&o, RECIPE_KD);
 	train_parse_args(&o, argc, argv, about, NULL, NULL);
-	if (!o.teacher && !o.teacher_logits)
+	if (!o.nteachers && !o.teacher_logits)
 		die("give --teacher CKPT or --teacher-logits F (see --help)");
-	if (o.teacher && o.teacher_logits)
+	if (o.nteachers && o.teacher_logits)
 		die("give either --teacher or --teacher-logits, not both");
 	return train_main_loop(&o, select_student, &o);
 }

@@ -331,7 +331,8 @@ static void progress_epoch(const struct train_opts *o, int epoch, double loss, d
 struct run {
 	const struct train_opts *o;
 	struct train_data *td;
-	struct net *n, *teacher;
+	struct net *n;
+	struct net *teachers[TRAIN_MAX_TEACHERS]; /* kd --teacher, o->nteachers of them */
 	struct qat *qat; /* NULL without --qat */
 	struct qat_act *act; /* --qat int8: the fake-quantised activations (qat_act.h), else NULL */
 	int H, W, Cin, C; /* the input size and class count in effect (options, then the record) */
@@ -354,7 +355,7 @@ struct run {
  * state at least as new as the checkpoint; --resume continues from the state alone and says so
  * when the checkpoint holds another epoch. */
 
-#define RUN_OPTIONS 32
+#define RUN_OPTIONS (32 + TRAIN_MAX_TEACHERS)
 struct run_option {
 	char key[40];   /* "option --lr" */
 	char value[96];
@@ -411,7 +412,12 @@ static int run_options(const struct run *r, struct run_option *list)
 	add_option(list, &n, "--seed", "%" PRIu64, o->seed);
 	add_option(list, &n, "--bn-recalibrate", "%d", o->bn_recalibrate);
 	if (o->recipe == RECIPE_KD) {
-		add_option(list, &n, "--teacher", "%s", o->teacher ? o->teacher : "(none)");
+		add_option(list, &n, "--teacher", "%s", o->nteachers ? o->teachers[0] : "(none)");
+		for (int t = 1; t < o->nteachers; t++) { /* an ensemble's others */
+			char name[24];
+			snprintf(name, sizeof name, "--teacher (%d)", t + 1);
+			add_option(list, &n, name, "%s", o->teachers[t]);
+		}
 		add_option(list, &n, "--teacher-logits", "%s",
 			   o->teacher_logits ? o->teacher_logits : "(none)");
 		add_option(list, &n, "--temperature", "%.15g", o->kd_temperature);
@@ -679,7 +685,8 @@ static void run_free(struct run *r)
 {
 	qat_act_free(r->act); /* before its net: it removes its tap */
 	net_free(r->n);
-	net_free(r->teacher);
+	for (int t = 0; t < TRAIN_MAX_TEACHERS; t++)
+		net_free(r->teachers[t]);
 	qat_free(r->qat);
 	free(r->x);
 	free(r->y);
@@ -690,6 +697,24 @@ static void run_free(struct run *r)
 	free(r->pt);
 	free(r->norm_json);
 	free(r->names_json);
+}
+
+/* The teachers' logits on the batch in r->x (b images) into r->tlog [b][C]: one teacher's, or
+ * the mean of an ensemble's. */
+static void teacher_logits(struct run *r, int b)
+{
+	size_t n = (size_t)b * r->C;
+	memcpy(r->tlog, net_forward(r->teachers[0], r->x, b, 0), n * sizeof(float));
+	int nt = r->o->nteachers;
+	if (nt == 1)
+		return;
+	for (int t = 1; t < nt; t++) {
+		const float *l = net_forward(r->teachers[t], r->x, b, 0);
+		for (size_t i = 0; i < n; i++)
+			r->tlog[i] += l[i];
+	}
+	for (size_t i = 0; i < n; i++)
+		r->tlog[i] /= (float)nt;
 }
 
 /* One epoch; returns 0, or -1 with err (divergence), or 1 when interrupted. */
@@ -727,8 +752,8 @@ static int run_epoch(struct run *r, struct sgd *opt, struct prng *rng, int epoch
 			memcpy(r->yb, r->y, (size_t)b * sizeof *r->y);
 		const float *tl = NULL;
 		if (o->recipe == RECIPE_KD) {
-			if (r->teacher) {
-				memcpy(r->tlog, net_forward(r->teacher, r->x, b, 0), (size_t)b * C * sizeof(float));
+			if (r->o->nteachers) {
+				teacher_logits(r, b);
 			} else {
 				for (int i = 0; i < b; i++)
 					memcpy(r->tlog + (size_t)i * C, td->teacher_logits + (size_t)idx[i] * C,
@@ -813,7 +838,29 @@ static int build_student(const struct train_opts *o, const cJSON *rec, struct ru
 	return 0;
 }
 
-static int build_teacher(const struct train_opts *o, struct run *r, char *err, size_t errlen)
+/* Teacher t of --teacher, checked against the student, into r->teachers[t]. */
+static int build_teacher(const struct train_opts *o, struct run *r, int t, char *err, size_t errlen)
+{
+	const char *path = o->teachers[t];
+	struct arch a;
+	int classes;
+	if (checkpoint_info(path, &a, &classes, err, errlen))
+		return -1;
+	if (classes != r->C)
+		return fail(err, errlen, "%s: %d classes, the student has %d", path, classes, r->C);
+	if (a.input_channels != r->Cin)
+		return fail(err, errlen, "%s: the teacher takes %d input channels, the student %d",
+			    path, a.input_channels, r->Cin);
+	char nerr[512];
+	r->teachers[t] = net_new(&a, r->H, r->W, classes, o->batch, 0.0f, nerr, sizeof nerr);
+	if (!r->teachers[t])
+		return fail(err, errlen, "%s: arch: %s", path, nerr);
+	return checkpoint_load(r->teachers[t], path, err, errlen);
+}
+
+/* kd's teachers: the --teacher checkpoints (an ensemble when more than one), or the logits of
+ * --teacher-logits checked against the student's classes. */
+static int build_teachers(const struct train_opts *o, struct run *r, char *err, size_t errlen)
 {
 	if (o->recipe != RECIPE_KD)
 		return 0;
@@ -823,22 +870,12 @@ static int build_teacher(const struct train_opts *o, struct run *r, char *err, s
 				    o->teacher_logits, r->td->teacher_classes, r->C);
 		return 0;
 	}
-	if (!o->teacher)
+	if (!o->nteachers)
 		return fail(err, errlen, "no teacher: give --teacher CKPT or --teacher-logits F");
-	struct arch a;
-	int classes;
-	if (checkpoint_info(o->teacher, &a, &classes, err, errlen))
-		return -1;
-	if (classes != r->C)
-		return fail(err, errlen, "%s: %d classes, the student has %d", o->teacher, classes, r->C);
-	if (a.input_channels != r->Cin)
-		return fail(err, errlen, "%s: the teacher takes %d input channels, the student %d",
-			    o->teacher, a.input_channels, r->Cin);
-	char nerr[512];
-	r->teacher = net_new(&a, r->H, r->W, classes, o->batch, 0.0f, nerr, sizeof nerr);
-	if (!r->teacher)
-		return fail(err, errlen, "%s: arch: %s", o->teacher, nerr);
-	return checkpoint_load(r->teacher, o->teacher, err, errlen);
+	for (int t = 0; t < o->nteachers; t++)
+		if (build_teacher(o, r, t, err, errlen))
+			return -1;
+	return 0;
 }
 
 /* Re-estimates the BN running statistics for the final weights: `batches` forward passes in
@@ -952,7 +989,7 @@ int train_record(const struct train_opts *o, struct train_data *td, const cJSON 
 			    "--out file %s", rid, o->out);
 	if (run_settings(&r, rec, err, errlen) ||
 	    build_student(o, rec, &r, &student_path, err, errlen) ||
-	    build_teacher(o, &r, err, errlen))
+	    build_teachers(o, &r, err, errlen))
 		goto out;
 	if (o->qat != QAT_OFF)
 		r.qat = qat_new(r.n, o->qat, o->qat_sparsity);

@@ -22,6 +22,9 @@
 enum recipe { RECIPE_MINI, RECIPE_FULL, RECIPE_KD };
 enum lr_schedule { LR_STEP, LR_COSINE };
 
+/* kd: at most this many --teacher checkpoints; their logits are averaged. */
+#define TRAIN_MAX_TEACHERS 8
+
 struct train_opts {
 	enum recipe recipe;
 	const char *stage; /* record key: "mini", "full", "kd" */
@@ -45,7 +48,9 @@ struct train_opts {
 	double label_smoothing; /* eps of the cross-entropy's targets (0: off) */
 	double erase_p;         /* random erasing's probability per image (0: off) */
 	/* distillation */
-	const char *student, *teacher, *teacher_logits;
+	const char *student, *teacher_logits;
+	const char *teachers[TRAIN_MAX_TEACHERS]; /* --teacher, in the order given: an ensemble */
+	int nteachers;
 	double kd_temperature, kd_alpha, kd_alpha_final;
 	/* run */
 	uint64_t seed;

@@ -54,6 +54,15 @@ static int set_schedule(void *base, const char *v, char *err, size_t errlen)
 	return 0;
 }
 
+static int add_teacher(void *base, const char *v, char *err, size_t errlen)
+{
+	struct train_opts *o = base;
+	if (o->nteachers == TRAIN_MAX_TEACHERS)
+		return fail(err, errlen, "at most %d teachers", TRAIN_MAX_TEACHERS);
+	o->teachers[o->nteachers++] = v;
+	return 0;
+}
+
 static int set_qat(void *base, const char *v, char *err, size_t errlen)
 {
 	struct train_opts *o = base;
@@ -141,8 +150,9 @@ const struct opt train_opt_table[] = {
 
 const struct opt train_kd_opt_table[] = {
 	{"student", "CKPT", OPT_STRING, AT(student), 0, 0, "the network to fine-tune"},
-	{"teacher", "CKPT", OPT_STRING, AT(teacher), 0, 0,
-	 "compute the teacher's logits on every (augmented) batch"},
+	{"teacher", "CKPT", OPT_CALL, 0, 0, 0,
+	 "compute the teacher's logits on every (augmented) batch; give it\n"
+	 "again for an ensemble (their logits averaged, at most 8)", 0, add_teacher},
 	{"teacher-logits", "F", OPT_STRING, AT(teacher_logits), 0, 0,
 	 "precomputed logits [N_train, classes] (evaluate --dump-logits\n"
 	 "on the training set); crop and flip are then turned off"},

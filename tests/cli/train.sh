@@ -163,6 +163,22 @@ check_eq "kd: exit 0" "$?" 0
 check "kd adds accuracies before and after" jq -e '.kd | (.test_acc_before >= 0 and .test_acc >= 0 and .val_acc_before >= 0 and (.checkpoint | endswith("kd.safetensors")))' "$TMP/kd.out"
 check "kd keeps the full key" jq -e '.full.test_acc' "$TMP/kd.out"
 check "kd logs alpha per epoch" grep -q "alpha 0.4" "$TMP/kd.err"
+# An ensemble of teachers: their logits are averaged, so the same teacher twice is that teacher
+# (loss and accuracies to the last digit); a different second teacher changes the run.
+"$BIN/kd" $SMALL --epochs 1 --teacher "$TMP/teacher.safetensors" --teacher "$TMP/teacher.safetensors" \
+	<"$TMP/ref.out" >"$TMP/kd-twice.out" 2>/dev/null
+check_eq "kd --teacher T --teacher T: exit 0" "$?" 0
+check_eq "the same teacher twice is that teacher (train loss, val and test accuracy)" \
+	"$(jq -c '.kd | [.train_loss, .val_acc, .test_acc]' "$TMP/kd-twice.out")" \
+	"$(jq -c '.kd | [.train_loss, .val_acc, .test_acc]' "$TMP/kd.out")"
+"$BIN/kd" $SMALL --epochs 1 --teacher "$TMP/teacher.safetensors" --teacher "$TMP/ref.safetensors" \
+	<"$TMP/ref.out" >"$TMP/kd-ens.out" 2>/dev/null
+check "a second, different teacher changes the training loss" \
+	test "$(jq .kd.train_loss "$TMP/kd-ens.out")" != "$(jq .kd.train_loss "$TMP/kd.out")"
+"$BIN/kd" $SMALL --epochs 1 $(for i in 1 2 3 4 5 6 7 8 9; do printf -- '--teacher %s ' "$TMP/teacher.safetensors"; done) \
+	<"$TMP/ref.out" >/dev/null 2>"$TMP/kd9.err"
+check_eq "nine teachers: exit 2" "$?" 2
+check "nine teachers: the message says the limit" grep -q "at most 8 teachers" "$TMP/kd9.err"
 "$BIN/kd" $SMALL --epochs 1 <"$TMP/ref.out" >/dev/null 2>&1
 check_eq "kd without a teacher: exit 2" "$?" 2
 "$BIN/kd" $SMALL --epochs 1 --teacher "$TMP/missing.safetensors" <"$TMP/ref.out" >"$TMP/kd2.out" 2>/dev/null
