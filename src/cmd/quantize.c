@@ -5,7 +5,9 @@
 #include <string.h>
 #include "engine/checkpoint.h"
 #include "engine/dataset.h"
+#include "engine/qat.h"
 #include "engine/qat_act.h"
+#include "cost/cost.h"
 #include "core/safetensors.h"
 #include "int8/fold.h"
 #include "engine/nn_head.h"
@@ -38,7 +40,7 @@ static const char about[] =
 	"\n";
 
 struct opts {
-	const char *weights, *arch, *dataset, *data, *test_data, *out;
+	const char *weights, *arch, *dataset, *data, *test_data, *out, *int8_ops;
 	int res_h, res_w, calib, eval, plan, mse, ternary, ignore_qat;
 	double sparsity;
 };
@@ -116,6 +118,35 @@ static int use_qat_ranges(const struct opts *o, const struct qmodel *m, struct q
 	return used;
 }
 
+/* The convs a ternary model keeps int8: --int8-ops, else those its ternary QAT kept
+ * (QAT_INT8_OPS_META in the checkpoint), else none. Returns 0 with *ops (malloc'd, or NULL), or
+ * -1 with err. */
+static int ternary_int8_ops(const struct opts *o, const struct fnet *fn, char **ops, char *err,
+			    size_t errlen)
+{
+	*ops = NULL;
+	if (!o->ternary)
+		return o->int8_ops ? fail(err, errlen, "--int8-ops needs --weight-format ternary") : 0;
+	if (o->int8_ops) {
+		*ops = xstrdup(o->int8_ops);
+	} else {
+		struct st_file f;
+		if (st_open(o->weights, &f, err, errlen))
+			return -1;
+		const char *v = st_meta(&f, QAT_INT8_OPS_META);
+		*ops = v ? xstrdup(v) : NULL;
+		st_close(&f);
+		if (*ops)
+			log_info("%s: int8 ops %s, as its ternary QAT kept them", o->weights, *ops);
+	}
+	if (*ops && cost_int8_ops_check(&fn->g, *ops, err, errlen)) {
+		free(*ops);
+		*ops = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 /* A record_job: quantises once; fills q (the "quant" object) or returns -1 with err. */
 static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 {
@@ -164,13 +195,15 @@ static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 	}
 	struct qmodel *m = xcalloc(1, sizeof *m);
 	quant_graph_build(&fn->arch, net, m);
-	int nqat = use_qat_ranges(o, m, &cal, err, errlen);
+	char *int8_ops = NULL;
+	int nqat = ternary_int8_ops(o, fn, &int8_ops, err, errlen) ? -1
+		   : use_qat_ranges(o, m, &cal, err, errlen);
 	if (nqat > 0)
 		log_info("%s: %d activation ranges from its QAT (%s), the others calibrated on %d "
 			 "images", o->weights, nqat, QAT_ACT_META, ncal);
 	/* a model the int8 kernels cannot represent is refused (quant.error), not evaluated */
-	int rc = nqat < 0 ? -1 : quant_from_float(fn, &cal, o->ternary ? o->sparsity : -1, m, err,
-						   errlen);
+	int rc = nqat < 0 ? -1 : quant_from_float(fn, &cal, o->ternary ? o->sparsity : -1, int8_ops,
+						   m, err, errlen);
 	if (!rc && o->plan)
 		quant_print_plan(m, stderr);
 	int neval = rc ? 0 : o->eval > 0 && o->eval < nt ? o->eval : nt;
@@ -210,6 +243,8 @@ static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 		if (o->ternary)
 			cJSON_AddNumberToObject(q, "ternary_zero_fraction",
 						quant_ternary_zero_fraction(m));
+		if (int8_ops)
+			cJSON_AddStringToObject(q, "int8_ops", int8_ops);
 		cJSON_AddNumberToObject(q, "arena_bytes", (double)m->arena_bytes);
 		cJSON_AddNumberToObject(q, "flash_bytes", (double)quant_flash_bytes(m));
 		cJSON_AddStringToObject(q, "peak_op", m->peak_op);
@@ -230,6 +265,7 @@ static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 	}
 	free(qin);
 	free(arena);
+	free(int8_ops);
 	free(fl);
 	free(il);
 	free(timages);
@@ -306,6 +342,10 @@ static const struct opt options[] = {
 	 "the classifier, packed 1.6 bits per weight", 0, set_format},
 	{"sparsity", "S", OPT_DOUBLE, AT(sparsity), 0, 0.99, "ternary: the fraction of zeros",
 	 OPT_SHOW_DEFAULT},
+	{"int8-ops", "OPS", OPT_STRING, AT(int8_ops), 0, 0,
+	 "ternary: these convs stay int8 (op names as check-cost --plan\n"
+	 "prints them, comma-separated; default: those the checkpoint's\n"
+	 "ternary QAT kept int8)"},
 	{"output", "Q", OPT_STRING, AT(out), 0, 0, "the int8 model to write", 0, NULL, 'o'},
 	{"help", NULL, OPT_HELP, 0, 0, 0, "this text", 0, NULL, 'h'},
 	{0},

@@ -134,6 +134,19 @@ static int set_seen(void *base, const char *v, char *err, size_t errlen)
 	return check_opts_load_seen(base, v) ? fail(err, errlen, "cannot read '%s'", v) : 0;
 }
 
+/* --int8-ops names a conv this arch does not have (or one that is int8 anyway): -1 with err. */
+static int int8_ops_missing(const struct arch_net *net, const struct check_opts *o, char *err,
+			    size_t errlen)
+{
+	if (!o->int8_ops)
+		return 0;
+	struct graph g;
+	graph_build(net, false, &g);
+	int rc = cost_int8_ops_check(&g, o->int8_ops, err, errlen);
+	graph_free(&g);
+	return rc;
+}
+
 #define AT(field) offsetof(struct check_opts, field)
 const struct opt check_opt_table[] = {
 	{"resolution", "N|HxW", OPT_CALL, 0, 0, 0,
@@ -153,6 +166,9 @@ const struct opt check_opt_table[] = {
 	 "convs (all but the first and the classifier) at 1.6 bits a\n"
 	 "weight (quantize --weight-format ternary): their flash in\n"
 	 "cost.flash_bytes and for --flash-max", 0, set_weight_format},
+	{"int8-ops", "OPS", OPT_STRING, AT(int8_ops), 0, 0,
+	 "with --weight-format ternary: these convs stay int8 (op names\n"
+	 "as --plan prints them, comma-separated: layers.1.layers.0.dw)"},
 	{"train-us-max", "US", OPT_DOUBLE, AT(train_us_max), 0, 1e12,
 	 "reject when the estimated training time per image\n"
 	 "(cost.train_us_per_image, one thread, check-cost --train-time)\n"
@@ -358,9 +374,14 @@ int check_record(cJSON *rec, const struct check_opts *o)
 		cJSON_AddStringToObject(cost, "error", err);
 		goto done;
 	}
+	if (int8_ops_missing(net, o, err, sizeof err)) {
+		violation(list, "arch", NULL, NULL, "%s", err);
+		cJSON_AddStringToObject(cost, "error", err);
+		goto done;
+	}
 	struct cost c;
-	if (cost_compute_with(net, o->ternary ? COST_W_TERNARY : COST_W_INT8, o->patch_layers, &c, err,
-			      sizeof err)) {
+	struct cost_weights wf = {o->ternary, o->int8_ops};
+	if (cost_compute_with(net, wf, o->patch_layers, &c, err, sizeof err)) {
 		/* A planner self-check failure is a bug in lmnas, not in the arch: say so. */
 		log_error("internal error for arch %s: %s", id, err);
 		violation(list, "arch", NULL, NULL, "lmnas could not plan this arch's memory (%s)", err);

@@ -27,7 +27,8 @@ struct check_opts {
 	double train_us_max;         /* estimated training us per image (train_time.h), 0 = no limit */
 	double mcu_mhz;              /* clock of cost.m7_ms (default 216) */
 	double latency_max;          /* cost.m7_ms limit, 0 = no limit */
-	int ternary;                 /* --weight-format ternary: flash of sparse ternary pointwise convs */
+	int ternary;                 /* --weight-format ternary: flash of sparse ternary convs */
+	const char *int8_ops;        /* --int8-ops: with ternary, the convs that stay int8, or NULL */
 	const struct space *space;   /* NULL = no space check */
 	/* the seen-id set for --seen: sorted, for bsearch */
 	char (*seen)[CHECK_ID_LEN];

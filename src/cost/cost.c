@@ -9,18 +9,58 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cost_op_ternary(const struct g_op *op, enum cost_weights w)
+/* Whether name is one of the comma-separated list. */
+static int listed(const char *list, const char *name)
 {
-	/* graph_build's tensor 0 is the network input */
-	return w == COST_W_TERNARY && op->weights > 0 && op->kind != OP_LINEAR && op->in[0] != 0;
+	size_t n = strlen(name);
+	for (const char *p = list; p && *p;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len == n && !strncmp(p, name, n))
+			return 1;
+		p = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+/* Ternary would make op ternary: a conv with weights that is not the first one (graph_build's
+ * tensor 0 is the network input) or the classifier. */
+static int ternary_candidate(const struct g_op *op)
+{
+	return op->weights > 0 && op->kind != OP_LINEAR && op->in[0] != 0;
+}
+
+int cost_op_ternary(const struct g_op *op, struct cost_weights w)
+{
+	return w.ternary && ternary_candidate(op) && !listed(w.int8_ops, op->name);
+}
+
+int cost_int8_ops_check(const struct graph *g, const char *list, char *err, size_t errlen)
+{
+	for (const char *p = list; p && *p;) {
+		const char *end = strchr(p, ',');
+		int len = end ? (int)(end - p) : (int)strlen(p);
+		int found = 0;
+		for (int i = 0; i < g->nops && !found; i++)
+			found = ternary_candidate(&g->ops[i]) && (int)strlen(g->ops[i].name) == len &&
+				!strncmp(g->ops[i].name, p, (size_t)len);
+		if (!found) {
+			snprintf(err, errlen, "--int8-ops: '%.*s' is not a conv that ternary makes "
+				 "ternary (check-cost --plan names the ops: e.g. layers.1.layers.0.dw)",
+				 len > 64 ? 64 : len, p);
+			return -1;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return 0;
 }
 
 int64_t cost_op_flash(const struct g_op *op)
 {
-	return cost_op_flash_w(op, COST_W_INT8);
+	return cost_op_flash_w(op, (struct cost_weights){0});
 }
 
-int64_t cost_op_flash_w(const struct g_op *op, enum cost_weights w)
+int64_t cost_op_flash_w(const struct g_op *op, struct cost_weights w)
 {
 	int64_t bytes = cost_op_ternary(op, w)
 				? (op->weights + 4) / 5 + (int64_t)COST_PER_CHANNEL_BYTES_T3 * op->out_ch
@@ -52,7 +92,7 @@ static const int *kernel_sizes(const int calls[COST_NKERNELS])
 	return calls[COST_K_PW_T3] || calls[COST_K_DW_T3] ? kernel_bytes_plain : kernel_bytes;
 }
 
-enum cost_kernel cost_op_kernel_w(const struct g_op *op, enum cost_weights w)
+enum cost_kernel cost_op_kernel_w(const struct g_op *op, struct cost_weights w)
 {
 	if (!cost_op_ternary(op, w))
 		return cost_op_kernel(op);
@@ -92,10 +132,10 @@ int64_t cost_code_bytes(const int calls[COST_NKERNELS])
 
 void cost_count(const struct graph *g, struct cost *c)
 {
-	cost_count_w(g, COST_W_INT8, c);
+	cost_count_w(g, (struct cost_weights){0}, c);
 }
 
-void cost_count_w(const struct graph *g, enum cost_weights w, struct cost *c)
+void cost_count_w(const struct graph *g, struct cost_weights w, struct cost *c)
 {
 	int calls[COST_NKERNELS] = {0};
 	for (int i = 0; i < g->nops; i++) {
@@ -228,10 +268,10 @@ void cost_pick_exec(const struct arch_net *net, int patch_layers, struct stream_
 
 int cost_compute(const struct arch_net *net, struct cost *c, char *err, size_t errlen)
 {
-	return cost_compute_with(net, COST_W_INT8, 0, c, err, errlen);
+	return cost_compute_with(net, (struct cost_weights){0}, 0, c, err, errlen);
 }
 
-int cost_compute_w(const struct arch_net *net, enum cost_weights w, struct cost *c, char *err,
+int cost_compute_w(const struct arch_net *net, struct cost_weights w, struct cost *c, char *err,
 		   size_t errlen)
 {
 	return cost_compute_with(net, w, 0, c, err, errlen);
@@ -240,10 +280,10 @@ int cost_compute_w(const struct arch_net *net, enum cost_weights w, struct cost 
 int cost_compute_exec(const struct arch_net *net, int patch_layers, struct cost *c, char *err,
 		      size_t errlen)
 {
-	return cost_compute_with(net, COST_W_INT8, patch_layers, c, err, errlen);
+	return cost_compute_with(net, (struct cost_weights){0}, patch_layers, c, err, errlen);
 }
 
-int cost_compute_with(const struct arch_net *net, enum cost_weights w, int patch_layers,
+int cost_compute_with(const struct arch_net *net, struct cost_weights w, int patch_layers,
 		      struct cost *c, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof *c);

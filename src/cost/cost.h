@@ -70,25 +70,34 @@ struct cost {
 
 /* The deployed weight format: int8 everywhere, or sparse ternary in every conv (pointwise,
  * depthwise, SE) but the first one (it reads the image: its few weights cost little flash and
- * much accuracy) and the classifier, packed base 3 (ceil(weights / 5) bytes) with 5 bytes per
- * output channel, run by lmq_pw_t3 and lmq_dw_t3 (quantize --weight-format ternary, check-cost
- * --weight-format ternary, QAT's ternary mode; int8_ref.h "sparse ternary weights"). */
-enum cost_weights { COST_W_INT8, COST_W_TERNARY };
-/* 1 when op's weights are ternary in that format: the one rule of quantize, QAT and check-cost. */
-int cost_op_ternary(const struct g_op *op, enum cost_weights w);
+ * much accuracy), the classifier and the convs named in int8_ops, packed base 3 (ceil(weights /
+ * 5) bytes) with 5 bytes per output channel, run by lmq_pw_t3 and lmq_dw_t3 (quantize
+ * --weight-format ternary, check-cost --weight-format ternary, QAT's ternary mode, each with
+ * --int8-ops; int8_ref.h "sparse ternary weights"). */
+struct cost_weights {
+	int ternary;          /* 0: int8 everywhere */
+	const char *int8_ops; /* ternary: op names that stay int8, comma-separated
+				 ("layers.1.layers.0.dw,layers.2.layers.0.dw"), or NULL */
+};
+/* 1 when op's weights are ternary in format w: the one rule of quantize, QAT and check-cost. */
+int cost_op_ternary(const struct g_op *op, struct cost_weights w);
+/* Checks that every name in the comma-separated list is a conv of g that ternary would make
+ * ternary (so keeping it int8 means something). Returns 0, or -1 with err naming the first that
+ * is not. */
+int cost_int8_ops_check(const struct graph *g, const char *list, char *err, size_t errlen);
 
 /* Counts MACs, params and flash of a graph (either variant: the counts do not depend on
  * in-place); cost_count is cost_count_w with int8 weights. */
 void cost_count(const struct graph *g, struct cost *c);
-void cost_count_w(const struct graph *g, enum cost_weights w, struct cost *c);
+void cost_count_w(const struct graph *g, struct cost_weights w, struct cost *c);
 
 /* Parameter flash bytes of one op (weights + per-channel + LUT); int8 or in format w. */
 int64_t cost_op_flash(const struct g_op *op);
-int64_t cost_op_flash_w(const struct g_op *op, enum cost_weights w);
+int64_t cost_op_flash_w(const struct g_op *op, struct cost_weights w);
 
 /* The kernel an op calls in the emitted C (int8 weights; cost_op_kernel_w: in format w). */
 enum cost_kernel cost_op_kernel(const struct g_op *op);
-enum cost_kernel cost_op_kernel_w(const struct g_op *op, enum cost_weights w);
+enum cost_kernel cost_op_kernel_w(const struct g_op *op, struct cost_weights w);
 
 /* Flash bytes an op adds beyond its parameters (its struct), and the code of a model that makes
  * calls[k] calls of each kernel k. */
@@ -102,7 +111,7 @@ int64_t cost_sram_bytes(int64_t arena_bytes, int64_t stack_bytes);
  * when the planner's self-check fails (a bug). */
 int cost_compute(const struct arch_net *net, struct cost *c, char *err, size_t errlen);
 /* The same with the flash of weight format w. */
-int cost_compute_w(const struct arch_net *net, enum cost_weights w, struct cost *c, char *err,
+int cost_compute_w(const struct arch_net *net, struct cost_weights w, struct cost *c, char *err,
 		   size_t errlen);
 
 /* As cost_compute, with the first patch_layers layers row-streamed (stream.h): 0 is layer by
@@ -111,7 +120,7 @@ int cost_compute_exec(const struct arch_net *net, int patch_layers, struct cost 
 		      size_t errlen);
 
 /* Both: the flash of weight format w, the first patch_layers layers row-streamed. */
-int cost_compute_with(const struct arch_net *net, enum cost_weights w, int patch_layers,
+int cost_compute_with(const struct arch_net *net, struct cost_weights w, int patch_layers,
 		      struct cost *c, char *err, size_t errlen);
 
 /* What cost_compute_exec streams for patch_layers: N (clamped to the layers) is the first N

@@ -97,7 +97,7 @@ static struct qat_tensor tensor_of(const struct net *n, const struct graph *g,
 	return t;
 }
 
-struct qat *qat_new(const struct net *n, enum qat_mode mode, double sparsity)
+struct qat *qat_new(const struct net *n, enum qat_mode mode, double sparsity, const char *int8_ops)
 {
 	struct graph g;
 	graph_build(&n->an, false, &g);
@@ -110,8 +110,8 @@ struct qat *qat_new(const struct net *n, enum qat_mode mode, double sparsity)
 		const struct g_op *op = &g.ops[i];
 		if (!op->conv[0])
 			continue;
-		struct qat_tensor t = tensor_of(n, &g, op, mode == QAT_TERNARY &&
-							 cost_op_ternary(op, COST_W_TERNARY));
+		struct cost_weights wf = {mode == QAT_TERNARY, int8_ops};
+		struct qat_tensor t = tensor_of(n, &g, op, cost_op_ternary(op, wf));
 		maxper = t.per > maxper ? t.per : maxper;
 		q->t[q->ntensors++] = t;
 	}

@@ -28,6 +28,10 @@
 
 enum qat_mode { QAT_OFF, QAT_INT8, QAT_TERNARY };
 
+/* The checkpoint's metadata key of train's --int8-ops (train.c records each option in effect as
+ * "option --NAME"): quantize --weight-format ternary keeps the same convs int8. */
+#define QAT_INT8_OPS_META "option --int8-ops"
+
 /* One quantised weight tensor: cout channels of per weights, channel c's weight j at
  * params[off + j * jstride + c * cstride]. */
 struct qat_tensor {
@@ -54,8 +58,10 @@ struct qat {
 int qat_mode_parse(const char *s, enum qat_mode *m);
 const char *qat_mode_name(enum qat_mode m);
 
-/* The quantised tensors of n for mode (not QAT_OFF), sparsity in [0, 1). */
-struct qat *qat_new(const struct net *n, enum qat_mode mode, double sparsity);
+/* The quantised tensors of n for mode (not QAT_OFF), sparsity in [0, 1); int8_ops: with
+ * ternary, the convs that stay int8 (cost.h struct cost_weights; names checked by the caller
+ * with cost_int8_ops_check), or NULL. */
+struct qat *qat_new(const struct net *n, enum qat_mode mode, double sparsity, const char *int8_ops);
 void qat_free(struct qat *q);
 
 /* Saves the float weights and writes the fake-quantised ones in their place. */

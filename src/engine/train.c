@@ -5,6 +5,7 @@
 #include "engine/net.h"
 #include "engine/nn_head.h"
 #include "engine/qat_act.h"
+#include "cost/cost.h"
 #include "core/prng.h"
 #include "core/record.h"
 #include "core/safetensors.h"
@@ -358,7 +359,7 @@ struct run {
 #define RUN_OPTIONS (32 + TRAIN_MAX_TEACHERS)
 struct run_option {
 	char key[40];   /* "option --lr" */
-	char value[96];
+	char value[400];
 };
 
 static void state_path(const char *out, char *buf, size_t n)
@@ -427,6 +428,8 @@ static int run_options(const struct run *r, struct run_option *list)
 	if (o->qat != QAT_OFF) {
 		add_option(list, &n, "--qat", "%s", qat_mode_name(o->qat));
 		add_option(list, &n, "--sparsity", "%.15g", o->qat_sparsity);
+		if (o->int8_ops) /* recorded only when given: QAT_INT8_OPS_META */
+			add_option(list, &n, "--int8-ops", "%s", o->int8_ops);
 	}
 	return n;
 }
@@ -838,6 +841,22 @@ static int build_student(const struct train_opts *o, const cJSON *rec, struct ru
 	return 0;
 }
 
+/* --int8-ops (given with --qat ternary: train_parse_args) names convs of n that ternary would
+ * make ternary, and fits the resume state's option record. Returns 0, or -1 with err. */
+static int check_int8_ops(const struct train_opts *o, const struct net *n, char *err, size_t errlen)
+{
+	if (!o->int8_ops)
+		return 0;
+	if (strlen(o->int8_ops) >= sizeof ((struct run_option *)0)->value)
+		return fail(err, errlen, "--int8-ops: the list is longer than %zu characters",
+			    sizeof ((struct run_option *)0)->value - 1);
+	struct graph g;
+	graph_build(&n->an, false, &g);
+	int rc = cost_int8_ops_check(&g, o->int8_ops, err, errlen);
+	graph_free(&g);
+	return rc;
+}
+
 /* Teacher t of --teacher, checked against the student, into r->teachers[t]. */
 static int build_teacher(const struct train_opts *o, struct run *r, int t, char *err, size_t errlen)
 {
@@ -991,8 +1010,10 @@ int train_record(const struct train_opts *o, struct train_data *td, const cJSON 
 	    build_student(o, rec, &r, &student_path, err, errlen) ||
 	    build_teachers(o, &r, err, errlen))
 		goto out;
+	if (check_int8_ops(o, r.n, err, errlen))
+		goto out;
 	if (o->qat != QAT_OFF)
-		r.qat = qat_new(r.n, o->qat, o->qat_sparsity);
+		r.qat = qat_new(r.n, o->qat, o->qat_sparsity, o->int8_ops);
 	if (o->qat == QAT_INT8)
 		r.act = qat_act_new(r.n);
 	size_t per = (size_t)r.Cin * r.H * r.W;

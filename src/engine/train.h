@@ -64,6 +64,7 @@ struct train_opts {
 	 * .state the float ones */
 	enum qat_mode qat;
 	double qat_sparsity;
+	const char *int8_ops; /* --int8-ops: with --qat ternary, the convs that stay int8, or NULL */
 };
 
 /* The recipe's defaults (issue 4 / the paper): mini 30 epochs, full 120, kd 50, ... */

@@ -144,6 +144,9 @@ const struct opt train_opt_table[] = {
 	 "int8 rounds the activations too, on ranges\nthe checkpoint carries to quantize", 0, set_qat},
 	{"sparsity", "S", OPT_DOUBLE, AT(qat_sparsity), 0, 0.99,
 	 "ternary: fraction of zero weights per channel", SHOW},
+	{"int8-ops", "OPS", OPT_STRING, AT(int8_ops), 0, 0,
+	 "ternary: these convs stay int8 (op names as check-cost --plan\n"
+	 "prints them, comma-separated); quantize reads them from the\ncheckpoint"},
 	{"help", NULL, OPT_HELP, 0, 0, 0, "this text"},
 	{0},
 };
@@ -191,6 +194,8 @@ void train_parse_args(struct train_opts *o, int argc, char **argv, const char *a
 	options_parse(&p, argc, argv);
 	train_finish_opts(o, given(seen, "epochs"), given(seen, "warmup-epochs"),
 			  given(seen, "step-every"));
+	if (o->int8_ops && o->qat != QAT_TERNARY)
+		die("--int8-ops keeps convs int8 in a ternary network: give it with --qat ternary");
 	if (o->recipe == RECIPE_KD && o->teacher_logits && (o->crop_pad || o->hflip || o->autoaugment ||
 							      o->mixup_alpha > 0 || o->erase_p > 0)) {
 		/* Precomputed logits belong to the unaugmented images. */

@@ -684,10 +684,10 @@ double quant_ternary_zero_fraction(const struct qmodel *m)
 
 /* The conv of op i (the graph's op i), ternary where cost_op_ternary says so. */
 static int quantize_op_conv(struct qmodel *m, const struct fnet *fn, int i, double ternary_sparsity,
-			    char *err, size_t errlen)
+			    const char *int8_ops, char *err, size_t errlen)
 {
 	const struct g_op *gop = &fn->g.ops[i];
-	if (!cost_op_ternary(gop, COST_W_TERNARY))
+	if (ternary_sparsity < 0 || !cost_op_ternary(gop, (struct cost_weights){1, int8_ops}))
 		return quantize_conv(m, &m->ops[i], &fn->conv[i], -1, NULL, err, errlen);
 	unsigned char *live = NULL;
 	if (gop->kind == OP_DW) {
@@ -700,7 +700,7 @@ static int quantize_op_conv(struct qmodel *m, const struct fnet *fn, int i, doub
 }
 
 int quant_from_float(const struct fnet *fn, const struct qcalib *cal, double ternary_sparsity,
-		     struct qmodel *m, char *err, size_t errlen)
+		     const char *int8_ops, struct qmodel *m, char *err, size_t errlen)
 {
 	if (m->nops != fn->g.nops)
 		die("quantize: the int8 model has %d ops, the float network %d", m->nops, fn->g.nops);
@@ -726,7 +726,7 @@ int quant_from_float(const struct fnet *fn, const struct qcalib *cal, double ter
 				      &o->pre_scale, &o->pre_zp);
 		}
 		int rc = o->kind == QOP_PW || o->kind == QOP_DW
-				 ? quantize_op_conv(m, fn, i, ternary_sparsity, err, errlen)
+				 ? quantize_op_conv(m, fn, i, ternary_sparsity, int8_ops, err, errlen)
 				 : elementwise_params(m, o, err, errlen);
 		if (rc)
 			return -1;

@@ -125,16 +125,18 @@ int quant_calib_use_qat(struct qcalib *c, const struct qmodel *m, const char *js
 
 /* Quantises a folded float network (m built for fn->net: m's op i is fn->g's op i) with
  * calibration ranges.
- * ternary_sparsity < 0: int8 weights everywhere. Otherwise every conv (pointwise, depthwise,
- * SE, classifier) gets sparse ternary weights: per output channel the fraction ternary_sparsity
- * of smallest |w| become 0, the rest +-alpha with alpha = mean |w| of the kept ones, folded into
- * the multiplier; packed base 3 (1.6 bits a weight) with 16-bit biases and multipliers
- * (quant_ternary_params).
+ * ternary_sparsity < 0: int8 weights everywhere. Otherwise the convs cost_op_ternary names
+ * (all but the first, the classifier and those in int8_ops, a comma-separated list or NULL)
+ * get sparse ternary weights: per output channel the fraction ternary_sparsity of smallest
+ * |w| become 0 (qat_ternary_channel), the rest +-alpha with alpha = mean |w| of the kept ones,
+ * folded into the multiplier; packed base 3 (1.6 bits a weight) with 16-bit biases and
+ * multipliers (quant_ternary_params). The names in int8_ops must be checked first
+ * (cost_int8_ops_check).
  * Returns 0, or -1 with err naming the op and channel when a weight is not finite, a bias does
  * not fit QUANT_BIAS_MAX at its scale, or a requantisation multiplier is 2^30 or more (scales so small
  * that the int32 kernels would saturate): such a model is refused rather than emitted wrong. */
 int quant_from_float(const struct fnet *fn, const struct qcalib *cal, double ternary_sparsity,
-		     struct qmodel *m, char *err, size_t errlen);
+		     const char *int8_ops, struct qmodel *m, char *err, size_t errlen);
 /* Fraction of zero weights over the ternary ops (0 when none). */
 double quant_ternary_zero_fraction(const struct qmodel *m);
 /* The zero point conv o's requantisation rounds to: its lookup table's input when it ends in a

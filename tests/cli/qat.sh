@@ -118,4 +118,28 @@ if command -v qemu-system-arm >/dev/null && command -v arm-none-eabi-gcc >/dev/n
 else
 	skip "qemu-system-arm or arm-none-eabi-gcc is not installed"
 fi
+
+# --int8-ops: ternary QAT keeps the named convs int8; the checkpoint says so and quantize keeps them
+# without being told, at check-cost's flash; the emitted model runs them on the int8 kernels.
+OPS=layers.1.layers.0.dw,layers.3.layers.0.dw
+"$BIN/kd" $QAT --epochs 1 --int8-ops "$OPS" --out "$TMP/mx.safetensors" <"$TMP/q.jsonl" >"$TMP/mx.out" 2>/dev/null
+check_eq "kd --qat ternary --int8-ops: exit 0" "$?" 0
+"$BIN/quantize" --weights "$TMP/mx.safetensors" --weight-format ternary --sparsity 0.5 --dataset fashion-mnist \
+	--calib 64 --eval 200 -o "$TMP/mxq.safetensors" <"$TMP/mx.out" >"$TMP/mxq.out" 2>"$TMP/mxq.err"
+check_eq "quantize of the mixed checkpoint: exit 0" "$?" 0
+check "quantize keeps the checkpoint's int8 ops and says so" grep -q "int8 ops $OPS, as its ternary QAT kept them" "$TMP/mxq.err"
+check_eq "quant.int8_ops" "$(jq -r .quant.int8_ops "$TMP/mxq.out")" "$OPS"
+check_eq "quantize's float accuracy of the mixed checkpoint = kd's test_acc (the same convs ternary)" \
+	"$(jq .quant.float_acc "$TMP/mxq.out")" "$(jq .kd.test_acc "$TMP/mxq.out")"
+check_eq "quant.flash_bytes = check-cost --weight-format ternary --int8-ops" "$(jq .quant.flash_bytes "$TMP/mxq.out")" \
+	"$("$BIN/check-cost" --resolution 28 --classes 10 --weight-format ternary --int8-ops "$OPS" <"$TMP/q.jsonl" | jq .cost.flash_bytes)"
+"$BIN/emit-c" --model "$TMP/mxq.safetensors" --name mx -o "$TMP/mxc" --test-vectors 4 --dataset fashion-mnist \
+	--no-build </dev/null >/dev/null 2>&1
+check_eq "emit-c: the first conv and the two named depthwise convs run lmq_dw" "$(grep -c '\<lmq_dw(' "$TMP/mxc/mx.c")" 3
+check_eq "mixed model, host: 4/4 test vectors match" "$(make -s -C "$TMP/mxc" host-test 2>&1 | tail -1)" "4/4 test vectors match"
+"$BIN/kd" $(echo "$QAT" | sed 's/--qat ternary//') --int8-ops "$OPS" <"$TMP/q.jsonl" >/dev/null 2>"$TMP/ops.err"
+check_eq "--int8-ops without --qat ternary: exit 2" "$?" 2
+"$BIN/kd" $QAT --epochs 1 --int8-ops layers.1.layers.0.dw,layers.7.layers.0.dw <"$TMP/q.jsonl" >"$TMP/ops.out" 2>/dev/null
+check_eq "--int8-ops naming a conv the arch lacks: exit 1" "$?" 1
+check "kd.error names it" jq -e '.kd.error | test("layers.7.layers.0.dw")' "$TMP/ops.out"
 done_testing

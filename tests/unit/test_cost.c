@@ -229,6 +229,31 @@ static void test_live_taps(void)
 	T_CHECK(ndw == 3 && got[0] == want_live[0] && got[1] == want_live[1] && got[2] == want_live[2],
 		"live taps 9 of 9, 36 of 49, 9 of 25 (got %d, %d, %d)", got[0], got[1], got[2]);
 	T_CHECK(pattern_ok, "the dead taps are the first row and column (7x7 on 4x4), the rim (5x5 on 2x2)");
+	/* --int8-ops: the named convs stay int8 in a ternary model, and cost less flash saved */
+	struct cost_weights t3 = {1, NULL}, mixed = {1, "layers.1.layers.0.dw,layers.2.layers.0.project"};
+	int kept = 0, others_same = 1;
+	for (int i = 0; i < g.nops; i++) {
+		const struct g_op *op = &g.ops[i];
+		int named = !strcmp(op->name, "layers.1.layers.0.dw") ||
+			    !strcmp(op->name, "layers.2.layers.0.project");
+		kept += named && cost_op_ternary(op, t3) && !cost_op_ternary(op, mixed);
+		others_same &= named || cost_op_ternary(op, t3) == cost_op_ternary(op, mixed);
+	}
+	T_CHECK(kept == 2 && others_same, "--int8-ops keeps exactly the two named convs int8 (%d)", kept);
+	struct cost ct, cm;
+	int computed = !cost_compute_w(&net, t3, &ct, err, sizeof err) &&
+		       !cost_compute_w(&net, mixed, &cm, err, sizeof err);
+	T_CHECK(computed && cm.flash_bytes > ct.flash_bytes,
+		"int8 ops cost more flash than ternary ones (%lld > %lld)", (long long)cm.flash_bytes,
+		(long long)ct.flash_bytes);
+	T_CHECK(!cost_int8_ops_check(&g, mixed.int8_ops, err, sizeof err), "the two names are convs");
+	T_CHECK(cost_int8_ops_check(&g, "layers.1.layers.0.dw,layers.9.layers.0.dw", err, sizeof err) &&
+			strstr(err, "'layers.9.layers.0.dw'"),
+		"an unknown name is refused, named: %s", err);
+	T_CHECK(cost_int8_ops_check(&g, "layers.0.layers.0.dw", err, sizeof err) &&
+			cost_int8_ops_check(&g, "classifier", err, sizeof err) &&
+			cost_int8_ops_check(&g, "layers.1.layers.0", err, sizeof err),
+		"the first conv and the classifier (int8 anyway) and a prefix are refused");
 	unsigned char one;
 	for (int i = 0; i < g.nops; i++)
 		if (g.ops[i].kind == OP_LINEAR)

@@ -67,7 +67,7 @@ static void test_channel_rules(void)
 static void test_tensors(void)
 {
 	struct net *n = small_net(1);
-	struct qat *q8 = qat_new(n, QAT_INT8, 0.5), *qt = qat_new(n, QAT_TERNARY, 0.75);
+	struct qat *q8 = qat_new(n, QAT_INT8, 0.5, NULL), *qt = qat_new(n, QAT_TERNARY, 0.75, NULL);
 	struct graph g;
 	graph_build(&n->an, false, &g);
 	int convs = 0, dw = 0, tern = 0, first_int8 = 0, linear_int8 = 0;
@@ -137,7 +137,7 @@ static void test_ste(enum qat_mode mode)
 {
 	const char *name = qat_mode_name(mode);
 	struct net *a = small_net(2), *b = small_net(2);
-	struct qat *q = qat_new(a, mode, 0.5);
+	struct qat *q = qat_new(a, mode, 0.5, NULL);
 	float x[B * RES * RES];
 	int y[B];
 	batch(x, y);
@@ -164,7 +164,7 @@ static void test_ste(enum qat_mode mode)
 	T_CHECK(moved > 0, "%s: the quantised weights differ from the float ones", name);
 
 	/* idempotent: a QAT checkpoint (b's weights) quantises to itself */
-	struct qat *qb = qat_new(b, mode, 0.5);
+	struct qat *qb = qat_new(b, mode, 0.5, NULL);
 	float *wq = xmalloc(b->nparams * sizeof *wq);
 	memcpy(wq, b->params, b->nparams * sizeof *wq);
 	qat_quantize(qb, b);
@@ -207,7 +207,7 @@ static void test_dead_taps(void)
 	if (!T_CHECK(n != NULL, "the overhanging net builds%s%s", n ? "" : ": ", n ? "" : err))
 		return;
 	net_init_weights(n, 5);
-	struct qat *q = qat_new(n, QAT_TERNARY, 0.5);
+	struct qat *q = qat_new(n, QAT_TERNARY, 0.5, NULL);
 	qat_quantize(q, n);
 	int masked = 0, dead_zero = 1, live_zeros_ok = 1;
 	for (int i = 0; i < q->ntensors; i++) {

@@ -294,7 +294,7 @@ static void test_model(const char *model, double ternary)
 		fold_forward(&fn, x + i * isz, fl, quant_calib_observe, &cal);
 	quant_calib_mse(&cal);
 	quant_graph_build(&fn.arch, &fn.net, &m);
-	if (!T_CHECK(!quant_from_float(&fn, &cal, ternary, &m, err, sizeof err), "%s: quantised", model)) {
+	if (!T_CHECK(!quant_from_float(&fn, &cal, ternary, NULL, &m, err, sizeof err), "%s: quantised", model)) {
 		printf("# %s\n", err);
 		exit(1);
 	}
@@ -327,7 +327,7 @@ static void test_model(const char *model, double ternary)
 			const struct qop *o = &m.ops[i];
 			if (o->kind != QOP_PW && o->kind != QOP_DW)
 				continue;
-			rule &= !o->w3 == !cost_op_ternary(&fn.g.ops[i], COST_W_TERNARY);
+			rule &= !o->w3 == !cost_op_ternary(&fn.g.ops[i], (struct cost_weights){1, NULL});
 			dw3 += o->kind == QOP_DW && o->w3;
 		}
 		T_CHECK(rule && dw3 > 0 && !m.ops[0].w3 && !m.ops[m.nops - 1].w3,
@@ -339,7 +339,7 @@ static void test_model(const char *model, double ternary)
 			quant_flash_bytes(&m2) == quant_flash_bytes(&m),
 			"%s: ternary weights survive save/load (packed base 3)", model);
 		struct cost ct;
-		cost_compute_w(&fn.net, COST_W_TERNARY, &ct, err, sizeof err);
+		cost_compute_w(&fn.net, (struct cost_weights){1, NULL}, &ct, err, sizeof err);
 		T_CHECK(ct.flash_bytes == (int64_t)quant_flash_bytes(&m),
 			"%s: check-cost --weight-format ternary flash %lld = the ternary model's %zu", model,
 			(long long)ct.flash_bytes, quant_flash_bytes(&m));
@@ -418,7 +418,7 @@ static void test_extreme_weights(void)
 	for (int j = 0; j < dw->k * dw->k; j++)
 		dw->w[j] = 1e-12f;
 	quant_graph_build(&fn.arch, &fn.net, &m);
-	int rc = quant_from_float(&fn, &cal, -1, &m, err, sizeof err);
+	int rc = quant_from_float(&fn, &cal, -1, NULL, &m, err, sizeof err);
 	int op = 0;
 	while (op < m.nops && m.ops[op].kind != QOP_DW)
 		op++;
@@ -430,7 +430,7 @@ static void test_extreme_weights(void)
 	/* a weight that is not finite: refused, naming the op */
 	dw->w[0] = NAN;
 	quant_graph_build(&fn.arch, &fn.net, &m);
-	rc = quant_from_float(&fn, &cal, -1, &m, err, sizeof err);
+	rc = quant_from_float(&fn, &cal, -1, NULL, &m, err, sizeof err);
 	T_CHECK(rc && strstr(err, "layers.0.layers.0.dw (channel 0): a weight is not finite"),
 		"a NaN weight is refused: %s", rc ? err : "accepted");
 	quant_free(&m);
@@ -438,7 +438,7 @@ static void test_extreme_weights(void)
 	/* an output scale vanishing against the input's: the multiplier is out of range */
 	dw->w[0] = 3e37f;
 	quant_graph_build(&fn.arch, &fn.net, &m);
-	rc = quant_from_float(&fn, &cal, -1, &m, err, sizeof err);
+	rc = quant_from_float(&fn, &cal, -1, NULL, &m, err, sizeof err);
 	T_CHECK(rc && strstr(err, "multiplier") && strstr(err, "out of range"),
 		"a weight of 3e37: refused: %s", rc ? err : "accepted");
 	quant_free(&m);
