@@ -12,6 +12,7 @@
 #include "int8/fold.h"
 #include "engine/nn_head.h"
 #include "int8/quant.h"
+#include "int8/sensitivity.h"
 #include "core/options.h"
 #include "core/record.h"
 #include "core/record_loop.h"
@@ -41,7 +42,7 @@ static const char about[] =
 
 struct opts {
 	const char *weights, *arch, *dataset, *data, *test_data, *out, *int8_ops;
-	int res_h, res_w, calib, eval, plan, mse, ternary, ignore_qat;
+	int res_h, res_w, calib, eval, plan, mse, ternary, ignore_qat, sensitivity;
 	double sparsity;
 };
 
@@ -125,8 +126,8 @@ static int ternary_int8_ops(const struct opts *o, const struct fnet *fn, char **
 			    size_t errlen)
 {
 	*ops = NULL;
-	if (!o->ternary)
-		return o->int8_ops ? fail(err, errlen, "--int8-ops needs --weight-format ternary") : 0;
+	if (!o->ternary) /* main refuses --int8-ops without it */
+		return 0;
 	if (o->int8_ops) {
 		*ops = xstrdup(o->int8_ops);
 	} else {
@@ -145,6 +146,20 @@ static int ternary_int8_ops(const struct opts *o, const struct fnet *fn, char **
 		return -1;
 	}
 	return 0;
+}
+
+/* The sensitivity table on stderr: op, weights, agreement, flash to keep it int8. */
+static void log_sensitivity(const cJSON *sens, int n)
+{
+	log_info("ternary sensitivity on %d calibration images (each conv ternary alone; top-1 "
+		 "agreement with the float network; flash to keep it int8):", n);
+	const cJSON *e;
+	cJSON_ArrayForEach(e, sens)
+		log_info("  %-36s %7.0f weights  %6.2f %%  +%.0f B",
+			 cJSON_GetObjectItem(e, "op")->valuestring,
+			 cJSON_GetObjectItem(e, "weights")->valuedouble,
+			 100 * cJSON_GetObjectItem(e, "agree")->valuedouble,
+			 cJSON_GetObjectItem(e, "int8_extra_bytes")->valuedouble);
 }
 
 /* A record_job: quantises once; fills q (the "quant" object) or returns -1 with err. */
@@ -193,6 +208,10 @@ static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 			fold_forward(fn, images + i * isz, fl, quant_calib_observe, &cal);
 		quant_calib_mse(&cal);
 	}
+	cJSON *sens = o->ternary && o->sensitivity ? ternary_sensitivity(fn, images, ncal, o->sparsity)
+						   : NULL;
+	if (sens)
+		log_sensitivity(sens, ncal);
 	struct qmodel *m = xcalloc(1, sizeof *m);
 	quant_graph_build(&fn->arch, net, m);
 	char *int8_ops = NULL;
@@ -245,6 +264,10 @@ static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 						quant_ternary_zero_fraction(m));
 		if (int8_ops)
 			cJSON_AddStringToObject(q, "int8_ops", int8_ops);
+		if (sens) {
+			cJSON_AddItemToObject(q, "ternary_sensitivity", sens);
+			sens = NULL;
+		}
 		cJSON_AddNumberToObject(q, "arena_bytes", (double)m->arena_bytes);
 		cJSON_AddNumberToObject(q, "flash_bytes", (double)quant_flash_bytes(m));
 		cJSON_AddStringToObject(q, "peak_op", m->peak_op);
@@ -265,6 +288,7 @@ static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 	}
 	free(qin);
 	free(arena);
+	cJSON_Delete(sens);
 	free(int8_ops);
 	free(fl);
 	free(il);
@@ -342,6 +366,11 @@ static const struct opt options[] = {
 	 "the classifier, packed 1.6 bits per weight", 0, set_format},
 	{"sparsity", "S", OPT_DOUBLE, AT(sparsity), 0, 0.99, "ternary: the fraction of zeros",
 	 OPT_SHOW_DEFAULT},
+	{"sensitivity", NULL, OPT_FLAG, AT(sensitivity), 0, 0,
+	 "ternary: ternarise each conv alone in the float network and\n"
+	 "record how often the calibration images keep their float top-1\n"
+	 "class (quant.ternary_sensitivity, most sensitive first), and\n"
+	 "the flash keeping each int8 would add (for --int8-ops)"},
 	{"int8-ops", "OPS", OPT_STRING, AT(int8_ops), 0, 0,
 	 "ternary: these convs stay int8 (op names as check-cost --plan\n"
 	 "prints them, comma-separated; default: those the checkpoint's\n"
@@ -367,5 +396,7 @@ int main(int argc, char **argv)
 			"(try --help)\n");
 		return EXIT_USAGE;
 	}
+	if ((o.sensitivity || o.int8_ops) && !o.ternary)
+		die("--sensitivity and --int8-ops go with --weight-format ternary");
 	return record_loop_run("quant", run, &o);
 }

@@ -3,7 +3,8 @@
 # ternary writes a checkpoint whose weights are already ternary, resumes after SIGTERM to
 # the uninterrupted result, refuses a changed --sparsity on --resume; quantize --weight-format ternary
 # deploys it with check-cost's ternary flash, and the emitted model is bit-exact on the host and on
-# the Cortex-M7 in QEMU. kd --qat int8 rounds the activations too: their ranges are in the
+# the Cortex-M7 in QEMU; --int8-ops keeps named convs int8 from QAT to C, and quantize
+# --sensitivity says which convs ternary costs most. kd --qat int8 rounds the activations too: their ranges are in the
 # checkpoint and the resume state (a resumed run is byte for byte the uninterrupted one), and
 # quantize deploys them unless --ignore-qat-ranges.
 . "$(dirname "$0")/../lib.sh"
@@ -137,6 +138,24 @@ check_eq "quant.flash_bytes = check-cost --weight-format ternary --int8-ops" "$(
 	--no-build </dev/null >/dev/null 2>&1
 check_eq "emit-c: the first conv and the two named depthwise convs run lmq_dw" "$(grep -c '\<lmq_dw(' "$TMP/mxc/mx.c")" 3
 check_eq "mixed model, host: 4/4 test vectors match" "$(make -s -C "$TMP/mxc" host-test 2>&1 | tail -1)" "4/4 test vectors match"
+# --sensitivity: every conv ternary would make ternary, ternarised alone in the float network, most
+# sensitive first, with the flash that keeping it int8 adds (check-cost's difference, to the byte).
+"$BIN/quantize" --weights "$TMP/float.safetensors" --weight-format ternary --sensitivity --dataset fashion-mnist \
+	--calib 64 --eval 50 -o "$TMP/sens.safetensors" <"$TMP/q.jsonl" >"$TMP/sens.out" 2>"$TMP/sens.err"
+check_eq "quantize --sensitivity: exit 0" "$?" 0
+check_eq "one entry per ternary conv (as many as the ternary model's t3 calls)" \
+	"$(jq '.quant.ternary_sensitivity | length' "$TMP/sens.out")" "$(grep -c 'lmq_pw_t3(\|lmq_dw_t3(' "$TMP/tq/tq.c")"
+check "agreements in [0, 1], most sensitive first" \
+	jq -e '.quant.ternary_sensitivity | map(.agree) | (all(. >= 0 and . <= 1)) and . == sort' "$TMP/sens.out"
+check "the table is on stderr" grep -q "ternary sensitivity on 64 calibration images" "$TMP/sens.err"
+FIRST=$(jq -r '.quant.ternary_sensitivity[0].op' "$TMP/sens.out")
+WITH=$("$BIN/check-cost" --resolution 28 --classes 10 --weight-format ternary --int8-ops "$FIRST" <"$TMP/q.jsonl" | jq .cost.flash_bytes)
+WITHOUT=$("$BIN/check-cost" --resolution 28 --classes 10 --weight-format ternary <"$TMP/q.jsonl" | jq .cost.flash_bytes)
+check_eq "int8_extra_bytes of $FIRST = check-cost's flash with it int8 minus without" \
+	"$(jq '.quant.ternary_sensitivity[0].int8_extra_bytes' "$TMP/sens.out")" "$((WITH - WITHOUT))"
+"$BIN/quantize" --weights "$TMP/float.safetensors" --sensitivity --dataset fashion-mnist -o "$TMP/x.safetensors" \
+	<"$TMP/q.jsonl" >/dev/null 2>&1
+check_eq "--sensitivity without --weight-format ternary: exit 2" "$?" 2
 "$BIN/kd" $(echo "$QAT" | sed 's/--qat ternary//') --int8-ops "$OPS" <"$TMP/q.jsonl" >/dev/null 2>"$TMP/ops.err"
 check_eq "--int8-ops without --qat ternary: exit 2" "$?" 2
 "$BIN/kd" $QAT --epochs 1 --int8-ops layers.1.layers.0.dw,layers.7.layers.0.dw <"$TMP/q.jsonl" >"$TMP/ops.out" 2>/dev/null
