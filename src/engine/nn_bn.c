@@ -178,15 +178,25 @@ void bn_stats_clear(struct bn_stats *st)
 }
 
 typedef float vec8 __attribute__((vector_size(32), aligned(4), may_alias)); /* as nn_conv.c's */
+typedef float vec4 __attribute__((vector_size(16)));
+typedef double vec4d __attribute__((vector_size(32), aligned(8), may_alias));
 
-/* w1[c] = Σ_r (y[r][c] - k[c]), w2[c] = Σ_r (y[r][c] - k[c])² over rows [0, rows) of y [rows][C]:
- * each vector of 8 channels summed down BN_BLOCK rows in registers (the rows are in cache:
- * the op writing them has just done so), then added in double. */
-__attribute__((target_clones("arch=x86-64-v3", "default")))
-static void block_sums(const float *y, const float *k, int rows, int C, double *w1, double *w2)
+/* s[0..8) += a, in double */
+static inline __attribute__((always_inline)) void add_to_double(double *s, vec8 a)
 {
-	for (int c = 0; c < C; c++)
-		w1[c] = w2[c] = 0;
+	vec4 lo, hi;
+	memcpy(&lo, &a, sizeof lo);
+	memcpy(&hi, (const char *)&a + sizeof lo, sizeof hi);
+	*(vec4d *)s += __builtin_convertvector(lo, vec4d);
+	*(vec4d *)(s + 4) += __builtin_convertvector(hi, vec4d);
+}
+
+/* s1[c] += Σ_r (y[r][c] - k[c]), s2[c] += Σ_r (y[r][c] - k[c])² over rows [0, rows) of
+ * y [rows][C]: each vector of 8 channels summed down BN_BLOCK rows in registers (the rows are
+ * in cache: the op writing them has just done so), then added in double. */
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+static void block_sums(const float *y, const float *k, int rows, int C, double *s1, double *s2)
+{
 	for (int m = 0; m < rows; m += BN_BLOCK) {
 		int me = m + BN_BLOCK < rows ? m + BN_BLOCK : rows, c = 0;
 		for (; c + 8 <= C; c += 8) {
@@ -196,10 +206,8 @@ static void block_sums(const float *y, const float *k, int rows, int C, double *
 				a1 += d;
 				a2 += d * d;
 			}
-			for (int j = 0; j < 8; j++) {
-				w1[c + j] += a1[j];
-				w2[c + j] += a2[j];
-			}
+			add_to_double(s1 + c, a1);
+			add_to_double(s2 + c, a2);
 		}
 		for (; c < C; c++) {
 			float a1 = 0, a2 = 0;
@@ -208,15 +216,15 @@ static void block_sums(const float *y, const float *k, int rows, int C, double *
 				a1 += d;
 				a2 += d * d;
 			}
-			w1[c] += a1;
-			w2[c] += a2;
+			s1[c] += a1;
+			s2[c] += a2;
 		}
 	}
 }
 
 void bn_stats_add(struct bn_stats *st, int t, const float *y, int rows)
 {
-	const int C = st->C, r = row_group(rows, C), Cr = C * r; /* [rows/r][r·C]: row_group */
+	const int C = st->C;
 	float *k = st->k + (size_t)t * C;
 	double *s1 = st->s + (size_t)2 * t * C, *s2 = s1 + C;
 	if (rows < 1)
@@ -226,15 +234,7 @@ void bn_stats_add(struct bn_stats *st, int t, const float *y, int rows)
 		for (int c = 0; c < C; c++)
 			s1[c] = s2[c] = 0;
 	}
-	float *kw = __builtin_alloca(sizeof(float) * (size_t)Cr);
-	double *w = __builtin_alloca(sizeof(double) * 2 * (size_t)Cr);
-	repeat(kw, k, C, r);
-	block_sums(y, kw, rows / r, Cr, w, w + Cr);
-	for (int j = 0; j < r; j++)
-		for (int c = 0; c < C; c++) {
-			s1[c] += w[(size_t)j * C + c];
-			s2[c] += w[Cr + (size_t)j * C + c];
-		}
+	block_sums(y, k, rows, C, s1, s2);
 	st->n[t] += rows;
 }
 

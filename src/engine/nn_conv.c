@@ -762,6 +762,8 @@ static void dw_row_forward_s1(float *restrict yrow, const float *restrict x,
 	}
 }
 
+#define DW_STAT_PIXELS 64 /* pixels per block of statistics (bn_stats_add's cost per call) */
+
 void depthwise_forward(float *y, const float *x, const float *w, const struct dw_shape *s,
 		       const struct dw_work *work, struct bn_stats *stats)
 {
@@ -777,21 +779,29 @@ void depthwise_forward(float *y, const float *x, const float *w, const struct dw
 	const int rep = !blocked && !small && work && s->stride == 1 && s->C < DW_REP_MAX_C;
 	if (rep)
 		build_wrep(work->buf, w, s);
-	/* one output row at a time, its statistics added while it is in cache */
-	#pragma omp parallel for schedule(static)
-	for (int r = 0; r < rows; r++) {
-		int n = r / s->OH, oy = r % s->OH;
-		float *yrow = y + (size_t)r * s->OW * s->C;
-		if (blocked)
-			dw_row_blocked(yrow, x, w, s, n, oy, 0);
-		else if (small)
-			dw_row_small_switch(yrow, x, w, s, n, oy);
-		else if (rep)
-			dw_row_forward_s1(yrow, x, work->buf, s, n, oy);
-		else
-			dw_row_forward(yrow, x, w, s, n, oy);
-		if (st)
-			bn_stats_add(st, omp_get_thread_num(), yrow, s->OW);
+	/* one output row at a time, each thread a run of rows; the statistics of every
+	 * DW_STAT_PIXELS pixels or more added while they are in cache */
+	const size_t row_len = (size_t)s->OW * s->C;
+	#pragma omp parallel
+	{
+		int t = omp_get_thread_num(), nt = omp_get_num_threads();
+		int r0 = (int)((long)rows * t / nt), r1 = (int)((long)rows * (t + 1) / nt), g = r0;
+		for (int r = r0; r < r1; r++) {
+			int n = r / s->OH, oy = r % s->OH;
+			float *yrow = y + (size_t)r * row_len;
+			if (blocked)
+				dw_row_blocked(yrow, x, w, s, n, oy, 0);
+			else if (small)
+				dw_row_small_switch(yrow, x, w, s, n, oy);
+			else if (rep)
+				dw_row_forward_s1(yrow, x, work->buf, s, n, oy);
+			else
+				dw_row_forward(yrow, x, w, s, n, oy);
+			if (st && ((r + 1 - g) * s->OW >= DW_STAT_PIXELS || r + 1 == r1)) {
+				bn_stats_add(st, t, y + (size_t)g * row_len, (r + 1 - g) * s->OW);
+				g = r + 1;
+			}
+		}
 	}
 }
 
