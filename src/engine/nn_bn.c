@@ -181,12 +181,12 @@ typedef float vec8 __attribute__((vector_size(32), aligned(4), may_alias)); /* a
 typedef float vec4 __attribute__((vector_size(16)));
 typedef double vec4d __attribute__((vector_size(32), aligned(8), may_alias));
 
-/* s[0..8) += a, in double */
-static inline __attribute__((always_inline)) void add_to_double(double *s, vec8 a)
+/* s[0..8) += *a, in double (a by address: a vector argument's ABI differs without AVX) */
+static inline __attribute__((always_inline)) void add_to_double(double *s, const vec8 *a)
 {
 	vec4 lo, hi;
-	memcpy(&lo, &a, sizeof lo);
-	memcpy(&hi, (const char *)&a + sizeof lo, sizeof hi);
+	memcpy(&lo, a, sizeof lo);
+	memcpy(&hi, (const char *)a + sizeof lo, sizeof hi);
 	*(vec4d *)s += __builtin_convertvector(lo, vec4d);
 	*(vec4d *)(s + 4) += __builtin_convertvector(hi, vec4d);
 }
@@ -206,8 +206,8 @@ static void block_sums(const float *y, const float *k, int rows, int C, double *
 				a1 += d;
 				a2 += d * d;
 			}
-			add_to_double(s1 + c, a1);
-			add_to_double(s2 + c, a2);
+			add_to_double(s1 + c, &a1);
+			add_to_double(s2 + c, &a2);
 		}
 		for (; c < C; c++) {
 			float a1 = 0, a2 = 0;
