@@ -118,7 +118,6 @@ static int build_bn(struct builder *b, const char *module, int act, int in)
 	b->n->entries[b->n->nentries - 1].bn = op->bn;
 	op->mean = xcalloc((size_t)C, sizeof(float));
 	op->invstd = xcalloc((size_t)C, sizeof(float));
-	op->stats = bn_stats_new(C, omp_get_max_threads());
 	return out;
 }
 
@@ -374,7 +373,6 @@ void net_free(struct net *n)
 		struct net_op *op = &n->ops[i];
 		free(op->mean);
 		free(op->invstd);
-		bn_stats_free(op->stats);
 		free(op->pre);
 		free(op->dpre);
 		free(op->se.p);
@@ -432,16 +430,6 @@ void net_init_weights(struct net *n, uint64_t seed)
 
 /* ---- running ---- */
 
-/* The statistics the conv op i gathers for the BN reading its output right after it, when
- * training (the BN then need not read the tensor again for them), else NULL. */
-static struct bn_stats *stats_for_next_bn(struct net *n, int i, int train)
-{
-	if (!train || i + 1 >= n->nops)
-		return NULL;
-	const struct net_op *next = &n->ops[i + 1];
-	return next->kind == NOP_BN && next->in == n->ops[i].out ? next->stats : NULL;
-}
-
 const float *net_forward(struct net *n, const float *images, int batch, int train)
 {
 	/* The input tensor is the caller's batch itself, NHWC as dataset_batch fills it: no op
@@ -461,14 +449,12 @@ const float *net_forward(struct net *n, const float *images, int batch, int trai
 		int M = batch * x->h * x->w;
 		switch (op->kind) {
 		case NOP_CONV1X1:
-			conv1x1_forward(y->val, x->val, P + op->w, M, op->cin, op->cout, &n->pwwork,
-					stats_for_next_bn(n, i, train));
+			conv1x1_forward(y->val, x->val, P + op->w, M, op->cin, op->cout, &n->pwwork);
 			break;
 		case NOP_DW: {
 			struct dw_shape s = op->dws;
 			s.N = batch;
-			depthwise_forward(y->val, x->val, P + op->w, &s, &op->dwwork,
-					  stats_for_next_bn(n, i, train));
+			depthwise_forward(y->val, x->val, P + op->w, &s, &op->dwwork);
 			break;
 		}
 		case NOP_BN: {
@@ -477,7 +463,7 @@ const float *net_forward(struct net *n, const float *images, int batch, int trai
 			int act = op->pre ? BN_NO_ACT : op->bn_act;
 			if (train) {
 				bn_forward_train(z, op->mean, op->invstd, Bf + op->rmean, Bf + op->rvar,
-						 x->val, P + op->w, P + op->b, M, x->c, act, op->stats);
+						 x->val, P + op->w, P + op->b, M, x->c, act);
 				n->batches_tracked[op->bn]++;
 			} else {
 				bn_forward_infer(z, x->val, P + op->w, P + op->b, Bf + op->rmean,

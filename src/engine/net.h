@@ -80,7 +80,6 @@ struct net_op {
 	struct dw_work dwwork;     /* NOP_DW scratch for the fast kernels */
 	int bn_act;                /* NOP_BN: the activation fused after it (enum act) or BN_NO_ACT */
 	float *mean, *invstd;      /* NOP_BN saved statistics [C] */
-	struct bn_stats *stats;    /* NOP_BN: its input's sums, gathered by the conv writing it */
 	float *pre, *dpre;         /* NOP_BN split from its activation (net_split_act): the value
 				      before it and its gradient [max_batch][H][W][C], else NULL */
 	struct se_saved se;        /* NOP_SE saved values */

@@ -10,10 +10,6 @@
 #include <math.h>
 #include <omp.h>
 #include <stddef.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "core/util.h"
 
 #define BN_BLOCK 32 /* rows summed in float before adding into the double totals */
 
@@ -148,131 +144,11 @@ static void scale_shift(float *y, const float *x, const float *scale, const floa
 	}
 }
 
-/* ---- statistics gathered by the op writing the tensor ---- */
-
-struct bn_stats *bn_stats_new(int C, int threads)
+void bn_forward_train(float *y, float *mean, float *invstd, float *run_mean, float *run_var,
+		      const float *x, const float *gamma, const float *beta, int M, int C, int act)
 {
-	struct bn_stats *st = xcalloc(1, sizeof *st);
-	st->C = C;
-	st->threads = threads;
-	st->n = xcalloc((size_t)threads, sizeof *st->n);
-	st->k = xcalloc((size_t)threads * C, sizeof *st->k);
-	st->s = xcalloc((size_t)threads * 2 * C, sizeof *st->s);
-	return st;
-}
-
-void bn_stats_free(struct bn_stats *st)
-{
-	if (!st)
-		return;
-	free(st->n);
-	free(st->k);
-	free(st->s);
-	free(st);
-}
-
-void bn_stats_clear(struct bn_stats *st)
-{
-	for (int t = 0; t < st->threads; t++)
-		st->n[t] = 0;
-}
-
-typedef float vec8 __attribute__((vector_size(32), aligned(4), may_alias)); /* as nn_conv.c's */
-typedef float vec4 __attribute__((vector_size(16)));
-typedef double vec4d __attribute__((vector_size(32), aligned(8), may_alias));
-
-/* s[0..8) += *a, in double (a by address: a vector argument's ABI differs without AVX) */
-static inline __attribute__((always_inline)) void add_to_double(double *s, const vec8 *a)
-{
-	vec4 lo, hi;
-	memcpy(&lo, a, sizeof lo);
-	memcpy(&hi, (const char *)a + sizeof lo, sizeof hi);
-	*(vec4d *)s += __builtin_convertvector(lo, vec4d);
-	*(vec4d *)(s + 4) += __builtin_convertvector(hi, vec4d);
-}
-
-/* s1[c] += Σ_r (y[r][c] - k[c]), s2[c] += Σ_r (y[r][c] - k[c])² over rows [0, rows) of
- * y [rows][C]: each vector of 8 channels summed down BN_BLOCK rows in registers (the rows are
- * in cache: the op writing them has just done so), then added in double. */
-__attribute__((target_clones("arch=x86-64-v3", "default")))
-static void block_sums(const float *y, const float *k, int rows, int C, double *s1, double *s2)
-{
-	for (int m = 0; m < rows; m += BN_BLOCK) {
-		int me = m + BN_BLOCK < rows ? m + BN_BLOCK : rows, c = 0;
-		for (; c + 8 <= C; c += 8) {
-			vec8 kv = *(const vec8 *)(k + c), a1 = {0}, a2 = {0};
-			for (int r = m; r < me; r++) {
-				vec8 d = *(const vec8 *)(y + (size_t)r * C + c) - kv;
-				a1 += d;
-				a2 += d * d;
-			}
-			add_to_double(s1 + c, &a1);
-			add_to_double(s2 + c, &a2);
-		}
-		for (; c < C; c++) {
-			float a1 = 0, a2 = 0;
-			for (int r = m; r < me; r++) {
-				float d = y[(size_t)r * C + c] - k[c];
-				a1 += d;
-				a2 += d * d;
-			}
-			s1[c] += a1;
-			s2[c] += a2;
-		}
-	}
-}
-
-void bn_stats_add(struct bn_stats *st, int t, const float *y, int rows)
-{
-	const int C = st->C;
-	float *k = st->k + (size_t)t * C;
-	double *s1 = st->s + (size_t)2 * t * C, *s2 = s1 + C;
-	if (rows < 1)
-		return;
-	if (st->n[t] == 0) {
-		memcpy(k, y, sizeof(float) * C);
-		for (int c = 0; c < C; c++)
-			s1[c] = s2[c] = 0;
-	}
-	block_sums(y, k, rows, C, s1, s2);
-	st->n[t] += rows;
-}
-
-/* Channel c's mean and biased variance from the threads' shifted sums, merged by Chan's
- * formula (the moments of two parts: n = na + nb, mean = ma + δ·nb/n,
- * m2 = m2a + m2b + δ²·na·nb/n with δ = mb - ma). */
-static void stats_moments(const struct bn_stats *st, int c, double *mean, double *var)
-{
-	double n = 0, mu = 0, m2 = 0;
-	for (int t = 0; t < st->threads; t++) {
-		double nt = (double)st->n[t];
-		if (nt == 0)
-			continue;
-		const double *s1 = st->s + (size_t)2 * t * st->C, *s2 = s1 + st->C;
-		double mt = st->k[(size_t)t * st->C + c] + s1[c] / nt;
-		double m2t = s2[c] - s1[c] * s1[c] / nt;
-		double d = mt - mu, nn = n + nt;
-		mu += d * nt / nn;
-		m2 += (m2t > 0 ? m2t : 0) + d * d * n * nt / nn;
-		n = nn;
-	}
-	*mean = mu;
-	*var = n > 0 ? m2 / n : 0;
-}
-
-static long stats_rows(const struct bn_stats *st)
-{
-	long n = 0;
-	for (int t = 0; t < st->threads; t++)
-		n += st->n[t];
-	return n;
-}
-
-/* Per-channel mean and biased variance of x [M][C] in one pass, shifted by the first row (a
- * sample near the mean) so that var = Σd²/M - (Σd/M)² does not cancel. Run as [M/r][r·C]
- * (row_group). */
-static void own_moments(double *mean, double *var, const float *x, int M, int C)
-{
+	/* One pass, shifted by the first row (a sample near the mean) so that
+	 * var = Σd²/M - (Σd/M)² does not cancel. Run as [M/r][r·C] (row_group). */
 	const int r = row_group(M, C), Mr = M / r, Cr = C * r;
 	int threads = sum_threads(Mr);
 	double *work = __builtin_alloca(sizeof(double) * 2 * (size_t)threads * Cr);
@@ -281,33 +157,15 @@ static void own_moments(double *mean, double *var, const float *x, int M, int C)
 	double *s1 = __builtin_alloca(sizeof(double) * (size_t)C);
 	double *s2 = __builtin_alloca(sizeof(double) * (size_t)C);
 	float *k = __builtin_alloca(sizeof(float) * (size_t)Cr);
+	float *scale = __builtin_alloca(sizeof(float) * (size_t)Cr);
+	float *shift = __builtin_alloca(sizeof(float) * (size_t)Cr);
 	repeat(k, x, C, r);
 	channel_sums(w1, w2, x, NULL, k, NULL, Mr, Cr, work, threads);
 	fold(s1, w1, C, r);
 	fold(s2, w2, C, r);
 	for (int c = 0; c < C; c++) {
-		double dm = s1[c] / M;
-		mean[c] = x[c] + dm;
-		var[c] = s2[c] / M - dm * dm;
-	}
-}
-
-void bn_forward_train(float *y, float *mean, float *invstd, float *run_mean, float *run_var,
-		      const float *x, const float *gamma, const float *beta, int M, int C, int act,
-		      const struct bn_stats *stats)
-{
-	const int r = row_group(M, C), Mr = M / r, Cr = C * r; /* [M/r][r·C]: row_group */
-	double *mu = __builtin_alloca(sizeof(double) * (size_t)C);
-	double *vr = __builtin_alloca(sizeof(double) * (size_t)C);
-	float *scale = __builtin_alloca(sizeof(float) * (size_t)Cr);
-	float *shift = __builtin_alloca(sizeof(float) * (size_t)Cr);
-	if (stats && stats->C == C && stats_rows(stats) == M)
-		for (int c = 0; c < C; c++)
-			stats_moments(stats, c, &mu[c], &vr[c]);
-	else
-		own_moments(mu, vr, x, M, C);
-	for (int c = 0; c < C; c++) {
-		double m = mu[c], var = vr[c];
+		double dm = s1[c] / M, m = x[c] + dm;
+		double var = s2[c] / M - dm * dm;
 		if (var < 0)
 			var = 0;
 		mean[c] = (float)m;

@@ -13,29 +13,9 @@
 
 #define BN_NO_ACT (-1) /* act: BN alone; otherwise an enum act applied to BN's output */
 
-/* Per-channel sums of a tensor [M][C] gathered by the op that writes it, while each block of
- * rows it has just written is in cache, so that BN's training forward need not read the tensor
- * once more for them. Thread t adds the rows it wrote, shifted by the first of them (k_t) so
- * that the variance does not cancel: n_t rows, s1 = Σ (y - k_t), s2 = Σ (y - k_t)²; the
- * threads' moments are merged by Chan's formula. */
-struct bn_stats {
-	int C, threads; /* threads: the most it has room for */
-	long *n;        /* [threads] rows added */
-	float *k;       /* [threads][C] */
-	double *s;      /* [threads][2][C] */
-};
-struct bn_stats *bn_stats_new(int C, int threads);
-void bn_stats_free(struct bn_stats *st);
-void bn_stats_clear(struct bn_stats *st);
-/* Adds rows y[rows][C] written by thread t (t < st->threads). */
-void bn_stats_add(struct bn_stats *st, int t, const float *y, int rows);
-
-/* y = act(BN(x)); the activation's input is never stored (the backward recomputes it from x).
- * stats: x's sums gathered as it was written (bn_stats), used when they cover all M rows;
- * otherwise (or NULL) BN sums x itself. */
+/* y = act(BN(x)); the activation's input is never stored (the backward recomputes it from x). */
 void bn_forward_train(float *y, float *mean, float *invstd, float *run_mean, float *run_var,
-		      const float *x, const float *gamma, const float *beta, int M, int C, int act,
-		      const struct bn_stats *stats);
+		      const float *x, const float *gamma, const float *beta, int M, int C, int act);
 void bn_forward_infer(float *y, const float *x, const float *gamma, const float *beta,
 		      const float *run_mean, const float *run_var, int M, int C, int act);
 /* dgamma, dbeta written; dx written (accum 0) or added (accum 1); dx may be NULL.

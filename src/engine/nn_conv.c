@@ -4,7 +4,6 @@
  * turns contraction off; the sums then differ from the plain loops' by rounding only). */
 #pragma GCC optimize("O3", "fp-contract=fast")
 #include "engine/nn_conv.h"
-#include "engine/nn_bn.h"
 #include "engine/sgemm_small.h"
 
 #include <cblas.h>
@@ -72,34 +71,11 @@ void gemm_rows(int trans_a, int trans_b, int M, int N, int K, const float *A, in
 	}
 }
 
-/* Whether statistics can be gathered into st by the threads that will run. */
-static int stats_fit(const struct bn_stats *st)
-{
-	return st && omp_get_max_threads() <= st->threads;
-}
-
-#define PW_STAT_ROWS 64 /* rows of y per product when gathering statistics: 64 x 384 floats = 96 KiB */
-
-/* Rows [r0, r1) of y = x·wt on thread t, PW_STAT_ROWS at a time, each block's statistics added
- * while it is in cache. */
-static void pw_rows_stats(float *y, const float *x, const float *wt, int r0, int r1, int cin,
-			  int cout, struct bn_stats *st, int t)
-{
-	for (int m = r0; m < r1; m += PW_STAT_ROWS) {
-		int me = m + PW_STAT_ROWS < r1 ? m + PW_STAT_ROWS : r1;
-		gemm_part(0, 0, m, me, cout, cin, x, cin, wt, cout, 0.0f, y, cout);
-		bn_stats_add(st, t, y + (size_t)m * cout, me - m);
-	}
-}
-
 /* y[M][cout] = x[M][cin] · w[cout][cin]ᵀ; with sgemm_small and scratch, through wᵀ [cin][cout]
- * written into the scratch first (sgemm_small reads B row by row). The rows are split across
- * threads as gemm_rows splits them. */
+ * written into the scratch first (sgemm_small reads B row by row). */
 void conv1x1_forward(float *y, const float *x, const float *w, int M, int cin, int cout,
-		     const struct pw_work *work, struct bn_stats *stats)
+		     const struct pw_work *work)
 {
-	if (stats)
-		bn_stats_clear(stats);
 	if (!work || !have_small_gemm()) {
 		gemm_rows(0, 1, M, cout, cin, x, cin, w, cin, 0.0f, y, cout);
 		return;
@@ -108,23 +84,7 @@ void conv1x1_forward(float *y, const float *x, const float *w, int M, int cin, i
 	for (int o = 0; o < cout; o++)
 		for (int i = 0; i < cin; i++)
 			wt[(size_t)i * cout + o] = w[(size_t)o * cin + i];
-	if (!stats_fit(stats)) {
-		gemm_rows(0, 0, M, cout, cin, x, cin, wt, cout, 0.0f, y, cout);
-		return;
-	}
-	int threads = omp_get_max_threads();
-	if (threads == 1 || M < 8 * threads || (long)M * cout * cin < 200000) {
-		pw_rows_stats(y, x, wt, 0, M, cin, cout, stats, 0);
-		return;
-	}
-	#pragma omp parallel
-	{
-		int t = omp_get_thread_num(), nt = omp_get_num_threads();
-		int step = (M + nt - 1) / nt;
-		step = (step + 7) / 8 * 8;
-		int r0 = t * step < M ? t * step : M, r1 = r0 + step < M ? r0 + step : M;
-		pw_rows_stats(y, x, wt, r0, r1, cin, cout, stats, t);
-	}
+	gemm_rows(0, 0, M, cout, cin, x, cin, wt, cout, 0.0f, y, cout);
 }
 
 size_t pw_work_floats(int cin, int cout, int threads)
@@ -762,46 +722,38 @@ static void dw_row_forward_s1(float *restrict yrow, const float *restrict x,
 	}
 }
 
-#define DW_STAT_PIXELS 64 /* pixels per block of statistics (bn_stats_add's cost per call) */
-
 void depthwise_forward(float *y, const float *x, const float *w, const struct dw_shape *s,
-		       const struct dw_work *work, struct bn_stats *stats)
+		       const struct dw_work *work)
 {
-	if (stats)
-		bn_stats_clear(stats);
 	if (s->k * s->k > DW_MAX_TAPS) {
 		depthwise_forward_ref(y, x, w, s);
 		return;
 	}
-	struct bn_stats *st = stats_fit(stats) ? stats : NULL;
-	const int rows = s->N * s->OH, blocked = dw_blocked_wins(s);
-	const int small = !blocked && s->stride > 1 && s->C < DW_SMALL_C;
-	const int rep = !blocked && !small && work && s->stride == 1 && s->C < DW_REP_MAX_C;
+	const int rows = s->N * s->OH;
+	if (dw_blocked_wins(s)) {
+		#pragma omp parallel for schedule(static)
+		for (int r = 0; r < rows; r++)
+			dw_row_blocked(y + (size_t)r * s->OW * s->C, x, w, s, r / s->OH, r % s->OH, 0);
+		return;
+	}
+	if (s->stride > 1 && s->C < DW_SMALL_C) {
+		#pragma omp parallel for schedule(static)
+		for (int r = 0; r < rows; r++)
+			dw_row_small_switch(y + (size_t)r * s->OW * s->C, x, w, s, r / s->OH,
+					    r % s->OH);
+		return;
+	}
+	const int rep = work && s->stride == 1 && s->C < DW_REP_MAX_C;
 	if (rep)
 		build_wrep(work->buf, w, s);
-	/* one output row at a time, each thread a run of rows; the statistics of every
-	 * DW_STAT_PIXELS pixels or more added while they are in cache */
-	const size_t row_len = (size_t)s->OW * s->C;
-	#pragma omp parallel
-	{
-		int t = omp_get_thread_num(), nt = omp_get_num_threads();
-		int r0 = (int)((long)rows * t / nt), r1 = (int)((long)rows * (t + 1) / nt), g = r0;
-		for (int r = r0; r < r1; r++) {
-			int n = r / s->OH, oy = r % s->OH;
-			float *yrow = y + (size_t)r * row_len;
-			if (blocked)
-				dw_row_blocked(yrow, x, w, s, n, oy, 0);
-			else if (small)
-				dw_row_small_switch(yrow, x, w, s, n, oy);
-			else if (rep)
-				dw_row_forward_s1(yrow, x, work->buf, s, n, oy);
-			else
-				dw_row_forward(yrow, x, w, s, n, oy);
-			if (st && ((r + 1 - g) * s->OW >= DW_STAT_PIXELS || r + 1 == r1)) {
-				bn_stats_add(st, t, y + (size_t)g * row_len, (r + 1 - g) * s->OW);
-				g = r + 1;
-			}
-		}
+	#pragma omp parallel for schedule(static)
+	for (int r = 0; r < rows; r++) {
+		int n = r / s->OH, oy = r % s->OH;
+		float *yrow = y + (size_t)r * s->OW * s->C;
+		if (rep)
+			dw_row_forward_s1(yrow, x, work->buf, s, n, oy);
+		else
+			dw_row_forward(yrow, x, w, s, n, oy);
 	}
 }
 

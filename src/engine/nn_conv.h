@@ -12,8 +12,6 @@
 #define LMNAS_NN_CONV_H
 #include <stddef.h>
 
-struct bn_stats; /* nn_bn.h */
-
 /* C[M][N] = op(A) · op(B) + beta·C (row-major; op = transpose when trans_*), threaded by rows
  * of C. */
 void gemm_rows(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda,
@@ -32,11 +30,8 @@ struct pw_work {
 };
 size_t pw_work_floats(int cin, int cout, int threads);
 
-/* stats (may be NULL): y's per-channel sums for the BN that follows, gathered while y is
- * written (bn_stats_add) where the fast kernels run with no more threads than stats has room
- * for; otherwise left cleared (the BN then sums y itself). */
 void conv1x1_forward(float *y, const float *x, const float *w, int M, int cin, int cout,
-		     const struct pw_work *work, struct bn_stats *stats);
+		     const struct pw_work *work);
 void conv1x1_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
 		      int M, int cin, int cout, int accum, const struct pw_work *work);
 
@@ -55,9 +50,8 @@ struct dw_work {
 };
 size_t dw_work_floats(const struct dw_shape *s, int threads);
 
-/* stats: as conv1x1_forward's */
 void depthwise_forward(float *y, const float *x, const float *w, const struct dw_shape *s,
-		       const struct dw_work *work, struct bn_stats *stats);
+		       const struct dw_work *work);
 void depthwise_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
 			const struct dw_shape *s, int accum, const struct dw_work *work);
 

@@ -18,7 +18,6 @@
 #include "core/util.h"
 
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,7 +96,7 @@ static void pw_run(const float *v, float *y, const float *dy, float *g)
 {
 	static float buf[PCI * PCO]; /* pw_work_floats(PCI, PCO, 1) */
 	struct pw_work wk = {buf, 1};
-	conv1x1_forward(y, v, v + PM * PCI, PM, PCI, PCO, &wk, NULL);
+	conv1x1_forward(y, v, v + PM * PCI, PM, PCI, PCO, &wk);
 	conv1x1_backward(g, g + PM * PCI, dy, v, v + PM * PCI, PM, PCI, PCO, 0, NULL);
 }
 
@@ -126,7 +125,7 @@ static void dw_run(const float *v, float *y, const float *dy, float *g)
 {
 	size_t nx = (size_t)D.N * D.H * D.W * D.C;
 	struct dw_work wk = {xmalloc(sizeof(float) * dw_work_floats(&D, 2)), 2};
-	depthwise_forward(y, v, v + nx, &D, &wk, NULL);
+	depthwise_forward(y, v, v + nx, &D, &wk);
 	depthwise_backward(g, g + nx, dy, v, v + nx, &D, 0, &wk);
 	free(wk.buf);
 }
@@ -174,7 +173,7 @@ static void bn_run(const float *v, float *y, const float *dy, float *g)
 	float mean[BC], invstd[BC], rm[BC] = {0}, rv[BC] = {1, 1, 1, 1, 1}, dz[BM * BC];
 	const float *gamma = v + BM * BC, *beta = gamma + BC;
 	memcpy(dz, dy, sizeof dz); /* overwritten when an activation is fused */
-	bn_forward_train(y, mean, invstd, rm, rv, v, gamma, beta, BM, BC, BN_ACT, NULL);
+	bn_forward_train(y, mean, invstd, rm, rv, v, gamma, beta, BM, BC, BN_ACT);
 	bn_backward(g, g + BM * BC, g + BM * BC + BC, dz, v, mean, invstd, gamma, beta, BM, BC, 0,
 		    BN_ACT);
 }
@@ -327,7 +326,7 @@ static void check_dw_fast_vs_plain(struct dw_shape s)
 	for (size_t i = 0; i < ny; i++)
 		dy[i] = (float)urand();
 	struct dw_work wk = {xmalloc(sizeof(float) * dw_work_floats(&s, 2)), 2};
-	depthwise_forward(y1, x, w, &s, &wk, NULL);
+	depthwise_forward(y1, x, w, &s, &wk);
 	depthwise_forward_ref(y2, x, w, &s);
 	double d = 0;
 	for (size_t i = 0; i < ny; i++)
@@ -362,9 +361,9 @@ static void check_bn_act_fused_vs_plain(enum act a)
 		dy[i] = dz[i] = (float)urand();
 		dx1[i] = dx2[i] = (float)urand(); /* accumulated into */
 	}
-	bn_forward_train(y1, mean, invstd, rm, rv, x, gamma, beta, M, C, (int)a, NULL);
+	bn_forward_train(y1, mean, invstd, rm, rv, x, gamma, beta, M, C, (int)a);
 	bn_backward(dx1, dg[0], db[0], dz, x, mean, invstd, gamma, beta, M, C, 1, (int)a);
-	bn_forward_train(z, mean, invstd, rm, rv, x, gamma, beta, M, C, BN_NO_ACT, NULL);
+	bn_forward_train(z, mean, invstd, rm, rv, x, gamma, beta, M, C, BN_NO_ACT);
 	act_forward(a, y2, z, (size_t)M * C);
 	act_backward(a, dzp, dy, z, (size_t)M * C, 0);
 	bn_backward(dx2, dg[1], db[1], dzp, x, mean, invstd, gamma, beta, M, C, 1, BN_NO_ACT);
@@ -390,7 +389,7 @@ static void check_bn_narrow(void)
 	float mean[C], invstd[C], rm[C] = {0}, rv[C] = {1, 1, 1}, dg[C], db[C];
 	for (int i = 0; i < M * C; i++)
 		x[i] = (float)(3 * urand() + (i % C)), dy[i] = (float)urand();
-	bn_forward_train(y, mean, invstd, rm, rv, x, gamma, beta, M, C, BN_NO_ACT, NULL);
+	bn_forward_train(y, mean, invstd, rm, rv, x, gamma, beta, M, C, BN_NO_ACT);
 	bn_backward(dx, dg, db, dy, x, mean, invstd, gamma, beta, M, C, 0, BN_NO_ACT);
 	double worst = 0;
 	for (int c = 0; c < C; c++) {
@@ -416,135 +415,6 @@ static void check_bn_narrow(void)
 	}
 	T_CHECK(worst < 1e-5, "batchnorm on 3 channels (rows grouped 16 at a time) = double reference "
 		"(y, dx, statistics, running statistics, dgamma, dbeta: %.2g)", worst);
-}
-
-/* BN's saved and running statistics and output: from the gathered sums st against BN summing x
- * itself and against double precision, differences in means and outputs relative to mag, the
- * largest |x|. Returns the worst difference. */
-static double bn_stats_vs_own(const float *x, int M, int C, const struct bn_stats *st)
-{
-	double mag = 0;
-	for (size_t i = 0; i < (size_t)M * C; i++)
-		mag = fmax(mag, fabs(x[i]));
-	float *y1 = xmalloc(4 * (size_t)M * C), *y2 = xmalloc(4 * (size_t)M * C);
-	float mean[2][512], invstd[2][512], rm[2][512], rv[2][512], gamma[512], beta[512];
-	for (int c = 0; c < C; c++)
-		gamma[c] = 1.5f, beta[c] = 0.25f, rm[0][c] = rm[1][c] = 0, rv[0][c] = rv[1][c] = 1;
-	bn_forward_train(y1, mean[0], invstd[0], rm[0], rv[0], x, gamma, beta, M, C, ACT_RELU6, st);
-	bn_forward_train(y2, mean[1], invstd[1], rm[1], rv[1], x, gamma, beta, M, C, ACT_RELU6,
-			 NULL);
-	/* y = x·scale + shift holds about 7 digits of mean·scale (shift = beta - mean·scale) */
-	double worst = 0;
-	for (size_t i = 0; i < (size_t)M * C; i++)
-		worst = fmax(worst, fabs(y1[i] - y2[i]) / (mag * 1.5 * invstd[1][i % C]));
-	for (int c = 0; c < C; c++) {
-		double mu = 0, var = 0;
-		for (int m = 0; m < M; m++)
-			mu += x[(size_t)m * C + c] / (double)M;
-		for (int m = 0; m < M; m++)
-			var += (x[(size_t)m * C + c] - mu) * (x[(size_t)m * C + c] - mu) / M;
-		worst = fmax(worst, fabs(mean[0][c] - mu) / mag + fabs(invstd[0][c] * sqrt(var + 1e-5) - 1));
-		worst = fmax(worst, fabs(mean[0][c] - mean[1][c]) / mag +
-					    fabs(invstd[0][c] - invstd[1][c]) / invstd[1][c]);
-		worst = fmax(worst, fabs(rm[0][c] - rm[1][c]) / mag + fabs(rv[0][c] - rv[1][c]) / rv[1][c]);
-	}
-	free(y1), free(y2);
-	return worst;
-}
-
-static long stats_rows_of(const struct bn_stats *st)
-{
-	long n = 0;
-	for (int t = 0; t < st->threads; t++)
-		n += st->n[t];
-	return n;
-}
-
-static void check_bn_stats(void)
-{
-	enum { M = 1003, C = 24 };
-	float *x = xmalloc(4 * M * C);
-	for (int i = 0; i < M * C; i++) /* the two threads' rows with means 2 apart */
-		x[i] = (float)(1000 + urand() + 0.01 * (i % C) + (i < 300 * C ? 2 : 0));
-	struct bn_stats *st = bn_stats_new(C, 2);
-	bn_stats_clear(st);
-	/* thread 1 the first 300 rows in blocks of 1, 7 and 64, thread 0 the rest */
-	int m = 0;
-	for (int step = 1; m < 300; step = step == 1 ? 7 : 64) {
-		int n = m + step < 300 ? step : 300 - m;
-		bn_stats_add(st, 1, x + (size_t)m * C, n);
-		m += n;
-	}
-	bn_stats_add(st, 0, x + (size_t)m * C, M - m);
-	double d = bn_stats_vs_own(x, M, C, st);
-	T_CHECK(stats_rows_of(st) == M && d < 2e-5, "batchnorm from sums gathered in blocks by two "
-		"threads = batchnorm summing x itself = double reference (mean 1000: %.2g)", d);
-	bn_stats_clear(st);
-	bn_stats_add(st, 0, x, M - 1); /* one row short: not used */
-	x[(size_t)(M - 1) * C] += 50;
-	d = bn_stats_vs_own(x, M, C, st);
-	T_CHECK(d < 2e-5, "batchnorm ignores sums that do not cover every row (%.2g)", d);
-	bn_stats_free(st);
-	free(x);
-}
-
-/* The convolutions gather their output's statistics as they write it: the output is the same
- * as without, every row is counted, and BN from the sums = BN summing the output itself. */
-static void check_conv_stats(void)
-{
-	struct dw_shape shapes[] = { /* the pixel blocks, 3 channels strided, replicated weights,
-					tap lists */
-		{.N = 3, .H = 9, .W = 11, .C = 16, .k = 3, .stride = 1, .pad = 1},
-		{.N = 3, .H = 13, .W = 11, .C = 3, .k = 3, .stride = 2, .pad = 1},
-		{.N = 2, .H = 8, .W = 10, .C = 12, .k = 5, .stride = 1, .pad = 2},
-		{.N = 2, .H = 9, .W = 9, .C = 80, .k = 3, .stride = 2, .pad = 1},
-	};
-	int threads = omp_get_max_threads();
-	for (int i = 0; i < 4; i++) {
-		struct dw_shape s = shapes[i];
-		s.OH = (s.H + 2 * s.pad - s.k) / s.stride + 1;
-		s.OW = (s.W + 2 * s.pad - s.k) / s.stride + 1;
-		size_t nx = (size_t)s.N * s.H * s.W * s.C, ny = (size_t)s.N * s.OH * s.OW * s.C;
-		float *x = xmalloc(4 * nx), *w = xmalloc(4 * (size_t)s.k * s.k * s.C);
-		float *y1 = xmalloc(4 * ny), *y2 = xmalloc(4 * ny);
-		for (size_t j = 0; j < nx; j++)
-			x[j] = (float)urand();
-		for (int j = 0; j < s.k * s.k * s.C; j++)
-			w[j] = (float)(urand() + 3);
-		struct dw_work wk = {xmalloc(sizeof(float) * dw_work_floats(&s, threads)), threads};
-		struct bn_stats *st = bn_stats_new(s.C, threads);
-		depthwise_forward(y1, x, w, &s, &wk, st);
-		depthwise_forward(y2, x, w, &s, &wk, NULL);
-		int M = s.N * s.OH * s.OW;
-		double d = bn_stats_vs_own(y1, M, s.C, st);
-		T_CHECK(memcmp(y1, y2, 4 * ny) == 0 && stats_rows_of(st) == M && d < 2e-5,
-			"depthwise k%d s%d C%d gathers its output's statistics (%.2g)", s.k, s.stride,
-			s.C, d);
-		bn_stats_free(st);
-		free(x), free(w), free(y1), free(y2), free(wk.buf);
-	}
-	int Ms[] = {1000, 9}, cis[] = {37, 5}, cos[] = {48, 7};
-	for (int i = 0; i < 2; i++) {
-		int M = Ms[i], ci = cis[i], co = cos[i];
-		float *x = xmalloc(4 * (size_t)M * ci), *w = xmalloc(4 * (size_t)co * ci);
-		float *y1 = xmalloc(4 * (size_t)M * co), *y2 = xmalloc(4 * (size_t)M * co);
-		for (int j = 0; j < M * ci; j++)
-			x[j] = (float)urand();
-		for (int j = 0; j < co * ci; j++)
-			w[j] = (float)(urand() + 2);
-		struct pw_work pw = {xmalloc(sizeof(float) * pw_work_floats(ci, co, threads)), threads};
-		struct bn_stats *st = bn_stats_new(co, threads);
-		conv1x1_forward(y1, x, w, M, ci, co, &pw, st);
-		conv1x1_forward(y2, x, w, M, ci, co, &pw, NULL);
-		double d = bn_stats_vs_own(y1, M, co, st);
-		int fast = sgemm_small_available(); /* without AVX2 + FMA: OpenBLAS, no sums */
-		T_CHECK(memcmp(y1, y2, 4 * (size_t)M * co) == 0 &&
-				stats_rows_of(st) == (fast ? M : 0) && d < 2e-5,
-			"conv1x1 %d pixels gathers its output's statistics where sgemm_small runs (%.2g)",
-			M, d);
-		bn_stats_free(st);
-		free(x), free(w), free(y1), free(y2), free(pw.buf);
-	}
 }
 
 /* The fused kernels' swish (its own vectorised e^x) against double precision, over a range
@@ -609,8 +479,6 @@ static void check_fast_vs_plain(void)
 	}
 	check_swish_exp();
 	check_bn_narrow();
-	check_bn_stats();
-	check_conv_stats();
 	for (int a = 0; a < 3; a++)
 		check_bn_act_fused_vs_plain((enum act)a);
 	check_dw_fast_vs_plain(
@@ -655,7 +523,7 @@ static void check_fast_vs_plain(void)
 	for (int i = 0; i < co * ci; i++)
 		b[i] = (float)urand();
 	struct pw_work pw = {xmalloc(sizeof(float) * pw_work_floats(ci, co, 2)), 2};
-	conv1x1_forward(c1, a, b, M, ci, co, &pw, NULL);
+	conv1x1_forward(c1, a, b, M, ci, co, &pw);
 	conv1x1_forward_ref(c2, a, b, M, ci, co);
 	double d = 0;
 	for (int i = 0; i < M * co; i++)
