@@ -494,6 +494,106 @@ static void dw_row_blocked(float *yrow, const float *x, const float *w, const st
 	}
 }
 
+/* ---- pixel-blocked weight gradient (channels a multiple of 8, kernels 3 and 5) ----
+ * dw[ky][kx][c] = Σ_{oy, ox} x[iy][ox·stride - pad + kx][c]·dy[oy][ox][c] for one pair of rows
+ * (iy = oy·stride - pad + ky): the k taps of a row summed side by side in registers, so each
+ * output pixel's dy vector is loaded once for k multiply-adds (the tap lists load both operands
+ * of every product). The rows of x and dy stay in L1 while the channel vectors are swept. */
+#define DW_GRAD_MAX_K 5
+
+/* part[kx][c0 .. c0 + 8·nv) += Σ_ox xr[ox·stride - pad + kx]·g[ox] for kx < K; K and nv
+ * constants where inlined. xr, g: the input row iy and the output row oy of dy. Columns
+ * [lo, hi) have all their taps inside the row; the others check each tap. */
+static inline __attribute__((always_inline)) void
+dw_grad_rows(float *restrict part, const float *restrict xr, const float *restrict g,
+	     const struct dw_shape *s, int lo, int hi, int c0, int K, int nv)
+{
+	const int C = s->C, st = s->stride;
+	vec8 acc[DW_GRAD_MAX_K][2];
+	for (int kx = 0; kx < K; kx++)
+		for (int v = 0; v < nv; v++)
+			acc[kx][v] = (vec8){0};
+	for (int ox = lo; ox < hi; ox++) {
+		const float *gp = g + (size_t)ox * C + c0;
+		const float *xp = xr + (size_t)(ox * st - s->pad) * C + c0;
+		vec8 gv[2];
+		for (int v = 0; v < nv; v++)
+			gv[v] = *(const vec8 *)(gp + 8 * v);
+		for (int kx = 0; kx < K; kx++)
+			for (int v = 0; v < nv; v++)
+				acc[kx][v] += *(const vec8 *)(xp + (size_t)kx * C + 8 * v) * gv[v];
+	}
+	for (int ox = 0; ox < s->OW; ox++) {
+		if (ox == lo)
+			ox = hi;
+		if (ox >= s->OW)
+			break;
+		for (int kx = 0; kx < K; kx++) {
+			int ix = ox * st - s->pad + kx;
+			if (ix < 0 || ix >= s->W)
+				continue;
+			for (int v = 0; v < nv; v++)
+				acc[kx][v] += *(const vec8 *)(xr + (size_t)ix * C + c0 + 8 * v) *
+					      *(const vec8 *)(g + (size_t)ox * C + c0 + 8 * v);
+		}
+	}
+	for (int kx = 0; kx < K; kx++)
+		for (int v = 0; v < nv; v++)
+			*(vec8 *)(part + (size_t)kx * C + c0 + 8 * v) += acc[kx][v];
+}
+
+/* One row pair over all channels: two vectors at a time, then one. */
+static inline __attribute__((always_inline)) void
+dw_grad_rows_k(float *part, const float *xr, const float *g, const struct dw_shape *s, int lo,
+	       int hi, int K)
+{
+	int c0 = 0;
+	for (; c0 + 16 <= s->C; c0 += 16)
+		dw_grad_rows(part, xr, g, s, lo, hi, c0, K, 2);
+	for (; c0 < s->C; c0 += 8)
+		dw_grad_rows(part, xr, g, s, lo, hi, c0, K, 1);
+}
+
+/* Measured single-threaded on a Zen 3 over lmanet-elite's shapes at 160x160 (batch 32): 10 to
+ * 25% faster than the tap lists at 3x3 and 5x5; not at 7x7 (7 sums of one vector, and on 10x10
+ * maps most pixels are on the border), which keeps the tap lists. */
+static int dw_grad_blocked_fits(const struct dw_shape *s)
+{
+	return s->C % 8 == 0 && (s->k == 3 || s->k == 5);
+}
+
+/* Weight gradient of image n, added into part[k·k][C] (dw_grad_blocked_fits(s)). */
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+static void dw_image_grad_blocked(float *part, const float *dy, const float *x,
+				  const struct dw_shape *s, int n)
+{
+	int lo, hi;
+	interior_range(s, &lo, &hi);
+	for (int oy = 0; oy < s->OH; oy++)
+		for (int ky = 0; ky < s->k; ky++) {
+			int iy = oy * s->stride - s->pad + ky;
+			if (iy < 0 || iy >= s->H)
+				continue;
+			const float *xr = x + ((size_t)n * s->H + iy) * s->W * s->C;
+			const float *g = dy + ((size_t)n * s->OH + oy) * s->OW * s->C;
+			float *p = part + (size_t)ky * s->k * s->C;
+			if (s->k == 3)
+				dw_grad_rows_k(p, xr, g, s, lo, hi, 3);
+			else
+				dw_grad_rows_k(p, xr, g, s, lo, hi, 5);
+		}
+}
+
+/* The weight gradient of image n into part[k·k][C]: blocked where it fits, else tap lists. */
+static void dw_image_weight_grad(float *part, const float *dy, const float *x,
+				 const struct dw_shape *s, int n)
+{
+	if (dw_grad_blocked_fits(s))
+		dw_image_grad_blocked(part, dy, x, s, n);
+	else
+		dw_image_backward_dw(part, dy, x, s, n);
+}
+
 /* ---- strided depthwise over fewer than 8 channels (the first layer's 3 input channels) ----
  * Too few channels for a vector and, with a stride, no flat row to vectorise along: plain sums
  * with the channel count a constant, so the channel loop unrolls and no tap list is built. */
@@ -730,13 +830,13 @@ void depthwise_backward(float *dx, float *dw, const float *dy, const float *x, c
 				for (int iy = 0; dx && iy < s->H; iy++)
 					dw_row_blocked(dx + ((size_t)n * s->H + iy) * s->W * C, dy,
 						       work->buf, &sflip, n, iy, accum);
-				dw_image_backward_dw(part, dy, x, s, n);
+				dw_image_weight_grad(part, dy, x, s, n);
 				continue;
 			}
 			if (!rep) {
 				if (dx)
 					dw_image_backward_dx(dx, dy, w, s, n, accum);
-				dw_image_backward_dw(part, dy, x, s, n);
+				dw_image_weight_grad(part, dy, x, s, n);
 				continue;
 			}
 			if (dx && !accum)

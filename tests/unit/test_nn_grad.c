@@ -504,6 +504,17 @@ static void check_fast_vs_plain(void)
 		(struct dw_shape){.N = 2, .H = 10, .W = 9, .C = 5, .k = 5, .stride = 2, .pad = 2});
 	check_dw_fast_vs_plain( /* no interior: every pixel on the border */
 		(struct dw_shape){.N = 2, .H = 4, .W = 4, .C = 8, .k = 7, .stride = 1, .pad = 3});
+	/* the pixel-blocked weight gradient: two vectors and a last one, 3x3 stride 2 over an
+	 * odd width, one vector at 5x5 stride 2, 5x5 stride 1 over many channels; 7x7 stride 2
+	 * (tap lists) */
+	check_dw_fast_vs_plain(
+		(struct dw_shape){.N = 2, .H = 9, .W = 13, .C = 40, .k = 3, .stride = 2, .pad = 1});
+	check_dw_fast_vs_plain(
+		(struct dw_shape){.N = 2, .H = 12, .W = 15, .C = 8, .k = 5, .stride = 2, .pad = 2});
+	check_dw_fast_vs_plain(
+		(struct dw_shape){.N = 2, .H = 15, .W = 17, .C = 24, .k = 7, .stride = 2, .pad = 3});
+	check_dw_fast_vs_plain(
+		(struct dw_shape){.N = 2, .H = 7, .W = 9, .C = 144, .k = 5, .stride = 1, .pad = 2});
 	int M = 300, ci = 37, co = 29;
 	float *a = xmalloc(4 * M * ci), *b = xmalloc(4 * co * ci), *c1 = xmalloc(4 * M * co);
 	float *c2 = xmalloc(4 * M * co);
