@@ -13,6 +13,7 @@
 #include "core/record.h"
 #include "core/space.h"
 #include "t.h"
+#include "dw_chain.h"
 #include "core/util.h"
 
 #include <stdlib.h>
@@ -195,14 +196,8 @@ static void test_graph_shape(void)
  * reads input 2i + d - 3); a 5x5 stride-1 one on 2x2 only with its centre 3x3. */
 static void test_live_taps(void)
 {
-	const char *text =
-		"{\"input_channels\":1,\"blocks\":["
-		"{\"output_channels\":8,\"num_layers\":1,\"kernel_size\":3,\"stride\":2,\"expansion_factor\":1,"
-		"\"use_se\":false,\"se_ratio\":0,\"conv_type\":\"depthwise\",\"skip_op\":\"identity\",\"activation\":\"relu6\"},"
-		"{\"output_channels\":8,\"num_layers\":1,\"kernel_size\":7,\"stride\":2,\"expansion_factor\":1,"
-		"\"use_se\":false,\"se_ratio\":0,\"conv_type\":\"depthwise\",\"skip_op\":\"identity\",\"activation\":\"relu6\"},"
-		"{\"output_channels\":8,\"num_layers\":1,\"kernel_size\":5,\"stride\":1,\"expansion_factor\":1,"
-		"\"use_se\":false,\"se_ratio\":0,\"conv_type\":\"depthwise\",\"skip_op\":\"identity\",\"activation\":\"relu6\"}]}";
+	char text[2048];
+	dw_chain_json(text, sizeof text, 3, (const int[]){3, 7, 5}, (const int[]){2, 2, 1});
 	cJSON *j = cJSON_Parse(text);
 	struct arch a;
 	char err[256];

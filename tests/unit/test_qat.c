@@ -5,6 +5,7 @@
  * re-quantises to itself, as quantize does), and the float path untouched without --qat. */
 #include "t.h"
 #include "small_net.h"
+#include "dw_chain.h"
 #include "core/arch.h"
 #include "core/util.h"
 #include "engine/net.h"
@@ -188,16 +189,8 @@ static void test_ste(enum qat_mode mode)
  * sparsity over the others (qat.h). */
 static void test_dead_taps(void)
 {
-	const char *text =
-		"{\"input_channels\":1,\"blocks\":["
-		"{\"output_channels\":8,\"num_layers\":1,\"kernel_size\":3,\"stride\":2,\"expansion_factor\":1,"
-		"\"use_se\":false,\"se_ratio\":0,\"conv_type\":\"depthwise\",\"skip_op\":\"identity\",\"activation\":\"relu6\"},"
-		"{\"output_channels\":8,\"num_layers\":1,\"kernel_size\":7,\"stride\":2,\"expansion_factor\":1,"
-		"\"use_se\":false,\"se_ratio\":0,\"conv_type\":\"depthwise\",\"skip_op\":\"identity\",\"activation\":\"relu6\"},"
-		"{\"output_channels\":8,\"num_layers\":1,\"kernel_size\":5,\"stride\":2,\"expansion_factor\":1,"
-		"\"use_se\":false,\"se_ratio\":0,\"conv_type\":\"depthwise\",\"skip_op\":\"identity\",\"activation\":\"relu6\"},"
-		"{\"output_channels\":8,\"num_layers\":1,\"kernel_size\":5,\"stride\":1,\"expansion_factor\":1,"
-		"\"use_se\":false,\"se_ratio\":0,\"conv_type\":\"depthwise\",\"skip_op\":\"identity\",\"activation\":\"relu6\"}]}";
+	char text[2048];
+	dw_chain_json(text, sizeof text, 4, (const int[]){3, 7, 5, 5}, (const int[]){2, 2, 2, 1});
 	struct arch a;
 	char err[256];
 	cJSON *j = cJSON_Parse(text);
