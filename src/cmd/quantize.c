@@ -140,7 +140,7 @@ static int ternary_int8_ops(const struct opts *o, const struct fnet *fn, char **
 		if (*ops)
 			log_info("%s: int8 ops %s, as its ternary QAT kept them", o->weights, *ops);
 	}
-	if (*ops && cost_int8_ops_check(&fn->g, *ops, err, errlen)) {
+	if (cost_int8_ops_check(&fn->net, *ops, err, errlen)) {
 		free(*ops);
 		*ops = NULL;
 		return -1;

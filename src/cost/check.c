@@ -134,19 +134,6 @@ static int set_seen(void *base, const char *v, char *err, size_t errlen)
 	return check_opts_load_seen(base, v) ? fail(err, errlen, "cannot read '%s'", v) : 0;
 }
 
-/* --int8-ops names a conv this arch does not have (or one that is int8 anyway): -1 with err. */
-static int int8_ops_missing(const struct arch_net *net, const struct check_opts *o, char *err,
-			    size_t errlen)
-{
-	if (!o->int8_ops)
-		return 0;
-	struct graph g;
-	graph_build(net, false, &g);
-	int rc = cost_int8_ops_check(&g, o->int8_ops, err, errlen);
-	graph_free(&g);
-	return rc;
-}
-
 #define AT(field) offsetof(struct check_opts, field)
 const struct opt check_opt_table[] = {
 	{"resolution", "N|HxW", OPT_CALL, 0, 0, 0,
@@ -374,7 +361,7 @@ int check_record(cJSON *rec, const struct check_opts *o)
 		cJSON_AddStringToObject(cost, "error", err);
 		goto done;
 	}
-	if (int8_ops_missing(net, o, err, sizeof err)) {
+	if (cost_int8_ops_check(net, o->int8_ops, err, sizeof err)) {
 		violation(list, "arch", NULL, NULL, "%s", err);
 		cJSON_AddStringToObject(cost, "error", err);
 		goto done;

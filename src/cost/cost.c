@@ -9,16 +9,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The comma-separated list's item at p: its length in *len; returns where the next one starts,
+ * or NULL after the last. */
+static const char *list_item(const char *p, size_t *len)
+{
+	const char *end = strchr(p, ',');
+	*len = end ? (size_t)(end - p) : strlen(p);
+	return end ? end + 1 : NULL;
+}
+
+/* Whether name is the list item at p of length len. */
+static int item_is(const char *p, size_t len, const char *name)
+{
+	return strlen(name) == len && !strncmp(p, name, len);
+}
+
 /* Whether name is one of the comma-separated list. */
 static int listed(const char *list, const char *name)
 {
-	size_t n = strlen(name);
-	for (const char *p = list; p && *p;) {
-		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		if (len == n && !strncmp(p, name, n))
+	size_t len;
+	for (const char *p = list, *next; p && *p; p = next) {
+		next = list_item(p, &len);
+		if (item_is(p, len, name))
 			return 1;
-		p = end ? end + 1 : NULL;
 	}
 	return 0;
 }
@@ -35,24 +48,26 @@ int cost_op_ternary(const struct g_op *op, struct cost_weights w)
 	return w.ternary && ternary_candidate(op) && !listed(w.int8_ops, op->name);
 }
 
-int cost_int8_ops_check(const struct graph *g, const char *list, char *err, size_t errlen)
+int cost_int8_ops_check(const struct arch_net *net, const char *list, char *err, size_t errlen)
 {
-	for (const char *p = list; p && *p;) {
-		const char *end = strchr(p, ',');
-		int len = end ? (int)(end - p) : (int)strlen(p);
+	if (!list || !*list) /* check-cost asks for every record: no graph to build then */
+		return 0;
+	struct graph g;
+	graph_build(net, false, &g);
+	int rc = 0;
+	size_t len;
+	for (const char *p = list, *next; p && *p && !rc; p = next) {
+		next = list_item(p, &len);
 		int found = 0;
-		for (int i = 0; i < g->nops && !found; i++)
-			found = ternary_candidate(&g->ops[i]) && (int)strlen(g->ops[i].name) == len &&
-				!strncmp(g->ops[i].name, p, (size_t)len);
-		if (!found) {
-			snprintf(err, errlen, "--int8-ops: '%.*s' is not a conv that ternary makes "
-				 "ternary (check-cost --plan names the ops: e.g. layers.1.layers.0.dw)",
-				 len > 64 ? 64 : len, p);
-			return -1;
-		}
-		p = end ? end + 1 : NULL;
+		for (int i = 0; i < g.nops && !found; i++)
+			found = ternary_candidate(&g.ops[i]) && item_is(p, len, g.ops[i].name);
+		if (!found)
+			rc = fail(err, errlen, "--int8-ops: '%.*s' is not a conv that ternary makes "
+				  "ternary (check-cost --plan names the ops: e.g. layers.1.layers.0.dw)",
+				  len > 64 ? 64 : (int)len, p);
 	}
-	return 0;
+	graph_free(&g);
+	return rc;
 }
 
 int64_t cost_op_flash(const struct g_op *op)

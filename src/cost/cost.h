@@ -81,10 +81,10 @@ struct cost_weights {
 };
 /* 1 when op's weights are ternary in format w: the one rule of quantize, QAT and check-cost. */
 int cost_op_ternary(const struct g_op *op, struct cost_weights w);
-/* Checks that every name in the comma-separated list is a conv of g that ternary would make
- * ternary (so keeping it int8 means something). Returns 0, or -1 with err naming the first that
- * is not. */
-int cost_int8_ops_check(const struct graph *g, const char *list, char *err, size_t errlen);
+/* Checks that every name in the comma-separated list (NULL: none) is a conv of net's graph that
+ * ternary would make ternary (so keeping it int8 means something). Returns 0, or -1 with err
+ * naming the first that is not. */
+int cost_int8_ops_check(const struct arch_net *net, const char *list, char *err, size_t errlen);
 
 /* Counts MACs, params and flash of a graph (either variant: the counts do not depend on
  * in-place); cost_count is cost_count_w with int8 weights. */

@@ -322,3 +322,12 @@ int graph_live_taps(const struct graph *g, const struct g_op *op, unsigned char 
 		}
 	return n;
 }
+
+unsigned char *graph_dw_live_mask(const struct graph *g, const struct g_op *op)
+{
+	if (op->kind != OP_DW)
+		return NULL;
+	unsigned char *live = xmalloc((size_t)op->kernel * op->kernel);
+	graph_live_taps(g, op, live);
+	return live;
+}

@@ -111,4 +111,7 @@ int64_t graph_live_peak(const struct graph *g, int *peak_op);
  * centre 3x3). Pointwise ops (k = 1) have their one tap live. Returns the number of live taps;
  * live holds op->kernel^2 entries. */
 int graph_live_taps(const struct graph *g, const struct g_op *op, unsigned char *live);
+/* The live taps of a depthwise op, malloc'd [kernel^2]; NULL for any other op (its channel's
+ * weights are input channels, not taps: all of them count). */
+unsigned char *graph_dw_live_mask(const struct graph *g, const struct g_op *op);
 #endif

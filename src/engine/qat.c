@@ -90,10 +90,8 @@ static struct qat_tensor tensor_of(const struct net *n, const struct graph *g,
 		t.jstride = 1;
 		t.cstride = (size_t)t.per;
 	}
-	if (ternary && op->kind == OP_DW) { /* a depthwise channel's weights are its k x k taps */
-		t.live = xmalloc((size_t)t.per);
-		graph_live_taps(g, op, t.live);
-	}
+	if (ternary)
+		t.live = graph_dw_live_mask(g, op);
 	return t;
 }
 

@@ -850,11 +850,7 @@ static int check_int8_ops(const struct train_opts *o, const struct net *n, char 
 	if (strlen(o->int8_ops) >= sizeof ((struct run_option *)0)->value)
 		return fail(err, errlen, "--int8-ops: the list is longer than %zu characters",
 			    sizeof ((struct run_option *)0)->value - 1);
-	struct graph g;
-	graph_build(&n->an, false, &g);
-	int rc = cost_int8_ops_check(&g, o->int8_ops, err, errlen);
-	graph_free(&g);
-	return rc;
+	return cost_int8_ops_check(&n->an, o->int8_ops, err, errlen);
 }
 
 /* Teacher t of --teacher, checked against the student, into r->teachers[t]. */

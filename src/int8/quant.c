@@ -689,11 +689,7 @@ static int quantize_op_conv(struct qmodel *m, const struct fnet *fn, int i, doub
 	const struct g_op *gop = &fn->g.ops[i];
 	if (ternary_sparsity < 0 || !cost_op_ternary(gop, (struct cost_weights){1, int8_ops}))
 		return quantize_conv(m, &m->ops[i], &fn->conv[i], -1, NULL, err, errlen);
-	unsigned char *live = NULL;
-	if (gop->kind == OP_DW) {
-		live = xmalloc((size_t)gop->kernel * gop->kernel);
-		graph_live_taps(&fn->g, gop, live);
-	}
+	unsigned char *live = graph_dw_live_mask(&fn->g, gop);
 	int rc = quantize_conv(m, &m->ops[i], &fn->conv[i], ternary_sparsity, live, err, errlen);
 	free(live);
 	return rc;

@@ -31,11 +31,7 @@ static void ternarise(struct fnet *fn, int i, double sparsity)
 	const struct g_op *op = &fn->g.ops[i];
 	struct fconv *c = &fn->conv[i];
 	int per = c->cin * c->k * c->k;
-	unsigned char *live = NULL;
-	if (op->kind == OP_DW) {
-		live = xmalloc((size_t)per);
-		graph_live_taps(&fn->g, op, live);
-	}
+	unsigned char *live = graph_dw_live_mask(&fn->g, op);
 	float *tmp = xmalloc(sizeof(float) * per);
 	int8_t *q = xmalloc((size_t)per);
 	for (int ch = 0; ch < c->cout; ch++) {

@@ -241,13 +241,13 @@ static void test_live_taps(void)
 	T_CHECK(computed && cm.flash_bytes > ct.flash_bytes,
 		"int8 ops cost more flash than ternary ones (%lld > %lld)", (long long)cm.flash_bytes,
 		(long long)ct.flash_bytes);
-	T_CHECK(!cost_int8_ops_check(&g, mixed.int8_ops, err, sizeof err), "the two names are convs");
-	T_CHECK(cost_int8_ops_check(&g, "layers.1.layers.0.dw,layers.9.layers.0.dw", err, sizeof err) &&
+	T_CHECK(!cost_int8_ops_check(&net, mixed.int8_ops, err, sizeof err), "the two names are convs");
+	T_CHECK(cost_int8_ops_check(&net, "layers.1.layers.0.dw,layers.9.layers.0.dw", err, sizeof err) &&
 			strstr(err, "'layers.9.layers.0.dw'"),
 		"an unknown name is refused, named: %s", err);
-	T_CHECK(cost_int8_ops_check(&g, "layers.0.layers.0.dw", err, sizeof err) &&
-			cost_int8_ops_check(&g, "classifier", err, sizeof err) &&
-			cost_int8_ops_check(&g, "layers.1.layers.0", err, sizeof err),
+	T_CHECK(cost_int8_ops_check(&net, "layers.0.layers.0.dw", err, sizeof err) &&
+			cost_int8_ops_check(&net, "classifier", err, sizeof err) &&
+			cost_int8_ops_check(&net, "layers.1.layers.0", err, sizeof err),
 		"the first conv and the classifier (int8 anyway) and a prefix are refused");
 	unsigned char one;
 	for (int i = 0; i < g.nops; i++)
