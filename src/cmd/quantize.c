@@ -163,6 +163,51 @@ static void log_sensitivity(const cJSON *sens, int n)
 }
 
 /* A record_job: quantises once; fills q (the "quant" object) or returns -1 with err. */
+/* The float and the int8 network on the same images: how often each is right (labels may be
+ * NULL), how often they agree, and the largest logit difference. Images are shared out between
+ * the threads (OpenMP), each with its own buffers; every count is a sum and the error a maximum,
+ * so the result does not depend on the number of threads. */
+struct eval_counts {
+	int float_ok, int8_ok, agree;
+	double max_logit_err;
+};
+
+static void compare_on(const struct fnet *fn, const struct qmodel *m, const float *images,
+		       const int32_t *labels, int n, struct eval_counts *ev)
+{
+	int classes = fn->net.classes, fok = 0, iok = 0, agree = 0;
+	size_t isz = (size_t)fn->net.in_h * fn->net.in_w * fn->net.in_ch;
+	double maxerr = 0;
+#pragma omp parallel reduction(+ : fok, iok, agree) reduction(max : maxerr)
+	{
+		float *fl = xmalloc(sizeof(float) * classes), *il = xmalloc(sizeof(float) * classes);
+		int8_t *qin = xmalloc(isz), *arena = xcalloc(m->arena_bytes, 1);
+#pragma omp for schedule(dynamic, 16)
+		for (int i = 0; i < n; i++) {
+			fold_forward(fn, images + i * isz, fl, NULL, NULL);
+			quant_input(m, images + i * isz, isz, qin);
+			int8_ref_run(m, qin, arena, NULL, il);
+			int fa = logits_argmax(fl, classes), ia = logits_argmax(il, classes);
+			agree += fa == ia;
+			if (labels) {
+				fok += fa == labels[i];
+				iok += ia == labels[i];
+			}
+			for (int c = 0; c < classes; c++)
+				if (fabsf(fl[c] - il[c]) > maxerr)
+					maxerr = fabsf(fl[c] - il[c]);
+		}
+		free(fl);
+		free(il);
+		free(qin);
+		free(arena);
+	}
+	ev->float_ok = fok;
+	ev->int8_ok = iok;
+	ev->agree = agree;
+	ev->max_logit_err = maxerr;
+}
+
 static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 {
 	const struct opts *o = ctx;
@@ -199,7 +244,7 @@ static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 	int ncal = o->calib < n ? o->calib : n;
 	struct qcalib cal;
 	quant_calib_init(&cal, net->nlayers);
-	float *fl = xmalloc(sizeof(float) * net->classes), *il = xmalloc(sizeof(float) * net->classes);
+	float *fl = xmalloc(sizeof(float) * net->classes);
 	for (int i = 0; i < ncal; i++)
 		fold_forward(fn, images + i * isz, fl, quant_calib_observe, &cal);
 	if (o->mse) {
@@ -226,23 +271,10 @@ static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 	if (!rc && o->plan)
 		quant_print_plan(m, stderr);
 	int neval = rc ? 0 : o->eval > 0 && o->eval < nt ? o->eval : nt;
-	int fok = 0, iok = 0, agree = 0;
-	int8_t *qin = xmalloc(isz), *arena = xcalloc(m->arena_bytes, 1);
-	double maxerr = 0;
-	for (int i = 0; i < neval; i++) {
-		fold_forward(fn, timages + i * isz, fl, NULL, NULL);
-		quant_input(m, timages + i * isz, isz, qin);
-		int8_ref_run(m, qin, arena, NULL, il);
-		int fa = logits_argmax(fl, net->classes), ia = logits_argmax(il, net->classes);
-		agree += fa == ia;
-		if (tlabels) {
-			fok += fa == tlabels[i];
-			iok += ia == tlabels[i];
-		}
-		for (int c = 0; c < net->classes; c++)
-			if (fabsf(fl[c] - il[c]) > maxerr)
-				maxerr = fabsf(fl[c] - il[c]);
-	}
+	struct eval_counts ev = {0};
+	compare_on(fn, m, timages, tlabels, neval, &ev);
+	int fok = ev.float_ok, iok = ev.int8_ok, agree = ev.agree;
+	double maxerr = ev.max_logit_err;
 	/* the training data's normalisation and class names go with the model (emit-c, model.h) */
 	const char *meta[] = {"source", o->weights, norm ? "normalisation" : NULL, norm,
 			      names ? "class_names" : NULL, names, NULL};
@@ -286,12 +318,9 @@ static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 			log_info("float accuracy %.4f, int8 accuracy %.4f", (double)fok / neval,
 				 (double)iok / neval);
 	}
-	free(qin);
-	free(arena);
 	cJSON_Delete(sens);
 	free(int8_ops);
 	free(fl);
-	free(il);
 	free(timages);
 	free(tlabels);
 	free(norm);

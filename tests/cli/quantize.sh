@@ -12,7 +12,7 @@ if [ ! -f "$PM/qwnet-core-kd.safetensors" ]; then
 	done_testing
 fi
 
-"$Q" --weights "$PM/qwnet-core-kd.safetensors" --arch "$PM/qwnet-core.json" \
+OMP_NUM_THREADS=2 "$Q" --weights "$PM/qwnet-core-kd.safetensors" --arch "$PM/qwnet-core.json" \
 	--dataset fashion-mnist --resolution 32 --calib 8 --eval 50 -o "$TMP/q.safetensors" \
 	</dev/null >"$TMP/out" 2>"$TMP/err"
 check_eq "quantize exits 0" "$?" 0
@@ -22,6 +22,15 @@ check "int8 top-1 agrees with float on >= 80% of 50 images" \
 	jq -e '.quant.top1_agree >= 0.8' "$TMP/out"
 check "float and int8 accuracy reported (labelled test split)" \
 	jq -e '(.quant.float_acc | type) == "number" and (.quant.int8_acc | type) == "number"' "$TMP/out"
+# The test images are shared out between threads: one thread gives the same record and file as
+# the two above.
+OMP_NUM_THREADS=1 "$Q" --weights "$PM/qwnet-core-kd.safetensors" --arch "$PM/qwnet-core.json" \
+	--dataset fashion-mnist --resolution 32 --calib 8 --eval 50 -o "$TMP/q1.safetensors" \
+	</dev/null >"$TMP/out1" 2>/dev/null
+check_eq "one thread: the same accuracies, agreement and logit error as two" \
+	"$(jq -c '.quant | [.float_acc, .int8_acc, .top1_agree, .max_logit_err]' "$TMP/out1")" \
+	"$(jq -c '.quant | [.float_acc, .int8_acc, .top1_agree, .max_logit_err]' "$TMP/out")"
+check "one thread: the same int8 file" cmp -s "$TMP/q1.safetensors" "$TMP/q.safetensors"
 cc_arena=$("$BIN/check-cost" --resolution 32 "$PM/qwnet-core.json" | jq .cost.arena_bytes)
 check_eq "arena equals check-cost's at 32x32" "$(jq .quant.arena_bytes "$TMP/out")" "$cc_arena"
 cc_flash=$("$BIN/check-cost" --resolution 32 "$PM/qwnet-core.json" | jq .cost.flash_bytes)
