@@ -14,8 +14,9 @@ cc -std=c11 -D_GNU_SOURCE -O2 -I"$ROOT/src" -I/usr/include/cjson -o "$TMP/make-s
 "$TMP/make-shapes" "$TMP/train" 30 16 1 "$TMP/train.safetensors" &&
 	"$TMP/make-shapes" "$TMP/test" 10 16 2 || fail "make the image folders"
 
-# Tiny budgets (as tests/cli/readme.sh): one iteration of two candidates, a few epochs.
-export ITER=1 CANDIDATES=2 JOBS=1 THREADS=2 MACS_MAX=4M MINI_EPOCHS=1 MINI_LIMIT=0 \
+# Tiny budgets (as tests/cli/readme.sh): one iteration of two candidates, a few epochs; a teacher
+# (not the default), so that every stage runs.
+export ITER=1 CANDIDATES=2 JOBS=1 THREADS=2 MACS_MAX=4M MINI_EPOCHS=1 MINI_LIMIT=0 TEACHER_WIDTH=2 \
 	FULL_EPOCHS=2 FULL_LIMIT=0 TEACHER_EPOCHS=1 TEACHER_LIMIT=0 KD_EPOCHS=1 KD_LIMIT=0 \
 	TRAIN_MINUTES=1 MIN_EPOCHS=1 CALIB=20 VECTORS=2 QUANT_EVAL=0 \
 	MINI_ARGS="--no-autoaugment --batch 16 --val-split 0.2" \
