@@ -162,7 +162,6 @@ static void log_sensitivity(const cJSON *sens, int n)
 			 cJSON_GetObjectItem(e, "int8_extra_bytes")->valuedouble);
 }
 
-/* A record_job: quantises once; fills q (the "quant" object) or returns -1 with err. */
 /* The float and the int8 network on the same images: how often each is right (labels may be
  * NULL), how often they agree, and the largest logit difference. Images are shared out between
  * the threads (OpenMP), each with its own buffers; every count is a sum and the error a maximum,
@@ -208,6 +207,7 @@ static void compare_on(const struct fnet *fn, const struct qmodel *m, const floa
 	ev->max_logit_err = maxerr;
 }
 
+/* A record_job: quantises once; fills q (the "quant" object) or returns -1 with err. */
 static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 {
 	const struct opts *o = ctx;
@@ -271,21 +271,19 @@ static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 	if (!rc && o->plan)
 		quant_print_plan(m, stderr);
 	int neval = rc ? 0 : o->eval > 0 && o->eval < nt ? o->eval : nt;
-	struct eval_counts ev = {0};
+	struct eval_counts ev;
 	compare_on(fn, m, timages, tlabels, neval, &ev);
-	int fok = ev.float_ok, iok = ev.int8_ok, agree = ev.agree;
-	double maxerr = ev.max_logit_err;
 	/* the training data's normalisation and class names go with the model (emit-c, model.h) */
 	const char *meta[] = {"source", o->weights, norm ? "normalisation" : NULL, norm,
 			      names ? "class_names" : NULL, names, NULL};
 	rc = rc ? rc : quant_save(m, o->out, meta, err, errlen);
 	if (!rc) {
 		if (tlabels) {
-			cJSON_AddNumberToObject(q, "float_acc", (double)fok / neval);
-			cJSON_AddNumberToObject(q, "int8_acc", (double)iok / neval);
+			cJSON_AddNumberToObject(q, "float_acc", (double)ev.float_ok / neval);
+			cJSON_AddNumberToObject(q, "int8_acc", (double)ev.int8_ok / neval);
 		}
-		cJSON_AddNumberToObject(q, "top1_agree", (double)agree / neval);
-		cJSON_AddNumberToObject(q, "max_logit_err", maxerr);
+		cJSON_AddNumberToObject(q, "top1_agree", (double)ev.agree / neval);
+		cJSON_AddNumberToObject(q, "max_logit_err", ev.max_logit_err);
 		cJSON_AddNumberToObject(q, "eval_images", neval);
 		cJSON_AddNumberToObject(q, "calib_images", ncal);
 		cJSON_AddStringToObject(q, "calib_method", o->mse ? "mse" : "minmax");
@@ -312,11 +310,11 @@ static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 			cJSON_AddStringToObject(q, "test_data", o->test_data);
 		cJSON_AddStringToObject(q, "eval_split", eval_split(o));
 		log_info("%s: arena %zu bytes, flash %zu bytes, top-1 agreement %d/%d%s",
-			 o->out, m->arena_bytes, quant_flash_bytes(m), agree, neval,
+			 o->out, m->arena_bytes, quant_flash_bytes(m), ev.agree, neval,
 			 tlabels ? "" : " (no labels)");
 		if (tlabels)
-			log_info("float accuracy %.4f, int8 accuracy %.4f", (double)fok / neval,
-				 (double)iok / neval);
+			log_info("float accuracy %.4f, int8 accuracy %.4f", (double)ev.float_ok / neval,
+				 (double)ev.int8_ok / neval);
 	}
 	cJSON_Delete(sens);
 	free(int8_ops);

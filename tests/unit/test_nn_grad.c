@@ -466,6 +466,33 @@ static void check_sgemm_small(int M, int N, int K, int trans_a, int add)
 	free(a), free(b), free(c1), free(c2);
 }
 
+/* The depthwise shapes whose fast kernels check_dw_fast_vs_plain compares with the plain ones. */
+static const struct dw_shape dw_shapes[] = {
+	{.N = 3, .H = 11, .W = 9, .C = 70, .k = 5, .stride = 2, .pad = 2},
+	{.N = 5, .H = 8, .W = 10, .C = 3, .k = 3, .stride = 1, .pad = 1},
+	{.N = 2, .H = 9, .W = 9, .C = 37, .k = 7, .stride = 1, .pad = 3},
+	/* stride 1 with many channels: backward without replication */
+	{.N = 3, .H = 7, .W = 6, .C = 80, .k = 3, .stride = 1, .pad = 1},
+	/* channels a multiple of 8, rows wide enough for blocks of 8, 4 and 1 interior pixels */
+	{.N = 2, .H = 12, .W = 21, .C = 16, .k = 3, .stride = 1, .pad = 1},
+	{.N = 2, .H = 11, .W = 37, .C = 24, .k = 5, .stride = 2, .pad = 2},
+	{.N = 3, .H = 9, .W = 23, .C = 8, .k = 7, .stride = 1, .pad = 3},
+	/* 7x7 with more channels than one group of 32 (and a partial one) */
+	{.N = 2, .H = 9, .W = 19, .C = 72, .k = 7, .stride = 1, .pad = 3},
+	/* strided, fewer than 8 channels: the first layer's kernels */
+	{.N = 3, .H = 13, .W = 11, .C = 3, .k = 3, .stride = 2, .pad = 1},
+	{.N = 2, .H = 10, .W = 9, .C = 5, .k = 5, .stride = 2, .pad = 2},
+	/* no interior: every pixel on the border */
+	{.N = 2, .H = 4, .W = 4, .C = 8, .k = 7, .stride = 1, .pad = 3},
+	/* the pixel-blocked weight gradient: two vectors and a last one, 3x3 stride 2 over an
+	 * odd width, one vector at 5x5 stride 2, 5x5 stride 1 over many channels; 7x7 stride 2
+	 * (tap lists) */
+	{.N = 2, .H = 9, .W = 13, .C = 40, .k = 3, .stride = 2, .pad = 1},
+	{.N = 2, .H = 12, .W = 15, .C = 8, .k = 5, .stride = 2, .pad = 2},
+	{.N = 2, .H = 15, .W = 17, .C = 24, .k = 7, .stride = 2, .pad = 3},
+	{.N = 2, .H = 7, .W = 9, .C = 144, .k = 5, .stride = 1, .pad = 2},
+};
+
 static void check_fast_vs_plain(void)
 {
 	if (!sgemm_small_available()) {
@@ -481,40 +508,8 @@ static void check_fast_vs_plain(void)
 	check_bn_narrow();
 	for (int a = 0; a < 3; a++)
 		check_bn_act_fused_vs_plain((enum act)a);
-	check_dw_fast_vs_plain(
-		(struct dw_shape){.N = 3, .H = 11, .W = 9, .C = 70, .k = 5, .stride = 2, .pad = 2});
-	check_dw_fast_vs_plain(
-		(struct dw_shape){.N = 5, .H = 8, .W = 10, .C = 3, .k = 3, .stride = 1, .pad = 1});
-	check_dw_fast_vs_plain(
-		(struct dw_shape){.N = 2, .H = 9, .W = 9, .C = 37, .k = 7, .stride = 1, .pad = 3});
-	check_dw_fast_vs_plain( /* stride 1 with many channels: backward without replication */
-		(struct dw_shape){.N = 3, .H = 7, .W = 6, .C = 80, .k = 3, .stride = 1, .pad = 1});
-	/* channels a multiple of 8, rows wide enough for blocks of 8, 4 and 1 interior pixels */
-	check_dw_fast_vs_plain(
-		(struct dw_shape){.N = 2, .H = 12, .W = 21, .C = 16, .k = 3, .stride = 1, .pad = 1});
-	check_dw_fast_vs_plain(
-		(struct dw_shape){.N = 2, .H = 11, .W = 37, .C = 24, .k = 5, .stride = 2, .pad = 2});
-	check_dw_fast_vs_plain(
-		(struct dw_shape){.N = 3, .H = 9, .W = 23, .C = 8, .k = 7, .stride = 1, .pad = 3});
-	check_dw_fast_vs_plain( /* 7x7 with more channels than one group of 32 (and a partial one) */
-		(struct dw_shape){.N = 2, .H = 9, .W = 19, .C = 72, .k = 7, .stride = 1, .pad = 3});
-	check_dw_fast_vs_plain( /* strided, fewer than 8 channels: the first layer's kernels */
-		(struct dw_shape){.N = 3, .H = 13, .W = 11, .C = 3, .k = 3, .stride = 2, .pad = 1});
-	check_dw_fast_vs_plain(
-		(struct dw_shape){.N = 2, .H = 10, .W = 9, .C = 5, .k = 5, .stride = 2, .pad = 2});
-	check_dw_fast_vs_plain( /* no interior: every pixel on the border */
-		(struct dw_shape){.N = 2, .H = 4, .W = 4, .C = 8, .k = 7, .stride = 1, .pad = 3});
-	/* the pixel-blocked weight gradient: two vectors and a last one, 3x3 stride 2 over an
-	 * odd width, one vector at 5x5 stride 2, 5x5 stride 1 over many channels; 7x7 stride 2
-	 * (tap lists) */
-	check_dw_fast_vs_plain(
-		(struct dw_shape){.N = 2, .H = 9, .W = 13, .C = 40, .k = 3, .stride = 2, .pad = 1});
-	check_dw_fast_vs_plain(
-		(struct dw_shape){.N = 2, .H = 12, .W = 15, .C = 8, .k = 5, .stride = 2, .pad = 2});
-	check_dw_fast_vs_plain(
-		(struct dw_shape){.N = 2, .H = 15, .W = 17, .C = 24, .k = 7, .stride = 2, .pad = 3});
-	check_dw_fast_vs_plain(
-		(struct dw_shape){.N = 2, .H = 7, .W = 9, .C = 144, .k = 5, .stride = 1, .pad = 2});
+	for (size_t i = 0; i < sizeof dw_shapes / sizeof dw_shapes[0]; i++)
+		check_dw_fast_vs_plain(dw_shapes[i]);
 	int M = 300, ci = 37, co = 29;
 	float *a = xmalloc(4 * M * ci), *b = xmalloc(4 * co * ci), *c1 = xmalloc(4 * M * co);
 	float *c2 = xmalloc(4 * M * co);
