@@ -54,9 +54,16 @@
 #                    at most, beside the student (it must beat the student, or distillation costs
 #                    accuracy: trained in the same minutes, twice as wide was weaker, 90.14 % to
 #                    the student's 91.35 %)
-#   THREAD_SPEEDUP (1.3)  how much faster one training runs on THREADS threads than on one (for
+#   THREAD_SPEEDUP (1.5)  how much faster one training runs on THREADS threads than on one (for
 #                    TEACHER_WIDTH=0; a fixed figure, so the same SEED gives the same epochs:
-#                    measured 0.9-1.7x, median 1.35x, on 28 designs at 28x28, batch 128, two threads)
+#                    measured 1.0-1.8x, median 1.55x, on 28 designs at 28x28, batch 128, two
+#                    threads with SPIN 10000; 0.7-1.7x, median 1.2x, sleeping at once)
+#   SPIN (10000)     GOMP_SPINCOUNT of every stage: idle OpenMP threads spin this many times before
+#                    they sleep. No stage runs more threads than THREADS in all, so on a machine the
+#                    demo has to itself spinning costs nothing, and it saves a wake-up through the
+#                    kernel at each of a step's hundreds of parallel regions (small designs trained
+#                    1.3-2.4x faster on two threads). SPIN=0 sleeps at once (OMP_WAIT_POLICY=passive,
+#                    the pipelines' default): for a machine shared with other work
 #   KD_EPOCHS (2)    KD_LIMIT (0: all)      distillation (the teacher runs on every batch)
 #   TRAIN_ARGS ("--no-autoaugment --crop-pad 2")  options for full-train, teacher and kd: short
 #                    runs learn faster without the paper's heavy augmentation (crop + flip stay on)
@@ -150,7 +157,8 @@ setting FULL_LIMIT 0
 setting TRAIN_IMAGES "$(train_split_images)"
 setting TEACHER_WIDTH 0
 setting TEACHER_EPOCHS 40
-setting THREAD_SPEEDUP 1.3
+setting THREAD_SPEEDUP 1.5
+setting SPIN 10000
 setting TEACHER_LIMIT 0
 setting KD_EPOCHS 2
 setting KD_LIMIT 0
@@ -174,7 +182,15 @@ esac
 
 [ -n "$TRAIN_IMAGES" ] || die "TRAIN_IMAGES: give the training images per epoch for DATASET=$DATASET"
 whole_numbers ITER CANDIDATES JOBS SEED MINI_EPOCHS MINI_LIMIT FULL_EPOCHS TRAIN_MINUTES MIN_EPOCHS \
-	TRAIN_IMAGES FULL_LIMIT TEACHER_WIDTH TEACHER_EPOCHS TEACHER_LIMIT KD_EPOCHS KD_LIMIT CALIB QUANT_EVAL VECTORS THREADS
+	TRAIN_IMAGES FULL_LIMIT TEACHER_WIDTH TEACHER_EPOCHS TEACHER_LIMIT KD_EPOCHS KD_LIMIT CALIB QUANT_EVAL VECTORS THREADS \
+	SPIN
+if [ "$SPIN" -gt 0 ]; then # every stage, the search's scripts too (settings.sh leaves it so)
+	unset OMP_WAIT_POLICY
+	export GOMP_SPINCOUNT="$SPIN"
+else
+	unset GOMP_SPINCOUNT
+	export OMP_WAIT_POLICY=passive
+fi
 for p in gen-arch check-cost mini-train pareto feedback full-train kd quantize emit-c bytes; do
 	[ -x "$BIN/$p" ] || die "$BIN/$p is missing: run make (make demo builds first)"
 done

@@ -3,8 +3,9 @@
 # program of its own.
 
 # Idle OpenMP threads sleep instead of spinning (libgomp reads this once, before a program's main,
-# so the programs cannot set it themselves: see net_set_threads in src/engine/net.h).
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
+# so the programs cannot set it themselves: see net_set_threads in src/engine/net.h), unless
+# GOMP_SPINCOUNT bounds their spin (make demo's SPIN: a machine the demo has to itself).
+[ -n "${GOMP_SPINCOUNT:-}" ] || export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 
 # settings_from_args "$@": exports every NAME=value argument. -h or --help prints the calling
 # script's header comment (line 2 up to `set -eu`) and exits 0; anything else exits 2.

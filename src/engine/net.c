@@ -652,9 +652,10 @@ void net_set_threads(int threads)
 {
 	if (threads <= 0)
 		threads = omp_get_num_procs();
-	if (threads > 1 && !getenv("OMP_WAIT_POLICY"))
+	if (threads > 1 && !getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT"))
 		log_info("OMP_WAIT_POLICY is not set: idle OpenMP threads spin, which slows a busy "
-			 "machine down (export OMP_WAIT_POLICY=passive; make and the pipelines do)");
+			 "machine down (export OMP_WAIT_POLICY=passive, or GOMP_SPINCOUNT=10000 on a "
+			 "machine this program has to itself; make and the pipelines do)");
 	omp_set_num_threads(threads);
 	openblas_set_num_threads(1); /* gemm_rows threads the GEMMs with OpenMP */
 }

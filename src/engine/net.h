@@ -167,7 +167,11 @@ size_t net_activation_bytes(const struct net *n);
  * OpenMP threads that spin while they wait steal a busy 2-core machine's time from the working
  * ones (a training step measured 5 to 10x slower), but libgomp reads OMP_WAIT_POLICY once, as it
  * is loaded, before main: a program cannot set it for itself. So the caller's environment sets
- * it (the Makefile, the pipelines and the tests export OMP_WAIT_POLICY=passive); with more than
- * one thread and no OMP_WAIT_POLICY, this says so on stderr. */
+ * it (the Makefile, the pipelines and the tests export OMP_WAIT_POLICY=passive). Sleeping has
+ * its own cost: each of a step's hundreds of parallel regions wakes the threads through the
+ * kernel, and on a machine the program has to itself a short spin before sleeping
+ * (GOMP_SPINCOUNT=10000, OMP_WAIT_POLICY unset) trained small networks 1.3 to 2.4x faster on two
+ * threads (make demo's trainings and make bench run so). With more than one thread and neither
+ * variable set, this says so on stderr. */
 void net_set_threads(int threads);
 #endif

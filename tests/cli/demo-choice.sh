@@ -57,7 +57,8 @@ check "and the defaults" sh -c "grep -q \"ITER='3'\" '$TMP/c/command.txt' && gre
 # checkpoint, which ends the run after deploy.jsonl.
 mkdir -p "$TMP/nt/bin" "$TMP/d/search"
 for p in gen-arch check-cost mini-train pareto feedback quantize emit-c bytes; do ln -s "$BIN/$p" "$TMP/nt/bin/$p"; done
-printf '#!/bin/sh\necho "$*" >"%s/args.txt"\nexec jq -c ".full = {test_acc: 0.9, val_acc: 0.9, epochs: 1}"\n' "$TMP/nt" >"$TMP/nt/bin/full-train"
+# It also writes the OpenMP waits it was given (env.txt: OMP_WAIT_POLICY|GOMP_SPINCOUNT).
+printf '#!/bin/sh\necho "$*" >"%s/args.txt"\necho "${OMP_WAIT_POLICY:-}|${GOMP_SPINCOUNT:-}" >"%s/env.txt"\nexec jq -c ".full = {test_acc: 0.9, val_acc: 0.9, epochs: 1}"\n' "$TMP/nt" "$TMP/nt" >"$TMP/nt/bin/full-train"
 printf '#!/bin/sh\necho "kd: must not run" >&2\ntouch "%s/kd-ran"\nexit 2\n' "$TMP/nt" >"$TMP/nt/bin/kd"
 chmod +x "$TMP/nt/bin/full-train" "$TMP/nt/bin/kd"
 cp "$TMP/front.jsonl" "$TMP/d/search/front-003.jsonl"
@@ -72,6 +73,15 @@ check "TEACHER_WIDTH=0, int8: no kd; the full-trained student is deployed" \
 	sh -c "test ! -e '$TMP/nt/kd-ran' && jq -e '.demo.deployed == \"student\" and (.demo.weights | endswith(\"student-full.safetensors\"))' '$TMP/d/deploy.jsonl' >/dev/null"
 BIN=$TMP/nt/bin "$D" RUN="$TMP/e" QEMU=0 TEACHER_WIDTH=0 THREAD_SPEEDUP=0.5 >/dev/null 2>"$TMP/e.log"
 check_eq "THREAD_SPEEDUP=0.5 is refused: exit 2" "$?" 2
+# The trainings' idle OpenMP threads: by default they spin SPIN (10000) times before sleeping,
+# whatever the caller exported (make exports OMP_WAIT_POLICY=passive); SPIN=0 sleeps at once.
+check_eq "SPIN's default: GOMP_SPINCOUNT=10000, OMP_WAIT_POLICY unset" "$(cat "$TMP/nt/env.txt")" "|10000"
+mkdir -p "$TMP/f/search"
+cp "$TMP/front.jsonl" "$TMP/f/search/front-003.jsonl"
+OMP_WAIT_POLICY=passive BIN=$TMP/nt/bin "$D" RUN="$TMP/f" QEMU=0 TEACHER_WIDTH=0 SPIN=0 >/dev/null 2>"$TMP/f.log"
+check_eq "SPIN=0: OMP_WAIT_POLICY=passive, no GOMP_SPINCOUNT" "$(cat "$TMP/nt/env.txt")" "passive|"
+BIN=$TMP/nt/bin "$D" RUN="$TMP/g" QEMU=0 SPIN=-1 >/dev/null 2>"$TMP/g.log"
+check_eq "SPIN=-1 is refused: exit 2" "$?" 2
 
 # The demo hands its limit to the search's pareto.
 check "the demo passes --train-minutes to the search" grep -q 'PARETO_ARGS="--train-minutes' "$ROOT/pipelines/demo.mk"

@@ -41,6 +41,9 @@ check_eq "no OMP_WAIT_POLICY: benchmarked all the same" "$(jq '.bench.images_per
 printf '%s\n' "$ARCH" | OMP_WAIT_POLICY=passive "$MT" --benchmark 1 --batch 2 --resolution 8 \
 	--classes 3 --threads 2 >/dev/null 2>"$TMP/wp2.err"
 check "OMP_WAIT_POLICY=passive: no note" test "$(grep -c OMP_WAIT_POLICY "$TMP/wp2.err")" = 0
+printf '%s\n' "$ARCH" | env -u OMP_WAIT_POLICY GOMP_SPINCOUNT=10000 "$MT" --benchmark 1 --batch 2 \
+	--resolution 8 --classes 3 --threads 2 >/dev/null 2>"$TMP/wp3.err"
+check "GOMP_SPINCOUNT (a bounded spin): no note" test "$(grep -c OMP_WAIT_POLICY "$TMP/wp3.err")" = 0
 if command -v strace >/dev/null 2>&1 && strace -o /dev/null true 2>/dev/null; then
 	printf '%s\n' "$ARCH" | env -u OMP_WAIT_POLICY strace -f -e trace=execve -o "$TMP/st" "$MT" \
 		--benchmark 1 --batch 2 --resolution 8 --classes 3 --threads 2 >/dev/null 2>&1
