@@ -12,27 +12,24 @@
 # BENCH_THREADS (threads for both, default all cores), BENCH_SPIN (default 10000; 0: the engine
 # sleeps at once), PYTHON (default /usr/bin/python3).
 set -eu
+. "$(dirname "$0")/settings.sh"
+die() { echo "bench: $*" >&2; exit 2; }
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SHARED=${LMNAS_SHARED:-$ROOT/../shared}
 ARCH=$SHARED/paper-models/lmanet-elite.json
 PY=${PYTHON:-/usr/bin/python3}
 STEPS=${BENCH_STEPS:-30}
 THREADS=${BENCH_THREADS:-$(nproc)}
-SPIN=${BENCH_SPIN:-10000}
-case $SPIN in '' | *[!0-9]*) echo "bench: BENCH_SPIN must be a whole number, not '$SPIN'" >&2; exit 2 ;; esac
-if [ "$SPIN" -gt 0 ]; then
-	engine_waits="env -u OMP_WAIT_POLICY GOMP_SPINCOUNT=$SPIN"
-else
-	engine_waits="env OMP_WAIT_POLICY=passive"
-fi
+BENCH_SPIN=${BENCH_SPIN:-10000}
+whole_numbers BENCH_SPIN
 [ -f "$ARCH" ] || { echo "bench: $ARCH not found (set LMNAS_SHARED)" >&2; exit 2; }
 have_torch=0
 "$PY" -c 'import torch' 2>/dev/null && have_torch=1
 [ "$have_torch" = 1 ] || echo "bench: no PyTorch (apt-get install python3-torch): engine only" >&2
-echo "bench: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $THREADS threads, engine's idle threads: $([ "$SPIN" -gt 0 ] && echo "spin $SPIN times, then sleep" || echo "sleep at once")" >&2
+echo "bench: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $THREADS threads, engine's idle threads: $([ "$BENCH_SPIN" -gt 0 ] && echo "spin $BENCH_SPIN times, then sleep" || echo "sleep at once")" >&2
 
 torch_ips() { # RES BATCH STEPS LAYOUT -> images/s (PyTorch's default thread waits)
-	env -u OMP_WAIT_POLICY "$PY" "$ROOT/pipelines/bench_torch.py" "$ARCH" "$1" "$2" 100 "$3" "$THREADS" "$4" |
+	env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "$PY" "$ROOT/pipelines/bench_torch.py" "$ARCH" "$1" "$2" 100 "$3" "$THREADS" "$4" |
 		jq '.images_per_s'
 }
 
@@ -41,8 +38,9 @@ printf '%-20s %10s %9s %9s %14s %7s %8s %6s\n' "lmanet-elite" "lmnas" "GFLOP/s" 
 for cfg in "32 128 $STEPS" "160 32 $((STEPS / 3 + 1))"; do
 	set -- $cfg
 	res=$1 batch=$2 steps=$3
-	bench=$(jq -c . "$ARCH" | $engine_waits "$ROOT/bin/mini-train" --benchmark "$steps" --batch "$batch" \
-		--resolution "$res" --classes 100 --threads "$THREADS" --peak 2>/dev/null | jq -c '.bench')
+	bench=$(jq -c . "$ARCH" | (omp_waits "$BENCH_SPIN" && exec "$ROOT/bin/mini-train" --benchmark "$steps" \
+		--batch "$batch" --resolution "$res" --classes 100 --threads "$THREADS" --peak) 2>/dev/null |
+		jq -c '.bench')
 	ours=$(echo "$bench" | jq '.images_per_s')
 	gflops=$(echo "$bench" | jq '.train_gflops')
 	frac=$(echo "$bench" | jq '.fraction_of_peak * 100')

@@ -184,13 +184,7 @@ esac
 whole_numbers ITER CANDIDATES JOBS SEED MINI_EPOCHS MINI_LIMIT FULL_EPOCHS TRAIN_MINUTES MIN_EPOCHS \
 	TRAIN_IMAGES FULL_LIMIT TEACHER_WIDTH TEACHER_EPOCHS TEACHER_LIMIT KD_EPOCHS KD_LIMIT CALIB QUANT_EVAL VECTORS THREADS \
 	SPIN
-if [ "$SPIN" -gt 0 ]; then # every stage, the search's scripts too (settings.sh leaves it so)
-	unset OMP_WAIT_POLICY
-	export GOMP_SPINCOUNT="$SPIN"
-else
-	unset GOMP_SPINCOUNT
-	export OMP_WAIT_POLICY=passive
-fi
+omp_waits "$SPIN" # every stage, the search's scripts too (settings.sh leaves it so)
 for p in gen-arch check-cost mini-train pareto feedback full-train kd quantize emit-c bytes; do
 	[ -x "$BIN/$p" ] || die "$BIN/$p is missing: run make (make demo builds first)"
 done

@@ -7,6 +7,19 @@
 # GOMP_SPINCOUNT bounds their spin (make demo's SPIN: a machine the demo has to itself).
 [ -n "${GOMP_SPINCOUNT:-}" ] || export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 
+# omp_waits N: the idle OpenMP threads of the programs started from here on spin N times before
+# they sleep (GOMP_SPINCOUNT, OMP_WAIT_POLICY unset: for a machine they have to themselves);
+# N = 0: they sleep at once (OMP_WAIT_POLICY=passive).
+omp_waits() {
+	if [ "$1" -gt 0 ]; then
+		unset OMP_WAIT_POLICY
+		export GOMP_SPINCOUNT="$1"
+	else
+		unset GOMP_SPINCOUNT
+		export OMP_WAIT_POLICY=passive
+	fi
+}
+
 # settings_from_args "$@": exports every NAME=value argument. -h or --help prints the calling
 # script's header comment (line 2 up to `set -eu`) and exits 0; anything else exits 2.
 settings_from_args() {
