@@ -23,6 +23,7 @@
 #define ARCH_MAX_TOTAL_LAYERS (ARCH_MAX_BLOCKS * ARCH_MAX_LAYERS)
 
 enum act { ACT_RELU6, ACT_LEAKYRELU, ACT_SWISH };
+#define LEAKY_SLOPE 0.01f /* LeakyReLU's negative slope, as PyTorch's default */
 enum conv_type { CONV_DEPTHWISE, CONV_MBCONV };
 enum skip_op { SKIP_IDENTITY, SKIP_RESIDUAL };
 

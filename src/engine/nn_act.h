@@ -8,8 +8,6 @@
 #include <stddef.h>
 #include "core/arch.h"
 
-#define LEAKY_SLOPE 0.01f
-
 void act_forward(enum act a, float *y, const float *x, size_t n);
 void act_backward(enum act a, float *dx, const float *dy, const float *x, size_t n, int accum);
 float sigmoidf(float x);

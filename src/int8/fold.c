@@ -156,7 +156,7 @@ static float act(enum op_act a, float v)
 	case OPACT_RELU6:
 		return v < 0 ? 0 : v > 6 ? 6 : v;
 	case OPACT_LEAKYRELU:
-		return v < 0 ? 0.01f * v : v;
+		return v < 0 ? LEAKY_SLOPE * v : v;
 	case OPACT_SWISH:
 		return v / (1.0f + expf(-v));
 	case OPACT_SIGMOID:

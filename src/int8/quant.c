@@ -441,7 +441,7 @@ static float act_real(enum qact a, float v)
 	switch (a) {
 	case QACT_LUT_SIGMOID: return 1.0f / (1.0f + expf(-v));
 	case QACT_LUT_SWISH: return v / (1.0f + expf(-v));
-	case QACT_LUT_LEAKY: return v < 0 ? 0.01f * v : v;
+	case QACT_LUT_LEAKY: return v < 0 ? LEAKY_SLOPE * v : v;
 	default: return v;
 	}
 }
