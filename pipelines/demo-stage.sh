@@ -8,6 +8,11 @@
 #       COMMAND reads the one record of IN; OUT is written (OUT.tmp, then a rename) only when
 #       COMMAND succeeded and wrote exactly one record with no error. Timed as NAME. LABEL
 #       prefixes each of its stderr lines ("student | ...": two trainings side by side).
+#   demo-stage.sh rerank IN OUT JOBS COMMAND...
+#       each record of IN through COMMAND (a mini-train: one record in, one out), JOBS at once (GNU
+#       parallel); OUT holds the records of IN in their order, each with "rerank" = what COMMAND
+#       wrote as "mini" (the record's own "mini" is kept), or {error} when its training failed
+#       (so it ranks last). Timed as "rerank".
 #   demo-stage.sh epochs TRAIN_IMAGES TRAIN_MINUTES RESOLUTION CLASSES KEY CAP
 #       records in, records out with demo.KEY = the epochs of TRAIN_IMAGES that fit 90% of
 #       TRAIN_MINUTES at the estimated time per image (check-cost --train-time: one thread, from
@@ -29,6 +34,22 @@ filter() { # name in out command...
 	timed "$name" "$@" <"$in" >"$out.tmp" || { rm -f "$out.tmp"; die "$(basename "$1") failed (see above)"; }
 	jq -e -s 'length == 1 and (map(.. | objects | select(has("error"))) | length == 0)' "$out.tmp" \
 		>/dev/null || { cat "$out.tmp" >&2; rm -f "$out.tmp"; die "$(basename "$1") wrote an error"; }
+	mv "$out.tmp" "$out"
+}
+
+rerank() { # in out jobs command...
+	in=$1 out=$2 jobs=$3
+	shift 3
+	jq -c '.proxy = .mini | del(.mini)' "$in" >"$out.in"
+	s0=$(date +%s)
+	parallel -q --pipe -N1 -j"$jobs" --keep-order "$@" <"$out.in" >"$out.out" ||
+		echo "demo: a re-ranking training failed (see above): that design ranks last" >&2
+	echo "rerank $(($(date +%s) - s0))" >>times.txt
+	jq -c -n --slurpfile done "$out.out" 'inputs | . as $r
+		| ([$done[] | select(.id == $r.id and .mini.val_acc != null)] | .[0]) as $d
+		| if $d then $d | .rerank = .mini else $r | .rerank = {error: "its re-ranking training failed"} end
+		| .mini = .proxy | del(.proxy)' "$out.in" >"$out.tmp"
+	rm -f "$out.in" "$out.out"
 	mv "$out.tmp" "$out"
 }
 
@@ -63,7 +84,7 @@ labelled() { # label command...
 	return "$rc"
 }
 
-step=${1:?usage: demo-stage.sh time|filter|epochs ...}
+step=${1:?usage: demo-stage.sh time|filter|rerank|epochs ...}
 shift
 case $step in
 time) timed "$@" ;;
@@ -76,6 +97,7 @@ filter)
 		filter "$@"
 	fi
 	;;
+rerank) rerank "$@" ;;
 epochs) epochs "$@" ;;
 *) die "demo-stage.sh: no step '$step'" ;;
 esac

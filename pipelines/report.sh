@@ -4,6 +4,7 @@
 #
 #   search/evaluated.jsonl search/candidates.jsonl search/rejected.jsonl   the search (search.sh)
 #   search/summary-NNN.json search/front-NNN.jsonl                          per iteration
+#   rerank.jsonl (the choice's re-ranking, when it ran)
 #   chosen.jsonl full.jsonl teacher.jsonl kd.jsonl deploy.jsonl quant.jsonl emit.jsonl   one record per stage
 #   plan.txt (check-cost --plan of the final design)  m7-test.txt  times.txt  wall.txt
 #   budget.json  command.txt
@@ -252,6 +253,18 @@ budget_line=$(val "$RUN/budget.json" '"MACs ≤ \(.macs_max), peak SRAM ≤ \(.s
 	echo "|---|---|---|---|---|"
 	awk '{ printf "| %s | %s | %s | %.2f %% | %.4f |\n", $1, $5, $4, $2, $3 }' "$tmp/iter.dat"
 	echo
+	if [ -s "$RUN/rerank.jsonl" ]; then
+		echo "The choice: the proxy's first $(grep -c '' "$RUN/rerank.jsonl") designs trained again on the whole" \
+			"training split, and the most accurate by that (validation; \`RERANK\`, \`RERANK_EPOCHS\`):"
+		echo
+		echo "| design | MACs | proxy | re-ranked | |"
+		echo "|---|---|---|---|---|"
+		jq -r --arg chosen "$final_id" 'def p: (. * 10000 | round / 100 | tostring) + " %";
+			"| `\(.id)` | \(.cost.macs) | \(.mini.val_acc | p) |" +
+			" \(if .rerank.val_acc then (.rerank.val_acc | p) + " (\(.rerank.epochs) epochs)" else .rerank.error end) |" +
+			" \(if .id == $chosen then "chosen" else "" end) |"' "$RUN/rerank.jsonl"
+		echo
+	fi
 	echo "## Final model"
 	echo
 	echo "Like the paper's Table II (test split; float = after full training, KD = after distillation" \

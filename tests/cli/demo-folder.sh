@@ -18,7 +18,7 @@ cc -std=c11 -D_GNU_SOURCE -O2 -I"$ROOT/src" -I/usr/include/cjson -o "$TMP/make-s
 # (not the default), so that every stage runs.
 export ITER=1 CANDIDATES=2 JOBS=1 THREADS=2 MACS_MAX=4M MINI_EPOCHS=1 MINI_LIMIT=0 TEACHER_WIDTH=2 \
 	FULL_EPOCHS=2 FULL_LIMIT=0 TEACHER_EPOCHS=1 TEACHER_LIMIT=0 KD_EPOCHS=1 KD_LIMIT=0 \
-	TRAIN_MINUTES=1 MIN_EPOCHS=1 CALIB=20 VECTORS=2 QUANT_EVAL=0 \
+	TRAIN_MINUTES=1 MIN_EPOCHS=1 RERANK=2 CALIB=20 VECTORS=2 QUANT_EVAL=0 \
 	MINI_ARGS="--no-autoaugment --batch 16 --val-split 0.2" \
 	TRAIN_ARGS="--no-autoaugment --mixup 0 --batch 16 --val-split 0.2" \
 	RESOLUTION=16 CLASSES=3 NAME=shapes_net OMP_WAIT_POLICY=passive
@@ -39,6 +39,8 @@ check "it skipped the search, already made" grep -q 'search/front-001.jsonl is m
 check_eq "and left its front as it was" "$(stat -c %Y "$R/search/front-001.jsonl")" "$front_time"
 tail -5 "$TMP/err" | sed 's/^/# /'
 check "it wrote the report" test -s "$R/report.md"
+check "the choice re-trained both candidates on the folder (RERANK=2)" \
+	jq -e -s 'length == 2 and all(.rerank.val_acc >= 0 and .rerank.epochs == 2 and .rerank.classes == 3)' "$R/rerank.jsonl"
 check "the emitted model ran on the Cortex-M7" grep -q '2/2 test vectors match' "$R/m7-test.txt"
 check "full-train measured the test folder (30 images, 3 classes)" \
 	jq -e '.full.test_acc >= 0 and .full.classes == 3' "$R/full.jsonl"

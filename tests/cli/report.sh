@@ -68,6 +68,18 @@ cp "$M" "$TMP/first.md"
 "$R" "$RUN" 2>/dev/null
 check "regenerating gives the same report" cmp -s "$TMP/first.md" "$M"
 
+check "no re-ranking in the run: no choice table" sh -c "! grep -q '^The choice:' '$M'"
+# The choice's re-ranking (rerank.jsonl): a row per design re-trained, the chosen one marked, a
+# failed one with its error.
+jq -c --arg id "$id" '{id: $id, cost: {macs: 1000}, mini: {val_acc: 0.5}, rerank: {val_acc: 0.875, epochs: 2}},
+	{id: "0000000000000001", cost: {macs: 2000}, mini: {val_acc: 0.6}, rerank: {error: "its re-ranking training failed"}}' \
+	-n >"$RUN/rerank.jsonl"
+"$R" "$RUN" 2>/dev/null
+check_eq "the choice table: the chosen design re-ranked, a failed one with its error" \
+	"$(grep -A3 '^| design | MACs | proxy | re-ranked' "$M" | tail -2 | tr '\n' ';')" \
+	"| \`$id\` | 1000 | 50 % | 87.5 % (2 epochs) | chosen |;| \`0000000000000001\` | 2000 | 60 % | its re-ranking training failed |  |;"
+rm "$RUN/rerank.jsonl"
+
 # An explanation, where the generator gave one, is quoted.
 jq -c '.gen.explanation = "Narrow early blocks keep the arena small."' "$G/chosen.jsonl" >"$RUN/chosen.jsonl"
 "$R" "$RUN" 2>/dev/null
