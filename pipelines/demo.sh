@@ -335,7 +335,7 @@ fi
 
 banner 6 "quantize: int8, calibrated on $CALIB training images"
 make_stage quant.jsonl
-jq -r "$PCT"'"demo: quantize: on \(.quant.eval_images) \(.quant.eval_split // "test") images, float \(.quant.float_acc | pct), int8 \(.quant.int8_acc | pct)"' \
+jq -r "$PCT"'"demo: quantize: on \(.quant.eval_images) \(.quant.eval_split // "test") images, float \(.quant.float_acc | pct)\(if .kd.qat == "int8" then " (the QAT network without its activation rounding)" else "" end), int8 \(.quant.int8_acc | pct)"' \
 	"$RUN/quant.jsonl" >&2
 # A network can lose much more to int8 than another of the same search (one with leaky ReLU in
 # its first blocks lost 6.4 points where its relu6 neighbour lost none): say what recovers it.

@@ -90,11 +90,13 @@ BIN=$TMP/nt/bin "$D" RUN="$TMP/g" QEMU=0 SPIN=-1 >/dev/null 2>"$TMP/g.log"
 check_eq "SPIN=-1 is refused: exit 2" "$?" 2
 
 # INT8_QAT=1, no teacher: kd fine-tunes the full-trained student through its int8 arithmetic (from
-# itself) and that is deployed. The stub kd records its arguments; quantize then fails on the fake
-# checkpoint.
+# itself) and that is deployed. The stub kd records its arguments, the stub quantize reports; emit-c
+# then fails on the missing model.
 mkdir -p "$TMP/qat/bin"
-for p in gen-arch check-cost mini-train pareto feedback quantize emit-c bytes; do ln -s "$BIN/$p" "$TMP/qat/bin/$p"; done
+for p in gen-arch check-cost mini-train pareto feedback emit-c bytes; do ln -s "$BIN/$p" "$TMP/qat/bin/$p"; done
 ln -s "$TMP/nt/bin/full-train" "$TMP/qat/bin/full-train"
+printf '#!/bin/sh\nexec jq -c ".quant = {float_acc: 0.82, int8_acc: 0.91, eval_images: 10000}"\n' >"$TMP/qat/bin/quantize"
+chmod +x "$TMP/qat/bin/quantize"
 printf '#!/bin/sh\necho "$*" >"%s/kd-args.txt"\nexec jq -c ".kd = {qat: \\"int8\\", val_acc: 0.8, val_acc_before: 0.9, test_acc: 0.8, test_acc_before: 0.9}"\n' \
 	"$TMP/qat" >"$TMP/qat/bin/kd"
 chmod +x "$TMP/qat/bin/kd"
@@ -104,6 +106,8 @@ check "INT8_QAT=1: kd trains through int8 from the full-trained student" \
 	sh -c "grep -q -- '--qat int8 --teacher $TMP/q/student-full.safetensors' '$TMP/qat/kd-args.txt'"
 check "INT8_QAT=1: the QAT network is deployed, though its float val_acc is lower" \
 	jq -e '.demo.deployed == "kd" and (.demo.weights | endswith("student-kd.safetensors"))' "$TMP/q/deploy.jsonl"
+check "INT8_QAT=1: quantize's float figure is said to be the QAT network's, and no QAT hint" \
+	sh -c "grep -q 'float 82% (the QAT network without its activation rounding), int8 91%' '$TMP/q.log' && ! grep -q 'INT8_QAT=1 fine-tunes' '$TMP/q.log'"
 BIN=$TMP/qat/bin "$D" RUN="$TMP/q2" QEMU=0 INT8_QAT=yes >/dev/null 2>"$TMP/q2.log"
 check_eq "INT8_QAT=yes is refused: exit 2" "$?" 2
 # Without it, a quantize that loses more than a point says how to recover it (a stub quantize
