@@ -358,9 +358,47 @@ static void test_json(void)
 	net_free(m);
 }
 
+/* The vectorised rounding against lround (the plain reference), on values where they could part:
+ * exact halves and their neighbours, signs, huge values, infinities, NaN, random ones. */
+static void test_rounding_against_lround(void)
+{
+	static const float scales[] = {4.0f / 255, 1e-8f, 0.37f, 1.0f, 123.456f};
+	static const int32_t zps[] = {-64, -128, 0, 127};
+	long differ = 0, tried = 0;
+	uint64_t seed = 12345;
+	for (size_t si = 0; si < sizeof scales / sizeof *scales; si++)
+		for (size_t zi = 0; zi < sizeof zps / sizeof *zps; zi++) {
+			float sc = scales[si];
+			int32_t zp = zps[zi];
+			double special[] = {0.0, -0.0, NAN, INFINITY, -INFINITY, 1e300, -1e300, 1e12, -1e12};
+			for (size_t k = 0; k < sizeof special / sizeof *special; k++, tried++)
+				differ += qat_act_code_unclamped(special[k], sc, zp) !=
+					  qat_act_code_reference(special[k], sc, zp);
+			for (int k = -300; k <= 300; k++) {
+				double half = ((double)k + 0.5) * sc;
+				double vs[] = {half, nextafter(half, INFINITY), nextafter(half, -INFINITY),
+					       (double)k * sc, (float)half};
+				for (size_t j = 0; j < sizeof vs / sizeof *vs; j++, tried++)
+					differ += qat_act_code_unclamped(vs[j], sc, zp) !=
+						  qat_act_code_reference(vs[j], sc, zp);
+			}
+			for (int k = 0; k < 20000; k++, tried++) {
+				seed ^= seed << 13;
+				seed ^= seed >> 7;
+				seed ^= seed << 17;
+				double v = ((double)(seed % 2000001) - 1000000.0) / 1000.0 * sc *
+					   (1 + (double)(seed >> 40 & 255));
+				float vf = (float)v; /* the engine's values are floats */
+				differ += qat_act_code_unclamped(vf, sc, zp) != qat_act_code_reference(vf, sc, zp);
+			}
+		}
+	T_CHECK(differ == 0, "the fast rounding is lround's on %ld values (%ld differ)", tried, differ);
+}
+
 int main(void)
 {
 	test_grid();
+	test_rounding_against_lround();
 	test_ste_slope();
 	test_network_points();
 	test_observers();
