@@ -44,14 +44,14 @@ $(FRONT):
 #    fits, the fastest design evaluated.
 fit.jsonl: $(FRONT)
 	jq -c 'select(.mini.val_acc != null) | {id, arch, gen, mini, resolution: $(RESOLUTION), classes: $(CLASSES)}' \
-		search/evaluated.jsonl | $(EPOCHS) full_epochs $(FULL_EPOCHS) | \
-		jq -c -s 'map(select(.demo.train_us_per_image <= $(TRAIN_US_MAX))) | sort_by(-.mini.val_acc, .cost.macs, .id) | .[]' >$@.tmp
+		search/evaluated.jsonl | $(EPOCHS) full_epochs $(FULL_EPOCHS) >$@.all
+	jq -c -s 'map(select(.demo.train_us_per_image <= $(TRAIN_US_MAX))) | sort_by(-.mini.val_acc, .cost.macs, .id) | .[]' \
+		$@.all >$@.tmp
 	if [ ! -s $@.tmp ]; then \
 		echo "demo: no design evaluated fits $(MIN_EPOCHS) epochs in $(TRAIN_MINUTES) minutes: the fastest goes forward" >&2; \
-		jq -c 'select(.mini.val_acc != null) | {id, arch, gen, mini, resolution: $(RESOLUTION), classes: $(CLASSES)}' \
-			search/evaluated.jsonl | $(EPOCHS) full_epochs $(FULL_EPOCHS) | \
-			jq -c -s 'sort_by(.demo.train_us_per_image, .id) | .[0] // empty' >$@.tmp; \
+		jq -c -s 'sort_by(.demo.train_us_per_image, .id) | .[0] // empty' $@.all >$@.tmp; \
 	fi
+	rm -f $@.all
 	jq -r '"demo:   \(.id): val_acc \(.mini.val_acc * 10000 | round / 100)%, \(.cost.macs) MACs, \(.demo.images_per_s | round) img/s (estimated): \(.demo.full_epochs) epochs"' \
 		$@.tmp >&2
 	mv $@.tmp $@

@@ -194,9 +194,10 @@ setting QEMU 1
 setting WEIGHTS int8
 setting SPARSITY 0.5
 setting INT8_QAT 0
-case $INT8_QAT in 0 | 1) ;; *) echo "demo: error: INT8_QAT=$INT8_QAT: 0 or 1" >&2; exit 2 ;; esac
+case $INT8_QAT in 0 | 1) ;; *) die "INT8_QAT=$INT8_QAT: 0 or 1" ;; esac
 case $WEIGHTS in
-int8) QAT_ARGS=$([ "$INT8_QAT" = 1 ] && echo "--qat int8" || true) ;;
+int8) QAT_ARGS=
+	[ "$INT8_QAT" = 0 ] || QAT_ARGS="--qat int8" ;;
 ternary) QAT_ARGS="--qat ternary --sparsity $SPARSITY" ;;
 *) echo "demo: error: WEIGHTS=$WEIGHTS: int8 or ternary" >&2; exit 2 ;;
 esac

@@ -44,7 +44,7 @@ void qat_act_qparams(float mn, float mx, float *scale, int32_t *zp);
 int8_t qat_act_code(double v, float scale, int32_t zp);
 /* The code before clamping (v / scale kept within +-1e9, NaN -1e9, rounded half away from zero),
  * and the same computed plainly with lround: the reference the tests hold it to. */
-long qat_act_code_unclamped(double v, float scale, int32_t zp);
+int32_t qat_act_code_unclamped(double v, float scale, int32_t zp);
 long qat_act_code_reference(double v, float scale, int32_t zp);
 /* x [n] rounded in place to the grid of [mn, mx]; mask [n] (may be NULL): 1 where the value is
  * inside the clipping range, 0 where it was clipped. */
