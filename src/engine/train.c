@@ -916,11 +916,13 @@ static void add_accuracies(struct run *r, cJSON *stage, const char *suffix, doub
 	const struct train_opts *o = r->o;
 	struct train_data *td = r->td;
 	char key[32];
-	*val = evaluate(r->n, &td->train, td->split.val, td->split.nval, r->H, r->W, r->Cin, o->batch,
-			r->x, r->y);
-	snprintf(key, sizeof key, "val_acc%s", suffix);
-	if (td->split.nval)
+	*val = -1; /* no validation split (--val-split 0) */
+	if (td->split.nval) {
+		*val = evaluate(r->n, &td->train, td->split.val, td->split.nval, r->H, r->W, r->Cin,
+				o->batch, r->x, r->y);
+		snprintf(key, sizeof key, "val_acc%s", suffix);
 		cJSON_AddNumberToObject(stage, key, *val);
+	}
 	*test = -1;
 	if (td->have_test) {
 		int nt = td->test.n;
@@ -1120,11 +1122,12 @@ int train_record(const struct train_opts *o, struct train_data *td, const cJSON 
 		cJSON_AddStringToObject(stage, "checkpoint", out);
 	if (!o->quiet) {
 		const char *rid = record_string(rec, "id") ? record_string(rec, "id") : id;
+		char v[16] = "n/a", t[32] = "";
+		if (val >= 0)
+			snprintf(v, sizeof v, "%.2f%%", 100 * val);
 		if (test >= 0)
-			log_info("record %s: val %.2f%% test %.2f%% in %.0fs", rid, 100 * val, 100 * test,
-				 seconds);
-		else
-			log_info("record %s: val %.2f%% in %.0fs", rid, 100 * val, seconds);
+			snprintf(t, sizeof t, " test %.2f%%", 100 * test);
+		log_info("record %s: val %s%s in %.0fs", rid, v, t, seconds);
 	}
 	rc = 0;
 out:

@@ -27,6 +27,15 @@ check "checked records get mini.val_acc, test_acc, epochs, seconds, images_per_s
 check "an unchecked record passes untouched" jq -e -s '.[1] | (.mini | not) and .id == "b"' "$TMP/out.jsonl"
 check "other keys are copied through" jq -e -s 'all(.arch.blocks | length == 2)' "$TMP/out.jsonl"
 
+# Without a validation split (--val-split 0, training on every image) there is no val_acc, and
+# the log says "n/a" rather than a 0 % that reads like a measurement.
+echo "{\"id\":\"noval\",\"arch\":$ARCH}" |
+	"$BIN/mini-train" --all --train-limit 256 --val-split 0 --test-limit 100 --batch 64 --threads 1 \
+		--no-progress --epochs 1 >"$TMP/noval.out" 2>"$TMP/noval.err"
+check_eq "--val-split 0: exit 0" "$?" 0
+check "--val-split 0: no val_acc, a test_acc" jq -e '(.mini | has("val_acc") | not) and .mini.test_acc >= 0' "$TMP/noval.out"
+check "--val-split 0: the log says val n/a" grep -q "record noval: val n/a test " "$TMP/noval.err"
+
 # A design too large for memory fails its own record (checked before allocating); the next one
 # trains. The address space is limited so that the old behaviour (calloc fails: the program dies)
 # cannot take the machine's memory.
