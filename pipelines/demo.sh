@@ -26,7 +26,7 @@
 #                    random | evolve | llm (gen-arch --strategy). Random by default: the proxy ranks
 #                    designs far apart well and near neighbours at chance, so evolution's one-field
 #                    mutations of the best spent two of three iterations on noise (SEED 1: 36 random
-#                    designs found a 3.0M-MAC design at 92.51 % int8 after 40 epochs, where 12 with
+#                    designs found a 3.0M-MAC design at 92.74 % int8 after 51 epochs, where 12 with
 #                    evolve shipped 91.40 %; README: "Does the search's ranking mean anything?")
 #   DATASET (fashion-mnist | cifar10 | cifar100 | safetensors | folder | csv) DATA=path
 #   TEST_DATA=path (the test split of a safetensors/folder/csv dataset: without it test accuracy
