@@ -205,7 +205,7 @@ case $WEIGHTS in
 int8) QAT_ARGS=
 	[ "$INT8_QAT" = 0 ] || QAT_ARGS="--qat int8" ;;
 ternary) QAT_ARGS="--qat ternary --sparsity $SPARSITY" ;;
-*) echo "demo: error: WEIGHTS=$WEIGHTS: int8 or ternary" >&2; exit 2 ;;
+*) die "WEIGHTS=$WEIGHTS: int8 or ternary" ;;
 esac
 
 [ -n "$TRAIN_IMAGES" ] || die "TRAIN_IMAGES: give the training images per epoch for DATASET=$DATASET"

@@ -8,6 +8,7 @@
 #include "t.h"
 #include "small_net.h"
 #include "core/arch.h"
+#include "core/prng.h"
 #include "core/util.h"
 #include "engine/net.h"
 #include "engine/nn_bn.h"
@@ -358,14 +359,15 @@ static void test_json(void)
 	net_free(m);
 }
 
-/* The vectorised rounding against lround (the plain reference), on values where they could part:
+/* The fast rounding (qat_act_code_unclamped) against lround (the plain reference), on values where they could part:
  * exact halves and their neighbours, signs, huge values, infinities, NaN, random ones. */
 static void test_rounding_against_lround(void)
 {
 	static const float scales[] = {4.0f / 255, 1e-8f, 0.37f, 1.0f, 123.456f};
 	static const int32_t zps[] = {-64, -128, 0, 127};
 	long differ = 0, tried = 0;
-	uint64_t seed = 12345;
+	struct prng rng;
+	prng_seed(&rng, 12345);
 	for (size_t si = 0; si < sizeof scales / sizeof *scales; si++)
 		for (size_t zi = 0; zi < sizeof zps / sizeof *zps; zi++) {
 			float sc = scales[si];
@@ -383,11 +385,8 @@ static void test_rounding_against_lround(void)
 						  qat_act_code_reference(vs[j], sc, zp);
 			}
 			for (int k = 0; k < 20000; k++, tried++) {
-				seed ^= seed << 13;
-				seed ^= seed >> 7;
-				seed ^= seed << 17;
-				double v = ((double)(seed % 2000001) - 1000000.0) / 1000.0 * sc *
-					   (1 + (double)(seed >> 40 & 255));
+				double v = ((double)prng_below(&rng, 2000001) - 1000000.0) / 1000.0 * sc *
+					   (1 + (double)prng_below(&rng, 256));
 				float vf = (float)v; /* the engine's values are floats */
 				differ += qat_act_code_unclamped(vf, sc, zp) != qat_act_code_reference(vf, sc, zp);
 			}
