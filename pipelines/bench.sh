@@ -28,8 +28,10 @@ have_torch=0
 [ "$have_torch" = 1 ] || echo "bench: no PyTorch (apt-get install python3-torch): engine only" >&2
 echo "bench: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $THREADS threads, engine's idle threads: $([ "$BENCH_SPIN" -gt 0 ] && echo "spin $BENCH_SPIN times, then sleep" || echo "sleep at once")" >&2
 
-torch_ips() { # RES BATCH STEPS LAYOUT -> images/s (PyTorch's default thread waits)
-	env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "$PY" "$ROOT/pipelines/bench_torch.py" "$ARCH" "$1" "$2" 100 "$3" "$THREADS" "$4" |
+torch_ips() { # RES BATCH STEPS LAYOUT -> images/s (PyTorch's default thread waits; the OpenBLAS
+	# kernels the engine ran, $blas_core: where Debian's OpenBLAS falls back to SSE3 on a CPU it
+	# does not know, both get the AVX kernels, see mini-train(1), OPENBLAS_CORETYPE)
+	env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT OPENBLAS_CORETYPE="$blas_core" "$PY" "$ROOT/pipelines/bench_torch.py" "$ARCH" "$1" "$2" 100 "$3" "$THREADS" "$4" |
 		jq '.images_per_s'
 }
 
@@ -45,6 +47,7 @@ for cfg in "32 128 $STEPS" "160 32 $((STEPS / 3 + 1))"; do
 	gflops=$(echo "$bench" | jq '.train_gflops')
 	frac=$(echo "$bench" | jq '.fraction_of_peak * 100')
 	peak=$(echo "$bench" | jq '.sgemm_peak_gflops')
+	blas_core=$(echo "$bench" | jq -r '.blas_core')
 	nchw=- cl=- best=- ratio=-
 	if [ "$have_torch" = 1 ]; then
 		nchw=$(torch_ips "$res" "$batch" "$steps" nchw)
@@ -55,5 +58,5 @@ for cfg in "32 128 $STEPS" "160 32 $((STEPS / 3 + 1))"; do
 	fi
 	printf '%-20s %10.1f %9.1f %8.1f%% %14s %7s %8s %6s\n' "${res}x${res} batch $batch" "$ours" \
 		"$gflops" "$frac" "$nchw" "$cl" "$best" "$ratio"
-	echo "bench: ${res}x${res}: SGEMM peak on $THREADS threads $(printf '%.1f' "$peak") GFLOP/s" >&2
+	echo "bench: ${res}x${res}: SGEMM peak on $THREADS threads $(printf '%.1f' "$peak") GFLOP/s (OpenBLAS $blas_core)" >&2
 done

@@ -1,5 +1,6 @@
 /* evaluate — inference of a checkpoint over a dataset (any dataset.h kind): accuracy, count, time, and
  * optionally the logits (the teacher-logits format for distillation). See man/man1/evaluate.1. */
+#include "engine/blas_core.h"
 #include "core/arch.h"
 #include "engine/checkpoint.h"
 #include "engine/dataset.h"
@@ -178,6 +179,7 @@ static int evaluate_int8(const struct options *o)
 int main(int argc, char **argv)
 {
 	util_init(argv[0]);
+	blas_core_ensure(argv); /* first: it may start the program again */
 	struct options o;
 	parse_args(argc, argv, &o);
 	if (o.weights && quant_is_int8_file(o.weights) == 1) /* an int8 model (quantize) */

@@ -1,5 +1,6 @@
 /* full-train — the paper's full recipe on each record with an arch; --out writes the checkpoint.
  * See man/man1/full-train.1. */
+#include "engine/blas_core.h"
 #include "engine/net.h"
 #include "core/record.h"
 #include "engine/train.h"
@@ -26,6 +27,7 @@ static int select_arch(const cJSON *rec, void *ctx)
 int main(int argc, char **argv)
 {
 	util_init(argv[0]);
+	blas_core_ensure(argv); /* first: it may start the program again */
 	struct train_opts o;
 	train_defaults(&o, RECIPE_FULL);
 	train_parse_args(&o, argc, argv, about, NULL, NULL);

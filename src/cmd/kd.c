@@ -1,5 +1,6 @@
 /* kd — fine-tunes a student checkpoint from a teacher's logits (knowledge distillation).
  * See man/man1/kd.1. */
+#include "engine/blas_core.h"
 #include "engine/net.h"
 #include "core/record.h"
 #include "engine/train.h"
@@ -28,6 +29,7 @@ static int select_student(const cJSON *rec, void *ctx)
 int main(int argc, char **argv)
 {
 	util_init(argv[0]);
+	blas_core_ensure(argv); /* first: it may start the program again */
 	struct train_opts o;
 	train_defaults(&o, RECIPE_KD);
 	train_parse_args(&o, argc, argv, about, NULL, NULL);

@@ -1,5 +1,6 @@
 /* mini-train — the paper's mini recipe on each record with check.ok; --benchmark times training
  * steps. See man/man1/mini-train.1. */
+#include "engine/blas_core.h"
 #include "core/arch.h"
 #include "engine/bench.h"
 #include "engine/net.h"
@@ -124,6 +125,7 @@ static int select_checked(const cJSON *rec, void *ctx)
 int main(int argc, char **argv)
 {
 	util_init(argv[0]);
+	blas_core_ensure(argv); /* first: it may start the program again */
 	struct train_opts o;
 	struct mini m = {.bench_warmup = 3};
 	train_defaults(&o, RECIPE_MINI);

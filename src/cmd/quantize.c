@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "engine/blas_core.h"
 #include "engine/checkpoint.h"
 #include "engine/dataset.h"
 #include "engine/qat.h"
@@ -411,6 +412,7 @@ static const struct opt options[] = {
 int main(int argc, char **argv)
 {
 	util_init(argv[0]);
+	blas_core_ensure(argv); /* first: it may start the program again */
 	struct opts o = {0};
 	o.res_h = o.res_w = 0;
 	o.calib = 4;

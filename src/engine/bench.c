@@ -1,5 +1,6 @@
 /* bench.c — the training-step benchmark. See bench.h. */
 #include "engine/bench.h"
+#include "engine/blas_core.h"
 #include "engine/net.h"
 #include "core/prng.h"
 #include "engine/sgd.h"
@@ -78,6 +79,7 @@ int bench_run(const struct arch *a, const struct bench_opts *o, cJSON *stage, ch
 			cJSON_AddNumberToObject(stage, "fraction_of_peak", gflops / peak);
 		}
 	}
+	cJSON_AddStringToObject(stage, "blas_core", blas_core_name());
 	cJSON_AddNumberToObject(stage, "step_ms", 1000 * secs / o->steps);
 	cJSON_AddNumberToObject(stage, "steps", o->steps);
 	cJSON_AddNumberToObject(stage, "warmup", o->warmup);
