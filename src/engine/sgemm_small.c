@@ -1,5 +1,5 @@
-/* sgemm_small.c — register-blocked AVX2 + FMA product for the 1x1 convolutions. See
- * sgemm_small.h. */
+/* sgemm_small.c — register-blocked AVX2 + FMA product for the 1x1 convolutions, and the
+ * dispatch to the AVX-512 one (sgemm_small_avx512.c) on CPUs that have it. See sgemm_small.h. */
 /* Full unrolling of the block's loops (acc stays in registers); the Makefile stays at -O2. */
 #pragma GCC optimize("O3")
 #include "engine/sgemm_small.h"
@@ -94,18 +94,11 @@ block_switch(int mr, int n, int K, const float *a, size_t ars, size_t aks, const
 }
 
 /* Slices of KC along K (the first writes or adds as asked, the others add); within a slice,
- * blocks of MR rows, each swept across all of N while its rows of A sit in L1. */
+ * blocks of MR rows, each swept across all of N while its rows of A sit in L1. K > 0. */
 __attribute__((target("avx2,fma"))) void
-sgemm_small(int M, int N, int K, const float *a, size_t ars, size_t aks, const float *b,
-	    size_t ldb, float *c, size_t ldc, int add)
+sgemm_small_avx2(int M, int N, int K, const float *a, size_t ars, size_t aks, const float *b,
+		 size_t ldb, float *c, size_t ldc, int add)
 {
-	if (K == 0) {
-		if (!add)
-			for (int m = 0; m < M; m++)
-				for (int n = 0; n < N; n++)
-					c[(size_t)m * ldc + n] = 0;
-		return;
-	}
 	for (int k0 = 0; k0 < K; k0 += KC) {
 		int kc = K - k0 < KC ? K - k0 : KC;
 		int add_k = add || k0 > 0;
@@ -118,6 +111,35 @@ sgemm_small(int M, int N, int K, const float *a, size_t ars, size_t aks, const f
 					     c + (size_t)m0 * ldc + n0, ldc, add_k);
 		}
 	}
+}
+
+/* Whether this CPU runs the AVX-512 kernel, asked once (threads may ask together: the answer is
+ * kept atomically, and every thread computes the same one). */
+static int have_avx512(void)
+{
+	static int have = -1;
+	int h = __atomic_load_n(&have, __ATOMIC_RELAXED);
+	if (h < 0) {
+		h = sgemm_small_avx512_available();
+		__atomic_store_n(&have, h, __ATOMIC_RELAXED);
+	}
+	return h;
+}
+
+void sgemm_small(int M, int N, int K, const float *a, size_t ars, size_t aks, const float *b,
+		 size_t ldb, float *c, size_t ldc, int add)
+{
+	if (K == 0) {
+		if (!add)
+			for (int m = 0; m < M; m++)
+				for (int n = 0; n < N; n++)
+					c[(size_t)m * ldc + n] = 0;
+		return;
+	}
+	if (have_avx512())
+		sgemm_small_avx512(M, N, K, a, ars, aks, b, ldb, c, ldc, add);
+	else
+		sgemm_small_avx2(M, N, K, a, ars, aks, b, ldb, c, ldc, add);
 }
 
 void sgemm_small_ref(int M, int N, int K, const float *a, size_t ars, size_t aks,

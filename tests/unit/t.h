@@ -4,6 +4,8 @@
  *   T_NEAR(a, b, rtol, "what")   |a-b| <= rtol*max(1,|b|)
  *   t_skip("why")                a point that could not run: "ok N - # SKIP why", or, under CI
  *                                (CI=true), "not ok N - why": CI must have every input
+ *   t_skip_cpu("why")            a point this CPU cannot run (an instruction set it lacks):
+ *                                "ok N - # SKIP why", under CI too (no input can supply it)
  *   t_shared_dir()               shared/ (the paper models): $LMNAS_SHARED, else ../shared
  *   return t_done();             prints the plan "1..N"; exit status 1 when any point failed
  *
@@ -57,6 +59,15 @@ static inline void t_skip(const char *fmt, ...)
 		t_vpoint(0, "inputs missing under CI: ", fmt, ap);
 	else
 		t_vpoint(1, "# SKIP ", fmt, ap);
+	va_end(ap);
+}
+
+/* A point for instructions this CPU lacks: skipped everywhere, and counted as skipped. */
+static inline void t_skip_cpu(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	t_vpoint(1, "# SKIP ", fmt, ap);
 	va_end(ap);
 }
 

@@ -442,9 +442,13 @@ static void check_swish_exp(void)
 	free(x), free(y), free(g), free(one), free(zero);
 }
 
-/* sgemm_small against its plain loops: A as rows and transposed, written and added, with
- * partial blocks of rows and columns (masked lanes) and K over one slice. */
-static void check_sgemm_small(int M, int N, int K, int trans_a, int add)
+typedef void sgemm_fn(int M, int N, int K, const float *a, size_t ars, size_t aks,
+		      const float *b, size_t ldb, float *c, size_t ldc, int add);
+
+/* A sgemm_small kernel against its plain loops: A as rows and transposed, written and added,
+ * with partial blocks of rows and columns (masked lanes) and K over one slice. */
+static void check_sgemm_small(sgemm_fn *kernel, const char *name, int M, int N, int K,
+			      int trans_a, int add)
 {
 	float *a = xmalloc(4 * (size_t)M * K), *b = xmalloc(4 * (size_t)K * (N + 3));
 	float *c1 = xmalloc(4 * (size_t)M * (N + 5)), *c2 = xmalloc(4 * (size_t)M * (N + 5));
@@ -456,14 +460,42 @@ static void check_sgemm_small(int M, int N, int K, int trans_a, int add)
 		c1[i] = c2[i] = (float)urand();
 	size_t ars = trans_a ? 1 : (size_t)K, aks = trans_a ? (size_t)M : 1;
 	/* B and C with row strides wider than N: columns past N are never read or written */
-	sgemm_small(M, N, K, a, ars, aks, b, N + 3, c1, N + 5, add);
+	kernel(M, N, K, a, ars, aks, b, N + 3, c1, N + 5, add);
 	sgemm_small_ref(M, N, K, a, ars, aks, b, N + 3, c2, N + 5, add);
 	double d = 0;
 	for (size_t i = 0; i < (size_t)M * (N + 5); i++)
 		d = fmax(d, fabs(c1[i] - c2[i]) / (1 + sqrt((double)K)));
-	T_CHECK(d < 1e-5, "sgemm_small %dx%dx%d%s%s = plain loops (%.2g)", M, N, K,
+	T_CHECK(d < 1e-5, "%s %dx%dx%d%s%s = plain loops (%.2g)", name, M, N, K,
 		trans_a ? " Aᵀ" : "", add ? " added" : "", d);
 	free(a), free(b), free(c1), free(c2);
+}
+
+/* Each sgemm_small kernel this CPU runs (the AVX2 one, the AVX-512 one, and sgemm_small, which
+ * picks one) over shapes with partial row blocks (of 6 and of 12 rows), partial column vectors
+ * (of 8 and of 16), one to three vectors a row, and K over one slice (256). */
+static void check_sgemm_kernels(void)
+{
+	static const int shapes[][5] = { /* M, N, K, trans_a, add */
+		{13, 37, 5, 0, 0},  {6, 16, 300, 0, 1}, {29, 3, 600, 1, 0}, {7, 24, 40, 1, 1},
+		{1, 8, 1, 0, 0},    {25, 45, 7, 0, 0},  {12, 32, 257, 0, 1}, {37, 17, 33, 1, 0},
+		{11, 64, 3, 1, 1},  {24, 1, 9, 0, 0},
+	};
+	struct {
+		sgemm_fn *fn;
+		const char *name;
+		int (*available)(void);
+	} kernels[] = {{sgemm_small_avx2, "sgemm_small (AVX2)", sgemm_small_available},
+		       {sgemm_small_avx512, "sgemm_small (AVX-512)", sgemm_small_avx512_available},
+		       {sgemm_small, "sgemm_small (dispatched)", sgemm_small_available}};
+	for (size_t k = 0; k < sizeof kernels / sizeof kernels[0]; k++) {
+		if (!kernels[k].available()) {
+			t_skip_cpu("%s: this CPU lacks its instructions", kernels[k].name);
+			continue;
+		}
+		for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+			check_sgemm_small(kernels[k].fn, kernels[k].name, shapes[s][0], shapes[s][1],
+					  shapes[s][2], shapes[s][3], shapes[s][4]);
+	}
 }
 
 /* The depthwise shapes whose fast kernels check_dw_fast_vs_plain compares with the plain ones. */
@@ -495,15 +527,7 @@ static const struct dw_shape dw_shapes[] = {
 
 static void check_fast_vs_plain(void)
 {
-	if (!sgemm_small_available()) {
-		t_skip("sgemm_small: this CPU has no AVX2 + FMA");
-	} else {
-		check_sgemm_small(13, 37, 5, 0, 0);
-		check_sgemm_small(6, 16, 300, 0, 1);
-		check_sgemm_small(29, 3, 600, 1, 0);
-		check_sgemm_small(7, 24, 40, 1, 1);
-		check_sgemm_small(1, 8, 1, 0, 0);
-	}
+	check_sgemm_kernels();
 	check_swish_exp();
 	check_bn_narrow();
 	for (int a = 0; a < 3; a++)
