@@ -993,6 +993,135 @@ static int resume(struct run *r, const char *out, struct sgd *opt, struct prng *
 	return 0;
 }
 
+/* The step's buffers: a batch of images and labels, teacher logits, per-class scratch. */
+static void run_buffers(struct run *r)
+{
+	const int B = r->o->batch;
+	r->x = xmalloc((size_t)B * r->Cin * r->H * r->W * sizeof *r->x);
+	r->y = xmalloc((size_t)B * sizeof *r->y);
+	r->yb = xmalloc((size_t)B * sizeof *r->yb);
+	r->tlog = xmalloc((size_t)B * r->C * sizeof *r->tlog);
+	r->p = xmalloc((size_t)r->C * sizeof *r->p);
+	r->ps = xmalloc((size_t)r->C * sizeof *r->ps);
+	r->pt = xmalloc((size_t)r->C * sizeof *r->pt);
+}
+
+/* out[n]: the checkpoint path for this record ("" without --out); a temporary file a killed run
+ * left beside it or its state is removed. */
+static void out_path(const struct run *r, const cJSON *rec, char *out, size_t n)
+{
+	out[0] = 0;
+	if (!r->o->out)
+		return;
+	const char *rid = record_string(rec, "id");
+	train_out_path(r->o->out, rid ? rid : r->arch_id, out, n);
+	char state[4200];
+	state_path(out, state, sizeof state);
+	remove_stale_tmp(out);
+	remove_stale_tmp(state);
+}
+
+/* What the epochs left: the last epoch's figures, the mean speed, the seconds in all (resumed
+ * runs included). */
+struct epochs_done {
+	double loss, acc, lr, images_per_s, seconds;
+};
+
+/* Epochs from the first not yet done (--resume) to o->epochs, each saved to out (when given)
+ * as it ends. 0, or -1 with err (*interrupted set when a signal stopped it), or -2 with err
+ * (the saved run's options differ: a usage error, see state_load). */
+static int train_epochs(struct run *r, const char *out, int *interrupted,
+			struct epochs_done *done, char *err, size_t errlen)
+{
+	const struct train_opts *o = r->o;
+	struct sgd *opt = sgd_new(r->n->nparams, (float)o->momentum, (float)o->weight_decay,
+				  o->nesterov);
+	struct prng rng;
+	prng_seed(&rng, o->seed);
+	int start = 0, rc = -1;
+	double seconds_before = 0, t0 = now_seconds(), ips = 0, ips_sum = 0;
+	*done = (struct epochs_done){0};
+	if (o->resume && out[0] &&
+	    (rc = resume(r, out, opt, &rng, &start, &seconds_before, err, errlen)) != 0)
+		goto out;
+	rc = -1;
+	int e;
+	for (e = start; e < o->epochs; e++) {
+		double te = now_seconds(), alpha = train_kd_alpha(o, e);
+		int st = run_epoch(r, opt, &rng, e, alpha, &done->loss, &done->acc, &done->lr, &ips,
+				   err, errlen);
+		if (st < 0)
+			goto out;
+		if (st > 0) {
+			*interrupted = 1;
+			if (out[0] && e > 0)
+				fail(err, errlen, "interrupted during epoch %d; %s holds epoch %d (--resume continues)",
+				     e + 1, out, e);
+			else
+				fail(err, errlen, "interrupted during epoch %d%s", e + 1,
+				     out[0] ? "" : " (give --out to keep checkpoints)");
+			goto out;
+		}
+		ips_sum += ips;
+		progress_epoch(o, e, done->loss, done->acc, done->lr, ips, now_seconds() - te, alpha);
+		/* The state first: a kill between the two renames leaves it the newer. */
+		if (out[0] && (state_save(r, out, opt, &rng, e + 1, seconds_before + now_seconds() - t0,
+					  err, errlen) ||
+			       checkpoint_write(r, out, e + 1, 0, err, errlen)))
+			goto out;
+	}
+	done->images_per_s = e > start ? ips_sum / (e - start) : 0;
+	done->seconds = seconds_before + now_seconds() - t0;
+	rc = 0;
+out:
+	sgd_free(opt);
+	return rc;
+}
+
+/* The stage's figures after training (the accuracies are added before). */
+static void stage_results(const struct run *r, cJSON *stage, const struct epochs_done *d,
+			  const char *out)
+{
+	const struct train_opts *o = r->o;
+	cJSON_AddNumberToObject(stage, "epochs", o->epochs);
+	cJSON_AddNumberToObject(stage, "seconds", d->seconds);
+	cJSON_AddNumberToObject(stage, "images_per_s", d->images_per_s);
+	cJSON_AddNumberToObject(stage, "train_loss", d->loss);
+	cJSON_AddNumberToObject(stage, "train_acc", d->acc);
+	cJSON_AddNumberToObject(stage, "train_images", r->td->split.ntrain);
+	cJSON_AddNumberToObject(stage, "val_images", r->td->split.nval);
+	char res[32];
+	snprintf(res, sizeof res, "%dx%d", r->H, r->W);
+	cJSON_AddStringToObject(stage, "resolution", res);
+	cJSON_AddNumberToObject(stage, "classes", r->C);
+	cJSON_AddNumberToObject(stage, "dropout", r->dropout);
+	cJSON_AddNumberToObject(stage, "seed", (double)o->seed);
+	if (o->bn_recalibrate > 0)
+		cJSON_AddNumberToObject(stage, "bn_recalibrate", o->bn_recalibrate);
+	if (o->recipe == RECIPE_KD)
+		cJSON_AddNumberToObject(stage, "alpha_final", train_kd_alpha(o, o->epochs));
+	if (r->qat) {
+		cJSON_AddStringToObject(stage, "qat", qat_mode_name(o->qat));
+		if (o->qat == QAT_TERNARY)
+			cJSON_AddNumberToObject(stage, "sparsity", o->qat_sparsity);
+		if (r->act)
+			cJSON_AddNumberToObject(stage, "qat_activation_ranges", qat_act_nranges(r->act));
+	}
+	if (out[0])
+		cJSON_AddStringToObject(stage, "checkpoint", out);
+}
+
+/* "record ID: val 91.20% test 90.85% in 300s" (val n/a without a validation split). */
+static void log_result(const char *rid, double val, double test, double seconds)
+{
+	char v[16] = "n/a", t[32] = "";
+	if (val >= 0)
+		snprintf(v, sizeof v, "%.2f%%", 100 * val);
+	if (test >= 0)
+		snprintf(t, sizeof t, " test %.2f%%", 100 * test);
+	log_info("record %s: val %s%s in %.0fs", rid, v, t, seconds);
+}
+
 int train_record(const struct train_opts *o, struct train_data *td, const cJSON *rec,
 		 cJSON *stage, int *interrupted, char *err, size_t errlen)
 {
@@ -1006,85 +1135,24 @@ int train_record(const struct train_opts *o, struct train_data *td, const cJSON 
 			    "--out file %s", rid, o->out);
 	if (run_settings(&r, rec, err, errlen) ||
 	    build_student(o, rec, &r, &student_path, err, errlen) ||
-	    build_teachers(o, &r, err, errlen))
-		goto out;
-	if (check_int8_ops(o, r.n, err, errlen))
+	    build_teachers(o, &r, err, errlen) || check_int8_ops(o, r.n, err, errlen))
 		goto out;
 	if (o->qat != QAT_OFF)
 		r.qat = qat_new(r.n, o->qat, o->qat_sparsity, o->int8_ops);
 	if (o->qat == QAT_INT8)
 		r.act = qat_act_new(r.n);
-	size_t per = (size_t)r.Cin * r.H * r.W;
-	r.x = xmalloc((size_t)o->batch * per * sizeof *r.x);
-	r.y = xmalloc((size_t)o->batch * sizeof *r.y);
-	r.yb = xmalloc((size_t)o->batch * sizeof *r.yb);
-	r.tlog = xmalloc((size_t)o->batch * r.C * sizeof *r.tlog);
-	r.p = xmalloc((size_t)r.C * sizeof *r.p);
-	r.ps = xmalloc((size_t)r.C * sizeof *r.ps);
-	r.pt = xmalloc((size_t)r.C * sizeof *r.pt);
-
-	char out[4096] = "";
+	run_buffers(&r);
 	arch_id(&r.n->arch, r.arch_id);
-	const char *id = r.arch_id;
-	if (o->out) {
-		train_out_path(o->out, record_string(rec, "id") ? record_string(rec, "id") : id, out,
-			       sizeof out);
-		char state[4200];
-		state_path(out, state, sizeof state);
-		remove_stale_tmp(out);
-		remove_stale_tmp(state);
-	}
+	char out[4096];
+	out_path(&r, rec, out, sizeof out);
 
-	double val0 = -1, test0 = -1;
+	double val0 = -1, test0 = -1, val, test;
 	if (o->recipe == RECIPE_KD)
 		add_accuracies(&r, stage, "_before", &val0, &test0);
-
-	struct sgd *opt = sgd_new(r.n->nparams, (float)o->momentum, (float)o->weight_decay, o->nesterov);
-	struct prng rng;
-	prng_seed(&rng, o->seed);
-	int start = 0;
-	double seconds_before = 0;
-	if (o->resume && out[0]) {
-		rc = resume(&r, out, opt, &rng, &start, &seconds_before, err, errlen);
-		if (rc) {
-			sgd_free(opt);
-			goto out;
-		}
-		rc = -1;
-	}
-	double t0 = now_seconds(), loss = 0, acc = 0, lr = 0, ips = 0, ips_sum = 0;
-	int e;
-	for (e = start; e < o->epochs; e++) {
-		double te = now_seconds(), alpha = train_kd_alpha(o, e);
-		int st = run_epoch(&r, opt, &rng, e, alpha, &loss, &acc, &lr, &ips, err, errlen);
-		if (st < 0) {
-			sgd_free(opt);
-			goto out;
-		}
-		if (st > 0) {
-			*interrupted = 1;
-			if (out[0] && e > 0)
-				fail(err, errlen, "interrupted during epoch %d; %s holds epoch %d (--resume continues)",
-				     e + 1, out, e);
-			else
-				fail(err, errlen, "interrupted during epoch %d%s", e + 1,
-				     out[0] ? "" : " (give --out to keep checkpoints)");
-			sgd_free(opt);
-			goto out;
-		}
-		ips_sum += ips;
-		progress_epoch(o, e, loss, acc, lr, ips, now_seconds() - te, alpha);
-		/* The state first: a kill between the two renames leaves it the newer. */
-		if (out[0]) {
-			if (state_save(&r, out, opt, &rng, e + 1, seconds_before + now_seconds() - t0,
-				       err, errlen) ||
-			    checkpoint_write(&r, out, e + 1, 0, err, errlen)) {
-				sgd_free(opt);
-				goto out;
-			}
-		}
-	}
-	sgd_free(opt);
+	struct epochs_done done;
+	if ((rc = train_epochs(&r, out, interrupted, &done, err, errlen)) != 0)
+		goto out;
+	rc = -1;
 	if (r.qat) /* from here on the network is the quantised one */
 		qat_quantize(r.qat, r.n);
 	if (o->bn_recalibrate > 0) {
@@ -1092,43 +1160,10 @@ int train_record(const struct train_opts *o, struct train_data *td, const cJSON 
 		if (out[0] && checkpoint_write(&r, out, o->epochs, 1, err, errlen))
 			goto out;
 	}
-	double seconds = seconds_before + now_seconds() - t0, val, test;
 	add_accuracies(&r, stage, "", &val, &test);
-	cJSON_AddNumberToObject(stage, "epochs", o->epochs);
-	cJSON_AddNumberToObject(stage, "seconds", seconds);
-	cJSON_AddNumberToObject(stage, "images_per_s", e > start ? ips_sum / (e - start) : 0);
-	cJSON_AddNumberToObject(stage, "train_loss", loss);
-	cJSON_AddNumberToObject(stage, "train_acc", acc);
-	cJSON_AddNumberToObject(stage, "train_images", td->split.ntrain);
-	cJSON_AddNumberToObject(stage, "val_images", td->split.nval);
-	char res[32];
-	snprintf(res, sizeof res, "%dx%d", r.H, r.W);
-	cJSON_AddStringToObject(stage, "resolution", res);
-	cJSON_AddNumberToObject(stage, "classes", r.C);
-	cJSON_AddNumberToObject(stage, "dropout", r.dropout);
-	cJSON_AddNumberToObject(stage, "seed", (double)o->seed);
-	if (o->bn_recalibrate > 0)
-		cJSON_AddNumberToObject(stage, "bn_recalibrate", o->bn_recalibrate);
-	if (o->recipe == RECIPE_KD)
-		cJSON_AddNumberToObject(stage, "alpha_final", train_kd_alpha(o, o->epochs));
-	if (r.qat) {
-		cJSON_AddStringToObject(stage, "qat", qat_mode_name(o->qat));
-		if (o->qat == QAT_TERNARY)
-			cJSON_AddNumberToObject(stage, "sparsity", o->qat_sparsity);
-		if (r.act)
-			cJSON_AddNumberToObject(stage, "qat_activation_ranges", qat_act_nranges(r.act));
-	}
-	if (out[0])
-		cJSON_AddStringToObject(stage, "checkpoint", out);
-	if (!o->quiet) {
-		const char *rid = record_string(rec, "id") ? record_string(rec, "id") : id;
-		char v[16] = "n/a", t[32] = "";
-		if (val >= 0)
-			snprintf(v, sizeof v, "%.2f%%", 100 * val);
-		if (test >= 0)
-			snprintf(t, sizeof t, " test %.2f%%", 100 * test);
-		log_info("record %s: val %s%s in %.0fs", rid, v, t, seconds);
-	}
+	stage_results(&r, stage, &done, out);
+	if (!o->quiet)
+		log_result(rid ? rid : r.arch_id, val, test, done.seconds);
 	rc = 0;
 out:
 	run_free(&r);
