@@ -875,6 +875,42 @@ int quant_is_int8_file(const char *path)
 	return r;
 }
 
+/* A convolution's parameters from f: int8 weights (or packed ternary ones, unpacked), bias,
+ * requantisation multipliers and shifts, weight scales, the activation's table when it has one;
+ * each checked for shape and range. 0, or -1 with err. */
+static int conv_params(struct st_file *f, const char *path, struct qop *o, char *err,
+		       size_t errlen)
+{
+	char nm[QP_N][QP_NAME_MAX];
+	int64_t per = (int64_t)o->cin * o->k * o->k;
+	qparam_names(o, nm);
+	if (st_find(f, nm[QP_WEIGHT_T3])) {
+		if (copy_tensor(f, nm[QP_WEIGHT_T3], ST_U8, (o->cout * per + 4) / 5, 0,
+				(void **)&o->w3, err, errlen))
+			return -1;
+		if (unpack_ternary(o)) {
+			snprintf(err, errlen, "%s: %s: a byte above 242 is not 5 trits", path,
+				 nm[QP_WEIGHT_T3]);
+			return -1;
+		}
+	}
+	if ((!o->w3 &&
+	     copy_tensor(f, nm[QP_WEIGHT], ST_I8, o->cout, per, (void **)&o->w, err, errlen)) ||
+	    copy_tensor(f, nm[QP_BIAS], ST_I32, o->cout, 0, (void **)&o->bias, err, errlen) ||
+	    copy_tensor(f, nm[QP_MULT], ST_I32, o->cout, 0, (void **)&o->mult, err, errlen) ||
+	    copy_tensor(f, nm[QP_SHIFT], ST_I8, o->cout, 0, (void **)&o->shift, err, errlen) ||
+	    copy_tensor(f, nm[QP_WSCALE], ST_F32, o->cout, 0, (void **)&o->wscale, err, errlen) ||
+	    (is_lut(o->act) &&
+	     copy_tensor(f, nm[QP_LUT], ST_I8, 256, 0, (void **)&o->lut, err, errlen)))
+		return -1;
+	for (int c = 0; c < o->cout; c++)
+		if (o->shift[c] < -31 || o->shift[c] > 30 || o->mult[c] < 0) {
+			snprintf(err, errlen, "%s: %s: shift or multiplier out of range", path, o->name);
+			return -1;
+		}
+	return o->w3 ? quant_ternary_params(o, 1, err, errlen) : 0;
+}
+
 int quant_load(const char *path, struct qmodel *m, char *err, size_t errlen)
 {
 	struct st_file f;
@@ -938,46 +974,8 @@ int quant_load(const char *path, struct qmodel *m, char *err, size_t errlen)
 		o->pre_zp = pz[i];
 		o->lo = cl[2 * i];
 		o->hi = cl[2 * i + 1];
-		if (o->kind == QOP_PW || o->kind == QOP_DW) {
-			char nm[QP_N][QP_NAME_MAX];
-			int64_t per = (int64_t)o->cin * o->k * o->k;
-			qparam_names(o, nm);
-			if (st_find(&f, nm[QP_WEIGHT_T3])) {
-				if (copy_tensor(&f, nm[QP_WEIGHT_T3], ST_U8, (o->cout * per + 4) / 5, 0,
-						(void **)&o->w3, err, errlen)) {
-					bad = 1;
-					break;
-				}
-				if (unpack_ternary(o)) {
-					snprintf(err, errlen, "%s: %s: a byte above 242 is not 5 trits",
-						 path, nm[QP_WEIGHT_T3]);
-					bad = 1;
-					break;
-				}
-			}
-			if ((!o->w3 &&
-			     copy_tensor(&f, nm[QP_WEIGHT], ST_I8, o->cout, per, (void **)&o->w, err, errlen)) ||
-			    copy_tensor(&f, nm[QP_BIAS], ST_I32, o->cout, 0, (void **)&o->bias, err, errlen) ||
-			    copy_tensor(&f, nm[QP_MULT], ST_I32, o->cout, 0, (void **)&o->mult, err, errlen) ||
-			    copy_tensor(&f, nm[QP_SHIFT], ST_I8, o->cout, 0, (void **)&o->shift, err, errlen) ||
-			    copy_tensor(&f, nm[QP_WSCALE], ST_F32, o->cout, 0, (void **)&o->wscale, err,
-					errlen) ||
-			    (is_lut(o->act) &&
-			     copy_tensor(&f, nm[QP_LUT], ST_I8, 256, 0, (void **)&o->lut, err, errlen))) {
-				bad = 1;
-				break;
-			}
-			for (int c = 0; c < o->cout; c++)
-				if (o->shift[c] < -31 || o->shift[c] > 30 || o->mult[c] < 0) {
-					snprintf(err, errlen, "%s: %s: shift or multiplier out of range",
-						 path, o->name);
-					bad = 1;
-				}
-			if (!bad && o->w3 && quant_ternary_params(o, 1, err, errlen))
-				bad = 1;
-			if (bad)
-				break;
-		} else if (elementwise_params(m, o, err, errlen)) {
+		if (o->kind == QOP_PW || o->kind == QOP_DW ? conv_params(&f, path, o, err, errlen)
+							     : elementwise_params(m, o, err, errlen)) {
 			bad = 1;
 			break;
 		}
