@@ -9,18 +9,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-struct cpu_features cpu_features_detect(void)
-{
-	__builtin_cpu_init();
-	struct cpu_features f = {
-		.avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"),
-		.avx512_skx = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
-			      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-			      __builtin_cpu_supports("avx512vl"),
-	};
-	return f;
-}
-
 const char *blas_core_choice(const char *current, struct cpu_features f)
 {
 	if (!current || strcasecmp(current, "Prescott") != 0)

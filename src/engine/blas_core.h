@@ -13,15 +13,7 @@
  * be lost). */
 #ifndef LMNAS_BLAS_CORE_H
 #define LMNAS_BLAS_CORE_H
-
-/* The CPU features blas_core_choice looks at. */
-struct cpu_features {
-	int avx2_fma;      /* AVX2 and FMA */
-	int avx512_skx;    /* AVX-512 F, CD, BW, DQ and VL (a Skylake-X's set) */
-};
-
-/* This CPU's features (cpuid). */
-struct cpu_features cpu_features_detect(void);
+#include "core/cpu.h"
 
 /* The OPENBLAS_CORETYPE to run with when OpenBLAS chose `current` (openblas_get_corename) on a
  * CPU with features f, or NULL to keep its choice: only its unknown-CPU fallback, Prescott, is

@@ -3,6 +3,7 @@
 /* Full unrolling of the block's loops (acc stays in registers); the Makefile stays at -O2. */
 #pragma GCC optimize("O3")
 #include "engine/sgemm_small.h"
+#include "core/cpu.h"
 
 #include <immintrin.h>
 
@@ -12,8 +13,7 @@
 
 int sgemm_small_available(void)
 {
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+	return cpu_features_detect().avx2_fma;
 }
 
 /* The first n (1 to 8) lanes on. */
@@ -113,19 +113,6 @@ sgemm_small_avx2(int M, int N, int K, const float *a, size_t ars, size_t aks, co
 	}
 }
 
-/* Whether this CPU runs the AVX-512 kernel, asked once (threads may ask together: the answer is
- * kept atomically, and every thread computes the same one). */
-static int have_avx512(void)
-{
-	static int have = -1;
-	int h = __atomic_load_n(&have, __ATOMIC_RELAXED);
-	if (h < 0) {
-		h = sgemm_small_avx512_available();
-		__atomic_store_n(&have, h, __ATOMIC_RELAXED);
-	}
-	return h;
-}
-
 void sgemm_small(int M, int N, int K, const float *a, size_t ars, size_t aks, const float *b,
 		 size_t ldb, float *c, size_t ldc, int add)
 {
@@ -136,7 +123,7 @@ void sgemm_small(int M, int N, int K, const float *a, size_t ars, size_t aks, co
 					c[(size_t)m * ldc + n] = 0;
 		return;
 	}
-	if (have_avx512())
+	if (sgemm_small_avx512_available())
 		sgemm_small_avx512(M, N, K, a, ars, aks, b, ldb, c, ldc, add);
 	else
 		sgemm_small_avx2(M, N, K, a, ars, aks, b, ldb, c, ldc, add);

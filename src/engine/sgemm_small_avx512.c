@@ -6,6 +6,7 @@
 /* Full unrolling of the block's loops (acc stays in registers); the Makefile stays at -O2. */
 #pragma GCC optimize("O3")
 #include "engine/sgemm_small.h"
+#include "core/cpu.h"
 
 #include <immintrin.h>
 
@@ -15,8 +16,7 @@
 
 int sgemm_small_avx512_available(void)
 {
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx512f");
+	return cpu_features_detect().avx512f;
 }
 
 /* One block: C[0..mr)[0..16·nv) (+)= Σ_{k<K} A(i, k)·B[k][..], the last vector's lanes given by

@@ -1,0 +1,14 @@
+/* cpu.h — the instruction sets of the CPU this program runs on, for the kernels chosen at run
+ * time (sgemm_small's AVX2 and AVX-512 kernels, OpenBLAS's kernels in blas_core.h). */
+#ifndef LMNAS_CPU_H
+#define LMNAS_CPU_H
+
+struct cpu_features {
+	int avx2_fma;   /* AVX2 and FMA */
+	int avx512f;    /* AVX-512 Foundation */
+	int avx512_skx; /* AVX-512 F, CD, BW, DQ and VL (a Skylake-X's set) */
+};
+
+/* This CPU's features (cpuid, read by libgcc at start-up: cheap to ask often). */
+struct cpu_features cpu_features_detect(void);
+#endif
