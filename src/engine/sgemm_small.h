@@ -27,6 +27,18 @@ void sgemm_small_avx2(int M, int N, int K, const float *a, size_t ars, size_t ak
 		      const float *b, size_t ldb, float *c, size_t ldc, int add);
 void sgemm_small_avx512(int M, int N, int K, const float *a, size_t ars, size_t aks,
 			const float *b, size_t ldb, float *c, size_t ldc, int add);
+
+/* For the kernels: C's blocks in turn, K in slices of SGEMM_SMALL_KC (a slice of A's rows and of
+ * B stays in L2 while it is swept; the first slice writes or adds as asked, the others add);
+ * within a slice, blocks of mr_max rows, each swept across all of N in blocks of nr_max columns
+ * while its rows of A sit in L1. block computes one (mr <= mr_max rows, n <= nr_max columns). */
+#define SGEMM_SMALL_KC 256
+typedef void sgemm_block_fn(int mr, int n, int K, const float *a, size_t ars, size_t aks,
+			    const float *b, size_t ldb, float *c, size_t ldc, int add);
+void sgemm_small_sweep(sgemm_block_fn *block, int mr_max, int nr_max, int M, int N, int K,
+		       const float *a, size_t ars, size_t aks, const float *b, size_t ldb, float *c,
+		       size_t ldc, int add);
+
 void sgemm_small_ref(int M, int N, int K, const float *a, size_t ars, size_t aks,
 		     const float *b, size_t ldb, float *c, size_t ldc, int add);
 #endif

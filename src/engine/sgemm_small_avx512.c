@@ -10,9 +10,8 @@
 
 #include <immintrin.h>
 
-#define MR 12  /* rows of C per block: 12 x 2 accumulators + 2 of B + 1 of A = 27 registers */
-#define NR 32  /* columns of C per block: two vectors of 16 */
-#define KC 256 /* K per slice: a slice of A's rows and of B stays in L2 while it is swept */
+#define MR 12 /* rows of C per block: 12 x 2 accumulators + 2 of B + 1 of A = 27 registers */
+#define NR 32 /* columns of C per block: two vectors of 16 */
 
 int sgemm_small_avx512_available(void)
 {
@@ -82,22 +81,8 @@ block_switch(int mr, int n, int K, const float *a, size_t ars, size_t aks, const
 #undef CASE
 }
 
-/* Slices of KC along K (the first writes or adds as asked, the others add); within a slice,
- * blocks of MR rows, each swept across all of N while its rows of A sit in L1. K > 0. */
-__attribute__((target("avx512f"))) void
-sgemm_small_avx512(int M, int N, int K, const float *a, size_t ars, size_t aks, const float *b,
-		   size_t ldb, float *c, size_t ldc, int add)
+void sgemm_small_avx512(int M, int N, int K, const float *a, size_t ars, size_t aks,
+			const float *b, size_t ldb, float *c, size_t ldc, int add)
 {
-	for (int k0 = 0; k0 < K; k0 += KC) {
-		int kc = K - k0 < KC ? K - k0 : KC;
-		int add_k = add || k0 > 0;
-		const float *ak = a + (size_t)k0 * aks, *bk = b + (size_t)k0 * ldb;
-		for (int m0 = 0; m0 < M; m0 += MR) {
-			int mr = M - m0 < MR ? M - m0 : MR;
-			for (int n0 = 0; n0 < N; n0 += NR)
-				block_switch(mr, N - n0 < NR ? N - n0 : NR, kc,
-					     ak + (size_t)m0 * ars, ars, aks, bk + n0, ldb,
-					     c + (size_t)m0 * ldc + n0, ldc, add_k);
-		}
-	}
+	sgemm_small_sweep(block_switch, MR, NR, M, N, K, a, ars, aks, b, ldb, c, ldc, add);
 }
