@@ -208,23 +208,94 @@ static void compare_on(const struct fnet *fn, const struct qmodel *m, const floa
 	ev->max_logit_err = maxerr;
 }
 
+/* a: the arch of --arch FILE (a record or {"arch": ...}). 0, or -1 with err. */
+static int load_arch(const char *path, struct arch *a, char *err, size_t errlen)
+{
+	cJSON *doc = record_load_document(path);
+	if (!doc) {
+		snprintf(err, errlen, "%s: cannot read the arch", path);
+		return -1;
+	}
+	int bad = arch_parse(cJSON_GetObjectItem(doc, "arch"), a, err, errlen);
+	cJSON_Delete(doc);
+	return bad ? -1 : 0;
+}
+
+/* cal: every layer's activation range over the first n images ([n][isz]): min-max, then with
+ * mse a second pass that fills histograms and picks the range of least squared error. */
+static void calibrate(struct fnet *fn, const float *images, size_t isz, int n, int mse,
+		      struct qcalib *cal)
+{
+	float *logits = xmalloc(sizeof(float) * fn->net.classes);
+	for (int i = 0; i < n; i++)
+		fold_forward(fn, images + i * isz, logits, quant_calib_observe, cal);
+	if (mse) {
+		quant_calib_hist_begin(cal);
+		for (int i = 0; i < n; i++)
+			fold_forward(fn, images + i * isz, logits, quant_calib_observe, cal);
+		quant_calib_mse(cal);
+	}
+	free(logits);
+}
+
+/* What run measured, for add_results. */
+struct results {
+	const struct eval_counts *ev;
+	int neval, ncal, nqat;
+	const char *int8_ops; /* NULL: every op int8 */
+	int labelled;         /* the evaluation images have labels */
+};
+
+/* q's figures for a saved model, and the two log lines; takes *sens into q. */
+static void add_results(cJSON *q, const struct opts *o, const struct qmodel *m,
+			const struct results *r, cJSON **sens)
+{
+	const struct eval_counts *ev = r->ev;
+	if (r->labelled) {
+		cJSON_AddNumberToObject(q, "float_acc", (double)ev->float_ok / r->neval);
+		cJSON_AddNumberToObject(q, "int8_acc", (double)ev->int8_ok / r->neval);
+	}
+	cJSON_AddNumberToObject(q, "top1_agree", (double)ev->agree / r->neval);
+	cJSON_AddNumberToObject(q, "max_logit_err", ev->max_logit_err);
+	cJSON_AddNumberToObject(q, "eval_images", r->neval);
+	cJSON_AddNumberToObject(q, "calib_images", r->ncal);
+	cJSON_AddStringToObject(q, "calib_method", o->mse ? "mse" : "minmax");
+	cJSON_AddNumberToObject(q, "qat_ranges", r->nqat);
+	cJSON_AddStringToObject(q, "weight_format", o->ternary ? "ternary" : "int8");
+	if (o->ternary)
+		cJSON_AddNumberToObject(q, "ternary_zero_fraction", quant_ternary_zero_fraction(m));
+	if (r->int8_ops)
+		cJSON_AddStringToObject(q, "int8_ops", r->int8_ops);
+	if (*sens) {
+		cJSON_AddItemToObject(q, "ternary_sensitivity", *sens);
+		*sens = NULL;
+	}
+	cJSON_AddNumberToObject(q, "arena_bytes", (double)m->arena_bytes);
+	cJSON_AddNumberToObject(q, "flash_bytes", (double)quant_flash_bytes(m));
+	cJSON_AddStringToObject(q, "peak_op", m->peak_op);
+	cJSON_AddStringToObject(q, "weights", o->weights);
+	cJSON_AddStringToObject(q, "checkpoint", o->out);
+	cJSON_AddStringToObject(q, "dataset", o->dataset ? o->dataset : "safetensors");
+	if (o->data)
+		cJSON_AddStringToObject(q, "data", o->data);
+	if (o->test_data)
+		cJSON_AddStringToObject(q, "test_data", o->test_data);
+	cJSON_AddStringToObject(q, "eval_split", eval_split(o));
+	log_info("%s: arena %zu bytes, flash %zu bytes, top-1 agreement %d/%d%s", o->out,
+		 m->arena_bytes, quant_flash_bytes(m), ev->agree, r->neval,
+		 r->labelled ? "" : " (no labels)");
+	if (r->labelled)
+		log_info("float accuracy %.4f, int8 accuracy %.4f", (double)ev->float_ok / r->neval,
+			 (double)ev->int8_ok / r->neval);
+}
+
 /* A record_job: quantises once; fills q (the "quant" object) or returns -1 with err. */
 static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 {
 	const struct opts *o = ctx;
-	struct arch a, *ap = NULL;
-	if (o->arch) {
-		cJSON *doc = record_load_document(o->arch);
-		if (!doc) {
-			snprintf(err, errlen, "%s: cannot read the arch", o->arch);
-			return -1;
-		}
-		int bad = arch_parse(cJSON_GetObjectItem(doc, "arch"), &a, err, errlen);
-		cJSON_Delete(doc);
-		if (bad)
-			return -1;
-		ap = &a;
-	}
+	struct arch a, *ap = o->arch ? &a : NULL;
+	if (o->arch && load_arch(o->arch, &a, err, errlen))
+		return -1;
 	struct fnet *fn = xcalloc(1, sizeof *fn);
 	if (fold_load(o->weights, ap, o->res_h, o->res_w, fn, err, errlen)) {
 		free(fn);
@@ -245,15 +316,7 @@ static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 	int ncal = o->calib < n ? o->calib : n;
 	struct qcalib cal;
 	quant_calib_init(&cal, net->nlayers);
-	float *fl = xmalloc(sizeof(float) * net->classes);
-	for (int i = 0; i < ncal; i++)
-		fold_forward(fn, images + i * isz, fl, quant_calib_observe, &cal);
-	if (o->mse) {
-		quant_calib_hist_begin(&cal);
-		for (int i = 0; i < ncal; i++)
-			fold_forward(fn, images + i * isz, fl, quant_calib_observe, &cal);
-		quant_calib_mse(&cal);
-	}
+	calibrate(fn, images, isz, ncal, o->mse, &cal);
 	cJSON *sens = o->ternary && o->sensitivity ? ternary_sensitivity(fn, images, ncal, o->sparsity)
 						   : NULL;
 	if (sens)
@@ -279,47 +342,11 @@ static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 			      names ? "class_names" : NULL, names, NULL};
 	rc = rc ? rc : quant_save(m, o->out, meta, err, errlen);
 	if (!rc) {
-		if (tlabels) {
-			cJSON_AddNumberToObject(q, "float_acc", (double)ev.float_ok / neval);
-			cJSON_AddNumberToObject(q, "int8_acc", (double)ev.int8_ok / neval);
-		}
-		cJSON_AddNumberToObject(q, "top1_agree", (double)ev.agree / neval);
-		cJSON_AddNumberToObject(q, "max_logit_err", ev.max_logit_err);
-		cJSON_AddNumberToObject(q, "eval_images", neval);
-		cJSON_AddNumberToObject(q, "calib_images", ncal);
-		cJSON_AddStringToObject(q, "calib_method", o->mse ? "mse" : "minmax");
-		cJSON_AddNumberToObject(q, "qat_ranges", nqat);
-		cJSON_AddStringToObject(q, "weight_format", o->ternary ? "ternary" : "int8");
-		if (o->ternary)
-			cJSON_AddNumberToObject(q, "ternary_zero_fraction",
-						quant_ternary_zero_fraction(m));
-		if (int8_ops)
-			cJSON_AddStringToObject(q, "int8_ops", int8_ops);
-		if (sens) {
-			cJSON_AddItemToObject(q, "ternary_sensitivity", sens);
-			sens = NULL;
-		}
-		cJSON_AddNumberToObject(q, "arena_bytes", (double)m->arena_bytes);
-		cJSON_AddNumberToObject(q, "flash_bytes", (double)quant_flash_bytes(m));
-		cJSON_AddStringToObject(q, "peak_op", m->peak_op);
-		cJSON_AddStringToObject(q, "weights", o->weights);
-		cJSON_AddStringToObject(q, "checkpoint", o->out);
-		cJSON_AddStringToObject(q, "dataset", o->dataset ? o->dataset : "safetensors");
-		if (o->data)
-			cJSON_AddStringToObject(q, "data", o->data);
-		if (o->test_data)
-			cJSON_AddStringToObject(q, "test_data", o->test_data);
-		cJSON_AddStringToObject(q, "eval_split", eval_split(o));
-		log_info("%s: arena %zu bytes, flash %zu bytes, top-1 agreement %d/%d%s",
-			 o->out, m->arena_bytes, quant_flash_bytes(m), ev.agree, neval,
-			 tlabels ? "" : " (no labels)");
-		if (tlabels)
-			log_info("float accuracy %.4f, int8 accuracy %.4f", (double)ev.float_ok / neval,
-				 (double)ev.int8_ok / neval);
+		struct results r = {&ev, neval, ncal, nqat, int8_ops, tlabels != NULL};
+		add_results(q, o, m, &r, &sens);
 	}
 	cJSON_Delete(sens);
 	free(int8_ops);
-	free(fl);
 	free(timages);
 	free(tlabels);
 	free(norm);
