@@ -342,7 +342,8 @@ static int run(void *ctx, cJSON *q, char *err, size_t errlen)
 			      names ? "class_names" : NULL, names, NULL};
 	rc = rc ? rc : quant_save(m, o->out, meta, err, errlen);
 	if (!rc) {
-		struct results r = {&ev, neval, ncal, nqat, int8_ops, tlabels != NULL};
+		struct results r = {.ev = &ev, .neval = neval, .ncal = ncal, .nqat = nqat,
+				    .int8_ops = int8_ops, .labelled = tlabels != NULL};
 		add_results(q, o, m, &r, &sens);
 	}
 	cJSON_Delete(sens);

@@ -10,19 +10,6 @@
 #include <omp.h>
 #include <string.h>
 
-/* Whether this CPU runs sgemm_small (AVX2 + FMA), asked once (threads may ask together: the
- * answer is kept atomically, and every thread computes the same one). */
-static int have_small_gemm(void)
-{
-	static int have = -1;
-	int h = __atomic_load_n(&have, __ATOMIC_RELAXED);
-	if (h < 0) {
-		h = sgemm_small_available();
-		__atomic_store_n(&have, h, __ATOMIC_RELAXED);
-	}
-	return h;
-}
-
 /* Widest C of a product over a transposed A (the conv1x1 weight gradient dyᵀ·x, summed over the
  * pixels) that sgemm_small takes: measured on a Zen 3 at M = 6400 to 25600 pixels, it beat
  * OpenBLAS by 1.3 to 1.5x up to 32 input channels and lost by 10 to 20% from 64 up (it reads Aᵀ
@@ -41,7 +28,7 @@ static void gemm_part(int trans_a, int trans_b, int r0, int r1, int N, int K, co
 	const float *a = trans_a ? A + r0 : A + (size_t)r0 * lda;
 	float *c = C + (size_t)r0 * ldc;
 	if (!trans_b && (!trans_a || N <= SMALL_TRANS_A_MAX_N) && (beta == 0 || beta == 1) &&
-	    have_small_gemm()) {
+	    sgemm_small_available()) {
 		sgemm_small(r1 - r0, N, K, a, trans_a ? 1 : (size_t)lda, trans_a ? (size_t)lda : 1,
 			    B, (size_t)ldb, c, (size_t)ldc, beta == 1);
 		return;
@@ -76,7 +63,7 @@ void gemm_rows(int trans_a, int trans_b, int M, int N, int K, const float *A, in
 void conv1x1_forward(float *y, const float *x, const float *w, int M, int cin, int cout,
 		     const struct pw_work *work)
 {
-	if (!work || !have_small_gemm()) {
+	if (!work || !sgemm_small_available()) {
 		gemm_rows(0, 1, M, cout, cin, x, cin, w, cin, 0.0f, y, cout);
 		return;
 	}
