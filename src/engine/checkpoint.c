@@ -96,12 +96,11 @@ int checkpoint_load_file(struct net *n, const struct st_file *f, const char *ski
 int checkpoint_save(const struct net *n, const char *path, const char *const *meta, char *err,
 		    size_t errlen)
 {
-	return checkpoint_save_extra(n, path, meta, NULL, NULL, 0, err, errlen);
+	return checkpoint_save_extra(n, path, meta, NULL, err, errlen);
 }
 
 int checkpoint_save_extra(const struct net *n, const char *path, const char *const *meta,
-			  const char *extra_name, const float *extra, int64_t extra_len, char *err,
-			  size_t errlen)
+			  const struct checkpoint_extra *extras, char *err, size_t errlen)
 {
 	float *staging = xmalloc(sizeof(float) * (n->nparams + n->nbufs + 1));
 	struct st_writer *w = st_writer_new();
@@ -134,8 +133,8 @@ int checkpoint_save_extra(const struct net *n, const char *path, const char *con
 	for (int i = 0; meta && meta[i] && meta[i + 1]; i += 2)
 		st_writer_meta(w, meta[i], meta[i + 1]);
 	free(text);
-	if (extra_name)
-		st_writer_add(w, extra_name, ST_F32, 1, &extra_len, extra);
+	for (const struct checkpoint_extra *x = extras; x && x->name; x++)
+		st_writer_add(w, x->name, ST_F32, 1, &x->len, x->data);
 	int rc = st_writer_save(w, path);
 	if (rc)
 		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));

@@ -26,11 +26,15 @@ int checkpoint_load_file(struct net *n, const struct st_file *f, const char *ski
  * Returns 0, or -1 with a reason in err. */
 int checkpoint_save(const struct net *n, const char *path, const char *const *meta, char *err,
 		    size_t errlen);
-/* checkpoint_save plus one more F32 tensor [extra_len] called extra_name (the resume state's
- * momentum); extra_name NULL: none. */
+/* A further F32 tensor for checkpoint_save_extra: the resume state's optimizer and average. */
+struct checkpoint_extra {
+	const char *name; /* NULL ends a list */
+	const float *data;
+	int64_t len;      /* [len] */
+};
+/* checkpoint_save plus the tensors of extras (a list ended by a NULL name; NULL: none). */
 int checkpoint_save_extra(const struct net *n, const char *path, const char *const *meta,
-			  const char *extra_name, const float *extra, int64_t extra_len, char *err,
-			  size_t errlen);
+			  const struct checkpoint_extra *extras, char *err, size_t errlen);
 
 /* The arch in a checkpoint's metadata ("arch"), and its class count (classifier.bias length).
  * Returns 0, or -1 with a reason in err. classes may be NULL; arch may be NULL. */

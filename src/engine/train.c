@@ -1,5 +1,6 @@
 /* train.c — the mini, full and kd recipes. See train.h. */
 #include "engine/train.h"
+#include "engine/ema.h"
 #include "engine/augment.h"
 #include "engine/checkpoint.h"
 #include "engine/net.h"
@@ -336,6 +337,7 @@ struct run {
 	struct net *teachers[TRAIN_MAX_TEACHERS]; /* kd --teacher, o->nteachers of them */
 	struct qat *qat; /* NULL without --qat */
 	struct qat_act *act; /* --qat int8: the fake-quantised activations (qat_act.h), else NULL */
+	struct ema *ema;     /* --ema while training: the average (n holds the SGD weights), else NULL */
 	int H, W, Cin, C; /* the input size and class count in effect (options, then the record) */
 	float dropout;
 	char arch_id[17];
@@ -356,7 +358,7 @@ struct run {
  * state at least as new as the checkpoint; --resume continues from the state alone and says so
  * when the checkpoint holds another epoch. */
 
-#define RUN_OPTIONS (32 + TRAIN_MAX_TEACHERS)
+#define RUN_OPTIONS (33 + TRAIN_MAX_TEACHERS) /* run_options: 29 at most, + 4 + the teachers */
 struct run_option {
 	char key[40];   /* "option --lr" */
 	char value[400];
@@ -412,6 +414,8 @@ static int run_options(const struct run *r, struct run_option *list)
 		add_option(list, &n, "--random-erasing", "%.15g", o->erase_p);
 	add_option(list, &n, "--seed", "%" PRIu64, o->seed);
 	add_option(list, &n, "--bn-recalibrate", "%d", o->bn_recalibrate);
+	if (o->ema_decay > 0) /* recorded only when on: states written before it resume */
+		add_option(list, &n, "--ema", "%.15g", o->ema_decay);
 	if (o->recipe == RECIPE_KD) {
 		add_option(list, &n, "--teacher", "%s", o->nteachers ? o->teachers[0] : "(none)");
 		for (int t = 1; t < o->nteachers; t++) { /* an ensemble's others */
@@ -482,7 +486,7 @@ static int state_save(const struct run *r, const char *out, const struct sgd *op
 {
 	char path[4200], ed[32], steps[32], prng_text[80], drng[32], secs[40];
 	struct run_option opts[RUN_OPTIONS];
-	const char *meta[2 * (RUN_OPTIONS + 12) + 1];
+	const char *meta[2 * (RUN_OPTIONS + 13) + 1];
 	state_path(out, path, sizeof path);
 	snprintf(ed, sizeof ed, "%d", epochs_done);
 	snprintf(steps, sizeof steps, "%ld", opt->steps);
@@ -497,9 +501,21 @@ static int state_save(const struct run *r, const char *out, const struct sgd *op
 	for (int i = 0; extra[i]; i++)
 		meta[k++] = extra[i];
 	meta[k] = NULL;
+	char updates[32];
+	if (r->ema) {
+		snprintf(updates, sizeof updates, "%ld", r->ema->updates);
+		meta[k++] = "ema_updates";
+		meta[k++] = updates;
+		meta[k] = NULL;
+	}
 	char *ranges = add_act_ranges(r, meta, &k);
-	int rc = checkpoint_save_extra(r->n, path, meta, "resume.momentum", opt->buf,
-				       (int64_t)opt->n, err, errlen);
+	struct checkpoint_extra extras[] = {
+		{"resume.momentum", opt->buf, (int64_t)opt->n},
+		{r->ema ? "resume.ema" : NULL, r->ema ? r->ema->avg : NULL,
+		 r->ema ? (int64_t)(r->ema->nparams + r->ema->nbufs) : 0},
+		{NULL, NULL, 0},
+	};
+	int rc = checkpoint_save_extra(r->n, path, meta, extras, err, errlen);
 	free(ranges);
 	return rc;
 }
@@ -519,13 +535,17 @@ static int checkpoint_write(const struct run *r, const char *out, int epochs_don
 		meta[k] = NULL;
 	}
 	char *ranges = add_act_ranges(r, meta, &k);
-	/* with QAT the checkpoint holds what is deployed: the quantised weights */
+	/* the checkpoint holds what is deployed: the average (--ema), with QAT quantised */
+	if (r->ema)
+		ema_swap(r->ema, r->n);
 	int fake = r->qat && !r->qat->quantized;
 	if (fake)
 		qat_quantize(r->qat, r->n);
 	int rc = checkpoint_save(r->n, out, meta, err, errlen);
 	if (fake)
 		qat_restore(r->qat, r->n);
+	if (r->ema)
+		ema_swap(r->ema, r->n);
 	free(ranges);
 	return rc;
 }
@@ -581,6 +601,23 @@ static int load_act_ranges(struct run *r, const struct st_file *f, char *err, si
 	char why[512];
 	if (qat_act_ranges_parse(r->act, json, why, sizeof why) < 0)
 		return fail(err, errlen, "%s: %s", f->path, why);
+	return 0;
+}
+
+/* The moving average of a resume state written with --ema (state_check_options has made sure it
+ * was). Returns 0, or -1 with err. */
+static int load_ema(struct ema *e, const struct st_file *f, char *err, size_t errlen)
+{
+	int64_t shape[1] = {(int64_t)(e->nparams + e->nbufs)};
+	const struct st_tensor *t = st_expect(f, "resume.ema", ST_F32, 1, shape, err, errlen);
+	if (!t)
+		return -1;
+	const char *u = st_meta(f, "ema_updates");
+	long updates;
+	if (!u || parse_int(u, 0, LONG_MAX, &updates))
+		return fail(err, errlen, "%s: bad resume state (ema_updates)", f->path);
+	memcpy(e->avg, t->data, t->nbytes);
+	e->updates = updates;
 	return 0;
 }
 
@@ -645,6 +682,8 @@ static int state_load(struct run *r, const char *out, struct sgd *opt, struct pr
 	}
 	if (r->act && load_act_ranges(r, &f, err, errlen))
 		goto out;
+	if (r->ema && load_ema(r->ema, &f, err, errlen))
+		goto out;
 	*epochs_done = (int)edl;
 	opt->steps = stl;
 	*seconds = secd;
@@ -691,6 +730,7 @@ static void run_free(struct run *r)
 	for (int t = 0; t < TRAIN_MAX_TEACHERS; t++)
 		net_free(r->teachers[t]);
 	qat_free(r->qat);
+	ema_free(r->ema);
 	free(r->x);
 	free(r->y);
 	free(r->yb);
@@ -787,6 +827,8 @@ static int run_epoch(struct run *r, struct sgd *opt, struct prng *rng, int epoch
 			qat_restore(r->qat, r->n);
 		lr = train_lr_at(o, epoch, s, steps);
 		sgd_step(opt, r->n->params, r->n->grads, (float)lr);
+		if (r->ema)
+			ema_update(r->ema, r->n);
 		loss_sum += loss * b;
 		seen += b;
 		if (s % 8 == 0 || s == steps - 1)
@@ -1098,6 +1140,8 @@ static void stage_results(const struct run *r, cJSON *stage, const struct epochs
 	cJSON_AddNumberToObject(stage, "seed", (double)o->seed);
 	if (o->bn_recalibrate > 0)
 		cJSON_AddNumberToObject(stage, "bn_recalibrate", o->bn_recalibrate);
+	if (o->ema_decay > 0)
+		cJSON_AddNumberToObject(stage, "ema", o->ema_decay);
 	if (o->recipe == RECIPE_KD)
 		cJSON_AddNumberToObject(stage, "alpha_final", train_kd_alpha(o, o->epochs));
 	if (r->qat) {
@@ -1141,6 +1185,8 @@ int train_record(const struct train_opts *o, struct train_data *td, const cJSON 
 		r.qat = qat_new(r.n, o->qat, o->qat_sparsity, o->int8_ops);
 	if (o->qat == QAT_INT8)
 		r.act = qat_act_new(r.n);
+	if (o->ema_decay > 0) /* from the initial (kd: the student's) weights */
+		r.ema = ema_new(r.n, o->ema_decay);
 	run_buffers(&r);
 	arch_id(&r.n->arch, r.arch_id);
 	char out[4096];
@@ -1153,6 +1199,11 @@ int train_record(const struct train_opts *o, struct train_data *td, const cJSON 
 	if ((rc = train_epochs(&r, out, interrupted, &done, err, errlen)) != 0)
 		goto out;
 	rc = -1;
+	if (r.ema) { /* from here on the network is the average */
+		ema_swap(r.ema, r.n);
+		ema_free(r.ema);
+		r.ema = NULL;
+	}
 	if (r.qat) /* from here on the network is the quantised one */
 		qat_quantize(r.qat, r.n);
 	if (o->bn_recalibrate > 0) {

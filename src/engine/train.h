@@ -60,6 +60,7 @@ struct train_opts {
 	int progress; /* 1: a bar on stderr (a terminal), 0: one line per epoch */
 	int quiet;
 	int bn_recalibrate; /* batches of BN re-estimation after the last epoch (0: off) */
+	double ema_decay;   /* --ema: the shipped weights are this moving average (ema.h; 0: off) */
 	/* quantisation-aware training (qat.h): the checkpoint holds the quantised weights, the
 	 * .state the float ones */
 	enum qat_mode qat;

@@ -136,6 +136,9 @@ const struct opt train_opt_table[] = {
 	{"quiet", NULL, OPT_FLAG, AT(quiet), 0, 0, "no progress"},
 	{"bn-recalibrate", "N", OPT_INT, AT(bn_recalibrate), 0, 100000,
 	 "re-estimate BN statistics on N training batches after the\nlast epoch (0 = off)", SHOW},
+	{"ema", "DECAY", OPT_DOUBLE, AT(ema_decay), 0, 0.999999,
+	 "ship a moving average of the weights and BN statistics,\n"
+	 "updated every step at min(DECAY, (1+t)/(10+t)) (0 = off)", SHOW},
 	{NULL, NULL, OPT_NONE, 0, 0, 0, "quantisation-aware training:"},
 	{"qat", "int8|ternary", OPT_CALL, 0, 0, 0,
 	 "train through fake-quantised weights (straight-through\n"

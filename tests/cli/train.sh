@@ -117,12 +117,39 @@ for opt in "--lr 0.1:--lr.*0.5.*0.1" "--weight-decay 0.001:--weight-decay.*0.000
 	"--mixup 0.5:--mixup.*0.2.*0.5" "--resolution 24:--resolution.*28x28.*24x24" \
 	"--no-autoaugment:--autoaugment.*on.*off" \
 	"--label-smoothing 0.1:--label-smoothing is 0.1 in this run but was not given" \
-	"--random-erasing 0.25:--random-erasing is 0.25 in this run but was not given"; do
+	"--random-erasing 0.25:--random-erasing is 0.25 in this run but was not given" \
+	"--ema 0.9:--ema is 0.9 in this run but was not given"; do
 	args=${opt%%:*} want=${opt#*:}
 	"$BIN/full-train" $FULL $args --out "$TMP/int.safetensors" --resume <"$TMP/f.jsonl" >/dev/null 2>"$TMP/chg.err"
 	check_eq "--resume with $args: exit 2" "$?" 2
 	check "--resume with $args names the option and both values" grep -q -- "$want" "$TMP/chg.err"
 done
+
+# --ema: SGD's path is untouched (the same training loss), the checkpoint holds the average (other
+# logits than the plain run's), and a run killed and resumed ships the same average.
+"$BIN/full-train" $FULL --ema 0.9 --out "$TMP/ema.safetensors" <"$TMP/f.jsonl" >"$TMP/ema.out" 2>/dev/null
+check_eq "--ema: exit 0" "$?" 0
+check "--ema: the record says so" jq -e '.full.ema == 0.9' "$TMP/ema.out"
+check_eq "--ema: the same training loss as without (SGD's weights are not the average)" \
+	"$(jq .full.train_loss "$TMP/ema.out")" "$(jq .full.train_loss "$TMP/ref.out")"
+for w in ref ema; do
+	"$BIN/evaluate" --weights "$TMP/$w.safetensors" --dataset fashion-mnist --threads 1 \
+		--dump-logits "$TMP/$w.logits" </dev/null >/dev/null 2>&1
+done
+check "--ema: the checkpoint holds other weights than the plain run's" \
+	sh -c "test -s '$TMP/ema.logits' && ! cmp -s '$TMP/ema.logits' '$TMP/ref.logits'"
+"$BIN/full-train" $FULL --ema 0.9 --out "$TMP/emai.safetensors" <"$TMP/f.jsonl" >/dev/null 2>&1 &
+pid=$!
+i=0
+while [ ! -s "$TMP/emai.safetensors.state" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+kill -TERM $pid
+wait $pid
+check_eq "--ema, SIGTERM: exit 1" "$?" 1
+"$BIN/full-train" $FULL --ema 0.9 --out "$TMP/emai.safetensors" --resume <"$TMP/f.jsonl" >"$TMP/emai.out" 2>/dev/null
+check_eq "--ema --resume: exit 0" "$?" 0
+check_eq "--ema: resumed run = uninterrupted run (test_acc)" "$(jq .full.test_acc "$TMP/emai.out")" "$(jq .full.test_acc "$TMP/ema.out")"
+check "--ema: resumed run's checkpoint = uninterrupted run's, byte for byte" \
+	cmp -s "$TMP/emai.safetensors" "$TMP/ema.safetensors"
 
 # Stale temporary files: a dead writer's are removed, a live one's are kept.
 sh -c 'exit 0' &
