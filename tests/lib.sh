@@ -30,4 +30,17 @@ skip() {
 check() { d=$1; shift; if "$@" >"$TMP/.out" 2>&1; then ok "$d"; else fail "$d"; sed 's/^/# /' "$TMP/.out" | head -20; fi; }
 # check_eq "description" got want
 check_eq() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1"; echo "# got:  $2"; echo "# want: $3"; fi; }
+# term_when_written FILE IN OUT COMMAND...   runs COMMAND in the background (stdin IN, stdout OUT,
+# stderr discarded), sends it SIGTERM once FILE exists and is not empty (a trainer's first
+# PATH.state: at most 60 s), and returns its exit status
+term_when_written() {
+	_f=$1 _in=$2 _out=$3
+	shift 3
+	"$@" <"$_in" >"$_out" 2>/dev/null &
+	_pid=$!
+	_i=0
+	while [ ! -s "$_f" ] && [ $_i -lt 600 ]; do sleep 0.1; _i=$((_i + 1)); done
+	kill -TERM $_pid
+	wait $_pid
+}
 done_testing() { echo "1..$T_POINTS"; exit $((T_FAILED > 0)); }

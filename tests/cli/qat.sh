@@ -25,12 +25,8 @@ check_eq "kd --qat ternary: exit 0" "$?" 0
 check "the record says qat ternary, sparsity 0.5" jq -e '.kd | .qat == "ternary" and .sparsity == 0.5 and .test_acc >= 0' "$TMP/ref.out"
 
 # SIGTERM after the first epoch, then --resume: the same result as the uninterrupted run.
-"$BIN/kd" $QAT --out "$TMP/int.safetensors" <"$TMP/q.jsonl" >"$TMP/int.out" 2>/dev/null &
-pid=$!
-i=0
-while [ ! -s "$TMP/int.safetensors.state" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-kill -TERM $pid
-wait $pid
+term_when_written "$TMP/int.safetensors.state" "$TMP/q.jsonl" "$TMP/int.out" \
+	"$BIN/kd" $QAT --out "$TMP/int.safetensors"
 check_eq "SIGTERM: exit 1" "$?" 1
 "$BIN/kd" $QAT --out "$TMP/int.safetensors" --resume <"$TMP/q.jsonl" >"$TMP/res.out" 2>"$TMP/res.err"
 check_eq "--resume: exit 0" "$?" 0
@@ -57,12 +53,8 @@ check_eq "kd --qat int8: exit 0" "$?" 0
 check_eq "the record counts 25 activation ranges (input, 12 convs, 2 SE scales, the add, the logits, 4 before a swish table, 2 in each SE)" \
 	"$(jq .kd.qat_activation_ranges "$TMP/r8.out")" 25
 check "the checkpoint carries them" grep -a -q '"qat_activation_ranges":"{\\"input\\":\[' "$TMP/r8.safetensors"
-"$BIN/kd" $Q8 --out "$TMP/i8.safetensors" <"$TMP/q.jsonl" >/dev/null 2>&1 &
-pid=$!
-i=0
-while [ ! -s "$TMP/i8.safetensors.state" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-kill -TERM $pid
-wait $pid
+term_when_written "$TMP/i8.safetensors.state" "$TMP/q.jsonl" /dev/null \
+	"$BIN/kd" $Q8 --out "$TMP/i8.safetensors"
 check_eq "int8 QAT, SIGTERM: exit 1" "$?" 1
 check "the resume state carries the ranges" grep -a -q qat_activation_ranges "$TMP/i8.safetensors.state"
 "$BIN/kd" $Q8 --out "$TMP/i8.safetensors" --resume <"$TMP/q.jsonl" >"$TMP/i8.out" 2>/dev/null

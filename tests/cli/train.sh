@@ -79,12 +79,8 @@ check "the checkpoint's metadata names the resolution it was trained at" \
 arena28=$("$BIN/check-cost" --resolution 28 --classes 10 <"$TMP/f.jsonl" | jq .cost.arena_bytes)
 check_eq "quantize without --resolution plans at the trained 28x28 (check-cost's arena)" \
 	"$(jq .quant.arena_bytes "$TMP/ref-q.out")" "$arena28"
-"$BIN/full-train" $FULL --out "$TMP/int.safetensors" <"$TMP/f.jsonl" >"$TMP/int.out" 2>"$TMP/int.err" &
-pid=$!
-i=0
-while [ ! -s "$TMP/int.safetensors.state" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-kill -TERM $pid
-wait $pid
+term_when_written "$TMP/int.safetensors.state" "$TMP/f.jsonl" "$TMP/int.out" \
+	"$BIN/full-train" $FULL --out "$TMP/int.safetensors"
 check_eq "SIGTERM: exit 1" "$?" 1
 check "the interrupted record says which epoch the checkpoint holds" jq -e '.full.error | test("holds epoch [0-9]")' "$TMP/int.out"
 check "the checkpoint of the last completed epoch is intact" test -s "$TMP/int.safetensors"
@@ -138,12 +134,8 @@ for w in ref ema; do
 done
 check "--ema: the checkpoint holds other weights than the plain run's" \
 	sh -c "test -s '$TMP/ema.logits' && ! cmp -s '$TMP/ema.logits' '$TMP/ref.logits'"
-"$BIN/full-train" $FULL --ema 0.9 --out "$TMP/emai.safetensors" <"$TMP/f.jsonl" >/dev/null 2>&1 &
-pid=$!
-i=0
-while [ ! -s "$TMP/emai.safetensors.state" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-kill -TERM $pid
-wait $pid
+term_when_written "$TMP/emai.safetensors.state" "$TMP/f.jsonl" /dev/null \
+	"$BIN/full-train" $FULL --ema 0.9 --out "$TMP/emai.safetensors"
 check_eq "--ema, SIGTERM: exit 1" "$?" 1
 "$BIN/full-train" $FULL --ema 0.9 --out "$TMP/emai.safetensors" --resume <"$TMP/f.jsonl" >"$TMP/emai.out" 2>/dev/null
 check_eq "--ema --resume: exit 0" "$?" 0
