@@ -10,7 +10,9 @@
 #   at once, OMP_WAIT_POLICY=passive, which is for shared machines).
 # Environment: LMNAS_SHARED (paper models), BENCH_STEPS (default 30; 160x160 uses a third),
 # BENCH_THREADS (threads for both, default all cores), BENCH_SPIN (default 10000; 0: the engine
-# sleeps at once), PYTHON (default /usr/bin/python3).
+# sleeps at once), BENCH_ROUNDS (default 3: each figure is the median of that many rounds of all
+# three, run in turn; two single runs on an idle VM differed by 30 %), PYTHON (default
+# /usr/bin/python3).
 set -eu
 . "$(dirname "$0")/settings.sh"
 die() { echo "bench: $*" >&2; exit 2; }
@@ -19,9 +21,13 @@ SHARED=${LMNAS_SHARED:-$ROOT/../shared}
 ARCH=$SHARED/paper-models/lmanet-elite.json
 PY=${PYTHON:-/usr/bin/python3}
 STEPS=${BENCH_STEPS:-30}
+ROUNDS=${BENCH_ROUNDS:-3}
 THREADS=${BENCH_THREADS:-$(nproc)}
 BENCH_SPIN=${BENCH_SPIN:-10000}
 whole_numbers BENCH_SPIN
+[ "$ROUNDS" -ge 1 ] 2>/dev/null || die "BENCH_ROUNDS must be a whole number from 1: '$ROUNDS'"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/lmnas-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
 [ -f "$ARCH" ] || { echo "bench: $ARCH not found (set LMNAS_SHARED)" >&2; exit 2; }
 have_torch=0
 "$PY" -c 'import torch' 2>/dev/null && have_torch=1
@@ -35,23 +41,41 @@ torch_ips() { # RES BATCH STEPS LAYOUT -> images/s (PyTorch's default thread wai
 		jq '.images_per_s'
 }
 
+# median of the numbers on stdin, one per line
+median() { sort -g | awk '{v[NR] = $1} END {print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+# the engine's bench record for RES BATCH STEPS
+engine_bench() {
+	jq -c . "$ARCH" | (omp_waits "$BENCH_SPIN" && exec "$ROOT/bin/mini-train" --benchmark "$3" \
+		--batch "$2" --resolution "$1" --classes 100 --threads "$THREADS" --peak) 2>/dev/null |
+		jq -c '.bench'
+}
+
 printf '%-20s %10s %9s %9s %14s %7s %8s %6s\n' "lmanet-elite" "lmnas" "GFLOP/s" "of peak" \
 	"torch NCHW" "ch_last" "best" "ratio"
 for cfg in "32 128 $STEPS" "160 32 $((STEPS / 3 + 1))"; do
 	set -- $cfg
 	res=$1 batch=$2 steps=$3
-	bench=$(jq -c . "$ARCH" | (omp_waits "$BENCH_SPIN" && exec "$ROOT/bin/mini-train" --benchmark "$steps" \
-		--batch "$batch" --resolution "$res" --classes 100 --threads "$THREADS" --peak) 2>/dev/null |
-		jq -c '.bench')
-	ours=$(echo "$bench" | jq '.images_per_s')
-	gflops=$(echo "$bench" | jq '.train_gflops')
-	frac=$(echo "$bench" | jq '.fraction_of_peak * 100')
-	peak=$(echo "$bench" | jq '.sgemm_peak_gflops')
-	blas_core=$(echo "$bench" | jq -r '.blas_core')
+	# ROUNDS rounds, each the engine then PyTorch in both layouts, so that a slow spell of a
+	# shared host falls on all three; each column is the median of its rounds
+	: >"$tmp/ours" && : >"$tmp/gflops" && : >"$tmp/peak" && : >"$tmp/nchw" && : >"$tmp/cl"
+	r=0
+	while [ $r -lt "$ROUNDS" ]; do
+		bench=$(engine_bench "$res" "$batch" "$steps")
+		echo "$bench" | jq '.images_per_s' >>"$tmp/ours"
+		echo "$bench" | jq '.train_gflops' >>"$tmp/gflops"
+		echo "$bench" | jq '.sgemm_peak_gflops' >>"$tmp/peak"
+		blas_core=$(echo "$bench" | jq -r '.blas_core')
+		if [ "$have_torch" = 1 ]; then
+			torch_ips "$res" "$batch" "$steps" nchw >>"$tmp/nchw"
+			torch_ips "$res" "$batch" "$steps" channels_last >>"$tmp/cl"
+		fi
+		r=$((r + 1))
+	done
+	ours=$(median <"$tmp/ours") gflops=$(median <"$tmp/gflops") peak=$(median <"$tmp/peak")
+	frac=$(echo "$gflops $peak" | awk '{print 100 * $1 / $2}')
 	nchw=- cl=- best=- ratio=-
 	if [ "$have_torch" = 1 ]; then
-		nchw=$(torch_ips "$res" "$batch" "$steps" nchw)
-		cl=$(torch_ips "$res" "$batch" "$steps" channels_last)
+		nchw=$(median <"$tmp/nchw") cl=$(median <"$tmp/cl")
 		best=$(echo "$nchw $cl" | awk '{print ($1 > $2 ? $1 : $2)}')
 		ratio=$(echo "$ours $best" | awk '{printf "%.2fx", $1 / $2}')
 		nchw=$(printf '%.1f' "$nchw") cl=$(printf '%.1f' "$cl") best=$(printf '%.1f' "$best")
@@ -59,4 +83,6 @@ for cfg in "32 128 $STEPS" "160 32 $((STEPS / 3 + 1))"; do
 	printf '%-20s %10.1f %9.1f %8.1f%% %14s %7s %8s %6s\n' "${res}x${res} batch $batch" "$ours" \
 		"$gflops" "$frac" "$nchw" "$cl" "$best" "$ratio"
 	echo "bench: ${res}x${res}: SGEMM peak on $THREADS threads $(printf '%.1f' "$peak") GFLOP/s (OpenBLAS $blas_core)" >&2
+	echo "bench: ${res}x${res}: img/s in each of $ROUNDS rounds: lmnas $(paste -s -d ' ' "$tmp/ours" | xargs printf '%.1f ')" \
+		"| NCHW $(paste -s -d ' ' "$tmp/nchw" | xargs -r printf '%.1f ')| channels_last $(paste -s -d ' ' "$tmp/cl" | xargs -r printf '%.1f ')" >&2
 done
