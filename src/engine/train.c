@@ -501,20 +501,18 @@ static int state_save(const struct run *r, const char *out, const struct sgd *op
 	for (int i = 0; extra[i]; i++)
 		meta[k++] = extra[i];
 	meta[k] = NULL;
+	/* the optimizer's momentum, and with --ema the average (the list ends at a NULL name) */
+	struct checkpoint_extra extras[3] = {{"resume.momentum", opt->buf, (int64_t)opt->n}};
 	char updates[32];
 	if (r->ema) {
 		snprintf(updates, sizeof updates, "%ld", r->ema->updates);
 		meta[k++] = "ema_updates";
 		meta[k++] = updates;
 		meta[k] = NULL;
+		extras[1] = (struct checkpoint_extra){"resume.ema", r->ema->avg,
+						      (int64_t)(r->ema->nparams + r->ema->nbufs)};
 	}
 	char *ranges = add_act_ranges(r, meta, &k);
-	struct checkpoint_extra extras[] = {
-		{"resume.momentum", opt->buf, (int64_t)opt->n},
-		{r->ema ? "resume.ema" : NULL, r->ema ? r->ema->avg : NULL,
-		 r->ema ? (int64_t)(r->ema->nparams + r->ema->nbufs) : 0},
-		{NULL, NULL, 0},
-	};
 	int rc = checkpoint_save_extra(r->n, path, meta, extras, err, errlen);
 	free(ranges);
 	return rc;
