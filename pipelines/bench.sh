@@ -21,11 +21,11 @@ SHARED=${LMNAS_SHARED:-$ROOT/../shared}
 ARCH=$SHARED/paper-models/lmanet-elite.json
 PY=${PYTHON:-/usr/bin/python3}
 STEPS=${BENCH_STEPS:-30}
-ROUNDS=${BENCH_ROUNDS:-3}
+BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 THREADS=${BENCH_THREADS:-$(nproc)}
 BENCH_SPIN=${BENCH_SPIN:-10000}
-whole_numbers BENCH_SPIN
-[ "$ROUNDS" -ge 1 ] 2>/dev/null || die "BENCH_ROUNDS must be a whole number from 1: '$ROUNDS'"
+whole_numbers BENCH_SPIN BENCH_ROUNDS
+[ "$BENCH_ROUNDS" -ge 1 ] || die "BENCH_ROUNDS must be at least 1"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lmnas-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 [ -f "$ARCH" ] || { echo "bench: $ARCH not found (set LMNAS_SHARED)" >&2; exit 2; }
@@ -55,11 +55,11 @@ printf '%-20s %10s %9s %9s %14s %7s %8s %6s\n' "lmanet-elite" "lmnas" "GFLOP/s" 
 for cfg in "32 128 $STEPS" "160 32 $((STEPS / 3 + 1))"; do
 	set -- $cfg
 	res=$1 batch=$2 steps=$3
-	# ROUNDS rounds, each the engine then PyTorch in both layouts, so that a slow spell of a
+	# BENCH_ROUNDS rounds, each the engine then PyTorch in both layouts, so that a slow spell of a
 	# shared host falls on all three; each column is the median of its rounds
-	: >"$tmp/ours" && : >"$tmp/gflops" && : >"$tmp/peak" && : >"$tmp/nchw" && : >"$tmp/cl"
+	for f in ours gflops peak nchw cl; do : >"$tmp/$f"; done
 	r=0
-	while [ $r -lt "$ROUNDS" ]; do
+	while [ $r -lt "$BENCH_ROUNDS" ]; do
 		bench=$(engine_bench "$res" "$batch" "$steps")
 		echo "$bench" | jq '.images_per_s' >>"$tmp/ours"
 		echo "$bench" | jq '.train_gflops' >>"$tmp/gflops"
@@ -83,6 +83,6 @@ for cfg in "32 128 $STEPS" "160 32 $((STEPS / 3 + 1))"; do
 	printf '%-20s %10.1f %9.1f %8.1f%% %14s %7s %8s %6s\n' "${res}x${res} batch $batch" "$ours" \
 		"$gflops" "$frac" "$nchw" "$cl" "$best" "$ratio"
 	echo "bench: ${res}x${res}: SGEMM peak on $THREADS threads $(printf '%.1f' "$peak") GFLOP/s (OpenBLAS $blas_core)" >&2
-	echo "bench: ${res}x${res}: img/s in each of $ROUNDS rounds: lmnas $(paste -s -d ' ' "$tmp/ours" | xargs printf '%.1f ')" \
+	echo "bench: ${res}x${res}: img/s in each of $BENCH_ROUNDS rounds: lmnas $(paste -s -d ' ' "$tmp/ours" | xargs printf '%.1f ')" \
 		"| NCHW $(paste -s -d ' ' "$tmp/nchw" | xargs -r printf '%.1f ')| channels_last $(paste -s -d ' ' "$tmp/cl" | xargs -r printf '%.1f ')" >&2
 done

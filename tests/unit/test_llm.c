@@ -109,12 +109,19 @@ static void test_json5(void)
 	cJSON_Delete(doc);
 }
 
-/* CPU seconds of this thread since t0 (CLOCK_THREAD_CPUTIME_ID): the parser's own work, which
- * other programs on a loaded machine (make -j, a parallel test run) do not stretch. */
-static double seconds_since(const struct timespec *t0)
+/* This thread's CPU time (CLOCK_THREAD_CPUTIME_ID): the parser's own work, which other programs
+ * on a loaded machine (make -j, a parallel test run) do not stretch. */
+static struct timespec cpu_now(void)
 {
-	struct timespec t1;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+	struct timespec t;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return t;
+}
+
+/* CPU seconds of this thread since t0 (a cpu_now) */
+static double cpu_seconds_since(const struct timespec *t0)
+{
+	struct timespec t1 = cpu_now();
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) * 1e-9;
 }
 
@@ -142,10 +149,9 @@ static void test_linear(void)
 			s[i] = k == 0 ? (i < n / 2 ? '{' : '}') : k == 1 ? '{' : k == 2 ? "{}"[i % 2]
 										   : "{\"a\": {} }"[i % 10];
 		s[n] = '\0';
-		struct timespec t0;
-		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+		struct timespec t0 = cpu_now();
 		cJSON *doc = llm_extract_json(s, err, sizeof err);
-		double secs = seconds_since(&t0);
+		double secs = cpu_seconds_since(&t0);
 		cJSON_Delete(doc);
 		T_CHECK(secs < 2, "4 MiB answer, %s: %.3f s of CPU (< 2 s)", shape[k], secs);
 	}
