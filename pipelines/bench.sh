@@ -4,10 +4,12 @@
 #   each configuration a PyTorch user would try on a CPU — NCHW (its default) and channels_last,
 #   with its default OpenMP waits — and the engine is compared with the best of them. The engine's
 #   arithmetic rate (6 x forward MACs per image) is put against this CPU's measured SGEMM peak on
-#   the same threads, so every run shows the distance to the physical limit. Each runs with the
-#   idle-thread waits it does best with on a machine it has to itself: PyTorch its default, the
-#   engine GOMP_SPINCOUNT=BENCH_SPIN (spin, then sleep; the engine's default elsewhere is to sleep
-#   at once, OMP_WAIT_POLICY=passive, which is for shared machines).
+#   the same threads, so every run shows the distance to the physical limit, and one core's
+#   rate of bf16 dot products is put against its rate of fp32 fused multiply-adds (what a bf16
+#   GEMM could gain here). Each runs with the idle-thread waits it does best with on a machine it
+#   has to itself: PyTorch its default, the engine GOMP_SPINCOUNT=BENCH_SPIN (spin, then sleep;
+#   the engine's default elsewhere is to sleep at once, OMP_WAIT_POLICY=passive, which is for
+#   shared machines).
 # Environment: LMNAS_SHARED (paper models), BENCH_STEPS (default 30; 160x160 uses a third),
 # BENCH_THREADS (threads for both, default all cores), BENCH_SPIN (default 10000; 0: the engine
 # sleeps at once), BENCH_ROUNDS (default 3: each figure is the median of that many rounds of all
@@ -64,6 +66,7 @@ for cfg in "32 128 $STEPS" "160 32 $((STEPS / 3 + 1))"; do
 		echo "$bench" | jq '.images_per_s' >>"$tmp/ours"
 		echo "$bench" | jq '.train_gflops' >>"$tmp/gflops"
 		echo "$bench" | jq '.sgemm_peak_gflops' >>"$tmp/peak"
+		echo "$bench" >"$tmp/last.json"
 		blas_core=$(echo "$bench" | jq -r '.blas_core')
 		if [ "$have_torch" = 1 ]; then
 			torch_ips "$res" "$batch" "$steps" nchw >>"$tmp/nchw"
@@ -86,3 +89,10 @@ for cfg in "32 128 $STEPS" "160 32 $((STEPS / 3 + 1))"; do
 	echo "bench: ${res}x${res}: img/s in each of $BENCH_ROUNDS rounds: lmnas $(paste -s -d ' ' "$tmp/ours" | xargs printf '%.1f ')" \
 		"| NCHW $(paste -s -d ' ' "$tmp/nchw" | xargs -r printf '%.1f ')| channels_last $(paste -s -d ' ' "$tmp/cl" | xargs -r printf '%.1f ')" >&2
 done
+# What bf16 arithmetic could gain here: one core's rate of bf16 dot products (fp32 sums) against
+# that of fp32 fused multiply-adds, both measured by the last engine run (mini-train --peak)
+jq -r 'if .bf16_dot_gflops_core == null then
+	"one core: fp32 FMA \(.fma_gflops_core * 10 | round / 10) GFLOP/s; no AVX512_BF16 on this CPU"
+else
+	"one core: fp32 FMA \(.fma_gflops_core * 10 | round / 10) GFLOP/s, bf16 dot (AVX512_BF16) \(.bf16_dot_gflops_core * 10 | round / 10) GFLOP/s: a bf16 GEMM could reach \(.bf16_dot_gflops_core / .fma_gflops_core * 100 | round / 100)x the fp32 arithmetic rate"
+end' "$tmp/last.json"

@@ -44,7 +44,9 @@ static const struct opt mini_options[] = {
 	{"warmup", "W", OPT_INT, AT(bench_warmup), 0, 1000000, "with --benchmark: warm-up steps"},
 	{"peak", NULL, OPT_FLAG, AT(bench_peak), 0, 0,
 	 "with --benchmark: also time a large SGEMM on the same threads\n"
-	 "(bench.sgemm_peak_gflops) and report bench.fraction_of_peak"},
+	 "(bench.sgemm_peak_gflops) and report bench.fraction_of_peak; and one\n"
+	 "core's fp32 FMA and bf16 dot rates (bench.fma_gflops_core,\n"
+	 "bench.bf16_dot_gflops_core)"},
 	{"zero-cost", "N", OPT_INT, AT(zero_cost), 2, 1024,
 	 "no training: score each design at initialisation on N training\n"
 	 "images and add \"zero_cost\": naswot (log|det| of the images'\n"

@@ -10,6 +10,7 @@ struct cpu_features cpu_features_detect(void)
 		.avx512_skx = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
 			      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
 			      __builtin_cpu_supports("avx512vl"),
+		.avx512_bf16 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16"),
 	};
 	return f;
 }

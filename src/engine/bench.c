@@ -32,6 +32,15 @@ static double train_step(struct net *n, struct sgd *opt, const float *x, const i
 	return loss;
 }
 
+/* stage[name] = a rate, or null where it is negative (no such instruction on this CPU) */
+static void add_rate(cJSON *stage, const char *name, double gflops)
+{
+	if (gflops < 0)
+		cJSON_AddNullToObject(stage, name);
+	else
+		cJSON_AddNumberToObject(stage, name, gflops);
+}
+
 int bench_run(const struct arch *a, const struct bench_opts *o, cJSON *stage, char *err,
 	      size_t errlen)
 {
@@ -77,6 +86,8 @@ int bench_run(const struct arch *a, const struct bench_opts *o, cJSON *stage, ch
 			double peak = bench_sgemm_gflops(); /* on bench_run's threads */
 			cJSON_AddNumberToObject(stage, "sgemm_peak_gflops", peak);
 			cJSON_AddNumberToObject(stage, "fraction_of_peak", gflops / peak);
+			add_rate(stage, "fma_gflops_core", bench_fma_gflops_core());
+			add_rate(stage, "bf16_dot_gflops_core", bench_bf16_dot_gflops_core());
 		}
 	}
 	cJSON_AddStringToObject(stage, "blas_core", blas_core_name());

@@ -17,8 +17,8 @@ struct bench_opts {
 
 /* Runs the benchmark and fills stage with images_per_s, train_gflops (6 x forward MACs per
  * image), step_ms, steps, batch, resolution, classes, threads, seconds, params,
- * activation_bytes, rss_kb_after_warmup, rss_kb_end; with peak, also sgemm_peak_gflops and
- * fraction_of_peak.
+ * activation_bytes, rss_kb_after_warmup, rss_kb_end; with peak, also sgemm_peak_gflops,
+ * fraction_of_peak, fma_gflops_core and bf16_dot_gflops_core (null without the instruction).
  * Returns 0, or -1 with a reason in err (an arch that does not expand, a non-finite loss). */
 int bench_run(const struct arch *a, const struct bench_opts *o, cJSON *stage, char *err,
 	      size_t errlen);
@@ -26,6 +26,13 @@ int bench_run(const struct arch *a, const struct bench_opts *o, cJSON *stage, ch
 /* GFLOP/s of the best of a few large SGEMMs on the engine's GEMM path, on the threads set by
  * net_set_threads (bench_peak.c). */
 double bench_sgemm_gflops(void);
+
+/* One core's throughput of fp32 fused multiply-adds (AVX-512 where the CPU has it, else AVX2)
+ * and of bf16 dot products into fp32 (AVX512_BF16's vdpbf16ps), in GFLOP/s (a multiply and an
+ * add are two); -1 where the CPU has no such instruction (bench_rates.c). With both, the second
+ * over the first is what a bf16 GEMM could gain over an fp32 one here at most. */
+double bench_fma_gflops_core(void);
+double bench_bf16_dot_gflops_core(void);
 
 /* Forward multiply-accumulates of one image at o's resolution and classes, or -1. */
 double bench_forward_macs(const struct arch *a, const struct bench_opts *o);

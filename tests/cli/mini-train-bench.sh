@@ -14,13 +14,22 @@ check_eq "bench record keeps id and has images_per_s > 0" \
 check_eq "bench reports flat memory over the timed steps" \
 	"$(echo "$out" | jq '.bench.rss_kib_end - .bench.rss_kib_after_warmup < 1024')" true
 
-# train_gflops = 6 x check-cost's MACs x images/s; --peak adds the SGEMM peak and the fraction.
+# train_gflops = 6 x check-cost's MACs x images/s; --peak adds the SGEMM peak, the fraction, and
+# one core's fp32 FMA and bf16 dot rates.
 macs=$(printf '{"arch":%s,"resolution":16,"classes":10}\n' "$ARCH" | "$BIN/check-cost" 2>/dev/null | jq '.cost.macs')
 check_eq "train_gflops is 6 x forward MACs x images/s" \
 	"$(echo "$out" | jq --argjson m "$macs" '(.bench.train_gflops / (6 * $m * .bench.images_per_s / 1e9) - 1) | fabs < 1e-9')" true
 out=$(printf '{"arch":%s}\n' "$ARCH" | "$MT" --benchmark 1 --batch 2 --resolution 16 --classes 10 --threads 1 --peak 2>/dev/null)
 check_eq "--peak: an SGEMM peak above the training rate, and the fraction of it" \
 	"$(echo "$out" | jq '.bench.sgemm_peak_gflops > .bench.train_gflops and (.bench.fraction_of_peak - .bench.train_gflops / .bench.sgemm_peak_gflops | fabs) < 1e-12')" true
+check_eq "--peak: one core's fp32 FMA rate" "$(echo "$out" | jq '.bench.fma_gflops_core > 0')" true
+# bf16 dot products: a rate where the CPU has AVX512_BF16 (the probe checks its sums: a wrong one
+# gives null), null where it has not
+if grep -qw avx512_bf16 /proc/cpuinfo; then
+	check_eq "--peak: one core's bf16 dot rate (AVX512_BF16)" "$(echo "$out" | jq '.bench.bf16_dot_gflops_core > 0')" true
+else
+	check_eq "--peak: no AVX512_BF16, bf16_dot_gflops_core is null" "$(echo "$out" | jq '.bench.bf16_dot_gflops_core')" null
+fi
 check_eq "the record names OpenBLAS's kernels" "$(echo "$out" | jq '.bench.blas_core | type == "string" and length > 0')" true
 
 out=$(printf '%s\nnot json\n{"arch":{"input_channels":3,"blocks":[]}}\n' "$ARCH" |
