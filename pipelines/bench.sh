@@ -91,7 +91,9 @@ for cfg in "32 128 $STEPS" "160 32 $((STEPS / 3 + 1))"; do
 done
 # What bf16 arithmetic could gain here: one core's rate of bf16 dot products (fp32 sums) against
 # that of fp32 fused multiply-adds, both measured by the last engine run (mini-train --peak)
-jq -r 'if .bf16_dot_gflops_core == null then
+jq -r 'if .fma_gflops_core == null then
+	"one core: no AVX2 or AVX-512 fused multiply-add on this CPU"
+elif .bf16_dot_gflops_core == null then
 	"one core: fp32 FMA \(.fma_gflops_core * 10 | round / 10) GFLOP/s; no AVX512_BF16 on this CPU"
 else
 	"one core: fp32 FMA \(.fma_gflops_core * 10 | round / 10) GFLOP/s, bf16 dot (AVX512_BF16) \(.bf16_dot_gflops_core * 10 | round / 10) GFLOP/s: a bf16 GEMM could reach \(.bf16_dot_gflops_core / .fma_gflops_core * 100 | round / 100)x the fp32 arithmetic rate"
