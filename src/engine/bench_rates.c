@@ -13,6 +13,7 @@
 #include <immintrin.h>
 
 #define CHAINS 24       /* independent accumulators: fit the 32 zmm registers with the operands */
+#define YMM_CHAINS 12   /* the same in the 16 ymm registers of AVX2 */
 #define STEPS 200000    /* instructions per chain in one timing: a lane reaches 2 x STEPS < 2^24 */
 #define TIMINGS 5       /* the best of this many */
 
@@ -38,19 +39,19 @@ __attribute__((noinline, target("avx512f"))) static double fma_zmm_run(void)
 /* The same with ymm registers (AVX2 and FMA: 8 lanes). */
 __attribute__((noinline, target("avx2,fma"))) static double fma_ymm_run(void)
 {
-	__m256 acc[CHAINS / 2]; /* 16 ymm registers: 12 accumulators */
-	for (int i = 0; i < CHAINS / 2; i++)
+	__m256 acc[YMM_CHAINS];
+	for (int i = 0; i < YMM_CHAINS; i++)
 		acc[i] = _mm256_setzero_ps();
 	__m256 one = _mm256_set1_ps(1.0f);
 	for (int s = 0; s < STEPS; s++) {
 #pragma GCC unroll 12
-		for (int i = 0; i < CHAINS / 2; i++)
+		for (int i = 0; i < YMM_CHAINS; i++)
 			acc[i] = _mm256_fmadd_ps(one, one, acc[i]);
 		__asm__ volatile("" : "+x"(one));
 	}
 	double sum = 0;
 	float lanes[8];
-	for (int i = 0; i < CHAINS / 2; i++) {
+	for (int i = 0; i < YMM_CHAINS; i++) {
 		_mm256_storeu_ps(lanes, acc[i]);
 		for (int l = 0; l < 8; l++)
 			sum += lanes[l];
@@ -88,8 +89,8 @@ static double best_rate(double (*run)(void), double flops, double expected)
 		double secs = now_seconds() - t0;
 		if (sum != expected)
 			return -1;
-		if (secs > 0 && flops / secs / 1e9 > best)
-			best = flops / secs / 1e9;
+		double gflops = secs > 0 ? flops / secs / 1e9 : 0;
+		best = gflops > best ? gflops : best;
 	}
 	return best;
 }
@@ -97,11 +98,12 @@ static double best_rate(double (*run)(void), double flops, double expected)
 double bench_fma_gflops_core(void)
 {
 	struct cpu_features f = cpu_features_detect();
-	double fmas = (double)CHAINS * STEPS; /* zmm: 16 lanes, 2 flops each */
+	/* lane-FMAs of one run: each is 2 flops and adds 1 to the sum */
+	double zmm = (double)CHAINS * STEPS * 16, ymm = (double)YMM_CHAINS * STEPS * 8;
 	if (f.avx512f)
-		return best_rate(fma_zmm_run, fmas * 16 * 2, fmas * 16);
+		return best_rate(fma_zmm_run, zmm * 2, zmm);
 	if (f.avx2_fma)
-		return best_rate(fma_ymm_run, fmas / 2 * 8 * 2, fmas / 2 * 8);
+		return best_rate(fma_ymm_run, ymm * 2, ymm);
 	return -1;
 }
 
@@ -109,6 +111,7 @@ double bench_bf16_dot_gflops_core(void)
 {
 	if (!cpu_features_detect().avx512_bf16)
 		return -1;
-	double dots = (double)CHAINS * STEPS; /* 16 lanes, each 2 products and 2 sums */
-	return best_rate(bf16_dot_run, dots * 16 * 4, dots * 16 * 2);
+	/* lane-dots of one run: each is 2 products and 2 sums, and adds 2 to the sum */
+	double dots = (double)CHAINS * STEPS * 16;
+	return best_rate(bf16_dot_run, dots * 4, dots * 2);
 }

@@ -14,9 +14,9 @@ check_eq "check-cost reads every arch" "$(grep -c '' "$TMP/c.jsonl")" "$n"
 check_eq "each arch is the design its id names (the same ids, in order)" \
 	"$(jq -r .id "$TMP/c.jsonl" | tr '\n' ' ')" "$(jq -r .id "$F" | tr '\n' ' ')"
 check "each fits the demo's budgets (30M MACs, 64 KiB SRAM, 256 KiB flash)" jq -e -s 'all(.check.ok)' "$TMP/c.jsonl"
-check "each record's cost is today's estimate (MACs, params, training time per image)" \
-	sh -c "jq -c '[.cost.macs, .cost.params, (.cost.train_us_per_image | round)]' '$F' >'$TMP/want' &&
-	jq -c '[.cost.macs, .cost.params, (.cost.train_us_per_image | round)]' '$TMP/c.jsonl' | cmp -s - '$TMP/want'"
+costs='[.cost.macs, .cost.params, (.cost.train_us_per_image | round)]'
+check_eq "each record's cost is today's estimate (MACs, params, training time per image)" \
+	"$(jq -c "$costs" "$TMP/c.jsonl")" "$(jq -c "$costs" "$F")"
 jq -r '"\(.proxy.seed1) \(.full.test_acc)"' "$F" | "$BIN/rank-corr" >"$TMP/tau.json"
 check_eq "rank-corr takes the search's proxy against the full training: all pairs" "$(jq .n "$TMP/tau.json")" "$n"
 done_testing
