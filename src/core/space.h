@@ -9,8 +9,8 @@
 
 #define SPACE_MAX_VALUES 16
 
-struct space {
-	int stages;                          /* number of blocks an arch must have */
+/* The values the fields of one block may take. */
+struct block_space {
 	int n_out_ch, out_ch[SPACE_MAX_VALUES];
 	int n_kernel, kernel[SPACE_MAX_VALUES];
 	int n_stride, stride[SPACE_MAX_VALUES];
@@ -23,6 +23,19 @@ struct space {
 	bool skip_allowed[2];                /* by enum skip_op */
 	bool act_allowed[3];                 /* by enum act */
 };
+
+struct space {
+	int stages;                          /* number of blocks an arch must have */
+	struct block_space block;            /* every block, but see first */
+	/* The file's optional "first_block": with first_channels > 0, the first block of an arch
+	 * whose input has first_channels channels takes its values from first (block_fields with
+	 * the ones first_block gives replaced). */
+	int first_channels;
+	struct block_space first;
+};
+
+/* The values block i of an arch with input_channels input channels may take. */
+const struct block_space *space_block(const struct space *s, int input_channels, int i);
 
 /* Loads a search-space file. Returns 0, or -1 with a reason in err. */
 int space_load(const char *path, struct space *s, char *err, size_t errlen);
@@ -39,5 +52,5 @@ struct space_violation {
 
 /* Checks a parsed arch. Writes up to max violations; returns how many were found (may exceed
  * max: the rest are counted, not written). */
-int space_check(const struct space *s, const struct arch *a, struct space_violation *v, int max);
+int space_check(const struct space *sp, const struct arch *a, struct space_violation *v, int max);
 #endif

@@ -39,17 +39,10 @@ static const char *conv_name_i(int i) { return conv_type_name((enum conv_type)i)
 static const char *skip_name_i(int i) { return skip_op_name((enum skip_op)i); }
 static const char *act_name_i(int i) { return act_name((enum act)i); }
 
-cJSON *strategy_llm_schema(const struct space *s, int input_channels)
+/* The schema of one block whose fields take the values of s. */
+static cJSON *block_schema(const struct block_space *s)
 {
-	cJSON *sc = cJSON_CreateObject();
-	cJSON_AddStringToObject(sc, "type", "object");
-	cJSON *props = cJSON_AddObjectToObject(sc, "properties");
-	cJSON_AddItemToObject(props, "input_channels", int_enum(&input_channels, 1));
-	cJSON *blocks = cJSON_AddObjectToObject(props, "blocks");
-	cJSON_AddStringToObject(blocks, "type", "array");
-	cJSON_AddNumberToObject(blocks, "minItems", s->stages);
-	cJSON_AddNumberToObject(blocks, "maxItems", s->stages);
-	cJSON *item = cJSON_AddObjectToObject(blocks, "items");
+	cJSON *item = cJSON_CreateObject();
 	cJSON_AddStringToObject(item, "type", "object");
 	cJSON *bp = cJSON_AddObjectToObject(item, "properties");
 	cJSON_AddItemToObject(bp, "output_channels", int_enum(s->out_ch, s->n_out_ch));
@@ -74,6 +67,25 @@ cJSON *strategy_llm_schema(const struct space *s, int input_channels)
 		"activation" };
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
 		cJSON_AddItemToArray(req, cJSON_CreateString(fields[i]));
+	return item;
+}
+
+/* blocks: an array of exactly s->stages blocks; when the space's first_block applies to
+ * input_channels, the first of them as prefixItems (JSON Schema 2020-12), the rest as items. */
+cJSON *strategy_llm_schema(const struct space *s, int input_channels)
+{
+	cJSON *sc = cJSON_CreateObject();
+	cJSON_AddStringToObject(sc, "type", "object");
+	cJSON *props = cJSON_AddObjectToObject(sc, "properties");
+	cJSON_AddItemToObject(props, "input_channels", int_enum(&input_channels, 1));
+	cJSON *blocks = cJSON_AddObjectToObject(props, "blocks");
+	cJSON_AddStringToObject(blocks, "type", "array");
+	cJSON_AddNumberToObject(blocks, "minItems", s->stages);
+	cJSON_AddNumberToObject(blocks, "maxItems", s->stages);
+	const struct block_space *first = space_block(s, input_channels, 0);
+	if (first != &s->block)
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(blocks, "prefixItems"), block_schema(first));
+	cJSON_AddItemToObject(blocks, "items", block_schema(&s->block));
 	cJSON *top = cJSON_AddArrayToObject(sc, "required");
 	cJSON_AddItemToArray(top, cJSON_CreateString("input_channels"));
 	cJSON_AddItemToArray(top, cJSON_CreateString("blocks"));

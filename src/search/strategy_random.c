@@ -22,7 +22,7 @@ static int pick_int(struct prng *r, const int *vals, int n, int fallback)
 	return n ? vals[gen_below(r, n)] : fallback;
 }
 
-static void random_block(const struct space *s, struct prng *r, struct block *b)
+static void random_block(const struct block_space *s, struct prng *r, struct block *b)
 {
 	b->out_ch = pick_int(r, s->out_ch, s->n_out_ch, 16);
 	b->num_layers = pick_int(r, s->layers, s->n_layers, 1);
@@ -44,7 +44,7 @@ void strategy_random_arch(const struct space *s, int input_channels, struct prng
 	a->input_channels = input_channels;
 	a->nblocks = s->stages > 0 && s->stages <= ARCH_MAX_BLOCKS ? s->stages : 5;
 	for (int i = 0; i < a->nblocks; i++)
-		random_block(s, r, &a->blocks[i]);
+		random_block(space_block(s, input_channels, i), r, &a->blocks[i]);
 }
 
 /* Another value of the set than cur (cur itself when the set has one value). */
@@ -66,13 +66,15 @@ static int other_allowed(struct prng *r, const bool *allowed, int n, int cur)
 	return m ? idx[gen_below(r, m)] : cur;
 }
 
-void strategy_mutate(const struct space *s, struct prng *r, const struct arch *parent,
+void strategy_mutate(const struct space *sp, struct prng *r, const struct arch *parent,
 		     struct arch *child)
 {
 	*child = *parent;
 	if (child->nblocks == 0)
 		return;
-	struct block *b = &child->blocks[gen_below(r, child->nblocks)];
+	int i = gen_below(r, child->nblocks);
+	struct block *b = &child->blocks[i];
+	const struct block_space *s = space_block(sp, child->input_channels, i);
 	switch (gen_below(r, 9)) {
 	case 0: b->out_ch = other_int(r, s->out_ch, s->n_out_ch, b->out_ch); break;
 	case 1: b->num_layers = other_int(r, s->layers, s->n_layers, b->num_layers); break;

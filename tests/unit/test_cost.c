@@ -468,12 +468,16 @@ static void test_space(void)
 	char err[256];
 	T_CHECK(space_load("data/search-space.json", &sp, err, sizeof err) == 0,
 		"data/search-space.json loads");
-	T_CHECK(sp.stages == 5 && sp.n_out_ch == 8 && sp.out_ch[0] == 16 && sp.out_ch[7] == 160 &&
-		sp.n_kernel == 3 && sp.n_stride == 2 && sp.n_expansion == 3 && sp.n_layers == 5 &&
-		sp.layers[4] == 6 && sp.n_se_ratio == 2 && sp.se_allowed[0] && sp.se_allowed[1] &&
-		sp.conv_allowed[0] && sp.conv_allowed[1] && sp.skip_allowed[0] && sp.skip_allowed[1] &&
-		sp.act_allowed[0] && sp.act_allowed[1] && sp.act_allowed[2],
+	const struct block_space *b = &sp.block;
+	T_CHECK(sp.stages == 5 && b->n_out_ch == 8 && b->out_ch[0] == 16 && b->out_ch[7] == 160 &&
+		b->n_kernel == 3 && b->n_stride == 2 && b->n_expansion == 3 && b->n_layers == 5 &&
+		b->layers[4] == 6 && b->n_se_ratio == 2 && b->se_allowed[0] && b->se_allowed[1] &&
+		b->conv_allowed[0] && b->conv_allowed[1] && b->skip_allowed[0] && b->skip_allowed[1] &&
+		b->act_allowed[0] && b->act_allowed[1] && b->act_allowed[2],
 		"the space is Table I");
+	T_CHECK(sp.first_channels == 1 && sp.first.n_expansion == 3 && sp.first.expansion[0] == 9 &&
+		sp.first.expansion[2] == 18 && sp.first.n_kernel == 3,
+		"and a grey image's first block expands 9, 12 or 18 times");
 	/* Five in-space blocks, then break one field at a time. */
 	struct arch a;
 	memset(&a, 0, sizeof a);
@@ -509,6 +513,65 @@ static void test_space(void)
 	cJSON_Delete(j);
 }
 
+/* data/search-space.json with first_block = FIRST (JSON text) instead of its own, into sp: 0, or -1 with err. */
+static int space_with_first(struct space *sp, const char *first, char *err, size_t errlen)
+{
+	char *text = read_file("data/search-space.json", 1 << 20, NULL, NULL);
+	cJSON *root = text ? cJSON_Parse(text) : NULL;
+	free(text);
+	cJSON_DeleteItemFromObjectCaseSensitive(root, "first_block");
+	cJSON_AddItemToObject(root, "first_block", cJSON_Parse(first));
+	int rc = root ? space_from_json(root, sp, err, errlen) : -1;
+	cJSON_Delete(root);
+	return rc;
+}
+
+static void test_space_first_block(void)
+{
+	struct space sp;
+	char err[256];
+	int rc = space_with_first(&sp, "{\"input_channels\":1,\"block_fields\":"
+				  "{\"expansion_factor\":{\"values\":[16,24]}}}", err, sizeof err);
+	if (!T_CHECK(rc == 0, "a first_block loads (%s)", err))
+		return;
+	T_CHECK(sp.first_channels == 1 && sp.first.n_expansion == 2 && sp.first.expansion[1] == 24 &&
+		sp.block.n_expansion == 3 && sp.first.n_kernel == 3 && sp.first.n_out_ch == 8 &&
+		sp.first.conv_allowed[0] && sp.first.act_allowed[2],
+		"it replaces the fields it gives and keeps the others");
+	T_CHECK(space_block(&sp, 1, 0) == &sp.first && space_block(&sp, 1, 1) == &sp.block &&
+		space_block(&sp, 3, 0) == &sp.block,
+		"it applies to the first block of a one-channel input only");
+	struct arch a;
+	memset(&a, 0, sizeof a);
+	a.input_channels = 1;
+	a.nblocks = 5;
+	for (int i = 0; i < 5; i++)
+		a.blocks[i] = (struct block){.out_ch = 32, .num_layers = 1, .kernel = 3, .stride = 2,
+					     .expansion = i ? 4 : 24, .conv = CONV_MBCONV,
+					     .skip = SKIP_RESIDUAL, .act = ACT_RELU6};
+	struct space_violation v[4];
+	T_CHECK(space_check(&sp, &a, v, 4) == 0, "expansion 24 in the first block of a grey image");
+	a.blocks[0].expansion = 4;
+	T_CHECK(space_check(&sp, &a, v, 4) == 1 && !strcmp(v[0].field, "blocks[0].expansion_factor") &&
+		!strcmp(v[0].allowed, "[16, 24]"), "Table I's 4 there is refused: %s", v[0].message);
+	a.blocks[0].expansion = 24;
+	a.blocks[1].expansion = 24;
+	T_CHECK(space_check(&sp, &a, v, 4) == 1 && !strcmp(v[0].field, "blocks[1].expansion_factor") &&
+		!strcmp(v[0].allowed, "[3, 4, 6]"), "24 in the second block is refused: %s",
+		v[0].message);
+	a.blocks[1].expansion = 4;
+	a.input_channels = 3;
+	T_CHECK(space_check(&sp, &a, v, 4) == 1 && !strcmp(v[0].field, "blocks[0].expansion_factor"),
+		"and in the first block of a three-channel image");
+	T_CHECK(space_with_first(&sp, "{\"block_fields\":{}}", err, sizeof err) == -1 &&
+		strstr(err, "input_channels"), "a first_block without input_channels: %s", err);
+	T_CHECK(space_with_first(&sp, "{\"input_channels\":1,\"block_fields\":{\"kernel_size\":"
+				 "{\"values\":[4]}}}", err, sizeof err) == -1 &&
+		strstr(err, "first_block.block_fields.kernel_size"), "its fields are checked: %s", err);
+	T_CHECK(space_with_first(&sp, "{\"input_channels\":1}", err, sizeof err) == -1 &&
+		strstr(err, "first_block.block_fields must be an object"), "%s", err);
+}
+
 int main(void)
 {
 	test_paper();
@@ -518,6 +581,7 @@ int main(void)
 	test_graph_names();
 	test_live_taps();
 	test_space();
+	test_space_first_block();
 	test_bad_archs();
 	test_limits_and_options();
 	return t_done();

@@ -25,6 +25,53 @@ static int diff_fields(const struct arch *a, const struct arch *b)
 	return n;
 }
 
+/* The expansion factors drawn for block 0 (mbconv) of 500 samples and their mutations. */
+static void first_expansions(const struct space *sp, int input_channels, struct prng *r,
+			     int seen[ARCH_MAX_EXPANSION + 1], int *outside)
+{
+	struct space_violation v[4];
+	for (int i = 0; i < 500; i++) {
+		struct arch a, c;
+		strategy_random_arch(sp, input_channels, r, &a);
+		strategy_mutate(sp, r, &a, &c);
+		*outside += space_check(sp, &a, v, 4) != 0;
+		*outside += space_check(sp, &c, v, 4) != 0;
+		if (a.blocks[0].conv == CONV_MBCONV)
+			seen[a.blocks[0].expansion]++;
+		if (c.blocks[0].conv == CONV_MBCONV)
+			seen[c.blocks[0].expansion]++;
+	}
+}
+
+/* A space whose first block, on a one-channel image, expands 16 or 24 times. */
+static void test_first_block(const struct space *table1, struct prng *r)
+{
+	struct space sp = *table1;
+	sp.first_channels = 1;
+	sp.first = sp.block;
+	sp.first.n_expansion = 2;
+	sp.first.expansion[0] = 16;
+	sp.first.expansion[1] = 24;
+	int grey[ARCH_MAX_EXPANSION + 1] = { 0 }, rgb[ARCH_MAX_EXPANSION + 1] = { 0 }, outside = 0;
+	first_expansions(&sp, 1, r, grey, &outside);
+	first_expansions(&sp, 3, r, rgb, &outside);
+	T_CHECK(outside == 0, "first_block: samples and mutations stay inside (%d outside)", outside);
+	T_CHECK(grey[16] > 50 && grey[24] > 50 && grey[3] + grey[4] + grey[6] == 0,
+		"a one-channel image's first block expands 16 or 24 times (%d, %d)", grey[16], grey[24]);
+	T_CHECK(rgb[3] > 50 && rgb[4] > 50 && rgb[6] > 50 && rgb[16] + rgb[24] == 0,
+		"a three-channel image's first block keeps Table I");
+	cJSON *s1 = strategy_llm_schema(&sp, 1), *s3 = strategy_llm_schema(&sp, 3);
+	char *t1 = cJSON_PrintUnformatted(s1), *t3 = cJSON_PrintUnformatted(s3);
+	T_CHECK(strstr(t1, "\"prefixItems\"") && strstr(t1, "\"enum\":[16,24]") &&
+		strstr(t1, "\"enum\":[3,4,6]") && !strstr(t3, "prefixItems") &&
+		!strstr(t3, "[16,24]"),
+		"the LLM's schema gives the first block its own values (prefixItems) for a grey image only");
+	free(t1);
+	free(t3);
+	cJSON_Delete(s1);
+	cJSON_Delete(s3);
+}
+
 int main(void)
 {
 	struct space sp;
@@ -80,5 +127,6 @@ int main(void)
 	T_CHECK(seen_kernel[3] && seen_kernel[5] && seen_kernel[7] && seen_act[0] && seen_act[1] &&
 			seen_act[2],
 		"samples cover every kernel size and activation");
+	test_first_block(&sp, &r1);
 	return t_done();
 }
