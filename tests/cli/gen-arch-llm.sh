@@ -21,7 +21,9 @@ stop_mock() { [ -n "$MPID" ] && kill "$MPID" 2>/dev/null; wait "$MPID" 2>/dev/nu
 trap 'stop_mock; rm -rf "$TMP"' EXIT
 
 B='{"output_channels":16,"num_layers":1,"kernel_size":3,"stride":2,"expansion_factor":3,"use_se":false,"se_ratio":0,"conv_type":"mbconv","skip_op":"residual","activation":"relu6"}'
-ARCH="{\"input_channels\":1,\"blocks\":[$B,$B,$B,$B,$B]}"
+# A grey image's first mbconv block expands 9, 12 or 18 times (data/search-space.json's first_block).
+B1=$(echo "$B" | sed 's/"expansion_factor":3/"expansion_factor":9/')
+ARCH="{\"input_channels\":1,\"blocks\":[$B1,$B,$B,$B,$B]}"
 OUT_OF_SPACE=$(echo "$ARCH" | sed 's/"kernel_size":3/"kernel_size":9/')
 LIM="--resolution 28 --classes 10 --input-channels 1 --macs-max 30M --sram-max 64KiB --flash-max 256KiB"
 say() { jq -nc --arg c "$1" '{content: $c}'; }
@@ -45,7 +47,7 @@ LMNAS_API_KEY=sekret-key-123 "$G" --strategy llm --llm "$URL" --model tiny --exp
 check_eq "schema refused, answer in a fence: exit 0" "$?" 0
 stop_mock
 check_eq "accepted, first answer" "$(jq -c '[.check.ok, .gen.strategy, .gen.model, .gen.attempts]' "$TMP/o1.jsonl")" '[true,"llm","tiny",1]'
-check_eq "the id is the arch's" "$(jq -r .id "$TMP/o1.jsonl")" 0bcac16da4957cf8
+check_eq "the id is the arch's" "$(jq -r .id "$TMP/o1.jsonl")" 9368b645425d9df6
 check_eq "explanation stored" "$(jq -r .gen.explanation "$TMP/o1.jsonl")" "Five narrow stride-2 blocks keep MACs tiny."
 check_eq "first request had a schema, the fallback none" \
 	"$(jq -c 'has("response_format")' "$TMP/requests.jsonl" | tr -d '\n')" "truefalsefalse"
@@ -135,7 +137,7 @@ start_mock "$TMP/s8.jsonl"
 "$G" --strategy llm --llm "$URL" --backoff 0.05 --http-retries 0 $LIM >"$TMP/o8.jsonl" 2>"$TMP/e8"
 check_eq "reasoning draft skipped, JSON5-ish answer accepted: exit 0" "$?" 0
 stop_mock
-check_eq "accepted on the first answer, the arch of the answer" "$(jq -c '[.check.ok, .gen.attempts, .id]' "$TMP/o8.jsonl")" '[true,1,"0bcac16da4957cf8"]'
+check_eq "accepted on the first answer, the arch of the answer" "$(jq -c '[.check.ok, .gen.attempts, .id]' "$TMP/o8.jsonl")" '[true,1,"9368b645425d9df6"]'
 
 # 9. Answers cut off at the token limit (finish_reason "length"): the retry says so.
 { jq -nc '{content: "<think>Let me weigh the options for the first block", finish_reason: "length"}'

@@ -37,9 +37,11 @@ check "the copy builds nothing new (make -q all)" make -q -C "$TMP/repo" all
 # The mock LLM: two designs and their explanations, in the order gen-arch asks.
 cc -std=c11 -D_GNU_SOURCE -O2 -I/usr/include/cjson -o "$TMP/mock-llm" "$ROOT/tests/mock-llm/mock-llm.c" -lcjson ||
 	fail "build the mock LLM server"
-blk() { printf '{"output_channels":%s,"num_layers":1,"kernel_size":3,"stride":%s,"expansion_factor":3,"use_se":false,"se_ratio":0.25,"conv_type":"mbconv","skip_op":"residual","activation":"%s"}' "$@"; }
-A="{\"input_channels\":1,\"blocks\":[$(blk 16 2 relu6),$(blk 24 1 relu6),$(blk 32 2 swish),$(blk 48 1 swish),$(blk 64 1 swish)]}"
-B="{\"input_channels\":1,\"blocks\":[$(blk 16 2 relu6),$(blk 16 2 relu6),$(blk 24 1 swish),$(blk 32 1 swish),$(blk 48 1 swish)]}"
+# blk C_out stride activation [expansion]: a grey image's first mbconv block expands 9, 12 or 18 times
+# (data/search-space.json's first_block), the others 3.
+blk() { printf '{"output_channels":%s,"num_layers":1,"kernel_size":3,"stride":%s,"expansion_factor":%s,"use_se":false,"se_ratio":0.25,"conv_type":"mbconv","skip_op":"residual","activation":"%s"}' "$1" "$2" "${4:-3}" "$3"; }
+A="{\"input_channels\":1,\"blocks\":[$(blk 16 2 relu6 9),$(blk 24 1 relu6),$(blk 32 2 swish),$(blk 48 1 swish),$(blk 64 1 swish)]}"
+B="{\"input_channels\":1,\"blocks\":[$(blk 16 2 relu6 9),$(blk 16 2 relu6),$(blk 24 1 swish),$(blk 32 1 swish),$(blk 48 1 swish)]}"
 say() { jq -nc --arg c "$1" '{content: $c}'; }
 for i in 1 2 3; do say "$A"; say "Stride 2 early keeps the arena small; swish late adds accuracy."; say "$B"; say "Narrower and shallower for fewer MACs."; done >"$TMP/script.jsonl"
 "$TMP/mock-llm" --script "$TMP/script.jsonl" --port-file "$TMP/port" --log "$TMP/requests.jsonl" --lifetime 900 &

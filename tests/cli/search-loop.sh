@@ -134,7 +134,8 @@ if cc -std=c11 -D_GNU_SOURCE -O2 -I/usr/include/cjson -o "$TMP/mock-llm" "$ROOT/
 	B1='{"output_channels":16,"num_layers":1,"kernel_size":3,"stride":2,"expansion_factor":3,"use_se":false,"se_ratio":0,"conv_type":"mbconv","skip_op":"residual","activation":"relu6"}'
 	B2=$(echo "$B1" | sed 's/"relu6"/"swish"/')
 	for b in "$B1" "$B2"; do
-		jq -nc --arg c "{\"input_channels\":1,\"blocks\":[$b,$b,$b,$b,$b]}" '{content: $c}'
+		first=$(echo "$b" | sed 's/"expansion_factor":3/"expansion_factor":9/') # first_block's values
+		jq -nc --arg c "{\"input_channels\":1,\"blocks\":[$first,$b,$b,$b,$b]}" '{content: $c}'
 	done >"$TMP/script.jsonl"
 	"$TMP/mock-llm" --script "$TMP/script.jsonl" --port-file "$TMP/port" --log "$TMP/req.jsonl" --lifetime 60 &
 	mpid=$!
