@@ -18,7 +18,7 @@ jq -c 'select(.id == "c4ce65bdcd368a01" or .id == "68f69a6164f96b98" or .id == "
 	"$ROOT/data/train-time.jsonl" >"$TMP/front.jsonl"
 searched() { # run-dir: the search's results, as if it had run
 	mkdir -p "$1/search"
-	cp "$TMP/front.jsonl" "$1/search/front-003.jsonl"
+	cp "$TMP/front.jsonl" "$1/search/front-002.jsonl" # the last front of ITER (2) iterations
 	cp "$TMP/front.jsonl" "$1/search/evaluated.jsonl"
 }
 demo_until_choice() { # run-dir
@@ -54,12 +54,13 @@ check_eq "SRAM_MAX=512kB: the budget is 512000 bytes" "$(jq .sram_max_bytes "$TM
 check "command.txt parses as a shell command" sh -n "$TMP/c/command.txt"
 check "command.txt holds the settings given" sh -c "grep -q \"SRAM_MAX='512kB'\" '$TMP/c/command.txt' &&
 	grep -q \"MINI_ARGS='--lr 0.1 --batch 64'\" '$TMP/c/command.txt' && grep -q \"QEMU='0'\" '$TMP/c/command.txt'"
-check "and the defaults" sh -c "grep -q \"ITER='3'\" '$TMP/c/command.txt' && grep -q \"FLASH_MAX='256KiB'\" '$TMP/c/command.txt' &&
-	grep -q \"KD_ARGS='--lr 0.02'\" '$TMP/c/command.txt'"
+check "and the defaults (KD_EPOCHS 2 with a teacher)" sh -c "grep -q \"ITER='2'\" '$TMP/c/command.txt' && grep -q \"FLASH_MAX='256KiB'\" '$TMP/c/command.txt' &&
+	grep -q \"KD_ARGS='--lr 0.02'\" '$TMP/c/command.txt' && grep -q \"TRAIN_MINUTES='18'\" '$TMP/c/command.txt' &&
+	grep -q \"INT8_QAT='1'\" '$TMP/c/command.txt' && grep -q \"KD_EPOCHS='2'\" '$TMP/c/command.txt'"
 
 # TEACHER_WIDTH=0: no teacher. The student's epochs are what the estimate fits in TRAIN_MINUTES
 # times THREAD_SPEEDUP (it has every thread), it trains on all THREADS, no teacher is made, and
-# with int8 weights the full-trained student is deployed without a kd stage. The stub full-train
+# with int8 weights and INT8_QAT=0 the full-trained student is deployed without a kd stage. The stub full-train
 # writes a result (its arguments in args.txt); the real quantize then fails on its fake
 # checkpoint, which ends the run after deploy.jsonl.
 mkdir -p "$TMP/nt/bin"
@@ -69,14 +70,14 @@ printf '#!/bin/sh\necho "$*" >"%s/args.txt"\necho "${OMP_WAIT_POLICY:-}|${GOMP_S
 printf '#!/bin/sh\necho "kd: must not run" >&2\ntouch "%s/kd-ran"\nexit 2\n' "$TMP/nt" >"$TMP/nt/bin/kd"
 chmod +x "$TMP/nt/bin/full-train" "$TMP/nt/bin/kd"
 searched "$TMP/d"
-BIN=$TMP/nt/bin "$D" RUN="$TMP/d" QEMU=0 TEACHER_WIDTH=0 TRAIN_MINUTES=16 THREADS=2 THREAD_SPEEDUP=1.5 >/dev/null 2>"$TMP/d.log"
+BIN=$TMP/nt/bin "$D" RUN="$TMP/d" QEMU=0 TEACHER_WIDTH=0 INT8_QAT=0 TRAIN_MINUTES=16 THREADS=2 THREAD_SPEEDUP=1.5 >/dev/null 2>"$TMP/d.log"
 check_eq "TEACHER_WIDTH=0: the same design is chosen" "$(jq -r .id "$TMP/d/chosen.jsonl")" 212f074e4fc2db81
 want=$(awk -v us="$us" 'BEGIN { e = int(16 * 1.5 * 60 * 0.9 * 1e6 / (us * 54000)); print (e > 40 ? 40 : e) }')
 check_eq "TEACHER_WIDTH=0: its epochs fit 16 minutes at 1.5x the one-thread estimate" \
 	"$(jq -r .demo.full_epochs "$TMP/d/chosen.jsonl")" "$want"
 check "TEACHER_WIDTH=0: the student trains on both threads" grep -q -- "--threads 2 " "$TMP/nt/args.txt"
 check "TEACHER_WIDTH=0: no teacher is made" test ! -e "$TMP/d/teacher-arch.jsonl" -a ! -e "$TMP/d/teacher.jsonl"
-check "TEACHER_WIDTH=0, int8: no kd; the full-trained student is deployed" \
+check "TEACHER_WIDTH=0, int8, INT8_QAT=0: no kd; the full-trained student is deployed" \
 	sh -c "test ! -e '$TMP/nt/kd-ran' && jq -e '.demo.deployed == \"student\" and (.demo.weights | endswith(\"student-full.safetensors\"))' '$TMP/d/deploy.jsonl' >/dev/null"
 BIN=$TMP/nt/bin "$D" RUN="$TMP/e" QEMU=0 TEACHER_WIDTH=0 THREAD_SPEEDUP=0.5 >/dev/null 2>"$TMP/e.log"
 check_eq "THREAD_SPEEDUP=0.5 is refused: exit 2" "$?" 2
@@ -89,8 +90,8 @@ check_eq "SPIN=0: OMP_WAIT_POLICY=passive, no GOMP_SPINCOUNT" "$(cat "$TMP/nt/en
 BIN=$TMP/nt/bin "$D" RUN="$TMP/g" QEMU=0 SPIN=-1 >/dev/null 2>"$TMP/g.log"
 check_eq "SPIN=-1 is refused: exit 2" "$?" 2
 
-# INT8_QAT=1, no teacher: kd fine-tunes the full-trained student through its int8 arithmetic (from
-# itself) and that is deployed. The stub kd records its arguments, the stub quantize reports; emit-c
+# INT8_QAT=1 (the default), no teacher: kd fine-tunes the full-trained student one epoch (KD_EPOCHS'
+# default there) through its int8 arithmetic (from itself) and that is deployed. The stub kd records its arguments, the stub quantize reports; emit-c
 # then fails on the missing model.
 mkdir -p "$TMP/qat/bin"
 for p in gen-arch check-cost mini-train pareto feedback emit-c bytes; do ln -s "$BIN/$p" "$TMP/qat/bin/$p"; done
@@ -101,16 +102,17 @@ printf '#!/bin/sh\necho "$*" >"%s/kd-args.txt"\nexec jq -c ".kd = {qat: \\"int8\
 	"$TMP/qat" >"$TMP/qat/bin/kd"
 chmod +x "$TMP/qat/bin/kd"
 searched "$TMP/q"
-BIN=$TMP/qat/bin "$D" RUN="$TMP/q" QEMU=0 TEACHER_WIDTH=0 INT8_QAT=1 >/dev/null 2>"$TMP/q.log"
+BIN=$TMP/qat/bin "$D" RUN="$TMP/q" QEMU=0 TEACHER_WIDTH=0 >/dev/null 2>"$TMP/q.log"
 check "INT8_QAT=1: kd trains through int8 from the full-trained student" \
 	sh -c "grep -q -- '--qat int8 --teacher $TMP/q/student-full.safetensors' '$TMP/qat/kd-args.txt'"
+check "INT8_QAT=1: one epoch" grep -q -- '--epochs 1 ' "$TMP/qat/kd-args.txt"
 check "INT8_QAT=1: the QAT network is deployed, though its float val_acc is lower" \
 	jq -e '.demo.deployed == "kd" and (.demo.weights | endswith("student-kd.safetensors"))' "$TMP/q/deploy.jsonl"
 check "INT8_QAT=1: quantize's float figure is said to be the QAT network's, and no QAT hint" \
 	sh -c "grep -q 'float 82% (the QAT network without its activation rounding), int8 91%' '$TMP/q.log' && ! grep -q 'INT8_QAT=1 fine-tunes' '$TMP/q.log'"
 BIN=$TMP/qat/bin "$D" RUN="$TMP/q2" QEMU=0 INT8_QAT=yes >/dev/null 2>"$TMP/q2.log"
 check_eq "INT8_QAT=yes is refused: exit 2" "$?" 2
-# Without it, a quantize that loses more than a point says how to recover it (a stub quantize
+# Without it (INT8_QAT=0), a quantize that loses more than a point says how to recover it (a stub quantize
 # reports 92 % float, 85 % int8; emit-c then fails on its missing model).
 mkdir -p "$TMP/lost/bin"
 for p in gen-arch check-cost mini-train pareto feedback kd emit-c bytes; do ln -s "$BIN/$p" "$TMP/lost/bin/$p"; done
@@ -118,7 +120,7 @@ ln -s "$TMP/nt/bin/full-train" "$TMP/lost/bin/full-train"
 printf '#!/bin/sh\nexec jq -c ".quant = {float_acc: 0.92, int8_acc: 0.85, eval_images: 10000}"\n' >"$TMP/lost/bin/quantize"
 chmod +x "$TMP/lost/bin/quantize"
 searched "$TMP/l"
-BIN=$TMP/lost/bin "$D" RUN="$TMP/l" QEMU=0 TEACHER_WIDTH=0 >/dev/null 2>"$TMP/l.log"
+BIN=$TMP/lost/bin "$D" RUN="$TMP/l" QEMU=0 TEACHER_WIDTH=0 INT8_QAT=0 >/dev/null 2>"$TMP/l.log"
 check "an int8 model 7 points below float: the demo points to INT8_QAT=1" grep -q 'int8 lost more than a point.*INT8_QAT=1' "$TMP/l.log"
 
 # The re-ranking (RERANK=4): the proxy's first designs are trained again (here a stub
