@@ -29,7 +29,7 @@
 #                    designs found a 3.0M-MAC design at 92.74 % int8 after 51 epochs, where 12 with
 #                    evolve shipped 91.40 %; README: "Does the search's ranking mean anything?").
 #                    Two iterations: the search space's wide first blocks (data/search-space.json,
-#                    first_block) make designs slower to train, and 24 designs (4 min 49 s) leave
+#                    first_block) make designs slower to train, and 24 designs (4.5 minutes) leave
 #                    the half hour room for training and the int8 fine-tune where 36 would not
 #   DATASET (fashion-mnist | cifar10 | cifar100 | safetensors | folder | csv) DATA=path
 #   TEST_DATA=path (the test split of a safetensors/folder/csv dataset: without it test accuracy
@@ -213,7 +213,8 @@ int8) QAT_ARGS=
 ternary) QAT_ARGS="--qat ternary --sparsity $SPARSITY" ;;
 *) die "WEIGHTS=$WEIGHTS: int8 or ternary" ;;
 esac
-# An int8 fine-tune of the student from itself needs one epoch; distillation from a teacher, two.
+# The int8 fine-tune of the student from itself gets one epoch (2 minutes at the demo's budget);
+# distillation from a teacher and the ternary fine-tune, two.
 setting KD_EPOCHS "$([ "$TEACHER_WIDTH" = 0 ] && [ "$WEIGHTS" = int8 ] && echo 1 || echo 2)"
 
 [ -n "$TRAIN_IMAGES" ] || die "TRAIN_IMAGES: give the training images per epoch for DATASET=$DATASET"
