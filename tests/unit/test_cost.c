@@ -462,6 +462,16 @@ static void test_limits_and_options(void)
 	check_opts_free(&o);
 }
 
+/* An arch of five copies of b on input_channels channels. */
+static void five_blocks(struct arch *a, int input_channels, struct block b)
+{
+	memset(a, 0, sizeof *a);
+	a->input_channels = input_channels;
+	a->nblocks = 5;
+	for (int i = 0; i < 5; i++)
+		a->blocks[i] = b;
+}
+
 static void test_space(void)
 {
 	struct space sp;
@@ -480,13 +490,9 @@ static void test_space(void)
 		"and a grey image's first block expands 9, 12 or 18 times");
 	/* Five in-space blocks, then break one field at a time. */
 	struct arch a;
-	memset(&a, 0, sizeof a);
-	a.input_channels = 3;
-	a.nblocks = 5;
-	for (int i = 0; i < 5; i++)
-		a.blocks[i] = (struct block){.out_ch = 32, .num_layers = 2, .kernel = 5, .stride = 2,
-					     .expansion = 4, .use_se = false, .se_ratio = 0.3,
-					     .conv = CONV_MBCONV, .skip = SKIP_RESIDUAL, .act = ACT_SWISH};
+	five_blocks(&a, 3, (struct block){.out_ch = 32, .num_layers = 2, .kernel = 5, .stride = 2,
+					  .expansion = 4, .use_se = false, .se_ratio = 0.3,
+					  .conv = CONV_MBCONV, .skip = SKIP_RESIDUAL, .act = ACT_SWISH});
 	struct space_violation v[8];
 	T_CHECK(space_check(&sp, &a, v, 8) == 0,
 		"in-space arch passes (se_ratio 0.3 ignored while use_se is false)");
@@ -542,13 +548,10 @@ static void test_space_first_block(void)
 		space_block(&sp, 3, 0) == &sp.block,
 		"it applies to the first block of a one-channel input only");
 	struct arch a;
-	memset(&a, 0, sizeof a);
-	a.input_channels = 1;
-	a.nblocks = 5;
-	for (int i = 0; i < 5; i++)
-		a.blocks[i] = (struct block){.out_ch = 32, .num_layers = 1, .kernel = 3, .stride = 2,
-					     .expansion = i ? 4 : 24, .conv = CONV_MBCONV,
-					     .skip = SKIP_RESIDUAL, .act = ACT_RELU6};
+	five_blocks(&a, 1, (struct block){.out_ch = 32, .num_layers = 1, .kernel = 3, .stride = 2,
+					  .expansion = 4, .conv = CONV_MBCONV, .skip = SKIP_RESIDUAL,
+					  .act = ACT_RELU6});
+	a.blocks[0].expansion = 24;
 	struct space_violation v[4];
 	T_CHECK(space_check(&sp, &a, v, 4) == 0, "expansion 24 in the first block of a grey image");
 	a.blocks[0].expansion = 4;
