@@ -304,13 +304,13 @@ demo_make() { MAKEFLAGS= make --no-print-directory -s -f "$ROOT/pipelines/demo.m
 echo "demo: run directory $RUN; budgets MACs <= $MACS_MAX, SRAM <= $SRAM_MAX, flash <= $FLASH_MAX" >&2
 echo "demo: $DATASET at ${RESOLUTION}x$RESOLUTION, $CLASSES classes, $THREADS threads" >&2
 
-banner 1 "search: $STRATEGY, $ITER iterations x $CANDIDATES candidates, mini-train $MINI_EPOCHS epochs on $MINI_LIMIT images, $JOBS jobs"
+banner 1 "search: $STRATEGY, $ITER iterations x $CANDIDATES candidates, mini-train $(epochs "$MINI_EPOCHS") on $MINI_LIMIT images, $JOBS jobs"
 make_stage "search/front-$(printf %03d "$ITER").jsonl"
 
 if [ "$RERANK" -gt 1 ]; then
-	banner 2 "choose: the proxy's $RERANK most accurate designs trained again, $RERANK_EPOCHS epochs on all $TRAIN_IMAGES training images, $JOBS jobs; the most accurate by that (each trains $MIN_EPOCHS epochs in $TRAIN_MINUTES minutes)"
+	banner 2 "choose: the proxy's $RERANK most accurate designs trained again, $(epochs "$RERANK_EPOCHS") on all $TRAIN_IMAGES training images, $JOBS jobs; the most accurate by that (each trains at least $MIN_EPOCHS epochs in $TRAIN_MINUTES minutes)"
 else
-	banner 2 "choose: the most accurate design by the proxy (each trains $MIN_EPOCHS epochs in $TRAIN_MINUTES minutes)"
+	banner 2 "choose: the most accurate design by the proxy (each trains at least $MIN_EPOCHS epochs in $TRAIN_MINUTES minutes)"
 fi
 if [ "$TEACHER_WIDTH" = 0 ]; then make_stage chosen.jsonl plan.txt; else make_stage chosen.jsonl plan.txt teacher-arch.jsonl; fi
 jq -r '"demo: chose \(.id): val_acc \(.mini.val_acc * 10000 | round / 100)%\(if .rerank.val_acc then " (re-ranked: \(.rerank.val_acc * 10000 | round / 100)% after \(.rerank.epochs) epochs)" else "" end), \(.demo.full_epochs) epochs, \(.cost.macs) MACs, \(.cost.params) params, arena \(.cost.arena_bytes) B, flash \(.cost.flash_bytes) B"' \
@@ -338,7 +338,7 @@ if [ "$TEACHER_WIDTH" = 0 ] && [ -z "$QAT_ARGS" ]; then
 	make_stage deploy.jsonl
 	echo "demo: deployed: the student as full-trained (no teacher)" >&2
 else
-	banner 5 "kd: the student from $([ "$TEACHER_WIDTH" = 0 ] && echo "its full-trained self" || echo "the teacher"), $KD_EPOCHS epochs${QAT_ARGS:+, through its quantised weights ($QAT_ARGS)}"
+	banner 5 "kd: the student from $([ "$TEACHER_WIDTH" = 0 ] && echo "its full-trained self" || echo "the teacher"), $(epochs "$KD_EPOCHS")${QAT_ARGS:+, through its quantised weights ($QAT_ARGS)}"
 	make_stage kd.jsonl deploy.jsonl
 	jq -r "$PCT"'"demo: kd: test_acc \(.kd.test_acc_before | pct) -> \(.kd.test_acc | pct)"' \
 		"$RUN/kd.jsonl" >&2

@@ -54,6 +54,11 @@ whole_numbers() {
 	done
 }
 
+# epochs N: "1 epoch", "N epochs" (for the banners)
+epochs() {
+	if [ "$1" = 1 ]; then echo "1 epoch"; else echo "$1 epochs"; fi
+}
+
 # lock_run FD FILE WHAT: one WHAT ("search", "demo") per run directory at a time. The caller has
 # opened FILE on FD without truncating it (exec 9>>"$RUN/.lock"). Every child inherits FD, so the
 # lock is held until the last of them exits, even when this shell is killed and its trainings go
