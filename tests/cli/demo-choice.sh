@@ -56,7 +56,7 @@ check "command.txt parses as a shell command" sh -n "$TMP/c/command.txt"
 check "command.txt holds the settings given" sh -c "grep -q \"SRAM_MAX='512kB'\" '$TMP/c/command.txt' &&
 	grep -q \"MINI_ARGS='--lr 0.1 --batch 64'\" '$TMP/c/command.txt' && grep -q \"QEMU='0'\" '$TMP/c/command.txt'"
 check "and the defaults (KD_EPOCHS 2 with a teacher)" sh -c "grep -q \"ITER='2'\" '$TMP/c/command.txt' && grep -q \"FLASH_MAX='256KiB'\" '$TMP/c/command.txt' &&
-	grep -q \"KD_ARGS='--lr 0.02'\" '$TMP/c/command.txt' && grep -q \"TRAIN_MINUTES='23'\" '$TMP/c/command.txt' &&
+	grep -q \"KD_ARGS='--lr 0.02'\" '$TMP/c/command.txt' && grep -q \"TRAIN_MINUTES='25'\" '$TMP/c/command.txt' &&
 	grep -q \"INT8_QAT='1'\" '$TMP/c/command.txt' && grep -q \"KD_EPOCHS='2'\" '$TMP/c/command.txt'"
 
 # TEACHER_WIDTH=0: no teacher. The student's epochs are what the estimate fits in TRAIN_MINUTES
