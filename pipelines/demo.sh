@@ -29,7 +29,7 @@
 #                    designs found a 3.0M-MAC design at 92.74 % int8 after 51 epochs, where 12 with
 #                    evolve shipped 91.40 %; README: "Does the search's ranking mean anything?").
 #                    Two iterations: the search space's wide first blocks (data/search-space.json,
-#                    first_block) make designs slower to train, and 24 designs (4.5 minutes) leave
+#                    first_block) make designs slower to train, and 24 designs (3 to 3.5 minutes) leave
 #                    the half hour room for training and the int8 fine-tune where 36 would not
 #   DATASET (fashion-mnist | cifar10 | cifar100 | safetensors | folder | csv) DATA=path
 #   TEST_DATA=path (the test split of a safetensors/folder/csv dataset: without it test accuracy
