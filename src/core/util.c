@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -81,6 +82,23 @@ void *xcalloc(size_t count, size_t size)
 	void *p = calloc(count ? count : 1, size ? size : 1);
 	if (!p)
 		die("out of memory (%zu x %zu bytes)", count, size);
+	return p;
+}
+
+void *xcalloc_huge(size_t count, size_t size)
+{
+	const size_t huge = (size_t)2 << 20;
+	if (size && count > SIZE_MAX / size)
+		die("out of memory (%zu x %zu bytes)", count, size);
+	size_t bytes = count * size;
+	if (bytes < huge)
+		return xcalloc(count, size);
+	size_t len = (bytes + huge - 1) / huge * huge;
+	void *p;
+	if (posix_memalign(&p, huge, len))
+		die("out of memory (%zu x %zu bytes)", count, size);
+	madvise(p, len, MADV_HUGEPAGE); /* advice: without huge pages it still works */
+	memset(p, 0, len);
 	return p;
 }
 

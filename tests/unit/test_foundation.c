@@ -7,6 +7,7 @@
 #include "core/util.h"
 
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -157,6 +158,28 @@ static void test_record_inputs(void)
 	unlink(b);
 }
 
+/* xcalloc_huge: zeroed like xcalloc; from 2 MiB up on a 2 MiB boundary (where transparent huge
+ * pages can back it), below that an ordinary allocation; free() releases either. */
+static void test_xcalloc_huge(void)
+{
+	const size_t huge = (size_t)2 << 20;
+	size_t big = 3 * huge / sizeof(float) + 5; /* not a multiple of 2 MiB */
+	float *a = xcalloc_huge(big, sizeof(float));
+	size_t nonzero = 0;
+	for (size_t i = 0; i < big; i++)
+		nonzero += a[i] != 0;
+	T_CHECK(nonzero == 0, "a 6 MiB xcalloc_huge is zeroed");
+	T_CHECK((uintptr_t)a % huge == 0, "and starts on a 2 MiB boundary");
+	a[big - 1] = 1; /* the whole length is usable */
+	free(a);
+	float *b = xcalloc_huge(100, sizeof(float));
+	nonzero = 0;
+	for (int i = 0; i < 100; i++)
+		nonzero += b[i] != 0;
+	T_CHECK(nonzero == 0, "a small one is zeroed too");
+	free(b);
+}
+
 int main(void)
 {
 	test_arch_errors();
@@ -164,5 +187,6 @@ int main(void)
 	test_parse_numbers();
 	test_safetensors();
 	test_record_inputs();
+	test_xcalloc_huge();
 	return t_done();
 }
