@@ -271,8 +271,87 @@ static void mark_accumulation(struct net *n)
 	free(seen);
 }
 
+/* When tensor t's gradient is live, in op indices: net_backward runs the ops from last to first;
+ * the last op reading t (hi) writes its gradient first, the op writing t (lo) reads it last. The
+ * logits' gradient is written by the loss, after every op. The input (t[0]) has none: lo = -1. */
+static void grad_lifetimes(const struct net *n, int *lo, int *hi)
+{
+	for (int t = 0; t < n->nt; t++)
+		lo[t] = hi[t] = -1;
+	for (int i = 0; i < n->nops; i++) {
+		const struct net_op *op = &n->ops[i];
+		lo[op->out] = i;
+		hi[op->in] = i > hi[op->in] ? i : hi[op->in];
+		if (op->in2 >= 0)
+			hi[op->in2] = i > hi[op->in2] ? i : hi[op->in2];
+	}
+	hi[n->logits] = n->nops;
+}
+
+/* The free buffer for a gradient of need floats first written by op hi (free: its last
+ * gradient was read for the last time by an op after hi, so before hi runs backward): the
+ * smallest that holds need, else the largest (it grows); -1 when none is free. */
+static int pick_grad_buf(const size_t *floats, const int *free_after, int nb, int hi, size_t need)
+{
+	int fit = -1, big = -1;
+	for (int b = 0; b < nb; b++) {
+		if (free_after[b] <= hi)
+			continue;
+		if (floats[b] >= need && (fit < 0 || floats[b] < floats[fit]))
+			fit = b;
+		if (big < 0 || floats[b] > floats[big])
+			big = b;
+	}
+	return fit >= 0 ? fit : big;
+}
+
+/* Plans the gradient buffers: gradients whose lifetimes do not meet share one. Each tensor, in
+ * the order backward first writes their gradients, takes a free buffer (pick_grad_buf) or a new
+ * one; net_tensor.grad_buf says which, grad_buf_floats how big each must be. The network's
+ * gradients then take a few buffers instead of one per tensor, and backward writes into memory
+ * it used a moment ago. The logits' gradient keeps a buffer of its own: it is the loss's, and
+ * a second net_backward reads it again. */
+static void plan_grads(struct net *n)
+{
+	int *lo = xmalloc(sizeof(int) * 2 * (size_t)n->nt), *hi = lo + n->nt;
+	int *free_after = xmalloc(sizeof(int) * (size_t)n->nt); /* per buffer: lo of its last */
+	n->grad_buf_floats = xcalloc((size_t)n->nt, sizeof(size_t));
+	grad_lifetimes(n, lo, hi);
+	int nb = 0;
+	for (int t = 0; t < n->nt; t++)
+		n->t[t].grad_buf = -1;
+	for (int start = n->nops; start >= 0; start--)
+		for (int t = 1; t < n->nt; t++) {
+			if (hi[t] != start || lo[t] < 0)
+				continue;
+			size_t need = n->t[t].per_image * (size_t)n->max_batch;
+			int b = t == n->logits ? -1
+					       : pick_grad_buf(n->grad_buf_floats, free_after, nb,
+							       hi[t], need);
+			if (b < 0)
+				b = nb++;
+			if (n->grad_buf_floats[b] < need)
+				n->grad_buf_floats[b] = need;
+			free_after[b] = t == n->logits ? -1 : lo[t];
+			n->t[t].grad_buf = b;
+		}
+	n->ngrad_bufs = nb;
+	free(lo);
+	free(free_after);
+}
+
+/* Allocates the planned gradient buffers (plan_grads) and points each tensor's grad into its. */
+static void alloc_grads(struct net *n)
+{
+	n->grad_bufs = xcalloc((size_t)(n->ngrad_bufs ? n->ngrad_bufs : 1), sizeof(float *));
+	for (int b = 0; b < n->ngrad_bufs; b++)
+		n->grad_bufs[b] = xcalloc_huge(n->grad_buf_floats[b], sizeof(float));
+	for (int t = 0; t < n->nt; t++)
+		n->t[t].grad = n->t[t].grad_buf >= 0 ? n->grad_bufs[n->t[t].grad_buf] : NULL;
+}
+
 /* Refuses, before allocating them, activations and parameters that would not fit in memory:
- * every activation and its gradient for max_batch images, then params, grads and an optimizer's
+ * every activation for max_batch images and the buffers their gradients share, then params, grads and an optimizer's
  * momentum of the same size, the BN buffers and the conv1x1 scratch (the small per-op buffers
  * are already allocated). A failed calloc would end the program, an overcommitted one would get it
  * killed while training: either way the other records would be lost. */
@@ -280,7 +359,9 @@ static int check_memory(const struct net *n, char *err, size_t errlen)
 {
 	double act = 0;
 	for (int i = 0; i < n->nt; i++)
-		act += 2.0 * sizeof(float) * (double)n->t[i].per_image * n->max_batch;
+		act += sizeof(float) * (double)n->t[i].per_image * n->max_batch;
+	for (int b = 0; b < n->ngrad_bufs; b++)
+		act += sizeof(float) * (double)n->grad_buf_floats[b];
 	double pw = 0;
 	for (int i = 0; i < n->nops; i++)
 		if (n->ops[i].kind == NOP_CONV1X1) {
@@ -334,16 +415,15 @@ struct net *net_new(const struct arch *a, int in_h, int in_w, int classes, int m
 	free(tmap);
 	graph_free(&g);
 	mark_accumulation(n);
+	plan_grads(n);
 
 	if (check_memory(n, err, errlen)) {
 		net_free(n);
 		return NULL;
 	}
-	for (int i = 1; i < n->nt; i++) { /* t[0], the input, is the caller's (net_forward) */
-		size_t sz = n->t[i].per_image * (size_t)max_batch;
-		n->t[i].val = xcalloc(sz, sizeof(float));
-		n->t[i].grad = xcalloc(sz, sizeof(float));
-	}
+	for (int i = 1; i < n->nt; i++) /* t[0], the input, is the caller's (net_forward) */
+		n->t[i].val = xcalloc_huge(n->t[i].per_image * (size_t)max_batch, sizeof(float));
+	alloc_grads(n);
 	size_t pw_len = 1; /* the largest conv1x1's weight-gradient scratch */
 	n->pwwork.threads = omp_get_max_threads();
 	for (int i = 0; i < n->nops; i++) {
@@ -365,10 +445,12 @@ void net_free(struct net *n)
 {
 	if (!n)
 		return;
-	for (int i = 1; i < n->nt; i++) {
+	for (int i = 1; i < n->nt; i++)
 		free(n->t[i].val);
-		free(n->t[i].grad);
-	}
+	for (int i = 0; n->grad_bufs && i < n->ngrad_bufs; i++)
+		free(n->grad_bufs[i]);
+	free(n->grad_bufs);
+	free(n->grad_buf_floats);
 	for (int i = 0; i < n->nops; i++) {
 		struct net_op *op = &n->ops[i];
 		free(op->mean);
@@ -627,8 +709,8 @@ void net_split_act(struct net *n, int i)
 	if (op->pre)
 		return;
 	size_t len = n->t[op->out].per_image * (size_t)n->max_batch;
-	op->pre = xcalloc(len, sizeof(float));
-	op->dpre = xcalloc(len, sizeof(float));
+	op->pre = xcalloc_huge(len, sizeof(float));
+	op->dpre = xcalloc_huge(len, sizeof(float));
 }
 
 const struct net_entry *net_find(const struct net *n, const char *name)
@@ -643,7 +725,9 @@ size_t net_activation_bytes(const struct net *n)
 {
 	size_t total = 0;
 	for (int i = 0; i < n->nt; i++)
-		total += (n->t[i].grad ? 2 : 1) * sizeof(float) * n->t[i].per_image * n->max_batch;
+		total += sizeof(float) * n->t[i].per_image * n->max_batch;
+	for (int b = 0; b < n->ngrad_bufs; b++)
+		total += sizeof(float) * n->grad_buf_floats[b];
 	return total;
 }
 

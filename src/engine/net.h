@@ -15,8 +15,8 @@
  * logits [B][classes] using the BN running statistics and no dropout.
  *
  * Memory: one flat parameter buffer (params), one flat gradient buffer (grads, same layout), one
- * flat buffer of BN running statistics (bufs), and every activation and its gradient
- * preallocated for max_batch images, NHWC. Layouts inside params are PyTorch's except depthwise
+ * flat buffer of BN running statistics (bufs), and every activation preallocated for max_batch
+ * images, NHWC, with the activations' gradients in a few buffers they share (net_tensor.grad). Layouts inside params are PyTorch's except depthwise
  * weights, kept as [k][k][C] (checkpoint.c converts from/to [C][1][k][k]).
  *
  * Threads: OpenMP only (net_set_threads); OpenBLAS runs single-threaded inside the OpenMP threads. */
@@ -41,7 +41,11 @@ struct net_tensor {
 	size_t per_image;
 	char name[48];     /* the int8 model's tensor it becomes (graph.h op name; "input"), or ""
 			      for one the int8 model does not have (a conv before its BN, dropout) */
-	float *val, *grad; /* [max_batch][h][w][c]; the network input: the caller's, grad NULL */
+	float *val, *grad; /* [max_batch][h][w][c]; the network input: the caller's, grad NULL.
+			      grad lies in a buffer that tensors whose gradients are never needed
+			      at the same time share (plan_grads in net.c): valid from the op that
+			      last reads the tensor to the op that writes it, in net_backward */
+	int grad_buf;      /* which of net.grad_bufs grad is in; -1: none */
 };
 
 /* Which value of a tensor a tap sees: the tensor itself; the value before the activation of
@@ -125,6 +129,9 @@ struct net {
 	struct pw_work pwwork; /* conv1x1 scratch (weight gradient, transposed weights), shared */
 	struct net_tap tap;    /* forward NULL: none */
 	float *xin;            /* [max_batch][H][W][C] the input copy the tap rewrites */
+	float **grad_bufs;     /* the buffers the tensors' gradients share (net_tensor.grad_buf) */
+	size_t *grad_buf_floats;
+	int ngrad_bufs;
 };
 
 /* Builds the network of the arch's op list (graph.h) for in_h x in_w inputs, classes outputs, up
@@ -160,7 +167,7 @@ void net_split_act(struct net *n, int i);
 
 /* The entry called name, or NULL. */
 const struct net_entry *net_find(const struct net *n, const char *name);
-/* Activation bytes held for max_batch (values and gradients). */
+/* Activation bytes held for max_batch (values, and the buffers their gradients share). */
 size_t net_activation_bytes(const struct net *n);
 /* Sets the OpenMP thread count (0: all cores) and keeps OpenBLAS single-threaded (the GEMMs
  * are split across the OpenMP threads: one thread pool). Call before the first net_forward.

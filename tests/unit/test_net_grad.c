@@ -68,6 +68,51 @@ static int entry_matches(const struct net *n, const struct net_entry *e, const f
 	return ok;
 }
 
+/* The gradient buffers (net.h: net_tensor.grad_buf): the tensors of this net share fewer
+ * buffers than they have gradients, yet no two tensors whose gradients are needed at the same
+ * time share one. Tensor t's gradient is needed from the last op that reads t (backward writes
+ * it there first) down to the op that writes t (which reads it last); the logits' from the loss
+ * on. Worked out here from the op list, independently of net.c. */
+static void check_grad_sharing(const struct net *n)
+{
+	int *lo = xmalloc(sizeof(int) * 2 * (size_t)n->nt), *hi = lo + n->nt;
+	for (int t = 0; t < n->nt; t++)
+		lo[t] = hi[t] = -1;
+	for (int i = 0; i < n->nops; i++) {
+		const struct net_op *op = &n->ops[i];
+		lo[op->out] = i;
+		if (i > hi[op->in])
+			hi[op->in] = i;
+		if (op->in2 >= 0 && i > hi[op->in2])
+			hi[op->in2] = i;
+	}
+	hi[n->logits] = n->nops + 1;
+	int with_grad = 0, clash = 0;
+	size_t one_each = 0;
+	for (int t = 0; t < n->nt; t++) {
+		if (!n->t[t].grad)
+			continue;
+		with_grad++;
+		one_each += n->t[t].per_image * (size_t)n->max_batch;
+		for (int u = 0; u < t; u++)
+			if (n->t[u].grad == n->t[t].grad && lo[u] <= hi[t] && lo[t] <= hi[u]) {
+				printf("# tensors %d [%d, %d] and %d [%d, %d] share a gradient buffer\n",
+				       u, lo[u], hi[u], t, lo[t], hi[t]);
+				clash++;
+			}
+	}
+	T_CHECK(n->t[0].grad == NULL && with_grad == n->nt - 1,
+		"every tensor but the input has a gradient (%d of %d)", with_grad, n->nt);
+	T_CHECK(clash == 0, "no two gradients needed at the same time share a buffer");
+	size_t shared = 0;
+	for (int b = 0; b < n->ngrad_bufs; b++)
+		shared += n->grad_buf_floats[b];
+	T_CHECK(n->ngrad_bufs < with_grad && shared < one_each,
+		"%d gradients share %d buffers (%zu floats instead of %zu)", with_grad, n->ngrad_bufs,
+		shared, one_each);
+	free(lo);
+}
+
 int main(void)
 {
 	char err[512];
@@ -118,6 +163,16 @@ int main(void)
 	printf("# worst relative gradient error %.3g over %d tensors\n", worst, nchecked);
 	T_CHECK(nchecked > 40 && nbad == 0, "all %d parameter gradients match PyTorch within 1e-3",
 		nchecked);
+	check_grad_sharing(n);
+	/* The loss's gradient has a buffer of its own: backward leaves it as the loss wrote it. */
+	net_forward(n, x, B, 1);
+	net_loss(n, labels, B);
+	float *dl = xmalloc(sizeof(float) * B * classes);
+	memcpy(dl, net_dlogits(n), sizeof(float) * B * classes);
+	net_backward(n, B);
+	T_CHECK(memcmp(dl, net_dlogits(n), sizeof(float) * B * classes) == 0,
+		"net_backward leaves the loss's gradient as it was");
+	free(dl);
 
 	/* Ten SGD steps from the initial state. */
 	checkpoint_load(n, INIT, err, sizeof err);
