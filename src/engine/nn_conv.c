@@ -4,6 +4,7 @@
  * turns contraction off; the sums then differ from the plain loops' by rounding only). */
 #pragma GCC optimize("O3", "fp-contract=fast")
 #include "engine/nn_conv.h"
+#include "engine/dw_avx512.h"
 #include "engine/sgemm_small.h"
 
 #include <cblas.h>
@@ -225,12 +226,64 @@ void depthwise_backward_ref(float *dx, float *dw, const float *dy, const float *
  *  - everything else: register-blocked sums over lists of taps (taps_dot below), partial weight
  *    gradient [k·k][C].
  * The inner kernels are also compiled for AVX2 + FMA (x86-64-v3), chosen at load time where the
- * CPU has them. */
+ * CPU has them. On CPUs with AVX-512, stride 1 at 3x3, 5x5 and 7x7 over a multiple of 16
+ * channels (the forward, and the input gradient where it is the forward over dy) goes to
+ * dw_avx512.c instead, threaded over images: each image padded with zeros into a per-thread
+ * scratch, then summed in the same order, so the results do not depend on which ran. */
+
+/* work->buf: [per] the replicated or turned weights, [threads][per] partial weight gradients,
+ * then [threads][padded] an image padded for dw_avx512 (x's for the forward, dy's for the input
+ * gradient: padded holds the larger). */
+static size_t dw_work_per(const struct dw_shape *s)
+{
+	return (size_t)s->k * s->k * s->OW * s->C;
+}
+
+static size_t dw_work_padded(const struct dw_shape *s)
+{
+	size_t in = (size_t)(s->H + 2 * s->pad) * (s->W + 2 * s->pad) * s->C;
+	int pad_dy = s->k - 1 - s->pad; /* the input gradient's padding (sflip below) */
+	size_t dy = (size_t)(s->OH + 2 * pad_dy) * (s->OW + 2 * pad_dy) * s->C;
+	return in > dy ? in : dy;
+}
 
 size_t dw_work_floats(const struct dw_shape *s, int threads)
 {
-	size_t per = (size_t)s->k * s->k * s->OW * s->C;
-	return per * (1 + (size_t)threads);
+	return dw_work_per(s) * (1 + (size_t)threads) + dw_work_padded(s) * (size_t)threads;
+}
+
+/* Thread t's padded image in work (shape s: the op's own, also for its input gradient). */
+static float *dw_work_image(const struct dw_work *work, const struct dw_shape *s, int t)
+{
+	return work->buf + dw_work_per(s) * (1 + (size_t)work->threads) +
+	       dw_work_padded(s) * (size_t)t;
+}
+
+/* xp[H + 2·pad][W + 2·pad][C] = image n of x with pad zero pixels around it. */
+static void dw_pad_image(float *restrict xp, const float *restrict x, const struct dw_shape *s,
+			 int n)
+{
+	const size_t C = (size_t)s->C, row = (size_t)s->W * C, side = (size_t)s->pad * C;
+	const size_t prow = row + 2 * side;
+	memset(xp, 0, sizeof(float) * prow * s->pad);
+	for (int iy = 0; iy < s->H; iy++) {
+		float *d = xp + (size_t)(iy + s->pad) * prow;
+		memset(d, 0, sizeof(float) * side);
+		memcpy(d + side, x + ((size_t)n * s->H + iy) * row, sizeof(float) * row);
+		memset(d + side + row, 0, sizeof(float) * side);
+	}
+	memset(xp + (size_t)(s->H + s->pad) * prow, 0, sizeof(float) * prow * s->pad);
+}
+
+/* Images [n0, n1) of y (+)= the depthwise convolution of x, with dw_avx512 (dw_avx512_fits(s)),
+ * each image padded into xp first. */
+static void dw_images_avx512(float *y, const float *x, const float *w, const struct dw_shape *s,
+			     int n0, int n1, float *xp, int add)
+{
+	for (int n = n0; n < n1; n++) {
+		dw_pad_image(xp, x, s, n);
+		dw_avx512_image(y + (size_t)n * s->OH * s->OW * s->C, xp, w, s, add);
+	}
 }
 
 /* Output columns [lo, hi) whose input column ox·stride - pad + kx lies in [0, W). */
@@ -717,6 +770,16 @@ void depthwise_forward(float *y, const float *x, const float *w, const struct dw
 		return;
 	}
 	const int rows = s->N * s->OH;
+	if (dw_avx512_fits(s) && work && omp_get_max_threads() <= work->threads &&
+	    s->N >= omp_get_max_threads()) {
+		#pragma omp parallel
+		{
+			int t = omp_get_thread_num(), nt = omp_get_num_threads();
+			dw_images_avx512(y, x, w, s, s->N * t / nt, s->N * (t + 1) / nt,
+					 dw_work_image(work, s, t), 0);
+		}
+		return;
+	}
 	if (dw_blocked_wins(s)) {
 		#pragma omp parallel for schedule(static)
 		for (int r = 0; r < rows; r++)
@@ -814,7 +877,10 @@ void depthwise_backward(float *dx, float *dw, const float *dy, const float *x, c
 				continue;
 			}
 			if (flip) {
-				for (int iy = 0; dx && iy < s->H; iy++)
+				if (dx && dw_avx512_fits(&sflip))
+					dw_images_avx512(dx, dy, work->buf, &sflip, n, n + 1,
+							 dw_work_image(work, s, t), accum);
+				for (int iy = 0; dx && !dw_avx512_fits(&sflip) && iy < s->H; iy++)
 					dw_row_blocked(dx + ((size_t)n * s->H + iy) * s->W * C, dy,
 						       work->buf, &sflip, n, iy, accum);
 				dw_image_weight_grad(part, dy, x, s, n);

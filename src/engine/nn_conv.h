@@ -41,8 +41,9 @@ struct dw_shape {
 	int k, stride, pad;
 };
 
-/* Scratch for the fast depthwise kernels: replicated weights and per-thread partial weight
- * gradients, dw_work_floats(s, threads) floats, made once (at net build). With work == NULL the
+/* Scratch for the fast depthwise kernels: replicated weights, per-thread partial weight
+ * gradients and per-thread padded images, dw_work_floats(s, threads) floats, made once (at net
+ * build). With work == NULL the
  * kernels fall back to simpler threaded loops. */
 struct dw_work {
 	float *buf;

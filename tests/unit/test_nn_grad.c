@@ -333,6 +333,13 @@ static void check_dw_fast_vs_plain(struct dw_shape s)
 		d = fmax(d, fabs(y1[i] - y2[i]));
 	T_CHECK(d < 1e-5, "depthwise k%d s%d C%d forward: fast = plain (%.2g)", s.k, s.stride, s.C,
 		d);
+	/* Without scratch the forward takes the tap lists and pixel blocks (no padded image, no
+	 * dw_avx512): every kernel adds the same products in the same order, so the sums agree
+	 * bit for bit, not just within rounding. */
+	depthwise_forward(y2, x, w, &s, NULL);
+	T_CHECK(memcmp(y1, y2, sizeof(float) * ny) == 0,
+		"depthwise k%d s%d C%d forward: the same bits with and without scratch", s.k,
+		s.stride, s.C);
 	depthwise_backward(dx1, dw1, dy, x, w, &s, 1, &wk);
 	depthwise_backward_ref(dx2, dw2, dy, x, w, &s, 1);
 	free(wk.buf);
@@ -565,6 +572,11 @@ static const struct dw_shape dw_shapes[] = {
 	{.N = 2, .H = 12, .W = 15, .C = 8, .k = 5, .stride = 2, .pad = 2},
 	{.N = 2, .H = 15, .W = 17, .C = 24, .k = 7, .stride = 2, .pad = 3},
 	{.N = 2, .H = 7, .W = 9, .C = 144, .k = 5, .stride = 1, .pad = 2},
+	/* channels a multiple of 16 at stride 1 (dw_avx512 on CPUs with AVX-512): rows of 8, 4,
+	 * 2 and 1 pixels, 3x3 over two vectors, 7x7 over a row narrower than the kernel */
+	{.N = 3, .H = 6, .W = 15, .C = 48, .k = 5, .stride = 1, .pad = 2},
+	{.N = 2, .H = 5, .W = 11, .C = 32, .k = 3, .stride = 1, .pad = 1},
+	{.N = 2, .H = 6, .W = 5, .C = 16, .k = 7, .stride = 1, .pad = 3},
 };
 
 static void check_fast_vs_plain(void)

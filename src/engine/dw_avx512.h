@@ -1,0 +1,21 @@
+/* dw_avx512.h — the stride-1 depthwise convolution (3x3, 5x5, 7x7) with AVX-512 registers over
+ * one zero-padded image, for depthwise_forward and for the input gradient (the forward over dy
+ * with the kernel turned round); nn_conv.c pads the image and calls it where dw_avx512_fits.
+ *
+ *   y[oy][ox][c] (+)= Σ_{ky, kx} xp[oy + ky][ox + kx][c]·w[ky][kx][c]
+ *   xp: [OH + k - 1][OW + k - 1][C], the input with pad zero pixels around it; y: [OH][OW][C].
+ *
+ * Each output's products are added tap by tap, kx ascending within ky ascending, starting from
+ * +0, one fused multiply-add each: the sums of nn_conv.c's tap lists and pixel blocks, bit for
+ * bit (the taps on the padding add 0·w, which leaves a sum as it is: +0 + ±0 is +0, a + ±0 is
+ * a, and a sum that starts at +0 never becomes -0). */
+#ifndef LMNAS_DW_AVX512_H
+#define LMNAS_DW_AVX512_H
+#include "engine/nn_conv.h"
+
+/* Whether dw_avx512_image takes s: this CPU has AVX-512, C is a multiple of 16, stride 1 and
+ * k is 3, 5 or 7. */
+int dw_avx512_fits(const struct dw_shape *s);
+void dw_avx512_image(float *y, const float *xp, const float *w, const struct dw_shape *s,
+		     int add);
+#endif
