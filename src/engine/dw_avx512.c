@@ -96,3 +96,86 @@ void dw_avx512_image(float *y, const float *xp, const float *w, const struct dw_
 			row(y + oy * out_row, xp, w, s, oy, 7, add);
 	}
 }
+
+/* ---- weight gradient, 3x3 and 5x5, any stride ----
+ * nn_conv.c's dw_image_grad_blocked with 16-lane vectors: for each pair of rows (output row oy
+ * of dy, input row iy = oy·stride - pad + ky) the k taps of the row are summed side by side over
+ * the row's pixels (the interior ones first, then the border ones), then added into part: per
+ * channel the same sums in the same order. */
+#define DW_AVX512_GRAD_MAX_K 5
+
+int dw_avx512_grad_fits(const struct dw_shape *s)
+{
+	return s->C % 16 == 0 && (s->k == 3 || s->k == 5) && cpu_features_detect().avx512f;
+}
+
+/* part[kx][c0 .. c0 + 16·nv) += Σ_ox xr[ox·stride - pad + kx]·g[ox] for kx < K; K and nv
+ * constants where inlined. Columns [lo, hi) have all their taps inside the row. */
+static inline __attribute__((always_inline)) void
+grad_rows(float *restrict part, const float *restrict xr, const float *restrict g,
+	  const struct dw_shape *s, int lo, int hi, int c0, int K, int nv)
+{
+	const int C = s->C, st = s->stride;
+	vec16 acc[DW_AVX512_GRAD_MAX_K][2];
+	for (int kx = 0; kx < K; kx++)
+		for (int v = 0; v < nv; v++)
+			acc[kx][v] = (vec16){0};
+	for (int ox = lo; ox < hi; ox++) {
+		const float *gp = g + (size_t)ox * C + c0;
+		const float *xp = xr + (size_t)(ox * st - s->pad) * C + c0;
+		vec16 gv[2];
+		for (int v = 0; v < nv; v++)
+			gv[v] = *(const vec16 *)(gp + 16 * v);
+		for (int kx = 0; kx < K; kx++)
+			for (int v = 0; v < nv; v++)
+				acc[kx][v] += *(const vec16 *)(xp + (size_t)kx * C + 16 * v) * gv[v];
+	}
+	for (int ox = 0; ox < s->OW; ox++) {
+		if (ox == lo)
+			ox = hi;
+		if (ox >= s->OW)
+			break;
+		for (int kx = 0; kx < K; kx++) {
+			int ix = ox * st - s->pad + kx;
+			if (ix < 0 || ix >= s->W)
+				continue;
+			for (int v = 0; v < nv; v++)
+				acc[kx][v] += *(const vec16 *)(xr + (size_t)ix * C + c0 + 16 * v) *
+					      *(const vec16 *)(g + (size_t)ox * C + c0 + 16 * v);
+		}
+	}
+	for (int kx = 0; kx < K; kx++)
+		for (int v = 0; v < nv; v++)
+			*(vec16 *)(part + (size_t)kx * C + c0 + 16 * v) += acc[kx][v];
+}
+
+/* One row pair over all channels: two vectors at a time, then one. */
+static inline __attribute__((always_inline)) void
+grad_rows_k(float *part, const float *xr, const float *g, const struct dw_shape *s, int lo,
+	    int hi, int K)
+{
+	int c0 = 0;
+	for (; c0 + 32 <= s->C; c0 += 32)
+		grad_rows(part, xr, g, s, lo, hi, c0, K, 2);
+	for (; c0 < s->C; c0 += 16)
+		grad_rows(part, xr, g, s, lo, hi, c0, K, 1);
+}
+
+__attribute__((target("arch=x86-64-v4")))
+void dw_avx512_grad_image(float *part, const float *dy, const float *x, const struct dw_shape *s,
+			  int n, int lo, int hi)
+{
+	for (int oy = 0; oy < s->OH; oy++)
+		for (int ky = 0; ky < s->k; ky++) {
+			int iy = oy * s->stride - s->pad + ky;
+			if (iy < 0 || iy >= s->H)
+				continue;
+			const float *xr = x + ((size_t)n * s->H + iy) * s->W * s->C;
+			const float *g = dy + ((size_t)n * s->OH + oy) * s->OW * s->C;
+			float *p = part + (size_t)ky * s->k * s->C;
+			if (s->k == 3)
+				grad_rows_k(p, xr, g, s, lo, hi, 3);
+			else
+				grad_rows_k(p, xr, g, s, lo, hi, 5);
+		}
+}

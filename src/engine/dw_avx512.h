@@ -1,6 +1,7 @@
-/* dw_avx512.h — the stride-1 depthwise convolution (3x3, 5x5, 7x7) with AVX-512 registers over
- * one zero-padded image, for depthwise_forward and for the input gradient (the forward over dy
- * with the kernel turned round); nn_conv.c pads the image and calls it where dw_avx512_fits.
+/* dw_avx512.h — depthwise kernels with AVX-512 registers, called by nn_conv.c where this CPU
+ * has AVX-512. The stride-1 convolution (3x3, 5x5, 7x7) over one zero-padded image, for
+ * depthwise_forward and for the input gradient (the forward over dy with the kernel turned
+ * round); nn_conv.c pads the image and calls it where dw_avx512_fits:
  *
  *   y[oy][ox][c] (+)= Σ_{ky, kx} xp[oy + ky][ox + kx][c]·w[ky][kx][c]
  *   xp: [OH + k - 1][OW + k - 1][C], the input with pad zero pixels around it; y: [OH][OW][C].
@@ -18,4 +19,13 @@
 int dw_avx512_fits(const struct dw_shape *s);
 void dw_avx512_image(float *y, const float *xp, const float *w, const struct dw_shape *s,
 		     int add);
+
+/* The weight gradient of image n added into part[k·k][C]: part[ky][kx][c] += Σ_{oy, ox}
+ * x[iy][ix][c]·dy[oy][ox][c] (iy = oy·stride - pad + ky, ix likewise, inside the image), each
+ * row pair's sum made first (output columns [lo, hi), whose taps all lie inside the row, then
+ * the others), as nn_conv.c's pixel-blocked weight gradient does with 8 lanes. Where
+ * dw_avx512_grad_fits: this CPU has AVX-512, C is a multiple of 16, k is 3 or 5, any stride. */
+int dw_avx512_grad_fits(const struct dw_shape *s);
+void dw_avx512_grad_image(float *part, const float *dy, const float *x, const struct dw_shape *s,
+			  int n, int lo, int hi);
 #endif

@@ -628,7 +628,11 @@ static void dw_image_grad_blocked(float *part, const float *dy, const float *x,
 static void dw_image_weight_grad(float *part, const float *dy, const float *x,
 				 const struct dw_shape *s, int n)
 {
-	if (dw_grad_blocked_fits(s))
+	int lo, hi;
+	interior_range(s, &lo, &hi);
+	if (dw_avx512_grad_fits(s))
+		dw_avx512_grad_image(part, dy, x, s, n, lo, hi);
+	else if (dw_grad_blocked_fits(s))
 		dw_image_grad_blocked(part, dy, x, s, n);
 	else
 		dw_image_backward_dw(part, dy, x, s, n);
