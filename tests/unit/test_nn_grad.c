@@ -572,11 +572,14 @@ static const struct dw_shape dw_shapes[] = {
 	{.N = 2, .H = 12, .W = 15, .C = 8, .k = 5, .stride = 2, .pad = 2},
 	{.N = 2, .H = 15, .W = 17, .C = 24, .k = 7, .stride = 2, .pad = 3},
 	{.N = 2, .H = 7, .W = 9, .C = 144, .k = 5, .stride = 1, .pad = 2},
-	/* channels a multiple of 16 at stride 1 (dw_avx512 on CPUs with AVX-512): rows of 8, 4,
+	/* channels a multiple of 16 (dw_avx512 on CPUs with AVX-512): at stride 1 rows of 8, 4,
 	 * 2 and 1 pixels, 3x3 over two vectors, 7x7 over a row narrower than the kernel */
 	{.N = 3, .H = 6, .W = 15, .C = 48, .k = 5, .stride = 1, .pad = 2},
 	{.N = 2, .H = 5, .W = 11, .C = 32, .k = 3, .stride = 1, .pad = 1},
 	{.N = 2, .H = 6, .W = 5, .C = 16, .k = 7, .stride = 1, .pad = 3},
+	/* and its weight gradient at stride 2: three vectors at 3x3, one at 5x5 */
+	{.N = 2, .H = 9, .W = 13, .C = 48, .k = 3, .stride = 2, .pad = 1},
+	{.N = 2, .H = 11, .W = 15, .C = 16, .k = 5, .stride = 2, .pad = 2},
 };
 
 static void check_fast_vs_plain(void)
