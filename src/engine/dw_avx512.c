@@ -179,3 +179,136 @@ void dw_avx512_grad_image(float *part, const float *dy, const float *x, const st
 				grad_rows_k(p, xr, g, s, lo, hi, 5);
 		}
 }
+
+/* ---- input gradient, stride 2 and more ----
+ * Input pixel ix is reached through the taps kx = q, q + stride, ... with q = (ix + pad) mod
+ * stride, from output columns ox = (ix + pad - kx) / stride: for the inputs of one class q,
+ * ix = ix0 + stride·j, the output column of tap kx is that of ix0 less the tap's rank, plus j.
+ * So a block of r inputs of one class is a row of dy summed with the class's weights, and each
+ * dy vector is loaded once for all the taps that use it; rows likewise by the class of iy. */
+#define DW_AVX512_DX_MAX_M 4 /* taps of one class: ceil(7 / 2) */
+
+int dw_avx512_dx_fits(const struct dw_shape *s)
+{
+	return s->C % 16 == 0 && s->stride >= 2 && s->k <= 7 && cpu_features_detect().avx512f;
+}
+
+/* Output rows (columns) reached from input rows [0, n): from (pad - k + 1) / stride, rounded
+ * towards -infinity, to (n - 1 + pad) / stride; the margins are what lies outside [0, out). */
+static int margin_before(const struct dw_shape *s)
+{
+	int reach = s->k - 1 - s->pad;
+	return reach > 0 ? (reach + s->stride - 1) / s->stride : 0;
+}
+
+static int margin_after(const struct dw_shape *s, int n, int out)
+{
+	int last = (n - 1 + s->pad) / s->stride;
+	return last >= out ? last - out + 1 : 0;
+}
+
+void dw_avx512_dx_margins(const struct dw_shape *s, struct dw_margins *m)
+{
+	m->top = m->left = margin_before(s);
+	m->bottom = margin_after(s, s->H, s->OH);
+	m->right = margin_after(s, s->W, s->OW);
+}
+
+/* The taps of class q (q, q + stride, ...) below k. */
+static int class_taps(const struct dw_shape *s, int q)
+{
+	return q < s->k ? (s->k - q + s->stride - 1) / s->stride : 0;
+}
+
+/* dx for r inputs of column class q from ix0 (stride apart), row iy, channels c0 .. c0 + 16:
+ * r and M (the class's taps) constants where inlined. b0: dy's padded column of ix0's first
+ * tap (kx = q); rows: dy's padded row of iy's first tap (ky = qy), My of them. */
+static inline __attribute__((always_inline)) void
+dx_block(float *restrict dxrow, const float *restrict dyp, const float *restrict w,
+	 const struct dw_shape *s, size_t pw, int row0, int qy, int My, int q, int ix0, int b0,
+	 int c0, int r, int M, int add)
+{
+	const size_t C = (size_t)s->C;
+	vec16 acc[DW_AVX512_BLOCK], wv[DW_AVX512_DX_MAX_M];
+#pragma GCC unroll 8
+	for (int j = 0; j < r; j++)
+		acc[j] = (vec16){0};
+	for (int a = 0; a < My; a++) { /* ky = qy + stride·a ascending, one dy row up each */
+		const float *dr = dyp + (size_t)(row0 - a) * pw * C + (size_t)(b0 - (M - 1)) * C + c0;
+		const float *wr = w + (size_t)(qy + s->stride * a) * s->k * C + c0;
+#pragma GCC unroll 4
+		for (int m = 0; m < M; m++)
+			wv[m] = *(const vec16 *)(wr + (size_t)(q + s->stride * m) * C);
+		/* tap m of output j reads dy column p = j - m + M - 1: p descending gives each j its
+		 * taps kx ascending */
+#pragma GCC unroll 11
+		for (int p = r + M - 2; p >= 0; p--) {
+			vec16 gv = *(const vec16 *)(dr + (size_t)p * C);
+#pragma GCC unroll 4
+			for (int m = 0; m < M; m++)
+				if (p + m - (M - 1) >= 0 && p + m - (M - 1) < r)
+					acc[p + m - (M - 1)] += gv * wv[m];
+		}
+	}
+#pragma GCC unroll 8
+	for (int j = 0; j < r; j++) {
+		float *out = dxrow + (size_t)(ix0 + s->stride * j) * C + c0;
+		if (add)
+			acc[j] += *(const vec16 *)out;
+		*(vec16 *)out = acc[j];
+	}
+}
+
+/* The inputs of class q in row iy in blocks of r (a constant) from the i-th of the class while
+ * they fit; returns the first not done. */
+static inline __attribute__((always_inline)) int
+dx_blocks(float *dxrow, const float *dyp, const float *w, const struct dw_shape *s, size_t pw,
+	  int row0, int qy, int My, int q, int first, int count, int b_first, int i, int r, int M,
+	  int add)
+{
+	for (; i + r <= count; i += r)
+		for (int c0 = 0; c0 < s->C; c0 += 16)
+			dx_block(dxrow, dyp, w, s, pw, row0, qy, My, q, first + s->stride * i,
+				 b_first + i, c0, r, M, add);
+	return i;
+}
+
+static inline __attribute__((always_inline)) void
+dx_class(float *dxrow, const float *dyp, const float *w, const struct dw_shape *s, size_t pw,
+	 int row0, int qy, int My, int q, int first, int count, int b_first, int M, int add)
+{
+	int i = dx_blocks(dxrow, dyp, w, s, pw, row0, qy, My, q, first, count, b_first, 0, 8, M,
+			  add);
+	i = dx_blocks(dxrow, dyp, w, s, pw, row0, qy, My, q, first, count, b_first, i, 4, M, add);
+	i = dx_blocks(dxrow, dyp, w, s, pw, row0, qy, My, q, first, count, b_first, i, 2, M, add);
+	dx_blocks(dxrow, dyp, w, s, pw, row0, qy, My, q, first, count, b_first, i, 1, M, add);
+}
+
+__attribute__((target("arch=x86-64-v4")))
+void dw_avx512_dx_image(float *dx, const float *dyp, const float *w, const struct dw_shape *s,
+			int add)
+{
+	const int st = s->stride;
+	struct dw_margins mg;
+	dw_avx512_dx_margins(s, &mg);
+	const size_t pw = (size_t)(mg.left + s->OW + mg.right), C = (size_t)s->C;
+	for (int iy = 0; iy < s->H; iy++) {
+		float *dxrow = dx + (size_t)iy * s->W * C;
+		int qy = (iy + s->pad) % st, My = class_taps(s, qy);
+		int row0 = (iy + s->pad - qy) / st + mg.top; /* dy's padded row of tap ky = qy */
+		for (int q = 0; q < st; q++) {
+			int first = ((q - s->pad) % st + st) % st; /* the first ix of class q */
+			if (first >= s->W)
+				continue;
+			int count = (s->W - 1 - first) / st + 1, M = class_taps(s, q);
+			int b_first = (first + s->pad - q) / st + mg.left; /* its tap kx = q */
+			switch (M) {
+			case 0: dx_class(dxrow, dyp, w, s, pw, row0, qy, 0, q, first, count, b_first, 1, add); break;
+			case 1: dx_class(dxrow, dyp, w, s, pw, row0, qy, My, q, first, count, b_first, 1, add); break;
+			case 2: dx_class(dxrow, dyp, w, s, pw, row0, qy, My, q, first, count, b_first, 2, add); break;
+			case 3: dx_class(dxrow, dyp, w, s, pw, row0, qy, My, q, first, count, b_first, 3, add); break;
+			default: dx_class(dxrow, dyp, w, s, pw, row0, qy, My, q, first, count, b_first, 4, add); break;
+			}
+		}
+	}
+}

@@ -28,4 +28,20 @@ void dw_avx512_image(float *y, const float *xp, const float *w, const struct dw_
 int dw_avx512_grad_fits(const struct dw_shape *s);
 void dw_avx512_grad_image(float *part, const float *dy, const float *x, const struct dw_shape *s,
 			  int n, int lo, int hi);
+
+/* Zero pixels around an image: rows above and below, columns left and right. */
+struct dw_margins {
+	int top, left, bottom, right;
+};
+
+/* The input gradient at stride 2 and more of one image, where dw_avx512_dx_fits (this CPU has
+ * AVX-512, C a multiple of 16, stride 2 or more, k up to 7):
+ *   dx[iy][ix][c] (+)= Σ dy[oy][ox][c]·w[ky][kx][c] over the taps with iy = oy·stride - pad + ky,
+ *   ix = ox·stride - pad + kx, ky ascending, then kx ascending, each sum from +0 and then added
+ *   to dx when add: the order of nn_conv.c's tap lists (taps_of_input), bit for bit.
+ * dyp: image n of dy with the margins dw_avx512_dx_margins gives (zeros); dx: the image's. */
+int dw_avx512_dx_fits(const struct dw_shape *s);
+void dw_avx512_dx_margins(const struct dw_shape *s, struct dw_margins *m);
+void dw_avx512_dx_image(float *dx, const float *dyp, const float *w, const struct dw_shape *s,
+			int add);
 #endif

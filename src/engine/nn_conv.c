@@ -226,14 +226,15 @@ void depthwise_backward_ref(float *dx, float *dw, const float *dy, const float *
  *  - everything else: register-blocked sums over lists of taps (taps_dot below), partial weight
  *    gradient [k·k][C].
  * The inner kernels are also compiled for AVX2 + FMA (x86-64-v3), chosen at load time where the
- * CPU has them. On CPUs with AVX-512, stride 1 at 3x3, 5x5 and 7x7 over a multiple of 16
- * channels (the forward, and the input gradient where it is the forward over dy) goes to
- * dw_avx512.c instead, threaded over images: each image padded with zeros into a per-thread
- * scratch, then summed in the same order, so the results do not depend on which ran. */
+ * CPU has them. On CPUs with AVX-512, over a multiple of 16 channels, stride 1 at 3x3, 5x5 and
+ * 7x7 (the forward, and the input gradient where it is the forward over dy), the input gradient
+ * at larger strides and the 3x3 and 5x5 weight gradient go to dw_avx512.c instead: the
+ * convolutions threaded over images, each padded with zeros into a per-thread scratch, and
+ * every sum made in the same order, so the results do not depend on which ran. */
 
 /* work->buf: [per] the replicated or turned weights, [threads][per] partial weight gradients,
  * then [threads][padded] an image padded for dw_avx512 (x's for the forward, dy's for the input
- * gradient: padded holds the larger). */
+ * gradient: padded holds the largest). */
 static size_t dw_work_per(const struct dw_shape *s)
 {
 	return (size_t)s->k * s->k * s->OW * s->C;
@@ -242,9 +243,13 @@ static size_t dw_work_per(const struct dw_shape *s)
 static size_t dw_work_padded(const struct dw_shape *s)
 {
 	size_t in = (size_t)(s->H + 2 * s->pad) * (s->W + 2 * s->pad) * s->C;
-	int pad_dy = s->k - 1 - s->pad; /* the input gradient's padding (sflip below) */
+	int pad_dy = s->k - 1 - s->pad; /* the input gradient's padding at stride 1 (sflip) */
 	size_t dy = (size_t)(s->OH + 2 * pad_dy) * (s->OW + 2 * pad_dy) * s->C;
-	return in > dy ? in : dy;
+	struct dw_margins m; /* and at larger strides */
+	dw_avx512_dx_margins(s, &m);
+	size_t dys = (size_t)(m.top + s->OH + m.bottom) * (m.left + s->OW + m.right) * s->C;
+	size_t most = in > dy ? in : dy;
+	return most > dys ? most : dys;
 }
 
 size_t dw_work_floats(const struct dw_shape *s, int threads)
@@ -259,20 +264,21 @@ static float *dw_work_image(const struct dw_work *work, const struct dw_shape *s
 	       dw_work_padded(s) * (size_t)t;
 }
 
-/* xp[H + 2·pad][W + 2·pad][C] = image n of x with pad zero pixels around it. */
-static void dw_pad_image(float *restrict xp, const float *restrict x, const struct dw_shape *s,
-			 int n)
+/* xp = image n of x ([N][H][W][C]) with m's zero pixels around it:
+ * [top + H + bottom][left + W + right][C]. */
+static void dw_pad_image(float *restrict xp, const float *restrict x, int H, int W, int C, int n,
+			 const struct dw_margins *m)
 {
-	const size_t C = (size_t)s->C, row = (size_t)s->W * C, side = (size_t)s->pad * C;
-	const size_t prow = row + 2 * side;
-	memset(xp, 0, sizeof(float) * prow * s->pad);
-	for (int iy = 0; iy < s->H; iy++) {
-		float *d = xp + (size_t)(iy + s->pad) * prow;
-		memset(d, 0, sizeof(float) * side);
-		memcpy(d + side, x + ((size_t)n * s->H + iy) * row, sizeof(float) * row);
-		memset(d + side + row, 0, sizeof(float) * side);
+	const size_t row = (size_t)W * C, left = (size_t)m->left * C, right = (size_t)m->right * C;
+	const size_t prow = left + row + right;
+	memset(xp, 0, sizeof(float) * prow * m->top);
+	for (int iy = 0; iy < H; iy++) {
+		float *d = xp + (size_t)(iy + m->top) * prow;
+		memset(d, 0, sizeof(float) * left);
+		memcpy(d + left, x + ((size_t)n * H + iy) * row, sizeof(float) * row);
+		memset(d + left + row, 0, sizeof(float) * right);
 	}
-	memset(xp + (size_t)(s->H + s->pad) * prow, 0, sizeof(float) * prow * s->pad);
+	memset(xp + (size_t)(H + m->top) * prow, 0, sizeof(float) * prow * m->bottom);
 }
 
 /* Images [n0, n1) of y (+)= the depthwise convolution of x, with dw_avx512 (dw_avx512_fits(s)),
@@ -280,10 +286,22 @@ static void dw_pad_image(float *restrict xp, const float *restrict x, const stru
 static void dw_images_avx512(float *y, const float *x, const float *w, const struct dw_shape *s,
 			     int n0, int n1, float *xp, int add)
 {
+	const struct dw_margins m = {s->pad, s->pad, s->pad, s->pad};
 	for (int n = n0; n < n1; n++) {
-		dw_pad_image(xp, x, s, n);
+		dw_pad_image(xp, x, s->H, s->W, s->C, n, &m);
 		dw_avx512_image(y + (size_t)n * s->OH * s->OW * s->C, xp, w, s, add);
 	}
+}
+
+/* The input gradient of image n at stride 2 and more with dw_avx512 (dw_avx512_dx_fits(s)), dy's
+ * image padded into dyp first. */
+static void dw_dx_avx512(float *dx, const float *dy, const float *w, const struct dw_shape *s,
+			 int n, float *dyp, int add)
+{
+	struct dw_margins m;
+	dw_avx512_dx_margins(s, &m);
+	dw_pad_image(dyp, dy, s->OH, s->OW, s->C, n, &m);
+	dw_avx512_dx_image(dx + (size_t)n * s->H * s->W * s->C, dyp, w, s, add);
 }
 
 /* Output columns [lo, hi) whose input column ox·stride - pad + kx lies in [0, W). */
@@ -891,7 +909,9 @@ void depthwise_backward(float *dx, float *dw, const float *dy, const float *x, c
 				continue;
 			}
 			if (!rep) {
-				if (dx)
+				if (dx && dw_avx512_dx_fits(s))
+					dw_dx_avx512(dx, dy, w, s, n, dw_work_image(work, s, t), accum);
+				else if (dx)
 					dw_image_backward_dx(dx, dy, w, s, n, accum);
 				dw_image_weight_grad(part, dy, x, s, n);
 				continue;

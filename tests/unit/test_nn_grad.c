@@ -14,6 +14,7 @@
 #include "engine/net.h"
 #include "engine/sgemm_small.h"
 #include "core/prng.h"
+#include "core/cpu.h"
 #include "t.h"
 #include "core/util.h"
 
@@ -309,6 +310,32 @@ static void check_xent(void)
 	T_CHECK(isnan(softmax_xent(dz, z, bad, N, O)), "softmax cross-entropy: bad label gives NaN");
 }
 
+/* dx (+)= Σ dy·w at stride 2 and more, each input's taps in the order of the tap lists (ky
+ * ascending, then kx) from 0 with fused multiply-adds (fmaf rounds once, as the instruction
+ * does), then added to dx when accum: what the fast kernels compute on a CPU with FMA, bit for
+ * bit. */
+static void dw_dx_in_tap_order(float *dx, const float *dy, const float *w, const struct dw_shape *s,
+			       int accum)
+{
+	const int st = s->stride, C = s->C;
+	for (int n = 0; n < s->N; n++)
+		for (int iy = 0; iy < s->H; iy++)
+			for (int ix = 0; ix < s->W; ix++)
+				for (int c = 0; c < C; c++) {
+					float acc = 0;
+					int ky0 = (iy + s->pad) % st, kx0 = (ix + s->pad) % st;
+					for (int ky = ky0, oy = (iy + s->pad - ky0) / st;
+					     ky < s->k && oy >= 0; ky += st, oy--)
+						for (int kx = kx0, ox = (ix + s->pad - kx0) / st;
+						     kx < s->k && ox >= 0 && oy < s->OH; kx += st, ox--)
+							if (ox < s->OW)
+								acc = fmaf(dy[(((size_t)n * s->OH + oy) * s->OW + ox) * C + c],
+									   w[((size_t)ky * s->k + kx) * C + c], acc);
+					float *d = dx + (((size_t)n * s->H + iy) * s->W + ix) * C + c;
+					*d = accum ? acc + *d : acc;
+				}
+}
+
 /* The fast kernels against their plain versions on a larger shape. */
 static void check_dw_fast_vs_plain(struct dw_shape s)
 {
@@ -340,7 +367,21 @@ static void check_dw_fast_vs_plain(struct dw_shape s)
 	T_CHECK(memcmp(y1, y2, sizeof(float) * ny) == 0,
 		"depthwise k%d s%d C%d forward: the same bits with and without scratch", s.k,
 		s.stride, s.C);
+	float *dx3 = xmalloc(4 * nx);
+	memcpy(dx3, dx1, 4 * nx);
 	depthwise_backward(dx1, dw1, dy, x, w, &s, 1, &wk);
+	if (s.stride >= 2 && s.C >= 8) { /* the tap lists' order (C < 8 has kernels of its own) */
+		if (cpu_features_detect().avx2_fma) {
+			dw_dx_in_tap_order(dx3, dy, w, &s, 1);
+			T_CHECK(memcmp(dx1, dx3, 4 * nx) == 0,
+				"depthwise k%d s%d C%d input gradient: the tap lists' sums, bit for bit",
+				s.k, s.stride, s.C);
+		} else {
+			t_skip_cpu("depthwise k%d s%d C%d input gradient bit for bit: no FMA", s.k,
+				   s.stride, s.C);
+		}
+	}
+	free(dx3);
 	depthwise_backward_ref(dx2, dw2, dy, x, w, &s, 1);
 	free(wk.buf);
 	d = 0;
@@ -580,6 +621,8 @@ static const struct dw_shape dw_shapes[] = {
 	/* and its weight gradient at stride 2: three vectors at 3x3, one at 5x5 */
 	{.N = 2, .H = 9, .W = 13, .C = 48, .k = 3, .stride = 2, .pad = 1},
 	{.N = 2, .H = 11, .W = 15, .C = 16, .k = 5, .stride = 2, .pad = 2},
+	/* the input gradient at 7x7 stride 2: classes of 4 and 3 taps */
+	{.N = 2, .H = 12, .W = 19, .C = 32, .k = 7, .stride = 2, .pad = 3},
 };
 
 static void check_fast_vs_plain(void)
