@@ -302,13 +302,20 @@ void dw_avx512_dx_image(float *dx, const float *dyp, const float *w, const struc
 				continue;
 			int count = (s->W - 1 - first) / st + 1, M = class_taps(s, q);
 			int b_first = (first + s->pad - q) / st + mg.left; /* its tap kx = q */
-			switch (M) {
-			case 0: dx_class(dxrow, dyp, w, s, pw, row0, qy, 0, q, first, count, b_first, 1, add); break;
-			case 1: dx_class(dxrow, dyp, w, s, pw, row0, qy, My, q, first, count, b_first, 1, add); break;
-			case 2: dx_class(dxrow, dyp, w, s, pw, row0, qy, My, q, first, count, b_first, 2, add); break;
-			case 3: dx_class(dxrow, dyp, w, s, pw, row0, qy, My, q, first, count, b_first, 3, add); break;
-			default: dx_class(dxrow, dyp, w, s, pw, row0, qy, My, q, first, count, b_first, 4, add); break;
-			}
+			/* M a constant in each call; no taps in the class (M 0): no rows */
+			int rows = M ? My : 0;
+			if (M <= 1)
+				dx_class(dxrow, dyp, w, s, pw, row0, qy, rows, q, first, count,
+					 b_first, 1, add);
+			else if (M == 2)
+				dx_class(dxrow, dyp, w, s, pw, row0, qy, rows, q, first, count,
+					 b_first, 2, add);
+			else if (M == 3)
+				dx_class(dxrow, dyp, w, s, pw, row0, qy, rows, q, first, count,
+					 b_first, 3, add);
+			else
+				dx_class(dxrow, dyp, w, s, pw, row0, qy, rows, q, first, count,
+					 b_first, 4, add);
 		}
 	}
 }
