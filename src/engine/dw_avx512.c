@@ -1,6 +1,7 @@
-/* dw_avx512.c — stride-1 depthwise sums in AVX-512 registers. See dw_avx512.h.
+/* dw_avx512.c — depthwise sums in AVX-512 registers: the stride-1 convolution, the weight
+ * gradient's row pairs and the input gradient at stride 2 and more. See dw_avx512.h.
  *
- * Along a row, input pixel p feeds output p - kx through tap kx, so each x vector (16 channels)
+ * Stride 1: along a row, input pixel p feeds output p - kx through tap kx, so each x vector (16 channels)
  * is loaded once and multiplied by the row's k weight vectors held in registers: a block of 8
  * outputs keeps 8 sums, 7 weights and x in 16 of the 32 zmm registers. nn_conv.c's pixel blocks
  * load x once per product instead, in 8-lane vectors. */
@@ -98,10 +99,10 @@ void dw_avx512_image(float *y, const float *xp, const float *w, const struct dw_
 }
 
 /* ---- weight gradient, 3x3 and 5x5, any stride ----
- * nn_conv.c's dw_image_grad_blocked with 16-lane vectors: for each pair of rows (output row oy
- * of dy, input row iy = oy·stride - pad + ky) the k taps of the row are summed side by side over
- * the row's pixels (the interior ones first, then the border ones), then added into part: per
- * channel the same sums in the same order. */
+ * nn_conv.c's dw_grad_row8 with 16-lane vectors (one width per file, as sgemm_small_avx512.c
+ * beside sgemm_small.c): the k taps of a row pair summed side by side over the row's pixels (the
+ * interior ones first, then the border ones), then added into part: per channel the same sums in
+ * the same order. */
 #define DW_AVX512_GRAD_MAX_K 5
 
 int dw_avx512_grad_fits(const struct dw_shape *s)
@@ -162,22 +163,13 @@ grad_rows_k(float *part, const float *xr, const float *g, const struct dw_shape 
 }
 
 __attribute__((target("arch=x86-64-v4")))
-void dw_avx512_grad_image(float *part, const float *dy, const float *x, const struct dw_shape *s,
-			  int n, int lo, int hi)
+void dw_avx512_grad_row(float *part, const float *xr, const float *g, const struct dw_shape *s,
+			int lo, int hi)
 {
-	for (int oy = 0; oy < s->OH; oy++)
-		for (int ky = 0; ky < s->k; ky++) {
-			int iy = oy * s->stride - s->pad + ky;
-			if (iy < 0 || iy >= s->H)
-				continue;
-			const float *xr = x + ((size_t)n * s->H + iy) * s->W * s->C;
-			const float *g = dy + ((size_t)n * s->OH + oy) * s->OW * s->C;
-			float *p = part + (size_t)ky * s->k * s->C;
-			if (s->k == 3)
-				grad_rows_k(p, xr, g, s, lo, hi, 3);
-			else
-				grad_rows_k(p, xr, g, s, lo, hi, 5);
-		}
+	if (s->k == 3)
+		grad_rows_k(part, xr, g, s, lo, hi, 3);
+	else
+		grad_rows_k(part, xr, g, s, lo, hi, 5);
 }
 
 /* ---- input gradient, stride 2 and more ----

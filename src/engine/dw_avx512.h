@@ -20,14 +20,10 @@ int dw_avx512_fits(const struct dw_shape *s);
 void dw_avx512_image(float *y, const float *xp, const float *w, const struct dw_shape *s,
 		     int add);
 
-/* The weight gradient of image n added into part[k·k][C]: part[ky][kx][c] += Σ_{oy, ox}
- * x[iy][ix][c]·dy[oy][ox][c] (iy = oy·stride - pad + ky, ix likewise, inside the image), each
- * row pair's sum made first (output columns [lo, hi), whose taps all lie inside the row, then
- * the others), as nn_conv.c's pixel-blocked weight gradient does with 8 lanes. Where
+/* The weight gradient's row-pair sums (nn_conv.h: dw_grad_row_fn) in 16 lanes, where
  * dw_avx512_grad_fits: this CPU has AVX-512, C is a multiple of 16, k is 3 or 5, any stride. */
 int dw_avx512_grad_fits(const struct dw_shape *s);
-void dw_avx512_grad_image(float *part, const float *dy, const float *x, const struct dw_shape *s,
-			  int n, int lo, int hi);
+dw_grad_row_fn dw_avx512_grad_row;
 
 /* Zero pixels around an image: rows above and below, columns left and right. */
 struct dw_margins {

@@ -353,8 +353,9 @@ static void alloc_grads(struct net *n)
 /* Refuses, before allocating them, activations and parameters that would not fit in memory:
  * every activation for max_batch images and the buffers their gradients share (plan_grads),
  * then params, grads and an optimizer's momentum of the same size, the BN buffers and the
- * conv1x1 scratch (the small per-op buffers are already allocated). A failed calloc would end the program, an overcommitted one would get it
- * killed while training: either way the other records would be lost. */
+ * conv1x1 scratch (the small per-op buffers are already allocated). A failed calloc would end
+ * the program, an overcommitted one would get it killed while training: either way the other
+ * records would be lost. */
 static int check_memory(const struct net *n, char *err, size_t errlen)
 {
 	double act = 0;

@@ -16,8 +16,9 @@
  *
  * Memory: one flat parameter buffer (params), one flat gradient buffer (grads, same layout), one
  * flat buffer of BN running statistics (bufs), and every activation preallocated for max_batch
- * images, NHWC, with the activations' gradients in a few buffers they share (net_tensor.grad). Layouts inside params are PyTorch's except depthwise
- * weights, kept as [k][k][C] (checkpoint.c converts from/to [C][1][k][k]).
+ * images, NHWC, with the activations' gradients in a few buffers they share (net_tensor.grad).
+ * Layouts inside params are PyTorch's except depthwise weights, kept as [k][k][C] (checkpoint.c
+ * converts from/to [C][1][k][k]).
  *
  * Threads: OpenMP only (net_set_threads); OpenBLAS runs single-threaded inside the OpenMP threads. */
 #ifndef LMNAS_NET_H

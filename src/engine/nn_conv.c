@@ -600,7 +600,7 @@ dw_grad_rows(float *restrict part, const float *restrict xr, const float *restri
 			*(vec8 *)(part + (size_t)kx * C + c0 + 8 * v) += acc[kx][v];
 }
 
-/* One row pair over all channels: two vectors at a time, then one. */
+/* One row pair over all channels (dw_grad_row_fn): two vectors at a time, then one. */
 static inline __attribute__((always_inline)) void
 dw_grad_rows_k(float *part, const float *xr, const float *g, const struct dw_shape *s, int lo,
 	       int hi, int K)
@@ -612,6 +612,16 @@ dw_grad_rows_k(float *part, const float *xr, const float *g, const struct dw_sha
 		dw_grad_rows(part, xr, g, s, lo, hi, c0, K, 1);
 }
 
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+static void dw_grad_row8(float *part, const float *xr, const float *g, const struct dw_shape *s,
+			 int lo, int hi)
+{
+	if (s->k == 3)
+		dw_grad_rows_k(part, xr, g, s, lo, hi, 3);
+	else
+		dw_grad_rows_k(part, xr, g, s, lo, hi, 5);
+}
+
 /* Measured single-threaded on a Zen 3 over lmanet-elite's shapes at 160x160 (batch 32): 10 to
  * 25% faster than the tap lists at 3x3 and 5x5; not at 7x7 (7 sums of one vector, and on 10x10
  * maps most pixels are on the border), which keeps the tap lists. */
@@ -620,10 +630,11 @@ static int dw_grad_blocked_fits(const struct dw_shape *s)
 	return s->C % 8 == 0 && (s->k == 3 || s->k == 5);
 }
 
-/* Weight gradient of image n, added into part[k·k][C] (dw_grad_blocked_fits(s)). */
-__attribute__((target_clones("arch=x86-64-v3", "default")))
+/* Weight gradient of image n, added into part[k·k][C] (dw_grad_blocked_fits(s)): each pair of
+ * rows (output row oy of dy, input row iy = oy·stride - pad + ky) summed by row into part's row
+ * ky (dw_grad_row8, or dw_avx512_grad_row in 16 lanes where it fits). */
 static void dw_image_grad_blocked(float *part, const float *dy, const float *x,
-				  const struct dw_shape *s, int n)
+				  const struct dw_shape *s, int n, dw_grad_row_fn *row)
 {
 	int lo, hi;
 	interior_range(s, &lo, &hi);
@@ -634,11 +645,7 @@ static void dw_image_grad_blocked(float *part, const float *dy, const float *x,
 				continue;
 			const float *xr = x + ((size_t)n * s->H + iy) * s->W * s->C;
 			const float *g = dy + ((size_t)n * s->OH + oy) * s->OW * s->C;
-			float *p = part + (size_t)ky * s->k * s->C;
-			if (s->k == 3)
-				dw_grad_rows_k(p, xr, g, s, lo, hi, 3);
-			else
-				dw_grad_rows_k(p, xr, g, s, lo, hi, 5);
+			row(part + (size_t)ky * s->k * s->C, xr, g, s, lo, hi);
 		}
 }
 
@@ -646,12 +653,10 @@ static void dw_image_grad_blocked(float *part, const float *dy, const float *x,
 static void dw_image_weight_grad(float *part, const float *dy, const float *x,
 				 const struct dw_shape *s, int n)
 {
-	int lo, hi;
-	interior_range(s, &lo, &hi);
 	if (dw_avx512_grad_fits(s))
-		dw_avx512_grad_image(part, dy, x, s, n, lo, hi);
+		dw_image_grad_blocked(part, dy, x, s, n, dw_avx512_grad_row);
 	else if (dw_grad_blocked_fits(s))
-		dw_image_grad_blocked(part, dy, x, s, n);
+		dw_image_grad_blocked(part, dy, x, s, n, dw_grad_row8);
 	else
 		dw_image_backward_dw(part, dy, x, s, n);
 }
@@ -902,9 +907,10 @@ void depthwise_backward(float *dx, float *dw, const float *dy, const float *x, c
 				if (dx && dw_avx512_fits(&sflip))
 					dw_images_avx512(dx, dy, work->buf, &sflip, n, n + 1,
 							 dw_work_image(work, s, t), accum);
-				for (int iy = 0; dx && !dw_avx512_fits(&sflip) && iy < s->H; iy++)
-					dw_row_blocked(dx + ((size_t)n * s->H + iy) * s->W * C, dy,
-						       work->buf, &sflip, n, iy, accum);
+				else
+					for (int iy = 0; dx && iy < s->H; iy++)
+						dw_row_blocked(dx + ((size_t)n * s->H + iy) * s->W * C,
+							       dy, work->buf, &sflip, n, iy, accum);
 				dw_image_weight_grad(part, dy, x, s, n);
 				continue;
 			}

@@ -51,6 +51,13 @@ struct dw_work {
 };
 size_t dw_work_floats(const struct dw_shape *s, int threads);
 
+/* The weight gradient's sums over one pair of rows, for every channel: part[kx][c] +=
+ * Σ_ox xr[ox·stride - pad + kx][c]·g[ox][c] for kx < k (3 or 5), the columns [lo, hi) whose
+ * taps all lie inside the row first, then the others, tap by tap. xr: an input row, g: the
+ * output row of dy it feeds through the kernel's row; part: that kernel row's [k][C]. */
+typedef void dw_grad_row_fn(float *part, const float *xr, const float *g,
+			    const struct dw_shape *s, int lo, int hi);
+
 void depthwise_forward(float *y, const float *x, const float *w, const struct dw_shape *s,
 		       const struct dw_work *work);
 void depthwise_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
