@@ -1,11 +1,13 @@
 /* nn_bn.c — batch normalisation, NHWC. See nn_bn.h.
  *
- * Per-channel sums run over channel groups of BN_GROUP (one thread per group, double
- * accumulators, the inner loop over contiguous channels); element-wise passes run over rows. */
+ * Per-channel sums split the rows across threads; each thread sums blocks of BN_BLOCK rows in
+ * float (block_sums, or bn_sums_avx512_block in registers where the CPU has AVX-512: the same
+ * bits) and adds the blocks in double. Element-wise passes run over rows. */
 /* Full vectorisation (-O2 vectorises only the cheapest loops); the Makefile stays at -O2. */
 #pragma GCC optimize("O3")
 #include "engine/nn_bn.h"
 #include "engine/nn_act.h"
+#include "engine/bn_sums_avx512.h"
 
 #include <math.h>
 #include <omp.h>
@@ -22,46 +24,60 @@ struct dz_rows {
 	const float *scale, *shift;
 };
 
-/* One pass over a [M][C] (and b [M][C] when given), row ranges split across threads:
- *   without b: s1[c] = Σ (a - k[c]),      s2[c] = Σ (a - k[c])²   (k: a shift, e.g. a sample)
- *   with b:    s1[c] = Σ a,               s2[c] = Σ a·(b - k[c])
- * Rows are summed in float in blocks of BN_BLOCK (the inner loop runs over contiguous channels
- * and vectorises), blocks are added in double. With dz (and b = x), each row of a is first
- * turned into dz by the activation's derivative while it is in cache. */
+/* One block of rows of a [rows][C] (and b): f1, f2 as sums_part says, from +0, added into the
+ * double totals d1, d2. The plain loop, kept beside bn_sums_avx512_block (same bits), which
+ * runs where this CPU has AVX-512. */
 __attribute__((target_clones("arch=x86-64-v3", "default")))
-static void sums_part(const float *a, const float *b, const float *k, const struct dz_rows *dz,
-		      int C, int m0, int m1, double *d1, double *d2)
+static void block_sums(const float *a, const float *b, const float *k, int rows, int C,
+		       double *d1, double *d2)
 {
 	float *f1 = __builtin_alloca(sizeof(float) * 2 * (size_t)C), *f2 = f1 + C;
 	for (int c = 0; c < C; c++)
-		d1[c] = d2[c] = 0;
-	for (int m = m0; m < m1; m += BN_BLOCK) {
-		int me = m + BN_BLOCK < m1 ? m + BN_BLOCK : m1;
-		for (int c = 0; c < C; c++)
-			f1[c] = f2[c] = 0;
-		for (int r = m; r < me; r++) {
-			const float *restrict ar = a + (size_t)r * C;
-			if (dz)
-				act_affine_backward_row((enum act)dz->act, dz->dy + (size_t)r * C,
-							b + (size_t)r * C, dz->scale, dz->shift, C);
-			if (b) {
-				const float *restrict br = b + (size_t)r * C;
-				for (int c = 0; c < C; c++) {
-					f1[c] += ar[c];
-					f2[c] += ar[c] * (br[c] - k[c]);
-				}
-			} else {
-				for (int c = 0; c < C; c++) {
-					float d = ar[c] - k[c];
-					f1[c] += d;
-					f2[c] += d * d;
-				}
+		f1[c] = f2[c] = 0;
+	for (int r = 0; r < rows; r++) {
+		const float *restrict ar = a + (size_t)r * C;
+		if (b) {
+			const float *restrict br = b + (size_t)r * C;
+			for (int c = 0; c < C; c++) {
+				f1[c] += ar[c];
+				f2[c] += ar[c] * (br[c] - k[c]);
+			}
+		} else {
+			for (int c = 0; c < C; c++) {
+				float d = ar[c] - k[c];
+				f1[c] += d;
+				f2[c] += d * d;
 			}
 		}
-		for (int c = 0; c < C; c++) {
-			d1[c] += f1[c];
-			d2[c] += f2[c];
-		}
+	}
+	for (int c = 0; c < C; c++) {
+		d1[c] += f1[c];
+		d2[c] += f2[c];
+	}
+}
+
+/* One pass over a [M][C] (and b [M][C] when given), row ranges split across threads:
+ *   without b: s1[c] = Σ (a - k[c]),      s2[c] = Σ (a - k[c])²   (k: a shift, e.g. a sample)
+ *   with b:    s1[c] = Σ a,               s2[c] = Σ a·(b - k[c])
+ * Rows are summed in float in blocks of BN_BLOCK (block_sums), blocks are added in double. With
+ * dz (and b = x), the block's rows of a are first turned into dz by the activation's derivative
+ * while they are in cache. */
+static void sums_part(const float *a, const float *b, const float *k, const struct dz_rows *dz,
+		      int C, int m0, int m1, double *d1, double *d2)
+{
+	const int fast = bn_sums_avx512_fits();
+	for (int c = 0; c < C; c++)
+		d1[c] = d2[c] = 0;
+	for (int m = m0; m < m1; m += BN_BLOCK) {
+		int rows = (m + BN_BLOCK < m1 ? m + BN_BLOCK : m1) - m;
+		const float *ab = a + (size_t)m * C, *bb = b ? b + (size_t)m * C : NULL;
+		for (int r = 0; dz && r < rows; r++)
+			act_affine_backward_row((enum act)dz->act, dz->dy + (size_t)(m + r) * C,
+						bb + (size_t)r * C, dz->scale, dz->shift, C);
+		if (fast)
+			bn_sums_avx512_block(ab, bb, k, rows, C, d1, d2);
+		else
+			block_sums(ab, bb, k, rows, C, d1, d2);
 	}
 }
 
