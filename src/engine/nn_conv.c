@@ -354,8 +354,32 @@ taps_dot_vectors(float *restrict out, const float *restrict a, const size_t *aof
 	}
 }
 
+/* 8 ints, lane masks for vec8: -1 where a lane is taken, 0 where it is not. */
+typedef int vec8i __attribute__((vector_size(32), aligned(4), may_alias));
+
+/* The last channels [done, C) of taps_dot when C >= 8 is not a multiple of 8: the vector of
+ * channels [C - 8, C), its lanes below done (already summed) kept as they are. Each lane's sum
+ * is the scalar loop's, product by product. */
+static inline __attribute__((always_inline)) void
+taps_dot_tail(float *restrict out, const float *restrict a, const size_t *aoff,
+	      const float *restrict b, const size_t *boff, int n, int C, int done, int add)
+{
+	const int c0 = C - 8;
+	vec8 s = {0};
+	for (int i = 0; i < n; i++)
+		s += *(const vec8 *)(a + aoff[i] + c0) * *(const vec8 *)(b + boff[i] + c0);
+	vec8 o = *(const vec8 *)(out + c0);
+	if (add)
+		s += o;
+	const vec8i lane = {0, 1, 2, 3, 4, 5, 6, 7};
+	vec8i keep = lane < done - c0;
+	*(vec8i *)(out + c0) = (*(const vec8i *)&o & keep) | (*(const vec8i *)&s & ~keep);
+}
+
 /* out[c] = Σ_i a[aoff[i] + c]·b[boff[i] + c] for c in [0, C), written (add 0) or added (add 1):
- * 32 channels at a time (four independent sums keep the multiply-adds flowing), then 16, 8, 1. */
+ * 32 channels at a time (four independent sums keep the multiply-adds flowing), then 16 and 8;
+ * the last C % 8 in the vector of the last 8 channels (taps_dot_tail), or one at a time below 8
+ * channels. */
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 static void taps_dot(float *restrict out, const float *restrict a, const size_t *aoff,
 		     const float *restrict b, const size_t *boff, int n, int C, int add)
@@ -367,6 +391,10 @@ static void taps_dot(float *restrict out, const float *restrict a, const size_t 
 		taps_dot_vectors(out, a, aoff, b, boff, n, c, add, 2);
 	for (; c + 8 <= C; c += 8)
 		taps_dot_vectors(out, a, aoff, b, boff, n, c, add, 1);
+	if (c < C && C >= 8) {
+		taps_dot_tail(out, a, aoff, b, boff, n, C, c, add);
+		return;
+	}
 	for (; c < C; c++) {
 		float s = 0;
 		for (int i = 0; i < n; i++)

@@ -623,6 +623,10 @@ static const struct dw_shape dw_shapes[] = {
 	{.N = 2, .H = 11, .W = 15, .C = 16, .k = 5, .stride = 2, .pad = 2},
 	/* the input gradient at 7x7 stride 2: classes of 4 and 3 taps */
 	{.N = 2, .H = 12, .W = 19, .C = 32, .k = 7, .stride = 2, .pad = 3},
+	/* the tap lists' last C % 8 channels in the vector of the last 8 (taps_dot_tail): the
+	 * make demo design's first depthwise (18 channels), and 6 channels past 8 */
+	{.N = 2, .H = 9, .W = 11, .C = 18, .k = 5, .stride = 2, .pad = 2},
+	{.N = 2, .H = 7, .W = 8, .C = 14, .k = 3, .stride = 2, .pad = 1},
 };
 
 static void check_fast_vs_plain(void)
