@@ -26,7 +26,8 @@ struct mini {
 static const char about[] =
 	"usage: mini-train [options] < records > records\n"
 	"       mini-train --benchmark STEPS [--batch B] [--resolution R|HxW] [--classes N]\n"
-	"                  [--warmup W] [--peak] [--threads N] [--seed S] < records\n"
+	"                  [--warmup W] [--peak] [--threads N] [--precision P] [--seed S]\n"
+	"                  < records\n"
 	"\n"
 	"Trains each record whose check.ok is true with the paper's mini recipe (30 epochs,\n"
 	"batch 128, SGD Nesterov 0.9, lr 0.5 with a 10-epoch linear warm-up then x0.1 every\n"

@@ -1,5 +1,7 @@
 /* bench.c — the training-step benchmark. See bench.h. */
 #include "engine/bench.h"
+#include "engine/gemm_amx.h"
+#include "engine/nn_conv.h"
 #include "engine/blas_core.h"
 #include "engine/net.h"
 #include "core/prng.h"
@@ -88,9 +90,11 @@ int bench_run(const struct arch *a, const struct bench_opts *o, cJSON *stage, ch
 			cJSON_AddNumberToObject(stage, "fraction_of_peak", gflops / peak);
 			add_rate(stage, "fma_gflops_core", bench_fma_gflops_core());
 			add_rate(stage, "bf16_dot_gflops_core", bench_bf16_dot_gflops_core());
+			add_rate(stage, "amx_bf16_gflops_core", gemm_amx_gflops_core());
 		}
 	}
 	cJSON_AddStringToObject(stage, "blas_core", blas_core_name());
+	cJSON_AddStringToObject(stage, "precision", gemm_precision_name(gemm_get_precision()));
 	cJSON_AddNumberToObject(stage, "step_ms", 1000 * secs / o->steps);
 	cJSON_AddNumberToObject(stage, "steps", o->steps);
 	cJSON_AddNumberToObject(stage, "warmup", o->warmup);

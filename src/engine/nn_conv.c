@@ -5,11 +5,45 @@
 #pragma GCC optimize("O3", "fp-contract=fast")
 #include "engine/nn_conv.h"
 #include "engine/dw_avx512.h"
+#include "engine/gemm_amx.h"
 #include "engine/sgemm_small.h"
+#include "core/util.h"
 
 #include <cblas.h>
 #include <omp.h>
 #include <string.h>
+
+static enum gemm_precision precision = GEMM_FP32;
+
+int gemm_set_precision(enum gemm_precision p, char *err, size_t errlen)
+{
+	if (p == GEMM_BF16 && !gemm_amx_ready())
+		return fail(err, errlen, "bf16 GEMMs need AMX-BF16 tiles, which this CPU (or its "
+			    "kernel) does not give: use fp32");
+	precision = p;
+	return 0;
+}
+
+enum gemm_precision gemm_get_precision(void)
+{
+	return precision;
+}
+
+int gemm_precision_parse(const char *s, enum gemm_precision *p)
+{
+	if (!strcmp(s, "fp32"))
+		*p = GEMM_FP32;
+	else if (!strcmp(s, "bf16"))
+		*p = GEMM_BF16;
+	else
+		return -1;
+	return 0;
+}
+
+const char *gemm_precision_name(enum gemm_precision p)
+{
+	return p == GEMM_BF16 ? "bf16" : "fp32";
+}
 
 /* Widest C of a product over a transposed A (the conv1x1 weight gradient dyᵀ·x, summed over the
  * pixels) that sgemm_small takes: measured on a Zen 3 at M = 6400 to 25600 pixels, it beat
@@ -17,8 +51,20 @@
  * a cache line per pixel where OpenBLAS packs it first). */
 #define SMALL_TRANS_A_MAX_N 32
 
-/* Rows [r0, r1) of C[M][N] = op(A)[M][K] · op(B)[K][N] + beta·C on this thread: sgemm_small where
- * the CPU has it and B is not transposed (the conv1x1 shapes: no packing, C written once),
+/* Whether the AMX tiles take C[M][N] (+)= op(A)·B in bf16: sums of 16 products and more (the
+ * tiles sum 32 at a time: fewer leave most of them zeros), and for the weight gradient (trans_a)
+ * at least 1024 outputs; below, at 3 or 16 channels, the GEMM runs at the memory's speed in fp32
+ * already and the packing only adds to it (measured at 80x80x16, batch 32). */
+static int amx_pays(int trans_a, int M, int N, int K, float beta)
+{
+	if (trans_a)
+		return beta == 0 && (long)M * N >= 1024;
+	return (beta == 0 || beta == 1) && K >= 16;
+}
+
+/* Rows [r0, r1) of C[M][N] = op(A)[M][K] · op(B)[K][N] + beta·C on this thread: in bf16 on AMX
+ * tiles when the precision is bf16, B is not transposed (the conv1x1 shapes) and amx_pays; else
+ * sgemm_small where the CPU has it and B is not transposed (no packing, C written once),
  * otherwise single-threaded OpenBLAS (one thread pool in the process: net_set_threads keeps
  * OpenBLAS at one thread so its workers never compete with OpenMP's). */
 static void gemm_part(int trans_a, int trans_b, int r0, int r1, int N, int K, const float *A,
@@ -28,6 +74,13 @@ static void gemm_part(int trans_a, int trans_b, int r0, int r1, int N, int K, co
 		return;
 	const float *a = trans_a ? A + r0 : A + (size_t)r0 * lda;
 	float *c = C + (size_t)r0 * ldc;
+	if (precision == GEMM_BF16 && !trans_b && amx_pays(trans_a, r1 - r0, N, K, beta)) {
+		if (trans_a)
+			gemm_amx_tn(r1 - r0, N, K, a, lda, B, ldb, c, ldc);
+		else
+			gemm_amx_nn(r1 - r0, N, K, a, lda, B, ldb, c, ldc, beta == 1);
+		return;
+	}
 	if (!trans_b && (!trans_a || N <= SMALL_TRANS_A_MAX_N) && (beta == 0 || beta == 1) &&
 	    sgemm_small_available()) {
 		sgemm_small(r1 - r0, N, K, a, trans_a ? 1 : (size_t)lda, trans_a ? (size_t)lda : 1,

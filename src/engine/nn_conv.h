@@ -1,7 +1,7 @@
 /* nn_conv.h — convolutions on NHWC float activations, forward and backward side by side.
  *
  *   conv1x1: pointwise convolution = one GEMM (sgemm_small.h where the CPU has AVX2 + FMA,
- *     otherwise OpenBLAS cblas_sgemm).
+ *     otherwise OpenBLAS cblas_sgemm; in bf16 on AMX tiles when gemm_set_precision says so).
  *     x: [M][cin] (M = N*H*W pixels), w: [cout][cin] (PyTorch OIHW with H=W=1), y: [M][cout]
  *   depthwise: k x k, stride s, padding p, one filter per channel.
  *     x: [N][H][W][C], w: [k][k][C] (transposed from PyTorch's [C][1][k][k]), y: [N][OH][OW][C]
@@ -11,6 +11,17 @@
 #ifndef LMNAS_NN_CONV_H
 #define LMNAS_NN_CONV_H
 #include <stddef.h>
+
+/* The arithmetic of the 1x1 convolutions' GEMMs: fp32 (the default), or operands rounded to
+ * bf16 with fp32 sums on AMX tiles (gemm_amx.h; CPUs with AMX-BF16). Weights, activations and
+ * their gradients stay fp32 either way. gemm_set_precision: before any thread starts a GEMM; -1
+ * (with a message) where this CPU cannot run it. */
+enum gemm_precision { GEMM_FP32, GEMM_BF16 };
+int gemm_set_precision(enum gemm_precision p, char *err, size_t errlen);
+enum gemm_precision gemm_get_precision(void);
+/* "fp32" | "bf16" -> p; 0 on success */
+int gemm_precision_parse(const char *s, enum gemm_precision *p);
+const char *gemm_precision_name(enum gemm_precision p);
 
 /* C[M][N] = op(A) · op(B) + beta·C (row-major; op = transpose when trans_*), threaded by rows
  * of C. */

@@ -1140,6 +1140,8 @@ static void stage_results(const struct run *r, cJSON *stage, const struct epochs
 		cJSON_AddNumberToObject(stage, "bn_recalibrate", o->bn_recalibrate);
 	if (o->ema_decay > 0)
 		cJSON_AddNumberToObject(stage, "ema", o->ema_decay);
+	if (o->precision != GEMM_FP32)
+		cJSON_AddStringToObject(stage, "precision", gemm_precision_name(o->precision));
 	if (o->recipe == RECIPE_KD)
 		cJSON_AddNumberToObject(stage, "alpha_final", train_kd_alpha(o, o->epochs));
 	if (r->qat) {

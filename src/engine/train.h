@@ -17,6 +17,7 @@
 #include "core/arch.h"
 #include "core/options.h"
 #include "engine/dataset.h"
+#include "engine/nn_conv.h"
 #include "engine/qat.h"
 
 enum recipe { RECIPE_MINI, RECIPE_FULL, RECIPE_KD };
@@ -55,6 +56,7 @@ struct train_opts {
 	/* run */
 	uint64_t seed;
 	int threads;
+	enum gemm_precision precision; /* the 1x1 convolutions' GEMMs (nn_conv.h), set by --precision */
 	const char *out; /* checkpoint path ("{id}" is replaced by the record id), or NULL */
 	int resume;
 	int progress; /* 1: a bar on stderr (a terminal), 0: one line per epoch */

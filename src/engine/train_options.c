@@ -71,6 +71,15 @@ static int set_qat(void *base, const char *v, char *err, size_t errlen)
 	return 0;
 }
 
+/* Sets the engine's GEMM precision at once (nn_conv.h): a CPU without AMX is told now. */
+static int set_precision(void *base, const char *v, char *err, size_t errlen)
+{
+	struct train_opts *o = base;
+	if (gemm_precision_parse(v, &o->precision))
+		return fail(err, errlen, "'%s' is not fp32 or bf16", v);
+	return gemm_set_precision(o->precision, err, errlen);
+}
+
 #define AT(field) offsetof(struct train_opts, field)
 #define SHOW OPT_SHOW_DEFAULT
 const struct opt train_opt_table[] = {
@@ -127,6 +136,10 @@ const struct opt train_opt_table[] = {
 	{"seed", "N", OPT_U64, AT(seed), 0, 4611686018427387904.0,
 	 "weights, split, shuffle and augmentation", SHOW},
 	{"threads", "N", OPT_INT, AT(threads), 0, 1024, "0 = all cores (default)"},
+	{"precision", "fp32|bf16", OPT_CALL, 0, 0, 0,
+	 "the 1x1 convolutions' GEMMs: fp32 (default), or bf16 operands\n"
+	 "with fp32 sums on AMX tiles (CPUs with AMX-BF16); weights,\n"
+	 "activations and gradients stay fp32", 0, set_precision},
 	{"out", "PATH", OPT_STRING, AT(out), 0, 0, "checkpoint ({id} = record id)"},
 	{"resume", NULL, OPT_FLAG, AT(resume), 0, 0, "continue from PATH and PATH.state"},
 	{"progress", NULL, OPT_FLAG, AT(progress), 0, 0,

@@ -35,6 +35,22 @@ if grep -qw avx512_bf16 /proc/cpuinfo; then
 else
 	check_eq "--peak: no AVX512_BF16, bf16_dot_gflops_core is null" "$(echo "$out" | jq '.bench.bf16_dot_gflops_core')" null
 fi
+# AMX tiles: a rate, and --precision bf16 benchmarks, where the CPU has AMX-BF16; elsewhere null
+# and a usage error
+check_eq "the record says the GEMMs ran in fp32 by default" "$(echo "$out" | jq -r '.bench.precision')" fp32
+if grep -qw amx_bf16 /proc/cpuinfo; then
+	check_eq "--peak: one core's AMX tile rate" "$(echo "$out" | jq '.bench.amx_bf16_gflops_core > .bench.fma_gflops_core')" true
+	b16=$(printf '{"arch":%s}\n' "$ARCH" | "$MT" --benchmark 1 --batch 4 --resolution 16 --classes 10 --threads 1 --precision bf16 2>/dev/null)
+	check_eq "--precision bf16: benchmarked with the GEMMs in bf16" \
+		"$(echo "$b16" | jq -c '[.bench.precision, .bench.images_per_s > 0]')" '["bf16",true]'
+else
+	check_eq "--peak: no AMX-BF16, amx_bf16_gflops_core is null" "$(echo "$out" | jq '.bench.amx_bf16_gflops_core')" null
+	printf '{"arch":%s}\n' "$ARCH" | "$MT" --benchmark 1 --batch 4 --resolution 16 --classes 10 --threads 1 --precision bf16 >/dev/null 2>"$TMP/b16.err"
+	check_eq "--precision bf16 without AMX: a usage error" "$?" 2
+	check_eq "... that says why" "$(grep -c 'AMX' "$TMP/b16.err")" 1
+fi
+"$MT" --benchmark 1 --precision fp16 </dev/null >/dev/null 2>&1
+check_eq "--precision fp16: a usage error" "$?" 2
 check_eq "the record names OpenBLAS's kernels" "$(echo "$out" | jq '.bench.blas_core | type == "string" and length > 0')" true
 
 out=$(printf '%s\nnot json\n{"arch":{"input_channels":3,"blocks":[]}}\n' "$ARCH" |

@@ -28,6 +28,31 @@ static const char *models_dir(void)
 	return buf;
 }
 
+/* The same forward with the 1x1 convolutions' GEMMs in bf16 (AMX tiles): the operands' rounding
+ * (8 significant bits) moves the logits by a few thousandths of their range, not the top-1. */
+static void check_bf16(struct net *n, const char *name, const struct dataset *img,
+		       const float *want, int classes, double maxabs)
+{
+	char err[256];
+	if (gemm_set_precision(GEMM_BF16, err, sizeof err)) {
+		t_skip_cpu("%s in bf16: %s", name, err);
+		return;
+	}
+	const float *y = net_forward(n, img->f32, img->n, 0);
+	gemm_set_precision(GEMM_FP32, err, sizeof err);
+	double maxdiff = 0;
+	int same_top1 = 0;
+	for (int i = 0; i < img->n * classes; i++)
+		maxdiff = fmax(maxdiff, fabs(y[i] - want[i]));
+	for (int b = 0; b < img->n; b++)
+		same_top1 += logits_argmax(y + b * classes, classes) ==
+			     logits_argmax(want + b * classes, classes);
+	printf("# %s in bf16: max |diff| %.3g, same top-1 on %d of %d\n", name, maxdiff, same_top1,
+	       img->n);
+	T_CHECK(maxdiff <= 3e-2 * fmax(1.0, maxabs) && same_top1 == img->n,
+		"%s in bf16: logits within 3e-2 relative, the same top-1 on every image", name);
+}
+
 static void check_model(const char *dir, const char *name, const char *base,
 			const struct st_file *g, const struct dataset *img)
 {
@@ -66,6 +91,7 @@ static void check_model(const char *dir, const char *name, const char *base,
 	printf("# %s: max |diff| %.3g, max |logit| %.3g\n", name, maxdiff, maxabs);
 	T_CHECK(maxdiff <= 1e-3 * fmax(1.0, maxabs), "%s: logits within 1e-3 relative", name);
 	T_CHECK(same_top1, "%s: same top-1 on all %d images", name, B);
+	check_bf16(n, name, img, w, classes, maxabs);
 	net_free(n);
 }
 
