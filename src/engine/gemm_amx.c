@@ -17,6 +17,7 @@
  * Tiles are configured at the start of each call and released at its end (the kernel then need
  * not save them when the thread is switched out). Packing buffers are per thread and kept. */
 #include "engine/gemm_amx.h"
+#include "core/cpu.h"
 #include "core/util.h"
 
 #include <immintrin.h>
@@ -44,8 +45,7 @@ int gemm_amx_ready(void)
 	static int ready = -1;
 	if (ready >= 0)
 		return ready;
-	ready = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16") &&
-		__builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-bf16") &&
+	ready = cpu_features_detect().amx_bf16 &&
 		syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
 	return ready;
 }
