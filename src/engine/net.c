@@ -155,6 +155,7 @@ static int build_se(struct builder *b, const char *fc1, const char *fc2, int R, 
 	size_t NB = (size_t)b->n->max_batch;
 	op->se.p = xcalloc(NB * C, sizeof(float));
 	op->se.z1 = xcalloc(NB * R, sizeof(float));
+	op->se.a1 = xcalloc(NB * R, sizeof(float));
 	op->se.s = xcalloc(NB * C, sizeof(float));
 	op->se.dp = xcalloc(NB * C, sizeof(float));
 	op->se.dz1 = xcalloc(NB * R, sizeof(float));
@@ -460,6 +461,7 @@ void net_free(struct net *n)
 		free(op->dpre);
 		free(op->se.p);
 		free(op->se.z1);
+		free(op->se.a1);
 		free(op->se.s);
 		free(op->se.dp);
 		free(op->se.dz1);

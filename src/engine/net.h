@@ -157,7 +157,9 @@ const float *net_forward(struct net *n, const float *images, int batch, int trai
 double net_loss(struct net *n, const int *labels, int batch);
 /* The gradient of the loss w.r.t. the logits, [batch][classes], read by net_backward. */
 float *net_dlogits(struct net *n);
-/* Backward through the last (training) forward; writes every parameter gradient to grads. */
+/* Backward through the last (training) forward; writes every parameter gradient to grads.
+ * Running it again after the same forward gives the same gradients (the forward's state is
+ * kept apart from the backward's scratch). */
 void net_backward(struct net *n, int batch);
 
 /* Installs tap (copied; NULL removes it). */

@@ -49,14 +49,14 @@ void se_forward(float *y, struct se_saved *sv, const float *x, const float *w1, 
 	size_t nc = (size_t)N * C, nr = (size_t)N * R;
 	if (tap)
 		tap->forward(tap->ctx, SE_POOL, sv->p, nc, sv->train);
-	/* z1 = p·w1ᵀ + b1; a1 = relu(z1) (kept in dz1 until the backward needs the room) */
+	/* z1 = p·w1ᵀ + b1; a1 = relu(z1) */
 	fc_forward(sv->z1, sv->p, w1, b1, N, C, R);
 	for (size_t i = 0; i < nr; i++)
-		sv->dz1[i] = sv->z1[i] > 0 ? sv->z1[i] : 0;
+		sv->a1[i] = sv->z1[i] > 0 ? sv->z1[i] : 0;
 	if (tap)
-		tap->forward(tap->ctx, SE_FC1, sv->dz1, nr, sv->train);
+		tap->forward(tap->ctx, SE_FC1, sv->a1, nr, sv->train);
 	/* s = sigmoid(a1·w2ᵀ + b2) */
-	fc_forward(sv->s, sv->dz1, w2, b2, N, R, C);
+	fc_forward(sv->s, sv->a1, w2, b2, N, R, C);
 	if (tap)
 		tap->forward(tap->ctx, SE_FC2_PRE, sv->s, nc, sv->train);
 	for (size_t i = 0; i < nc; i++)
@@ -98,8 +98,8 @@ void se_backward(float *dx, float *dw1, float *db1, float *dw2, float *db2, stru
 		sv->dp[i] *= sv->s[i] * (1 - sv->s[i]);
 	if (tap)
 		tap->backward(tap->ctx, SE_FC2_PRE, sv->dp, nc);
-	/* dw2 = dz2ᵀ·a1 (a1 is in dz1), db2 = Σ dz2 */
-	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, R, N, 1.0f, sv->dp, C, sv->dz1, R,
+	/* dw2 = dz2ᵀ·a1, db2 = Σ dz2 */
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, R, N, 1.0f, sv->dp, C, sv->a1, R,
 		    0.0f, dw2, R);
 	col_sums(db2, sv->dp, N, C);
 	/* dz1 = (dz2·w2) ⊙ [z1 > 0] */

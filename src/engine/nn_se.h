@@ -20,7 +20,7 @@ struct se_tap {
 };
 
 struct se_saved {
-	float *p, *z1, *s;  /* [N][C], [N][R], [N][C] */
+	float *p, *z1, *a1, *s; /* [N][C], [N][R], [N][R] relu(z1), [N][C]: kept for the backward */
 	float *dp, *dz1;    /* backward scratch: [N][C], [N][R] */
 	struct se_tap tap;  /* forward NULL: none */
 	int train;          /* se_forward's: whether the tap observes */

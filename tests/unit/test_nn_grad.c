@@ -211,12 +211,34 @@ static void se_ref(const double *v, double *y)
 }
 static void se_run(const float *v, float *y, const float *dy, float *g)
 {
-	float p[SN * SC], z1[SN * SR], s[SN * SC], dp[SN * SC], dz1[SN * SR];
-	struct se_saved sv = {.p = p, .z1 = z1, .s = s, .dp = dp, .dz1 = dz1};
+	float p[SN * SC], z1[SN * SR], a1[SN * SR], s[SN * SC], dp[SN * SC], dz1[SN * SR];
+	struct se_saved sv = {.p = p, .z1 = z1, .a1 = a1, .s = s, .dp = dp, .dz1 = dz1};
 	const float *w1 = v + SE_NX, *b1 = w1 + SR * SC, *w2 = b1 + SR, *b2 = w2 + SC * SR;
 	float *gw1 = g + SE_NX, *gb1 = gw1 + SR * SC, *gw2 = gb1 + SR, *gb2 = gw2 + SC * SR;
 	se_forward(y, &sv, v, w1, b1, w2, b2, SN, SP, SC, SR);
 	se_backward(g, gw1, gb1, gw2, gb2, &sv, dy, v, w1, w2, SN, SP, SC, SR, 0);
+}
+
+/* A second backward after one forward gives the same gradients: the forward's state survives
+ * the backward (a1 used to be kept in the backward's scratch and was overwritten by it). */
+static void check_se_backward_twice(void)
+{
+	enum { NV = SE_NX + 2 * SR * SC + SR + SC };
+	static float v[NV], y[SE_NX], dy[SE_NX], g[2][NV];
+	float p[SN * SC], z1[SN * SR], a1[SN * SR], s[SN * SC], dp[SN * SC], dz1[SN * SR];
+	struct se_saved sv = {.p = p, .z1 = z1, .a1 = a1, .s = s, .dp = dp, .dz1 = dz1};
+	for (int i = 0; i < NV; i++)
+		v[i] = (float)urand();
+	for (int i = 0; i < SE_NX; i++)
+		dy[i] = (float)urand();
+	const float *w1 = v + SE_NX, *b1 = w1 + SR * SC, *w2 = b1 + SR, *b2 = w2 + SC * SR;
+	se_forward(y, &sv, v, w1, b1, w2, b2, SN, SP, SC, SR);
+	for (int k = 0; k < 2; k++) {
+		float *gw1 = g[k] + SE_NX, *gb1 = gw1 + SR * SC, *gw2 = gb1 + SR, *gb2 = gw2 + SC * SR;
+		se_backward(g[k], gw1, gb1, gw2, gb2, &sv, dy, v, w1, w2, SN, SP, SC, SR, 0);
+	}
+	T_CHECK(memcmp(g[0], g[1], sizeof g[0]) == 0,
+		"squeeze-excite: a second backward after one forward gives the same gradients");
 }
 
 /* ---- global average pool x [GN][GP][GC] -> [GN][GC] ---- */
@@ -723,5 +745,6 @@ int main(void)
 	check_case(&ad, 1);
 	check_xent();
 	check_fast_vs_plain();
+	check_se_backward_twice();
 	return t_done();
 }

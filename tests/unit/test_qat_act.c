@@ -134,7 +134,7 @@ static void test_network_points(void)
 			v = op->pre;
 		if (p->part == NP_SE_POOL || p->part == NP_SE_GATE || p->part == NP_SE_FC1) {
 			v = p->part == NP_SE_POOL ? op->se.p : p->part == NP_SE_GATE ? op->se.s
-										 : op->se.dz1;
+										 : op->se.a1;
 			len = (size_t)B * (p->part == NP_SE_FC1 ? op->se_ch : op->cin);
 		}
 		if (p->part == NP_SE_FC2_PRE)
