@@ -17,8 +17,9 @@ struct bench_opts {
 
 /* Runs the benchmark and fills stage with images_per_s, train_gflops (6 x forward MACs per
  * image), step_ms, steps, batch, resolution, classes, threads, seconds, params,
- * activation_bytes, rss_kb_after_warmup, rss_kb_end; with peak, also sgemm_peak_gflops,
- * fraction_of_peak, fma_gflops_core and bf16_dot_gflops_core (null without the instruction).
+ * activation_bytes, rss_kb_after_warmup, rss_kb_end, blas_core, precision (the GEMMs': fp32 or
+ * bf16, nn_conv.h); with peak, also sgemm_peak_gflops, fraction_of_peak, fma_gflops_core,
+ * bf16_dot_gflops_core and amx_bf16_gflops_core (gemm_amx.h; null without the instruction).
  * Returns 0, or -1 with a reason in err (an arch that does not expand, a non-finite loss). */
 int bench_run(const struct arch *a, const struct bench_opts *o, cJSON *stage, char *err,
 	      size_t errlen);
