@@ -64,8 +64,8 @@ torch_round() {
 	fi
 	echo "$v" >>"$tmp/$5"
 }
-# median of FILE with one decimal, or - when it is empty
-column() { if [ -s "$tmp/$1" ]; then printf '%.1f' "$(median <"$tmp/$1")"; else echo -; fi; }
+# median of FILE with one decimal, or - when it is empty (a PyTorch configuration that failed)
+median_or_dash() { if [ -s "$tmp/$1" ]; then printf '%.1f' "$(median <"$tmp/$1")"; else echo -; fi; }
 
 printf '%-18s %5s %9s %9s %8s %11s %8s %7s %8s %6s\n' "lmanet-elite" "GEMMs" "lmnas" "GFLOP/s" \
 	"of peak" "torch NCHW" "ch_last" "bf16" "best" "ratio"
@@ -102,7 +102,7 @@ for cfg in "32 128 $STEPS" "160 32 $((STEPS / 3 + 1))"; do
 		fi
 		r=$((r + 1))
 	done
-	nchw=$(column nchw) cl=$(column cl) tbf16=$(column tbf16)
+	nchw=$(median_or_dash nchw) cl=$(median_or_dash cl) tbf16=$(median_or_dash tbf16)
 	best=$(printf '%s\n' "$nchw" "$cl" "$tbf16" | grep -v '^-$' | sort -g | tail -1)
 	for prec in fp32 bf16; do
 		[ -s "$tmp/$prec" ] || continue

@@ -5,14 +5,15 @@
  * B[2kk][n], B[2kk + 1][n] side by side, "VNNI" order) per tdpbf16ps. Here tiles 0-3 hold a
  * 32 x 32 block of C, 4-5 two A tiles (32 rows), 6-7 two B tiles (32 columns).
  *
- * gemm_amx_nn packs B once per call (K rounded up to 32 and N to 16 with zeros) and A
- * GEMM_AMX_ROWS rows at a time (rows of K rounded up to 32; packing well ahead of the tile loads
- * that read it), then sweeps each 32 rows' C across N: a 32 x 32 block that lies inside C is
- * stored straight into it (loaded first when adding), one past N or M goes through a buffer.
+ * Both kernels pack B's rows in pairs (pack_b_pairs: the tiles' "VNNI" order, K rounded up to
+ * 32 and N to 16 with zeros) and run every 32 x 32 block of C through tile_block.
+ * gemm_amx_nn packs B once per call and A GEMM_AMX_ROWS rows at a time (rows of K rounded up to
+ * 32; packing well ahead of the tile loads that read it), then sweeps each 32 rows' C across N:
+ * a block that lies inside C is stored straight into it (loaded first when adding), one past N
+ * or M goes through a buffer.
  * gemm_amx_tn sums over R in chunks of GEMM_AMX_RC pixels: each chunk packs Aᵀ (P rows of
- * pixels: pixel pairs of 16 columns, transposed 16 x 16 words at a time) and B (pixel pairs),
- * then every 32 x 32 block of C is loaded from an fp32 accumulator, gains the chunk and is
- * stored back.
+ * pixels: pixel pairs of 16 columns, transposed 16 x 16 words at a time) and B, then every
+ * block of C is loaded from an fp32 accumulator, gains the chunk and is stored back.
  *
  * Tiles are configured at the start of each call and released at its end (the kernel then need
  * not save them when the thread is switched out). Packing buffers are per thread and kept. */
@@ -86,12 +87,16 @@ static int round_up(int n, int to)
 	return (n + to - 1) / to * to;
 }
 
+/* The lanes below n of a 16-lane vector. */
+static __mmask16 lanes(int n)
+{
+	return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
+
 /* 16 floats from p (lanes below n; zeros above) */
 __attribute__((target(AMX_TARGET))) static __m512 load16(const float *p, int n)
 {
-	if (n >= 16)
-		return _mm512_loadu_ps(p);
-	return _mm512_maskz_loadu_ps(n <= 0 ? 0 : (__mmask16)((1u << n) - 1), p);
+	return _mm512_maskz_loadu_ps(lanes(n), p);
 }
 
 /* dst[0 .. 32) = bf16 of src[0 .. n), zeros from n on */
@@ -109,128 +114,6 @@ __attribute__((target(AMX_TARGET))) static void pack_rows(uint16_t *dst, int kp,
 		for (int k = 0; k < kp; k += 32)
 			to_bf16_32(dst + (size_t)r * kp + k, src + (size_t)r * lds + k,
 				   r < rows ? cols - k : 0);
-}
-
-/* The bf16 bits of v (gemm_amx_round's rounding). */
-static uint16_t bf16_bits(float v)
-{
-	uint32_t u;
-	v = gemm_amx_round(v);
-	memcpy(&u, &v, sizeof u);
-	return (uint16_t)(u >> 16);
-}
-
-/* B [K][N] (stride ldb) into tiles: for column tile j and step s, 16 rows kk of 32 bf16,
- * (B[32s + 2kk][16j + n], B[32s + 2kk + 1][16j + n]) for n < 16; zeros outside B. */
-static void pack_b_vnni(uint16_t *dst, const float *B, int ldb, int K, int N, int ks, int nt)
-{
-	for (int j = 0; j < nt; j++)
-		for (int s = 0; s < ks; s++) {
-			uint16_t *t = dst + ((size_t)j * ks + s) * 512;
-			for (int kk = 0; kk < 16; kk++)
-				for (int n = 0; n < 16; n++)
-					for (int e = 0; e < 2; e++) {
-						int k = 32 * s + 2 * kk + e, col = 16 * j + n;
-						float v = k < K && col < N ? B[(size_t)k * ldb + col] : 0;
-						t[kk * 32 + 2 * n + e] = bf16_bits(v);
-					}
-		}
-}
-
-/* One 32-row block of C, column tiles [j, j + nb): c (row stride ldc floats) = the packed A
- * (32 x kp) times the packed B, added to what c holds when load. */
-__attribute__((target(AMX_TARGET))) static void block_nn(float *c, int ldc, int load,
-							  const uint16_t *ap, int kp,
-							  const uint16_t *bp, int ks, int j, int nb)
-{
-	const size_t down = (size_t)16 * ldc;
-	if (load) {
-		_tile_loadd(0, c, ldc * 4);
-		_tile_loadd(2, c + down, ldc * 4);
-		if (nb == 2) {
-			_tile_loadd(1, c + 16, ldc * 4);
-			_tile_loadd(3, c + down + 16, ldc * 4);
-		}
-	} else {
-		_tile_zero(0);
-		_tile_zero(1);
-		_tile_zero(2);
-		_tile_zero(3);
-	}
-	for (int s = 0; s < ks; s++) {
-		_tile_loadd(4, ap + 32 * s, kp * 2);
-		_tile_loadd(5, ap + (size_t)16 * kp + 32 * s, kp * 2);
-		_tile_loadd(6, bp + ((size_t)j * ks + s) * 512, 64);
-		_tile_dpbf16ps(0, 4, 6);
-		_tile_dpbf16ps(2, 5, 6);
-		if (nb == 2) {
-			_tile_loadd(7, bp + ((size_t)(j + 1) * ks + s) * 512, 64);
-			_tile_dpbf16ps(1, 4, 7);
-			_tile_dpbf16ps(3, 5, 7);
-		}
-	}
-	_tile_stored(0, c, ldc * 4);
-	_tile_stored(2, c + down, ldc * 4);
-	if (nb == 2) {
-		_tile_stored(1, c + 16, ldc * 4);
-		_tile_stored(3, c + down + 16, ldc * 4);
-	}
-}
-
-/* C[r][0 .. n) (+)= cb[r][0 .. n) for r < rows */
-__attribute__((target(AMX_TARGET))) static void write_c(float *C, int ldc, const float *cb,
-							 int ldcb, int rows, int n, int add)
-{
-	for (int r = 0; r < rows; r++)
-		for (int i = 0; i < n; i += 16) {
-			__mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
-			float *c = C + (size_t)r * ldc + i;
-			__m512 v = _mm512_maskz_loadu_ps(m, cb + (size_t)r * ldcb + i);
-			if (add)
-				v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c));
-			_mm512_mask_storeu_ps(c, m, v);
-		}
-}
-
-/* Rows [0, rows) (rows <= 32) of C from the packed A block: column tile pairs that lie inside C
- * go straight to C; a pair past N or a block short of 32 rows goes through cb. */
-__attribute__((target(AMX_TARGET))) static void rows_nn(float *C, int ldc, int add, int rows,
-							 int N, const uint16_t *ap, int kp,
-							 const uint16_t *bp, int ks, int nt, float *cb,
-							 int ldcb)
-{
-	for (int j = 0; j < nt; j += 2) {
-		int nb = nt - j >= 2 ? 2 : 1, col = 16 * j;
-		if (rows == 32 && col + 16 * nb <= N) {
-			block_nn(C + col, ldc, add, ap, kp, bp, ks, j, nb);
-		} else {
-			block_nn(cb + col, ldcb, 0, ap, kp, bp, ks, j, nb);
-			int n = N - col < 16 * nb ? N - col : 16 * nb;
-			write_c(C + col, ldc, cb + col, ldcb, rows, n, add);
-		}
-	}
-}
-
-__attribute__((target(AMX_TARGET))) void gemm_amx_nn(int M, int N, int K, const float *A, int lda,
-						     const float *B, int ldb, float *C, int ldc,
-						     int add)
-{
-	if (M <= 0 || N <= 0)
-		return;
-	const int kp = round_up(K > 0 ? K : 1, 32), ks = kp / 32, np = round_up(N, 16), nt = np / 16;
-	uint16_t *bp = scratch_get(&scratch_b, (size_t)nt * ks * 512 * sizeof(uint16_t));
-	uint16_t *ap = scratch_get(&scratch_a, (size_t)GEMM_AMX_ROWS * kp * sizeof(uint16_t));
-	float *cb = scratch_get(&scratch_c, (size_t)32 * np * sizeof(float));
-	pack_b_vnni(bp, B, ldb, K, N, ks, nt);
-	tiles_on();
-	for (int m0 = 0; m0 < M; m0 += GEMM_AMX_ROWS) {
-		int rows = M - m0 < GEMM_AMX_ROWS ? M - m0 : GEMM_AMX_ROWS;
-		pack_rows(ap, kp, A + (size_t)m0 * lda, lda, round_up(rows, 32), rows, K);
-		for (int b0 = 0; b0 < rows; b0 += 32)
-			rows_nn(C + (size_t)(m0 + b0) * ldc, ldc, add, rows - b0 < 32 ? rows - b0 : 32,
-				N, ap + (size_t)b0 * kp, kp, bp, ks, nt, cb, np);
-	}
-	_tile_release();
 }
 
 /* The 16 x 16 matrix of 32-bit words in v, transposed into t: t[j] word i = v[i] word j. */
@@ -274,6 +157,19 @@ __attribute__((target(AMX_TARGET))) static __m512i row_pairs(const float *src, i
 	return _mm512_permutexvar_epi16(mix, v);
 }
 
+/* B's rows in pairs, the tiles' "VNNI" order: bv[s][kk][2q + e] = bf16(B[32s + 2kk + e][q]) for
+ * q < qp, zeros past rows or Q; the B tile of step s and columns [16j, 16j + 16) starts at
+ * bv[s][0][32j], rows 2·qp apart. */
+__attribute__((target(AMX_TARGET))) static void pack_b_pairs(uint16_t *bv, const float *B,
+							      int ldb, int rows, int Q, int qp,
+							      int ks)
+{
+	for (int r = 0; r < 32 * ks; r += 2)
+		for (int q = 0; q < qp; q += 16)
+			_mm512_storeu_si512(bv + (size_t)(r / 2) * 2 * qp + 2 * q,
+					    row_pairs(B + q, ldb, r, rows, Q - q));
+}
+
 /* Aᵀ's rows [0, pp) for pixels [0, rcp) of the chunk: at[p][r] = bf16(A[r][p]), zeros past
  * rows or P (A: the chunk's first pixel, stride lda). 32 pixels x 16 columns at a time: the
  * pixel pairs' words of 16 columns, transposed so that each column's 16 pairs lie in a row. */
@@ -291,49 +187,104 @@ __attribute__((target(AMX_TARGET))) static void pack_at(uint16_t *at, int rcp, c
 		}
 }
 
-/* B's pixels of the chunk in pairs: bv[s][kk][2q + e] = bf16(B[32s + 2kk + e][q]) for q < qp,
- * zeros past rows or Q. */
-__attribute__((target(AMX_TARGET))) static void pack_b_pairs(uint16_t *bv, const float *B,
-							      int ldb, int rows, int Q, int qp,
-							      int ks)
+/* A 32 x 32 block of C (32 x 16 when nb is 1), c with row stride ldc floats, gains the product
+ * of ks steps of 32 along the sum: A's 32 rows at a (row stride lda bf16, 32 more per step) and
+ * B's pairs at b (the step's 16 pair rows, row stride ldb bf16: pack_b_pairs's layout). c is
+ * loaded first when load, else the sums start from zero. */
+__attribute__((target(AMX_TARGET))) static void tile_block(float *c, int ldc, int load,
+							    const uint16_t *a, int lda,
+							    const uint16_t *b, int ldb, int ks,
+							    int nb)
 {
-	for (int r = 0; r < 32 * ks; r += 2)
-		for (int q = 0; q < qp; q += 16)
-			_mm512_storeu_si512(bv + (size_t)(r / 2) * 2 * qp + 2 * q,
-					    row_pairs(B + q, ldb, r, rows, Q - q));
-}
-
-/* acc[32 rows from p0][32 columns from 16j] (one column tile when nb is 1) += the chunk. */
-__attribute__((target(AMX_TARGET))) static void block_tn(float *acc, int qp, const uint16_t *at,
-							  int rcp, const uint16_t *bv, int ks,
-							  int p0, int j, int nb)
-{
-	float *c = acc + (size_t)p0 * qp + 16 * j;
-	const size_t arow = (size_t)rcp, brow = (size_t)16 * 2 * qp;
-	_tile_loadd(0, c, qp * 4);
-	_tile_loadd(2, c + (size_t)16 * qp, qp * 4);
-	if (nb == 2) {
-		_tile_loadd(1, c + 16, qp * 4);
-		_tile_loadd(3, c + (size_t)16 * qp + 16, qp * 4);
+	const size_t down = (size_t)16 * ldc;
+	if (load) {
+		_tile_loadd(0, c, ldc * 4);
+		_tile_loadd(2, c + down, ldc * 4);
+		if (nb == 2) {
+			_tile_loadd(1, c + 16, ldc * 4);
+			_tile_loadd(3, c + down + 16, ldc * 4);
+		}
+	} else {
+		_tile_zero(0);
+		_tile_zero(1);
+		_tile_zero(2);
+		_tile_zero(3);
 	}
 	for (int s = 0; s < ks; s++) {
-		_tile_loadd(4, at + (size_t)p0 * arow + 32 * s, rcp * 2);
-		_tile_loadd(5, at + (size_t)(p0 + 16) * arow + 32 * s, rcp * 2);
-		_tile_loadd(6, bv + (size_t)s * brow + 32 * j, qp * 4);
+		const uint16_t *as = a + 32 * s, *bs = b + (size_t)16 * ldb * s;
+		_tile_loadd(4, as, lda * 2);
+		_tile_loadd(5, as + (size_t)16 * lda, lda * 2);
+		_tile_loadd(6, bs, ldb * 2);
 		_tile_dpbf16ps(0, 4, 6);
 		_tile_dpbf16ps(2, 5, 6);
 		if (nb == 2) {
-			_tile_loadd(7, bv + (size_t)s * brow + 32 * (j + 1), qp * 4);
+			_tile_loadd(7, bs + 32, ldb * 2);
 			_tile_dpbf16ps(1, 4, 7);
 			_tile_dpbf16ps(3, 5, 7);
 		}
 	}
-	_tile_stored(0, c, qp * 4);
-	_tile_stored(2, c + (size_t)16 * qp, qp * 4);
+	_tile_stored(0, c, ldc * 4);
+	_tile_stored(2, c + down, ldc * 4);
 	if (nb == 2) {
-		_tile_stored(1, c + 16, qp * 4);
-		_tile_stored(3, c + (size_t)16 * qp + 16, qp * 4);
+		_tile_stored(1, c + 16, ldc * 4);
+		_tile_stored(3, c + down + 16, ldc * 4);
 	}
+}
+
+/* C[r][0 .. n) (+)= cb[r][0 .. n) for r < rows */
+__attribute__((target(AMX_TARGET))) static void write_c(float *C, int ldc, const float *cb,
+							 int ldcb, int rows, int n, int add)
+{
+	for (int r = 0; r < rows; r++)
+		for (int i = 0; i < n; i += 16) {
+			__mmask16 m = lanes(n - i);
+			float *c = C + (size_t)r * ldc + i;
+			__m512 v = _mm512_maskz_loadu_ps(m, cb + (size_t)r * ldcb + i);
+			if (add)
+				v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c));
+			_mm512_mask_storeu_ps(c, m, v);
+		}
+}
+
+/* Rows [0, rows) (rows <= 32) of C from the packed A block: column tile pairs that lie inside C
+ * go straight to C; a pair past N or a block short of 32 rows goes through cb. */
+__attribute__((target(AMX_TARGET))) static void rows_nn(float *C, int ldc, int add, int rows,
+							 int N, const uint16_t *ap, int kp,
+							 const uint16_t *bv, int ks, int np, float *cb)
+{
+	for (int j = 0; j < np / 16; j += 2) {
+		int nb = np / 16 - j >= 2 ? 2 : 1, col = 16 * j;
+		const uint16_t *b = bv + 2 * col;
+		if (rows == 32 && col + 16 * nb <= N) {
+			tile_block(C + col, ldc, add, ap, kp, b, 2 * np, ks, nb);
+		} else {
+			tile_block(cb + col, np, 0, ap, kp, b, 2 * np, ks, nb);
+			int n = N - col < 16 * nb ? N - col : 16 * nb;
+			write_c(C + col, ldc, cb + col, np, rows, n, add);
+		}
+	}
+}
+
+__attribute__((target(AMX_TARGET))) void gemm_amx_nn(int M, int N, int K, const float *A, int lda,
+						     const float *B, int ldb, float *C, int ldc,
+						     int add)
+{
+	if (M <= 0 || N <= 0)
+		return;
+	const int kp = round_up(K > 0 ? K : 1, 32), ks = kp / 32, np = round_up(N, 16);
+	uint16_t *bv = scratch_get(&scratch_b, (size_t)kp * np * sizeof(uint16_t));
+	uint16_t *ap = scratch_get(&scratch_a, (size_t)GEMM_AMX_ROWS * kp * sizeof(uint16_t));
+	float *cb = scratch_get(&scratch_c, (size_t)32 * np * sizeof(float));
+	pack_b_pairs(bv, B, ldb, K, N, np, ks);
+	tiles_on();
+	for (int m0 = 0; m0 < M; m0 += GEMM_AMX_ROWS) {
+		int rows = M - m0 < GEMM_AMX_ROWS ? M - m0 : GEMM_AMX_ROWS;
+		pack_rows(ap, kp, A + (size_t)m0 * lda, lda, round_up(rows, 32), rows, K);
+		for (int b0 = 0; b0 < rows; b0 += 32)
+			rows_nn(C + (size_t)(m0 + b0) * ldc, ldc, add, rows - b0 < 32 ? rows - b0 : 32,
+				N, ap + (size_t)b0 * kp, kp, bv, ks, np, cb);
+	}
+	_tile_release();
 }
 
 __attribute__((target(AMX_TARGET))) void gemm_amx_tn(int P, int Q, int R, const float *A, int lda,
@@ -355,7 +306,8 @@ __attribute__((target(AMX_TARGET))) void gemm_amx_tn(int P, int Q, int R, const 
 		pack_b_pairs(bv, B + (size_t)r0 * ldb, ldb, rows, Q, qp, ks);
 		for (int p0 = 0; p0 < pp; p0 += 32)
 			for (int j = 0; j < qt; j += 2)
-				block_tn(acc, qp, at, rcp, bv, ks, p0, j, qt - j >= 2 ? 2 : 1);
+				tile_block(acc + (size_t)p0 * qp + 16 * j, qp, 1, at + (size_t)p0 * rcp,
+					   rcp, bv + 32 * j, 2 * qp, ks, qt - j >= 2 ? 2 : 1);
 	}
 	_tile_release();
 	write_c(C, ldc, acc, qp, P, Q, 0);
